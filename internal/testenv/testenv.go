@@ -1,0 +1,45 @@
+// Package testenv tells integration tests where the real services are.
+//
+// Integration tests talk to a real Redis and ClickHouse (the Kafka broker
+// is embedded, so it is always there). scripts/test.sh starts both services
+// and sets CLICKRELAY_TEST_REDIS_URL, CLICKRELAY_TEST_CLICKHOUSE_DSN and
+// CLICKRELAY_TEST_REQUIRE_SERVICES=1; with the last one set, a missing
+// service fails the test instead of skipping it, so CI cannot pass by
+// skipping.
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+)
+
+// RedisURL returns the Redis to test against.
+func RedisURL(t testing.TB) string { return need(t, "CLICKRELAY_TEST_REDIS_URL") }
+
+// ClickHouseDSN returns the ClickHouse server to test against; tests create
+// their own database in it.
+func ClickHouseDSN(t testing.TB) string { return need(t, "CLICKRELAY_TEST_CLICKHOUSE_DSN") }
+
+func need(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
+		t.Fatalf("%s is not set, and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it", name)
+	}
+	t.Skipf("%s is not set: run scripts/test.sh to start the services", name)
+	return ""
+}
+
+// Token returns a random hex string, for names tests must not share.
+func Token(t testing.TB) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,163 @@
+// Package macro expands the {name} placeholders of tracking links and
+// postback URLs. The click redirect and outbound postbacks share it, so a
+// macro means the same thing in both.
+//
+// Values are set by Name into a fixed array, not looked up through a
+// function, so expansion on the click path costs no dynamic call and no
+// allocation. A placeholder whose name is unknown, or whose value is not set,
+// becomes empty: an affiliate never receives a literal "{...}". Every value
+// is percent-encoded with RFC 3986's unreserved set (space as %20), which is
+// safe in a path segment and in a query string alike.
+package macro
+
+import "strings"
+
+// Name identifies a macro.
+type Name uint8
+
+// The macros API.md defines. Tracking links use the first group; postbacks
+// use them all.
+const (
+	Unknown Name = iota
+	ClickID
+	OfferID
+	AffID
+	Sub1
+	Sub2
+	Sub3
+	Sub4
+	Sub5
+	Geo
+	AffClickID
+	Payout
+	ConversionID
+	TxID
+	TransactionID // the click ID, as Everflow and TUNE name it
+	Amount
+	Currency
+	Event
+	Goal
+	Status
+	Timestamp
+	numNames
+)
+
+// MaxNameLen bounds what counts as a placeholder: "{" followed by up to this
+// many bytes and "}".
+const MaxNameLen = 64
+
+var names = map[string]Name{
+	"click_id": ClickID, "offer_id": OfferID, "aff_id": AffID,
+	"sub1": Sub1, "sub2": Sub2, "sub3": Sub3, "sub4": Sub4, "sub5": Sub5,
+	"geo": Geo, "aff_click_id": AffClickID, "payout": Payout,
+	"conversion_id": ConversionID, "txid": TxID, "transaction_id": TransactionID,
+	"amount": Amount, "currency": Currency, "event": Event, "goal": Goal,
+	"status": Status, "timestamp": Timestamp,
+}
+
+// Lookup returns the Name of a placeholder, ignoring ASCII case.
+func Lookup(name string) Name {
+	if n, ok := names[name]; ok { // the common, lower-case spelling
+		return n
+	}
+	return names[strings.ToLower(name)]
+}
+
+// Values holds the raw (unescaped) value of each macro.
+type Values [numNames][]byte
+
+// Set sets the value of macro n.
+func (v *Values) Set(n Name, value []byte) { v[n] = value }
+
+// SetString sets the value of macro n from a string.
+func (v *Values) SetString(n Name, value string) { v[n] = []byte(value) }
+
+// Subs returns the Names of sub1..sub5, in order.
+func Subs() [5]Name { return [5]Name{Sub1, Sub2, Sub3, Sub4, Sub5} }
+
+// Expand appends tmpl to dst with each placeholder replaced by its escaped
+// value. It reports whether tmpl holds a {click_id} placeholder, so a
+// redirect can append the click ID where the link has no place for it. A
+// lone "{" or "}" is written percent-encoded, keeping the URL valid.
+func Expand(dst []byte, tmpl string, v *Values) (out []byte, hasClickID bool) {
+	for {
+		i := strings.IndexAny(tmpl, "{}")
+		if i < 0 {
+			return append(dst, tmpl...), hasClickID
+		}
+		dst = append(dst, tmpl[:i]...)
+		if tmpl[i] == '}' {
+			dst = append(dst, "%7D"...)
+			tmpl = tmpl[i+1:]
+			continue
+		}
+		end := strings.IndexByte(tmpl[i+1:min(len(tmpl), i+2+MaxNameLen)], '}')
+		if end < 0 || strings.IndexByte(tmpl[i+1:i+1+end], '{') >= 0 {
+			dst = append(dst, "%7B"...)
+			tmpl = tmpl[i+1:]
+			continue
+		}
+		n := Lookup(tmpl[i+1 : i+1+end])
+		if n == ClickID {
+			hasClickID = true
+		}
+		dst = AppendEscaped(dst, v[n]) // v[Unknown] is never set: empty
+		tmpl = tmpl[i+2+end:]
+	}
+}
+
+// AppendEscaped appends s percent-encoded: everything but RFC 3986's
+// unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX.
+func AppendEscaped(dst, s []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, c := range s {
+		if unreserved[c] {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
+}
+
+var unreserved = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+		t[c+'a'-'A'] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['.'], t['_'], t['~'] = true, true, true, true
+	return t
+}()
+
+// AppendParam appends "name=value" as a query parameter to a URL that has
+// just been expanded, before any fragment, with "?" or "&" as needed.
+func AppendParam(url []byte, name string, value []byte) []byte {
+	var fragment []byte
+	for i, c := range url {
+		if c == '#' {
+			fragment = append(fragment, url[i:]...)
+			url = url[:i]
+			break
+		}
+	}
+	sep := byte('?')
+	for _, c := range url {
+		if c == '?' {
+			sep = '&'
+			break
+		}
+	}
+	if n := len(url); n > 0 && (url[n-1] == '?' || url[n-1] == '&') {
+		sep = 0
+	}
+	if sep != 0 {
+		url = append(url, sep)
+	}
+	url = append(url, name...)
+	url = append(url, '=')
+	url = AppendEscaped(url, value)
+	return append(url, fragment...)
+}

@@ -1,0 +1,79 @@
+package model
+
+// Click is one redirect. The tracker writes it twice: a slim copy to Redis
+// (what a conversion needs: attribution fields, no IP or user agent) and the
+// full record to Kafka, from where the sink enriches it (device, OS, browser,
+// bot, unique) and stores it in ClickHouse.
+type Click struct {
+	ID           string    `json:"click_id"`
+	Time         int64     `json:"ts"` // Unix milliseconds
+	OfferID      string    `json:"offer_id"`
+	AffiliateID  string    `json:"aff_id"`
+	AdvertiserID string    `json:"adv_id"`
+	Subs         [5]string `json:"subs"`
+	AffClickID   string    `json:"aff_click_id"`
+	Country      string    `json:"geo"`
+	// FilterBots is the offer's setting at click time: a bot click on such
+	// an offer is stored but left out of stats.
+	FilterBots bool `json:"filter_bots,omitempty"`
+	Test       bool `json:"test,omitempty"`
+	// The full record only.
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"ua,omitempty"`
+	Referrer  string `json:"ref,omitempty"`
+}
+
+// Conversion statuses (seed 002).
+const (
+	ConversionPending  = "pending"
+	ConversionApproved = "approved"
+	ConversionRejected = "rejected"
+	ConversionReversed = "reversed"
+)
+
+// Conversion is a payable action attributed to a click. Every change of
+// status is a new Version of the same ID; ClickHouse keeps the highest.
+type Conversion struct {
+	ID           string    `json:"conversion_id"`
+	Version      uint32    `json:"version"`
+	Time         int64     `json:"ts"`         // created, Unix milliseconds
+	UpdatedTime  int64     `json:"updated_ts"` // this version, Unix milliseconds
+	Status       string    `json:"status"`
+	ClickID      string    `json:"click_id"`
+	ClickTime    int64     `json:"click_ts"`
+	OfferID      string    `json:"offer_id"`
+	AffiliateID  string    `json:"aff_id"`
+	AdvertiserID string    `json:"adv_id"`
+	Subs         [5]string `json:"subs"`
+	AffClickID   string    `json:"aff_click_id"`
+	Country      string    `json:"geo"`
+	TxID         string    `json:"txid"`
+	CustomerID   string    `json:"customer_id"`
+	Goal         string    `json:"goal"`
+	Currency     string    `json:"currency"`
+	AmountMicros int64     `json:"amount_micros"`
+	PayoutMicros int64     `json:"payout_micros"`
+	PayoutType   string    `json:"payout_type"`
+	Test         bool      `json:"test,omitempty"`
+}
+
+// Attempt is one outbound postback request and its outcome. Attempts of the
+// same (conversion, postback, event) form one row of the seed 004 report.
+type Attempt struct {
+	ConversionID  string `json:"conversion_id"`
+	PostbackID    string `json:"postback_id"`
+	Event         string `json:"event"`
+	Number        uint32 `json:"attempt"` // 1 for the first try
+	Time          int64  `json:"ts"`      // Unix milliseconds
+	ClickID       string `json:"click_id"`
+	OfferID       string `json:"offer_id"`
+	AffiliateID   string `json:"aff_id"`
+	AdvertiserID  string `json:"adv_id"`
+	Level         string `json:"level"` // global or offer
+	URL           string `json:"url"`   // the URL requested, macros expanded
+	Success       bool   `json:"success"`
+	StatusCode    int    `json:"status_code"`
+	Debug         string `json:"debug"`
+	Final         bool   `json:"final"` // no further attempt follows
+	LatencyMicros int64  `json:"latency_us"`
+}

@@ -1,0 +1,376 @@
+package redis
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+// Catalog is this process's copy of every entity, so the click path and
+// authentication never wait on Redis. Writers update it directly and publish
+// an invalidation; every process reloads the named entity within
+// milliseconds, and the whole catalog on each (re)subscription and every
+// CatalogResync as a safety net.
+//
+// Entities in the catalog are immutable: an update replaces the pointer.
+type Catalog struct {
+	c *Component
+
+	mu          sync.RWMutex
+	advertisers map[string]*model.Advertiser
+	affiliates  map[string]*model.Affiliate
+	offers      map[string]*model.Offer
+	postbacks   map[string]*model.Postback
+	endpoints   map[string]*model.Endpoint
+	// Secondary indexes, kept in step with the maps above.
+	offersBySlug         map[string]*model.Offer
+	affiliatesByAppID    map[string]*model.Affiliate
+	postbacksByAffiliate map[string][]*model.Postback // each slice replaced, never mutated
+	// keys indexes API key hashes by their first 8 bytes; the full hash is
+	// then compared in constant time.
+	keys map[uint64][]storedKey
+
+	reloads *metrics.Counter
+}
+
+func newCatalog(c *Component, set *metrics.Set) *Catalog {
+	cat := &Catalog{c: c}
+	cat.reset()
+	if set != nil {
+		cat.reloads = set.NewCounter(`clickrelay_catalog_reloads_total`)
+	}
+	return cat
+}
+
+func (cat *Catalog) reset() {
+	cat.advertisers = map[string]*model.Advertiser{}
+	cat.affiliates = map[string]*model.Affiliate{}
+	cat.offers = map[string]*model.Offer{}
+	cat.postbacks = map[string]*model.Postback{}
+	cat.endpoints = map[string]*model.Endpoint{}
+	cat.offersBySlug = map[string]*model.Offer{}
+	cat.affiliatesByAppID = map[string]*model.Affiliate{}
+	cat.postbacksByAffiliate = map[string][]*model.Postback{}
+	cat.keys = map[uint64][]storedKey{}
+}
+
+type storedKey struct {
+	hash      [32]byte
+	principal model.Principal
+}
+
+func keyIndex(hash [32]byte) uint64 { return binary.LittleEndian.Uint64(hash[:8]) }
+
+// Offer returns an offer by ID or slug.
+func (cat *Catalog) Offer(idOrSlug string) *model.Offer {
+	cat.mu.RLock()
+	o := cat.offers[idOrSlug]
+	if o == nil {
+		o = cat.offersBySlug[idOrSlug]
+	}
+	cat.mu.RUnlock()
+	return o
+}
+
+// OfferBytes is Offer for the click path: it does not allocate.
+func (cat *Catalog) OfferBytes(idOrSlug []byte) *model.Offer {
+	cat.mu.RLock()
+	o := cat.offers[string(idOrSlug)]
+	if o == nil {
+		o = cat.offersBySlug[string(idOrSlug)]
+	}
+	cat.mu.RUnlock()
+	return o
+}
+
+// AffiliateBytes returns an affiliate by ID without allocating.
+func (cat *Catalog) AffiliateBytes(id []byte) *model.Affiliate {
+	cat.mu.RLock()
+	a := cat.affiliates[string(id)]
+	cat.mu.RUnlock()
+	return a
+}
+
+// Affiliate returns an affiliate by ID.
+func (cat *Catalog) Affiliate(id string) *model.Affiliate {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.affiliates[id]
+}
+
+// AffiliateByAppID returns the affiliate a publisher feed app_id names.
+func (cat *Catalog) AffiliateByAppID(appID string) *model.Affiliate {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.affiliatesByAppID[appID]
+}
+
+// Advertiser returns an advertiser by ID.
+func (cat *Catalog) Advertiser(id string) *model.Advertiser {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.advertisers[id]
+}
+
+// Endpoint returns a postback endpoint by ID.
+func (cat *Catalog) Endpoint(id string) *model.Endpoint {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.endpoints[id]
+}
+
+// Postback returns an affiliate postback by ID.
+func (cat *Catalog) Postback(id string) *model.Postback {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.postbacks[id]
+}
+
+// Postbacks returns the affiliate's postbacks, oldest first. The slice is
+// shared: callers must not modify it.
+func (cat *Catalog) Postbacks(affiliateID string) []*model.Postback {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.postbacksByAffiliate[affiliateID]
+}
+
+// Offers returns every offer, in ID order.
+func (cat *Catalog) Offers() []*model.Offer {
+	cat.mu.RLock()
+	out := make([]*model.Offer, 0, len(cat.offers))
+	for _, o := range cat.offers {
+		out = append(out, o)
+	}
+	cat.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *model.Offer) int { return compareIDs(a.ID, b.ID) })
+	return out
+}
+
+// compareIDs orders numeric IDs by value and any others after, by text.
+func compareIDs(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+// Principal returns whom the API key belongs to. The map is keyed by the
+// key's SHA-256; the final comparison runs in constant time so a lookup
+// reveals nothing about how close a wrong key came.
+func (cat *Catalog) Principal(key string) (model.Principal, bool) {
+	hash := HashKey(key)
+	cat.mu.RLock()
+	candidates := cat.keys[keyIndex(hash)]
+	cat.mu.RUnlock()
+	for _, k := range candidates {
+		if subtle.ConstantTimeCompare(hash[:], k.hash[:]) == 1 {
+			return k.principal, true
+		}
+	}
+	return model.Principal{}, false
+}
+
+func (cat *Catalog) put(e model.Entity) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	cat.removeLocked(e.EntityKind(), e.EntityID())
+	switch e := e.(type) {
+	case *model.Advertiser:
+		cat.advertisers[e.ID] = e
+	case *model.Affiliate:
+		cat.affiliates[e.ID] = e
+		if e.AppID != "" {
+			cat.affiliatesByAppID[e.AppID] = e
+		}
+	case *model.Offer:
+		cat.offers[e.ID] = e
+		if e.Slug != "" {
+			cat.offersBySlug[e.Slug] = e
+		}
+	case *model.Postback:
+		cat.postbacks[e.ID] = e
+		list := append(slices.Clone(cat.postbacksByAffiliate[e.AffiliateID]), e)
+		slices.SortFunc(list, func(a, b *model.Postback) int {
+			return compareIDs(strings.TrimPrefix(a.ID, "pb_"), strings.TrimPrefix(b.ID, "pb_"))
+		})
+		cat.postbacksByAffiliate[e.AffiliateID] = list
+	case *model.Endpoint:
+		cat.endpoints[e.ID] = e
+	}
+}
+
+func (cat *Catalog) remove(kind model.Kind, id string) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	cat.removeLocked(kind, id)
+}
+
+func (cat *Catalog) removeLocked(kind model.Kind, id string) {
+	switch kind {
+	case model.KindAdvertiser:
+		delete(cat.advertisers, id)
+	case model.KindAffiliate:
+		if old := cat.affiliates[id]; old != nil {
+			delete(cat.affiliatesByAppID, old.AppID)
+		}
+		delete(cat.affiliates, id)
+	case model.KindOffer:
+		if old := cat.offers[id]; old != nil {
+			delete(cat.offersBySlug, old.Slug)
+		}
+		delete(cat.offers, id)
+	case model.KindPostback:
+		if old := cat.postbacks[id]; old != nil {
+			list := slices.DeleteFunc(slices.Clone(cat.postbacksByAffiliate[old.AffiliateID]),
+				func(p *model.Postback) bool { return p.ID == id })
+			if len(list) == 0 {
+				delete(cat.postbacksByAffiliate, old.AffiliateID)
+			} else {
+				cat.postbacksByAffiliate[old.AffiliateID] = list
+			}
+		}
+		delete(cat.postbacks, id)
+	case model.KindEndpoint:
+		delete(cat.endpoints, id)
+	}
+}
+
+func (cat *Catalog) putKey(hash [32]byte, p model.Principal) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	cat.putKeyLocked(hash, p)
+}
+
+func (cat *Catalog) putKeyLocked(hash [32]byte, p model.Principal) {
+	i := keyIndex(hash)
+	list := slices.DeleteFunc(slices.Clone(cat.keys[i]), func(k storedKey) bool { return k.hash == hash })
+	cat.keys[i] = append(list, storedKey{hash: hash, principal: p})
+}
+
+// reloadAll replaces the catalog with what Redis holds now.
+func (cat *Catalog) reloadAll(ctx context.Context) error {
+	fresh := &Catalog{}
+	fresh.reset()
+	for _, kind := range model.Kinds {
+		all, err := cat.c.client.HGetAll(ctx, cat.c.keys.entities(kind)).Result()
+		if err != nil {
+			return err
+		}
+		for id, body := range all {
+			e := model.NewEntity(kind)
+			if err := json.Unmarshal([]byte(body), e); err != nil {
+				cat.c.log.Error().Err(err).Str("kind", string(kind)).Str("id", id).Msg("skipping an entity that does not decode")
+				continue
+			}
+			fresh.put(e)
+		}
+	}
+	keys, err := cat.c.client.HGetAll(ctx, cat.c.keys.apiKeys()).Result()
+	if err != nil {
+		return err
+	}
+	for h, body := range keys {
+		hash, p, err := decodeKey(h, body)
+		if err != nil {
+			cat.c.log.Error().Err(err).Msg("skipping an API key that does not decode")
+			continue
+		}
+		fresh.putKeyLocked(hash, p)
+	}
+	cat.mu.Lock()
+	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
+	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
+	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
+	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
+	cat.mu.Unlock()
+	if cat.reloads != nil {
+		cat.reloads.Inc()
+	}
+	return nil
+}
+
+func decodeKey(h, body string) ([32]byte, model.Principal, error) {
+	var hash [32]byte
+	var p model.Principal
+	raw, err := hex.DecodeString(h)
+	if err != nil || len(raw) != len(hash) {
+		return hash, p, fmt.Errorf("bad key hash %q", h)
+	}
+	copy(hash[:], raw)
+	return hash, p, json.Unmarshal([]byte(body), &p)
+}
+
+// reloadOne applies an invalidation message "kind:id" or "key:hash".
+func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
+	kind, id, ok := strings.Cut(msg, ":")
+	if !ok {
+		return fmt.Errorf("malformed invalidation %q", msg)
+	}
+	if kind == "key" {
+		body, err := cat.c.client.HGet(ctx, cat.c.keys.apiKeys(), id).Result()
+		if err != nil {
+			return err
+		}
+		hash, p, err := decodeKey(id, body)
+		if err != nil {
+			return err
+		}
+		cat.putKey(hash, p)
+		return nil
+	}
+	e, found, err := cat.c.loadEntity(ctx, model.Kind(kind), id)
+	switch {
+	case err != nil:
+		return err
+	case found:
+		cat.put(e)
+	default:
+		cat.remove(model.Kind(kind), id)
+	}
+	return nil
+}
+
+// follow applies invalidations until ctx ends. go-redis resubscribes after a
+// lost connection and then delivers a Subscription message: messages may
+// have been missed meanwhile, so each one triggers a full reload.
+func (cat *Catalog) follow(ctx context.Context) {
+	sub := cat.c.client.Subscribe(ctx, cat.c.keys.invalidations())
+	defer sub.Close()
+	ch := sub.ChannelWithSubscriptions(goredis.WithChannelSize(1024))
+	resync := time.NewTicker(cat.c.config.CatalogResync)
+	defer resync.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return
+		case <-resync.C:
+			err = cat.reloadAll(ctx)
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			switch m := m.(type) {
+			case *goredis.Subscription:
+				err = cat.reloadAll(ctx)
+			case *goredis.Message:
+				err = cat.reloadOne(ctx, m.Payload)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			cat.c.log.Warn().Err(err).Msg("catalog reload failed; retrying at the next resync")
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package redis
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+// NextID returns a new numeric ID for kind, unique across processes.
+func (c *Component) NextID(ctx context.Context, kind model.Kind) (string, error) {
+	n, err := c.client.Incr(ctx, c.keys.sequence(kind)).Result()
+	if err != nil {
+		return "", fmt.Errorf("allocating a %s ID: %w", kind, err)
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// SaveEntity stores e, makes this process's catalog see it at once and
+// tells every other process to reload it.
+func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err(); err != nil {
+		return fmt.Errorf("saving %s %s: %w", e.EntityKind(), e.EntityID(), err)
+	}
+	c.catalog.put(e)
+	c.publish(ctx, string(e.EntityKind())+":"+e.EntityID())
+	return nil
+}
+
+// DeleteEntity removes an entity everywhere.
+func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string) error {
+	if err := c.client.HDel(ctx, c.keys.entities(kind), id).Err(); err != nil {
+		return fmt.Errorf("deleting %s %s: %w", kind, id, err)
+	}
+	c.catalog.remove(kind, id)
+	c.publish(ctx, string(kind)+":"+id)
+	return nil
+}
+
+// SaveAPIKey stores the hash of key as belonging to p. The key itself is
+// never stored.
+func (c *Component) SaveAPIKey(ctx context.Context, key string, p model.Principal) error {
+	hash := HashKey(key)
+	body, _ := json.Marshal(p)
+	h := hex.EncodeToString(hash[:])
+	if err := c.client.HSet(ctx, c.keys.apiKeys(), h, body).Err(); err != nil {
+		return fmt.Errorf("saving an API key: %w", err)
+	}
+	c.catalog.putKey(hash, p)
+	c.publish(ctx, "key:"+h)
+	return nil
+}
+
+// HashKey is how API keys are stored and looked up.
+func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// publish announces a change. A lost message is repaired by the catalog's
+// periodic resync, so a failure here is logged, not returned: the write
+// itself has succeeded.
+func (c *Component) publish(ctx context.Context, msg string) {
+	if err := c.client.Publish(ctx, c.keys.invalidations(), msg).Err(); err != nil {
+		c.log.Warn().Err(err).Str("entity", msg).Msg("cannot publish a catalog invalidation; other processes see it at their next resync")
+	}
+}
+
+func (c *Component) loadEntity(ctx context.Context, kind model.Kind, id string) (model.Entity, bool, error) {
+	body, err := c.client.HGet(ctx, c.keys.entities(kind), id).Bytes()
+	if isNil(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	e := model.NewEntity(kind)
+	if err := json.Unmarshal(body, e); err != nil {
+		return nil, false, fmt.Errorf("decoding %s %s: %w", kind, id, err)
+	}
+	return e, true, nil
+}

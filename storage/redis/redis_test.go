@@ -1,0 +1,204 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+func TestEntitiesAreSharedAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	a := NewForTest(t)
+	// A second component on the same prefix plays another process.
+	config := a.config
+	b, err := New(Dependencies{Logger: a.log}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+
+	id, err := a.NextID(ctx, model.KindOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := &model.Offer{ID: id, Slug: "ofr_x_1", Name: "X", TrackingURL: "https://x.example/", Status: model.StatusActive}
+	if err := a.SaveEntity(ctx, offer); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Catalog().Offer(id); got == nil || got.Name != "X" {
+		t.Fatalf("writer's own catalog does not see the offer: %+v", got)
+	}
+
+	paused := *offer
+	paused.Status = model.StatusPaused
+	start := time.Now()
+	if err := a.SaveEntity(ctx, &paused); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if o := b.Catalog().OfferBytes([]byte("ofr_x_1")); o != nil && o.Status == model.StatusPaused {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatal("the other process did not see the PATCH within 1 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	if err := a.DeleteEntity(ctx, model.KindOffer, id); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for b.Catalog().Offer(id) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the other process still has the deleted offer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAPIKeysAreFoundByHashOnly(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	p := model.Principal{Kind: model.KindAdvertiser, ID: "7"}
+	if err := c.SaveAPIKey(ctx, "adv_secret_key", p); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Catalog().Principal("adv_secret_key"); !ok || got != p {
+		t.Fatalf("Principal = %+v, %v", got, ok)
+	}
+	if _, ok := c.Catalog().Principal("adv_secret_kez"); ok {
+		t.Fatal("a wrong key was accepted")
+	}
+	stored, err := c.client.HGetAll(ctx, c.keys.apiKeys()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h, v := range stored {
+		if h == "adv_secret_key" || v == "adv_secret_key" {
+			t.Fatal("the key is stored in clear")
+		}
+	}
+	// A fresh catalog (another process, a restart) loads it from Redis.
+	if err := c.catalog.reloadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Catalog().Principal("adv_secret_key"); !ok {
+		t.Fatal("key lost after reload")
+	}
+}
+
+func TestClaimsAreAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	first := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-1"}}
+	if n, err := c.Claim(ctx, "conv_a", first); err != nil || n != -1 {
+		t.Fatalf("first claim = %d, %v", n, err)
+	}
+	// Same txid: refused on the txid, nothing taken.
+	second := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-2"}}
+	if n, _ := c.Claim(ctx, "conv_b", second); n != 0 {
+		t.Fatalf("duplicate txid claim = %d, want 0", n)
+	}
+	// New txid, same customer: refused on the customer.
+	third := []Claim{{ClaimTxID, "adv1:ORDER-2"}, {ClaimCustomer, "o1:cust-1"}}
+	if n, _ := c.Claim(ctx, "conv_c", third); n != 1 {
+		t.Fatalf("duplicate customer claim = %d, want 1", n)
+	}
+	if n, _ := c.Claim(ctx, "conv_d", []Claim{{ClaimTxID, "adv1:ORDER-2"}}); n != -1 {
+		t.Fatal("the refused claim took ORDER-2 anyway")
+	}
+	// Release frees only what the owner holds.
+	if err := c.Release(ctx, "conv_b", first); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Claim(ctx, "conv_e", first[:1]); n != 0 {
+		t.Fatal("a non-owner's release freed the claim")
+	}
+	if err := c.Release(ctx, "conv_a", first); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Claim(ctx, "conv_f", first); n != -1 {
+		t.Fatal("the owner's release did not free the claims")
+	}
+}
+
+func TestClicksAndUniqueMarks(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	var batch []ClickWrite
+	for i := 0; i < 100; i++ {
+		batch = append(batch, ClickWrite{ID: fmt.Sprint("c", i), Payload: []byte(fmt.Sprintf(`{"click_id":"c%d"}`, i))})
+	}
+	if err := c.SaveClicks(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := c.Click(ctx, "c42")
+	if err != nil || !found || string(got) != `{"click_id":"c42"}` {
+		t.Fatalf("Click(c42) = %s, %v, %v", got, found, err)
+	}
+	if ttl := c.client.TTL(ctx, c.keys.click("c42")).Val(); ttl < c.config.AttributionWindow-time.Minute {
+		t.Errorf("click TTL %v, want the attribution window %v", ttl, c.config.AttributionWindow)
+	}
+	if _, found, _ := c.Click(ctx, "nope"); found {
+		t.Fatal("found a click never stored")
+	}
+
+	marks := []VisitorMark{
+		{OfferID: "1", Visitor: "v1", ClickID: "a"},
+		{OfferID: "1", Visitor: "v1", ClickID: "b"}, // same visitor, same offer
+		{OfferID: "2", Visitor: "v1", ClickID: "c"}, // another offer
+	}
+	unique, err := c.MarkUnique(ctx, marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(unique) != "[true false true]" {
+		t.Fatalf("unique = %v", unique)
+	}
+	// A redelivered first click stays unique.
+	again, err := c.MarkUnique(ctx, marks[:1])
+	if err != nil || !again[0] {
+		t.Fatalf("redelivered first click = %v, %v", again, err)
+	}
+}
+
+func TestRetryQueue(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	now := time.Now()
+	for i, due := range []time.Duration{-time.Second, 0, time.Hour} {
+		if err := c.ScheduleRetry(ctx, now.Add(due), []byte(fmt.Sprint("job", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := c.TakeDueRetries(ctx, now, 10)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("due = %v, %v", jobs, err)
+	}
+	if again, _ := c.TakeDueRetries(ctx, now, 10); len(again) != 0 {
+		t.Fatalf("taken twice: %v", again)
+	}
+	if n, _ := c.PendingRetries(ctx); n != 1 {
+		t.Fatalf("pending = %d, want 1", n)
+	}
+}
+
+func TestSecretIsSharedAndStable(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	a, err := c.Secret(ctx, "clickid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := c.Secret(ctx, "clickid")
+	if len(a) != 32 || string(a) != string(b) {
+		t.Fatalf("secret changed: %x vs %x", a, b)
+	}
+}
