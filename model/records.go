@@ -2,8 +2,8 @@ package model
 
 // Click is one redirect. The tracker writes it twice: a slim copy to Redis
 // (what a conversion needs: attribution fields, no IP or user agent) and the
-// full record to Kafka, from where the sink enriches it (device, OS, browser,
-// bot, unique) and stores it in ClickHouse.
+// full record to Kafka, from where the sink marks unique visitors and stores
+// it in ClickHouse.
 type Click struct {
 	ID           string    `json:"click_id"`
 	Time         int64     `json:"ts"` // Unix milliseconds
@@ -13,14 +13,20 @@ type Click struct {
 	Subs         [5]string `json:"subs"`
 	AffClickID   string    `json:"aff_click_id"`
 	Country      string    `json:"geo"`
+	Device       string    `json:"device"` // mobile, tablet, desktop, bot or unknown
+	OS           string    `json:"os"`
 	// FilterBots is the offer's setting at click time: a bot click on such
 	// an offer is stored but left out of stats.
 	FilterBots bool `json:"filter_bots,omitempty"`
 	Test       bool `json:"test,omitempty"`
 	// The full record only.
+	Browser   string `json:"browser,omitempty"`
+	Bot       bool   `json:"bot,omitempty"`
 	IP        string `json:"ip,omitempty"`
 	UserAgent string `json:"ua,omitempty"`
 	Referrer  string `json:"ref,omitempty"`
+	// Unique is decided by the sink, not carried in messages.
+	Unique bool `json:"-"`
 }
 
 // Conversion statuses (seed 002).
@@ -47,6 +53,8 @@ type Conversion struct {
 	Subs         [5]string `json:"subs"`
 	AffClickID   string    `json:"aff_click_id"`
 	Country      string    `json:"geo"`
+	Device       string    `json:"device"`
+	OS           string    `json:"os"`
 	TxID         string    `json:"txid"`
 	CustomerID   string    `json:"customer_id"`
 	Goal         string    `json:"goal"`

@@ -1,0 +1,174 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	n, err := c.Count(ctx, "SELECT count() FROM system.tables WHERE database = ?", c.database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// clicks, conversions, events, postback_attempts, stats_minute, two views,
+	// and the migrations table.
+	if n != 8 {
+		t.Fatalf("%d tables, want 8", n)
+	}
+}
+
+func TestClicksAndConversionsRollUpIntoStats(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	base := time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
+	var clicks []model.Click
+	for i := 0; i < 10; i++ {
+		clicks = append(clicks, model.Click{
+			ID: fmt.Sprint("c", i), Time: base.Add(time.Duration(i) * time.Minute).UnixMilli(),
+			OfferID: "1", AffiliateID: "7", AdvertiserID: "3", Country: "US", Device: "mobile", OS: "ios",
+			Subs: [5]string{fmt.Sprint("s", i%2)}, Unique: i < 6,
+		})
+	}
+	clicks[9].Bot, clicks[9].FilterBots = true, true // stored, not counted
+	test := clicks[0]
+	test.ID, test.Test = "t0", true // never counted
+	if err := c.InsertClicks(ctx, append(clicks, test)); err != nil {
+		t.Fatal(err)
+	}
+	conv := model.Conversion{
+		ID: "conv_1", Version: 1, Time: base.Add(40 * time.Minute).UnixMilli(), Status: model.ConversionPending,
+		ClickID: "c1", OfferID: "1", AffiliateID: "7", AdvertiserID: "3", Country: "US", Device: "mobile", OS: "ios",
+		Subs: [5]string{"s1"}, PayoutMicros: 2_500_000, AmountMicros: 10_000_000,
+	}
+	approved := conv
+	approved.Version, approved.Status = 2, model.ConversionApproved // a status change: not a second conversion
+	if err := c.InsertConversions(ctx, []model.Conversion{conv, approved}); err != nil {
+		t.Fatal(err)
+	}
+
+	q := StatsQuery{From: base.Add(-time.Hour), To: base.Add(2 * time.Hour), AffiliateID: "7"}
+	rows, err := c.Stats(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d total rows", len(rows))
+	}
+	r := rows[0]
+	if r.Clicks != 9 || r.UniqueClicks != 6 || r.BotClicks != 1 || r.Conversions != 1 || r.PayoutMicros != 2_500_000 {
+		t.Fatalf("totals = %+v", r)
+	}
+
+	q.GroupBy = []string{"date", "sub1"}
+	rows, err = c.Stats(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s/%s:%d/%d", r.Keys[0], r.Keys[1], r.Clicks, r.Conversions))
+	}
+	// 23:30..23:39 UTC on March 1; the conversion at 00:10 on March 2.
+	want := "2026-03-01/s0:5/0 2026-03-01/s1:4/0 2026-03-02/s1:0/1"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("by date,sub1 = %v, want %v", got, want)
+	}
+
+	ny, _ := time.LoadLocation("America/New_York")
+	q.GroupBy, q.Location = []string{"hour"}, ny
+	rows, err = c.Stats(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Keys[0] != "2026-03-01 18:00" || rows[1].Keys[0] != "2026-03-01 19:00" {
+		t.Fatalf("by hour in New York = %+v", rows)
+	}
+
+	if _, err := c.Stats(ctx, StatsQuery{GroupBy: []string{"1; DROP TABLE x"}}); err == nil {
+		t.Fatal("accepted an unknown dimension")
+	}
+}
+
+func TestRedeliveredRowsCollapse(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	click := model.Click{ID: "dup", Time: time.Now().UnixMilli(), OfferID: "1", AffiliateID: "1"}
+	for i := 0; i < 3; i++ {
+		if err := c.InsertClicks(ctx, []model.Click{click}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := c.Count(ctx, "SELECT count() FROM "+c.table("clicks")+" FINAL")
+	if err != nil || n != 1 {
+		t.Fatalf("count FINAL = %d, %v; want 1", n, err)
+	}
+}
+
+func TestPostbackReport(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	now := time.Now().Truncate(time.Second)
+	attempts := []model.Attempt{
+		{ConversionID: "conv_a", PostbackID: "pb_1", Event: "conversion", Number: 1, Time: now.UnixMilli(), OfferID: "1", AffiliateID: "7", URL: "https://t.example/?c=1", StatusCode: 503, Debug: "503"},
+		{ConversionID: "conv_a", PostbackID: "pb_1", Event: "conversion", Number: 2, Time: now.Add(time.Second).UnixMilli(), OfferID: "1", AffiliateID: "7", URL: "https://t.example/?c=1", Success: true, StatusCode: 200, Debug: "200", Final: true},
+		{ConversionID: "conv_b", PostbackID: "pb_2", Event: "conversion", Number: 1, Time: now.UnixMilli(), OfferID: "2", AffiliateID: "8", URL: "https://u.example/", StatusCode: 404, Final: true},
+	}
+	// Insert twice: a redelivered batch must not add failed attempts.
+	for i := 0; i < 2; i++ {
+		if err := c.InsertAttempts(ctx, attempts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect := func(q PostbackQuery) []*PostbackRow {
+		var out []*PostbackRow
+		if err := c.PostbackReport(ctx, q, func(r *PostbackRow) error { out = append(out, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := collect(PostbackQuery{From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+	if len(all) != 2 {
+		t.Fatalf("%d rows, want 2", len(all))
+	}
+	a := all[0]
+	if a.ConversionID != "conv_a" || !a.Success || a.Attempts != 2 || a.FailedAttempts != 1 || a.StatusCode != 200 {
+		t.Fatalf("conv_a row = %+v", a)
+	}
+	yes, no := true, false
+	if got := collect(PostbackQuery{From: now.Add(-time.Hour), To: now.Add(time.Hour), Success: &no}); len(got) != 1 || got[0].ConversionID != "conv_b" {
+		t.Fatalf("failures = %+v", got)
+	}
+	if got := collect(PostbackQuery{From: now.Add(-time.Hour), To: now.Add(time.Hour), Success: &yes, AffiliateIDs: []string{"8"}}); len(got) != 0 {
+		t.Fatalf("successes of affiliate 8 = %+v", got)
+	}
+	if got := collect(PostbackQuery{From: now.Add(time.Minute), To: now.Add(time.Hour)}); len(got) != 0 {
+		t.Fatalf("outside the range = %+v", got)
+	}
+}
+
+func TestStartNamesTheSetting(t *testing.T) {
+	for _, dsn := range []string{"", "clickhouse://127.0.0.1:9000/default", "clickhouse://127.0.0.1:9000/bad-name"} {
+		if _, err := New(Dependencies{}, Configuration{DSN: dsn}); err == nil || !strings.Contains(err.Error(), "CLICKRELAY_CLICKHOUSE_DSN") {
+			t.Errorf("New(%q) = %v", dsn, err)
+		}
+	}
+	c, err := New(Dependencies{Logger: zerolog.Nop()}, Configuration{DSN: "clickhouse://127.0.0.1:1/clickrelay?dial_timeout=1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "CLICKRELAY_CLICKHOUSE_DSN") {
+		t.Fatalf("Start on a closed port = %v", err)
+	}
+}

@@ -1,0 +1,52 @@
+package clickhouse
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/internal/testenv"
+)
+
+// NewForTest starts a component on a database of the test's own, migrated,
+// and drops the database when the test ends.
+func NewForTest(t testing.TB) *Component {
+	t.Helper()
+	u, err := url.Parse(testenv.ClickHouseDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/crtest_" + testenv.Token(t)
+	config := DefaultConfiguration()
+	config.DSN = u.String()
+	c, err := New(Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.conn.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+c.database+"`")
+		_ = c.Stop()
+	})
+	return c
+}
+
+// Count runs a SELECT count() (or any one-number query) for tests.
+func (c *Component) Count(ctx context.Context, query string, args ...any) (uint64, error) {
+	var n uint64
+	err := c.conn.QueryRow(ctx, query, args...).Scan(&n)
+	return n, err
+}
+
+// Table is table for tests: a table's fully qualified name.
+func (c *Component) Table(name string) string { return c.table(name) }

@@ -1,0 +1,51 @@
+package kafka
+
+import "time"
+
+// Configuration of the Kafka engine.
+type Configuration struct {
+	// Brokers is CLICKRELAY_KAFKA_BROKERS: host:port addresses, or the single
+	// word "embedded" for the in-process broker.
+	Brokers []string
+	// EmbeddedPort is where the embedded broker listens, on 127.0.0.1, so
+	// kcat and other Kafka tools can read its topics.
+	EmbeddedPort int
+	// EmbeddedDir keeps the embedded broker's log on disk across restarts;
+	// empty keeps it in memory only.
+	EmbeddedDir string
+	// TopicPrefix starts every topic name.
+	TopicPrefix string
+	// Partitions and ReplicationFactor apply to topics clickrelay creates.
+	Partitions        int
+	ReplicationFactor int
+	// Retention and RetentionBytes (per partition) are set on the topics
+	// clickrelay creates; zero leaves the broker's default.
+	Retention      time.Duration
+	RetentionBytes int64
+	// BatchTimeout is how long a producer waits to fill a batch. kafka-go's
+	// default of 1 s would hold every lone conversion for a second.
+	BatchTimeout time.Duration
+	// MaxWait bounds a consumer's long poll when a partition is idle.
+	MaxWait time.Duration
+}
+
+// Embedded is the Brokers value that selects the in-process broker.
+const Embedded = "embedded"
+
+// DefaultConfiguration returns the documented defaults.
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		EmbeddedPort:      9092,
+		TopicPrefix:       "clickrelay.",
+		Partitions:        8,
+		ReplicationFactor: 1,
+		Retention:         7 * 24 * time.Hour,
+		BatchTimeout:      2 * time.Millisecond,
+		MaxWait:           250 * time.Millisecond,
+	}
+}
+
+// IsEmbedded reports whether the configuration selects the embedded broker.
+func (c Configuration) IsEmbedded() bool {
+	return len(c.Brokers) == 1 && c.Brokers[0] == Embedded
+}

@@ -1,0 +1,70 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+)
+
+func TestProduceConsumeCommitOverTheWire(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := NewForTest(t)
+	w := c.NewWriter(TopicConversions)
+	defer w.Close()
+
+	const n = 200
+	var msgs []kafka.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("v", i))})
+	}
+	start := time.Now()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d messages with acks=all in %v", n, time.Since(start))
+
+	cons := c.NewConsumer("test", TopicConversions)
+	defer cons.Close()
+	if up, err := cons.CaughtUp(ctx); err != nil || up {
+		t.Fatalf("CaughtUp before consuming = %v, %v", up, err)
+	}
+	seen := map[string]bool{}
+	for len(seen) < n {
+		m, err := cons.FetchMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[string(m.Value)] = true
+		if err := cons.CommitMessages(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := cons.CaughtUp(ctx)
+	if err != nil || !up {
+		t.Fatalf("CaughtUp after consuming everything = %v, %v", up, err)
+	}
+}
+
+func TestStartNamesTheSettingWhenKafkaIsUnreachable(t *testing.T) {
+	config := DefaultConfiguration()
+	config.Brokers = []string{"127.0.0.1:1"} // nothing listens there
+	c, err := New(Dependencies{Logger: zerolog.Nop()}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = c.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "CLICKRELAY_KAFKA_BROKERS") {
+		t.Fatalf("Start = %v, want an error naming CLICKRELAY_KAFKA_BROKERS", err)
+	}
+	if _, err := New(Dependencies{}, Configuration{Partitions: 1}); err == nil || !strings.Contains(err.Error(), "CLICKRELAY_KAFKA_BROKERS") {
+		t.Fatalf("New without brokers = %v", err)
+	}
+}
