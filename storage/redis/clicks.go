@@ -13,7 +13,7 @@ func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
 
 // ClickWrite is one click record to store: its ID and its slim JSON.
 type ClickWrite struct {
-	ID      string
+	ID      []byte
 	Payload []byte
 }
 
@@ -22,7 +22,7 @@ type ClickWrite struct {
 func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	pipe := c.client.Pipeline()
 	for i := range clicks {
-		pipe.Set(ctx, c.keys.click(clicks[i].ID), clicks[i].Payload, c.config.AttributionWindow)
+		pipe.Set(ctx, c.keys.click(string(clicks[i].ID)), clicks[i].Payload, c.config.AttributionWindow)
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil {

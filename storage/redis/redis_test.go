@@ -134,7 +134,7 @@ func TestClicksAndUniqueMarks(t *testing.T) {
 	c := NewForTest(t)
 	var batch []ClickWrite
 	for i := 0; i < 100; i++ {
-		batch = append(batch, ClickWrite{ID: fmt.Sprint("c", i), Payload: []byte(fmt.Sprintf(`{"click_id":"c%d"}`, i))})
+		batch = append(batch, ClickWrite{ID: []byte(fmt.Sprint("c", i)), Payload: []byte(fmt.Sprintf(`{"click_id":"c%d"}`, i))})
 	}
 	if err := c.SaveClicks(ctx, batch); err != nil {
 		t.Fatal(err)

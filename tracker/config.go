@@ -1,0 +1,42 @@
+package tracker
+
+import "net/netip"
+
+// Configuration of the click path.
+type Configuration struct {
+	// Flushers is how many Redis pipelines may be in flight at once.
+	Flushers int
+	// MaxBatch caps the clicks of one Redis pipeline.
+	MaxBatch int
+	// Shippers is how many Kafka writes may be in flight at once.
+	Shippers int
+	// ShipBatch caps the clicks of one Kafka write.
+	ShipBatch int
+	// QueueSize is how many clicks may wait for Redis before the click path
+	// itself waits; ShipQueueSize likewise for Kafka. The latter bounds the
+	// crash-loss window: clicks in Redis not yet acknowledged by Kafka.
+	QueueSize     int
+	ShipQueueSize int
+	// AgentCacheSize bounds the user agent cache.
+	AgentCacheSize int
+	// MaxParamLen truncates each sub, aff_click_id and referrer, so one
+	// oversized link cannot bloat the stores.
+	MaxParamLen int
+	// TrustedProxies are the peers whose X-Forwarded-For is believed. Nil
+	// trusts loopback and private addresses, where load balancers live.
+	TrustedProxies []netip.Prefix
+}
+
+// DefaultConfiguration returns the documented defaults.
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		Flushers:       4,
+		MaxBatch:       256,
+		Shippers:       2,
+		ShipBatch:      4096,
+		QueueSize:      8192,
+		ShipQueueSize:  65536,
+		AgentCacheSize: 20000,
+		MaxParamLen:    512,
+	}
+}

@@ -1,0 +1,177 @@
+package tracker
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/phuslu/iploc"
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/macro"
+	"github.com/clickrelay/clickrelay/model"
+)
+
+var (
+	headerLocation     = []byte("Location")
+	headerCacheControl = []byte("Cache-Control")
+	noStore            = []byte("no-store")
+	clickPathPrefix    = []byte("/click/")
+	subParams          = [5]string{"sub1", "sub2", "sub3", "sub4", "sub5"}
+	subMacros          = macro.Subs()
+)
+
+var locationPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Handle serves GET /click/{offer}?aff_id=.. and GET /click?offer_id=..&aff_id=..
+// An offer is named by its ID or its slug.
+func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	offerKey := args.Peek("offer_id")
+	if path := ctx.Path(); len(path) > len(clickPathPrefix) {
+		offerKey = bytes.TrimSuffix(path[len(clickPathPrefix):], []byte("/"))
+	}
+	offer := t.catalog.OfferBytes(offerKey)
+	affiliate := t.catalog.AffiliateBytes(args.Peek("aff_id"))
+	if offer == nil || affiliate == nil || affiliate.Status != model.StatusActive {
+		t.metrics.notFound.Inc()
+		ctx.Error("Not Found", fasthttp.StatusNotFound)
+		return
+	}
+
+	now := t.now()
+	ip := t.clientIP(ctx)
+	country := ""
+	if ip.IsValid() {
+		country = iploc.IPCountry(ip)
+	}
+	var values macro.Values
+	values.SetString(macro.OfferID, offer.ID)
+	values.SetString(macro.AffID, affiliate.ID)
+	values.SetString(macro.Geo, country)
+	values.Set(macro.AffClickID, t.param(args.Peek("aff_click_id")))
+	for i, name := range subParams {
+		values.Set(subMacros[i], t.param(args.Peek(name)))
+	}
+
+	if offer.Status != model.StatusActive || !targeted(offer, country) {
+		if offer.FallbackURL != "" {
+			t.metrics.fallbacks.Inc()
+			t.redirect(ctx, offer.FallbackURL, &values, nil)
+			return
+		}
+		if offer.Status != model.StatusActive {
+			t.metrics.notFound.Inc()
+			ctx.Error("Not Found", fasthttp.StatusNotFound)
+			return
+		}
+		// Off-target traffic with nowhere else to go still converts.
+	}
+
+	p := t.recorder.get()
+	id := t.minter.Append(p.id[:0], now)
+	values.Set(macro.ClickID, id)
+	ua := ctx.Request.Header.UserAgent()
+	var ipText [64]byte
+	fields := clickFields{
+		id:          id,
+		ms:          now.UnixMilli(),
+		offerID:     offer.ID,
+		affiliateID: affiliate.ID,
+		advertiser:  offer.AdvertiserID,
+		affClickID:  values[macro.AffClickID],
+		country:     country,
+		agent:       t.agents.classify(ua),
+		filterBots:  offer.FilterBots,
+		ip:          ip.AppendTo(ipText[:0]),
+		userAgent:   t.param(ua),
+		referrer:    t.param(ctx.Request.Header.Referer()),
+	}
+	for i := range fields.subs {
+		fields.subs[i] = values[subMacros[i]]
+	}
+	p.slim, p.full = encodeClick(p.slim, p.full, &fields)
+	// Build the answer while the click still aliases the request, then wait
+	// for Redis: the 302 leaves only once a conversion can find the click.
+	t.redirect(ctx, offer.TrackingURL, &values, id)
+	if err := t.recorder.record(p); err != nil {
+		// The visitor is redirected regardless: losing the landing page
+		// would lose the sale. The click still reaches ClickHouse.
+		t.log.Warn().Err(err).Msg("click not stored in Redis; conversions quoting it will not find it")
+	}
+	t.metrics.redirects.Inc()
+}
+
+// redirect answers 302 to tmpl with macros expanded. A link without a
+// {click_id} placeholder gets click_id appended, when there is one.
+func (t *Tracker) redirect(ctx *fasthttp.RequestCtx, tmpl string, values *macro.Values, clickID []byte) {
+	bp := locationPool.Get().(*[]byte)
+	loc, hasClickID := macro.Expand((*bp)[:0], tmpl, values)
+	if !hasClickID && clickID != nil {
+		loc = macro.AppendParam(loc, "click_id", clickID)
+	}
+	ctx.Response.Header.SetCanonical(headerLocation, loc)
+	ctx.Response.Header.SetCanonical(headerCacheControl, noStore)
+	ctx.SetStatusCode(fasthttp.StatusFound)
+	*bp = loc
+	locationPool.Put(bp)
+}
+
+// param truncates a visitor-supplied value to MaxParamLen.
+func (t *Tracker) param(v []byte) []byte {
+	if len(v) > t.config.MaxParamLen {
+		return v[:t.config.MaxParamLen]
+	}
+	return v
+}
+
+// targeted reports whether a visitor from country may see offer.
+func targeted(offer *model.Offer, country string) bool {
+	return len(offer.Countries) == 0 || slices.Contains(offer.Countries, country)
+}
+
+// clientIP is the visitor's address: the peer's, or when the peer is a
+// trusted proxy, the right-most X-Forwarded-For entry that is not one (the
+// left-most entries are whatever the client chose to send).
+func (t *Tracker) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
+	var peer netip.Addr
+	if tcp, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		peer = tcp.AddrPort().Addr().Unmap()
+	}
+	if !t.trusted(peer) {
+		return peer
+	}
+	xff := ctx.Request.Header.Peek("X-Forwarded-For")
+	client := peer
+	for len(xff) > 0 {
+		i := bytes.LastIndexByte(xff, ',')
+		entry := bytes.TrimSpace(xff[i+1:])
+		xff = xff[:max(i, 0)]
+		addr, err := netip.ParseAddr(string(entry))
+		if err != nil {
+			break
+		}
+		client = addr.Unmap()
+		if !t.trusted(client) {
+			break
+		}
+	}
+	return client
+}
+
+func (t *Tracker) trusted(addr netip.Addr) bool {
+	if !addr.IsValid() {
+		return false
+	}
+	if t.config.TrustedProxies == nil {
+		return addr.IsLoopback() || addr.IsPrivate()
+	}
+	for _, p := range t.config.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,214 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// pendingClick is one click on its way to Redis and Kafka. It is pooled:
+// the click path fills it, a flusher stores it in Redis and wakes the click
+// path, then a shipper writes it to Kafka and returns it to the pool.
+type pendingClick struct {
+	id   [clickid.Len]byte
+	slim []byte // JSON for Redis
+	full []byte // JSON for Kafka
+	done chan error
+}
+
+// recorder makes clicks durable. The click path waits for Redis only: a
+// flusher takes whatever clicks are queued, up to MaxBatch, and stores them
+// in one pipeline, so under load many clicks share one round trip (group
+// commit) and a lone click pays one. Kafka is written behind, in larger
+// batches; a click is in Redis (findable by a conversion) before its 302
+// leaves, and in Kafka within a few milliseconds after.
+type recorder struct {
+	config   Configuration
+	store    clickStore
+	producer producer
+	metrics  *trackerMetrics
+	onLost   func(n int, err error)
+
+	pool  sync.Pool
+	queue chan *pendingClick
+	ship  chan *pendingClick
+
+	flushers sync.WaitGroup
+	shippers sync.WaitGroup
+	// stopCtx ends the shippers' retries when the shutdown deadline passes.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+}
+
+func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, onLost func(int, error)) *recorder {
+	r := &recorder{
+		config:   config,
+		store:    store,
+		producer: producer,
+		metrics:  m,
+		onLost:   onLost,
+		queue:    make(chan *pendingClick, config.QueueSize),
+		ship:     make(chan *pendingClick, config.ShipQueueSize),
+	}
+	r.pool.New = func() any {
+		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024), done: make(chan error, 1)}
+	}
+	r.stopCtx, r.stopCancel = context.WithCancel(context.Background())
+	return r
+}
+
+func (r *recorder) start() {
+	for range r.config.Flushers {
+		r.flushers.Add(1)
+		go r.flushLoop()
+	}
+	for range r.config.Shippers {
+		r.shippers.Add(1)
+		go r.shipLoop()
+	}
+}
+
+func (r *recorder) get() *pendingClick {
+	p := r.pool.Get().(*pendingClick)
+	p.slim, p.full = p.slim[:0], p.full[:0]
+	return p
+}
+
+// record queues p and waits until Redis holds it. After it returns, p
+// belongs to the recorder.
+func (r *recorder) record(p *pendingClick) error {
+	r.queue <- p
+	return <-p.done
+}
+
+// stop flushes every queued click to Redis and Kafka. Call it once nothing
+// calls record any more. When ctx ends first, Kafka writes still failing
+// are given up and counted as lost.
+func (r *recorder) stop(ctx context.Context) error {
+	close(r.queue)
+	r.flushers.Wait()
+	close(r.ship)
+	done := make(chan struct{})
+	go func() { r.shippers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		r.stopCancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (r *recorder) flushLoop() {
+	defer r.flushers.Done()
+	batch := make([]*pendingClick, 0, r.config.MaxBatch)
+	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
+	for p := range r.queue {
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < r.config.MaxBatch {
+			select {
+			case q, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		writes = writes[:0]
+		for _, p := range batch {
+			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := r.store.SaveClicks(ctx, writes)
+		cancel()
+		r.metrics.redisBatch.Update(float64(len(batch)))
+		if err != nil {
+			r.metrics.redisErrors.Add(len(batch))
+		}
+		for _, p := range batch {
+			p.done <- err
+		}
+		// Ship even what Redis refused: the click was redirected, so it
+		// must reach the warehouse.
+		for _, p := range batch {
+			r.ship <- p
+		}
+	}
+}
+
+func (r *recorder) shipLoop() {
+	defer r.shippers.Done()
+	batch := make([]*pendingClick, 0, r.config.ShipBatch)
+	msgs := make([]kafka.Message, 0, r.config.ShipBatch)
+	for p := range r.ship {
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < r.config.ShipBatch {
+			select {
+			case q, ok := <-r.ship:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		msgs = msgs[:0]
+		for _, p := range batch {
+			msgs = append(msgs, kafka.Message{Key: p.id[:], Value: p.full})
+		}
+		r.write(msgs)
+		for _, p := range batch {
+			r.pool.Put(p)
+		}
+	}
+}
+
+// write retries until every message is acknowledged, or the shutdown
+// deadline passes. Only the messages that failed are sent again, so a
+// partial failure adds no duplicates.
+func (r *recorder) write(msgs []kafka.Message) {
+	backoff := 50 * time.Millisecond
+	for {
+		err := r.producer.WriteMessages(r.stopCtx, msgs...)
+		if err == nil {
+			r.metrics.shipped.Add(len(msgs))
+			return
+		}
+		var failed []kafka.Message
+		var perMessage kafka.WriteErrors
+		if errors.As(err, &perMessage) && len(perMessage) == len(msgs) {
+			for i, e := range perMessage {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			r.metrics.shipped.Add(len(msgs) - len(failed))
+		} else {
+			failed = append(failed, msgs...)
+		}
+		msgs = failed
+		r.metrics.shipErrors.Inc()
+		if r.stopCtx.Err() != nil {
+			r.metrics.lost.Add(len(msgs))
+			r.onLost(len(msgs), err)
+			return
+		}
+		select {
+		case <-time.After(backoff):
+		case <-r.stopCtx.Done():
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}

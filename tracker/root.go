@@ -1,0 +1,115 @@
+// Package tracker is the click hot path: it resolves a tracking link to an
+// offer and an affiliate from the in-process catalog, mints a click ID,
+// classifies the visitor, answers the 302, and makes the click durable
+// (Redis before the answer, Kafka just after).
+package tracker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// catalog is what the click path reads entities from.
+type catalog interface {
+	OfferBytes(idOrSlug []byte) *model.Offer
+	AffiliateBytes(id []byte) *model.Affiliate
+}
+
+// clickStore keeps click records where conversions find them.
+type clickStore interface {
+	SaveClicks(ctx context.Context, clicks []redis.ClickWrite) error
+}
+
+// producer writes to the clicks topic.
+type producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Dependencies of the tracker.
+type Dependencies struct {
+	Logger   zerolog.Logger
+	Metrics  *metrics.Set
+	Catalog  catalog
+	Store    clickStore
+	Producer producer
+	Minter   *clickid.Minter
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Tracker serves /click.
+type Tracker struct {
+	config   Configuration
+	log      zerolog.Logger
+	catalog  catalog
+	minter   *clickid.Minter
+	now      func() time.Time
+	agents   *agentCache
+	recorder *recorder
+	metrics  *trackerMetrics
+}
+
+// New returns a tracker; Start starts its flushers.
+func New(deps Dependencies, config Configuration) (*Tracker, error) {
+	if deps.Catalog == nil || deps.Store == nil || deps.Producer == nil || deps.Minter == nil {
+		return nil, errors.New("tracker: catalog, store, producer and minter are required")
+	}
+	if config.Flushers < 1 || config.Shippers < 1 || config.MaxBatch < 1 || config.ShipBatch < 1 {
+		return nil, errors.New("tracker: flushers, shippers and batch sizes must be at least 1")
+	}
+	set := deps.Metrics
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	t := &Tracker{
+		config:  config,
+		log:     deps.Logger.With().Str("component", "tracker").Logger(),
+		catalog: deps.Catalog,
+		minter:  deps.Minter,
+		now:     deps.Now,
+		agents:  newAgentCache(config.AgentCacheSize),
+		metrics: newTrackerMetrics(set),
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, func(n int, err error) {
+		t.log.Error().Err(err).Int("clicks", n).Msg("shutdown deadline passed: clicks stored in Redis never reached Kafka and are missing from ClickHouse")
+	})
+	return t, nil
+}
+
+// Start starts the flushers and shippers.
+func (t *Tracker) Start() { t.recorder.start() }
+
+// Stop writes every click already answered to Redis and Kafka. Call it after
+// the HTTP server has stopped taking requests.
+func (t *Tracker) Stop(ctx context.Context) error { return t.recorder.stop(ctx) }
+
+type trackerMetrics struct {
+	redirects, notFound, fallbacks          *metrics.Counter
+	redisErrors, shipped, shipErrors, lost *metrics.Counter
+	redisBatch                             *metrics.Histogram
+}
+
+func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
+	return &trackerMetrics{
+		redirects:   set.NewCounter(`clickrelay_clicks_total`),
+		notFound:    set.NewCounter(`clickrelay_click_not_found_total`),
+		fallbacks:   set.NewCounter(`clickrelay_click_fallbacks_total`),
+		redisErrors: set.NewCounter(`clickrelay_click_redis_errors_total`),
+		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
+		shipErrors:  set.NewCounter(`clickrelay_click_ship_errors_total`),
+		lost:        set.NewCounter(`clickrelay_clicks_lost_total`),
+		redisBatch:  set.NewHistogram(`clickrelay_click_redis_batch_size`),
+	}
+}

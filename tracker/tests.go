@@ -1,0 +1,68 @@
+package tracker
+
+import (
+	"context"
+	"net"
+	"sync"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// fakeCatalog serves fixed entities.
+type fakeCatalog struct {
+	offers     map[string]*model.Offer
+	affiliates map[string]*model.Affiliate
+}
+
+func (c *fakeCatalog) OfferBytes(id []byte) *model.Offer         { return c.offers[string(id)] }
+func (c *fakeCatalog) AffiliateBytes(id []byte) *model.Affiliate { return c.affiliates[string(id)] }
+
+// memoryStore and memoryProducer keep what the recorder writes.
+type memoryStore struct {
+	mu     sync.Mutex
+	clicks map[string][]byte
+	err    error
+}
+
+func (s *memoryStore) SaveClicks(_ context.Context, clicks []redis.ClickWrite) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	for _, c := range clicks {
+		s.clicks[string(c.ID)] = append([]byte(nil), c.Payload...)
+	}
+	return nil
+}
+
+type memoryProducer struct {
+	mu   sync.Mutex
+	msgs []kafka.Message
+}
+
+func (p *memoryProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range msgs {
+		p.msgs = append(p.msgs, kafka.Message{Key: append([]byte(nil), m.Key...), Value: append([]byte(nil), m.Value...)})
+	}
+	return nil
+}
+
+// newRequest builds a request context as fasthttp would hand it over.
+func newRequest(uri, userAgent, forwardedFor string, remote net.IP) *fasthttp.RequestCtx {
+	var req fasthttp.Request
+	req.SetRequestURI(uri)
+	req.Header.SetUserAgent(userAgent)
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: remote, Port: 50000}, nil)
+	return ctx
+}

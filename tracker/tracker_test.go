@@ -1,0 +1,275 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/model"
+)
+
+const iphoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+
+type harness struct {
+	tracker  *Tracker
+	store    *memoryStore
+	producer *memoryProducer
+	minter   *clickid.Minter
+	offer    *model.Offer
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	minter, err := clickid.NewMinter([]byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{store: &memoryStore{clicks: map[string][]byte{}}, producer: &memoryProducer{}, minter: minter}
+	h.offer = &model.Offer{ID: "12", Slug: "ofr_summer_abc123", AdvertiserID: "3", Status: model.StatusActive, FilterBots: true,
+		TrackingURL: "https://shop.example.com/land?cid={click_id}&s1={sub1}&g={geo}&x={unknown}"}
+	cat := &fakeCatalog{
+		offers: map[string]*model.Offer{"12": h.offer, "ofr_summer_abc123": h.offer,
+			"13": {ID: "13", Status: model.StatusActive, TrackingURL: "https://shop.example.com/p?a=1#top"},
+			"14": {ID: "14", Status: model.StatusPaused, TrackingURL: "https://shop.example.com/", FallbackURL: "https://fallback.example.com/?s={sub1}"},
+			"15": {ID: "15", Status: model.StatusPaused, TrackingURL: "https://shop.example.com/"},
+			"16": {ID: "16", Status: model.StatusActive, Countries: []string{"DE"}, TrackingURL: "https://shop.example.com/de", FallbackURL: "https://fallback.example.com/"},
+		},
+		affiliates: map[string]*model.Affiliate{
+			"7": {ID: "7", Status: model.StatusActive},
+			"8": {ID: "8", Status: model.StatusPaused},
+		},
+	}
+	config := DefaultConfiguration()
+	config.MaxParamLen = 64
+	h.tracker, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Minter: minter}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tracker.Start()
+	return h
+}
+
+func (h *harness) stop(t testing.TB) {
+	if err := h.tracker.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClickRedirectsAndRecords(t *testing.T) {
+	h := newHarness(t)
+	ctx := newRequest("/click/12?aff_id=7&sub1=a%20b%26c&sub2=x&aff_click_id=vol-123", iphoneUA, "", net.ParseIP("8.8.8.8"))
+	h.tracker.Handle(ctx)
+	if ctx.Response.StatusCode() != 302 {
+		t.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+	loc := string(ctx.Response.Header.Peek("Location"))
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("Location %q: %v", loc, err)
+	}
+	id := u.Query().Get("cid")
+	if _, _, ok := h.minter.Parse(id); !ok {
+		t.Fatalf("Location %q carries no valid click ID", loc)
+	}
+	if u.Query().Get("s1") != "a b&c" || u.Query().Get("g") != "US" || strings.Contains(loc, "{") || !strings.Contains(loc, "&x=&") && !strings.HasSuffix(loc, "&x=") {
+		t.Fatalf("Location %q: macros not expanded as expected", loc)
+	}
+	// The 302 left only after Redis held the click.
+	slim, ok := h.store.clicks[id]
+	if !ok {
+		t.Fatalf("click %s not in the store when the 302 was sent", id)
+	}
+	var rec model.Click
+	if err := json.Unmarshal(slim, &rec); err != nil {
+		t.Fatalf("slim record %s: %v", slim, err)
+	}
+	want := model.Click{ID: id, Time: rec.Time, OfferID: "12", AffiliateID: "7", AdvertiserID: "3",
+		Subs: [5]string{"a b&c", "x"}, AffClickID: "vol-123", Country: "US", Device: "mobile", OS: "ios", FilterBots: true}
+	if rec != want {
+		t.Fatalf("slim record\n got %+v\nwant %+v", rec, want)
+	}
+	h.stop(t)
+	if len(h.producer.msgs) != 1 || string(h.producer.msgs[0].Key) != id {
+		t.Fatalf("Kafka got %d messages", len(h.producer.msgs))
+	}
+	var full model.Click
+	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+		t.Fatal(err)
+	}
+	if full.IP != "8.8.8.8" || full.UserAgent != iphoneUA[:64] || full.Browser != "Safari" || full.Subs != rec.Subs {
+		t.Fatalf("full record %+v", full)
+	}
+}
+
+func TestClickAnswers(t *testing.T) {
+	h := newHarness(t)
+	defer h.stop(t)
+	cases := []struct {
+		name, uri string
+		status    int
+		location  string // prefix
+	}{
+		{"by slug", "/click/ofr_summer_abc123?aff_id=7", 302, "https://shop.example.com/land?cid="},
+		{"query form", "/click?offer_id=12&aff_id=7", 302, "https://shop.example.com/land?cid="},
+		{"click_id appended before the fragment", "/click/13?aff_id=7", 302, "https://shop.example.com/p?a=1&click_id="},
+		{"unknown offer", "/click/99?aff_id=7", 404, ""},
+		{"unknown affiliate", "/click/12?aff_id=99", 404, ""},
+		{"no affiliate", "/click/12", 404, ""},
+		{"paused affiliate", "/click/12?aff_id=8", 404, ""},
+		{"paused offer with fallback", "/click/14?aff_id=7&sub1=q", 302, "https://fallback.example.com/?s=q"},
+		{"paused offer without fallback", "/click/15?aff_id=7", 404, ""},
+		{"off-target country with fallback", "/click/16?aff_id=7", 302, "https://fallback.example.com/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := newRequest(c.uri, iphoneUA, "", net.ParseIP("8.8.8.8"))
+			h.tracker.Handle(ctx)
+			if got := ctx.Response.StatusCode(); got != c.status {
+				t.Fatalf("status %d, want %d", got, c.status)
+			}
+			if loc := string(ctx.Response.Header.Peek("Location")); !strings.HasPrefix(loc, c.location) {
+				t.Fatalf("Location %q, want prefix %q", loc, c.location)
+			}
+			if c.name == "click_id appended before the fragment" && !strings.HasSuffix(string(ctx.Response.Header.Peek("Location")), "#top") {
+				t.Fatalf("fragment lost: %s", ctx.Response.Header.Peek("Location"))
+			}
+		})
+	}
+}
+
+func TestClientIPFromTrustedProxiesOnly(t *testing.T) {
+	h := newHarness(t)
+	defer h.stop(t)
+	cases := []struct {
+		xff, remote, want string
+	}{
+		{"", "8.8.8.8", "8.8.8.8"},
+		{"1.2.3.4", "8.8.8.8", "8.8.8.8"},             // an untrusted peer cannot claim another address
+		{"1.2.3.4", "127.0.0.1", "1.2.3.4"},           // a local proxy is believed
+		{"6.6.6.6, 1.2.3.4", "10.0.0.1", "1.2.3.4"},   // the client-chosen left part is ignored
+		{"1.2.3.4, 10.0.0.9", "10.0.0.1", "1.2.3.4"},  // proxies chained
+		{"garbage", "127.0.0.1", "127.0.0.1"},         // nothing usable
+		{"2001:db8::1", "::1", "2001:db8::1"},         // IPv6
+		{"::ffff:1.2.3.4", "127.0.0.1", "1.2.3.4"},    // mapped
+	}
+	for _, c := range cases {
+		ctx := newRequest("/click/12?aff_id=7", iphoneUA, c.xff, net.ParseIP(c.remote))
+		if got := h.tracker.clientIP(ctx).String(); got != c.want {
+			t.Errorf("XFF %q from %s: %s, want %s", c.xff, c.remote, got, c.want)
+		}
+	}
+}
+
+func TestBotsAreRedirectedAndFlagged(t *testing.T) {
+	h := newHarness(t)
+	ctx := newRequest("/click/12?aff_id=7", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "", net.ParseIP("8.8.8.8"))
+	h.tracker.Handle(ctx)
+	if ctx.Response.StatusCode() != 302 {
+		t.Fatalf("a bot was not redirected: %d", ctx.Response.StatusCode())
+	}
+	h.stop(t)
+	var full model.Click
+	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+		t.Fatal(err)
+	}
+	if !full.Bot || full.Device != "bot" || !full.FilterBots {
+		t.Fatalf("bot click recorded as %+v", full)
+	}
+}
+
+func TestRedirectSurvivesARedisFailure(t *testing.T) {
+	h := newHarness(t)
+	h.store.err = errors.New("redis down")
+	ctx := newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8"))
+	h.tracker.Handle(ctx)
+	if ctx.Response.StatusCode() != 302 {
+		t.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+	h.stop(t)
+	if len(h.producer.msgs) != 1 {
+		t.Fatal("the click did not reach Kafka")
+	}
+}
+
+func TestOversizedParamsAreTruncated(t *testing.T) {
+	h := newHarness(t)
+	long := strings.Repeat("z", 1000)
+	ctx := newRequest("/click/12?aff_id=7&sub1="+long, iphoneUA, "", net.ParseIP("8.8.8.8"))
+	h.tracker.Handle(ctx)
+	h.stop(t)
+	var full model.Click
+	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Subs[0]) != 64 {
+		t.Fatalf("sub1 of %d bytes stored", len(full.Subs[0]))
+	}
+}
+
+func TestStopFlushesEverything(t *testing.T) {
+	h := newHarness(t)
+	const n = 500
+	done := make(chan struct{})
+	for g := 0; g < 10; g++ {
+		go func() {
+			for i := 0; i < n/10; i++ {
+				h.tracker.Handle(newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8")))
+			}
+			done <- struct{}{}
+		}()
+	}
+	for g := 0; g < 10; g++ {
+		<-done
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.tracker.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.store.clicks) != n || len(h.producer.msgs) != n {
+		t.Fatalf("redis %d, kafka %d, want %d each", len(h.store.clicks), len(h.producer.msgs), n)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("plain")
+	f.Add("quote\" backslash\\ newline\n nul\x00 del\x7f")
+	f.Add("bad utf8 \xff\xfe \xed\xa0\x80 é 日本")
+	f.Add("\xff\x80") // each invalid byte is its own U+FFFD
+	f.Fuzz(func(t *testing.T, s string) {
+		out := appendJSONString(nil, []byte(s))
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%q encoded as invalid JSON %s: %v", s, out, err)
+		}
+		// encoding/json is the reference: it too replaces each invalid
+		// byte with U+FFFD.
+		ref, _ := json.Marshal(s)
+		var want string
+		if err := json.Unmarshal(ref, &want); err != nil || back != want {
+			t.Fatalf("round trip of %q gave %q, want %q", s, back, want)
+		}
+		if string(appendJSONString(nil, s)) != string(out) {
+			t.Fatalf("string and []byte encodings differ for %q", s)
+		}
+	})
+}
+
+func BenchmarkClick(b *testing.B) {
+	h := newHarness(b)
+	defer h.stop(b)
+	ctx := newRequest("/click/12?aff_id=7&sub1=campaign-42&sub2=banner&sub3=x&aff_click_id=vol-123", iphoneUA, "203.0.113.9", net.ParseIP("127.0.0.1"))
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		h.tracker.Handle(ctx)
+	}
+}
