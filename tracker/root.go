@@ -96,7 +96,7 @@ func (t *Tracker) Start() { t.recorder.start() }
 func (t *Tracker) Stop(ctx context.Context) error { return t.recorder.stop(ctx) }
 
 type trackerMetrics struct {
-	redirects, notFound, fallbacks          *metrics.Counter
+	redirects, notFound, fallbacks         *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
 	redisBatch                             *metrics.Histogram
 }

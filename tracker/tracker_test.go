@@ -152,13 +152,13 @@ func TestClientIPFromTrustedProxiesOnly(t *testing.T) {
 		xff, remote, want string
 	}{
 		{"", "8.8.8.8", "8.8.8.8"},
-		{"1.2.3.4", "8.8.8.8", "8.8.8.8"},             // an untrusted peer cannot claim another address
-		{"1.2.3.4", "127.0.0.1", "1.2.3.4"},           // a local proxy is believed
-		{"6.6.6.6, 1.2.3.4", "10.0.0.1", "1.2.3.4"},   // the client-chosen left part is ignored
-		{"1.2.3.4, 10.0.0.9", "10.0.0.1", "1.2.3.4"},  // proxies chained
-		{"garbage", "127.0.0.1", "127.0.0.1"},         // nothing usable
-		{"2001:db8::1", "::1", "2001:db8::1"},         // IPv6
-		{"::ffff:1.2.3.4", "127.0.0.1", "1.2.3.4"},    // mapped
+		{"1.2.3.4", "8.8.8.8", "8.8.8.8"},            // an untrusted peer cannot claim another address
+		{"1.2.3.4", "127.0.0.1", "1.2.3.4"},          // a local proxy is believed
+		{"6.6.6.6, 1.2.3.4", "10.0.0.1", "1.2.3.4"},  // the client-chosen left part is ignored
+		{"1.2.3.4, 10.0.0.9", "10.0.0.1", "1.2.3.4"}, // proxies chained
+		{"garbage", "127.0.0.1", "127.0.0.1"},        // nothing usable
+		{"2001:db8::1", "::1", "2001:db8::1"},        // IPv6
+		{"::ffff:1.2.3.4", "127.0.0.1", "1.2.3.4"},   // mapped
 	}
 	for _, c := range cases {
 		ctx := newRequest("/click/12?aff_id=7", iphoneUA, c.xff, net.ParseIP(c.remote))
