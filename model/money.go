@@ -102,10 +102,22 @@ func PercentOf(amountMicros int64, percent float64) int64 {
 	return int64(q)
 }
 
-// Payout is what one conversion pays the affiliate on offer o.
+// Payout is what one conversion pays the affiliate on offer o. CPC offers
+// pay per click (ClickPayout), not per conversion.
 func Payout(o *Offer, amountMicros int64) int64 {
-	if o.IsPercentage() {
+	switch {
+	case o.IsPercentage():
 		return PercentOf(amountMicros, o.Payout)
+	case o.PayoutType == PayoutCPC:
+		return 0
 	}
 	return UnitsToMicros(o.Payout)
+}
+
+// ClickPayout is what one click pays on offer o: its payout on CPC offers.
+func ClickPayout(o *Offer) int64 {
+	if o.PayoutType == PayoutCPC {
+		return UnitsToMicros(o.Payout)
+	}
+	return 0
 }

@@ -44,11 +44,21 @@ func TestPayout(t *testing.T) {
 		{Offer{PayoutType: PayoutCPS, Payout: 33.333333}, 1, 0},
 		{Offer{PayoutType: PayoutCPS, Payout: 50}, 1, 1}, // half up
 		{Offer{PayoutType: PayoutCPS, Payout: 100}, MaxAmountMicros, MaxAmountMicros},
+		{Offer{PayoutType: PayoutCPC, Payout: 0.35}, 5_000_000, 0}, // CPC pays per click
 	}
 	for _, c := range cases {
 		if got := Payout(&c.offer, c.amount); got != c.want {
 			t.Errorf("Payout(%s %v, %d) = %d, want %d", c.offer.PayoutType, c.offer.Payout, c.amount, got, c.want)
 		}
+	}
+}
+
+func TestClickPayout(t *testing.T) {
+	if got := ClickPayout(&Offer{PayoutType: PayoutCPC, Payout: 0.35}); got != 350_000 {
+		t.Errorf("CPC click payout = %d", got)
+	}
+	if got := ClickPayout(&Offer{PayoutType: PayoutCPA, Payout: 30}); got != 0 {
+		t.Errorf("CPA click payout = %d", got)
 	}
 }
 

@@ -18,7 +18,9 @@ type Click struct {
 	// FilterBots is the offer's setting at click time: a bot click on such
 	// an offer is stored but left out of stats.
 	FilterBots bool `json:"filter_bots,omitempty"`
-	Test       bool `json:"test,omitempty"`
+	// PayoutMicros is what the click itself pays: CPC offers only.
+	PayoutMicros int64 `json:"payout_micros,omitempty"`
+	Test         bool  `json:"test,omitempty"`
 	// The full record only.
 	Browser   string `json:"browser,omitempty"`
 	Bot       bool   `json:"bot,omitempty"`

@@ -92,6 +92,7 @@ type clickFields struct {
 	country     string
 	agent       agent
 	filterBots  bool
+	payout      int64 // micros, CPC offers only
 	ip          []byte
 	userAgent   []byte
 	referrer    []byte
@@ -130,6 +131,11 @@ func encodeClick(slim, full []byte, f *clickFields) ([]byte, []byte) {
 		full = append(full, `,"filter_bots":true`...)
 	}
 	slim = append(append(slim, full...), '}')
+
+	if f.payout != 0 {
+		full = append(full, `,"payout_micros":`...)
+		full = strconv.AppendInt(full, f.payout, 10)
+	}
 
 	full = append(full, `,"browser":`...)
 	full = appendJSONString(full, f.agent.browser)

@@ -85,6 +85,7 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		country:     country,
 		agent:       t.agents.classify(ua),
 		filterBots:  offer.FilterBots,
+		payout:      model.ClickPayout(offer),
 		ip:          ip.AppendTo(ipText[:0]),
 		userAgent:   t.param(ua),
 		referrer:    t.param(ctx.Request.Header.Referer()),

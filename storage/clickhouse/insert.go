@@ -93,6 +93,7 @@ func (c *Component) InsertClicks(ctx context.Context, clicks []model.Click) erro
 		values("is_unique", n, func(i int) uint8 { return flag(clicks[i].Unique) }),
 		values("is_bot", n, func(i int) uint8 { return flag(clicks[i].Bot) }),
 		values("filtered", n, func(i int) uint8 { return flag(clicks[i].Bot && clicks[i].FilterBots) }),
+		values("payout_micros", n, func(i int) int64 { return clicks[i].PayoutMicros }),
 		values("is_test", n, func(i int) uint8 { return flag(clicks[i].Test) }),
 	)
 	return c.insert(ctx, "clicks", cols)

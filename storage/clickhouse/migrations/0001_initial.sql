@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS {db}.clicks (
     is_unique     UInt8,
     is_bot        UInt8,
     filtered      UInt8, -- a bot on an offer with filter_bots: kept, not counted
+    payout_micros Int64, -- what the click pays (CPC offers)
     is_test       UInt8
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(ts)
@@ -135,7 +136,7 @@ SELECT
     toUInt64(is_unique = 1 AND filtered = 0) AS unique_clicks,
     toUInt64(is_bot) AS bot_clicks,
     toUInt64(0) AS conversions,
-    toInt64(0) AS payout_micros,
+    if(filtered = 0, payout_micros, toInt64(0)) AS payout_micros,
     toInt64(0) AS amount_micros
 FROM {db}.clicks
 WHERE is_test = 0;

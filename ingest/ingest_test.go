@@ -1,0 +1,236 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/model"
+)
+
+type harness struct {
+	svc      *Service
+	store    *memoryStore
+	producer *memoryProducer
+	minter   *clickid.Minter
+	now      time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	minter, err := clickid.NewMinter([]byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		store:    &memoryStore{clicks: map[string][]byte{}, claims: map[string]string{}},
+		producer: &memoryProducer{},
+		minter:   minter,
+		now:      time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
+	}
+	cat := fakeCatalog{
+		"1": {ID: "1", AdvertiserID: "3", Status: model.StatusActive, PayoutType: model.PayoutCPA, Payout: 30, Currency: "USD"},
+		"2": {ID: "2", AdvertiserID: "3", Status: model.StatusActive, PayoutType: model.PayoutCPS, Payout: 15, Currency: "EUR", AutoApprove: true},
+		"3": {ID: "3", AdvertiserID: "3", Status: model.StatusPaused, PayoutType: model.PayoutCPA},
+		"4": {ID: "4", AdvertiserID: "9", Status: model.StatusActive, PayoutType: model.PayoutCPA},
+	}
+	h.svc, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Minter: minter,
+		Now: func() time.Time { return h.now }}, DefaultConfiguration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// click stores a click on offer and returns its ID.
+func (h *harness) click(t *testing.T, offer string, age time.Duration) string {
+	id := h.minter.New(h.now.Add(-age))
+	body, _ := json.Marshal(model.Click{ID: id, Time: h.now.Add(-age).UnixMilli(), OfferID: offer, AffiliateID: "7",
+		Subs: [5]string{"s1"}, AffClickID: "vol-1", Country: "DE", Device: "mobile", OS: "android"})
+	h.store.clicks[id] = body
+	return id
+}
+
+func convert(t *testing.T, h *harness, body string) (Result, error) {
+	t.Helper()
+	req, err := ParseJSON([]byte(body))
+	if err != nil {
+		return Result{}, err
+	}
+	return h.svc.Convert(context.Background(), Scope{AdvertiserID: "3"}, req)
+}
+
+func TestSeed002ValidationMessagesWordForWord(t *testing.T) {
+	h := newHarness(t)
+	cpa, cps, paused, foreign := h.click(t, "1", time.Hour), h.click(t, "2", time.Hour), h.click(t, "3", time.Hour), h.click(t, "4", time.Hour)
+	gone := h.click(t, "99", time.Hour)
+	expired := h.click(t, "1", 31*24*time.Hour)
+	forged := strings.Repeat("0", clickid.Len)
+	cases := []struct{ name, body, message string }{
+		{"no click", `{"amount":"10"}`, "click_id is required"},
+		{"empty click", `{"click_id":""}`, "click_id is required"},
+		{"forged click", `{"click_id":"` + forged + `"}`, "Click not found"},
+		{"unknown click", `{"click_id":"` + h.minter.New(h.now) + `"}`, "Click not found"},
+		{"expired click", `{"click_id":"` + expired + `"}`, "Click not found"},
+		{"offer gone", `{"click_id":"` + gone + `"}`, "Offer not found"},
+		{"paused offer", `{"click_id":"` + paused + `"}`, "Offer not active"},
+		{"other vendor", `{"click_id":"` + foreign + `"}`, "Unauthorized - click belongs to different vendor"},
+		{"cps without amount", `{"click_id":"` + cps + `"}`, "amount required for CPS/RevShare/percentage offers"},
+		{"zero amount", `{"click_id":"` + cps + `","amount":"0"}`, "amount must be positive"},
+		{"negative amount", `{"click_id":"` + cpa + `","sum":-5}`, "amount must be positive"},
+		{"text amount", `{"click_id":"` + cpa + `","sum":"abc"}`, "amount must be a number"},
+		{"long txid", `{"click_id":"` + cpa + `","txid":"` + strings.Repeat("x", 256) + `"}`, "txid must be at most 255 characters"},
+		{"object field", `{"click_id":{"a":1}}`, "click_id must be a string or a number"},
+		{"not an object", `[1,2]`, "request body must be a JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := convert(t, h, c.body)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Message != c.message {
+				t.Fatalf("error %v, want %q", err, c.message)
+			}
+		})
+	}
+	if len(h.producer.msgs) != 0 {
+		t.Fatalf("%d invalid conversions reached Kafka", len(h.producer.msgs))
+	}
+}
+
+func TestAliasesResolve(t *testing.T) {
+	for _, body := range []string{
+		`{"clickid":"C","sum":"149.99","action_id":"T","user_id":"U","goal":"G"}`,
+		`{"click_id":"C","amount":149.99,"txid":"T","customer_id":"U","event":"G"}`,
+		`{"cid":"C","revenue":"149.99","order_id":"T","customer_id":"U","event_type":"G"}`,
+		`{"clickid":"","click_id":"C","sum":null,"amount":"149.99","txid":"T","user_id":"U","goal":"G"}`,
+	} {
+		r, err := ParseJSON([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ClickID != "C" || r.Amount != "149.99" || !r.HasAmount || r.TxID != "T" || r.CustomerID != "U" || r.Goal != "G" {
+			t.Errorf("%s resolved to %+v", body, r)
+		}
+	}
+	q := ParseQuery(func(name string) ([]byte, bool) {
+		v, ok := map[string]string{"cid": "C", "sum": "", "revenue": "9.5", "txid": "T", "secure": "K"}[name]
+		return []byte(v), ok
+	})
+	if q.ClickID != "C" || q.Amount != "9.5" || q.TxID != "T" || q.Secure != "K" {
+		t.Errorf("query resolved to %+v", q)
+	}
+}
+
+func TestTrackedConversionAndDedupeReasons(t *testing.T) {
+	h := newHarness(t)
+	c1, c2, c3 := h.click(t, "1", time.Minute), h.click(t, "1", time.Minute), h.click(t, "1", time.Minute)
+	res, err := convert(t, h, `{"click_id":"`+c1+`","amount":"149.99","txid":"ORDER-1","customer_id":"cust-1"}`)
+	if err != nil || !res.Tracked {
+		t.Fatalf("first conversion: %+v, %v", res, err)
+	}
+	conv := res.Conversion
+	if !strings.HasPrefix(conv.ID, "conv_") || conv.Status != "pending" || conv.Currency != "USD" || conv.PayoutMicros != 30_000_000 ||
+		conv.AmountMicros != 149_990_000 || conv.Goal != "purchase" || conv.Subs[0] != "s1" || conv.AffClickID != "vol-1" || conv.Country != "DE" || conv.AffiliateID != "7" {
+		t.Fatalf("conversion %+v", conv)
+	}
+	var sent model.Conversion
+	if len(h.producer.msgs) != 1 || json.Unmarshal(h.producer.msgs[0].Value, &sent) != nil || sent.ID != conv.ID {
+		t.Fatalf("Kafka holds %d messages", len(h.producer.msgs))
+	}
+
+	cases := []struct{ body, reason string }{
+		{`{"click_id":"` + c2 + `","txid":"ORDER-1"}`, "duplicate_txid"},
+		{`{"click_id":"` + c2 + `","txid":"ORDER-2","customer_id":"cust-1"}`, "cpa_customer_limit"},
+		{`{"click_id":"` + c1 + `","txid":"ORDER-3"}`, "cpa_click_limit"},
+	}
+	for _, c := range cases {
+		res, err := convert(t, h, c.body)
+		if err != nil || res.Tracked || res.Reason != c.reason || !strings.HasPrefix(res.Message, "Conversion received.") {
+			t.Errorf("%s: %+v, %v; want reason %s", c.body, res, err, c.reason)
+		}
+	}
+	// The refused ones took nothing: ORDER-2 and a fresh click still work.
+	if res, err := convert(t, h, `{"click_id":"`+c3+`","txid":"ORDER-2"}`); err != nil || !res.Tracked {
+		t.Fatalf("ORDER-2 on a new click: %+v, %v", res, err)
+	}
+}
+
+func TestPercentagePayout(t *testing.T) {
+	h := newHarness(t)
+	c := h.click(t, "2", time.Minute)
+	res, err := convert(t, h, `{"click_id":"`+c+`","amount":"149.99"}`)
+	if err != nil || !res.Tracked {
+		t.Fatal(res, err)
+	}
+	if res.Conversion.PayoutMicros != 22_498_500 || res.Conversion.Currency != "EUR" || res.Conversion.Status != "approved" {
+		t.Fatalf("CPS conversion %+v", res.Conversion)
+	}
+	// CPS dedupes on txid only: the same click may buy twice.
+	if res, err := convert(t, h, `{"click_id":"`+c+`","amount":"10"}`); err != nil || !res.Tracked {
+		t.Fatalf("second sale on a CPS click: %+v, %v", res, err)
+	}
+}
+
+func TestUnavailableBrokerReleasesClaimsForTheRetry(t *testing.T) {
+	h := newHarness(t)
+	c := h.click(t, "1", time.Minute)
+	h.producer.err = errors.New("broker down")
+	body := `{"click_id":"` + c + `","txid":"ORDER-9","customer_id":"cust-9"}`
+	if _, err := convert(t, h, body); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	h.producer.err = nil
+	res, err := convert(t, h, body)
+	if err != nil || !res.Tracked {
+		t.Fatalf("the retry was refused: %+v, %v", res, err)
+	}
+	if res, _ := convert(t, h, body); res.Tracked || res.Reason != "duplicate_txid" {
+		t.Fatalf("a second retry was tracked again: %+v", res)
+	}
+}
+
+func TestEndpointScope(t *testing.T) {
+	h := newHarness(t)
+	c := h.click(t, "1", time.Minute)
+	req, _ := ParseJSON([]byte(`{"click_id":"` + c + `"}`))
+	_, err := h.svc.Convert(context.Background(), Scope{AdvertiserID: "3", OfferID: "2"}, req)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Message != errWrongEndpointOffer {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add(`{"click_id":"abc","amount":"149.99","txid":"T"}`)
+	f.Add(`{"cid":1e3,"sum":-0.5}`)
+	f.Add(`{"clickid":null,"goal":true}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		r, err := ParseJSON([]byte(body))
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Message == "" {
+				t.Fatalf("ParseJSON(%q) = %v, not a field error", body, err)
+			}
+			return
+		}
+		if r.HasAmount != (r.Amount != "") {
+			t.Fatalf("HasAmount %v with amount %q", r.HasAmount, r.Amount)
+		}
+	})
+}
+
+func BenchmarkParseJSON(b *testing.B) {
+	body := []byte(`{"click_id":"01jd3k5m6n7p8q9r0s1t2v3w4x","amount":"149.99","txid":"ORDER-98765","customer_id":"cust_12345"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

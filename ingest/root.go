@@ -1,0 +1,303 @@
+// Package ingest takes conversions from advertisers (seed 002): it resolves
+// field aliases, finds the click, validates against the offer, claims the
+// dedupe keys, computes the payout, and makes the conversion durable in
+// Kafka before it answers.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// catalog is where offers are read.
+type catalog interface {
+	Offer(idOrSlug string) *model.Offer
+}
+
+// store holds clicks and dedupe claims.
+type store interface {
+	Click(ctx context.Context, id string) ([]byte, bool, error)
+	Claim(ctx context.Context, owner string, claims []redis.Claim) (int, error)
+	Release(ctx context.Context, owner string, claims []redis.Claim) error
+}
+
+// producer writes to the conversions topic and waits for the ack.
+type producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Dependencies of the service.
+type Dependencies struct {
+	Logger   zerolog.Logger
+	Metrics  *metrics.Set
+	Catalog  catalog
+	Store    store
+	Producer producer
+	Minter   *clickid.Minter
+	Now      func() time.Time
+}
+
+// Service takes conversions.
+type Service struct {
+	config   Configuration
+	log      zerolog.Logger
+	catalog  catalog
+	store    store
+	producer producer
+	minter   *clickid.Minter
+	now      func() time.Time
+
+	tracked, duplicates, invalid, unavailable *metrics.Counter
+}
+
+// New returns the service.
+func New(deps Dependencies, config Configuration) (*Service, error) {
+	if deps.Catalog == nil || deps.Store == nil || deps.Producer == nil || deps.Minter == nil {
+		return nil, errors.New("ingest: catalog, store, producer and minter are required")
+	}
+	set := deps.Metrics
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	s := &Service{
+		config:      config,
+		log:         deps.Logger.With().Str("component", "ingest").Logger(),
+		catalog:     deps.Catalog,
+		store:       deps.Store,
+		producer:    deps.Producer,
+		minter:      deps.Minter,
+		now:         deps.Now,
+		tracked:     set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
+		duplicates:  set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
+		invalid:     set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
+		unavailable: set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Reasons a conversion is acknowledged but not tracked (seed 002), with the
+// message sent along.
+const (
+	ReasonDuplicateTxID   = "duplicate_txid"
+	ReasonCustomerLimit   = "cpa_customer_limit"
+	ReasonClickLimit      = "cpa_click_limit"
+	defaultGoal           = "purchase"
+	msgDuplicateTxID      = "Conversion received. A conversion with this transaction ID was already recorded."
+	msgCustomerLimit      = "Conversion received. This customer already converted under this CPA offer."
+	msgClickLimit         = "Conversion received. This click already converted under this CPA offer."
+	errUnauthorizedVendor = "Unauthorized - click belongs to different vendor"
+	errClickNotFound      = "Click not found"
+	errOfferNotFound      = "Offer not found"
+	errOfferNotActive     = "Offer not active"
+	errAmountRequired     = "amount required for CPS/RevShare/percentage offers"
+	errAmountPositive     = "amount must be positive"
+	errAmountNotANumber   = "amount must be a number"
+	errAmountTooLarge     = "amount is too large"
+	errWrongEndpointOffer = "Click belongs to a different offer than this endpoint"
+)
+
+// Result is the answer to a conversion that passed validation.
+type Result struct {
+	Tracked    bool
+	Conversion *model.Conversion // when tracked
+	Reason     string            // when not tracked
+	Message    string
+}
+
+// ErrUnavailable means the conversion could not be made durable: answer 503.
+// Its dedupe claims were released, so a retry is accepted.
+var ErrUnavailable = errors.New("conversion could not be made durable")
+
+// Scope restricts which conversions a caller may report.
+type Scope struct {
+	AdvertiserID string
+	// OfferID, when set, is the only offer accepted (a per-offer endpoint).
+	OfferID string
+}
+
+// Convert validates and records a conversion. A *FieldError is a refusal
+// to report as VALIDATION_ERROR; ErrUnavailable calls for a 503.
+func (s *Service) Convert(ctx context.Context, scope Scope, req Request) (Result, error) {
+	res, err := s.convert(ctx, scope, req)
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fe):
+		s.invalid.Inc()
+	case err != nil:
+		s.unavailable.Inc()
+	case res.Tracked:
+		s.tracked.Inc()
+	default:
+		s.duplicates.Inc()
+	}
+	return res, err
+}
+
+func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result, error) {
+	if err := req.check(); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	click, err := s.findClick(ctx, req.ClickID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	offer := s.catalog.Offer(click.OfferID)
+	switch {
+	case offer == nil:
+		return Result{}, &FieldError{errOfferNotFound}
+	case offer.Status != model.StatusActive:
+		return Result{}, &FieldError{errOfferNotActive}
+	case offer.AdvertiserID != scope.AdvertiserID:
+		return Result{}, &FieldError{errUnauthorizedVendor}
+	case scope.OfferID != "" && scope.OfferID != offer.ID:
+		return Result{}, &FieldError{errWrongEndpointOffer}
+	}
+	var amount int64
+	if req.HasAmount {
+		amount, err = model.ParseMoney(req.Amount)
+		switch {
+		case errors.Is(err, model.ErrTooLarge):
+			return Result{}, &FieldError{errAmountTooLarge}
+		case err != nil:
+			return Result{}, &FieldError{errAmountNotANumber}
+		case amount <= 0:
+			return Result{}, &FieldError{errAmountPositive}
+		}
+	} else if offer.IsPercentage() {
+		return Result{}, &FieldError{errAmountRequired}
+	}
+
+	conv := &model.Conversion{
+		ID:           "conv_" + s.minter.New(now),
+		Version:      1,
+		Time:         now.UnixMilli(),
+		UpdatedTime:  now.UnixMilli(),
+		Status:       model.ConversionPending,
+		ClickID:      click.ID,
+		ClickTime:    click.Time,
+		OfferID:      offer.ID,
+		AffiliateID:  click.AffiliateID,
+		AdvertiserID: offer.AdvertiserID,
+		Subs:         click.Subs,
+		AffClickID:   click.AffClickID,
+		Country:      click.Country,
+		Device:       click.Device,
+		OS:           click.OS,
+		TxID:         req.TxID,
+		CustomerID:   req.CustomerID,
+		Goal:         req.Goal,
+		Currency:     offer.Currency,
+		AmountMicros: amount,
+		PayoutMicros: model.Payout(offer, amount),
+		PayoutType:   offer.PayoutType,
+	}
+	if conv.Goal == "" {
+		conv.Goal = defaultGoal
+	}
+	if conv.Currency == "" {
+		conv.Currency = "USD"
+	}
+	if offer.AutoApprove {
+		conv.Status = model.ConversionApproved
+	}
+
+	claims := dedupeClaims(offer, conv)
+	taken, err := s.store.Claim(ctx, conv.ID, claims)
+	if err != nil {
+		s.log.Error().Err(err).Msg("cannot claim dedupe keys")
+		return Result{}, ErrUnavailable
+	}
+	if taken >= 0 {
+		return notTracked(claims[taken].Scope), nil
+	}
+	if err := s.publish(ctx, conv); err != nil {
+		s.log.Error().Err(err).Str("conversion_id", conv.ID).Msg("conversion not acknowledged by Kafka; answering 503")
+		// Give the claims back so the advertiser's retry is accepted. A
+		// background context: the request's may be what ended.
+		relCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.store.Release(relCtx, conv.ID, claims); err != nil {
+			s.log.Error().Err(err).Str("conversion_id", conv.ID).Msg("cannot release dedupe claims; a retry may be refused as a duplicate")
+		}
+		return Result{}, ErrUnavailable
+	}
+	return Result{Tracked: true, Conversion: conv}, nil
+}
+
+// findClick parses and looks up a click. A malformed, forged or expired ID
+// costs no lookup.
+func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
+	if len(id) > MaxClickIDLen {
+		return nil, &FieldError{errClickNotFound}
+	}
+	minted, _, ok := s.minter.Parse(id)
+	if !ok || now.Sub(minted) > s.config.AttributionWindow {
+		return nil, &FieldError{errClickNotFound}
+	}
+	payload, found, err := s.store.Click(ctx, id)
+	if err != nil {
+		s.log.Error().Err(err).Msg("cannot read a click")
+		return nil, ErrUnavailable
+	}
+	if !found {
+		return nil, &FieldError{errClickNotFound}
+	}
+	var click model.Click
+	if err := json.Unmarshal(payload, &click); err != nil {
+		return nil, fmt.Errorf("%w: click %s does not decode: %v", ErrUnavailable, id, err)
+	}
+	return &click, nil
+}
+
+// dedupeClaims lists the claims a conversion takes, in the order their
+// reasons are checked: a repeated txid first, then (CPA only) a customer or
+// a click that already converted.
+func dedupeClaims(offer *model.Offer, conv *model.Conversion) []redis.Claim {
+	var claims []redis.Claim
+	if conv.TxID != "" {
+		claims = append(claims, redis.Claim{Scope: redis.ClaimTxID, ID: conv.AdvertiserID + ":" + conv.TxID})
+	}
+	if offer.PayoutType == model.PayoutCPA {
+		if conv.CustomerID != "" {
+			claims = append(claims, redis.Claim{Scope: redis.ClaimCustomer, ID: offer.ID + ":" + conv.CustomerID})
+		}
+		claims = append(claims, redis.Claim{Scope: redis.ClaimClick, ID: offer.ID + ":" + conv.ClickID})
+	}
+	return claims
+}
+
+func notTracked(scope string) Result {
+	switch scope {
+	case redis.ClaimTxID:
+		return Result{Reason: ReasonDuplicateTxID, Message: msgDuplicateTxID}
+	case redis.ClaimCustomer:
+		return Result{Reason: ReasonCustomerLimit, Message: msgCustomerLimit}
+	}
+	return Result{Reason: ReasonClickLimit, Message: msgClickLimit}
+}
+
+// publish writes the conversion and waits for every in-sync replica.
+func (s *Service) publish(ctx context.Context, conv *model.Conversion) error {
+	body, err := json.Marshal(conv)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.config.WriteTimeout)
+	defer cancel()
+	return s.producer.WriteMessages(ctx, kafka.Message{Key: []byte(conv.ClickID), Value: body})
+}

@@ -1,0 +1,71 @@
+package ingest
+
+import (
+	"context"
+	"sync"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+type fakeCatalog map[string]*model.Offer
+
+func (c fakeCatalog) Offer(id string) *model.Offer { return c[id] }
+
+// memoryStore mimics the Redis semantics the service relies on: claims are
+// all or nothing and released only by their owner.
+type memoryStore struct {
+	mu     sync.Mutex
+	clicks map[string][]byte
+	claims map[string]string
+}
+
+func (s *memoryStore) Click(_ context.Context, id string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.clicks[id]
+	return p, ok, nil
+}
+
+func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Claim) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range claims {
+		if _, held := s.claims[c.Scope+":"+c.ID]; held {
+			return i, nil
+		}
+	}
+	for _, c := range claims {
+		s.claims[c.Scope+":"+c.ID] = owner
+	}
+	return -1, nil
+}
+
+func (s *memoryStore) Release(_ context.Context, owner string, claims []redis.Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range claims {
+		if s.claims[c.Scope+":"+c.ID] == owner {
+			delete(s.claims, c.Scope+":"+c.ID)
+		}
+	}
+	return nil
+}
+
+type memoryProducer struct {
+	mu   sync.Mutex
+	err  error
+	msgs []kafka.Message
+}
+
+func (p *memoryProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	p.msgs = append(p.msgs, msgs...)
+	return nil
+}
