@@ -1,0 +1,296 @@
+// Package sink moves records from Kafka into ClickHouse: clicks (after
+// marking unique visitors), conversions and postback attempts. Each topic
+// is read by a consumer group, in batches flushed by size or time, and
+// offsets are committed only once ClickHouse has the batch: a crash
+// redelivers, and ReplacingMergeTree folds the duplicates.
+package sink
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/kafka"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// warehouse is where records end up.
+type warehouse interface {
+	InsertClicks(ctx context.Context, clicks []model.Click) error
+	InsertConversions(ctx context.Context, convs []model.Conversion) error
+	InsertAttempts(ctx context.Context, attempts []model.Attempt) error
+}
+
+// uniques decides which clicks are their visitor's first on an offer.
+type uniques interface {
+	MarkUnique(ctx context.Context, marks []redis.VisitorMark) ([]bool, error)
+}
+
+// consumers opens consumer groups.
+type consumers interface {
+	NewConsumer(group, topic string) *kafka.Consumer
+}
+
+// Dependencies of the sink.
+type Dependencies struct {
+	Logger    zerolog.Logger
+	Metrics   *metrics.Set
+	Kafka     consumers
+	Warehouse warehouse
+	Uniques   uniques
+	// Drain keeps consuming at Stop until every topic is caught up: with
+	// the embedded broker, what is not consumed before exit is not safe.
+	Drain bool
+}
+
+// Sink runs one consumer per topic.
+type Sink struct {
+	config  Configuration
+	deps    Dependencies
+	log     zerolog.Logger
+	streams []*stream
+
+	// stopCtx ends when Stop begins; hardCtx when consumers must let go.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+	hardCtx    context.Context
+	hardCancel context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// The consumer group every sink process joins.
+const group = "sink"
+
+// New prepares the sink; Start starts consuming.
+func New(deps Dependencies, config Configuration) (*Sink, error) {
+	if deps.Kafka == nil || deps.Warehouse == nil || deps.Uniques == nil {
+		return nil, errors.New("sink: kafka, warehouse and uniques are required")
+	}
+	if config.BatchSize < 1 || config.FlushInterval <= 0 {
+		return nil, errors.New("sink: batch size and flush interval must be positive")
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.NewSet()
+	}
+	s := &Sink{
+		config: config,
+		deps:   deps,
+		log:    deps.Logger.With().Str("component", "sink").Logger(),
+	}
+	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
+	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
+	s.streams = []*stream{
+		newStream(s, kafka.TopicClicks, decodeAndStore(s.storeClicks)),
+		newStream(s, kafka.TopicConversions, decodeAndStore(deps.Warehouse.InsertConversions)),
+		newStream(s, kafka.TopicAttempts, decodeAndStore(deps.Warehouse.InsertAttempts)),
+	}
+	return s, nil
+}
+
+// Start starts one consumer per topic.
+func (s *Sink) Start() {
+	for _, st := range s.streams {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			st.run()
+		}()
+	}
+}
+
+// Stop flushes what each consumer holds and commits it; with Drain, it
+// first consumes every topic to its end. When ctx ends first, consumers stop
+// where they are (what they did not commit is redelivered at next start).
+func (s *Sink) Stop(ctx context.Context) error {
+	s.stopCancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.hardCancel()
+		<-done
+	}
+	s.hardCancel()
+	for _, st := range s.streams {
+		if cerr := st.consumer.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// storeClicks marks unique visitors, then inserts. A visitor is an IP and
+// user agent; bots and test clicks are never unique.
+func (s *Sink) storeClicks(ctx context.Context, clicks []model.Click) error {
+	marks := make([]redis.VisitorMark, 0, len(clicks))
+	index := make([]int, 0, len(clicks))
+	for i := range clicks {
+		c := &clicks[i]
+		if c.Bot || c.Test {
+			continue
+		}
+		sum := sha256.Sum256([]byte(c.IP + "\x00" + c.UserAgent))
+		marks = append(marks, redis.VisitorMark{OfferID: c.OfferID, Visitor: hex.EncodeToString(sum[:8]), ClickID: c.ID})
+		index = append(index, i)
+	}
+	if len(marks) > 0 {
+		unique, err := s.deps.Uniques.MarkUnique(ctx, marks)
+		if err != nil {
+			return err
+		}
+		for j, i := range index {
+			clicks[i].Unique = unique[j]
+		}
+	}
+	return s.deps.Warehouse.InsertClicks(ctx, clicks)
+}
+
+// decodeAndStore turns a typed store function into a batch handler that
+// decodes JSON messages first. A message that does not decode cannot be
+// stored ever: it is logged and skipped, not allowed to block its topic.
+func decodeAndStore[T any](store func(context.Context, []T) error) func(context.Context, *stream, []kafkago.Message) error {
+	return func(ctx context.Context, st *stream, msgs []kafkago.Message) error {
+		records := make([]T, 0, len(msgs))
+		for i := range msgs {
+			var r T
+			if err := json.Unmarshal(msgs[i].Value, &r); err != nil {
+				st.poison.Inc()
+				st.log.Error().Err(err).Int("partition", msgs[i].Partition).Int64("offset", msgs[i].Offset).
+					Msg("skipping a message that does not decode")
+				continue
+			}
+			records = append(records, r)
+		}
+		if len(records) == 0 {
+			return nil
+		}
+		return store(ctx, records)
+	}
+}
+
+// stream consumes one topic.
+type stream struct {
+	sink     *Sink
+	topic    string
+	consumer *kafka.Consumer
+	handle   func(context.Context, *stream, []kafkago.Message) error
+	log      zerolog.Logger
+
+	inserted, poison, failures *metrics.Counter
+	flushSeconds               *metrics.Histogram
+}
+
+func newStream(s *Sink, topic string, handle func(context.Context, *stream, []kafkago.Message) error) *stream {
+	set := s.deps.Metrics
+	return &stream{
+		sink:         s,
+		topic:        topic,
+		consumer:     s.deps.Kafka.NewConsumer(group, topic),
+		handle:       handle,
+		log:          s.log.With().Str("topic", topic).Logger(),
+		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),
+		poison:       set.NewCounter(`clickrelay_sink_undecodable_total{topic="` + topic + `"}`),
+		failures:     set.NewCounter(`clickrelay_sink_insert_errors_total{topic="` + topic + `"}`),
+		flushSeconds: set.NewHistogram(`clickrelay_sink_flush_seconds{topic="` + topic + `"}`),
+	}
+}
+
+func (st *stream) run() {
+	s := st.sink
+	msgs := make([]kafkago.Message, 0, s.config.BatchSize)
+	for {
+		stopping := s.stopCtx.Err() != nil
+		if stopping && !s.deps.Drain {
+			return // the batch in hand was flushed on the way here
+		}
+		msgs = st.collect(msgs[:0], stopping)
+		if len(msgs) > 0 && !st.flush(msgs) {
+			return // hard stop: what is not committed is redelivered
+		}
+		if s.hardCtx.Err() != nil || stopping && len(msgs) == 0 && st.caughtUp() {
+			return
+		}
+	}
+}
+
+// collect fetches until the batch is full or the flush interval passes. A
+// stop cuts the window short unless the sink drains, which then polls in
+// short windows until the topic is caught up.
+func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Message {
+	s := st.sink
+	window := s.config.FlushInterval
+	if stopping {
+		window = min(window, 200*time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(s.hardCtx, window)
+	defer cancel()
+	if !s.deps.Drain {
+		defer context.AfterFunc(s.stopCtx, cancel)()
+	}
+	for len(msgs) < cap(msgs) {
+		m, err := st.consumer.FetchMessage(ctx)
+		if err != nil {
+			break
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+// flush stores a batch, retrying until it succeeds (ClickHouse may be
+// restarting) or a hard stop, then commits it. It reports false on a hard
+// stop.
+func (st *stream) flush(msgs []kafkago.Message) bool {
+	s := st.sink
+	start := time.Now()
+	backoff := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(s.hardCtx, time.Minute)
+		err := st.handle(ctx, st, msgs)
+		cancel()
+		if err == nil {
+			break
+		}
+		st.failures.Inc()
+		st.log.Error().Err(err).Int("records", len(msgs)).Dur("retry_in", backoff).Msg("cannot store a batch; retrying")
+		select {
+		case <-time.After(backoff):
+		case <-s.hardCtx.Done():
+			return false
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+	st.flushSeconds.UpdateDuration(start)
+	st.inserted.Add(len(msgs))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := st.consumer.CommitMessages(ctx, msgs...); err != nil {
+		// Stored but not committed: redelivered later, folded by
+		// ReplacingMergeTree.
+		st.log.Warn().Err(err).Msg("cannot commit offsets")
+	}
+	return true
+}
+
+func (st *stream) caughtUp() bool {
+	ctx, cancel := context.WithTimeout(st.sink.hardCtx, 5*time.Second)
+	defer cancel()
+	up, err := st.consumer.CaughtUp(ctx)
+	if err != nil {
+		st.log.Warn().Err(err).Msg("cannot tell whether the topic is drained")
+		return st.sink.hardCtx.Err() != nil
+	}
+	return up
+}

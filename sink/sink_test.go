@@ -1,0 +1,97 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/kafka"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
+	ctx := context.Background()
+	k, ch, rd := kafka.NewForTest(t), clickhouse.NewForTest(t), redis.NewForTest(t)
+	config := DefaultConfiguration()
+	config.FlushInterval = 200 * time.Millisecond
+	s, err := New(Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Kafka: k, Warehouse: ch, Uniques: rd, Drain: true}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+
+	write := func(topic string, records ...any) {
+		w := k.NewWriter(topic)
+		defer w.Close()
+		var msgs []kafkago.Message
+		for _, r := range records {
+			body, ok := r.([]byte)
+			if !ok {
+				body, _ = json.Marshal(r)
+			}
+			msgs = append(msgs, kafkago.Message{Value: body})
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UnixMilli()
+	var clicks []any
+	for i := 0; i < 50; i++ {
+		ip := "1.1.1.1" // one visitor for the first ten clicks, then one each
+		if i >= 10 {
+			ip = fmt.Sprint("2.2.2.", i)
+		}
+		clicks = append(clicks, model.Click{ID: fmt.Sprint("c", i), Time: now, OfferID: "1", AffiliateID: "7", IP: ip, UserAgent: "ua"})
+	}
+	clicks = append(clicks, []byte("{not json")) // must not block the topic
+	write(kafka.TopicClicks, clicks...)
+	write(kafka.TopicConversions, model.Conversion{ID: "conv_1", Version: 1, Time: now, UpdatedTime: now, OfferID: "1", AffiliateID: "7", PayoutMicros: 1_000_000})
+	write(kafka.TopicAttempts, model.Attempt{ConversionID: "conv_1", PostbackID: "pb_1", Event: "conversion", Number: 1, Time: now, Success: true})
+
+	count := func(q string) uint64 {
+		n, err := ch.Count(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for count("SELECT count() FROM "+ch.Table("clicks")) < 50 {
+		if time.Now().After(deadline) {
+			t.Fatal("clicks did not reach ClickHouse")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count("SELECT sum(is_unique) FROM " + ch.Table("clicks")); n != 41 {
+		t.Fatalf("%d unique clicks, want 41 (1 of the first 10, then 40)", n)
+	}
+
+	// Written just before Stop: the drain must still store them.
+	write(kafka.TopicClicks, model.Click{ID: "late", Time: now, OfferID: "1", AffiliateID: "7"})
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("SELECT count() FROM " + ch.Table("clicks")); n != 51 {
+		t.Fatalf("%d clicks after Stop, want 51", n)
+	}
+	if n := count("SELECT count() FROM " + ch.Table("conversions")); n != 1 {
+		t.Fatalf("%d conversions, want 1", n)
+	}
+	if n := count("SELECT count() FROM " + ch.Table("postback_attempts")); n != 1 {
+		t.Fatalf("%d attempts, want 1", n)
+	}
+	if n := count("SELECT sum(clicks) FROM " + ch.Table("stats_minute")); n != 51 {
+		t.Fatalf("rollup holds %d clicks, want 51", n)
+	}
+}
