@@ -81,6 +81,25 @@ func parseDecimalMicros(s string) (int64, bool) {
 // UnitsToMicros converts a configured amount (an offer's payout) to micros.
 func UnitsToMicros(f float64) int64 { return int64(math.Round(f * microsPerUnit)) }
 
+// FormatMicros writes micros as a plain decimal with no trailing zeros:
+// 22498500 is "22.4985", 30000000 is "30".
+func FormatMicros(m int64) string {
+	neg := m < 0
+	u := uint64(m)
+	if neg {
+		u = uint64(-m)
+	}
+	s := strconv.FormatUint(u/microsPerUnit, 10)
+	if frac := u % microsPerUnit; frac != 0 {
+		f := strconv.FormatUint(frac+microsPerUnit, 10)[1:] // six digits, zero-padded
+		s += "." + strings.TrimRight(f, "0")
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
 // MicrosToUnits converts micros back to a float for JSON answers.
 func MicrosToUnits(m int64) float64 { return float64(m) / microsPerUnit }
 

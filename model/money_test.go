@@ -53,6 +53,18 @@ func TestPayout(t *testing.T) {
 	}
 }
 
+func TestFormatMicros(t *testing.T) {
+	cases := map[int64]string{22_498_500: "22.4985", 30_000_000: "30", 2_500_000: "2.5", 1: "0.000001", 0: "0", -3_500_000: "-3.5"}
+	for m, want := range cases {
+		if got := FormatMicros(m); got != want {
+			t.Errorf("FormatMicros(%d) = %q, want %q", m, got, want)
+		}
+		if back, err := ParseMoney(want); err != nil || back != m {
+			t.Errorf("ParseMoney(%q) = %d, %v", want, back, err)
+		}
+	}
+}
+
 func TestClickPayout(t *testing.T) {
 	if got := ClickPayout(&Offer{PayoutType: PayoutCPC, Payout: 0.35}); got != 350_000 {
 		t.Errorf("CPC click payout = %d", got)

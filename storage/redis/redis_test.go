@@ -178,15 +178,23 @@ func TestRetryQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jobs, err := c.TakeDueRetries(ctx, now, 10)
+	jobs, err := c.TakeDueRetries(ctx, now, time.Minute, 10)
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("due = %v, %v", jobs, err)
 	}
-	if again, _ := c.TakeDueRetries(ctx, now, 10); len(again) != 0 {
-		t.Fatalf("taken twice: %v", again)
+	if again, _ := c.TakeDueRetries(ctx, now, time.Minute, 10); len(again) != 0 {
+		t.Fatalf("taken twice while leased: %v", again)
 	}
-	if n, _ := c.PendingRetries(ctx); n != 1 {
-		t.Fatalf("pending = %d, want 1", n)
+	// job0 is finished; job1's holder died: it is due again after its lease.
+	if err := c.FinishRetry(ctx, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.TakeDueRetries(ctx, now.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(again) != 1 || again[0] != jobs[1] {
+		t.Fatalf("after the lease ran out = %v, %v; want [%s]", again, err, jobs[1])
+	}
+	if n, _ := c.PendingRetries(ctx); n != 2 {
+		t.Fatalf("pending = %d, want 2 (the re-leased job and the future one)", n)
 	}
 }
 

@@ -21,21 +21,29 @@ func (c *Component) ScheduleRetry(ctx context.Context, due time.Time, job []byte
 	return nil
 }
 
-// takeDueScript removes and returns up to ARGV[2] jobs due by ARGV[1], in
-// one step so two workers never take the same job.
+// takeDueScript leases up to ARGV[2] jobs due by ARGV[1]: each is pushed
+// back to ARGV[3] rather than removed, in one step so two workers never
+// take the same job, and a worker that dies holding one only delays it.
 var takeDueScript = goredis.NewScript(`
 local jobs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-if #jobs > 0 then redis.call('ZREM', KEYS[1], unpack(jobs)) end
+for _, job in ipairs(jobs) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], job) end
 return jobs`)
 
-// TakeDueRetries removes and returns up to limit jobs due by now.
-func (c *Component) TakeDueRetries(ctx context.Context, now time.Time, limit int) ([]string, error) {
+// TakeDueRetries leases up to limit jobs due by now for the lease
+// duration. FinishRetry ends a lease for good; an unfinished lease makes
+// the job due again when it runs out.
+func (c *Component) TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error) {
 	jobs, err := takeDueScript.Run(ctx, c.client, []string{c.keys.retryQueue()},
-		strconv.FormatInt(now.UnixMilli(), 10), limit).StringSlice()
+		strconv.FormatInt(now.UnixMilli(), 10), limit, strconv.FormatInt(now.Add(lease).UnixMilli(), 10)).StringSlice()
 	if err != nil && !isNil(err) {
 		return nil, fmt.Errorf("taking due postback retries: %w", err)
 	}
 	return jobs, nil
+}
+
+// FinishRetry removes a leased job from the queue.
+func (c *Component) FinishRetry(ctx context.Context, job string) error {
+	return c.client.ZRem(ctx, c.keys.retryQueue(), job).Err()
 }
 
 // PendingRetries counts queued retries.

@@ -1,0 +1,44 @@
+package postback
+
+import "time"
+
+// Configuration of outbound postbacks.
+type Configuration struct {
+	// Timeout bounds one request, connection included.
+	Timeout time.Duration
+	// MaxAttempts is how many times a postback is tried in all.
+	MaxAttempts int
+	// RetryBase is the first retry's delay; each next one doubles, up to
+	// RetryMax.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// Concurrency caps requests in flight.
+	Concurrency int
+	// AllowPrivate lets postbacks reach loopback and private addresses
+	// (CLICKRELAY_POSTBACK_ALLOW_PRIVATE).
+	AllowPrivate bool
+	// RetryPoll is how often the retry queue is read.
+	RetryPoll time.Duration
+}
+
+// DefaultConfiguration returns the documented defaults: 10 attempts over
+// about 4.5 hours (1 s, 2 s, 4 s, ... capped at 1 h).
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		Timeout:     5 * time.Second,
+		MaxAttempts: 10,
+		RetryBase:   time.Second,
+		RetryMax:    time.Hour,
+		Concurrency: 256,
+		RetryPoll:   250 * time.Millisecond,
+	}
+}
+
+// retryDelay is the wait before attempt n+1, after attempt n failed.
+func (c Configuration) retryDelay(n uint32) time.Duration {
+	d := c.RetryBase
+	for i := uint32(1); i < n && d < c.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, c.RetryMax)
+}

@@ -1,0 +1,379 @@
+// Package postback delivers affiliates' postbacks: for each conversion it
+// finds the affiliate's matching postbacks, expands their macros, sends the
+// GET, and retries with exponential backoff on network errors, timeouts,
+// 429 and 5xx. Every attempt is logged to Kafka (and so to ClickHouse, for
+// the seed 004 report). Pending retries live in Redis, so they survive a
+// restart and any worker may take them.
+package postback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/kafka"
+)
+
+// catalog is where postbacks are read.
+type catalog interface {
+	Postbacks(affiliateID string) []*model.Postback
+	Postback(id string) *model.Postback
+}
+
+// state records deliveries and holds the retry queue.
+type state interface {
+	Delivered(ctx context.Context, conversion, postback, event string) (bool, error)
+	MarkDelivered(ctx context.Context, conversion, postback, event string) error
+	ScheduleRetry(ctx context.Context, due time.Time, job []byte) error
+	TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error)
+	FinishRetry(ctx context.Context, job string) error
+}
+
+// consumers opens consumer groups.
+type consumers interface {
+	NewConsumer(group, topic string) *kafka.Consumer
+}
+
+// producer writes attempt records.
+type producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafkago.Message) error
+}
+
+// Dependencies of the worker.
+type Dependencies struct {
+	Logger   zerolog.Logger
+	Metrics  *metrics.Set
+	Kafka    consumers
+	Catalog  catalog
+	State    state
+	Attempts producer
+	// Drain keeps consuming at Stop until the conversions topic is caught
+	// up (the embedded broker keeps nothing after exit).
+	Drain bool
+	Now   func() time.Time
+}
+
+// Worker delivers postbacks.
+type Worker struct {
+	config   Configuration
+	log      zerolog.Logger
+	catalog  catalog
+	state    state
+	attempts producer
+	consumer *kafka.Consumer
+	client   *http.Client
+	drain    bool
+	now      func() time.Time
+
+	sem        chan struct{} // one token per request in flight
+	commits    *commitTracker
+	consumed   chan struct{} // closed when consume returns
+	deliveries sync.WaitGroup
+	loops      sync.WaitGroup
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+	hardCtx    context.Context
+	hardCancel context.CancelFunc
+
+	delivered, failed, retried, skipped *metrics.Counter
+	latency                             *metrics.Histogram
+}
+
+// job is one postback to try for one conversion and event.
+type job struct {
+	Conversion model.Conversion `json:"conversion"`
+	PostbackID string           `json:"postback_id"`
+	Event      string           `json:"event"`
+	Attempt    uint32           `json:"attempt"` // the attempt about to be made
+}
+
+// The consumer group every postback worker joins.
+const group = "postback"
+
+// New prepares the worker; Start starts it.
+func New(deps Dependencies, config Configuration) (*Worker, error) {
+	if deps.Kafka == nil || deps.Catalog == nil || deps.State == nil || deps.Attempts == nil {
+		return nil, errors.New("postback: kafka, catalog, state and attempts producer are required")
+	}
+	if config.MaxAttempts < 1 || config.Concurrency < 1 || config.Timeout <= 0 || config.RetryBase <= 0 {
+		return nil, errors.New("postback: attempts, concurrency, timeout and retry base must be positive")
+	}
+	set := deps.Metrics
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	w := &Worker{
+		config:    config,
+		log:       deps.Logger.With().Str("component", "postback").Logger(),
+		catalog:   deps.Catalog,
+		state:     deps.State,
+		attempts:  deps.Attempts,
+		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions),
+		client:    newClient(config),
+		drain:     deps.Drain,
+		now:       deps.Now,
+		sem:       make(chan struct{}, config.Concurrency),
+		commits:   newCommitTracker(),
+		consumed:  make(chan struct{}),
+		delivered: set.NewCounter(`clickrelay_postbacks_total{result="delivered"}`),
+		failed:    set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
+		retried:   set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
+		skipped:   set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
+		latency:   set.NewHistogram(`clickrelay_postback_request_seconds`),
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	w.stopCtx, w.stopCancel = context.WithCancel(context.Background())
+	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
+	return w, nil
+}
+
+// newClient is an HTTP client that does not follow the environment's
+// proxy (it would bypass the address guard), and refuses private targets
+// at dial time unless allowed.
+func newClient(config Configuration) *http.Client {
+	dialer := &net.Dialer{Timeout: config.Timeout, KeepAlive: 30 * time.Second}
+	if !config.AllowPrivate {
+		dialer.Control = guardControl
+	}
+	transport := &http.Transport{
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   config.Timeout,
+		ResponseHeaderTimeout: config.Timeout,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   config.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return errors.New("redirect to a non-HTTP URL")
+			}
+			return nil
+		},
+	}
+}
+
+// Start starts consuming conversions and polling the retry queue.
+func (w *Worker) Start() {
+	w.loops.Add(3)
+	go func() { defer w.loops.Done(); defer close(w.consumed); w.consume() }()
+	go func() { defer w.loops.Done(); w.commitLoop() }()
+	go func() { defer w.loops.Done(); w.retryLoop() }()
+}
+
+// Stop finishes the requests in flight and commits what is done; with
+// Drain, it first consumes every conversion waiting. When ctx ends first,
+// work left is redelivered (conversions) or stays queued (retries).
+func (w *Worker) Stop(ctx context.Context) error {
+	w.stopCancel()
+	done := make(chan struct{})
+	go func() { w.loops.Wait(); w.deliveries.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		w.hardCancel()
+		<-done
+	}
+	w.hardCancel()
+	w.commit() // what finished after the commit loop's last pass
+	if cerr := w.consumer.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	w.client.CloseIdleConnections()
+	return err
+}
+
+func (w *Worker) consume() {
+	for {
+		stopping := w.stopCtx.Err() != nil
+		if stopping && !w.drain || w.hardCtx.Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(w.hardCtx, 250*time.Millisecond)
+		stop := func() bool { return false }
+		if !w.drain {
+			stop = context.AfterFunc(w.stopCtx, cancel)
+		}
+		m, err := w.consumer.FetchMessage(ctx)
+		stop()
+		cancel()
+		if err != nil {
+			if stopping && w.caughtUp() {
+				return
+			}
+			continue
+		}
+		w.handle(m)
+	}
+}
+
+// handle dispatches the postbacks a conversion message calls for; the
+// message is done when they all are.
+func (w *Worker) handle(m kafkago.Message) {
+	f := w.commits.add(m)
+	var conv model.Conversion
+	if err := json.Unmarshal(m.Value, &conv); err != nil {
+		w.log.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("skipping a conversion that does not decode")
+		w.commits.done(f)
+		return
+	}
+	jobs := w.match(&conv)
+	if len(jobs) == 0 {
+		w.commits.done(f)
+		return
+	}
+	var remaining sync.WaitGroup
+	remaining.Add(len(jobs))
+	for _, j := range jobs {
+		w.dispatch(j, remaining.Done)
+	}
+	go func() { remaining.Wait(); w.commits.done(f) }()
+}
+
+// events lists the postback events a conversion version fires.
+func events(c *model.Conversion) []string {
+	var out []string
+	if c.Version <= 1 {
+		out = append(out, model.EventConversion)
+	}
+	switch c.Status {
+	case model.ConversionApproved:
+		out = append(out, model.EventApproved)
+	case model.ConversionRejected, model.ConversionReversed:
+		if c.Version > 1 {
+			out = append(out, model.EventRejected)
+		}
+	}
+	return out
+}
+
+// match lists the jobs a conversion calls for: each active postback of its
+// affiliate, global or on its offer, whose event it reaches. Test
+// conversions fire nothing.
+func (w *Worker) match(c *model.Conversion) []*job {
+	if c.Test {
+		return nil
+	}
+	var jobs []*job
+	for _, event := range events(c) {
+		for _, pb := range w.catalog.Postbacks(c.AffiliateID) {
+			if pb.Status == model.StatusActive && pb.Event == event && (pb.OfferID == "" || pb.OfferID == c.OfferID) {
+				jobs = append(jobs, &job{Conversion: *c, PostbackID: pb.ID, Event: event, Attempt: 1})
+			}
+		}
+	}
+	return jobs
+}
+
+// dispatch runs j when a request slot is free, then calls done.
+func (w *Worker) dispatch(j *job, done func()) {
+	w.sem <- struct{}{}
+	w.deliveries.Add(1)
+	go func() {
+		defer func() { <-w.sem; w.deliveries.Done(); done() }()
+		w.deliver(j)
+	}()
+}
+
+// commitLoop commits finished messages every 100 ms until consuming ends;
+// Stop commits what finishes after.
+func (w *Worker) commitLoop() {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			w.commit()
+		case <-w.consumed:
+			return
+		}
+	}
+}
+
+func (w *Worker) commit() {
+	msgs := w.commits.take()
+	if len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.consumer.CommitMessages(ctx, msgs...); err != nil {
+		w.log.Warn().Err(err).Msg("cannot commit offsets; those conversions will be redelivered and their delivered postbacks skipped")
+	}
+}
+
+func (w *Worker) caughtUp() bool {
+	if !w.commits.idle() {
+		return false
+	}
+	w.commit()
+	ctx, cancel := context.WithTimeout(w.hardCtx, 5*time.Second)
+	defer cancel()
+	up, err := w.consumer.CaughtUp(ctx)
+	return err == nil && up
+}
+
+// retryLoop takes due retries from Redis. A leased job runs out after
+// twice the request timeout, so one whose worker died is retried.
+func (w *Worker) retryLoop() {
+	tick := time.NewTicker(w.config.RetryPoll)
+	defer tick.Stop()
+	lease := 2*w.config.Timeout + 10*time.Second
+	for {
+		select {
+		case <-tick.C:
+		case <-w.stopCtx.Done():
+			return
+		}
+		for {
+			ctx, cancel := context.WithTimeout(w.stopCtx, 5*time.Second)
+			leased, err := w.state.TakeDueRetries(ctx, w.now(), lease, 64)
+			cancel()
+			if err != nil {
+				if w.stopCtx.Err() == nil {
+					w.log.Warn().Err(err).Msg("cannot read the retry queue")
+				}
+				break
+			}
+			for _, raw := range leased {
+				var j job
+				if err := json.Unmarshal([]byte(raw), &j); err != nil {
+					w.log.Error().Err(err).Msg("dropping a retry that does not decode")
+					w.finishRetry(raw)
+					continue
+				}
+				w.dispatch(&j, func() { w.finishRetry(raw) })
+			}
+			if len(leased) < 64 {
+				break
+			}
+		}
+	}
+}
+
+func (w *Worker) finishRetry(raw string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.state.FinishRetry(ctx, raw); err != nil {
+		w.log.Warn().Err(err).Msg("cannot remove a finished retry; it will run again and be skipped if delivered")
+	}
+}
