@@ -67,8 +67,9 @@ type Sink struct {
 	wg         sync.WaitGroup
 }
 
-// The consumer group every sink process joins.
-const group = "sink"
+// groupPrefix names the sink's consumer groups: one per topic, so the
+// readers of different topics never rebalance each other.
+const groupPrefix = "sink."
 
 // New prepares the sink; Start starts consuming.
 func New(deps Dependencies, config Configuration) (*Sink, error) {
@@ -197,7 +198,7 @@ func newStream(s *Sink, topic string, handle func(context.Context, *stream, []ka
 	return &stream{
 		sink:         s,
 		topic:        topic,
-		consumer:     s.deps.Kafka.NewConsumer(group, topic),
+		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic),
 		handle:       handle,
 		log:          s.log.With().Str("topic", topic).Logger(),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),

@@ -53,7 +53,8 @@ func (c *agentCache) classify(ua []byte) agent {
 }
 
 // botMarkers catch automated clients the parser lets through.
-var botMarkers = []string{"headless", "phantomjs", "selenium", "puppeteer", "playwright", "python-requests", "go-http-client", "okhttp", "scrapy", "httpclient"}
+var botMarkers = []string{"headless", "phantomjs", "selenium", "puppeteer", "playwright", "python-requests",
+	"python-urllib", "go-http-client", "okhttp", "scrapy", "httpclient", "curl/", "wget/", "libwww", "java/"}
 
 func classify(ua string) agent {
 	if strings.TrimSpace(ua) == "" {

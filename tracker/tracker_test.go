@@ -273,3 +273,25 @@ func BenchmarkClick(b *testing.B) {
 		h.tracker.Handle(ctx)
 	}
 }
+
+func TestClassifyAgents(t *testing.T) {
+	cases := []struct{ ua, device, os string }{
+		{iphoneUA, "mobile", "ios"},
+		{"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile", "android"},
+		{"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", "tablet", "ios"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "desktop", "windows"},
+		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot", "unknown"},
+		{"curl/8.5.0", "bot", "unknown"},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36", "bot", "linux"},
+		{"", "bot", "unknown"},
+	}
+	cache := newAgentCache(2) // small: exercises the reset
+	for _, c := range cases {
+		for range 2 { // a miss, then a hit (or a reset)
+			a := cache.classify([]byte(c.ua))
+			if a.device != c.device || a.os != c.os || (c.device == "bot") != a.bot {
+				t.Errorf("%q = %+v, want device %s os %s", c.ua, a, c.device, c.os)
+			}
+		}
+	}
+}

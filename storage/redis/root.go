@@ -97,13 +97,21 @@ func (c *Component) Secret(ctx context.Context, name string) ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
+	v, _, err := c.SecretIfAbsent(ctx, name, fresh)
+	return v, err
+}
+
+// SecretIfAbsent stores value as the secret called name unless one exists,
+// and returns the secret in force and whether it is value, just stored.
+func (c *Component) SecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, bool, error) {
 	key := c.keys.secret(name)
-	if err := c.client.SetNX(ctx, key, fresh, 0).Err(); err != nil {
-		return nil, fmt.Errorf("creating secret %s: %w", name, err)
+	created, err := c.client.SetNX(ctx, key, value, 0).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("creating secret %s: %w", name, err)
 	}
 	v, err := c.client.Get(ctx, key).Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("reading secret %s: %w", name, err)
+		return nil, false, fmt.Errorf("reading secret %s: %w", name, err)
 	}
-	return v, nil
+	return v, created, nil
 }

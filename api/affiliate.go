@@ -1,0 +1,266 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+)
+
+// affiliate serves /v1/... (seed 000) for affiliates' keys.
+func (s *Server) affiliate(ctx *fasthttp.RequestCtx, seg []string) {
+	method := string(ctx.Method())
+	switch {
+	case len(seg) == 1 && seg[0] == "postbacks":
+		switch method {
+		case "POST":
+			s.withAffiliate(ctx, model.ScopeWritePostback, s.createPostback)
+		case "GET":
+			s.withAffiliate(ctx, model.ScopeWritePostback, s.listPostbacks)
+		default:
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET, POST")
+		}
+	case len(seg) == 2 && seg[0] == "postbacks":
+		if method != "DELETE" {
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "DELETE")
+			return
+		}
+		s.withAffiliate(ctx, model.ScopeWritePostback, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+			s.deletePostback(ctx, aff, seg[1])
+		})
+	case len(seg) == 1 && seg[0] == "stats":
+		if method != "GET" {
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
+			return
+		}
+		s.withAffiliate(ctx, model.ScopeReadStats, s.affiliateStats)
+	default:
+		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Resource does not exist.")
+	}
+}
+
+// withAffiliate authenticates a seed 000 request and checks its scope.
+func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*fasthttp.RequestCtx, *model.Affiliate)) {
+	key := presentedKey(ctx)
+	if key == "" {
+		affiliateError(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "An API key is required: send Authorization: Bearer YOUR_API_KEY.")
+		return
+	}
+	id, ok := s.principal(key, model.KindAffiliate)
+	aff := s.catalog.Affiliate(id)
+	if !ok || aff == nil || aff.Status != model.StatusActive {
+		affiliateError(ctx, fasthttp.StatusUnauthorized, "INVALID_API_KEY", "The provided API key is invalid or has been revoked.")
+		return
+	}
+	if !aff.HasScope(scope) {
+		affiliateError(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "The API key lacks the required scope: "+scope+".")
+		return
+	}
+	h(ctx, aff)
+}
+
+// postbackView is seed 000's postback answer, with what was registered.
+type postbackView struct {
+	ID        string `json:"postback_id"`
+	Status    string `json:"status"`
+	CreatedAt string `json:"created_at"`
+	URL       string `json:"url"`
+	OfferID   string `json:"offer_id,omitempty"`
+	Event     string `json:"event"`
+}
+
+func viewPostback(p *model.Postback) postbackView {
+	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event}
+}
+
+func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+	var in struct {
+		URL     *string `json:"url"`
+		OfferID *string `json:"offer_id"`
+		Event   *string `json:"event"`
+	}
+	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "The body must be a JSON object with url, and optionally offer_id and event, as strings.")
+		return
+	}
+	pb := &model.Postback{AffiliateID: aff.ID, Event: model.EventConversion, Status: model.StatusActive}
+	switch {
+	case in.URL == nil || strings.TrimSpace(*in.URL) == "":
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "url is required.")
+		return
+	case !model.ValidURL(*in.URL):
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "url must be an http or https URL of at most 2048 characters whose host is not a macro.")
+		return
+	}
+	pb.URL = *in.URL
+	if in.OfferID != nil && *in.OfferID != "" {
+		if s.catalog.Offer(*in.OfferID) == nil {
+			affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "offer_id does not name an offer.")
+			return
+		}
+		pb.OfferID = s.catalog.Offer(*in.OfferID).ID // a slug names the offer too
+	}
+	if in.Event != nil && *in.Event != "" {
+		pb.Event = *in.Event
+	}
+	if pb.Event != model.EventConversion && pb.Event != model.EventApproved && pb.Event != model.EventRejected {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "event must be conversion, approved or rejected.")
+		return
+	}
+	if n := len(s.catalog.Postbacks(aff.ID)); n >= maxPostbacksPerAffiliate {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("An affiliate may register at most %d postbacks.", maxPostbacksPerAffiliate))
+		return
+	}
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	n, err := s.deps.Store.NextID(rctx, model.KindPostback)
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	pb.ID = "pb_" + n
+	pb.CreatedAt = model.FormatTime(now(), model.APITimeLayout)
+	if err := s.deps.Store.SaveEntity(rctx, pb); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, viewPostback(pb))
+}
+
+// maxPostbacksPerAffiliate bounds the work one conversion can cause.
+const maxPostbacksPerAffiliate = 100
+
+func (s *Server) listPostbacks(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+	list := s.catalog.Postbacks(aff.ID)
+	out := make([]postbackView, 0, len(list))
+	for _, p := range list {
+		out = append(out, viewPostback(p))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Server) deletePostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate, id string) {
+	pb := s.catalog.Postback(id)
+	if pb == nil || pb.AffiliateID != aff.ID {
+		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Postback does not exist.")
+		return
+	}
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	if err := s.deps.Store.DeleteEntity(rctx, model.KindPostback, id); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	view := viewPostback(pb)
+	view.Status = "deleted"
+	writeJSON(ctx, fasthttp.StatusOK, view)
+}
+
+// Affiliate stats dimensions (seed 000's group_by, plus hour) and the key
+// each takes in a row.
+var affiliateDimensions = map[string]string{
+	"date": "date", "hour": "hour", "offer": "offer_id", "geo": "geo", "device": "device", "os": "os",
+	"sub1": "sub1", "sub2": "sub2", "sub3": "sub3", "sub4": "sub4", "sub5": "sub5",
+}
+
+// maxStatsRows bounds one stats answer.
+const maxStatsRows = 10_000
+
+func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+	args := ctx.QueryArgs()
+	bad := func(msg string) { affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", msg) }
+	loc := time.UTC
+	if tz := string(args.Peek("timezone")); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			bad(fmt.Sprintf("timezone %q is not an IANA time zone name.", tz))
+			return
+		}
+		loc = l
+	}
+	from, err := parseDay(string(args.Peek("date_from")), loc)
+	if err != nil {
+		bad("date_from is required, in YYYY-MM-DD format.")
+		return
+	}
+	to, err := parseDay(string(args.Peek("date_to")), loc)
+	if err != nil {
+		bad("date_to is required, in YYYY-MM-DD format.")
+		return
+	}
+	to = to.AddDate(0, 0, 1) // date_to is inclusive
+	if !to.After(from) {
+		bad("date_to must not be before date_from.")
+		return
+	}
+	if to.Sub(from) > s.config.MaxStatsRange {
+		bad(fmt.Sprintf("The date range may span at most %d days.", int(s.config.MaxStatsRange.Hours()/24)))
+		return
+	}
+	var groupBy []string
+	if raw := strings.TrimSpace(string(args.Peek("group_by"))); raw != "" {
+		for _, d := range strings.Split(raw, ",") {
+			d = strings.TrimSpace(d)
+			if _, ok := affiliateDimensions[d]; !ok {
+				bad(fmt.Sprintf("group_by %q is not one of date, hour, offer, geo, sub1..sub5, device, os.", d))
+				return
+			}
+			if !slices.Contains(groupBy, d) {
+				groupBy = append(groupBy, d)
+			}
+		}
+	}
+	q := clickhouse.StatsQuery{From: from, To: to, AffiliateID: aff.ID, GroupBy: groupBy, Location: loc, Limit: maxStatsRows}
+	if offer := string(args.Peek("offer_id")); offer != "" {
+		if o := s.catalog.Offer(offer); o != nil {
+			offer = o.ID
+		}
+		q.OfferIDs = []string{offer}
+	}
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	rows, err := s.deps.Warehouse.Stats(rctx, q)
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		row := make(map[string]any, len(groupBy)+6)
+		for i, d := range groupBy {
+			row[affiliateDimensions[d]] = r.Keys[i]
+		}
+		revenue := model.MicrosToUnits(r.PayoutMicros)
+		row["clicks"] = r.Clicks
+		row["unique_clicks"] = r.UniqueClicks
+		row["conversions"] = r.Conversions
+		row["cvr"] = ratio(float64(r.Conversions)*100, float64(r.Clicks), 2)
+		row["revenue"] = round(revenue, 6)
+		row["epc"] = ratio(revenue, float64(r.Clicks), 4)
+		out = append(out, row)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
+}
+
+func parseDay(s string, loc *time.Location) (time.Time, error) {
+	return time.ParseInLocation("2006-01-02", s, loc)
+}
+
+func ratio(num, den float64, decimals int) float64 {
+	if den == 0 {
+		return 0
+	}
+	return round(num/den, decimals)
+}
+
+func round(f float64, decimals int) float64 {
+	p := math.Pow10(decimals)
+	return math.Round(f*p) / p
+}

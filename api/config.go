@@ -1,0 +1,33 @@
+package api
+
+import "time"
+
+// Configuration of the HTTP server.
+type Configuration struct {
+	// Addr is CLICKRELAY_ADDR.
+	Addr string
+	// MaxBodyBytes caps every request body; larger ones get 413.
+	MaxBodyBytes int
+	// ReadTimeout and WriteTimeout bound one request; IdleTimeout a
+	// keep-alive connection between requests.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// MaxPageSize caps list endpoints.
+	MaxPageSize int
+	// MaxStatsRange caps a stats query's date range.
+	MaxStatsRange time.Duration
+}
+
+// DefaultConfiguration returns the documented defaults.
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		Addr:          ":8080",
+		MaxBodyBytes:  1 << 20,
+		ReadTimeout:   10 * time.Second,
+		WriteTimeout:  30 * time.Second,
+		IdleTimeout:   90 * time.Second,
+		MaxPageSize:   500,
+		MaxStatsRange: 366 * 24 * time.Hour,
+	}
+}

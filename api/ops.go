@@ -1,0 +1,44 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+)
+
+// health is seed 002's health check: the process answers. It touches no
+// engine, so a load balancer never drops a node for a slow dependency.
+func (s *Server) health(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "ok", "timestamp": time.Now().UnixMilli()})
+}
+
+// ready answers 200 only when every engine this process uses answers.
+func (s *Server) ready(ctx *fasthttp.RequestCtx) {
+	checks := map[string]string{}
+	status := fasthttp.StatusOK
+	for _, c := range s.deps.Checks {
+		pingCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := c.Ping(pingCtx)
+		cancel()
+		if err != nil {
+			checks[c.Name] = err.Error()
+			status = fasthttp.StatusServiceUnavailable
+		} else {
+			checks[c.Name] = "ok"
+		}
+	}
+	state := "ready"
+	if status != fasthttp.StatusOK {
+		state = "unavailable"
+	}
+	writeJSON(ctx, status, map[string]any{"status": state, "checks": checks, "timestamp": time.Now().UnixMilli()})
+}
+
+// metrics writes every metric in the Prometheus text format.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	s.deps.Metrics.WritePrometheus(ctx)
+	metrics.WriteProcessMetrics(ctx)
+}

@@ -1,0 +1,262 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+)
+
+// Seed 004: the affiliate postback report and its streaming export.
+const (
+	pixelsPath       = "reporting/affiliate/pixels"
+	pixelsExportPath = "reporting/affiliate/pixels/export"
+	maxPixelRows     = 1000
+)
+
+// everflowTimezones maps the timezone_id values clients send to IANA names.
+// API.md requires 67 (UTC) and 80 (America/New_York); any IANA name is
+// accepted in "timezone" as well.
+var everflowTimezones = map[int]string{67: "UTC", 80: "America/New_York"}
+
+// pixelsRequest is seed 004's request body.
+type pixelsRequest struct {
+	TimezoneID *int   `json:"timezone_id"`
+	Timezone   string `json:"timezone"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Query      struct {
+		Filters []struct {
+			ResourceType  string `json:"resource_type"`
+			FilterIDValue any    `json:"filter_id_value"`
+		} `json:"filters"`
+	} `json:"query"`
+	Format string `json:"format"`
+}
+
+// reporting serves /v1/networks/... with the admin key.
+func (s *Server) reporting(ctx *fasthttp.RequestCtx, path string) {
+	if path != pixelsPath && path != pixelsExportPath {
+		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
+		return
+	}
+	if !s.isAdmin(ctx) {
+		adminUnauthorized(ctx)
+		return
+	}
+	if !ctx.IsPost() {
+		methodNotAllowed(ctx, envelopeError, "method_not_allowed", "POST")
+		return
+	}
+	export := path == pixelsExportPath
+	q, format, msg := parsePixelsRequest(ctx.PostBody(), export)
+	if msg != "" {
+		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)
+		return
+	}
+	if export {
+		s.exportPixels(ctx, q, format)
+		return
+	}
+	q.Limit = maxPixelRows
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	pixels := make([]map[string]any, 0)
+	err := s.deps.Warehouse.PostbackReport(rctx, q, func(r *clickhouse.PostbackRow) error {
+		pixels = append(pixels, s.pixel(r))
+		return nil
+	})
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"pixels": pixels})
+}
+
+// parsePixelsRequest reads a seed 004 body; msg explains a refusal.
+func parsePixelsRequest(body []byte, export bool) (q clickhouse.PostbackQuery, format, msg string) {
+	var req pixelsRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return q, "", "The body must be a JSON object with timezone_id, from, to and optional query.filters."
+	}
+	var loc *time.Location
+	switch {
+	case req.Timezone != "":
+		l, err := time.LoadLocation(req.Timezone)
+		if err != nil {
+			return q, "", fmt.Sprintf("timezone %q is not an IANA time zone name.", req.Timezone)
+		}
+		loc = l
+	case req.TimezoneID != nil:
+		name, ok := everflowTimezones[*req.TimezoneID]
+		if !ok {
+			return q, "", fmt.Sprintf("Unknown timezone_id %d: use 67 (UTC) or 80 (America/New_York), or a timezone name such as \"Europe/Paris\".", *req.TimezoneID)
+		}
+		loc, _ = time.LoadLocation(name)
+	default:
+		return q, "", "timezone_id is required (67 for UTC, 80 for America/New_York)."
+	}
+	var ok bool
+	if q.From, ok = parseReportTime(req.From, loc, false); !ok {
+		return q, "", "from is required, as YYYY-mm-DD or YYYY-mm-DD HH:MM:SS."
+	}
+	if q.To, ok = parseReportTime(req.To, loc, true); !ok {
+		return q, "", "to is required, as YYYY-mm-DD or YYYY-mm-DD HH:MM:SS."
+	}
+	if !q.To.After(q.From) {
+		return q, "", "to must be after from."
+	}
+	var success, failure bool
+	for _, f := range req.Query.Filters {
+		value := fmt.Sprint(f.FilterIDValue)
+		if n, isNum := f.FilterIDValue.(float64); isNum {
+			value = strconv.FormatFloat(n, 'f', -1, 64)
+		}
+		switch f.ResourceType {
+		case "offer":
+			q.OfferIDs = append(q.OfferIDs, value)
+		case "affiliate":
+			q.AffiliateIDs = append(q.AffiliateIDs, value)
+		case "delivery_status":
+			switch value {
+			case "success":
+				success = true
+			case "failure":
+				failure = true
+			default:
+				return q, "", fmt.Sprintf("delivery_status filter %q is not success or failure.", value)
+			}
+		default:
+			return q, "", fmt.Sprintf("resource_type %q is not offer, affiliate or delivery_status.", f.ResourceType)
+		}
+	}
+	if success != failure { // both, or neither, select every row
+		q.Success = &success
+	}
+	if export {
+		format = req.Format
+		if format != "csv" && format != "json" {
+			return q, "", "format is required for the export: csv or json."
+		}
+	}
+	return q, format, ""
+}
+
+// parseReportTime reads "YYYY-mm-DD" or "YYYY-mm-DD HH:MM:SS" in loc. An
+// end bound is inclusive: a day runs to its end, a second to its end.
+func parseReportTime(s string, loc *time.Location, end bool) (time.Time, bool) {
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc); err == nil {
+		if end {
+			t = t.Add(time.Second)
+		}
+		return t, true
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// numericID turns "12" or "pb_12" into 12, as seed 004's numeric fields
+// want; an ID that is not a number becomes 0.
+func numericID(id string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimPrefix(id, "pb_"), 10, 64)
+	return n
+}
+
+// pixel is one row of seed 004's answer.
+func (s *Server) pixel(r *clickhouse.PostbackRow) map[string]any {
+	pixelStatus := "deleted"
+	if pb := s.catalog.Postback(r.PostbackID); pb != nil {
+		pixelStatus = pb.Status
+	}
+	var lastAttempt int64 // the latest retry's time; 0 when the first try was the only one
+	if r.Attempts > 1 {
+		lastAttempt = r.LastAttempt.Unix()
+	}
+	offer := map[string]any{"network_offer_id": numericID(r.OfferID), "network_id": 1, "network_advertiser_id": numericID(r.AdvertiserID),
+		"network_offer_group_id": 0, "name": "", "offer_status": "deleted", "network_tracking_domain_id": 0, "visibility": "public", "currency_id": "USD"}
+	if o := s.catalog.Offer(r.OfferID); o != nil {
+		offer["name"], offer["offer_status"], offer["currency_id"] = o.Name, o.Status, o.Currency
+	}
+	affiliate := map[string]any{"network_affiliate_id": numericID(r.AffiliateID), "network_id": 1, "name": "", "account_status": "deleted", "network_traffic_source_id": 0}
+	if a := s.catalog.Affiliate(r.AffiliateID); a != nil {
+		affiliate["name"], affiliate["account_status"] = a.Name, a.Status
+	}
+	return map[string]any{
+		"network_id":                      1,
+		"network_offer_id":                numericID(r.OfferID),
+		"network_offer_payout_revenue_id": 0,
+		"affiliate_id":                    numericID(r.AffiliateID),
+		"pixel_id":                        numericID(r.PostbackID),
+		"conversion_id":                   r.ConversionID,
+		"transaction_id":                  r.ClickID,
+		"timestamp":                       r.FirstAttempt.Unix(),
+		"delivery_method":                 "postback",
+		"pixel_level":                     r.Level,
+		"pixel_status":                    pixelStatus,
+		"pixel_type":                      r.Event,
+		"payload":                         r.URL,
+		"is_success":                      r.Success,
+		"debug_information":               r.Debug,
+		"last_attempt":                    lastAttempt,
+		"failed_attempts":                 r.FailedAttempts,
+		"relationship":                    map[string]any{"offer": offer, "affiliate": affiliate},
+	}
+}
+
+// csvColumns are the export's CSV columns: the flat fields of a pixel.
+var csvColumns = []string{"network_id", "network_offer_id", "affiliate_id", "pixel_id", "conversion_id", "transaction_id",
+	"timestamp", "delivery_method", "pixel_level", "pixel_status", "pixel_type", "payload", "is_success",
+	"debug_information", "last_attempt", "failed_attempts"}
+
+// exportPixels streams every matching row as CSV or newline-delimited JSON.
+func (s *Server) exportPixels(ctx *fasthttp.RequestCtx, q clickhouse.PostbackQuery, format string) {
+	if format == "csv" {
+		ctx.SetContentType("text/csv; charset=utf-8")
+	} else {
+		ctx.SetContentType("application/x-ndjson")
+	}
+	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="pixels.`+format+`"`)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cw := csv.NewWriter(w)
+		if format == "csv" {
+			_ = cw.Write(csvColumns)
+		}
+		err := s.deps.Warehouse.PostbackReport(rctx, q, func(r *clickhouse.PostbackRow) error {
+			p := s.pixel(r)
+			if format == "json" {
+				line, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				_, err = w.Write(append(line, '\n'))
+				return err
+			}
+			record := make([]string, len(csvColumns))
+			for i, c := range csvColumns {
+				record[i] = fmt.Sprint(p[c])
+			}
+			return cw.Write(record)
+		})
+		cw.Flush()
+		if err != nil {
+			// Headers are gone: the truncated stream is all that can say it.
+			s.log.Error().Err(err).Msg("postback export failed part way")
+		}
+	})
+}

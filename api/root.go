@@ -1,0 +1,239 @@
+// Package api serves every HTTP surface of API.md from one fasthttp server:
+// the click redirect, the network admin API, the advertiser API (seed 002),
+// the affiliate API (seed 000), the postback report (seed 004), and the
+// operational endpoints (/health, /ready, /metrics).
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// entityStore keeps entities and API keys.
+type entityStore interface {
+	NextID(ctx context.Context, kind model.Kind) (string, error)
+	SaveEntity(ctx context.Context, e model.Entity) error
+	DeleteEntity(ctx context.Context, kind model.Kind, id string) error
+	SaveAPIKey(ctx context.Context, key string, p model.Principal) error
+	Catalog() *redis.Catalog
+}
+
+// clickHandler serves the redirect.
+type clickHandler interface {
+	Handle(ctx *fasthttp.RequestCtx)
+}
+
+// converter takes conversions.
+type converter interface {
+	Convert(ctx context.Context, scope ingest.Scope, req ingest.Request) (ingest.Result, error)
+}
+
+// warehouse answers stats and reports.
+type warehouse interface {
+	Stats(ctx context.Context, q clickhouse.StatsQuery) ([]clickhouse.StatsRow, error)
+	PostbackReport(ctx context.Context, q clickhouse.PostbackQuery, each func(*clickhouse.PostbackRow) error) error
+}
+
+// Check is a named readiness probe.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// Dependencies of the server.
+type Dependencies struct {
+	Logger      zerolog.Logger
+	Metrics     *metrics.Set
+	Store       entityStore
+	Clicks      clickHandler
+	Conversions converter
+	Warehouse   warehouse
+	Checks      []Check
+	// AdminKeyHash is the SHA-256 of the network admin key.
+	AdminKeyHash [32]byte
+}
+
+// Server is the HTTP server.
+type Server struct {
+	config  Configuration
+	deps    Dependencies
+	log     zerolog.Logger
+	catalog *redis.Catalog
+	server  *fasthttp.Server
+	ln      net.Listener
+	done    chan error
+
+	panics, serverErrors *metrics.Counter
+}
+
+// New prepares the server; Start listens.
+func New(deps Dependencies, config Configuration) (*Server, error) {
+	if deps.Store == nil || deps.Clicks == nil || deps.Conversions == nil || deps.Warehouse == nil {
+		return nil, errors.New("api: store, clicks, conversions and warehouse are required")
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.NewSet()
+	}
+	s := &Server{
+		config:       config,
+		deps:         deps,
+		log:          deps.Logger.With().Str("component", "api").Logger(),
+		catalog:      deps.Store.Catalog(),
+		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
+		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
+	}
+	s.server = &fasthttp.Server{
+		Handler:               s.serve,
+		ErrorHandler:          s.parseError,
+		Name:                  "clickrelay",
+		ReadTimeout:           config.ReadTimeout,
+		WriteTimeout:          config.WriteTimeout,
+		IdleTimeout:           config.IdleTimeout,
+		MaxRequestBodySize:    config.MaxBodyBytes,
+		ReadBufferSize:        16 << 10, // long tracking links fit
+		CloseOnShutdown:       true,
+		NoDefaultContentType:  true,
+		NoDefaultServerHeader: false,
+		Logger:                fasthttpLogger{s.log},
+	}
+	return s, nil
+}
+
+// Start listens on Addr and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.config.Addr)
+	if err != nil {
+		return fmt.Errorf("CLICKRELAY_ADDR: cannot listen on %s: %w", s.config.Addr, err)
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.server.Serve(ln) }()
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving HTTP")
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Stop stops accepting connections and waits for requests in flight.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.server.ShutdownWithContext(ctx)
+	if serveErr := <-s.done; serveErr != nil && err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+var clickPrefix = []byte("/click")
+
+// serve routes a request. The click path is tested first and alone: it is
+// most of the traffic.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	defer s.recoverPanic(ctx)
+	path := ctx.Path()
+	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
+		if !ctx.IsGet() {
+			ctx.Response.Header.Set("Allow", "GET")
+			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed)
+			return
+		}
+		s.deps.Clicks.Handle(ctx)
+		return
+	}
+	p := string(path)
+	switch {
+	case p == "/health":
+		s.health(ctx)
+	case p == "/ready":
+		s.ready(ctx)
+	case p == "/metrics":
+		s.metrics(ctx)
+	case strings.HasPrefix(p, "/v2/"):
+		s.admin(ctx, strings.Split(strings.Trim(p[len("/v2/"):], "/"), "/"))
+	case strings.HasPrefix(p, "/api/v1/"):
+		s.advertiser(ctx, strings.Split(strings.Trim(p[len("/api/v1/"):], "/"), "/"))
+	case strings.HasPrefix(p, "/pb/"):
+		s.endpointCallback(ctx, strings.Trim(p[len("/pb/"):], "/"))
+	case strings.HasPrefix(p, "/v1/networks/"):
+		s.reporting(ctx, strings.Trim(p[len("/v1/networks/"):], "/"))
+	case strings.HasPrefix(p, "/v1/"):
+		s.affiliate(ctx, strings.Split(strings.Trim(p[len("/v1/"):], "/"), "/"))
+	default:
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
+	}
+	if ctx.Response.StatusCode() >= 500 {
+		s.serverErrors.Inc()
+	}
+}
+
+// fail answers an error in the envelope of the surface the path belongs to.
+func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, message string) {
+	p := string(ctx.Path())
+	switch {
+	case strings.HasPrefix(p, "/api/v1/") || strings.HasPrefix(p, "/pb/"):
+		envelopeError(ctx, status, strings.ToUpper(code), message)
+	case strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/networks/"):
+		affiliateError(ctx, status, strings.ToUpper(code), message)
+	default:
+		envelopeError(ctx, status, code, message)
+	}
+}
+
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	if r := recover(); r != nil {
+		s.panics.Inc()
+		s.log.Error().Interface("panic", r).Bytes("path", ctx.Path()).Str("stack", string(debug.Stack())).Msg("handler panicked")
+		ctx.Response.Reset()
+		s.fail(ctx, fasthttp.StatusInternalServerError, "server_error", "An unexpected error occurred on the server.")
+	}
+}
+
+// parseError answers requests fasthttp could not read.
+func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.fail(ctx, fasthttp.StatusRequestEntityTooLarge, "payload_too_large",
+			fmt.Sprintf("The request body exceeds %d bytes.", s.config.MaxBodyBytes))
+	case isTimeout(err):
+		s.fail(ctx, fasthttp.StatusRequestTimeout, "request_timeout", "The request was not received in time.")
+	default:
+		var small *fasthttp.ErrSmallBuffer
+		if errors.As(err, &small) {
+			s.fail(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request line or headers are too large.")
+			return
+		}
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "The request could not be parsed.")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// requestContext bounds the storage calls of one API request.
+func requestContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+type fasthttpLogger struct{ log zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/postback"
+	"github.com/clickrelay/clickrelay/sink"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/kafka"
+	"github.com/clickrelay/clickrelay/storage/redis"
+	"github.com/clickrelay/clickrelay/tracker"
+)
+
+// Roles of the binary.
+const (
+	roleAll     = "all"     // everything in one process
+	roleServe   = "serve"   // HTTP: clicks, conversions, APIs
+	roleWork    = "work"    // Kafka consumers: sink and postbacks
+	roleMigrate = "migrate" // apply the ClickHouse schema and exit
+)
+
+// app holds the components of one process and stops them in order.
+type app struct {
+	role    string
+	config  Config
+	log     zerolog.Logger
+	metrics *metrics.Set
+	notice  io.Writer // where a generated admin key is printed, once
+
+	redis      *redis.Component
+	kafka      *kafka.Component
+	clickhouse *clickhouse.Component
+	tracker    *tracker.Tracker
+	api        *api.Server
+	sink       *sink.Sink
+	postback   *postback.Worker
+	writers    []*kafkago.Writer // serve's producers
+	attempts   *kafkago.Writer   // work's producer
+}
+
+// start brings up what role needs. On error, what was started is stopped.
+func (a *app) start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			a.stop(context.Background())
+		}
+	}()
+	serve := a.role == roleAll || a.role == roleServe
+	work := a.role == roleAll || a.role == roleWork
+	if a.config.Kafka.IsEmbedded() && a.role != roleAll && a.role != roleMigrate {
+		return errors.New("CLICKRELAY_KAFKA_BROKERS=embedded works only with `clickrelay all`: the embedded broker lives inside that one process")
+	}
+
+	a.clickhouse, err = clickhouse.New(clickhouse.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.ClickHouse)
+	if err != nil {
+		return err
+	}
+	if a.role == roleMigrate {
+		if err := a.clickhouse.Start(ctx); err != nil {
+			return err
+		}
+		return a.clickhouse.Migrate(ctx)
+	}
+	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Redis)
+	if err != nil {
+		return err
+	}
+	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Kafka)
+	if err != nil {
+		return err
+	}
+	if err := a.redis.Start(ctx); err != nil {
+		return err
+	}
+	if err := a.clickhouse.Start(ctx); err != nil {
+		return err
+	}
+	if work {
+		if err := a.clickhouse.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := a.kafka.Start(ctx); err != nil {
+		return err
+	}
+
+	if work {
+		if err := a.startWork(); err != nil {
+			return err
+		}
+	}
+	if serve {
+		if err := a.startServe(ctx); err != nil {
+			return err
+		}
+	}
+	a.log.Info().Str("role", a.role).Msg("clickrelay started")
+	return nil
+}
+
+func (a *app) startWork() error {
+	drain := a.kafka.Embedded()
+	var err error
+	a.sink, err = sink.New(sink.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
+		Warehouse: a.clickhouse, Uniques: a.redis, Drain: drain}, a.config.Sink)
+	if err != nil {
+		return err
+	}
+	a.attempts = a.kafka.NewWriter(kafka.TopicAttempts)
+	a.postback, err = postback.New(postback.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
+		Catalog: a.redis.Catalog(), State: a.redis, Attempts: a.attempts, Drain: drain}, a.config.Postback)
+	if err != nil {
+		return err
+	}
+	a.sink.Start()
+	a.postback.Start()
+	return nil
+}
+
+func (a *app) startServe(ctx context.Context) error {
+	secret := []byte(a.config.ClickSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = a.redis.Secret(ctx, "clickid"); err != nil {
+			return err
+		}
+	}
+	minter, err := clickid.NewMinter(secret)
+	if err != nil {
+		return fmt.Errorf("CLICKRELAY_CLICK_SECRET: %w", err)
+	}
+	adminHash, err := a.adminKeyHash(ctx)
+	if err != nil {
+		return err
+	}
+	clicks, conversions := a.kafka.NewWriter(kafka.TopicClicks), a.kafka.NewWriter(kafka.TopicConversions)
+	a.writers = []*kafkago.Writer{clicks, conversions}
+	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
+		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)
+	if err != nil {
+		return err
+	}
+	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
+		Store: a.redis, Producer: conversions, Minter: minter}, a.config.Ingest)
+	if err != nil {
+		return err
+	}
+	a.api, err = api.New(api.Dependencies{
+		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
+		Warehouse: a.clickhouse, AdminKeyHash: adminHash,
+		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping}},
+	}, a.config.API)
+	if err != nil {
+		return err
+	}
+	a.tracker.Start()
+	return a.api.Start()
+}
+
+// adminKeyHash is the SHA-256 of CLICKRELAY_ADMIN_KEY. Unset, `all` on the
+// embedded broker generates a key at first start, prints it once, and keeps
+// only its hash (in Redis) for later starts; any other setup refuses.
+func (a *app) adminKeyHash(ctx context.Context) ([32]byte, error) {
+	if a.config.AdminKey != "" {
+		if len(a.config.AdminKey) < 16 {
+			return [32]byte{}, errors.New("CLICKRELAY_ADMIN_KEY must be at least 16 characters")
+		}
+		return sha256.Sum256([]byte(a.config.AdminKey)), nil
+	}
+	if a.role != roleAll || !a.config.Kafka.IsEmbedded() {
+		return [32]byte{}, errors.New("CLICKRELAY_ADMIN_KEY is not set (only `clickrelay all` on the embedded broker generates one)")
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return [32]byte{}, err
+	}
+	key := fmt.Sprintf("admin_%x", raw)
+	fresh := sha256.Sum256([]byte(key))
+	stored, created, err := a.redis.SecretIfAbsent(ctx, "admin-key-sha256", fresh[:])
+	if err != nil {
+		return [32]byte{}, err
+	}
+	var hash [32]byte
+	if len(stored) != len(hash) {
+		return hash, errors.New("the stored admin key hash is corrupt; set CLICKRELAY_ADMIN_KEY")
+	}
+	copy(hash[:], stored)
+	if created {
+		fmt.Fprintf(a.notice, "\n  CLICKRELAY_ADMIN_KEY was not set, so one was generated. It is shown this once:\n\n      %s\n\n  Only its hash is kept. Set CLICKRELAY_ADMIN_KEY to choose your own.\n\n", key)
+	} else {
+		a.log.Info().Msg("using the admin key generated at first start (set CLICKRELAY_ADMIN_KEY to replace it)")
+	}
+	return hash, nil
+}
+
+// stop flushes and stops everything, in the order data flows: no new
+// requests, then the click queues, the producers, the consumers (which, on
+// the embedded broker, first drain their topics), and the engines.
+func (a *app) stop(ctx context.Context) {
+	step := func(name string, fn func() error) {
+		if err := fn(); err != nil {
+			a.log.Error().Err(err).Str("step", name).Msg("shutdown step failed")
+		}
+	}
+	if a.api != nil {
+		step("http server", func() error { return a.api.Stop(ctx) })
+	}
+	if a.tracker != nil {
+		step("click queues", func() error { return a.tracker.Stop(ctx) })
+	}
+	for _, w := range a.writers {
+		step("producer "+w.Topic, w.Close)
+	}
+	if a.postback != nil {
+		step("postback worker", func() error { return a.postback.Stop(ctx) })
+	}
+	if a.attempts != nil {
+		step("attempts producer", a.attempts.Close)
+	}
+	if a.sink != nil {
+		step("sink", func() error { return a.sink.Stop(ctx) })
+	}
+	if a.kafka != nil {
+		step("kafka", a.kafka.Stop)
+	}
+	if a.clickhouse != nil {
+		step("clickhouse", a.clickhouse.Stop)
+	}
+	if a.redis != nil {
+		step("redis", a.redis.Stop)
+	}
+}
+
+// shutdownContext bounds the whole shutdown.
+func (a *app) shutdownContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.config.ShutdownTimeout)
+}

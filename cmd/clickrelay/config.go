@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/postback"
+	"github.com/clickrelay/clickrelay/sink"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/kafka"
+	"github.com/clickrelay/clickrelay/storage/redis"
+	"github.com/clickrelay/clickrelay/tracker"
+)
+
+// Config is every component's configuration, read from the environment.
+// The README's configuration table lists each variable; a test keeps the
+// two in step.
+type Config struct {
+	AdminKey        string
+	ClickSecret     string
+	LogLevel        zerolog.Level
+	LogFormat       string
+	ShutdownTimeout time.Duration
+
+	API        api.Configuration
+	Redis      redis.Configuration
+	Kafka      kafka.Configuration
+	ClickHouse clickhouse.Configuration
+	Tracker    tracker.Configuration
+	Ingest     ingest.Configuration
+	Sink       sink.Configuration
+	Postback   postback.Configuration
+}
+
+// loadConfig reads the configuration from env; every error names the
+// variable at fault.
+func loadConfig(env func(string) (string, bool)) (Config, error) {
+	c := Config{
+		LogLevel:        zerolog.InfoLevel,
+		LogFormat:       "json",
+		ShutdownTimeout: 30 * time.Second,
+		API:             api.DefaultConfiguration(),
+		Redis:           redis.DefaultConfiguration(),
+		Kafka:           kafka.DefaultConfiguration(),
+		ClickHouse:      clickhouse.DefaultConfiguration(),
+		Tracker:         tracker.DefaultConfiguration(),
+		Ingest:          ingest.DefaultConfiguration(),
+		Sink:            sink.DefaultConfiguration(),
+		Postback:        postback.DefaultConfiguration(),
+	}
+	l := &envLoader{env: env}
+	l.str("CLICKRELAY_ADDR", &c.API.Addr)
+	l.str("CLICKRELAY_ADMIN_KEY", &c.AdminKey)
+	l.str("CLICKRELAY_REDIS_URL", &c.Redis.URL)
+	l.str("CLICKRELAY_REDIS_PREFIX", &c.Redis.KeyPrefix)
+	if v, ok := l.get("CLICKRELAY_KAFKA_BROKERS"); ok {
+		for _, b := range strings.Split(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				c.Kafka.Brokers = append(c.Kafka.Brokers, b)
+			}
+		}
+	}
+	l.str("CLICKRELAY_CLICKHOUSE_DSN", &c.ClickHouse.DSN)
+	l.boolean("CLICKRELAY_POSTBACK_ALLOW_PRIVATE", &c.Postback.AllowPrivate)
+
+	if v, ok := l.get("CLICKRELAY_LOG_LEVEL"); ok {
+		level, err := zerolog.ParseLevel(strings.ToLower(v))
+		if err != nil || v == "" {
+			l.fail("CLICKRELAY_LOG_LEVEL", v, "debug, info, warn or error")
+		}
+		c.LogLevel = level
+	}
+	if v, ok := l.get("CLICKRELAY_LOG_FORMAT"); ok {
+		if v != "json" && v != "console" {
+			l.fail("CLICKRELAY_LOG_FORMAT", v, "json or console")
+		}
+		c.LogFormat = v
+	}
+	l.duration("CLICKRELAY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)
+	if c.ClickSecret != "" && len(c.ClickSecret) < 16 {
+		l.fail("CLICKRELAY_CLICK_SECRET", "(hidden)", "at least 16 characters")
+	}
+
+	l.duration("CLICKRELAY_ATTRIBUTION_WINDOW", &c.Redis.AttributionWindow)
+	c.Ingest.AttributionWindow = c.Redis.AttributionWindow
+	l.duration("CLICKRELAY_DEDUPE_WINDOW", &c.Redis.DedupeWindow)
+	l.duration("CLICKRELAY_UNIQUE_WINDOW", &c.Redis.UniqueWindow)
+
+	l.str("CLICKRELAY_KAFKA_TOPIC_PREFIX", &c.Kafka.TopicPrefix)
+	l.integer("CLICKRELAY_KAFKA_PARTITIONS", &c.Kafka.Partitions, 1)
+	l.integer("CLICKRELAY_KAFKA_REPLICATION", &c.Kafka.ReplicationFactor, 1)
+	l.integer("CLICKRELAY_KAFKA_EMBEDDED_PORT", &c.Kafka.EmbeddedPort, 0)
+	l.str("CLICKRELAY_KAFKA_EMBEDDED_DIR", &c.Kafka.EmbeddedDir)
+	l.duration("CLICKRELAY_KAFKA_BATCH_TIMEOUT", &c.Kafka.BatchTimeout)
+
+	l.integer("CLICKRELAY_SINK_BATCH_SIZE", &c.Sink.BatchSize, 1)
+	l.duration("CLICKRELAY_SINK_FLUSH_INTERVAL", &c.Sink.FlushInterval)
+
+	l.duration("CLICKRELAY_POSTBACK_TIMEOUT", &c.Postback.Timeout)
+	l.integer("CLICKRELAY_POSTBACK_MAX_ATTEMPTS", &c.Postback.MaxAttempts, 1)
+	l.duration("CLICKRELAY_POSTBACK_RETRY_BASE", &c.Postback.RetryBase)
+	l.duration("CLICKRELAY_POSTBACK_RETRY_MAX", &c.Postback.RetryMax)
+	l.integer("CLICKRELAY_POSTBACK_CONCURRENCY", &c.Postback.Concurrency, 1)
+
+	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
+	if v, ok := l.get("CLICKRELAY_TRUSTED_PROXIES"); ok && strings.TrimSpace(v) != "" {
+		c.Tracker.TrustedProxies = []netip.Prefix{}
+		for _, s := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				l.fail("CLICKRELAY_TRUSTED_PROXIES", s, "a comma list of CIDR prefixes such as 10.0.0.0/8")
+				continue
+			}
+			c.Tracker.TrustedProxies = append(c.Tracker.TrustedProxies, p)
+		}
+	}
+	return c, errors.Join(l.errs...)
+}
+
+// envLoader reads typed variables and collects every error, so one start
+// reports all that is wrong.
+type envLoader struct {
+	env  func(string) (string, bool)
+	errs []error
+}
+
+func (l *envLoader) get(name string) (string, bool) {
+	v, ok := l.env(name)
+	return strings.TrimSpace(v), ok
+}
+
+func (l *envLoader) fail(name, value, want string) {
+	l.errs = append(l.errs, fmt.Errorf("%s=%q: want %s", name, value, want))
+}
+
+func (l *envLoader) str(name string, dst *string) {
+	if v, ok := l.get(name); ok {
+		*dst = v
+	}
+}
+
+func (l *envLoader) duration(name string, dst *time.Duration) {
+	if v, ok := l.get(name); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			l.fail(name, v, "a positive duration such as 500ms, 30s or 720h")
+			return
+		}
+		*dst = d
+	}
+}
+
+func (l *envLoader) integer(name string, dst *int, min int) {
+	if v, ok := l.get(name); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			l.fail(name, v, fmt.Sprintf("a whole number of at least %d", min))
+			return
+		}
+		*dst = n
+	}
+}
+
+func (l *envLoader) boolean(name string, dst *bool) {
+	if v, ok := l.get(name); ok {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes", "on":
+			*dst = true
+		case "0", "false", "no", "off", "":
+			*dst = false
+		default:
+			l.fail(name, v, "1 or 0")
+		}
+	}
+}
+
+// osEnv looks variables up in the process environment.
+func osEnv(name string) (string, bool) { return os.LookupEnv(name) }

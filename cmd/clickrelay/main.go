@@ -1,0 +1,91 @@
+// Command clickrelay is the click and postback tracking engine.
+//
+//	clickrelay all      everything in one process (the single-machine default)
+//	clickrelay serve    the HTTP side: clicks, conversions, APIs
+//	clickrelay work     the Kafka consumers: ClickHouse sink, postbacks
+//	clickrelay migrate  apply the ClickHouse schema and exit
+//
+// Configuration comes from CLICKRELAY_* environment variables (README).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+)
+
+const usage = `usage: clickrelay <all|serve|work|migrate>
+
+  all      everything in one process (the single-machine default)
+  serve    the HTTP side: clicks, conversions, APIs
+  work     the Kafka consumers: ClickHouse sink and postbacks
+  migrate  apply the ClickHouse schema and exit
+
+Configuration is read from CLICKRELAY_* environment variables; see README.md.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], osEnv, os.Stderr))
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	role := args[0]
+	switch role {
+	case roleAll, roleServe, roleWork, roleMigrate:
+	case "-h", "--help", "help":
+		fmt.Fprint(stderr, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "clickrelay: unknown role %q\n\n%s", role, usage)
+		return 2
+	}
+	config, err := loadConfig(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "clickrelay: configuration error:\n%v\n", err)
+		return 2
+	}
+	var out io.Writer = stderr
+	if config.LogFormat == "console" {
+		out = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+	}
+	log := zerolog.New(out).Level(config.LogLevel).With().Timestamp().Logger()
+
+	a := &app{role: role, config: config, log: log, metrics: metrics.NewSet(), notice: stderr}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	startCtx, startCancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = a.start(startCtx)
+	startCancel()
+	if err != nil {
+		log.Error().Err(err).Str("role", role).Msg("clickrelay cannot start")
+		return 1
+	}
+	if role == roleMigrate {
+		log.Info().Msg("schema up to date")
+		a.stop(context.Background())
+		return 0
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down: flushing every buffer")
+	stopCtx, stopCancel := a.shutdownContext()
+	defer stopCancel()
+	a.stop(stopCtx)
+	if stopCtx.Err() != nil {
+		log.Error().Dur("timeout", config.ShutdownTimeout).Msg("shutdown deadline passed; see the errors above for what was cut short")
+		return 1
+	}
+	log.Info().Msg("clickrelay stopped cleanly")
+	return 0
+}
