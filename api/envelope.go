@@ -49,10 +49,6 @@ func adminUnauthorized(ctx *fasthttp.RequestCtx) {
 	envelopeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "API key is missing or invalid.")
 }
 
-func adminServerError(ctx *fasthttp.RequestCtx) {
-	envelopeError(ctx, fasthttp.StatusInternalServerError, "server_error", "An unexpected error occurred on the server.")
-}
-
 func adminNotFound(ctx *fasthttp.RequestCtx, what string) {
 	envelopeError(ctx, fasthttp.StatusNotFound, "not_found", what+" not found.")
 }

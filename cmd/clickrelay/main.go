@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones for stats and reports, whatever the image
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"

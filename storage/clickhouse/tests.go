@@ -35,10 +35,15 @@ func NewForTest(t testing.TB) *Component {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = c.conn.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+c.database+"`")
+		_ = c.DropDatabase(context.Background())
 		_ = c.Stop()
 	})
 	return c
+}
+
+// DropDatabase drops clickrelay's database, for tests cleaning up.
+func (c *Component) DropDatabase(ctx context.Context) error {
+	return c.conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+c.database+"`")
 }
 
 // Count runs a SELECT count() (or any one-number query) for tests.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(vars map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	cases := map[string]string{
+		"CLICKRELAY_ATTRIBUTION_WINDOW":     "30 days",
+		"CLICKRELAY_KAFKA_PARTITIONS":       "zero",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "maybe",
+		"CLICKRELAY_LOG_LEVEL":              "loud",
+		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/33",
+		"CLICKRELAY_CLICK_SECRET":           "short",
+	}
+	for name, value := range cases {
+		_, err := loadConfig(envOf(map[string]string{name: value}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the setting", name, value, err)
+		}
+	}
+	// Every bad setting is reported at once.
+	_, err := loadConfig(envOf(cases))
+	for name := range cases {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("combined error misses %s: %v", name, err)
+		}
+	}
+}
+
+func TestConfigReadsSettings(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{
+		"CLICKRELAY_KAFKA_BROKERS":          " k1:9092, k2:9092 ",
+		"CLICKRELAY_ATTRIBUTION_WINDOW":     "168h",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "1",
+		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/8,192.168.0.0/16",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
+		c.Ingest.AttributionWindow != 168*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
+		t.Fatalf("config %+v", c)
+	}
+	if c.API.Addr != ":8080" {
+		t.Fatalf("default address %q", c.API.Addr)
+	}
+}
+
+func TestMissingEnginesNameTheSetting(t *testing.T) {
+	for _, want := range []string{"CLICKRELAY_CLICKHOUSE_DSN", "CLICKRELAY_REDIS_URL", "CLICKRELAY_KAFKA_BROKERS"} {
+		env := map[string]string{
+			"CLICKRELAY_CLICKHOUSE_DSN": "clickhouse://127.0.0.1:1/clickrelay?dial_timeout=1s",
+			"CLICKRELAY_REDIS_URL":      "redis://127.0.0.1:1/0",
+			"CLICKRELAY_KAFKA_BROKERS":  "127.0.0.1:1",
+			"CLICKRELAY_ADMIN_KEY":      "0123456789abcdef0123",
+		}
+		delete(env, want)
+		var stderr bytes.Buffer
+		if code := run([]string{"all"}, envOf(env), &stderr); code == 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("without %s: exit %d, log %s", want, code, stderr.String())
+		}
+	}
+	// Present but unreachable: the setting is named too.
+	var stderr bytes.Buffer
+	code := run([]string{"serve"}, envOf(map[string]string{
+		"CLICKRELAY_CLICKHOUSE_DSN": "clickhouse://127.0.0.1:1/clickrelay?dial_timeout=1s",
+		"CLICKRELAY_REDIS_URL":      "redis://127.0.0.1:1/0",
+		"CLICKRELAY_KAFKA_BROKERS":  "127.0.0.1:1",
+	}), &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "CLICKRELAY_REDIS_URL") {
+		t.Errorf("unreachable Redis: exit %d, log %s", code, stderr.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(nil, envOf(nil), &stderr); code != 2 || !strings.Contains(stderr.String(), "usage: clickrelay") {
+		t.Errorf("no role: exit %d, %s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"fly"}, envOf(nil), &stderr); code != 2 || !strings.Contains(stderr.String(), `unknown role "fly"`) {
+		t.Errorf("unknown role: exit %d, %s", code, stderr.String())
+	}
+}
+
+// TestReadmeDocumentsEverySetting keeps the README's configuration table
+// and the code in step: every CLICKRELAY_* variable read is documented, and
+// nothing documented is left unread.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	code, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, m := range regexp.MustCompile(`"(CLICKRELAY_[A-Z_]+)"`).FindAllSubmatch(code, -1) {
+		read[string(m[1])] = true
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(CLICKRELAY_[A-Z_]+)`").FindAllSubmatch(readme, -1) {
+		documented[string(m[1])] = true
+	}
+	var missing, stale []string
+	for v := range read {
+		if !documented[v] {
+			missing = append(missing, v)
+		}
+	}
+	for v := range documented {
+		if !read[v] {
+			stale = append(stale, v)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(stale)
+	if len(missing) > 0 || len(stale) > 0 {
+		t.Fatalf("README configuration table: undocumented %v, documented but not read %v", missing, stale)
+	}
+}

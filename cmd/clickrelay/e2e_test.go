@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// affiliateTracker is an affiliate's tracker receiving postbacks.
+type affiliateTracker struct {
+	srv  *httptest.Server
+	hits chan hit
+}
+
+type hit struct {
+	at    time.Time
+	query url.Values
+}
+
+func newAffiliateTracker(t *testing.T) *affiliateTracker {
+	a := &affiliateTracker{hits: make(chan hit, 100)}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.hits <- hit{at: time.Now(), query: r.URL.Query()}
+		w.Write([]byte("OK"))
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func TestEndToEnd(t *testing.T) {
+	s := startStack(t)
+	n := s.setUp("https://shop.example.com/land?cid={click_id}&s1={sub1}&geo={geo}&x={unknown_macro}")
+	receiver := newAffiliateTracker(t)
+	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
+
+	// The affiliate registers a postback with seed 000's macros and ours.
+	var pb struct {
+		PostbackID string `json:"postback_id"`
+		Status     string `json:"status"`
+	}
+	code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`,
+		receiver.srv.URL+"/postback?cid={click_id}&payout={payout}&offer={offer_id}&geo={geo}&s1={sub1}&s2={sub2}&ext={aff_click_id}&tx={txid}&nope={nope}"), &pb)
+	if code != 200 || !strings.HasPrefix(pb.PostbackID, "pb_") || pb.Status != "active" {
+		t.Fatalf("register postback: %d %+v", code, pb)
+	}
+
+	// An end user clicks.
+	status, location := s.click(fmt.Sprintf("/click/%s?aff_id=%s&sub1=summer%%20sale&sub2=banner-7&aff_click_id=vol-123", n.offerID, n.affiliateID))
+	if status != 302 {
+		t.Fatalf("click: %d", status)
+	}
+	cid := clickID(t, location, "cid")
+	if !strings.Contains(location, "s1=summer%20sale") || !strings.Contains(location, "geo=GB") || strings.Contains(location, "{") {
+		t.Fatalf("Location %q: macros not expanded", location)
+	}
+
+	// The advertiser's server reports the sale, then retries it.
+	advertiser := map[string]string{"X-API-Key": n.advertiserKey, "Content-Type": "application/json"}
+	var first struct {
+		Success bool `json:"success"`
+		Data    struct {
+			Tracked      bool   `json:"tracked"`
+			ConversionID string `json:"conversionId"`
+			Status       string `json:"status"`
+			Currency     string `json:"currency"`
+		} `json:"data"`
+	}
+	sent := time.Now()
+	body := fmt.Sprintf(`{"click_id":%q,"amount":"149.99","txid":"ORDER-98765","customer_id":"cust_12345"}`, cid)
+	if code := s.call("POST", "/api/v1/conversions", advertiser, body, &first); code != 200 || !first.Success || !first.Data.Tracked ||
+		!strings.HasPrefix(first.Data.ConversionID, "conv_") || first.Data.Status != "pending" || first.Data.Currency != "USD" {
+		t.Fatalf("conversion: %d %+v", code, first)
+	}
+	var again struct {
+		Success bool   `json:"success"`
+		Tracked bool   `json:"tracked"`
+		Reason  string `json:"reason"`
+	}
+	if code := s.call("POST", "/api/v1/conversions", advertiser, body, &again); code != 200 || !again.Success || again.Tracked || again.Reason != "duplicate_txid" {
+		t.Fatalf("repeated txid: %d %+v", code, again)
+	}
+
+	// The affiliate's tracker gets the postback, macros filled in.
+	select {
+	case h := <-receiver.hits:
+		latency := h.at.Sub(sent)
+		t.Logf("postback received %v after the conversion was sent", latency)
+		if latency > 500*time.Millisecond {
+			t.Errorf("postback took %v; seed 000 promises under 500 ms", latency)
+		}
+		want := map[string]string{"cid": cid, "payout": "2.5", "offer": n.offerID, "geo": "GB", "s1": "summer sale",
+			"s2": "banner-7", "ext": "vol-123", "tx": "ORDER-98765", "nope": ""}
+		for k, v := range want {
+			if got := h.query.Get(k); got != v {
+				t.Errorf("postback %s = %q, want %q", k, got, v)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no postback within 10 s")
+	}
+
+	// A second sale through a named GET endpoint, as trackers without JSON do.
+	var ep struct {
+		Endpoint struct {
+			ID  string `json:"id"`
+			URL string `json:"url"`
+		} `json:"endpoint"`
+	}
+	if code := s.admin("POST", "/v2/pb-endpoints", fmt.Sprintf(`{"advertiser_id":%q,"kind":"primary"}`, n.advertiserID), &ep); code != 201 {
+		t.Fatalf("create endpoint: %d", code)
+	}
+	_, location = s.click(fmt.Sprintf("/click?offer_id=%s&aff_id=%s&sub1=second", n.offerID, n.affiliateID))
+	cid2 := clickID(t, location, "cid")
+	var viaGet struct {
+		Data struct {
+			Tracked bool `json:"tracked"`
+		} `json:"data"`
+	}
+	if code := s.call("GET", ep.Endpoint.URL+"?clickid="+cid2+"&sum=20&txid=ORDER-2&secure="+n.advertiserKey, nil, "", &viaGet); code != 200 || !viaGet.Data.Tracked {
+		t.Fatalf("GET %s: %d %+v", ep.Endpoint.URL, code, viaGet)
+	}
+	if code := s.call("GET", "/pb/no-such-endpoint?clickid="+cid2+"&secure="+n.advertiserKey, nil, "", nil); code != 404 {
+		t.Fatalf("unknown endpoint: %d, want 404", code)
+	}
+	<-receiver.hits
+
+	// Both clicks and both conversions show in the affiliate's stats within 60 s.
+	today := time.Now().UTC().Format("2006-01-02")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var stats struct {
+			Data []struct {
+				OfferID     string  `json:"offer_id"`
+				Date        string  `json:"date"`
+				Clicks      int     `json:"clicks"`
+				Conversions int     `json:"conversions"`
+				Revenue     float64 `json:"revenue"`
+			} `json:"data"`
+		}
+		code := s.call("GET", "/v1/stats?date_from="+today+"&date_to="+today+"&group_by=offer,date", affiliate, "", &stats)
+		if code != 200 {
+			t.Fatalf("stats: %d", code)
+		}
+		if len(stats.Data) == 1 && stats.Data[0].Clicks == 2 && stats.Data[0].Conversions == 2 {
+			if r := stats.Data[0]; r.OfferID != n.offerID || r.Date != today || r.Revenue != 5 {
+				t.Fatalf("stats row %+v", r)
+			}
+			t.Logf("stats complete %v after the last conversion", time.Since(sent))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats after 60 s: %+v", stats.Data)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// The delivered postbacks appear in seed 004's report.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var report struct {
+			Pixels []struct {
+				ConversionID   string `json:"conversion_id"`
+				TransactionID  string `json:"transaction_id"`
+				IsSuccess      bool   `json:"is_success"`
+				Payload        string `json:"payload"`
+				FailedAttempts int    `json:"failed_attempts"`
+				PixelLevel     string `json:"pixel_level"`
+			} `json:"pixels"`
+		}
+		code := s.call("POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey},
+			fmt.Sprintf(`{"timezone_id":67,"from":%q,"to":%q,"query":{"filters":[{"resource_type":"offer","filter_id_value":%q},{"resource_type":"delivery_status","filter_id_value":"success"}]}}`,
+				today, today, n.offerID), &report)
+		if code != 200 {
+			t.Fatalf("report: %d", code)
+		}
+		if len(report.Pixels) == 2 {
+			for _, p := range report.Pixels {
+				if !p.IsSuccess || p.FailedAttempts != 0 || p.PixelLevel != "global" || !strings.HasPrefix(p.Payload, receiver.srv.URL) {
+					t.Fatalf("report row %+v", p)
+				}
+			}
+			if report.Pixels[1].ConversionID != first.Data.ConversionID || report.Pixels[1].TransactionID != cid {
+				t.Fatalf("oldest report row %+v, want conversion %s", report.Pixels[1], first.Data.ConversionID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("report after 30 s: %+v", report.Pixels)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// A PATCH reaches the click path within 1 s.
+	if code := s.admin("PATCH", "/v2/offers/"+n.offerID, `{"status":"paused"}`, nil); code != 200 {
+		t.Fatalf("pause offer: %d", code)
+	}
+	paused := time.Now()
+	for {
+		status, _ := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
+		if status == 404 {
+			break
+		}
+		if time.Since(paused) > time.Second {
+			t.Fatalf("the paused offer still redirects after 1 s (%d)", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBadInputGetsTheSurfacesEnvelope(t *testing.T) {
+	s := startStack(t, "CLICKRELAY_MAX_BODY_BYTES=4096")
+	n := s.setUp("https://shop.example.com/?c={click_id}")
+	type envelope struct {
+		Success *bool `json:"success"`
+		Error   struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Status  int    `json:"status"`
+		} `json:"error"`
+	}
+	big := `{"name":"` + strings.Repeat("x", 5000) + `"}`
+	cases := []struct {
+		name, method, path string
+		headers            map[string]string
+		body               string
+		status             int
+		code, message      string
+	}{
+		{"offer without name", "POST", "/v2/offers", map[string]string{"X-Api-Key": s.adminKey}, `{"tracking_url":"https://x.example/"}`, 400, "missing_name", "The name field was not provided."},
+		{"offer with a macro host", "POST", "/v2/offers", map[string]string{"X-Api-Key": s.adminKey}, `{"name":"a","tracking_url":"https://{sub1}/x"}`, 400, "invalid_tracking_url", ""},
+		{"admin without key", "POST", "/v2/offers", nil, `{}`, 401, "unauthorized", "API key is missing or invalid."},
+		{"admin broken JSON", "POST", "/v2/offers", map[string]string{"X-Api-Key": s.adminKey}, `{"name":`, 400, "invalid_json", ""},
+		{"admin body too large", "POST", "/v2/offers", map[string]string{"X-Api-Key": s.adminKey}, big, 413, "payload_too_large", ""},
+		{"conversion body too large", "POST", "/api/v1/conversions", map[string]string{"X-API-Key": n.advertiserKey}, big, 413, "PAYLOAD_TOO_LARGE", ""},
+		{"conversion not JSON", "POST", "/api/v1/conversions", map[string]string{"X-API-Key": n.advertiserKey}, `click_id=1`, 400, "VALIDATION_ERROR", "request body must be a JSON object"},
+		{"conversion forged click", "POST", "/api/v1/conversions", map[string]string{"X-API-Key": n.advertiserKey}, `{"click_id":"0000000000000000000000000a"}`, 400, "VALIDATION_ERROR", "Click not found"},
+		{"conversion with another's key", "POST", "/api/v1/conversions", map[string]string{"X-API-Key": n.affiliateKey}, `{"click_id":"x"}`, 401, "INVALID_API_KEY", "API key is invalid"},
+		{"stats without dates", "GET", "/v1/stats", map[string]string{"Authorization": "Bearer " + n.affiliateKey}, "", 400, "BAD_REQUEST", ""},
+		{"stats bad group", "GET", "/v1/stats?date_from=2026-01-01&date_to=2026-01-02&group_by=planet", map[string]string{"Authorization": "Bearer " + n.affiliateKey}, "", 400, "BAD_REQUEST", ""},
+		{"stats with the admin key", "GET", "/v1/stats", map[string]string{"Authorization": "Bearer " + s.adminKey}, "", 401, "INVALID_API_KEY", "The provided API key is invalid or has been revoked."},
+		{"report unknown zone", "POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey}, `{"timezone_id":5,"from":"2026-01-01","to":"2026-01-02"}`, 400, "invalid_request", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var e envelope
+			status := s.call(c.method, c.path, c.headers, c.body, &e)
+			if status != c.status || e.Error.Code != c.code || (c.message != "" && e.Error.Message != c.message) {
+				t.Fatalf("%d %+v; want %d %s %q", status, e, c.status, c.code, c.message)
+			}
+			if strings.HasPrefix(c.path, "/v1/") && !strings.HasPrefix(c.path, "/v1/networks") {
+				if e.Success != nil || e.Error.Status != c.status {
+					t.Fatalf("not seed 000's envelope: %+v", e)
+				}
+			} else if e.Success == nil || *e.Success {
+				t.Fatalf("not the success:false envelope: %+v", e)
+			}
+		})
+	}
+	if status, _ := s.click("/click/999?aff_id=" + n.affiliateID); status != 404 {
+		t.Errorf("unknown offer: %d", status)
+	}
+	if status, _ := s.click("/click/" + n.offerID + "?aff_id=999"); status != 404 {
+		t.Errorf("unknown affiliate: %d", status)
+	}
+}
+
+// TestSIGTERMLosesNothing sends SIGTERM while clicks and conversions are in
+// flight: every click answered with a 302 and every conversion answered
+// tracked must be in ClickHouse once the process has exited.
+func TestSIGTERMLosesNothing(t *testing.T) {
+	s := startStack(t)
+	n := s.setUp("https://shop.example.com/?c={click_id}")
+	advertiser := map[string]string{"X-API-Key": n.advertiserKey}
+
+	var redirected, tracked atomic.Int64
+	clicked := make(chan string, 100_000)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/click/%s?aff_id=%s&sub1=g%d", s.base, n.offerID, n.affiliateID, i), nil)
+				resp, err := noRedirects.Do(req)
+				if err != nil {
+					continue // refused once shutdown began: not a 302, not counted
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 302 {
+					redirected.Add(1)
+					if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && i%5 == 0 {
+						clicked <- loc.Query().Get("c")
+					}
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case cid := <-clicked:
+					req, _ := http.NewRequest("POST", s.base+"/api/v1/conversions", strings.NewReader(fmt.Sprintf(`{"click_id":%q,"txid":"T-%s"}`, cid, cid)))
+					req.Header.Set("X-API-Key", advertiser["X-API-Key"])
+					resp, err := noRedirects.Do(req)
+					if err != nil {
+						continue
+					}
+					var b strings.Builder
+					buf := make([]byte, 512)
+					for {
+						k, err := resp.Body.Read(buf)
+						b.Write(buf[:k])
+						if err != nil {
+							break
+						}
+					}
+					resp.Body.Close()
+					if resp.StatusCode == 200 && strings.Contains(b.String(), `"tracked":true`) {
+						tracked.Add(1)
+					}
+				}
+			}
+		}()
+	}
+
+	time.Sleep(3 * time.Second)
+	s.terminate() // while the load is running
+	close(stop)
+	wg.Wait()
+	if redirected.Load() < 100 || tracked.Load() < 10 {
+		t.Fatalf("too little load to mean anything: %d clicks, %d conversions", redirected.Load(), tracked.Load())
+	}
+
+	ctx := context.Background()
+	clicks, err := s.ch.Count(ctx, "SELECT count() FROM "+s.ch.Table("clicks")+" FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs, err := s.ch.Count(ctx, "SELECT count() FROM "+s.ch.Table("conversions")+" FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("answered %d redirects and %d tracked conversions; ClickHouse holds %d clicks and %d conversions",
+		redirected.Load(), tracked.Load(), clicks, convs)
+	if clicks != uint64(redirected.Load()) {
+		t.Errorf("ClickHouse holds %d clicks, %d were answered with a 302", clicks, redirected.Load())
+	}
+	if convs != uint64(tracked.Load()) {
+		t.Errorf("ClickHouse holds %d conversions, %d were acknowledged as tracked", convs, tracked.Load())
+	}
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+)
+
+// TestMain lets the test binary play clickrelay itself: the end-to-end
+// tests start it as a child process, so they exercise the real binary, its
+// signals and its exit.
+func TestMain(m *testing.M) {
+	if os.Getenv("CLICKRELAY_E2E_CHILD") == "1" {
+		os.Exit(run(os.Args[len(os.Args)-1:], osEnv, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// stack is a running `clickrelay all` on the test Redis and ClickHouse
+// and an embedded broker, with a database and key prefix of its own.
+type stack struct {
+	t        *testing.T
+	base     string
+	adminKey string
+	cmd      *exec.Cmd
+	stderr   *syncBuffer
+	exited   chan error
+	ch       *clickhouse.Component
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func startStack(t *testing.T, extraEnv ...string) *stack {
+	t.Helper()
+	token := testenv.Token(t)
+	dsn, err := url.Parse(testenv.ClickHouseDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn.Path = "/crtest_e2e_" + token
+	port := freePort(t)
+	s := &stack{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), adminKey: "admin-key-for-tests-" + token,
+		stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	s.cmd = exec.Command(os.Args[0], "-test.run=^$", "all")
+	s.cmd.Env = append(os.Environ(),
+		"CLICKRELAY_E2E_CHILD=1",
+		fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port),
+		"CLICKRELAY_ADMIN_KEY="+s.adminKey,
+		"CLICKRELAY_REDIS_URL="+testenv.RedisURL(t),
+		"CLICKRELAY_REDIS_PREFIX=crtest:"+token+":",
+		"CLICKRELAY_KAFKA_BROKERS=embedded",
+		fmt.Sprintf("CLICKRELAY_KAFKA_EMBEDDED_PORT=%d", freePort(t)),
+		"CLICKRELAY_KAFKA_PARTITIONS=4",
+		"CLICKRELAY_CLICKHOUSE_DSN="+dsn.String(),
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE=1",
+		"CLICKRELAY_SINK_FLUSH_INTERVAL=250ms",
+		"CLICKRELAY_LOG_LEVEL=warn",
+	)
+	s.cmd.Env = append(s.cmd.Env, extraEnv...)
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("clickrelay's log:\n%s", s.stderr.String())
+		}
+	})
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-s.exited:
+			t.Fatalf("clickrelay exited at start: %v\n%s", err, s.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clickrelay did not answer /health within 60 s\n%s", s.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	config := clickhouse.DefaultConfiguration()
+	config.DSN = dsn.String()
+	s.ch, err = clickhouse.New(clickhouse.Dependencies{Logger: zerolog.Nop()}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ch.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.ch.DropDatabase(context.Background())
+		_ = s.ch.Stop()
+	})
+	return s
+}
+
+// terminate sends SIGTERM and waits for a clean exit.
+func (s *stack) terminate() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Fatalf("clickrelay exited with %v after SIGTERM", err)
+		}
+	case <-time.After(60 * time.Second):
+		s.t.Fatal("clickrelay did not exit within 60 s of SIGTERM")
+	}
+}
+
+// call sends a request and decodes a JSON answer into out (when not nil).
+func (s *stack) call(method, path string, headers map[string]string, body string, out any) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s answered %d %q: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *stack) admin(method, path, body string, out any) int {
+	return s.call(method, path, map[string]string{"Authorization": "Bearer " + s.adminKey}, body, out)
+}
+
+var noRedirects = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
+}
+
+// click follows a tracking link and returns the status and Location.
+func (s *stack) click(path string) (int, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+	req.Header.Set("X-Forwarded-For", "81.2.69.142")
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// network is what a test sets up through the admin API.
+type network struct {
+	advertiserID, advertiserKey string
+	affiliateID, affiliateKey   string
+	offerID                     string
+}
+
+func (s *stack) setUp(trackingURL string) network {
+	s.t.Helper()
+	var n network
+	var adv struct {
+		Advertiser struct {
+			ID     string `json:"id"`
+			APIKey string `json:"api_key"`
+		} `json:"advertiser"`
+	}
+	if code := s.admin("POST", "/v2/advertisers", `{"name":"Acme","contact_email":"team@acme.example"}`, &adv); code != 201 {
+		s.t.Fatalf("create advertiser: %d", code)
+	}
+	n.advertiserID, n.advertiserKey = adv.Advertiser.ID, adv.Advertiser.APIKey
+	var aff struct {
+		Affiliate struct {
+			ID     string `json:"id"`
+			APIKey string `json:"api_key"`
+		} `json:"affiliate"`
+	}
+	if code := s.admin("POST", "/v2/affiliates", `{"name":"Jane Media","tier":"premium"}`, &aff); code != 201 {
+		s.t.Fatalf("create affiliate: %d", code)
+	}
+	n.affiliateID, n.affiliateKey = aff.Affiliate.ID, aff.Affiliate.APIKey
+	var offer struct {
+		Offer struct {
+			ID string `json:"id"`
+		} `json:"offer"`
+	}
+	body, _ := json.Marshal(map[string]any{"name": "Summer Promo", "tracking_url": trackingURL,
+		"advertiser_id": n.advertiserID, "payout": 2.5, "payout_type": "cpa"})
+	if code := s.admin("POST", "/v2/offers", string(body), &offer); code != 201 {
+		s.t.Fatalf("create offer: %d", code)
+	}
+	n.offerID = offer.Offer.ID
+	return n
+}
+
+// clickID returns the click_id a Location carries in parameter name.
+func clickID(t *testing.T, location, name string) string {
+	t.Helper()
+	u, err := url.Parse(location)
+	if err != nil {
+		t.Fatalf("Location %q: %v", location, err)
+	}
+	id := u.Query().Get(name)
+	if id == "" {
+		t.Fatalf("Location %q has no %s", location, name)
+	}
+	return id
+}

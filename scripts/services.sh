@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Runs the Redis and ClickHouse servers clickrelay needs on this machine,
+# under a data folder of the project's own, installing them from Debian's
+# packages when they are missing.
+#
+#   scripts/services.sh start | stop | status
+#
+# Settings (environment): CLICKRELAY_DATA_DIR (default ./.data),
+# REDIS_PORT (6379), CLICKHOUSE_PORT (9000), CLICKHOUSE_HTTP_PORT (8123).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+data=${CLICKRELAY_DATA_DIR:-$root/.data}
+redis_port=${REDIS_PORT:-6379}
+ch_port=${CLICKHOUSE_PORT:-9000}
+ch_http_port=${CLICKHOUSE_HTTP_PORT:-8123}
+export PATH="$PATH:/usr/sbin:/sbin"
+
+say() { printf 'services: %s\n' "$*" >&2; }
+
+install_missing() {
+	local need=()
+	command -v redis-server >/dev/null || need+=(redis-server)
+	command -v clickhouse-server >/dev/null || need+=(clickhouse-server)
+	command -v clickhouse-client >/dev/null || need+=(clickhouse-client)
+	[ ${#need[@]} -eq 0 ] && return
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	say "installing ${need[*]} with apt-get"
+	$sudo apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+}
+
+wait_for() { # what, command...
+	local what=$1
+	shift
+	for _ in $(seq 1 100); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+	done
+	say "$what did not come up; its log is under $data"
+	return 1
+}
+
+start_redis() {
+	mkdir -p "$data/redis"
+	if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+		say "redis already answers on port $redis_port"
+		return
+	fi
+	# Append-only file, fsync every second: clicks answered with a 302
+	# survive a restart of Redis.
+	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data/redis" \
+		--appendonly yes --appendfsync everysec --save "" \
+		--daemonize yes --pidfile "$data/redis/redis.pid" --logfile "$data/redis/redis.log"
+	wait_for redis redis-cli -p "$redis_port" ping
+	say "redis on 127.0.0.1:$redis_port"
+}
+
+start_clickhouse() {
+	local dir=$data/clickhouse
+	mkdir -p "$dir/data" "$dir/tmp" "$dir/log"
+	if clickhouse-client --port "$ch_port" -q "SELECT 1" >/dev/null 2>&1; then
+		say "clickhouse already answers on port $ch_port"
+		return
+	fi
+	cat >"$dir/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$dir/log/server.log</log><errorlog>$dir/log/error.log</errorlog><size>100M</size><count>3</count></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>$ch_port</tcp_port>
+  <http_port>$ch_http_port</http_port>
+  <max_connections>1024</max_connections>
+  <keep_alive_timeout>3</keep_alive_timeout>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>$dir/data/</path>
+  <tmp_path>$dir/tmp/</tmp_path>
+  <user_files_path>$dir/data/user_files/</user_files_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+XML
+	cat >"$dir/users.xml" <<'XML'
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>::1</ip><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+XML
+	nohup clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	echo $! >"$dir/clickhouse.pid"
+	wait_for clickhouse clickhouse-client --port "$ch_port" -q "SELECT 1"
+	say "clickhouse $(clickhouse-client --port "$ch_port" -q 'SELECT version()') on 127.0.0.1:$ch_port"
+}
+
+stop_pid() { # name, pidfile
+	[ -f "$2" ] || return 0
+	local pid
+	pid=$(cat "$2")
+	if kill "$pid" 2>/dev/null; then
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		say "$1 stopped"
+	fi
+	rm -f "$2"
+}
+
+case ${1:-} in
+start)
+	install_missing
+	start_redis
+	start_clickhouse
+	;;
+stop)
+	stop_pid redis "$data/redis/redis.pid"
+	stop_pid clickhouse "$data/clickhouse/clickhouse.pid"
+	;;
+status)
+	redis-cli -p "$redis_port" ping || true
+	clickhouse-client --port "$ch_port" -q "SELECT 'clickhouse ' || version()" || true
+	;;
+*)
+	echo "usage: $0 start|stop|status" >&2
+	exit 2
+	;;
+esac

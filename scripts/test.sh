@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: vet, staticcheck, and go test against a real Redis and a
+# real ClickHouse, started here on ports of their own (so a running dev
+# stack is left alone) and stopped after. The Kafka broker is embedded.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+export CLICKRELAY_DATA_DIR=$root/.data/test
+export REDIS_PORT=16379 CLICKHOUSE_PORT=19000 CLICKHOUSE_HTTP_PORT=18123
+rm -rf "$CLICKRELAY_DATA_DIR"
+"$root/scripts/services.sh" start
+trap '"$root/scripts/services.sh" stop' EXIT
+
+export CLICKRELAY_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+export CLICKRELAY_TEST_CLICKHOUSE_DSN=clickhouse://127.0.0.1:$CLICKHOUSE_PORT/default
+export CLICKRELAY_TEST_REQUIRE_SERVICES=1 # a missing service fails, never skips
+
+echo "== go vet" >&2
+go vet ./...
+echo "== staticcheck" >&2
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== go test" >&2
+go test -race -count=1 "$@" ./...
