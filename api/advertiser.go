@@ -19,7 +19,7 @@ const (
 	msgKeyInvalid     = "API key is invalid"
 	msgNotFound       = "Resource not found"
 	codeUnavailable   = "SERVICE_UNAVAILABLE"
-	msgUnavailable    = "The conversion could not be stored; retry the same request."
+	msgUnavailable    = "The request could not be stored; retry the same request."
 	retryAfterSeconds = "1"
 )
 
@@ -32,6 +32,12 @@ func (s *Server) advertiser(ctx *fasthttp.RequestCtx, seg []string) {
 			return
 		}
 		s.postConversion(ctx)
+	case len(seg) == 1 && seg[0] == "events":
+		if !ctx.IsPost() {
+			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
+			return
+		}
+		s.postEvent(ctx)
 	default:
 		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
 	}
@@ -91,11 +97,58 @@ func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
 		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
 		return
 	}
-	if ep.Kind != model.EndpointPrimary {
-		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, "Secondary event endpoints are not served yet")
+	scope := ingest.Scope{AdvertiserID: advertiserID, OfferID: ep.OfferID}
+	if ep.Kind == model.EndpointSecondary {
+		s.event(ctx, scope, ingest.ParseEventQuery(func(name string) ([]byte, bool) { return args.Peek(name), args.Has(name) }))
 		return
 	}
-	s.convert(ctx, ingest.Scope{AdvertiserID: advertiserID, OfferID: ep.OfferID}, req)
+	s.convert(ctx, scope, req)
+}
+
+func (s *Server) postEvent(ctx *fasthttp.RequestCtx) {
+	req, err := ingest.ParseEventJSON(ctx.PostBody())
+	if err != nil {
+		if _, ok := s.advertiserID(ctx, ""); ok {
+			envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, err.Error())
+		}
+		return
+	}
+	advertiserID, ok := s.advertiserID(ctx, req.Secure)
+	if !ok {
+		return
+	}
+	s.event(ctx, ingest.Scope{AdvertiserID: advertiserID}, req)
+}
+
+// event records a secondary event and answers as seed 002 does.
+func (s *Server) event(ctx *fasthttp.RequestCtx, scope ingest.Scope, req ingest.EventRequest) {
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	ev, err := s.deps.Conversions.Event(rctx, scope, req)
+	if s.refused(ctx, err) {
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"success": true,
+		"data":    map[string]any{"tracked": true, "event_id": ev.ID, "reason": nil},
+	})
+}
+
+// refused answers a failed conversion or event: VALIDATION_ERROR for a
+// refusal, 503 when it could not be made durable. It reports whether it
+// answered.
+func (s *Server) refused(ctx *fasthttp.RequestCtx, err error) bool {
+	var fe *ingest.FieldError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &fe):
+		envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, fe.Message)
+	default:
+		ctx.Response.Header.Set("Retry-After", retryAfterSeconds)
+		envelopeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, msgUnavailable)
+	}
+	return true
 }
 
 // convert runs a conversion and answers as seed 002 does.
@@ -103,13 +156,10 @@ func (s *Server) convert(ctx *fasthttp.RequestCtx, scope ingest.Scope, req inges
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	res, err := s.deps.Conversions.Convert(rctx, scope, req)
-	var fe *ingest.FieldError
+	if s.refused(ctx, err) {
+		return
+	}
 	switch {
-	case errors.As(err, &fe):
-		envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, fe.Message)
-	case err != nil:
-		ctx.Response.Header.Set("Retry-After", retryAfterSeconds)
-		envelopeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, msgUnavailable)
 	case res.Tracked:
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 			"success": true,

@@ -38,9 +38,10 @@ type clickHandler interface {
 	Handle(ctx *fasthttp.RequestCtx)
 }
 
-// converter takes conversions.
+// converter takes conversions and secondary events.
 type converter interface {
 	Convert(ctx context.Context, scope ingest.Scope, req ingest.Request) (ingest.Result, error)
+	Event(ctx context.Context, scope ingest.Scope, req ingest.EventRequest) (*model.Event, error)
 }
 
 // warehouse answers stats and reports.

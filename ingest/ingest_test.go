@@ -18,6 +18,7 @@ type harness struct {
 	svc      *Service
 	store    *memoryStore
 	producer *memoryProducer
+	events   *memoryProducer
 	minter   *clickid.Minter
 	now      time.Time
 }
@@ -31,6 +32,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		store:    &memoryStore{clicks: map[string][]byte{}, claims: map[string]string{}},
 		producer: &memoryProducer{},
+		events:   &memoryProducer{},
 		minter:   minter,
 		now:      time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
 	}
@@ -40,7 +42,7 @@ func newHarness(t *testing.T) *harness {
 		"3": {ID: "3", AdvertiserID: "3", Status: model.StatusPaused, PayoutType: model.PayoutCPA},
 		"4": {ID: "4", AdvertiserID: "9", Status: model.StatusActive, PayoutType: model.PayoutCPA},
 	}
-	h.svc, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Minter: minter,
+	h.svc, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Events: h.events, Minter: minter,
 		Now: func() time.Time { return h.now }}, DefaultConfiguration())
 	if err != nil {
 		t.Fatal(err)
@@ -232,5 +234,45 @@ func BenchmarkParseJSON(b *testing.B) {
 		if _, err := ParseJSON(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSecondaryEvents(t *testing.T) {
+	h := newHarness(t)
+	c, foreign := h.click(t, "1", time.Minute), h.click(t, "4", time.Minute)
+	ok, err := ParseEventJSON([]byte(`{"cid":"` + c + `","event_type":"lead","url":"https://adv.example/signup","referrer":"https://adv.example/pricing"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := h.svc.Event(context.Background(), Scope{AdvertiserID: "3"}, ok)
+	if err != nil || !strings.HasPrefix(ev.ID, "evt_") || ev.Type != "lead" || ev.OfferID != "1" || ev.AffiliateID != "7" {
+		t.Fatalf("event %+v, %v", ev, err)
+	}
+	if len(h.events.msgs) != 1 || len(h.producer.msgs) != 0 {
+		t.Fatalf("events topic %d, conversions topic %d", len(h.events.msgs), len(h.producer.msgs))
+	}
+	cases := []struct{ body, message string }{
+		{`{"event_type":"lead"}`, "click_id is required"},
+		{`{"click_id":"` + c + `"}`, "event_type is required"},
+		{`{"click_id":"` + c + `","event_type":"purchase"}`, "event_type must be one of pageview, registration, lead"},
+		{`{"click_id":"` + foreign + `","event_type":"lead"}`, "Unauthorized - click belongs to different vendor"},
+		{`{"click_id":"` + h.minter.New(h.now) + `","event_type":"lead"}`, "Click not found"},
+	}
+	for _, tc := range cases {
+		req, err := ParseEventJSON([]byte(tc.body))
+		if err == nil {
+			_, err = h.svc.Event(context.Background(), Scope{AdvertiserID: "3"}, req)
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Message != tc.message {
+			t.Errorf("%s: %v, want %q", tc.body, err, tc.message)
+		}
+	}
+	q := ParseEventQuery(func(name string) ([]byte, bool) {
+		v, ok := map[string]string{"clickid": "C", "event_type": "pageview", "secure": "K"}[name]
+		return []byte(v), ok
+	})
+	if q.ClickID != "C" || q.Type != "pageview" || q.Secure != "K" {
+		t.Errorf("query event %+v", q)
 	}
 }

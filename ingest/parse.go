@@ -89,16 +89,31 @@ func parse(get lookup) (Request, error) {
 // ParseJSON reads a JSON conversion body. Values may be strings or numbers
 // (an amount of 149.99 and of "149.99" are the same); null is absent.
 func ParseJSON(body []byte) (Request, error) {
+	get, err := jsonLookup(body)
+	if err != nil {
+		return Request{}, err
+	}
+	return parse(get)
+}
+
+// ParseQuery reads a conversion from query parameters (GET /pb/{id}).
+func ParseQuery(peek func(name string) ([]byte, bool)) Request {
+	r, _ := parse(queryLookup(peek))
+	return r
+}
+
+// jsonLookup reads the fields of a JSON object body.
+func jsonLookup(body []byte) (lookup, error) {
 	if len(body) > MaxBodyBytes {
-		return Request{}, &FieldError{fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
+		return nil, &FieldError{fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
 	}
 	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return Request{}, &FieldError{"request body must be a JSON object"}
+		return nil, &FieldError{"request body must be a JSON object"}
 	}
-	return parse(func(name string) (string, bool, error) {
+	return func(name string) (string, bool, error) {
 		raw, ok := fields[name]
 		if !ok {
 			return "", false, nil
@@ -120,16 +135,15 @@ func ParseJSON(body []byte) (Request, error) {
 			return string(raw), true, nil
 		}
 		return "", false, &FieldError{name + " must be a string or a number"}
-	})
+	}, nil
 }
 
-// ParseQuery reads a conversion from query parameters (GET /pb/{id}).
-func ParseQuery(peek func(name string) ([]byte, bool)) Request {
-	r, _ := parse(func(name string) (string, bool, error) {
+// queryLookup reads fields from query parameters.
+func queryLookup(peek func(name string) ([]byte, bool)) lookup {
+	return func(name string) (string, bool, error) {
 		v, ok := peek(name)
 		return string(v), ok, nil
-	})
-	return r
+	}
 }
 
 // check applies the limits every field has, whatever the offer.

@@ -32,7 +32,7 @@ type store interface {
 	Release(ctx context.Context, owner string, claims []redis.Claim) error
 }
 
-// producer writes to the conversions topic and waits for the ack.
+// producer writes to a topic and waits for the ack.
 type producer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
@@ -43,7 +43,8 @@ type Dependencies struct {
 	Metrics  *metrics.Set
 	Catalog  catalog
 	Store    store
-	Producer producer
+	Producer producer // the conversions topic
+	Events   producer // the events topic
 	Minter   *clickid.Minter
 	Now      func() time.Time
 }
@@ -55,33 +56,36 @@ type Service struct {
 	catalog  catalog
 	store    store
 	producer producer
+	events   producer
 	minter   *clickid.Minter
 	now      func() time.Time
 
-	tracked, duplicates, invalid, unavailable *metrics.Counter
+	tracked, duplicates, invalid, unavailable, eventsTracked *metrics.Counter
 }
 
 // New returns the service.
 func New(deps Dependencies, config Configuration) (*Service, error) {
-	if deps.Catalog == nil || deps.Store == nil || deps.Producer == nil || deps.Minter == nil {
-		return nil, errors.New("ingest: catalog, store, producer and minter are required")
+	if deps.Catalog == nil || deps.Store == nil || deps.Producer == nil || deps.Events == nil || deps.Minter == nil {
+		return nil, errors.New("ingest: catalog, store, producers and minter are required")
 	}
 	set := deps.Metrics
 	if set == nil {
 		set = metrics.NewSet()
 	}
 	s := &Service{
-		config:      config,
-		log:         deps.Logger.With().Str("component", "ingest").Logger(),
-		catalog:     deps.Catalog,
-		store:       deps.Store,
-		producer:    deps.Producer,
-		minter:      deps.Minter,
-		now:         deps.Now,
-		tracked:     set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
-		duplicates:  set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
-		invalid:     set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
-		unavailable: set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
+		config:        config,
+		log:           deps.Logger.With().Str("component", "ingest").Logger(),
+		catalog:       deps.Catalog,
+		store:         deps.Store,
+		producer:      deps.Producer,
+		events:        deps.Events,
+		minter:        deps.Minter,
+		now:           deps.Now,
+		tracked:       set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
+		duplicates:    set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
+		invalid:       set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
+		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
+		eventsTracked: set.NewCounter(`clickrelay_events_total`),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -133,18 +137,43 @@ type Scope struct {
 // to report as VALIDATION_ERROR; ErrUnavailable calls for a 503.
 func (s *Service) Convert(ctx context.Context, scope Scope, req Request) (Result, error) {
 	res, err := s.convert(ctx, scope, req)
-	var fe *FieldError
 	switch {
-	case errors.As(err, &fe):
-		s.invalid.Inc()
 	case err != nil:
-		s.unavailable.Inc()
+		return res, s.count(err)
 	case res.Tracked:
 		s.tracked.Inc()
 	default:
 		s.duplicates.Inc()
 	}
-	return res, err
+	return res, nil
+}
+
+// count counts a refusal as invalid (a *FieldError) or unavailable.
+func (s *Service) count(err error) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		s.invalid.Inc()
+	} else {
+		s.unavailable.Inc()
+	}
+	return err
+}
+
+// checkOffer finds the click's offer and checks the caller may report on
+// it, with seed 002's messages.
+func (s *Service) checkOffer(scope Scope, click *model.Click) (*model.Offer, error) {
+	offer := s.catalog.Offer(click.OfferID)
+	switch {
+	case offer == nil:
+		return nil, &FieldError{errOfferNotFound}
+	case offer.Status != model.StatusActive:
+		return nil, &FieldError{errOfferNotActive}
+	case offer.AdvertiserID != scope.AdvertiserID:
+		return nil, &FieldError{errUnauthorizedVendor}
+	case scope.OfferID != "" && scope.OfferID != offer.ID:
+		return nil, &FieldError{errWrongEndpointOffer}
+	}
+	return offer, nil
 }
 
 func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result, error) {
@@ -156,16 +185,9 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	offer := s.catalog.Offer(click.OfferID)
-	switch {
-	case offer == nil:
-		return Result{}, &FieldError{errOfferNotFound}
-	case offer.Status != model.StatusActive:
-		return Result{}, &FieldError{errOfferNotActive}
-	case offer.AdvertiserID != scope.AdvertiserID:
-		return Result{}, &FieldError{errUnauthorizedVendor}
-	case scope.OfferID != "" && scope.OfferID != offer.ID:
-		return Result{}, &FieldError{errWrongEndpointOffer}
+	offer, err := s.checkOffer(scope, click)
+	if err != nil {
+		return Result{}, err
 	}
 	var amount int64
 	if req.HasAmount {

@@ -67,6 +67,21 @@ type Conversion struct {
 	Test         bool      `json:"test,omitempty"`
 }
 
+// Event is a secondary, non-paying funnel step on a click (seed 002):
+// pageview, registration or lead.
+type Event struct {
+	ID           string `json:"event_id"`
+	Time         int64  `json:"ts"` // Unix milliseconds
+	Type         string `json:"event_type"`
+	ClickID      string `json:"click_id"`
+	OfferID      string `json:"offer_id"`
+	AffiliateID  string `json:"aff_id"`
+	AdvertiserID string `json:"adv_id"`
+	URL          string `json:"url"`
+	Referrer     string `json:"referrer"`
+	Test         bool   `json:"test,omitempty"`
+}
+
 // Attempt is one outbound postback request and its outcome. Attempts of the
 // same (conversion, postback, event) form one row of the seed 004 report.
 type Attempt struct {

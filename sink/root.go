@@ -1,5 +1,6 @@
 // Package sink moves records from Kafka into ClickHouse: clicks (after
-// marking unique visitors), conversions and postback attempts. Each topic
+// marking unique visitors), conversions, secondary events and postback
+// attempts. Each topic
 // is read by a consumer group, in batches flushed by size or time, and
 // offsets are committed only once ClickHouse has the batch: a crash
 // redelivers, and ReplacingMergeTree folds the duplicates.
@@ -28,6 +29,7 @@ type warehouse interface {
 	InsertClicks(ctx context.Context, clicks []model.Click) error
 	InsertConversions(ctx context.Context, convs []model.Conversion) error
 	InsertAttempts(ctx context.Context, attempts []model.Attempt) error
+	InsertEvents(ctx context.Context, events []model.Event) error
 }
 
 // uniques decides which clicks are their visitor's first on an offer.
@@ -93,6 +95,7 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 		newStream(s, kafka.TopicClicks, decodeAndStore(s.storeClicks)),
 		newStream(s, kafka.TopicConversions, decodeAndStore(deps.Warehouse.InsertConversions)),
 		newStream(s, kafka.TopicAttempts, decodeAndStore(deps.Warehouse.InsertAttempts)),
+		newStream(s, kafka.TopicEvents, decodeAndStore(deps.Warehouse.InsertEvents)),
 	}
 	return s, nil
 }

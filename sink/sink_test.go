@@ -56,6 +56,7 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	write(kafka.TopicClicks, clicks...)
 	write(kafka.TopicConversions, model.Conversion{ID: "conv_1", Version: 1, Time: now, UpdatedTime: now, OfferID: "1", AffiliateID: "7", PayoutMicros: 1_000_000})
 	write(kafka.TopicAttempts, model.Attempt{ConversionID: "conv_1", PostbackID: "pb_1", Event: "conversion", Number: 1, Time: now, Success: true})
+	write(kafka.TopicEvents, model.Event{ID: "evt_1", Time: now, Type: "lead", ClickID: "c1", OfferID: "1", AffiliateID: "7"})
 
 	count := func(q string) uint64 {
 		n, err := ch.Count(ctx, q)
@@ -90,6 +91,9 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	}
 	if n := count("SELECT count() FROM " + ch.Table("postback_attempts")); n != 1 {
 		t.Fatalf("%d attempts, want 1", n)
+	}
+	if n := count("SELECT count() FROM " + ch.Table("events")); n != 1 {
+		t.Fatalf("%d events, want 1", n)
 	}
 	if n := count("SELECT sum(clicks) FROM " + ch.Table("stats_minute")); n != 51 {
 		t.Fatalf("rollup holds %d clicks, want 51", n)

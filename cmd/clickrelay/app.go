@@ -145,15 +145,15 @@ func (a *app) startServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clicks, conversions := a.kafka.NewWriter(kafka.TopicClicks), a.kafka.NewWriter(kafka.TopicConversions)
-	a.writers = []*kafkago.Writer{clicks, conversions}
+	clicks, conversions, events := a.kafka.NewWriter(kafka.TopicClicks), a.kafka.NewWriter(kafka.TopicConversions), a.kafka.NewWriter(kafka.TopicEvents)
+	a.writers = []*kafkago.Writer{clicks, conversions, events}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)
 	if err != nil {
 		return err
 	}
 	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
-		Store: a.redis, Producer: conversions, Minter: minter}, a.config.Ingest)
+		Store: a.redis, Producer: conversions, Events: events, Minter: minter}, a.config.Ingest)
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 	<-receiver.hits
 
+	// Secondary events: by JSON, and through a secondary GET endpoint.
+	var secondary struct {
+		Endpoint struct {
+			URL string `json:"url"`
+		} `json:"endpoint"`
+	}
+	if code := s.admin("POST", "/v2/pb-endpoints", fmt.Sprintf(`{"advertiser_id":%q,"kind":"secondary","offer_id":%q}`, n.advertiserID, n.offerID), &secondary); code != 201 {
+		t.Fatalf("create secondary endpoint: %d", code)
+	}
+	var event struct {
+		Success bool `json:"success"`
+		Data    struct {
+			Tracked bool    `json:"tracked"`
+			EventID string  `json:"event_id"`
+			Reason  *string `json:"reason"`
+		} `json:"data"`
+	}
+	if code := s.call("POST", "/api/v1/events", advertiser, fmt.Sprintf(`{"click_id":%q,"event_type":"lead","url":"https://shop.example.com/signup"}`, cid), &event); code != 200 ||
+		!event.Success || !event.Data.Tracked || !strings.HasPrefix(event.Data.EventID, "evt_") || event.Data.Reason != nil {
+		t.Fatalf("event: %d %+v", code, event)
+	}
+	if code := s.call("GET", secondary.Endpoint.URL+"?cid="+cid2+"&event_type=registration&secure="+n.advertiserKey, nil, "", &event); code != 200 || !event.Data.Tracked {
+		t.Fatalf("secondary GET: %d %+v", code, event)
+	}
+
 	// Both clicks and both conversions show in the affiliate's stats within 60 s.
 	today := time.Now().UTC().Format("2006-01-02")
 	deadline := time.Now().Add(60 * time.Second)
@@ -195,6 +220,22 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("report after 30 s: %+v", report.Pixels)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+
+	// The events reached ClickHouse; they are not conversions.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		n, err := s.ch.Count(context.Background(), "SELECT count() FROM "+s.ch.Table("events"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events in ClickHouse after 30 s, want 2", n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// A PATCH reaches the click path within 1 s.

@@ -162,3 +162,23 @@ func (c *Component) InsertAttempts(ctx context.Context, attempts []model.Attempt
 	}
 	return c.insert(ctx, "postback_attempts", cols)
 }
+
+// InsertEvents stores secondary events.
+func (c *Component) InsertEvents(ctx context.Context, events []model.Event) error {
+	n := len(events)
+	if n == 0 {
+		return nil
+	}
+	return c.insert(ctx, "events", []column{
+		values("event_id", n, func(i int) string { return events[i].ID }),
+		values("ts", n, func(i int) time.Time { return datetime(events[i].Time) }),
+		values("event_type", n, func(i int) string { return events[i].Type }),
+		values("click_id", n, func(i int) string { return events[i].ClickID }),
+		values("offer_id", n, func(i int) string { return events[i].OfferID }),
+		values("affiliate_id", n, func(i int) string { return events[i].AffiliateID }),
+		values("advertiser_id", n, func(i int) string { return events[i].AdvertiserID }),
+		values("url", n, func(i int) string { return events[i].URL }),
+		values("referrer", n, func(i int) string { return events[i].Referrer }),
+		values("is_test", n, func(i int) uint8 { return flag(events[i].Test) }),
+	})
+}
