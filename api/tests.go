@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"net"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// fakeConverter answers conversions and events from functions.
+type fakeConverter struct {
+	convert func(ingest.Scope, ingest.Request) (ingest.Result, error)
+}
+
+func (f *fakeConverter) Convert(_ context.Context, scope ingest.Scope, req ingest.Request) (ingest.Result, error) {
+	return f.convert(scope, req)
+}
+
+func (f *fakeConverter) Event(context.Context, ingest.Scope, ingest.EventRequest) (*model.Event, error) {
+	return &model.Event{ID: "evt_test"}, nil
+}
+
+// fakeWarehouse records the queries it is asked.
+type fakeWarehouse struct {
+	stats []clickhouse.StatsQuery
+}
+
+func (w *fakeWarehouse) Stats(_ context.Context, q clickhouse.StatsQuery) ([]clickhouse.StatsRow, error) {
+	w.stats = append(w.stats, q)
+	return nil, nil
+}
+
+func (w *fakeWarehouse) PostbackReport(context.Context, clickhouse.PostbackQuery, func(*clickhouse.PostbackRow) error) error {
+	return nil
+}
+
+type noClicks struct{}
+
+func (noClicks) Handle(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusFound) }
+
+const testAdminKey = "test-admin-key-0123456789"
+
+// newTestServer is a server on the test Redis, not listening: requests go
+// straight to its handler.
+func newTestServer(t *testing.T, conv *fakeConverter) (*Server, *redis.Component, *fakeWarehouse) {
+	t.Helper()
+	rd := redis.NewForTest(t)
+	wh := &fakeWarehouse{}
+	if conv == nil {
+		conv = &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) { return ingest.Result{}, nil }}
+	}
+	s, err := New(Dependencies{Logger: zerolog.Nop(), Store: rd, Clicks: noClicks{}, Conversions: conv, Warehouse: wh,
+		AdminKeyHash: sha256.Sum256([]byte(testAdminKey))}, DefaultConfiguration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rd, wh
+}
+
+// do runs one request through the server's handler.
+func do(s *Server, method, uri string, headers map[string]string, body string) *fasthttp.Response {
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(uri)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	req.SetBodyString(body)
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	s.serve(ctx)
+	var resp fasthttp.Response
+	ctx.Response.CopyTo(&resp)
+	return &resp
+}
