@@ -76,130 +76,133 @@ func jsonFields(ctx *fasthttp.RequestCtx) (map[string]json.RawMessage, bool) {
 	return fields, true
 }
 
-// stringField reads an optional string field; ok is false and the answer
-// sent when it is of another type or too long.
-func stringField(ctx *fasthttp.RequestCtx, fields map[string]json.RawMessage, name string, maxLen int) (string, bool) {
-	raw, present := fields[name]
-	if !present {
-		return "", true
+// form reads an admin JSON body field by field. The first bad field
+// answers the request; later reads then return "" and failed stays true.
+type form struct {
+	ctx    *fasthttp.RequestCtx
+	fields map[string]json.RawMessage
+	failed bool
+}
+
+// readForm decodes the body; ok is false (and the answer sent) when it is
+// not a JSON object.
+func readForm(ctx *fasthttp.RequestCtx) (*form, bool) {
+	fields, ok := jsonFields(ctx)
+	return &form{ctx: ctx, fields: fields}, ok
+}
+
+// str reads an optional string field of at most maxLen bytes, trimmed.
+func (f *form) str(name string, maxLen int) string {
+	raw, present := f.fields[name]
+	if f.failed || !present {
+		return ""
 	}
 	var v string
 	if err := json.Unmarshal(raw, &v); err != nil {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_"+name, name+" must be a string.")
-		return "", false
+		f.fail("invalid_"+name, name+" must be a string.")
+		return ""
 	}
 	if len(v) > maxLen {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_"+name, fmt.Sprintf("%s must be at most %d characters.", name, maxLen))
-		return "", false
+		f.fail("invalid_"+name, fmt.Sprintf("%s must be at most %d characters.", name, maxLen))
+		return ""
 	}
-	return strings.TrimSpace(v), true
+	return strings.TrimSpace(v)
+}
+
+// fail answers a refused field, once.
+func (f *form) fail(code, message string) {
+	if !f.failed {
+		f.failed = true
+		envelopeError(f.ctx, fasthttp.StatusBadRequest, code, message)
+	}
 }
 
 func now() time.Time { return time.Now().UTC() }
 
 func (s *Server) createAdvertiser(ctx *fasthttp.RequestCtx) {
-	fields, ok := jsonFields(ctx)
+	f, ok := readForm(ctx)
 	if !ok {
 		return
 	}
-	name, ok := stringField(ctx, fields, "name", model.MaxOfferNameLen)
-	if !ok {
+	name := f.str("name", model.MaxOfferNameLen)
+	email := f.str("contact_email", model.MaxShortFieldLen)
+	switch {
+	case f.failed:
 		return
-	}
-	email, ok := stringField(ctx, fields, "contact_email", model.MaxShortFieldLen)
-	if !ok {
+	case name == "":
+		f.fail("missing_name", "The name field was not provided.")
 		return
-	}
-	if name == "" {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "missing_name", "The name field was not provided.")
-		return
-	}
-	if email != "" {
+	case email != "":
 		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-			envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_contact_email", "contact_email is not a valid e-mail address.")
+			f.fail("invalid_contact_email", "contact_email is not a valid e-mail address.")
 			return
 		}
 	}
+	adv := &model.Advertiser{Name: name, ContactEmail: email, Status: model.StatusActive, CreatedAt: model.FormatTime(now(), model.APITimeLayout)}
+	s.createWithKey(ctx, adv, &adv.ID, "adv_", "advertiser")
+}
+
+// createWithKey gives a new advertiser or affiliate its ID and an API key
+// (stored hashed), saves it, and answers with the key shown once.
+func (s *Server) createWithKey(ctx *fasthttp.RequestCtx, e model.Entity, id *string, keyPrefix, field string) {
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
-	id, err := s.deps.Store.NextID(rctx, model.KindAdvertiser)
-	if err != nil {
+	var err error
+	if *id, err = s.deps.Store.NextID(rctx, e.EntityKind()); err != nil {
 		s.storageError(ctx, err)
 		return
 	}
-	adv := &model.Advertiser{ID: id, Name: name, ContactEmail: email, Status: model.StatusActive, CreatedAt: model.FormatTime(now(), model.APITimeLayout)}
-	key := token("adv_", 40)
-	if err := s.deps.Store.SaveAPIKey(rctx, key, model.Principal{Kind: model.KindAdvertiser, ID: id}); err != nil {
+	key := token(keyPrefix, 40)
+	if err := s.deps.Store.SaveAPIKey(rctx, key, model.Principal{Kind: e.EntityKind(), ID: *id}); err != nil {
 		s.storageError(ctx, err)
 		return
 	}
-	if err := s.deps.Store.SaveEntity(rctx, adv); err != nil {
+	if err := s.deps.Store.SaveEntity(rctx, e); err != nil {
 		s.storageError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true, "advertiser": withAPIKey(adv, key)})
+	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true, field: withAPIKey(e, key)})
 }
 
 func (s *Server) createAffiliate(ctx *fasthttp.RequestCtx) {
-	fields, ok := jsonFields(ctx)
+	f, ok := readForm(ctx)
 	if !ok {
 		return
 	}
-	name, ok := stringField(ctx, fields, "name", model.MaxOfferNameLen)
-	if !ok {
-		return
-	}
-	tier, ok := stringField(ctx, fields, "tier", 32)
-	if !ok {
-		return
-	}
-	if name == "" {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "missing_name", "The name field was not provided.")
-		return
-	}
+	name := f.str("name", model.MaxOfferNameLen)
+	tier := f.str("tier", 32)
 	if tier == "" {
 		tier = model.TierStandard
 	}
-	if tier != model.TierStandard && tier != model.TierPremium {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_tier", "The tier value is not standard or premium.")
+	switch {
+	case f.failed:
+		return
+	case name == "":
+		f.fail("missing_name", "The name field was not provided.")
+		return
+	case tier != model.TierStandard && tier != model.TierPremium:
+		f.fail("invalid_tier", "The tier value is not standard or premium.")
 		return
 	}
 	scopes := slices.Clone(model.AllScopes)
-	if raw, present := fields["scopes"]; present {
+	if raw, present := f.fields["scopes"]; present {
 		scopes = nil
 		if err := json.Unmarshal(raw, &scopes); err != nil {
-			envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_scopes", "scopes must be a list of strings.")
+			f.fail("invalid_scopes", "scopes must be a list of strings.")
 			return
 		}
 		for _, sc := range scopes {
 			if !slices.Contains(model.AllScopes, sc) {
-				envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_scopes",
-					fmt.Sprintf("Unknown scope %q; scopes are %s.", sc, strings.Join(model.AllScopes, ", ")))
+				f.fail("invalid_scopes", fmt.Sprintf("Unknown scope %q; scopes are %s.", sc, strings.Join(model.AllScopes, ", ")))
 				return
 			}
 		}
 		slices.Sort(scopes)
 		scopes = slices.Compact(scopes)
 	}
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	id, err := s.deps.Store.NextID(rctx, model.KindAffiliate)
-	if err != nil {
-		s.storageError(ctx, err)
-		return
-	}
-	aff := &model.Affiliate{ID: id, Name: name, Tier: tier, Scopes: scopes, AppID: hexToken(12),
+	aff := &model.Affiliate{Name: name, Tier: tier, Scopes: scopes, AppID: hexToken(12),
 		Status: model.StatusActive, CreatedAt: model.FormatTime(now(), model.APITimeLayout)}
-	key := token("aff_", 40)
-	if err := s.deps.Store.SaveAPIKey(rctx, key, model.Principal{Kind: model.KindAffiliate, ID: id}); err != nil {
-		s.storageError(ctx, err)
-		return
-	}
-	if err := s.deps.Store.SaveEntity(rctx, aff); err != nil {
-		s.storageError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true, "affiliate": withAPIKey(aff, key)})
+	s.createWithKey(ctx, aff, &aff.ID, "aff_", "affiliate")
 }
 
 // withAPIKey adds the key, shown once, to an entity's JSON.
@@ -337,33 +340,25 @@ func (s *Server) patchOffer(ctx *fasthttp.RequestCtx, id string) {
 }
 
 func (s *Server) createEndpoint(ctx *fasthttp.RequestCtx) {
-	fields, ok := jsonFields(ctx)
+	f, ok := readForm(ctx)
 	if !ok {
 		return
 	}
-	advertiserID, ok := stringField(ctx, fields, "advertiser_id", model.MaxShortFieldLen)
-	if !ok {
+	advertiserID := f.str("advertiser_id", model.MaxShortFieldLen)
+	kind := f.str("kind", 32)
+	offerID := f.str("offer_id", model.MaxShortFieldLen)
+	switch {
+	case f.failed:
 		return
-	}
-	kind, ok := stringField(ctx, fields, "kind", 32)
-	if !ok {
+	case s.catalog.Advertiser(advertiserID) == nil:
+		f.fail("invalid_advertiser_id", "advertiser_id does not name an existing advertiser.")
 		return
-	}
-	offerID, ok := stringField(ctx, fields, "offer_id", model.MaxShortFieldLen)
-	if !ok {
+	case kind != model.EndpointPrimary && kind != model.EndpointSecondary:
+		f.fail("invalid_kind", "The kind value is not primary or secondary.")
 		return
-	}
-	if s.catalog.Advertiser(advertiserID) == nil {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_advertiser_id", "advertiser_id does not name an existing advertiser.")
-		return
-	}
-	if kind != model.EndpointPrimary && kind != model.EndpointSecondary {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_kind", "The kind value is not primary or secondary.")
-		return
-	}
-	if offerID != "" {
+	case offerID != "":
 		if o := s.catalog.Offer(offerID); o == nil || o.AdvertiserID != advertiserID {
-			envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_offer_id", "offer_id does not name an offer of this advertiser.")
+			f.fail("invalid_offer_id", "offer_id does not name an offer of this advertiser.")
 			return
 		}
 	}

@@ -63,19 +63,25 @@ func (s *Server) advertiserID(ctx *fasthttp.RequestCtx, secure string) (string, 
 }
 
 func (s *Server) postConversion(ctx *fasthttp.RequestCtx) {
-	req, err := ingest.ParseJSON(ctx.PostBody())
+	if req, advertiserID, ok := parseAuthenticated(s, ctx, ingest.ParseJSON, func(r ingest.Request) string { return r.Secure }); ok {
+		s.convert(ctx, ingest.Scope{AdvertiserID: advertiserID}, req)
+	}
+}
+
+// parseAuthenticated reads a JSON body that may itself carry the key (the
+// "secure" field), then authenticates. A body that does not parse is
+// reported only to an authenticated caller: an anonymous one learns nothing
+// of it. ok is false when the answer has been sent.
+func parseAuthenticated[R any](s *Server, ctx *fasthttp.RequestCtx, parse func([]byte) (R, error), secure func(R) string) (R, string, bool) {
+	req, err := parse(ctx.PostBody())
 	if err != nil {
-		// Authenticate first: an anonymous caller learns nothing of the body.
 		if _, ok := s.advertiserID(ctx, ""); ok {
 			envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, err.Error())
 		}
-		return
+		return req, "", false
 	}
-	advertiserID, ok := s.advertiserID(ctx, req.Secure)
-	if !ok {
-		return
-	}
-	s.convert(ctx, ingest.Scope{AdvertiserID: advertiserID}, req)
+	advertiserID, ok := s.advertiserID(ctx, secure(req))
+	return req, advertiserID, ok
 }
 
 // endpointCallback serves GET /pb/{endpointId}: a named endpoint standing
@@ -106,18 +112,9 @@ func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
 }
 
 func (s *Server) postEvent(ctx *fasthttp.RequestCtx) {
-	req, err := ingest.ParseEventJSON(ctx.PostBody())
-	if err != nil {
-		if _, ok := s.advertiserID(ctx, ""); ok {
-			envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, err.Error())
-		}
-		return
+	if req, advertiserID, ok := parseAuthenticated(s, ctx, ingest.ParseEventJSON, func(r ingest.EventRequest) string { return r.Secure }); ok {
+		s.event(ctx, ingest.Scope{AdvertiserID: advertiserID}, req)
 	}
-	advertiserID, ok := s.advertiserID(ctx, req.Secure)
-	if !ok {
-		return
-	}
-	s.event(ctx, ingest.Scope{AdvertiserID: advertiserID}, req)
 }
 
 // event records a secondary event and answers as seed 002 does.

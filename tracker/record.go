@@ -111,19 +111,7 @@ func (r *recorder) flushLoop() {
 	batch := make([]*pendingClick, 0, r.config.MaxBatch)
 	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
 	for p := range r.queue {
-		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < r.config.MaxBatch {
-			select {
-			case q, ok := <-r.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, q)
-			default:
-				break fill
-			}
-		}
+		batch = takeQueued(r.queue, append(batch[:0], p), r.config.MaxBatch)
 		writes = writes[:0]
 		for _, p := range batch {
 			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim})
@@ -151,19 +139,7 @@ func (r *recorder) shipLoop() {
 	batch := make([]*pendingClick, 0, r.config.ShipBatch)
 	msgs := make([]kafka.Message, 0, r.config.ShipBatch)
 	for p := range r.ship {
-		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < r.config.ShipBatch {
-			select {
-			case q, ok := <-r.ship:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, q)
-			default:
-				break fill
-			}
-		}
+		batch = takeQueued(r.ship, append(batch[:0], p), r.config.ShipBatch)
 		msgs = msgs[:0]
 		for _, p := range batch {
 			msgs = append(msgs, kafka.Message{Key: p.id[:], Value: p.full})
@@ -173,6 +149,23 @@ func (r *recorder) shipLoop() {
 			r.pool.Put(p)
 		}
 	}
+}
+
+// takeQueued appends to batch whatever queue holds right now, up to max in
+// all, without waiting: a lone click goes alone, a burst goes together.
+func takeQueued(queue <-chan *pendingClick, batch []*pendingClick, max int) []*pendingClick {
+	for len(batch) < max {
+		select {
+		case q, ok := <-queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, q)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // write retries until every message is acknowledged, or the shutdown
