@@ -2,8 +2,7 @@ package model
 
 // Click is one redirect. The tracker writes it twice: a slim copy to Redis
 // (what a conversion needs: attribution fields, no IP or user agent) and the
-// full record to Kafka, from where the sink marks unique visitors and stores
-// it in ClickHouse.
+// full record to Kafka, from where the sink stores it in ClickHouse.
 type Click struct {
 	ID           string    `json:"click_id"`
 	Time         int64     `json:"ts"` // Unix milliseconds
@@ -27,8 +26,9 @@ type Click struct {
 	IP        string `json:"ip,omitempty"`
 	UserAgent string `json:"ua,omitempty"`
 	Referrer  string `json:"ref,omitempty"`
-	// Unique is decided by the sink, not carried in messages.
-	Unique bool `json:"-"`
+	// Unique: the visitor's first click on the offer within the unique
+	// window, as Redis answered when the click was stored.
+	Unique bool `json:"unique,omitempty"`
 }
 
 // Conversion statuses (seed 002).

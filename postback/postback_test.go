@@ -117,7 +117,7 @@ func (h *harness) postback(t *testing.T, id, offer, event, url string) {
 
 func (h *harness) convert(t *testing.T, convs ...model.Conversion) time.Time {
 	t.Helper()
-	w := h.k.NewWriter(kafka.TopicConversions)
+	w := h.k.NewWriter(kafka.TopicConversions, 16)
 	defer w.Close()
 	var msgs []kafkago.Message
 	for _, c := range convs {

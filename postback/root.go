@@ -40,7 +40,8 @@ type state interface {
 
 // consumers opens consumer groups.
 type consumers interface {
-	NewConsumer(group, topic string) *kafka.Consumer
+	NewConsumer(group, topic string, fetch kafka.Fetch) *kafka.Consumer
+	Eager() kafka.Fetch
 }
 
 // producer writes attempt records.
@@ -117,7 +118,7 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		catalog:   deps.Catalog,
 		state:     deps.State,
 		attempts:  deps.Attempts,
-		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions),
+		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
 		client:    newClient(config),
 		drain:     deps.Drain,
 		now:       deps.Now,

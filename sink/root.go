@@ -1,6 +1,5 @@
-// Package sink moves records from Kafka into ClickHouse: clicks (after
-// marking unique visitors), conversions, secondary events and postback
-// attempts. Each topic
+// Package sink moves records from Kafka into ClickHouse: clicks,
+// conversions, secondary events and postback attempts. Each topic
 // is read by a consumer group, in batches flushed by size or time, and
 // offsets are committed only once ClickHouse has the batch: a crash
 // redelivers, and ReplacingMergeTree folds the duplicates.
@@ -8,8 +7,6 @@ package sink
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -21,7 +18,6 @@ import (
 
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
-	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // warehouse is where records end up.
@@ -32,14 +28,10 @@ type warehouse interface {
 	InsertEvents(ctx context.Context, events []model.Event) error
 }
 
-// uniques decides which clicks are their visitor's first on an offer.
-type uniques interface {
-	MarkUnique(ctx context.Context, marks []redis.VisitorMark) ([]bool, error)
-}
-
 // consumers opens consumer groups.
 type consumers interface {
-	NewConsumer(group, topic string) *kafka.Consumer
+	NewConsumer(group, topic string, fetch kafka.Fetch) *kafka.Consumer
+	Bulk() kafka.Fetch
 }
 
 // Dependencies of the sink.
@@ -48,7 +40,6 @@ type Dependencies struct {
 	Metrics   *metrics.Set
 	Kafka     consumers
 	Warehouse warehouse
-	Uniques   uniques
 	// Drain keeps consuming at Stop until every topic is caught up: with
 	// the embedded broker, what is not consumed before exit is not safe.
 	Drain bool
@@ -75,8 +66,8 @@ const groupPrefix = "sink."
 
 // New prepares the sink; Start starts consuming.
 func New(deps Dependencies, config Configuration) (*Sink, error) {
-	if deps.Kafka == nil || deps.Warehouse == nil || deps.Uniques == nil {
-		return nil, errors.New("sink: kafka, warehouse and uniques are required")
+	if deps.Kafka == nil || deps.Warehouse == nil {
+		return nil, errors.New("sink: kafka and warehouse are required")
 	}
 	if config.BatchSize < 1 || config.FlushInterval <= 0 {
 		return nil, errors.New("sink: batch size and flush interval must be positive")
@@ -92,10 +83,11 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
 	s.streams = []*stream{
-		newStream(s, kafka.TopicClicks, decodeAndStore(s.storeClicks)),
-		newStream(s, kafka.TopicConversions, decodeAndStore(deps.Warehouse.InsertConversions)),
-		newStream(s, kafka.TopicAttempts, decodeAndStore(deps.Warehouse.InsertAttempts)),
-		newStream(s, kafka.TopicEvents, decodeAndStore(deps.Warehouse.InsertEvents)),
+		// Clicks are most of the volume: they get the hand-written decoder.
+		newStream(s, kafka.TopicClicks, decodeAndStore(model.DecodeClick, deps.Warehouse.InsertClicks)),
+		newStream(s, kafka.TopicConversions, decodeAndStore(unmarshal[model.Conversion], deps.Warehouse.InsertConversions)),
+		newStream(s, kafka.TopicAttempts, decodeAndStore(unmarshal[model.Attempt], deps.Warehouse.InsertAttempts)),
+		newStream(s, kafka.TopicEvents, decodeAndStore(unmarshal[model.Event], deps.Warehouse.InsertEvents)),
 	}
 	return s, nil
 }
@@ -135,52 +127,29 @@ func (s *Sink) Stop(ctx context.Context) error {
 	return err
 }
 
-// storeClicks marks unique visitors, then inserts. A visitor is an IP and
-// user agent; bots and test clicks are never unique.
-func (s *Sink) storeClicks(ctx context.Context, clicks []model.Click) error {
-	marks := make([]redis.VisitorMark, 0, len(clicks))
-	index := make([]int, 0, len(clicks))
-	for i := range clicks {
-		c := &clicks[i]
-		if c.Bot || c.Test {
-			continue
-		}
-		sum := sha256.Sum256([]byte(c.IP + "\x00" + c.UserAgent))
-		marks = append(marks, redis.VisitorMark{OfferID: c.OfferID, Visitor: hex.EncodeToString(sum[:8]), ClickID: c.ID})
-		index = append(index, i)
-	}
-	if len(marks) > 0 {
-		unique, err := s.deps.Uniques.MarkUnique(ctx, marks)
-		if err != nil {
-			return err
-		}
-		for j, i := range index {
-			clicks[i].Unique = unique[j]
-		}
-	}
-	return s.deps.Warehouse.InsertClicks(ctx, clicks)
-}
+// unmarshal is encoding/json's decoder for one record type.
+func unmarshal[T any](data []byte, r *T) error { return json.Unmarshal(data, r) }
 
 // decodeAndStore turns a typed store function into a batch handler that
-// decodes JSON messages first. A message that does not decode cannot be
-// stored ever: it is logged and skipped, not allowed to block its topic.
-func decodeAndStore[T any](store func(context.Context, []T) error) func(context.Context, *stream, []kafkago.Message) error {
+// decodes messages first. A message that does not decode cannot be stored
+// ever: it is logged and skipped, not allowed to block its topic.
+func decodeAndStore[T any](decode func([]byte, *T) error, store func(context.Context, []T) error) func(context.Context, *stream, []kafkago.Message) error {
 	return func(ctx context.Context, st *stream, msgs []kafkago.Message) error {
-		records := make([]T, 0, len(msgs))
+		records := make([]T, len(msgs))
+		n := 0
 		for i := range msgs {
-			var r T
-			if err := json.Unmarshal(msgs[i].Value, &r); err != nil {
+			if err := decode(msgs[i].Value, &records[n]); err != nil {
 				st.poison.Inc()
 				st.log.Error().Err(err).Int("partition", msgs[i].Partition).Int64("offset", msgs[i].Offset).
 					Msg("skipping a message that does not decode")
 				continue
 			}
-			records = append(records, r)
+			n++
 		}
-		if len(records) == 0 {
+		if n == 0 {
 			return nil
 		}
-		return store(ctx, records)
+		return store(ctx, records[:n])
 	}
 }
 
@@ -201,7 +170,7 @@ func newStream(s *Sink, topic string, handle func(context.Context, *stream, []ka
 	return &stream{
 		sink:         s,
 		topic:        topic,
-		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic),
+		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
 		handle:       handle,
 		log:          s.log.With().Str("topic", topic).Logger(),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/phuslu/iploc"
 	"github.com/valyala/fasthttp"
 
@@ -94,6 +95,10 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		fields.subs[i] = values[subMacros[i]]
 	}
 	p.slim, p.full = encodeClick(p.slim, p.full, &fields)
+	p.offerID, p.visitor = offer.ID, 0
+	if !fields.agent.bot {
+		p.visitor = visitorHash(fields.ip, fields.userAgent)
+	}
 	// Build the answer while the click still aliases the request, then wait
 	// for Redis: the 302 leaves only once a conversion can find the click.
 	t.redirect(ctx, offer.TrackingURL, &values, id)
@@ -118,6 +123,12 @@ func (t *Tracker) redirect(ctx *fasthttp.RequestCtx, tmpl string, values *macro.
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	*bp = loc
 	locationPool.Put(bp)
+}
+
+// visitorHash identifies a visitor by address and user agent, the same in
+// every process, for the unique-click question. Never 0.
+func visitorHash(ip, userAgent []byte) uint64 {
+	return (xxhash.Sum64(ip)*0x9e3779b97f4a7c15 ^ xxhash.Sum64(userAgent)) | 1
 }
 
 // param truncates a visitor-supplied value to MaxParamLen.

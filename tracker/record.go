@@ -16,10 +16,12 @@ import (
 // the click path fills it, a flusher stores it in Redis and wakes the click
 // path, then a shipper writes it to Kafka and returns it to the pool.
 type pendingClick struct {
-	id   [clickid.Len]byte
-	slim []byte // JSON for Redis
-	full []byte // JSON for Kafka
-	done chan error
+	id      [clickid.Len]byte
+	slim    []byte // JSON for Redis
+	full    []byte // JSON for Kafka
+	offerID string
+	visitor uint64 // 0: not a candidate for unique (bots)
+	done    chan error
 }
 
 // recorder makes clicks durable. The click path waits for Redis only: a
@@ -114,7 +116,7 @@ func (r *recorder) flushLoop() {
 		batch = takeQueued(r.queue, append(batch[:0], p), r.config.MaxBatch)
 		writes = writes[:0]
 		for _, p := range batch {
-			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim})
+			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim, OfferID: p.offerID, Visitor: p.visitor})
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := r.store.SaveClicks(ctx, writes)
@@ -123,7 +125,10 @@ func (r *recorder) flushLoop() {
 		if err != nil {
 			r.metrics.redisErrors.Add(len(batch))
 		}
-		for _, p := range batch {
+		for i, p := range batch {
+			if err == nil && writes[i].Unique {
+				p.full = markUnique(p.full)
+			}
 			p.done <- err
 		}
 		// Ship even what Redis refused: the click was redirected, so it
@@ -149,6 +154,12 @@ func (r *recorder) shipLoop() {
 			r.pool.Put(p)
 		}
 	}
+}
+
+// markUnique adds "unique":true to a full click record, whose JSON was
+// written before Redis could answer.
+func markUnique(full []byte) []byte {
+	return append(full[:len(full)-1], `,"unique":true}`...)
 }
 
 // takeQueued appends to batch whatever queue holds right now, up to max in

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 
@@ -23,9 +24,10 @@ func (c *fakeCatalog) AffiliateBytes(id []byte) *model.Affiliate { return c.affi
 
 // memoryStore and memoryProducer keep what the recorder writes.
 type memoryStore struct {
-	mu     sync.Mutex
-	clicks map[string][]byte
-	err    error
+	mu       sync.Mutex
+	clicks   map[string][]byte
+	visitors map[string]string // offer and visitor to the first click ID
+	err      error
 }
 
 func (s *memoryStore) SaveClicks(_ context.Context, clicks []redis.ClickWrite) error {
@@ -34,8 +36,19 @@ func (s *memoryStore) SaveClicks(_ context.Context, clicks []redis.ClickWrite) e
 	if s.err != nil {
 		return s.err
 	}
-	for _, c := range clicks {
+	if s.visitors == nil {
+		s.visitors = map[string]string{}
+	}
+	for i := range clicks {
+		c := &clicks[i]
 		s.clicks[string(c.ID)] = append([]byte(nil), c.Payload...)
+		if c.Visitor != 0 {
+			key := fmt.Sprintf("%s:%x", c.OfferID, c.Visitor)
+			if _, seen := s.visitors[key]; !seen {
+				s.visitors[key] = string(c.ID)
+			}
+			c.Unique = s.visitors[key] == string(c.ID)
+		}
 	}
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +295,37 @@ func TestClassifyAgents(t *testing.T) {
 				t.Errorf("%q = %+v, want device %s os %s", c.ua, a, c.device, c.os)
 			}
 		}
+	}
+}
+
+func TestUniqueVisitors(t *testing.T) {
+	h := newHarness(t)
+	bot := "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+	for _, c := range []struct{ ua, ip string }{
+		{iphoneUA, "8.8.8.8"}, // first visit
+		{iphoneUA, "8.8.8.8"}, // the same visitor again
+		{iphoneUA, "8.8.4.4"}, // another address
+		{bot, "9.9.9.9"},      // a bot is never unique
+		{bot, "9.9.9.9"},
+	} {
+		h.tracker.Handle(newRequest("/click/12?aff_id=7", c.ua, "", net.ParseIP(c.ip)))
+	}
+	h.stop(t)
+	var clicks []model.Click
+	for _, m := range h.producer.msgs {
+		var c model.Click
+		if err := json.Unmarshal(m.Value, &c); err != nil {
+			t.Fatal(err)
+		}
+		clicks = append(clicks, c)
+	}
+	// Two shippers may reorder; click IDs sort in the order they were minted.
+	slices.SortFunc(clicks, func(a, b model.Click) int { return strings.Compare(a.ID, b.ID) })
+	var got []bool
+	for _, c := range clicks {
+		got = append(got, c.Unique)
+	}
+	if fmt.Sprint(got) != "[true false true false false]" {
+		t.Fatalf("unique flags %v", got)
 	}
 }

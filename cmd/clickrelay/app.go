@@ -31,6 +31,12 @@ const (
 	roleMigrate = "migrate" // apply the ClickHouse schema and exit
 )
 
+// Per-partition batch caps of the producers (see kafka.NewWriter).
+const (
+	clickBatch = 1000
+	smallBatch = 64
+)
+
 // app holds the components of one process and stops them in order.
 type app struct {
 	role    string
@@ -114,11 +120,11 @@ func (a *app) startWork() error {
 	drain := a.kafka.Embedded()
 	var err error
 	a.sink, err = sink.New(sink.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
-		Warehouse: a.clickhouse, Uniques: a.redis, Drain: drain}, a.config.Sink)
+		Warehouse: a.clickhouse, Drain: drain}, a.config.Sink)
 	if err != nil {
 		return err
 	}
-	a.attempts = a.kafka.NewWriter(kafka.TopicAttempts)
+	a.attempts = a.kafka.NewWriter(kafka.TopicAttempts, smallBatch)
 	a.postback, err = postback.New(postback.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
 		Catalog: a.redis.Catalog(), State: a.redis, Attempts: a.attempts, Drain: drain}, a.config.Postback)
 	if err != nil {
@@ -145,7 +151,10 @@ func (a *app) startServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clicks, conversions, events := a.kafka.NewWriter(kafka.TopicClicks), a.kafka.NewWriter(kafka.TopicConversions), a.kafka.NewWriter(kafka.TopicEvents)
+	// Clicks arrive in thousands per write; conversions, events and
+	// attempts one at a time.
+	clicks := a.kafka.NewWriter(kafka.TopicClicks, clickBatch)
+	conversions, events := a.kafka.NewWriter(kafka.TopicConversions, smallBatch), a.kafka.NewWriter(kafka.TopicEvents, smallBatch)
 	a.writers = []*kafkago.Writer{clicks, conversions, events}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)

@@ -30,6 +30,8 @@ type Config struct {
 	LogLevel        zerolog.Level
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// PprofAddr serves net/http/pprof when set; keep it on loopback.
+	PprofAddr string
 
 	API        api.Configuration
 	Redis      redis.Configuration
@@ -86,6 +88,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		c.LogFormat = v
 	}
 	l.duration("CLICKRELAY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	l.str("CLICKRELAY_PPROF_ADDR", &c.PprofAddr)
 	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)
 	if c.ClickSecret != "" && len(c.ClickSecret) < 16 {
 		l.fail("CLICKRELAY_CLICK_SECRET", "(hidden)", "at least 16 characters")

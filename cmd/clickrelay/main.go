@@ -12,6 +12,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -63,6 +66,12 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	log := zerolog.New(out).Level(config.LogLevel).With().Timestamp().Logger()
 
+	if config.PprofAddr != "" {
+		if err := servePprof(config.PprofAddr, log); err != nil {
+			log.Error().Err(err).Msg("CLICKRELAY_PPROF_ADDR: cannot listen")
+			return 1
+		}
+	}
 	a := &app{role: role, config: config, log: log, metrics: metrics.NewSet(), notice: stderr}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
@@ -89,4 +98,22 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	log.Info().Msg("clickrelay stopped cleanly")
 	return 0
+}
+
+// servePprof serves the Go profiler on its own listener, apart from the
+// public port.
+func servePprof(addr string, log zerolog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Warn().Str("addr", ln.Addr().String()).Msg("serving pprof: keep this address private")
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }

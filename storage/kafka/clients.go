@@ -14,14 +14,19 @@ import (
 // at most BatchTimeout, and picks partitions by key with Kafka's murmur2, as
 // the Java client does. Writes are synchronous: the caller learns of every
 // failure.
-func (c *Component) NewWriter(topic string) *kafka.Writer {
+//
+// batchSize caps the messages of one partition's batch. kafka-go allocates
+// room for that many messages (about 160 bytes each) with every batch, lone
+// messages included, so it must fit the topic's traffic: a few hundred for
+// clicks, a few for conversions.
+func (c *Component) NewWriter(topic string, batchSize int) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:         kafka.TCP(c.brokers...),
 		Topic:        c.Topic(topic),
 		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: c.config.BatchTimeout,
-		BatchSize:    10_000,
+		BatchSize:    batchSize,
 		WriteTimeout: 10 * time.Second,
 		ReadTimeout:  10 * time.Second,
 		MaxAttempts:  5,
@@ -39,18 +44,33 @@ type Consumer struct {
 	topic string
 }
 
+// Fetch tells a consumer how eagerly to fetch.
+type Fetch struct {
+	// MinBytes is what a fetch waits for, up to MaxWait: 1 answers as soon
+	// as anything arrives (for latency), more gathers larger batches with
+	// fewer requests (for throughput).
+	MinBytes int
+	MaxWait  time.Duration
+}
+
+// Eager fetches for latency: a message is handed over as soon as it lands.
+func (c *Component) Eager() Fetch { return Fetch{MinBytes: 1, MaxWait: c.config.MaxWait} }
+
+// Bulk fetches for throughput, for consumers that batch anyway.
+func (c *Component) Bulk() Fetch { return Fetch{MinBytes: 64 << 10, MaxWait: 100 * time.Millisecond} }
+
 // NewConsumer joins group on topic. A group new to the topic starts from
 // the oldest message, so nothing produced before its first start is missed.
-func (c *Component) NewConsumer(group, topic string) *Consumer {
+func (c *Component) NewConsumer(group, topic string, fetch Fetch) *Consumer {
 	groupID := c.config.TopicPrefix + group
 	return &Consumer{
 		Reader: kafka.NewReader(kafka.ReaderConfig{
 			Brokers:        c.brokers,
 			GroupID:        groupID,
 			Topic:          c.Topic(topic),
-			MinBytes:       1,
+			MinBytes:       fetch.MinBytes,
 			MaxBytes:       16 << 20, // MinBytes without MaxBytes panics
-			MaxWait:        c.config.MaxWait,
+			MaxWait:        fetch.MaxWait,
 			QueueCapacity:  4096,
 			CommitInterval: 0, // synchronous commits
 			StartOffset:    kafka.FirstOffset,

@@ -16,6 +16,9 @@ type Configuration struct {
 	// TopicPrefix starts every topic name.
 	TopicPrefix string
 	// Partitions and ReplicationFactor apply to topics clickrelay creates.
+	// Zero partitions means 8 on real brokers, 2 on the embedded one: one
+	// process on one machine gains nothing from more, and every partition
+	// splits the producers' batches further.
 	Partitions        int
 	ReplicationFactor int
 	// Retention and RetentionBytes (per partition) are set on the topics
@@ -37,12 +40,22 @@ func DefaultConfiguration() Configuration {
 	return Configuration{
 		EmbeddedPort:      9092,
 		TopicPrefix:       "clickrelay.",
-		Partitions:        8,
 		ReplicationFactor: 1,
 		Retention:         7 * 24 * time.Hour,
 		BatchTimeout:      2 * time.Millisecond,
 		MaxWait:           250 * time.Millisecond,
 	}
+}
+
+// partitions resolves the zero default.
+func (c Configuration) partitions() int {
+	switch {
+	case c.Partitions > 0:
+		return c.Partitions
+	case c.IsEmbedded():
+		return 2
+	}
+	return 8
 }
 
 // IsEmbedded reports whether the configuration selects the embedded broker.

@@ -15,7 +15,7 @@ func TestProduceConsumeCommitOverTheWire(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := NewForTest(t)
-	w := c.NewWriter(TopicConversions)
+	w := c.NewWriter(TopicConversions, 100)
 	defer w.Close()
 
 	const n = 200
@@ -29,7 +29,7 @@ func TestProduceConsumeCommitOverTheWire(t *testing.T) {
 	}
 	t.Logf("wrote %d messages with acks=all in %v", n, time.Since(start))
 
-	cons := c.NewConsumer("test", TopicConversions)
+	cons := c.NewConsumer("test", TopicConversions, c.Eager())
 	defer cons.Close()
 	if up, err := cons.CaughtUp(ctx); err != nil || up {
 		t.Fatalf("CaughtUp before consuming = %v, %v", up, err)

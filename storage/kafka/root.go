@@ -57,7 +57,7 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 			}
 		}
 	}
-	if config.Partitions < 1 {
+	if config.Partitions < 0 {
 		return nil, errors.New("CLICKRELAY_KAFKA_PARTITIONS must be at least 1")
 	}
 	return &Component{
@@ -144,7 +144,7 @@ func (c *Component) createTopics(ctx context.Context) error {
 	for _, name := range Topics {
 		req.Topics = append(req.Topics, kafka.TopicConfig{
 			Topic:             c.Topic(name),
-			NumPartitions:     c.config.Partitions,
+			NumPartitions:     c.config.partitions(),
 			ReplicationFactor: c.config.ReplicationFactor,
 			ConfigEntries:     entries,
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -11,22 +12,50 @@ import (
 
 func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
 
-// ClickWrite is one click record to store: its ID and its slim JSON.
+// ClickWrite is one click record to store: its ID and its slim JSON, and
+// when Visitor is not 0, the unique-visitor question to ask with it.
 type ClickWrite struct {
 	ID      []byte
 	Payload []byte
+	OfferID string
+	Visitor uint64 // a hash of what identifies the visitor; 0 asks nothing
+	// Unique is the answer: whether this is the visitor's first click on
+	// the offer within the unique window.
+	Unique bool
 }
 
 // SaveClicks stores a batch of click records in one pipeline, each expiring
-// after the attribution window measured from its own click time.
+// after the attribution window, and in the same round trip answers each
+// one's unique-visitor question: SET NX GET leaves the first click's ID on
+// the visitor's key, so asking again about that click answers true.
 func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	pipe := c.client.Pipeline()
+	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
+	var visitor [16]byte
 	for i := range clicks {
-		pipe.Set(ctx, c.keys.click(string(clicks[i].ID)), clicks[i].Payload, c.config.AttributionWindow)
+		w := &clicks[i]
+		pipe.Set(ctx, c.keys.click(string(w.ID)), w.Payload, c.config.AttributionWindow)
+		if w.Visitor != 0 {
+			key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
+			marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
+		}
 	}
-	_, err := pipe.Exec(ctx)
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return fmt.Errorf("saving %d clicks: %w", len(clicks), err)
+	}
+	for i, cmd := range marks {
+		if cmd == nil {
+			continue
+		}
+		first, err := cmd.Result()
+		switch {
+		case isNil(err):
+			clicks[i].Unique = true // nothing was there: this click is the first
+		case err != nil:
+			return fmt.Errorf("marking unique visitors: %w", err)
+		default:
+			clicks[i].Unique = first == string(clicks[i].ID)
+		}
 	}
 	return nil
 }
@@ -46,39 +75,3 @@ func (c *Component) Click(ctx context.Context, id string) (payload []byte, found
 
 // AttributionWindow is how long clicks stay findable.
 func (c *Component) AttributionWindow() time.Duration { return c.config.AttributionWindow }
-
-// VisitorMark asks whether a click is its visitor's first on an offer
-// within the unique window.
-type VisitorMark struct {
-	OfferID string
-	Visitor string // a hash of what identifies the visitor
-	ClickID string
-}
-
-// MarkUnique answers, for each mark, whether its click is the visitor's
-// first on the offer. It records the first click's ID, so asking again about
-// that same click (a redelivered message) still answers true.
-func (c *Component) MarkUnique(ctx context.Context, marks []VisitorMark) ([]bool, error) {
-	pipe := c.client.Pipeline()
-	cmds := make([]*goredis.StatusCmd, len(marks)) // SET .. GET answers the old value
-	for i, m := range marks {
-		cmds[i] = pipe.SetArgs(ctx, c.keys.unique(m.OfferID, m.Visitor), m.ClickID,
-			goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
-		return nil, fmt.Errorf("marking unique visitors: %w", err)
-	}
-	unique := make([]bool, len(marks))
-	for i, cmd := range cmds {
-		first, err := cmd.Result()
-		switch {
-		case isNil(err):
-			unique[i] = true // nothing was there: this click is the first
-		case err != nil:
-			return nil, err
-		default:
-			unique[i] = first == marks[i].ClickID
-		}
-	}
-	return unique, nil
-}

@@ -150,22 +150,23 @@ func TestClicksAndUniqueMarks(t *testing.T) {
 		t.Fatal("found a click never stored")
 	}
 
-	marks := []VisitorMark{
-		{OfferID: "1", Visitor: "v1", ClickID: "a"},
-		{OfferID: "1", Visitor: "v1", ClickID: "b"}, // same visitor, same offer
-		{OfferID: "2", Visitor: "v1", ClickID: "c"}, // another offer
+	// Unique visitors are answered in the same round trip.
+	marks := []ClickWrite{
+		{ID: []byte("a"), Payload: []byte("{}"), OfferID: "1", Visitor: 0xbeef},
+		{ID: []byte("b"), Payload: []byte("{}"), OfferID: "1", Visitor: 0xbeef}, // same visitor, same offer
+		{ID: []byte("c"), Payload: []byte("{}"), OfferID: "2", Visitor: 0xbeef}, // another offer
+		{ID: []byte("d"), Payload: []byte("{}"), OfferID: "1"},                  // nothing asked
 	}
-	unique, err := c.MarkUnique(ctx, marks)
-	if err != nil {
+	if err := c.SaveClicks(ctx, marks); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(unique) != "[true false true]" {
-		t.Fatalf("unique = %v", unique)
+	if got := fmt.Sprint(marks[0].Unique, marks[1].Unique, marks[2].Unique, marks[3].Unique); got != "true false true false" {
+		t.Fatalf("unique = %s", got)
 	}
-	// A redelivered first click stays unique.
-	again, err := c.MarkUnique(ctx, marks[:1])
-	if err != nil || !again[0] {
-		t.Fatalf("redelivered first click = %v, %v", again, err)
+	// A click stored again (a retry) stays unique.
+	again := []ClickWrite{{ID: []byte("a"), Payload: []byte("{}"), OfferID: "1", Visitor: 0xbeef}}
+	if err := c.SaveClicks(ctx, again); err != nil || !again[0].Unique {
+		t.Fatalf("the first click asked again = %v, %v", again[0].Unique, err)
 	}
 }
 
