@@ -10,6 +10,10 @@ type Configuration struct {
 	// WriteTimeout bounds the wait for the broker's acknowledgement; past
 	// it the answer is 503 and the advertiser's retry will be accepted.
 	WriteTimeout time.Duration
+	// FreshClickWait: clicks reach Redis just after their 302, so a
+	// conversion quoting a click minted less than this long ago, not found
+	// yet, waits for it to land (up to this long after its minting).
+	FreshClickWait time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -17,5 +21,6 @@ func DefaultConfiguration() Configuration {
 	return Configuration{
 		AttributionWindow: 30 * 24 * time.Hour,
 		WriteTimeout:      10 * time.Second,
+		FreshClickWait:    2 * time.Second,
 	}
 }

@@ -42,8 +42,10 @@ func newHarness(t *testing.T) *harness {
 		"3": {ID: "3", AdvertiserID: "3", Status: model.StatusPaused, PayoutType: model.PayoutCPA},
 		"4": {ID: "4", AdvertiserID: "9", Status: model.StatusActive, PayoutType: model.PayoutCPA},
 	}
+	config := DefaultConfiguration()
+	config.FreshClickWait = 300 * time.Millisecond
 	h.svc, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Events: h.events, Minter: minter,
-		Now: func() time.Time { return h.now }}, DefaultConfiguration())
+		Now: func() time.Time { return h.now }}, config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +162,28 @@ func TestTrackedConversionAndDedupeReasons(t *testing.T) {
 	// The refused ones took nothing: ORDER-2 and a fresh click still work.
 	if res, err := convert(t, h, `{"click_id":"`+c3+`","txid":"ORDER-2"}`); err != nil || !res.Tracked {
 		t.Fatalf("ORDER-2 on a new click: %+v, %v", res, err)
+	}
+}
+
+func TestAFreshClickIsWaitedFor(t *testing.T) {
+	h := newHarness(t)
+	id := h.minter.New(h.now.Add(-50 * time.Millisecond))
+	body, _ := json.Marshal(model.Click{ID: id, OfferID: "1", AffiliateID: "7"})
+	go func() { // the tracker's flusher, a little behind the 302
+		time.Sleep(100 * time.Millisecond)
+		h.store.mu.Lock()
+		h.store.clicks[id] = body
+		h.store.mu.Unlock()
+	}()
+	res, err := convert(t, h, `{"click_id":"`+id+`"}`)
+	if err != nil || !res.Tracked {
+		t.Fatalf("a conversion right after its click: %+v, %v", res, err)
+	}
+	// One minted long enough ago is not waited for.
+	old := h.minter.New(h.now.Add(-time.Second))
+	start := time.Now()
+	if _, err := convert(t, h, `{"click_id":"`+old+`"}`); err == nil || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("an old unknown click: %v after %v", err, time.Since(start))
 	}
 }
 

@@ -60,7 +60,7 @@ type Service struct {
 	minter   *clickid.Minter
 	now      func() time.Time
 
-	tracked, duplicates, invalid, unavailable, eventsTracked *metrics.Counter
+	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 }
 
 // New returns the service.
@@ -86,6 +86,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		invalid:       set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
 		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
+		freshWaits:    set.NewCounter(`clickrelay_conversion_fresh_click_waits_total`),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -262,7 +263,9 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 }
 
 // findClick parses and looks up a click. A malformed, forged or expired ID
-// costs no lookup.
+// costs no lookup. A click minted moments ago may still be on its way to
+// Redis (it is written just after its 302): it is waited for, up to
+// FreshClickWait after its minting.
 func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
 	if len(id) > MaxClickIDLen {
 		return nil, &FieldError{errClickNotFound}
@@ -272,6 +275,9 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, &FieldError{errClickNotFound}
 	}
 	payload, found, err := s.store.Click(ctx, id)
+	if wait := s.config.FreshClickWait - now.Sub(minted); !found && err == nil && wait > 0 {
+		payload, found, err = s.awaitClick(ctx, id, wait)
+	}
 	if err != nil {
 		s.log.Error().Err(err).Msg("cannot read a click")
 		return nil, ErrUnavailable
@@ -284,6 +290,27 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, fmt.Errorf("%w: click %s does not decode: %v", ErrUnavailable, id, err)
 	}
 	return &click, nil
+}
+
+// awaitClick polls for a click that should land within wait.
+func (s *Service) awaitClick(ctx context.Context, id string, wait time.Duration) ([]byte, bool, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-deadline.C:
+			return nil, false, nil
+		case <-tick.C:
+			if payload, found, err := s.store.Click(ctx, id); found || err != nil {
+				s.freshWaits.Inc()
+				return payload, found, err
+			}
+		}
+	}
 }
 
 // dedupeClaims lists the claims a conversion takes, in the order their

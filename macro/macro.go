@@ -63,14 +63,22 @@ func Lookup(name string) Name {
 	return names[strings.ToLower(name)]
 }
 
-// Values holds the raw (unescaped) value of each macro.
-type Values [numNames][]byte
+// Values holds the raw (unescaped) value of each macro, as bytes or as a
+// string, whichever the caller has: converting would cost an allocation on
+// the click path.
+type Values struct {
+	bytes   [numNames][]byte
+	strings [numNames]string
+}
 
 // Set sets the value of macro n.
-func (v *Values) Set(n Name, value []byte) { v[n] = value }
+func (v *Values) Set(n Name, value []byte) { v.bytes[n], v.strings[n] = value, "" }
 
 // SetString sets the value of macro n from a string.
-func (v *Values) SetString(n Name, value string) { v[n] = []byte(value) }
+func (v *Values) SetString(n Name, value string) { v.bytes[n], v.strings[n] = nil, value }
+
+// Bytes returns the value of macro n set with Set.
+func (v *Values) Bytes(n Name) []byte { return v.bytes[n] }
 
 // Subs returns the Names of sub1..sub5, in order.
 func Subs() [5]Name { return [5]Name{Sub1, Sub2, Sub3, Sub4, Sub5} }
@@ -101,17 +109,18 @@ func Expand(dst []byte, tmpl string, v *Values) (out []byte, hasClickID bool) {
 		if n == ClickID {
 			hasClickID = true
 		}
-		dst = AppendEscaped(dst, v[n]) // v[Unknown] is never set: empty
+		// v's Unknown entries are never set: an unknown name expands empty.
+		dst = AppendEscaped(AppendEscaped(dst, v.bytes[n]), v.strings[n])
 		tmpl = tmpl[i+2+end:]
 	}
 }
 
 // AppendEscaped appends s percent-encoded: everything but RFC 3986's
 // unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX.
-func AppendEscaped(dst, s []byte) []byte {
+func AppendEscaped[S ~string | ~[]byte](dst []byte, s S) []byte {
 	const hex = "0123456789ABCDEF"
-	for _, c := range s {
-		if unreserved[c] {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; unreserved[c] {
 			dst = append(dst, c)
 		} else {
 			dst = append(dst, '%', hex[c>>4], hex[c&15])

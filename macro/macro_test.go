@@ -73,7 +73,7 @@ func FuzzExpand(f *testing.F) {
 			t.Fatalf("Expand(%q) = %q keeps a brace", tmpl, s)
 		}
 		// Every value decodes back to itself.
-		esc := string(AppendEscaped(nil, []byte(value)))
+		esc := string(AppendEscaped(nil, value))
 		if dec, err := url.PathUnescape(esc); err != nil || dec != value {
 			t.Fatalf("escape(%q) = %q does not decode back (%q, %v)", value, esc, dec, err)
 		}

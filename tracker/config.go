@@ -1,6 +1,9 @@
 package tracker
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Configuration of the click path.
 type Configuration struct {
@@ -8,13 +11,17 @@ type Configuration struct {
 	Flushers int
 	// MaxBatch caps the clicks of one Redis pipeline.
 	MaxBatch int
+	// Linger is how long a flusher waits for more clicks before a pipeline
+	// that is not full: the longest a click waits to reach Redis when
+	// traffic is light.
+	Linger time.Duration
 	// Shippers is how many Kafka writes may be in flight at once.
 	Shippers int
 	// ShipBatch caps the clicks of one Kafka write.
 	ShipBatch int
 	// QueueSize is how many clicks may wait for Redis before the click path
-	// itself waits; ShipQueueSize likewise for Kafka. The latter bounds the
-	// crash-loss window: clicks in Redis not yet acknowledged by Kafka.
+	// itself waits; ShipQueueSize likewise for Kafka. Together they bound
+	// what a crash can lose.
 	QueueSize     int
 	ShipQueueSize int
 	// AgentCacheSize bounds the user agent cache.
@@ -30,8 +37,9 @@ type Configuration struct {
 // DefaultConfiguration returns the documented defaults.
 func DefaultConfiguration() Configuration {
 	return Configuration{
-		Flushers:       4,
+		Flushers:       2,
 		MaxBatch:       256,
+		Linger:         time.Millisecond,
 		Shippers:       2,
 		ShipBatch:      4096,
 		QueueSize:      8192,

@@ -13,29 +13,33 @@ import (
 )
 
 // pendingClick is one click on its way to Redis and Kafka. It is pooled:
-// the click path fills it, a flusher stores it in Redis and wakes the click
-// path, then a shipper writes it to Kafka and returns it to the pool.
+// the click path fills it, a flusher stores it in Redis, then a shipper
+// writes it to Kafka and returns it to the pool.
 type pendingClick struct {
 	id      [clickid.Len]byte
 	slim    []byte // JSON for Redis
 	full    []byte // JSON for Kafka
 	offerID string
 	visitor uint64 // 0: not a candidate for unique (bots)
-	done    chan error
 }
 
-// recorder makes clicks durable. The click path waits for Redis only: a
-// flusher takes whatever clicks are queued, up to MaxBatch, and stores them
-// in one pipeline, so under load many clicks share one round trip (group
-// commit) and a lone click pays one. Kafka is written behind, in larger
-// batches; a click is in Redis (findable by a conversion) before its 302
-// leaves, and in Kafka within a few milliseconds after.
+// recorder makes clicks durable behind the 302, which waits for nothing: a
+// flusher gathers clicks for up to Linger (or MaxBatch of them) and stores
+// them in Redis in one pipeline, so a click reaches Redis within about a
+// millisecond and Redis sees a few large pipelines instead of many small
+// ones. Then a shipper writes them to Kafka in larger batches still. A
+// conversion quoting a click minted moments ago waits for it to land
+// (ingest knows its mint time from the ID). What a crash loses is what is
+// queued: README, "What a crash can lose".
 type recorder struct {
 	config   Configuration
 	store    clickStore
 	producer producer
 	metrics  *trackerMetrics
 	onLost   func(n int, err error)
+	// onRedisError reports a batch Redis refused (rate-limited by the
+	// caller's logger if need be).
+	onRedisError func(n int, err error)
 
 	pool  sync.Pool
 	queue chan *pendingClick
@@ -48,18 +52,19 @@ type recorder struct {
 	stopCancel context.CancelFunc
 }
 
-func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, onLost func(int, error)) *recorder {
+func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, onLost, onRedisError func(int, error)) *recorder {
 	r := &recorder{
-		config:   config,
-		store:    store,
-		producer: producer,
-		metrics:  m,
-		onLost:   onLost,
-		queue:    make(chan *pendingClick, config.QueueSize),
-		ship:     make(chan *pendingClick, config.ShipQueueSize),
+		config:       config,
+		store:        store,
+		producer:     producer,
+		metrics:      m,
+		onLost:       onLost,
+		onRedisError: onRedisError,
+		queue:        make(chan *pendingClick, config.QueueSize),
+		ship:         make(chan *pendingClick, config.ShipQueueSize),
 	}
 	r.pool.New = func() any {
-		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024), done: make(chan error, 1)}
+		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024)}
 	}
 	r.stopCtx, r.stopCancel = context.WithCancel(context.Background())
 	return r
@@ -82,12 +87,10 @@ func (r *recorder) get() *pendingClick {
 	return p
 }
 
-// record queues p and waits until Redis holds it. After it returns, p
-// belongs to the recorder.
-func (r *recorder) record(p *pendingClick) error {
-	r.queue <- p
-	return <-p.done
-}
+// record queues p; from then on p belongs to the recorder. It waits only
+// when the queue is full (Redis or Kafka has fallen behind): backpressure
+// rather than unbounded memory.
+func (r *recorder) record(p *pendingClick) { r.queue <- p }
 
 // stop flushes every queued click to Redis and Kafka. Call it once nothing
 // calls record any more. When ctx ends first, Kafka writes still failing
@@ -112,8 +115,10 @@ func (r *recorder) flushLoop() {
 	defer r.flushers.Done()
 	batch := make([]*pendingClick, 0, r.config.MaxBatch)
 	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for p := range r.queue {
-		batch = takeQueued(r.queue, append(batch[:0], p), r.config.MaxBatch)
+		batch = gather(r.queue, append(batch[:0], p), r.config.MaxBatch, r.config.Linger, linger)
 		writes = writes[:0]
 		for _, p := range batch {
 			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim, OfferID: p.offerID, Visitor: p.visitor})
@@ -124,16 +129,14 @@ func (r *recorder) flushLoop() {
 		r.metrics.redisBatch.Update(float64(len(batch)))
 		if err != nil {
 			r.metrics.redisErrors.Add(len(batch))
+			r.onRedisError(len(batch), err)
 		}
+		// Ship even what Redis refused: the click was redirected, so it
+		// must reach the warehouse.
 		for i, p := range batch {
 			if err == nil && writes[i].Unique {
 				p.full = markUnique(p.full)
 			}
-			p.done <- err
-		}
-		// Ship even what Redis refused: the click was redirected, so it
-		// must reach the warehouse.
-		for _, p := range batch {
 			r.ship <- p
 		}
 	}
@@ -162,8 +165,32 @@ func markUnique(full []byte) []byte {
 	return append(full[:len(full)-1], `,"unique":true}`...)
 }
 
+// gather appends to batch what queue holds now, then what arrives within
+// linger, up to max in all: under load a batch fills at once; a lone click
+// waits at most linger for company.
+func gather(queue <-chan *pendingClick, batch []*pendingClick, max int, linger time.Duration, timer *time.Timer) []*pendingClick {
+	batch = takeQueued(queue, batch, max)
+	if len(batch) >= max || linger <= 0 {
+		return batch
+	}
+	timer.Reset(linger)
+	defer timer.Stop()
+	for len(batch) < max {
+		select {
+		case q, ok := <-queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, q)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
 // takeQueued appends to batch whatever queue holds right now, up to max in
-// all, without waiting: a lone click goes alone, a burst goes together.
+// all, without waiting.
 func takeQueued(queue <-chan *pendingClick, batch []*pendingClick, max int) []*pendingClick {
 	for len(batch) < max {
 		select {

@@ -1,7 +1,7 @@
 // Package tracker is the click hot path: it resolves a tracking link to an
 // offer and an affiliate from the in-process catalog, mints a click ID,
 // classifies the visitor, answers the 302, and makes the click durable
-// (Redis before the answer, Kafka just after).
+// behind it (Redis within about a millisecond, Kafka just after).
 package tracker
 
 import (
@@ -84,6 +84,8 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 	}
 	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, func(n int, err error) {
 		t.log.Error().Err(err).Int("clicks", n).Msg("shutdown deadline passed: clicks stored in Redis never reached Kafka and are missing from ClickHouse")
+	}, func(n int, err error) {
+		t.log.Error().Err(err).Int("clicks", n).Msg("clicks not stored in Redis: conversions quoting them will not find them (they still reach ClickHouse)")
 	})
 	return t, nil
 }

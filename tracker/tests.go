@@ -79,3 +79,13 @@ func newRequest(uri, userAgent, forwardedFor string, remote net.IP) *fasthttp.Re
 	ctx.Init(&req, &net.TCPAddr{IP: remote, Port: 50000}, nil)
 	return ctx
 }
+
+// discardStore and discardProducer take clicks and keep nothing, so a
+// benchmark measures the tracker alone.
+type discardStore struct{}
+
+func (discardStore) SaveClicks(context.Context, []redis.ClickWrite) error { return nil }
+
+type discardProducer struct{}
+
+func (discardProducer) WriteMessages(context.Context, ...kafka.Message) error { return nil }
