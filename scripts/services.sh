@@ -6,7 +6,9 @@
 #   scripts/services.sh start | stop | status
 #
 # Settings (environment): CLICKRELAY_DATA_DIR (default ./.data),
-# REDIS_PORT (6379), CLICKHOUSE_PORT (9000), CLICKHOUSE_HTTP_PORT (8123).
+# REDIS_PORT (6379), CLICKHOUSE_PORT (9000), CLICKHOUSE_HTTP_PORT (8123),
+# SERVICES_NICE (10), CLICKHOUSE_MERGE_THREADS (the number of cores, at
+# least 2).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +16,13 @@ data=${CLICKRELAY_DATA_DIR:-$root/.data}
 redis_port=${REDIS_PORT:-6379}
 ch_port=${CLICKHOUSE_PORT:-9000}
 ch_http_port=${CLICKHOUSE_HTTP_PORT:-8123}
+# On one machine the storage engines run at a lower CPU priority than
+# clickrelay: it writes to them behind each redirect, so when there is not
+# CPU enough for all, the redirect path should get it first. ClickHouse's
+# background merges get as many threads as there are cores (18.16's default
+# of 16 is for large servers).
+niceness=${SERVICES_NICE:-10}
+merge_threads=${CLICKHOUSE_MERGE_THREADS:-$(($(nproc) > 2 ? $(nproc) : 2))}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf 'services: %s\n' "$*" >&2; }
@@ -49,9 +58,12 @@ start_redis() {
 		return
 	fi
 	# Append-only file, fsync every second: clicks answered with a 302
-	# survive a restart of Redis.
-	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data/redis" \
-		--appendonly yes --appendfsync everysec --save "" \
+	# survive a restart of Redis. The file is rewritten (compacted) when it
+	# has doubled and reached 1 GB: each rewrite forks and re-serializes the
+	# whole dataset, and with the default 64 MB floor a store filling from
+	# empty at full load would do that every few seconds.
+	nice -n "$niceness" redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data/redis" \
+		--appendonly yes --appendfsync everysec --save "" --auto-aof-rewrite-min-size 1gb \
 		--daemonize yes --pidfile "$data/redis/redis.pid" --logfile "$data/redis/redis.log"
 	wait_for redis redis-cli -p "$redis_port" ping
 	say "redis on 127.0.0.1:$redis_port"
@@ -86,15 +98,15 @@ start_clickhouse() {
   <mlock_executable>false</mlock_executable>
 </yandex>
 XML
-	cat >"$dir/users.xml" <<'XML'
+	cat >"$dir/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage><background_pool_size>$merge_threads</background_pool_size></default></profiles>
   <users><default><password></password><networks><ip>::1</ip><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 XML
-	nohup clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	nohup nice -n "$niceness" clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
 	echo $! >"$dir/clickhouse.pid"
 	wait_for clickhouse clickhouse-client --port "$ch_port" -q "SELECT 1"
 	say "clickhouse $(clickhouse-client --port "$ch_port" -q 'SELECT version()') on 127.0.0.1:$ch_port"

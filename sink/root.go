@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -127,6 +128,12 @@ func (s *Sink) Stop(ctx context.Context) error {
 	return err
 }
 
+// yieldEvery is how many records the sink decodes before it lets other
+// goroutines run. A second of clicks takes tens of milliseconds to decode;
+// done in one stretch, it would hold one of few processors that long while
+// redirects wait behind it.
+const yieldEvery = 256
+
 // unmarshal is encoding/json's decoder for one record type.
 func unmarshal[T any](data []byte, r *T) error { return json.Unmarshal(data, r) }
 
@@ -138,6 +145,9 @@ func decodeAndStore[T any](decode func([]byte, *T) error, store func(context.Con
 		records := make([]T, len(msgs))
 		n := 0
 		for i := range msgs {
+			if i%yieldEvery == yieldEvery-1 {
+				runtime.Gosched()
+			}
 			if err := decode(msgs[i].Value, &records[n]); err != nil {
 				st.poison.Inc()
 				st.log.Error().Err(err).Int("partition", msgs[i].Partition).Int64("offset", msgs[i].Offset).

@@ -20,8 +20,8 @@ type Configuration struct {
 	// ShipBatch caps the clicks of one Kafka write.
 	ShipBatch int
 	// QueueSize is how many clicks may wait for Redis before the click path
-	// itself waits; ShipQueueSize likewise for Kafka. Together they bound
-	// what a crash can lose.
+	// itself waits; ShipQueueSize (in clicks, counted in full batches) likewise
+	// for Kafka. Together they bound what a crash can lose.
 	QueueSize     int
 	ShipQueueSize int
 	// AgentCacheSize bounds the user agent cache.
@@ -37,12 +37,12 @@ type Configuration struct {
 // DefaultConfiguration returns the documented defaults.
 func DefaultConfiguration() Configuration {
 	return Configuration{
-		Flushers:       2,
-		MaxBatch:       256,
-		Linger:         time.Millisecond,
-		Shippers:       2,
+		Flushers:       1,
+		MaxBatch:       1024,
+		Linger:         2 * time.Millisecond,
+		Shippers:       1,
 		ShipBatch:      4096,
-		QueueSize:      8192,
+		QueueSize:      65536,
 		ShipQueueSize:  65536,
 		AgentCacheSize: 20000,
 		MaxParamLen:    512,

@@ -43,7 +43,7 @@ type recorder struct {
 
 	pool  sync.Pool
 	queue chan *pendingClick
-	ship  chan *pendingClick
+	ship  chan []*pendingClick // whole batches: one handoff per batch
 
 	flushers sync.WaitGroup
 	shippers sync.WaitGroup
@@ -61,7 +61,7 @@ func newRecorder(config Configuration, store clickStore, producer producer, m *t
 		onLost:       onLost,
 		onRedisError: onRedisError,
 		queue:        make(chan *pendingClick, config.QueueSize),
-		ship:         make(chan *pendingClick, config.ShipQueueSize),
+		ship:         make(chan []*pendingClick, max(config.ShipQueueSize/config.MaxBatch, 1)),
 	}
 	r.pool.New = func() any {
 		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024)}
@@ -90,7 +90,14 @@ func (r *recorder) get() *pendingClick {
 // record queues p; from then on p belongs to the recorder. It waits only
 // when the queue is full (Redis or Kafka has fallen behind): backpressure
 // rather than unbounded memory.
-func (r *recorder) record(p *pendingClick) { r.queue <- p }
+func (r *recorder) record(p *pendingClick) {
+	select {
+	case r.queue <- p:
+	default:
+		r.metrics.queueFull.Inc() // Redis or Kafka has fallen behind
+		r.queue <- p
+	}
+}
 
 // stop flushes every queued click to Redis and Kafka. Call it once nothing
 // calls record any more. When ctx ends first, Kafka writes still failing
@@ -113,12 +120,10 @@ func (r *recorder) stop(ctx context.Context) error {
 
 func (r *recorder) flushLoop() {
 	defer r.flushers.Done()
-	batch := make([]*pendingClick, 0, r.config.MaxBatch)
 	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for p := range r.queue {
-		batch = gather(r.queue, append(batch[:0], p), r.config.MaxBatch, r.config.Linger, linger)
+		batch := make([]*pendingClick, 0, r.config.MaxBatch) // handed to a shipper
+		batch = gather(r.queue, append(batch, p), r.config.MaxBatch, r.config.Linger)
 		writes = writes[:0]
 		for _, p := range batch {
 			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim, OfferID: p.offerID, Visitor: p.visitor})
@@ -131,30 +136,53 @@ func (r *recorder) flushLoop() {
 			r.metrics.redisErrors.Add(len(batch))
 			r.onRedisError(len(batch), err)
 		}
-		// Ship even what Redis refused: the click was redirected, so it
-		// must reach the warehouse.
 		for i, p := range batch {
 			if err == nil && writes[i].Unique {
 				p.full = markUnique(p.full)
 			}
-			r.ship <- p
+		}
+		// Ship even what Redis refused: the click was redirected, so it
+		// must reach the warehouse.
+		select {
+		case r.ship <- batch:
+		default:
+			r.metrics.shipQueueFull.Inc() // Kafka has fallen behind
+			r.ship <- batch
 		}
 	}
 }
 
 func (r *recorder) shipLoop() {
 	defer r.shippers.Done()
-	batch := make([]*pendingClick, 0, r.config.ShipBatch)
 	msgs := make([]kafka.Message, 0, r.config.ShipBatch)
-	for p := range r.ship {
-		batch = takeQueued(r.ship, append(batch[:0], p), r.config.ShipBatch)
+	for batch := range r.ship {
+		// Take the batches already waiting too, up to ShipBatch clicks.
+		batches := [][]*pendingClick{batch}
+		n := len(batch)
+	more:
+		for n < r.config.ShipBatch {
+			select {
+			case b, ok := <-r.ship:
+				if !ok {
+					break more
+				}
+				batches = append(batches, b)
+				n += len(b)
+			default:
+				break more
+			}
+		}
 		msgs = msgs[:0]
-		for _, p := range batch {
-			msgs = append(msgs, kafka.Message{Key: p.id[:], Value: p.full})
+		for _, b := range batches {
+			for _, p := range b {
+				msgs = append(msgs, kafka.Message{Key: p.id[:], Value: p.full})
+			}
 		}
 		r.write(msgs)
-		for _, p := range batch {
-			r.pool.Put(p)
+		for _, b := range batches {
+			for _, p := range b {
+				r.pool.Put(p)
+			}
 		}
 	}
 }
@@ -165,28 +193,17 @@ func markUnique(full []byte) []byte {
 	return append(full[:len(full)-1], `,"unique":true}`...)
 }
 
-// gather appends to batch what queue holds now, then what arrives within
-// linger, up to max in all: under load a batch fills at once; a lone click
-// waits at most linger for company.
-func gather(queue <-chan *pendingClick, batch []*pendingClick, max int, linger time.Duration, timer *time.Timer) []*pendingClick {
+// gather appends to batch what queue holds now and, when that does not fill
+// it, what arrives within linger, up to max in all. It sleeps through the
+// linger rather than waiting on the queue, so clicks arriving meanwhile do
+// not wake it one by one: one wake-up per batch, whatever the rate.
+func gather(queue <-chan *pendingClick, batch []*pendingClick, max int, linger time.Duration) []*pendingClick {
 	batch = takeQueued(queue, batch, max)
 	if len(batch) >= max || linger <= 0 {
 		return batch
 	}
-	timer.Reset(linger)
-	defer timer.Stop()
-	for len(batch) < max {
-		select {
-		case q, ok := <-queue:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, q)
-		case <-timer.C:
-			return batch
-		}
-	}
-	return batch
+	time.Sleep(linger)
+	return takeQueued(queue, batch, max)
 }
 
 // takeQueued appends to batch whatever queue holds right now, up to max in

@@ -100,6 +100,7 @@ func (t *Tracker) Stop(ctx context.Context) error { return t.recorder.stop(ctx) 
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
+	queueFull, shipQueueFull               *metrics.Counter
 	redisBatch                             *metrics.Histogram
 }
 
@@ -112,6 +113,9 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
 		shipErrors:  set.NewCounter(`clickrelay_click_ship_errors_total`),
 		lost:        set.NewCounter(`clickrelay_clicks_lost_total`),
-		redisBatch:  set.NewHistogram(`clickrelay_click_redis_batch_size`),
+		// Each time the click path (or a flusher) had to wait for room.
+		queueFull:     set.NewCounter(`clickrelay_click_queue_full_total`),
+		shipQueueFull: set.NewCounter(`clickrelay_click_ship_queue_full_total`),
+		redisBatch:    set.NewHistogram(`clickrelay_click_redis_batch_size`),
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones for stats and reports, whatever the image
@@ -60,6 +61,7 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clickrelay: configuration error:\n%v\n", err)
 		return 2
 	}
+	tuneGC(env)
 	var out io.Writer = stderr
 	if config.LogFormat == "console" {
 		out = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
@@ -116,4 +118,18 @@ func servePprof(addr string, log zerolog.Logger) error {
 	log.Warn().Str("addr", ln.Addr().String()).Msg("serving pprof: keep this address private")
 	go func() { _ = http.Serve(ln, mux) }()
 	return nil
+}
+
+// tuneGC sets the garbage collector's target to 400% unless the operator
+// chose one (GOGC or GOMEMLIMIT). On two cores a collection's mark phase
+// holds half the CPU for tens of milliseconds; at the default 100% it comes
+// about three times a second under load and shows in the click path's
+// tail latency (p99 10.7 ms against 5.7 ms at 400%, in bench/). The price is
+// memory: the heap grows to about five times what is live, a few hundred MB.
+func tuneGC(env func(string) (string, bool)) {
+	_, gogc := env("GOGC")
+	_, limit := env("GOMEMLIMIT")
+	if !gogc && !limit {
+		debug.SetGCPercent(400)
+	}
 }

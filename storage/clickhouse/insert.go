@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -60,6 +61,9 @@ func (c *Component) insert(ctx context.Context, table string, cols []column) err
 			_ = batch.Abort()
 			return fmt.Errorf("inserting into %s.%s: %w", table, col.name, err)
 		}
+		// A column of a large batch takes a millisecond or so to copy: let
+		// the click path's goroutines run between columns.
+		runtime.Gosched()
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("inserting into %s: %w", table, err)

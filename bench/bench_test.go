@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 15s test @ http://127.0.0.1:18080
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.89ms    2.12ms  41.50ms   87.33%
+    Req/Sec    17.12k     1.98k   22.01k    71.33%
+  511234 requests in 15.01s, 101.78MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 12
+Requests/sec:  34059.56
+Transfer/sec:      6.78MB
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 511234 || r.Seconds != 15.01 || r.PerSecond != 34059.56 || r.NotRedir != 12 || r.SocketErrs != 3 || r.LatencyAvg != "1.89ms" {
+		t.Fatalf("parsed %+v", r)
+	}
+	if _, err := parseWrk("wrk: connection refused"); err == nil {
+		t.Fatal("parsed a failed run")
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var l latencies
+	for i := 1; i <= 1000; i++ {
+		l = append(l, time.Duration(i)*time.Millisecond)
+	}
+	s := l.summary()
+	if s.Count != 1000 || s.P50 != 500 || s.P99 != 990 || s.P999 != 999 || s.Max != 1000 {
+		t.Fatalf("summary %+v", s)
+	}
+	if (latencies{}).summary().P99 != 0 {
+		t.Fatal("an empty run has percentiles")
+	}
+}
+
+func TestLinksLua(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "links.lua")
+	if err := writeLinksLua(path, []string{"1", "2"}, []string{"7"}); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(path)
+	for _, want := range []string{`local offers = { "1", "2",`, `local affiliates = { "7",`, "X-Forwarded-For", "sub5=pl"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("script lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// A fixed-rate run against a tiny server: every request is sent, timed and
+// its click ID kept.
+func TestFixedRate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					for { // the request's lines, up to the blank one
+						line, err := r.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					conn.Write([]byte("HTTP/1.1 302 Found\r\nLocation: https://x.example/?cid=abc\r\nContent-Length: 0\r\n\r\n"))
+				}
+			}()
+		}
+	}()
+	res := newFixedRate(ln.Addr().String(), 1000, 4).run(t.Context(), 500*time.Millisecond, realisticLink([]string{"1"}, []string{"2"}), 10)
+	if res.Sent != 500 || res.Redirected != 500 || res.Failed != 0 || len(res.Latency) != 500 || len(res.ClickIDs) < 10 || res.ClickIDs[0] != "abc" {
+		t.Fatalf("run %+v (%d latencies, %d IDs)", res, len(res.Latency), len(res.ClickIDs))
+	}
+}

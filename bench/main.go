@@ -1,0 +1,288 @@
+// Command bench measures clickrelay on this machine, side by side with
+// nginx answering a fixed 302 in the same run: the ceiling any redirector
+// is measured against. scripts/bench.sh runs it with the services up; it
+// writes a markdown table and JSON under bench/results/ and prints the
+// table.
+//
+// Every figure is a ratio to a peer measured in the same run, or a count
+// that must match another (302s answered against clicks stored), because
+// the load generator, the services and clickrelay share the machine.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+)
+
+type options struct {
+	binary                     string
+	dataDir, outDir            string
+	redisPort, clickhousePort  int
+	port, kafkaPort, nginxPort int
+	threads, connections       int
+	duration, latencyDuration  time.Duration
+	rounds                     int
+	conversionRate             float64
+	conversionDuration         time.Duration
+	offers, affiliates         int
+	phases                     map[string]bool
+	rate                       float64
+}
+
+// The phases of a run, in order.
+var allPhases = []string{"throughput", "latency", "conversions", "freshness"}
+
+func main() {
+	var o options
+	flag.StringVar(&o.binary, "clickrelay", "", "the clickrelay binary to measure")
+	flag.StringVar(&o.dataDir, "data", ".data/bench", "where clickrelay and nginx keep their files")
+	flag.StringVar(&o.outDir, "out", "bench/results", "where results are written")
+	flag.IntVar(&o.redisPort, "redis-port", 26379, "the Redis to use")
+	flag.IntVar(&o.clickhousePort, "clickhouse-port", 29000, "the ClickHouse to use")
+	flag.IntVar(&o.port, "port", 18080, "clickrelay's HTTP port")
+	flag.IntVar(&o.kafkaPort, "kafka-port", 29092, "the embedded broker's port")
+	flag.IntVar(&o.nginxPort, "nginx-port", 18090, "nginx's port")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads, for both peers")
+	flag.IntVar(&o.connections, "connections", 64, "wrk connections, for both peers")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "each wrk run")
+	flag.IntVar(&o.rounds, "rounds", 2, "throughput rounds (nginx, then clickrelay, each round)")
+	flag.DurationVar(&o.latencyDuration, "latency-duration", 15*time.Second, "the fixed-rate latency run")
+	flag.Float64Var(&o.conversionRate, "conversion-rate", 1000, "conversions per second")
+	flag.DurationVar(&o.conversionDuration, "conversion-duration", 10*time.Second, "the conversion run")
+	flag.IntVar(&o.offers, "offers", 8, "offers the links spread over")
+	flag.IntVar(&o.affiliates, "affiliates", 4, "affiliates the links spread over")
+	phases := flag.String("phases", strings.Join(allPhases, ","), "which phases to run")
+	flag.Float64Var(&o.rate, "rate", 0, "the latency run's rate; 0 is half the measured maximum")
+	cpuProfile := flag.String("cpuprofile", "", "write the runner's own CPU profile here")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	o.phases = map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		if !slices.Contains(allPhases, p) {
+			log.Fatalf("-phases: %q is not one of %s", p, strings.Join(allPhases, ", "))
+		}
+		o.phases[p] = true
+	}
+	if o.binary == "" {
+		log.Fatal("-clickrelay is required (scripts/bench.sh builds it)")
+	}
+	r, err := run(context.Background(), o)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	table := r.markdown()
+	fmt.Println(table)
+	if err := r.write(o.outDir, table); err != nil {
+		log.Print(err)
+	}
+}
+
+func run(ctx context.Context, o options) (*report, error) {
+	r := &report{Started: time.Now().UTC(), Machine: describeMachine(), Threads: o.threads, Connections: o.connections, Duration: o.duration.String()}
+	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	step := func(format string, args ...any) { log.Printf(format, args...) }
+
+	stopNginx, err := startNginx(filepath.Join(o.dataDir, "nginx"), o.nginxPort, 2)
+	if err != nil {
+		return nil, err
+	}
+	defer stopNginx()
+	cr, err := startClickrelay(o.binary, o.dataDir, o.port, o.kafkaPort, o.redisPort, o.clickhousePort)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = cr.stop()
+		}
+	}()
+	rcv, err := startReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer rcv.stop()
+	st, err := openStores(o.redisPort, o.clickhousePort)
+	if err != nil {
+		return nil, err
+	}
+	n, err := cr.setUp(o.offers, o.affiliates, rcv.url())
+	if err != nil {
+		return nil, fmt.Errorf("setting up offers and affiliates: %w", err)
+	}
+	script := filepath.Join(o.dataDir, "links.lua")
+	if err := writeLinksLua(script, n.offers, n.affiliates); err != nil {
+		return nil, err
+	}
+	nginx := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
+
+	step("warming up")
+	for _, target := range []string{nginx, cr.base} {
+		if _, err := runWrk(ctx, target, script, o.threads, o.connections, 3*time.Second); err != nil {
+			return nil, err
+		}
+	}
+
+	// Throughput: the same wrk settings against both, in alternation.
+	for i := range o.rounds * boolInt(o.phases["throughput"]) {
+		step("round %d: nginx", i+1)
+		w, err := runWrk(ctx, nginx, script, o.threads, o.connections, o.duration)
+		if err != nil {
+			return nil, err
+		}
+		r.Nginx = append(r.Nginx, w)
+		step("round %d: clickrelay", i+1)
+		w, err = runWrk(ctx, cr.base, script, o.threads, o.connections, o.duration)
+		if err != nil {
+			return nil, err
+		}
+		r.Clickrelay = append(r.Clickrelay, w)
+	}
+	r.NginxPerSecond, r.ClickrelayPerSecond = meanRate(r.Nginx), meanRate(r.Clickrelay)
+	r.Ratio = r.ClickrelayPerSecond / max(r.NginxPerSecond, 1)
+
+	// Latency at half of clickrelay's maximum, from a fixed-rate generator.
+	// Its clicks also feed the conversion phase.
+	rate := o.rate
+	if rate == 0 {
+		rate = r.ClickrelayPerSecond / 2
+	}
+	addr, _ := url.Parse(cr.base)
+	var lat rateResult
+	if o.phases["latency"] || o.phases["conversions"] {
+		if !o.phases["latency"] || rate == 0 {
+			rate = 2 * o.conversionRate // enough clicks to convert
+		}
+		step("latency at %.0f clicks/s", rate)
+		fr := newFixedRate(addr.Host, rate, 64)
+		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + 1000
+		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.offers, n.affiliates), keep)
+		r.LatencyRate = rate
+		r.ClickLatency = lat.Latency.summary()
+		r.FixedRate = lat
+	}
+
+	// Conversions, at a fixed rate, on clicks of the latency run.
+	if o.phases["conversions"] {
+		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
+		step("%d conversions at %.0f/s", convs, o.conversionRate)
+		r.Conversions = driveConversions(ctx, addr.Host, n.advertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv)
+	}
+
+	// Stats freshness: a click with a sub1 of its own, until /v1/stats shows it.
+	if o.phases["freshness"] {
+		step("stats freshness")
+		if r.Freshness, err = measureFreshness(cr, n, 5); err != nil {
+			return nil, err
+		}
+	}
+
+	// Accounting: every 302 answered is a click stored; every conversion
+	// acknowledged is a conversion stored. The graceful stop flushes every
+	// buffer (the embedded broker drains into ClickHouse) first.
+	answered, err := cr.metric("clickrelay_clicks_total")
+	if err != nil {
+		return nil, err
+	}
+	// Whether the click path ever waited for the writers behind it.
+	full, _ := cr.metric("clickrelay_click_queue_full_total")
+	shipFull, _ := cr.metric("clickrelay_click_ship_queue_full_total")
+	r.Backpressure = backpressure{ClickQueueFull: int64(full), ShipQueueFull: int64(shipFull)}
+	step("stopping clickrelay (SIGTERM) and counting")
+	stopped = true
+	if err := cr.stop(); err != nil {
+		return nil, fmt.Errorf("clickrelay's shutdown: %w", err)
+	}
+	r.Accounting.Answered = int64(answered)
+	for _, w := range r.Clickrelay {
+		r.Accounting.SeenByWrk += w.Requests - w.NotRedir
+	}
+	r.Accounting.SeenByGenerator = lat.Redirected
+	if r.Accounting.InRedis, err = st.redisClicks(ctx); err != nil {
+		return nil, err
+	}
+	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL"); err != nil {
+		return nil, err
+	}
+	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged
+	if r.Accounting.ConversionsStored, err = st.count(ctx, "SELECT count() FROM clickrelay.conversions FINAL"); err != nil {
+		return nil, err
+	}
+	r.Finished = time.Now().UTC()
+	return r, nil
+}
+
+// measureFreshness times clicks from their 302 to their row in
+// GET /v1/stats, samples times.
+func measureFreshness(cr *clickrelay, n network, samples int) (summary, error) {
+	var l latencies
+	auth := map[string]string{"Authorization": "Bearer " + n.affiliateKeys[0]}
+	for i := range samples {
+		sub := fmt.Sprintf("fresh-%d-%d", time.Now().UnixNano(), i)
+		start := time.Now()
+		if err := cr.clickOnce(fmt.Sprintf("/click/%s?aff_id=%s&sub1=%s", n.offers[0], n.affiliates[0], sub)); err != nil {
+			return summary{}, err
+		}
+		day := time.Now().UTC().Format("2006-01-02")
+		for {
+			var stats struct {
+				Data []struct {
+					Sub1   string `json:"sub1"`
+					Clicks int    `json:"clicks"`
+				} `json:"data"`
+			}
+			if err := cr.api("GET", "/v1/stats?date_from="+day+"&date_to="+day+"&group_by=sub1", auth, nil, &stats); err != nil {
+				return summary{}, err
+			}
+			found := false
+			for _, row := range stats.Data {
+				found = found || row.Sub1 == sub && row.Clicks == 1
+			}
+			if found {
+				l = append(l, time.Since(start))
+				break
+			}
+			if time.Since(start) > 90*time.Second {
+				return summary{}, fmt.Errorf("a click did not reach /v1/stats within 90 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return l.summary(), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func meanRate(runs []wrkResult) float64 {
+	var sum float64
+	for _, w := range runs {
+		sum += w.PerSecond
+	}
+	return sum / float64(max(len(runs), 1))
+}

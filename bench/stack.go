@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+const adminKey = "bench-admin-key-0123456789abcdef"
+
+// nginxConf is the ceiling a redirector is measured against: nginx
+// answering every request with a fixed 302, logging nothing.
+const nginxConf = `worker_processes %d;
+pid %s/nginx.pid;
+error_log %s/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:%d reuseport backlog=4096;
+    location / { return 302 https://shop.example.com/landing; }
+  }
+}
+`
+
+func startNginx(dir string, port, workers int) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, workers, dir, dir, port)), 0o644); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(nginxBinary(), "-c", conf, "-p", dir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("nginx: %w: %s", err, out)
+	}
+	if err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/", port), 302); err != nil {
+		return nil, err
+	}
+	return func() { _ = exec.Command(nginxBinary(), "-c", conf, "-p", dir, "-s", "quit").Run() }, nil
+}
+
+func nginxBinary() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	return "/usr/sbin/nginx"
+}
+
+// clickrelay is the process under test, started as the README's run
+// command starts it: `clickrelay all` on the embedded broker.
+type clickrelay struct {
+	cmd  *exec.Cmd
+	base string
+	done chan error
+}
+
+func startClickrelay(binary, dataDir string, port, kafkaPort, redisPort, clickhousePort int) (*clickrelay, error) {
+	cmd := exec.Command(binary, "all")
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port),
+		"CLICKRELAY_ADMIN_KEY="+adminKey,
+		fmt.Sprintf("CLICKRELAY_REDIS_URL=redis://127.0.0.1:%d/0", redisPort),
+		fmt.Sprintf("CLICKRELAY_CLICKHOUSE_DSN=clickhouse://127.0.0.1:%d/clickrelay", clickhousePort),
+		"CLICKRELAY_KAFKA_BROKERS=embedded",
+		fmt.Sprintf("CLICKRELAY_KAFKA_EMBEDDED_PORT=%d", kafkaPort),
+		"CLICKRELAY_KAFKA_EMBEDDED_DIR="+filepath.Join(dataDir, "kafka"),
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE=1", // the receiver is on loopback
+		"CLICKRELAY_LOG_LEVEL=warn",
+	)
+	logFile, err := os.Create(filepath.Join(dataDir, "clickrelay.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &clickrelay{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait(); logFile.Close() }()
+	if err := waitHTTP(c.base+"/health", 200); err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dataDir, "clickrelay.log"))
+	}
+	return c, nil
+}
+
+// stop sends SIGTERM and waits for the graceful shutdown.
+func (c *clickrelay) stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.done:
+		return err
+	case <-time.After(90 * time.Second):
+		_ = c.cmd.Process.Kill()
+		return fmt.Errorf("clickrelay did not stop within 90 s")
+	}
+}
+
+func waitHTTP(url string, status int) error {
+	client := &http.Client{Timeout: time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer %d within 60 s (last: %v)", url, status, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clickOnce follows one tracking link and expects its 302.
+func (c *clickrelay) clickOnce(path string) error {
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(c.base + path)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return fmt.Errorf("GET %s: %d, want 302", path, resp.StatusCode)
+	}
+	return nil
+}
+
+// api calls clickrelay's JSON API and decodes the answer into out.
+func (c *clickrelay) api(method, path string, headers map[string]string, body any, out any) error {
+	var reader io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		reader = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, reader)
+	if err != nil {
+		return err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// network is what the bench sets up: advertisers' offers and affiliates
+// with postbacks to the receiver.
+type network struct {
+	advertiserKey string
+	offers        []string
+	affiliates    []string
+	affiliateKeys []string
+}
+
+func (c *clickrelay) setUp(offers, affiliates int, postbackURL string) (network, error) {
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	var n network
+	type keyed struct {
+		ID     string `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	var adv struct {
+		Advertiser keyed `json:"advertiser"`
+	}
+	if err := c.api("POST", "/v2/advertisers", admin, map[string]any{"name": "Bench Advertiser"}, &adv); err != nil {
+		return n, err
+	}
+	n.advertiserKey = adv.Advertiser.APIKey
+	for i := range offers {
+		var o struct {
+			Offer struct {
+				ID string `json:"id"`
+			} `json:"offer"`
+		}
+		err := c.api("POST", "/v2/offers", admin, map[string]any{
+			"name": fmt.Sprintf("Bench offer %d", i), "advertiser_id": adv.Advertiser.ID, "payout": 2.5, "payout_type": "cpa",
+			"tracking_url": "https://shop.example.com/landing?cid={click_id}&aff={aff_id}&s1={sub1}&s2={sub2}&geo={geo}",
+		}, &o)
+		if err != nil {
+			return n, err
+		}
+		n.offers = append(n.offers, o.Offer.ID)
+	}
+	for i := range affiliates {
+		var a struct {
+			Affiliate keyed `json:"affiliate"`
+		}
+		if err := c.api("POST", "/v2/affiliates", admin, map[string]any{"name": fmt.Sprintf("Bench affiliate %d", i), "tier": "premium"}, &a); err != nil {
+			return n, err
+		}
+		n.affiliates = append(n.affiliates, a.Affiliate.ID)
+		n.affiliateKeys = append(n.affiliateKeys, a.Affiliate.APIKey)
+		err := c.api("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
+			map[string]any{"url": postbackURL + "/pb?cid={click_id}&payout={payout}&tx={txid}&s1={sub1}"}, nil)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// metric reads one counter from /metrics.
+func (c *clickrelay) metric(name string) (float64, error) {
+	resp, err := http.Get(c.base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found", name)
+}
+
+// stores counts what reached Redis and ClickHouse.
+type stores struct {
+	redis *goredis.Client
+	ch    driver.Conn
+}
+
+func openStores(redisPort, clickhousePort int) (*stores, error) {
+	ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{fmt.Sprintf("127.0.0.1:%d", clickhousePort)}})
+	if err != nil {
+		return nil, err
+	}
+	return &stores{redis: goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", redisPort)}), ch: ch}, nil
+}
+
+// redisClicks counts click records in Redis.
+func (s *stores) redisClicks(ctx context.Context) (int64, error) {
+	var n int64
+	iter := s.redis.Scan(ctx, 0, "cr:click:*", 10_000).Iterator()
+	for iter.Next(ctx) {
+		n++
+	}
+	return n, iter.Err()
+}
+
+// count runs a count query against ClickHouse.
+func (s *stores) count(ctx context.Context, query string) (int64, error) {
+	var n uint64
+	err := s.ch.QueryRow(ctx, query).Scan(&n)
+	return int64(n), err
+}
