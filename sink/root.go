@@ -192,7 +192,8 @@ func newStream(s *Sink, topic string, handle func(context.Context, *stream, []ka
 
 func (st *stream) run() {
 	s := st.sink
-	msgs := make([]kafkago.Message, 0, s.config.BatchSize)
+	// Grown as batches need, not preallocated: BatchSize may be large.
+	msgs := make([]kafkago.Message, 0, min(s.config.BatchSize, 4096))
 	for {
 		stopping := s.stopCtx.Err() != nil
 		if stopping && !s.deps.Drain {
@@ -209,8 +210,8 @@ func (st *stream) run() {
 }
 
 // collect fetches until the batch is full or the flush interval passes. A
-// stop cuts the window short unless the sink drains, which then polls in
-// short windows until the topic is caught up.
+// stop cuts the window short; a draining sink then polls in short windows
+// until the topic is caught up.
 func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Message {
 	s := st.sink
 	window := s.config.FlushInterval
@@ -219,10 +220,10 @@ func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Messa
 	}
 	ctx, cancel := context.WithTimeout(s.hardCtx, window)
 	defer cancel()
-	if !s.deps.Drain {
+	if !stopping {
 		defer context.AfterFunc(s.stopCtx, cancel)()
 	}
-	for len(msgs) < cap(msgs) {
+	for len(msgs) < s.config.BatchSize {
 		m, err := st.consumer.FetchMessage(ctx)
 		if err != nil {
 			break
