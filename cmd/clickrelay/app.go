@@ -31,11 +31,9 @@ const (
 	roleMigrate = "migrate" // apply the ClickHouse schema and exit
 )
 
-// Per-partition batch caps of the producers (see kafka.NewWriter).
-const (
-	clickBatch = 1000
-	smallBatch = 64
-)
+// The per-partition batch cap of the producers of conversions, events and
+// attempts (see kafka.NewWriter).
+const smallBatch = 64
 
 // app holds the components of one process and stops them in order.
 type app struct {
@@ -151,11 +149,11 @@ func (a *app) startServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Clicks arrive in thousands per write; conversions, events and
-	// attempts one at a time.
-	clicks := a.kafka.NewWriter(kafka.TopicClicks, clickBatch)
+	// The tracker gathers clicks into batches itself: they go out as they
+	// are. Conversions and events come one at a time, to be batched.
+	clicks := a.kafka.NewBatchProducer(kafka.TopicClicks)
 	conversions, events := a.kafka.NewWriter(kafka.TopicConversions, smallBatch), a.kafka.NewWriter(kafka.TopicEvents, smallBatch)
-	a.writers = []*kafkago.Writer{clicks, conversions, events}
+	a.writers = []*kafkago.Writer{conversions, events}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)
 	if err != nil {

@@ -68,3 +68,47 @@ func TestStartNamesTheSettingWhenKafkaIsUnreachable(t *testing.T) {
 		t.Fatalf("New without brokers = %v", err)
 	}
 }
+
+func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := NewForTest(t)
+	bp := c.NewBatchProducer(TopicClicks)
+	w := c.NewWriter(TopicEvents, 100) // the reference: kafka-go's own Writer
+	defer w.Close()
+
+	var msgs []kafka.Message
+	for i := 0; i < 300; i++ {
+		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint("click-", i)), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := bp.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	partitionOf := func(topic string) map[string]int {
+		cons := c.NewConsumer("check-"+topic, topic, c.Eager())
+		defer cons.Close()
+		got := map[string]int{}
+		for len(got) < len(msgs) {
+			m, err := cons.FetchMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[string(m.Key)] = m.Partition
+		}
+		return got
+	}
+	byProducer, byWriter := partitionOf(TopicClicks), partitionOf(TopicEvents)
+	spread := map[int]bool{}
+	for key, part := range byProducer {
+		if byWriter[key] != part {
+			t.Fatalf("key %s: partition %d, the Writer chose %d", key, part, byWriter[key])
+		}
+		spread[part] = true
+	}
+	if len(spread) < 2 {
+		t.Fatalf("all keys on %d partition(s)", len(spread))
+	}
+}
