@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"sync"
 	"time"
 
@@ -85,10 +84,10 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
 	s.streams = []*stream{
 		// Clicks are most of the volume: they get the hand-written decoder.
-		newStream(s, kafka.TopicClicks, decodeAndStore(model.DecodeClick, deps.Warehouse.InsertClicks)),
-		newStream(s, kafka.TopicConversions, decodeAndStore(unmarshal[model.Conversion], deps.Warehouse.InsertConversions)),
-		newStream(s, kafka.TopicAttempts, decodeAndStore(unmarshal[model.Attempt], deps.Warehouse.InsertAttempts)),
-		newStream(s, kafka.TopicEvents, decodeAndStore(unmarshal[model.Event], deps.Warehouse.InsertEvents)),
+		newStream(s, kafka.TopicClicks, newPending(model.DecodeClick, deps.Warehouse.InsertClicks)),
+		newStream(s, kafka.TopicConversions, newPending(unmarshal[model.Conversion], deps.Warehouse.InsertConversions)),
+		newStream(s, kafka.TopicAttempts, newPending(unmarshal[model.Attempt], deps.Warehouse.InsertAttempts)),
+		newStream(s, kafka.TopicEvents, newPending(unmarshal[model.Event], deps.Warehouse.InsertEvents)),
 	}
 	return s, nil
 }
@@ -128,39 +127,51 @@ func (s *Sink) Stop(ctx context.Context) error {
 	return err
 }
 
-// yieldEvery is how many records the sink decodes before it lets other
-// goroutines run. A second of clicks takes tens of milliseconds to decode;
-// done in one stretch, it would hold one of few processors that long while
-// redirects wait behind it.
-const yieldEvery = 256
-
 // unmarshal is encoding/json's decoder for one record type.
 func unmarshal[T any](data []byte, r *T) error { return json.Unmarshal(data, r) }
 
-// decodeAndStore turns a typed store function into a batch handler that
-// decodes messages first. A message that does not decode cannot be stored
-// ever: it is logged and skipped, not allowed to block its topic.
-func decodeAndStore[T any](decode func([]byte, *T) error, store func(context.Context, []T) error) func(context.Context, *stream, []kafkago.Message) error {
-	return func(ctx context.Context, st *stream, msgs []kafkago.Message) error {
-		records := make([]T, len(msgs))
-		n := 0
-		for i := range msgs {
-			if i%yieldEvery == yieldEvery-1 {
-				runtime.Gosched()
-			}
-			if err := decode(msgs[i].Value, &records[n]); err != nil {
-				st.poison.Inc()
-				st.log.Error().Err(err).Int("partition", msgs[i].Partition).Int64("offset", msgs[i].Offset).
-					Msg("skipping a message that does not decode")
-				continue
-			}
-			n++
-		}
-		if n == 0 {
-			return nil
-		}
-		return store(ctx, records[:n])
+// pending is what a stream gathers between flushes: records decoded as
+// their messages arrive, so that decoding is spread over the flush window
+// instead of running in one burst at its end, ahead of the redirects that
+// share the processors.
+type pending interface {
+	// add decodes a message. An error means it never will decode.
+	add(value []byte) error
+	// store writes the records added since the last reset.
+	store(ctx context.Context) error
+	reset()
+}
+
+// typedPending is a pending batch of one record type.
+type typedPending[T any] struct {
+	decode  func([]byte, *T) error
+	write   func(context.Context, []T) error
+	records []T
+}
+
+func newPending[T any](decode func([]byte, *T) error, write func(context.Context, []T) error) *typedPending[T] {
+	return &typedPending[T]{decode: decode, write: write}
+}
+
+func (p *typedPending[T]) add(value []byte) error {
+	var r T
+	if err := p.decode(value, &r); err != nil {
+		return err
 	}
+	p.records = append(p.records, r)
+	return nil
+}
+
+func (p *typedPending[T]) store(ctx context.Context) error {
+	if len(p.records) == 0 {
+		return nil
+	}
+	return p.write(ctx, p.records)
+}
+
+func (p *typedPending[T]) reset() {
+	clear(p.records) // let go of the strings until the slots are reused
+	p.records = p.records[:0]
 }
 
 // stream consumes one topic.
@@ -168,20 +179,20 @@ type stream struct {
 	sink     *Sink
 	topic    string
 	consumer *kafka.Consumer
-	handle   func(context.Context, *stream, []kafkago.Message) error
+	pending  pending
 	log      zerolog.Logger
 
 	inserted, poison, failures *metrics.Counter
 	flushSeconds               *metrics.Histogram
 }
 
-func newStream(s *Sink, topic string, handle func(context.Context, *stream, []kafkago.Message) error) *stream {
+func newStream(s *Sink, topic string, p pending) *stream {
 	set := s.deps.Metrics
 	return &stream{
 		sink:         s,
 		topic:        topic,
 		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
-		handle:       handle,
+		pending:      p,
 		log:          s.log.With().Str("topic", topic).Logger(),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),
 		poison:       set.NewCounter(`clickrelay_sink_undecodable_total{topic="` + topic + `"}`),
@@ -228,6 +239,15 @@ func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Messa
 		if err != nil {
 			break
 		}
+		if err := st.pending.add(m.Value); err != nil {
+			// It cannot be stored ever: logged and skipped (its offset
+			// is still committed), not allowed to block its topic.
+			st.poison.Inc()
+			st.log.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).
+				Msg("skipping a message that does not decode")
+		}
+		// Only the offset is needed from here on.
+		m.Key, m.Value, m.Headers = nil, nil, nil
 		msgs = append(msgs, m)
 	}
 	return msgs
@@ -242,7 +262,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 	backoff := 100 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(s.hardCtx, time.Minute)
-		err := st.handle(ctx, st, msgs)
+		err := st.pending.store(ctx)
 		cancel()
 		if err == nil {
 			break
@@ -258,6 +278,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 	}
 	st.flushSeconds.UpdateDuration(start)
 	st.inserted.Add(len(msgs))
+	st.pending.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := st.consumer.CommitMessages(ctx, msgs...); err != nil {

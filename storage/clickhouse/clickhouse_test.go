@@ -116,6 +116,36 @@ func TestRedeliveredRowsCollapse(t *testing.T) {
 	}
 }
 
+func TestLargeInsertKeepsEveryRowAcrossBlocks(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	n := 2*blockRows + 7 // three blocks, the last one short
+	clicks := make([]model.Click, n)
+	now := time.Now().UnixMilli()
+	for i := range clicks {
+		clicks[i] = model.Click{ID: fmt.Sprint("c", i), Time: now, OfferID: fmt.Sprint(i % 3), AffiliateID: "1",
+			Subs: [5]string{fmt.Sprint("s", i)}, PayoutMicros: int64(i)}
+	}
+	if err := c.InsertClicks(ctx, clicks); err != nil {
+		t.Fatal(err)
+	}
+	// Every row is there once, with its own values: no block was sent
+	// twice, dropped, or shifted against another column.
+	got, err := c.Count(ctx, "SELECT count() FROM "+c.table("clicks")+" WHERE sub1 = concat('s', toString(payout_micros)) AND click_id = concat('c', toString(payout_micros))")
+	if err != nil || got != uint64(n) {
+		t.Fatalf("%d matching rows, %v; want %d", got, err, n)
+	}
+	distinct, err := c.Count(ctx, "SELECT uniqExact(click_id) FROM "+c.table("clicks"))
+	if err != nil || distinct != uint64(n) {
+		t.Fatalf("%d distinct click IDs, %v; want %d", distinct, err, n)
+	}
+	// One INSERT, one part: the server squashed the blocks.
+	parts, err := c.Count(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = 'clicks' AND active", c.database)
+	if err != nil || parts != 1 {
+		t.Errorf("%d parts, %v; want 1", parts, err)
+	}
+}
+
 func TestPostbackReport(t *testing.T) {
 	ctx := context.Background()
 	c := NewForTest(t)

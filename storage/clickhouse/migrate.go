@@ -99,10 +99,11 @@ func (c *Component) Migrate(ctx context.Context) error {
 		}
 		// Through a batch: an INSERT .. VALUES by Exec hangs on 18.16,
 		// which waits for data blocks after the query.
-		if err := c.insert(ctx, "schema_migrations", []column{
-			{"version", []uint32{m.version}},
-			{"name", []string{m.name}},
-			{"applied_at", []time.Time{time.Now().UTC()}},
+		now := time.Now().UTC()
+		if err := c.insert(ctx, "schema_migrations", 1, []column{
+			values("version", func(int) uint32 { return m.version }),
+			values("name", func(int) string { return m.name }),
+			values("applied_at", func(int) time.Time { return now }),
 		}); err != nil {
 			return fmt.Errorf("recording migration %d: %w", m.version, err)
 		}
