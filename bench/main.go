@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -64,6 +65,13 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "the latency run's rate; 0 is half the measured maximum")
 	cpuProfile := flag.String("cpuprofile", "", "write the runner's own CPU profile here")
 	flag.Parse()
+	// The generator times each answer from when its request was due: a
+	// reply that waits for the scheduler to poll the network (see
+	// tuneRuntime in cmd/clickrelay) is the runner's delay, not the
+	// server's. More Ps than cores keep one free to poll.
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 4 {
+		runtime.GOMAXPROCS(4)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -162,6 +170,13 @@ func run(ctx context.Context, o options) (*report, error) {
 	r.NginxPerSecond, r.ClickrelayPerSecond = meanRate(r.Nginx), meanRate(r.Clickrelay)
 	r.Ratio = r.ClickrelayPerSecond / max(r.NginxPerSecond, 1)
 
+	// Latency is measured in a steady state, not while the stack recovers
+	// from the maximum load: the sink caught up and ClickHouse done merging.
+	step("waiting for the stack to settle")
+	if r.Settled, err = settle(ctx, cr, st); err != nil {
+		return nil, err
+	}
+
 	// Latency at half of clickrelay's maximum, from a fixed-rate generator.
 	// Its clicks also feed the conversion phase.
 	rate := o.rate
@@ -181,6 +196,12 @@ func run(ctx context.Context, o options) (*report, error) {
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
 		r.FixedRate = lat
+		// The peer at the same rate: how much of the tail is the machine's.
+		if o.phases["latency"] {
+			step("nginx latency at %.0f requests/s", rate)
+			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, realisticLink(n.offers, n.affiliates), 0)
+			r.NginxLatency = peer.Latency.summary()
+		}
 	}
 
 	// Conversions, at a fixed rate, on clicks of the latency run.
