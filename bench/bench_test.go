@@ -98,3 +98,20 @@ func TestFixedRate(t *testing.T) {
 		t.Fatalf("run %+v (%d latencies, %d IDs)", res, len(res.Latency), len(res.ClickIDs))
 	}
 }
+
+func TestReportMarksPhasesNotRun(t *testing.T) {
+	r := &report{Phases: []string{"latency"}, ClickLatency: summary{P99: 3}}
+	table := r.markdown()
+	for _, row := range strings.Split(table, "\n") {
+		switch {
+		case strings.HasPrefix(row, "| click latency"):
+			if !strings.HasSuffix(row, "| yes |") {
+				t.Errorf("measured bar not judged: %s", row)
+			}
+		case strings.HasPrefix(row, "| postback end to end"), strings.HasPrefix(row, "| ratio to nginx"), strings.HasPrefix(row, "| stats freshness"):
+			if !strings.HasSuffix(row, "| not run |") {
+				t.Errorf("unmeasured bar judged: %s", row)
+			}
+		}
+	}
+}

@@ -28,9 +28,10 @@ type fixedRate struct {
 
 // rateResult is what a fixed-rate run measured.
 type rateResult struct {
-	Sent       int64 `json:"sent"`
-	Redirected int64 `json:"redirected"`
-	Failed     int64 `json:"failed"`
+	Start      time.Time `json:"start"` // when the first request was due
+	Sent       int64     `json:"sent"`
+	Redirected int64     `json:"redirected"`
+	Failed     int64     `json:"failed"`
 	// SlowTimeline counts requests slower than slowRequest in each 100 ms
 	// of the run: a stall shows as a spike, periodic ones as a rhythm.
 	SlowTimeline []int     `json:"slow_per_100ms"`
@@ -55,7 +56,7 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 	total := int64(d / interval)
 	start := time.Now().Add(100 * time.Millisecond) // every connection ready before the first slot
 	var mu sync.Mutex
-	res := rateResult{SlowTimeline: make([]int, int(d/(100*time.Millisecond))+1)}
+	res := rateResult{Start: start, SlowTimeline: make([]int, int(d/(100*time.Millisecond))+1)}
 	var wg sync.WaitGroup
 	for c := range f.conns {
 		wg.Add(1)

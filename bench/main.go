@@ -106,6 +106,11 @@ func main() {
 
 func run(ctx context.Context, o options) (*report, error) {
 	r := &report{Started: time.Now().UTC(), Machine: describeMachine(), Threads: o.threads, Connections: o.connections, Duration: o.duration.String()}
+	for _, p := range allPhases {
+		if o.phases[p] {
+			r.Phases = append(r.Phases, p)
+		}
+	}
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return nil, err
 	}

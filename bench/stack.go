@@ -274,3 +274,34 @@ func (s *stores) count(ctx context.Context, query string) (int64, error) {
 	err := s.ch.QueryRow(ctx, query).Scan(&n)
 	return int64(n), err
 }
+
+// settle waits until ClickHouse holds every click answered so far and has
+// no merge running, and reports how long that took.
+func settle(ctx context.Context, cr *clickrelay, st *stores) (string, error) {
+	start := time.Now()
+	quiet := 0
+	for time.Since(start) < 3*time.Minute {
+		answered, err := cr.metric("clickrelay_clicks_total")
+		if err != nil {
+			return "", err
+		}
+		stored, err := st.count(ctx, "SELECT count() FROM clickrelay.clicks")
+		if err != nil {
+			return "", err
+		}
+		merges, err := st.count(ctx, "SELECT count() FROM system.merges")
+		if err != nil {
+			return "", err
+		}
+		if stored >= int64(answered) && merges == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		if quiet == 4 { // a second of quiet
+			return time.Since(start).Round(time.Millisecond).String(), nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return "did not settle within 3 minutes", nil
+}
