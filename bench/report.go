@@ -157,7 +157,9 @@ func describeMachine() machine {
 	version := func(name string, args ...string) {
 		// wrk prints its version and exits 1: read the output regardless.
 		if out, _ := exec.Command(name, args...).CombinedOutput(); len(out) > 0 {
-			m.Peers = append(m.Peers, strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]))
+			line, _, _ := strings.Cut(string(out), "\n")
+			line, _, _ = strings.Cut(line, " Copyright") // wrk's
+			m.Peers = append(m.Peers, strings.TrimRight(strings.TrimSpace(line), "."))
 		}
 	}
 	version(nginxBinary(), "-v")
