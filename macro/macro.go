@@ -10,7 +10,10 @@
 // safe in a path segment and in a query string alike.
 package macro
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Name identifies a macro.
 type Name uint8
@@ -55,12 +58,28 @@ var names = map[string]Name{
 	"status": Status, "timestamp": Timestamp,
 }
 
-// Lookup returns the Name of a placeholder, ignoring ASCII case.
+// Lookup returns the Name of a placeholder, ignoring case.
 func Lookup(name string) Name {
 	if n, ok := names[name]; ok { // the common, lower-case spelling
 		return n
 	}
-	return names[strings.ToLower(name)]
+	if len(name) > MaxNameLen {
+		return Unknown
+	}
+	// Links keep the case their author typed ({CLICK_ID}): lower it on the
+	// stack, since every click expands the same link again.
+	var lower [MaxNameLen]byte
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return names[strings.ToLower(name)] // Unicode folding; rare
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return names[string(lower[:len(name)])]
 }
 
 // Values holds the raw (unescaped) value of each macro, as bytes or as a
@@ -89,7 +108,7 @@ func Subs() [5]Name { return [5]Name{Sub1, Sub2, Sub3, Sub4, Sub5} }
 // lone "{" or "}" is written percent-encoded, keeping the URL valid.
 func Expand(dst []byte, tmpl string, v *Values) (out []byte, hasClickID bool) {
 	for {
-		i := strings.IndexAny(tmpl, "{}")
+		i := indexBrace(tmpl)
 		if i < 0 {
 			return append(dst, tmpl...), hasClickID
 		}
@@ -113,6 +132,20 @@ func Expand(dst []byte, tmpl string, v *Values) (out []byte, hasClickID bool) {
 		dst = AppendEscaped(AppendEscaped(dst, v.bytes[n]), v.strings[n])
 		tmpl = tmpl[i+2+end:]
 	}
+}
+
+// indexBrace is strings.IndexAny(s, "{}") without building a character set
+// on each call.
+func indexBrace(s string) int {
+	left := strings.IndexByte(s, '{')
+	upto := s
+	if left >= 0 {
+		upto = s[:left]
+	}
+	if right := strings.IndexByte(upto, '}'); right >= 0 {
+		return right
+	}
+	return left
 }
 
 // AppendEscaped appends s percent-encoded: everything but RFC 3986's
