@@ -92,8 +92,7 @@ func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	args := ctx.QueryArgs()
-	req := ingest.ParseQuery(func(name string) ([]byte, bool) { return args.Peek(name), args.Has(name) })
-	advertiserID, ok := s.advertiserID(ctx, req.Secure)
+	advertiserID, ok := s.advertiserID(ctx, string(args.Peek("secure")))
 	if !ok {
 		return
 	}
@@ -103,12 +102,14 @@ func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
 		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
 		return
 	}
+	// The query is parsed once, as the endpoint's kind reads it.
+	peek := func(name string) ([]byte, bool) { return args.Peek(name), args.Has(name) }
 	scope := ingest.Scope{AdvertiserID: advertiserID, OfferID: ep.OfferID}
 	if ep.Kind == model.EndpointSecondary {
-		s.event(ctx, scope, ingest.ParseEventQuery(func(name string) ([]byte, bool) { return args.Peek(name), args.Has(name) }))
+		s.event(ctx, scope, ingest.ParseEventQuery(peek))
 		return
 	}
-	s.convert(ctx, scope, req)
+	s.convert(ctx, scope, ingest.ParseQuery(peek))
 }
 
 func (s *Server) postEvent(ctx *fasthttp.RequestCtx) {

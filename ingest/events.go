@@ -2,11 +2,8 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/model"
 )
@@ -85,8 +82,7 @@ func (r *EventRequest) check() error {
 // answer comes after the broker's acknowledgement.
 func (s *Service) Event(ctx context.Context, scope Scope, req EventRequest) (*model.Event, error) {
 	if err := req.check(); err != nil {
-		s.invalid.Inc()
-		return nil, err
+		return nil, s.count(err)
 	}
 	now := s.now()
 	click, err := s.findClick(ctx, req.ClickID, now)
@@ -107,13 +103,7 @@ func (s *Service) Event(ctx context.Context, scope Scope, req EventRequest) (*mo
 		URL:          req.URL,
 		Referrer:     req.Referrer,
 	}
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.config.WriteTimeout)
-	defer cancel()
-	if err := s.events.WriteMessages(wctx, kafka.Message{Key: []byte(ev.ClickID), Value: body}); err != nil {
+	if err := s.publish(ctx, s.events, ev.ClickID, ev); err != nil {
 		s.log.Error().Err(err).Str("event_id", ev.ID).Msg("event not acknowledged by Kafka; answering 503")
 		s.unavailable.Inc()
 		return nil, ErrUnavailable

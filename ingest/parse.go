@@ -31,10 +31,9 @@ var (
 
 // Limits on what an advertiser may send.
 const (
-	MaxBodyBytes  = 64 << 10
-	MaxIDLen      = 255 // txid, user_id
-	MaxGoalLen    = 64
-	MaxClickIDLen = 64
+	MaxBodyBytes = 64 << 10
+	MaxIDLen     = 255 // txid, user_id
+	MaxGoalLen   = 64
 )
 
 // FieldError is a request refused before any lookup, with seed 002's

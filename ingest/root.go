@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -248,7 +247,7 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	if taken >= 0 {
 		return notTracked(claims[taken].Scope), nil
 	}
-	if err := s.publish(ctx, conv); err != nil {
+	if err := s.publish(ctx, s.producer, conv.ClickID, conv); err != nil {
 		s.log.Error().Err(err).Str("conversion_id", conv.ID).Msg("conversion not acknowledged by Kafka; answering 503")
 		// Give the claims back so the advertiser's retry is accepted. A
 		// background context: the request's may be what ended.
@@ -267,10 +266,7 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 // Redis (it is written just after its 302): it is waited for, up to
 // FreshClickWait after its minting.
 func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
-	if len(id) > MaxClickIDLen {
-		return nil, &FieldError{errClickNotFound}
-	}
-	minted, _, ok := s.minter.Parse(id)
+	minted, _, ok := s.minter.Parse(id) // refuses any length but a click_id's
 	if !ok || now.Sub(minted) > s.config.AttributionWindow {
 		return nil, &FieldError{errClickNotFound}
 	}
@@ -286,8 +282,9 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, &FieldError{errClickNotFound}
 	}
 	var click model.Click
-	if err := json.Unmarshal(payload, &click); err != nil {
-		return nil, fmt.Errorf("%w: click %s does not decode: %v", ErrUnavailable, id, err)
+	if err := model.DecodeClick(payload, &click); err != nil {
+		s.log.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
+		return nil, ErrUnavailable
 	}
 	return &click, nil
 }
@@ -340,13 +337,15 @@ func notTracked(scope string) Result {
 	return Result{Reason: ReasonClickLimit, Message: msgClickLimit}
 }
 
-// publish writes the conversion and waits for every in-sync replica.
-func (s *Service) publish(ctx context.Context, conv *model.Conversion) error {
-	body, err := json.Marshal(conv)
+// publish writes a record keyed by its click and waits for every in-sync
+// replica. The advertiser hanging up does not cut the write short: claims
+// were taken for it.
+func (s *Service) publish(ctx context.Context, topic producer, clickID string, record any) error {
+	body, err := json.Marshal(record)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.config.WriteTimeout)
 	defer cancel()
-	return s.producer.WriteMessages(ctx, kafka.Message{Key: []byte(conv.ClickID), Value: body})
+	return topic.WriteMessages(ctx, kafka.Message{Key: []byte(clickID), Value: body})
 }
