@@ -342,11 +342,11 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 	return nil
 }
 
-// follow applies invalidations until ctx ends. go-redis resubscribes after a
-// lost connection and then delivers a Subscription message: messages may
-// have been missed meanwhile, so each one triggers a full reload.
-func (cat *Catalog) follow(ctx context.Context) {
-	sub := cat.c.client.Subscribe(ctx, cat.c.keys.invalidations())
+// follow applies the invalidations sub receives until ctx ends. go-redis
+// resubscribes after a lost connection and then delivers a Subscription
+// message: messages may have been missed meanwhile, so each one triggers a
+// full reload.
+func (cat *Catalog) follow(ctx context.Context, sub *goredis.PubSub) {
 	defer sub.Close()
 	ch := sub.ChannelWithSubscriptions(goredis.WithChannelSize(1024))
 	resync := time.NewTicker(cat.c.config.CatalogResync)

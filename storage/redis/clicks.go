@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -40,21 +39,20 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 			marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
-		return fmt.Errorf("saving %d clicks: %w", len(clicks), err)
+	// Exec reports the first command that failed, and a first visit's
+	// SET NX GET "fails" with Nil: every command is checked, so a failed
+	// SET behind it is not taken for stored.
+	cmds, _ := pipe.Exec(ctx)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !isNil(err) {
+			return fmt.Errorf("saving %d clicks: %w", len(clicks), err)
+		}
 	}
 	for i, cmd := range marks {
-		if cmd == nil {
-			continue
-		}
-		first, err := cmd.Result()
-		switch {
-		case isNil(err):
-			clicks[i].Unique = true // nothing was there: this click is the first
-		case err != nil:
-			return fmt.Errorf("marking unique visitors: %w", err)
-		default:
-			clicks[i].Unique = first == string(clicks[i].ID)
+		if cmd != nil {
+			first, err := cmd.Result()
+			// Nil: nothing was there, this click is the first.
+			clicks[i].Unique = isNil(err) || first == string(clicks[i].ID)
 		}
 	}
 	return nil
@@ -72,6 +70,3 @@ func (c *Component) Click(ctx context.Context, id string) (payload []byte, found
 	}
 	return payload, true, nil
 }
-
-// AttributionWindow is how long clicks stay findable.
-func (c *Component) AttributionWindow() time.Duration { return c.config.AttributionWindow }

@@ -61,7 +61,16 @@ func (c *Component) Start(ctx context.Context) error {
 	if err := c.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis at %s: %w", c.client.Options().Addr, err)
 	}
+	// Subscribed first, loaded second: an invalidation published while the
+	// catalog loads is then applied after it, never lost, and the load is
+	// not repeated when the subscription is confirmed.
+	sub := c.client.Subscribe(ctx, c.keys.invalidations())
+	if _, err := sub.Receive(ctx); err != nil {
+		sub.Close()
+		return fmt.Errorf("subscribing to catalog invalidations: %w", err)
+	}
 	if err := c.catalog.reloadAll(ctx); err != nil {
+		sub.Close()
 		return fmt.Errorf("loading the entity catalog from Redis: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -69,7 +78,7 @@ func (c *Component) Start(ctx context.Context) error {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.catalog.follow(runCtx)
+		c.catalog.follow(runCtx, sub)
 	}()
 	c.log.Info().Str("addr", c.client.Options().Addr).Int("db", c.client.Options().DB).Msg("redis ready")
 	return nil
