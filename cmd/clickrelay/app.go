@@ -67,7 +67,7 @@ func (a *app) start(ctx context.Context) (err error) {
 		return errors.New("CLICKRELAY_KAFKA_BROKERS=embedded works only with `clickrelay all`: the embedded broker lives inside that one process")
 	}
 
-	a.clickhouse, err = clickhouse.New(clickhouse.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.ClickHouse)
+	a.clickhouse, err = clickhouse.New(clickhouse.Dependencies{Logger: a.log}, a.config.ClickHouse)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Kafka)
+	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka)
 	if err != nil {
 		return err
 	}

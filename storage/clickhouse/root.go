@@ -15,14 +15,12 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 )
 
 // Dependencies of the component.
 type Dependencies struct {
-	Logger  zerolog.Logger
-	Metrics *metrics.Set
+	Logger zerolog.Logger
 }
 
 // Component holds the connection pool.
@@ -90,9 +88,6 @@ func (c *Component) Stop() error {
 
 // Ping checks ClickHouse answers, for readiness probes.
 func (c *Component) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
-
-// Database is the database clickrelay's tables live in.
-func (c *Component) Database() string { return c.database }
 
 // table returns a table's fully qualified name.
 func (c *Component) table(name string) string { return "`" + c.database + "`." + name }

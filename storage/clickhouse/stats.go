@@ -49,9 +49,6 @@ var statsDimensions = map[string]string{
 	"sub5":       "sub5",
 }
 
-// IsStatsDimension reports whether name can be grouped by.
-func IsStatsDimension(name string) bool { _, ok := statsDimensions[name]; return ok }
-
 var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 
 // Stats answers a stats query from the rollup.

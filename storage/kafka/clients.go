@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -30,7 +29,7 @@ func (c *Component) NewWriter(topic string, batchSize int) *kafka.Writer {
 		WriteTimeout: 10 * time.Second,
 		ReadTimeout:  10 * time.Second,
 		MaxAttempts:  5,
-		ErrorLogger:  kafka.LoggerFunc(c.logger(zerolog.WarnLevel, topic)),
+		ErrorLogger:  kafka.LoggerFunc(c.logger(topic)),
 	}
 }
 
@@ -76,7 +75,7 @@ func (c *Component) NewConsumer(group, topic string, fetch Fetch) *Consumer {
 			StartOffset:    kafka.FirstOffset,
 			ReadBackoffMin: 10 * time.Millisecond,
 			ReadBackoffMax: time.Second,
-			ErrorLogger:    kafka.LoggerFunc(c.logger(zerolog.WarnLevel, topic)),
+			ErrorLogger:    kafka.LoggerFunc(c.logger(topic)),
 		}),
 		comp:  c,
 		group: groupID,
@@ -123,7 +122,8 @@ func (k *Consumer) CaughtUp(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (c *Component) logger(level zerolog.Level, topic string) func(string, ...any) {
+// logger is kafka-go's error logger for a topic's clients.
+func (c *Component) logger(topic string) func(string, ...any) {
 	log := c.log.With().Str("topic", topic).Logger()
-	return func(format string, args ...any) { log.WithLevel(level).Msgf(format, args...) }
+	return func(format string, args ...any) { log.Warn().Msgf(format, args...) }
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -31,15 +30,13 @@ var Topics = []string{TopicClicks, TopicConversions, TopicEvents, TopicAttempts}
 
 // Dependencies of the component.
 type Dependencies struct {
-	Logger  zerolog.Logger
-	Metrics *metrics.Set
+	Logger zerolog.Logger
 }
 
 // Component connects to the brokers (starting the embedded one if asked).
 type Component struct {
 	config   Configuration
 	log      zerolog.Logger
-	metrics  *metrics.Set
 	brokers  []string
 	embedded *kfake.Cluster
 	client   *kafka.Client
@@ -61,9 +58,8 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		return nil, errors.New("CLICKRELAY_KAFKA_PARTITIONS must be at least 1")
 	}
 	return &Component{
-		config:  config,
-		log:     deps.Logger.With().Str("component", "kafka").Logger(),
-		metrics: deps.Metrics,
+		config: config,
+		log:    deps.Logger.With().Str("component", "kafka").Logger(),
 	}, nil
 }
 
@@ -121,9 +117,6 @@ func (c *Component) Stop() error {
 // Embedded reports whether this process runs the broker itself: then
 // nothing survives in Kafka that consumers have not taken before exit.
 func (c *Component) Embedded() bool { return c.embedded != nil }
-
-// Brokers returns the broker addresses in use.
-func (c *Component) Brokers() []string { return c.brokers }
 
 // Topic returns the full name of a topic.
 func (c *Component) Topic(name string) string { return c.config.TopicPrefix + name }

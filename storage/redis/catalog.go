@@ -36,7 +36,6 @@ type Catalog struct {
 	endpoints   map[string]*model.Endpoint
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
-	affiliatesByAppID    map[string]*model.Affiliate
 	postbacksByAffiliate map[string][]*model.Postback // each slice replaced, never mutated
 	// keys indexes API key hashes by their first 8 bytes; the full hash is
 	// then compared in constant time.
@@ -61,7 +60,6 @@ func (cat *Catalog) reset() {
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
 	cat.offersBySlug = map[string]*model.Offer{}
-	cat.affiliatesByAppID = map[string]*model.Affiliate{}
 	cat.postbacksByAffiliate = map[string][]*model.Postback{}
 	cat.keys = map[uint64][]storedKey{}
 }
@@ -108,13 +106,6 @@ func (cat *Catalog) Affiliate(id string) *model.Affiliate {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	return cat.affiliates[id]
-}
-
-// AffiliateByAppID returns the affiliate a publisher feed app_id names.
-func (cat *Catalog) AffiliateByAppID(appID string) *model.Affiliate {
-	cat.mu.RLock()
-	defer cat.mu.RUnlock()
-	return cat.affiliatesByAppID[appID]
 }
 
 // Advertiser returns an advertiser by ID.
@@ -191,9 +182,6 @@ func (cat *Catalog) put(e model.Entity) {
 		cat.advertisers[e.ID] = e
 	case *model.Affiliate:
 		cat.affiliates[e.ID] = e
-		if e.AppID != "" {
-			cat.affiliatesByAppID[e.AppID] = e
-		}
 	case *model.Offer:
 		cat.offers[e.ID] = e
 		if e.Slug != "" {
@@ -222,9 +210,6 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 	case model.KindAdvertiser:
 		delete(cat.advertisers, id)
 	case model.KindAffiliate:
-		if old := cat.affiliates[id]; old != nil {
-			delete(cat.affiliatesByAppID, old.AppID)
-		}
 		delete(cat.affiliates, id)
 	case model.KindOffer:
 		if old := cat.offers[id]; old != nil {
@@ -292,7 +277,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	cat.mu.Lock()
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
 	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
-	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
+	cat.offersBySlug = fresh.offersBySlug
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
 	cat.mu.Unlock()
 	if cat.reloads != nil {
