@@ -42,11 +42,12 @@ func (w *Worker) deliver(j *job) {
 	target, _ := macro.Expand(nil, pb.URL, values(c, j.Event))
 	start := w.now()
 	outcome := w.fire(ctx, string(target))
-	w.latency.UpdateDuration(start)
+	took := w.now().Sub(start)
+	w.latency.Update(took.Seconds())
 
 	success := outcome.err == nil && outcome.status >= 200 && outcome.status < 300
-	retryable := !success && (outcome.err != nil && !errors.Is(outcome.err, ErrBlocked) && !outcome.invalid ||
-		outcome.status == http.StatusTooManyRequests || outcome.status >= 500)
+	retryable := outcome.err != nil && !outcome.invalid ||
+		outcome.status == http.StatusTooManyRequests || outcome.status >= 500
 	final := success || !retryable || j.Attempt >= uint32(w.config.MaxAttempts)
 
 	w.record(ctx, &model.Attempt{
@@ -65,7 +66,7 @@ func (w *Worker) deliver(j *job) {
 		StatusCode:    outcome.status,
 		Debug:         outcome.debug(string(target)),
 		Final:         final,
-		LatencyMicros: w.now().Sub(start).Microseconds(),
+		LatencyMicros: took.Microseconds(),
 	})
 
 	switch {
@@ -96,7 +97,7 @@ type outcome struct {
 	header  http.Header
 	body    string
 	err     error
-	invalid bool // the URL itself is unusable: retrying cannot help
+	invalid bool // the URL is unusable or not allowed: retrying cannot help
 	url     *url.URL
 }
 
@@ -112,7 +113,8 @@ func (w *Worker) fire(ctx context.Context, target string) outcome {
 	req.Header.Set("User-Agent", "clickrelay-postback/1")
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return outcome{err: err, url: u}
+		// The SSRF guard refuses at dial time, so its refusal arrives here.
+		return outcome{err: err, invalid: errors.Is(err, ErrBlocked), url: u}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyKept))
