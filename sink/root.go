@@ -139,6 +139,7 @@ type pending interface {
 	add(value []byte) error
 	// store writes the records added since the last reset.
 	store(ctx context.Context) error
+	len() int
 	reset()
 }
 
@@ -168,6 +169,8 @@ func (p *typedPending[T]) store(ctx context.Context) error {
 	}
 	return p.write(ctx, p.records)
 }
+
+func (p *typedPending[T]) len() int { return len(p.records) }
 
 func (p *typedPending[T]) reset() {
 	clear(p.records) // let go of the strings until the slots are reused
@@ -277,7 +280,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 		backoff = min(2*backoff, 10*time.Second)
 	}
 	st.flushSeconds.UpdateDuration(start)
-	st.inserted.Add(len(msgs))
+	st.inserted.Add(st.pending.len()) // undecodable messages count as poison only
 	st.pending.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
