@@ -72,16 +72,6 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 4 {
 		runtime.GOMAXPROCS(4)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
 		if !slices.Contains(allPhases, p) {
@@ -92,16 +82,32 @@ func main() {
 	if o.binary == "" {
 		log.Fatal("-clickrelay is required (scripts/bench.sh builds it)")
 	}
+	if err := runAndReport(o, *cpuProfile); err != nil {
+		log.Print(err)
+		os.Exit(1) // a failed run must fail scripts/bench.sh
+	}
+}
+
+// runAndReport runs the benchmark, with the runner's own CPU profile when
+// asked, and prints and writes its report.
+func runAndReport(o options, cpuProfile string) error {
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	r, err := run(context.Background(), o)
 	if err != nil {
-		log.Print(err)
-		return
+		return err
 	}
 	table := r.markdown()
 	fmt.Println(table)
-	if err := r.write(o.outDir, table); err != nil {
-		log.Print(err)
-	}
+	return r.write(o.outDir, table)
 }
 
 func run(ctx context.Context, o options) (*report, error) {
