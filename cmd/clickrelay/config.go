@@ -117,7 +117,6 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
 	if v, ok := l.get("CLICKRELAY_TRUSTED_PROXIES"); ok && strings.TrimSpace(v) != "" {
-		c.Tracker.TrustedProxies = []netip.Prefix{}
 		for _, s := range strings.Split(v, ",") {
 			p, err := netip.ParsePrefix(strings.TrimSpace(s))
 			if err != nil {
