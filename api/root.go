@@ -48,6 +48,8 @@ type converter interface {
 type warehouse interface {
 	Stats(ctx context.Context, q clickhouse.StatsQuery) ([]clickhouse.StatsRow, error)
 	PostbackReport(ctx context.Context, q clickhouse.PostbackQuery, each func(*clickhouse.PostbackRow) error) error
+	Conversions(ctx context.Context, q clickhouse.ConversionQuery) ([]model.Conversion, error)
+	CountConversions(ctx context.Context, q clickhouse.ConversionQuery) (uint64, error)
 }
 
 // Check is a named readiness probe.

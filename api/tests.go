@@ -38,6 +38,14 @@ func (w *fakeWarehouse) Stats(_ context.Context, q clickhouse.StatsQuery) ([]cli
 	return nil, nil
 }
 
+func (w *fakeWarehouse) Conversions(context.Context, clickhouse.ConversionQuery) ([]model.Conversion, error) {
+	return nil, nil
+}
+
+func (w *fakeWarehouse) CountConversions(context.Context, clickhouse.ConversionQuery) (uint64, error) {
+	return 0, nil
+}
+
 func (w *fakeWarehouse) PostbackReport(context.Context, clickhouse.PostbackQuery, func(*clickhouse.PostbackRow) error) error {
 	return nil
 }

@@ -42,11 +42,14 @@ const (
 // Conversion is a payable action attributed to a click. Every change of
 // status is a new Version of the same ID; ClickHouse keeps the highest.
 type Conversion struct {
-	ID           string    `json:"conversion_id"`
-	Version      uint32    `json:"version"`
-	Time         int64     `json:"ts"`         // created, Unix milliseconds
-	UpdatedTime  int64     `json:"updated_ts"` // this version, Unix milliseconds
-	Status       string    `json:"status"`
+	ID          string `json:"conversion_id"`
+	Version     uint32 `json:"version"`
+	Time        int64  `json:"ts"`         // created, Unix milliseconds
+	UpdatedTime int64  `json:"updated_ts"` // this version, Unix milliseconds
+	Status      string `json:"status"`
+	// PrevStatus is the status this version replaced (empty on version 1),
+	// so the stats rollup can move a conversion from one status to another.
+	PrevStatus   string    `json:"prev_status,omitempty"`
 	ClickID      string    `json:"click_id"`
 	ClickTime    int64     `json:"click_ts"`
 	OfferID      string    `json:"offer_id"`

@@ -22,10 +22,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// clicks, conversions, events, postback_attempts, stats_minute, two views,
-	// and the migrations table.
-	if n != 8 {
-		t.Fatalf("%d tables, want 8", n)
+	// clicks, conversions, events, postback_attempts, stats_minute, three
+	// views, and the migrations table.
+	if n != 9 {
+		t.Fatalf("%d tables, want 9", n)
 	}
 }
 
@@ -53,8 +53,13 @@ func TestClicksAndConversionsRollUpIntoStats(t *testing.T) {
 		Subs: [5]string{"s1"}, PayoutMicros: 2_500_000, AmountMicros: 10_000_000,
 	}
 	approved := conv
-	approved.Version, approved.Status = 2, model.ConversionApproved // a status change: not a second conversion
-	if err := c.InsertConversions(ctx, []model.Conversion{conv, approved}); err != nil {
+	approved.Version, approved.Status, approved.PrevStatus = 2, model.ConversionApproved, model.ConversionPending // a status change: not a second conversion
+	// A second conversion, approved at once, then reversed: it no longer pays.
+	reversed := conv
+	reversed.ID, reversed.Status = "conv_2", model.ConversionApproved
+	reversedV2 := reversed
+	reversedV2.Version, reversedV2.Status, reversedV2.PrevStatus = 2, model.ConversionReversed, model.ConversionApproved
+	if err := c.InsertConversions(ctx, []model.Conversion{conv, approved, reversed, reversedV2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,7 +72,8 @@ func TestClicksAndConversionsRollUpIntoStats(t *testing.T) {
 		t.Fatalf("%d total rows", len(rows))
 	}
 	r := rows[0]
-	if r.Clicks != 9 || r.UniqueClicks != 6 || r.BotClicks != 1 || r.Conversions != 1 || r.PayoutMicros != 2_500_000 {
+	if r.Clicks != 9 || r.UniqueClicks != 6 || r.BotClicks != 1 || r.Conversions != 2 || r.Approved != 1 ||
+		r.PayoutMicros != 2_500_000 || r.AmountMicros != 10_000_000 {
 		t.Fatalf("totals = %+v", r)
 	}
 
@@ -81,7 +87,7 @@ func TestClicksAndConversionsRollUpIntoStats(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s/%s:%d/%d", r.Keys[0], r.Keys[1], r.Clicks, r.Conversions))
 	}
 	// 23:30..23:39 UTC on March 1; the conversion at 00:10 on March 2.
-	want := "2026-03-01/s0:5/0 2026-03-01/s1:4/0 2026-03-02/s1:0/1"
+	want := "2026-03-01/s0:5/0 2026-03-01/s1:4/0 2026-03-02/s1:0/2"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("by date,sub1 = %v, want %v", got, want)
 	}
@@ -98,6 +104,65 @@ func TestClicksAndConversionsRollUpIntoStats(t *testing.T) {
 
 	if _, err := c.Stats(ctx, StatsQuery{GroupBy: []string{"1; DROP TABLE x"}}); err == nil {
 		t.Fatal("accepted an unknown dimension")
+	}
+}
+
+func TestConversionsListLatestVersions(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var convs []model.Conversion
+	for i := range 5 {
+		convs = append(convs, model.Conversion{ID: fmt.Sprint("conv_", i), Version: 1, Time: base.Add(time.Duration(i) * time.Minute).UnixMilli(),
+			Status: model.ConversionPending, OfferID: fmt.Sprint(i % 2), AffiliateID: "7", AdvertiserID: "3", Subs: [5]string{"s"}})
+	}
+	changed := convs[3]
+	changed.Version, changed.Status, changed.PrevStatus = 2, model.ConversionApproved, model.ConversionPending
+	test := convs[0]
+	test.ID, test.Test = "conv_test", true
+	if err := c.InsertConversions(ctx, append(convs, changed, test)); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(q ConversionQuery) string {
+		t.Helper()
+		out, err := c.Conversions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, conv := range out {
+			got = append(got, conv.ID+"/"+conv.Status)
+		}
+		return strings.Join(got, " ")
+	}
+	for _, tc := range []struct {
+		q    ConversionQuery
+		want string
+	}{
+		{ConversionQuery{AffiliateID: "7"}, "conv_4/pending conv_3/approved conv_2/pending conv_1/pending conv_0/pending"},
+		{ConversionQuery{Statuses: []string{"pending"}, OfferIDs: []string{"1"}}, "conv_1/pending"},
+		{ConversionQuery{Statuses: []string{"approved"}}, "conv_3/approved"},
+		{ConversionQuery{From: base.Add(time.Minute), To: base.Add(3 * time.Minute)}, "conv_2/pending conv_1/pending"},
+		{ConversionQuery{Limit: 2}, "conv_4/pending conv_3/approved"},
+		{ConversionQuery{Limit: 2, Offset: 4}, "conv_0/pending"},
+		{ConversionQuery{After: &ConversionCursor{Time: convs[3].Time, ID: "conv_3"}, Limit: 2}, "conv_2/pending conv_1/pending"},
+		{ConversionQuery{AdvertiserID: "other"}, ""},
+		{ConversionQuery{Test: true}, "conv_test/pending"},
+	} {
+		if got := ids(tc.q); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	if n, err := c.CountConversions(ctx, ConversionQuery{Statuses: []string{"pending"}, Limit: 1}); err != nil || n != 4 {
+		t.Errorf("count pending = %d, %v", n, err)
+	}
+	got, found, err := c.Conversion(ctx, "conv_3", false)
+	if err != nil || !found || got.Version != 2 || got.Status != model.ConversionApproved || got.PrevStatus != model.ConversionPending ||
+		got.Time != convs[3].Time || got.Subs[0] != "s" {
+		t.Fatalf("conv_3 = %+v, %v, %v", got, found, err)
+	}
+	if _, found, err := c.Conversion(ctx, "conv_test", false); found || err != nil {
+		t.Fatalf("a test conversion read as real: %v %v", found, err)
 	}
 }
 

@@ -134,6 +134,7 @@ func (c *Component) InsertConversions(ctx context.Context, convs []model.Convers
 		values("ts", func(i int) time.Time { return datetime(convs[i].Time) }),
 		values("updated_ts", func(i int) time.Time { return datetime(convs[i].UpdatedTime) }),
 		values("status", func(i int) string { return convs[i].Status }),
+		values("prev_status", func(i int) string { return convs[i].PrevStatus }),
 		values("click_id", func(i int) string { return convs[i].ClickID }),
 		values("click_ts", func(i int) time.Time { return datetime(convs[i].ClickTime) }),
 		values("offer_id", func(i int) string { return convs[i].OfferID }),

@@ -93,7 +93,7 @@ func (c *Component) Migrate(ctx context.Context) error {
 		}
 		for _, stmt := range m.statements {
 			stmt = strings.ReplaceAll(stmt, "{db}", "`"+c.database+"`")
-			if err := c.conn.Exec(ctx, stmt); err != nil {
+			if err := c.conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
 				return fmt.Errorf("migration %d (%s): %w\n%s", m.version, m.name, err, stmt)
 			}
 		}
@@ -110,4 +110,11 @@ func (c *Component) Migrate(ctx context.Context) error {
 		c.log.Info().Uint32("version", m.version).Str("name", m.name).Msg("applied migration")
 	}
 	return nil
+}
+
+// alreadyAdded reports whether stmt adds a column another process (or an
+// interrupted run) has added already: 18.16 knows no ADD COLUMN IF NOT
+// EXISTS, so that statement is the one that is not idempotent by itself.
+func alreadyAdded(stmt string, err error) bool {
+	return strings.Contains(stmt, "ADD COLUMN") && strings.Contains(err.Error(), "already exists")
 }

@@ -27,6 +27,10 @@ type StatsRow struct {
 	UniqueClicks uint64
 	BotClicks    uint64
 	Conversions  uint64
+	// Approved counts conversions whose status is approved now.
+	Approved int64
+	// PayoutMicros and AmountMicros leave out rejected and reversed
+	// conversions.
 	PayoutMicros int64
 	AmountMicros int64
 }
@@ -87,7 +91,7 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 		args = append(args, q.OfferIDs)
 	}
 	sql := "SELECT " + strings.Join(append(keys,
-		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)",
+		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
 		"sum(payout_micros)", "sum(amount_micros)"), ", ") +
 		" FROM " + c.table("stats_minute") +
 		" WHERE " + strings.Join(where, " AND ")
@@ -112,11 +116,11 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 	var out []StatsRow
 	for rows.Next() {
 		r := StatsRow{Keys: make([]string, len(keys))}
-		dest := make([]any, 0, len(keys)+6)
+		dest := make([]any, 0, len(keys)+7)
 		for i := range r.Keys {
 			dest = append(dest, &r.Keys[i])
 		}
-		dest = append(dest, &r.Clicks, &r.UniqueClicks, &r.BotClicks, &r.Conversions, &r.PayoutMicros, &r.AmountMicros)
+		dest = append(dest, &r.Clicks, &r.UniqueClicks, &r.BotClicks, &r.Conversions, &r.Approved, &r.PayoutMicros, &r.AmountMicros)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("stats query: %w", err)
 		}
