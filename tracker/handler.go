@@ -57,24 +57,25 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		values.Set(subMacros[i], t.param(args.Peek(name)))
 	}
 
-	if offer.Status != model.StatusActive || !targeted(offer, country) {
+	ua := ctx.Request.Header.UserAgent()
+	agent := t.agents.classify(ua) // recorded with the click anyway: targeting costs nothing more
+	// A paused offer, or a visitor outside its countries or OS, goes to
+	// the fallback URL when there is one; otherwise there is no offer for
+	// them.
+	if offer.Status != model.StatusActive || !targeted(offer, country, agent.os) {
 		if offer.FallbackURL != "" {
 			t.metrics.fallbacks.Inc()
 			t.redirect(ctx, offer.FallbackURL, &values, nil)
 			return
 		}
-		if offer.Status != model.StatusActive {
-			t.metrics.notFound.Inc()
-			ctx.Error("Not Found", fasthttp.StatusNotFound)
-			return
-		}
-		// Off-target traffic with nowhere else to go still converts.
+		t.metrics.notFound.Inc()
+		ctx.Error("Not Found", fasthttp.StatusNotFound)
+		return
 	}
 
 	p := t.recorder.get()
 	id := t.minter.Append(p.id[:0], now)
 	values.Set(macro.ClickID, id)
-	ua := ctx.Request.Header.UserAgent()
 	var ipText [64]byte
 	fields := clickFields{
 		id:          id,
@@ -84,7 +85,7 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		advertiser:  offer.AdvertiserID,
 		affClickID:  values.Bytes(macro.AffClickID),
 		country:     country,
-		agent:       t.agents.classify(ua),
+		agent:       agent,
 		filterBots:  offer.FilterBots,
 		payout:      model.ClickPayout(offer),
 		ip:          ip.AppendTo(ipText[:0]),
@@ -135,9 +136,10 @@ func (t *Tracker) param(v []byte) []byte {
 	return v
 }
 
-// targeted reports whether a visitor from country may see offer.
-func targeted(offer *model.Offer, country string) bool {
-	return len(offer.Countries) == 0 || slices.Contains(offer.Countries, country)
+// targeted reports whether a visitor from country on os may see offer.
+func targeted(offer *model.Offer, country, os string) bool {
+	return (len(offer.Countries) == 0 || slices.Contains(offer.Countries, country)) &&
+		(offer.OS == "" || offer.OS == os)
 }
 
 // clientIP is the visitor's address: the peer's, or when the peer is a

@@ -44,6 +44,10 @@ func newHarness(t testing.TB) *harness {
 			"14": {ID: "14", Status: model.StatusPaused, TrackingURL: "https://shop.example.com/", FallbackURL: "https://fallback.example.com/?s={sub1}"},
 			"15": {ID: "15", Status: model.StatusPaused, TrackingURL: "https://shop.example.com/"},
 			"16": {ID: "16", Status: model.StatusActive, Countries: []string{"DE"}, TrackingURL: "https://shop.example.com/de", FallbackURL: "https://fallback.example.com/"},
+			"17": {ID: "17", Status: model.StatusActive, Countries: []string{"DE"}, TrackingURL: "https://shop.example.com/de"},
+			"18": {ID: "18", Status: model.StatusActive, OS: "android", TrackingURL: "https://shop.example.com/android", FallbackURL: "https://fallback.example.com/os"},
+			"19": {ID: "19", Status: model.StatusActive, OS: "android", TrackingURL: "https://shop.example.com/android"},
+			"20": {ID: "20", Status: model.StatusActive, OS: "ios", Countries: []string{"US"}, TrackingURL: "https://shop.example.com/ios-us"},
 		},
 		affiliates: map[string]*model.Affiliate{
 			"7": {ID: "7", Status: model.StatusActive},
@@ -162,6 +166,10 @@ func TestClickAnswers(t *testing.T) {
 		{"paused offer with fallback", "/click/14?aff_id=7&sub1=q", 302, "https://fallback.example.com/?s=q", ""},
 		{"paused offer without fallback", "/click/15?aff_id=7", 404, "", ""},
 		{"off-target country with fallback", "/click/16?aff_id=7", 302, "https://fallback.example.com/", ""},
+		{"off-target country without fallback", "/click/17?aff_id=7", 404, "", ""},
+		{"off-target OS with fallback", "/click/18?aff_id=7", 302, "https://fallback.example.com/os", ""},
+		{"off-target OS without fallback", "/click/19?aff_id=7", 404, "", ""},
+		{"on-target OS and country", "/click/20?aff_id=7", 302, "https://shop.example.com/ios-us?click_id=", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
