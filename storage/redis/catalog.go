@@ -138,14 +138,23 @@ func (cat *Catalog) Postbacks(affiliateID string) []*model.Postback {
 }
 
 // Offers returns every offer, in ID order.
-func (cat *Catalog) Offers() []*model.Offer {
+func (cat *Catalog) Offers() []*model.Offer { return sortedByID(cat, cat.offers) }
+
+// Advertisers returns every advertiser, by ID.
+func (cat *Catalog) Advertisers() []*model.Advertiser { return sortedByID(cat, cat.advertisers) }
+
+// Affiliates returns every affiliate, by ID.
+func (cat *Catalog) Affiliates() []*model.Affiliate { return sortedByID(cat, cat.affiliates) }
+
+// sortedByID lists a catalog map's entities in ID order.
+func sortedByID[E model.Entity](cat *Catalog, m map[string]E) []E {
 	cat.mu.RLock()
-	out := make([]*model.Offer, 0, len(cat.offers))
-	for _, o := range cat.offers {
-		out = append(out, o)
+	out := make([]E, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
 	}
 	cat.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *model.Offer) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b E) int { return compareIDs(a.EntityID(), b.EntityID()) })
 	return out
 }
 
@@ -238,6 +247,18 @@ func (cat *Catalog) putKey(hash [32]byte, p model.Principal) {
 	cat.putKeyLocked(hash, p)
 }
 
+func (cat *Catalog) removeKey(hash [32]byte) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	i := keyIndex(hash)
+	list := slices.DeleteFunc(slices.Clone(cat.keys[i]), func(k storedKey) bool { return k.hash == hash })
+	if len(list) == 0 {
+		delete(cat.keys, i)
+	} else {
+		cat.keys[i] = list
+	}
+}
+
 func (cat *Catalog) putKeyLocked(hash [32]byte, p model.Principal) {
 	i := keyIndex(hash)
 	list := slices.DeleteFunc(slices.Clone(cat.keys[i]), func(k storedKey) bool { return k.hash == hash })
@@ -305,10 +326,18 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 	}
 	if kind == "key" {
 		body, err := cat.c.client.HGet(ctx, cat.c.keys.apiKeys(), id).Result()
+		if isNil(err) { // a rotated key: gone
+			body = "{}"
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
 		hash, p, err := decodeKey(id, body)
+		if err == nil && p == (model.Principal{}) {
+			cat.removeKey(hash)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -53,6 +55,49 @@ func (c *Component) SaveAPIKey(ctx context.Context, key string, p model.Principa
 	h := hex.EncodeToString(hash[:])
 	if err := c.client.HSet(ctx, c.keys.apiKeys(), h, body).Err(); err != nil {
 		return fmt.Errorf("saving an API key: %w", err)
+	}
+	c.catalog.putKey(hash, p)
+	c.publish(ctx, "key:"+h)
+	return nil
+}
+
+// ReplaceAPIKeys makes key the only API key of p: every other key of p
+// stops working at once in this process, and in the others as soon as
+// the invalidation reaches them (milliseconds).
+func (c *Component) ReplaceAPIKeys(ctx context.Context, key string, p model.Principal) error {
+	var old []string
+	iter := c.client.HScan(ctx, c.keys.apiKeys(), 0, "", 1000).Iterator()
+	for iter.Next(ctx) {
+		h := iter.Val()
+		if !iter.Next(ctx) {
+			break
+		}
+		var owner model.Principal
+		if json.Unmarshal([]byte(iter.Val()), &owner) == nil && owner == p {
+			old = append(old, h)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("listing the API keys of %s %s: %w", p.Kind, p.ID, err)
+	}
+	hash := HashKey(key)
+	h := hex.EncodeToString(hash[:])
+	body, _ := json.Marshal(p)
+	_, err := c.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		if len(old) > 0 {
+			pipe.HDel(ctx, c.keys.apiKeys(), old...)
+		}
+		pipe.HSet(ctx, c.keys.apiKeys(), h, body)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replacing the API key of %s %s: %w", p.Kind, p.ID, err)
+	}
+	for _, o := range old {
+		if raw, err := hex.DecodeString(o); err == nil && len(raw) == len(hash) {
+			c.catalog.removeKey([32]byte(raw))
+		}
+		c.publish(ctx, "key:"+o)
 	}
 	c.catalog.putKey(hash, p)
 	c.publish(ctx, "key:"+h)

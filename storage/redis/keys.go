@@ -13,6 +13,12 @@ func (k keys) invalidations() string           { return k.prefix + "invalidate" 
 func (k keys) secret(name string) string       { return k.prefix + "secret:" + name }
 func (k keys) click(id string) string          { return k.prefix + "click:" + id }
 func (k keys) claim(scope, id string) string   { return k.prefix + "claim:" + scope + ":" + id }
+
+// rate is a rate limit counter; the subject is a hash tag, so one
+// subject's windows, counted in one script, share a Redis Cluster slot.
+func (k keys) rate(subject, window, n string) string {
+	return k.prefix + "rate:{" + subject + "}:" + window + ":" + n
+}
 func (k keys) unique(offer, visitor string) string {
 	return k.prefix + "uniq:" + offer + ":" + visitor
 }
