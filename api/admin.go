@@ -24,10 +24,19 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, seg []string) {
 	}
 	method := string(ctx.Method())
 	switch {
-	case len(seg) == 1 && seg[0] == "advertisers":
-		s.onlyMethod(ctx, method, "POST", s.createAdvertiser)
-	case len(seg) == 1 && seg[0] == "affiliates":
-		s.onlyMethod(ctx, method, "POST", s.createAffiliate)
+	case len(seg) == 1 && (seg[0] == "advertisers" || seg[0] == "affiliates"):
+		switch {
+		case method == "POST" && seg[0] == "advertisers":
+			s.createAdvertiser(ctx)
+		case method == "POST":
+			s.createAffiliate(ctx)
+		case method == "GET":
+			s.listAccounts(ctx, model.Kind(strings.TrimSuffix(seg[0], "s")))
+		default:
+			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, POST")
+		}
+	case (len(seg) == 2 || len(seg) == 3) && (seg[0] == "advertisers" || seg[0] == "affiliates"):
+		s.accounts(ctx, seg)
 	case len(seg) == 1 && seg[0] == "offers":
 		switch method {
 		case "POST":
@@ -185,20 +194,10 @@ func (s *Server) createAffiliate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	scopes := slices.Clone(model.AllScopes)
-	if raw, present := f.fields["scopes"]; present {
-		scopes = nil
-		if err := json.Unmarshal(raw, &scopes); err != nil {
-			f.fail("invalid_scopes", "scopes must be a list of strings.")
+	if _, present := f.fields["scopes"]; present {
+		if scopes = f.scopes(); f.failed {
 			return
 		}
-		for _, sc := range scopes {
-			if !slices.Contains(model.AllScopes, sc) {
-				f.fail("invalid_scopes", fmt.Sprintf("Unknown scope %q; scopes are %s.", sc, strings.Join(model.AllScopes, ", ")))
-				return
-			}
-		}
-		slices.Sort(scopes)
-		scopes = slices.Compact(scopes)
 	}
 	aff := &model.Affiliate{Name: name, Tier: tier, Scopes: scopes, AppID: hexToken(12),
 		Status: model.StatusActive, CreatedAt: model.FormatTime(now(), model.APITimeLayout)}

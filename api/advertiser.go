@@ -55,8 +55,16 @@ func (s *Server) advertiserID(ctx *fasthttp.RequestCtx, secure string) (string, 
 		return "", false
 	}
 	id, ok := s.principal(key, model.KindAdvertiser)
-	if !ok {
+	adv := s.catalog.Advertiser(id)
+	if !ok || adv == nil {
 		envelopeError(ctx, fasthttp.StatusUnauthorized, codeInvalidKey, msgKeyInvalid)
+		return "", false
+	}
+	if adv.Status != model.StatusActive {
+		envelopeError(ctx, fasthttp.StatusForbidden, codeAccountInactive, inactiveMessage(adv.Status))
+		return "", false
+	}
+	if !s.limitAdvertiser(ctx, id) {
 		return "", false
 	}
 	return id, true

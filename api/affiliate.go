@@ -55,8 +55,15 @@ func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*f
 	}
 	id, ok := s.principal(key, model.KindAffiliate)
 	aff := s.catalog.Affiliate(id)
-	if !ok || aff == nil || aff.Status != model.StatusActive {
+	if !ok || aff == nil {
 		affiliateError(ctx, fasthttp.StatusUnauthorized, "INVALID_API_KEY", "The provided API key is invalid or has been revoked.")
+		return
+	}
+	if aff.Status != model.StatusActive {
+		affiliateError(ctx, fasthttp.StatusForbidden, codeAccountInactive, inactiveMessage(aff.Status))
+		return
+	}
+	if !s.limitAffiliate(ctx, aff) {
 		return
 	}
 	if !aff.HasScope(scope) {

@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/clickrelay/clickrelay/ingest"
-	"github.com/clickrelay/clickrelay/model"
 )
 
 func decode(t *testing.T, body []byte) map[string]any {
@@ -138,12 +136,10 @@ func TestPatchOffer(t *testing.T) {
 
 func TestPanicAnswers500InTheEnvelope(t *testing.T) {
 	conv := &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) { panic("boom") }}
-	s, rd, _ := newTestServer(t, conv)
-	if err := rd.SaveAPIKey(context.Background(), "adv-key-0123456789", model.Principal{Kind: model.KindAdvertiser, ID: "1"}); err != nil {
-		t.Fatal(err)
-	}
-	r := do(s, "POST", "/api/v1/conversions", map[string]string{"X-API-Key": "adv-key-0123456789"}, `{"click_id":"x"}`)
-	if r.StatusCode() != 500 || errorCode(t, r.Body()) != "SERVER_ERROR" || decode(t, r.Body())["success"] != false {
+	s, _, _ := newTestServer(t, conv)
+	key := createAccount(t, s, "advertisers", `{"name":"Acme"}`)["api_key"].(string)
+	r := do(s, "POST", "/api/v1/conversions", map[string]string{"X-API-Key": key}, `{"click_id":"x"}`)
+	if r.StatusCode() != 500 || errorCode(t, r.Body()) != "INTERNAL_ERROR" || decode(t, r.Body())["success"] != false {
 		t.Fatalf("panic: %d %s", r.StatusCode(), r.Body())
 	}
 }

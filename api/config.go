@@ -17,6 +17,8 @@ type Configuration struct {
 	MaxPageSize int
 	// MaxStatsRange caps a stats query's date range.
 	MaxStatsRange time.Duration
+	// RateLimits of the affiliate and advertiser APIs (CLICKRELAY_RATE_LIMITS).
+	RateLimits RateLimits
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -29,5 +31,6 @@ func DefaultConfiguration() Configuration {
 		IdleTimeout:   90 * time.Second,
 		MaxPageSize:   500,
 		MaxStatsRange: 366 * 24 * time.Hour,
+		RateLimits:    DefaultRateLimits(),
 	}
 }

@@ -30,6 +30,7 @@ type entityStore interface {
 	SaveEntity(ctx context.Context, e model.Entity) error
 	DeleteEntity(ctx context.Context, kind model.Kind, id string) error
 	SaveAPIKey(ctx context.Context, key string, p model.Principal) error
+	ReplaceAPIKeys(ctx context.Context, key string, p model.Principal) error
 	Catalog() *redis.Catalog
 }
 
@@ -52,6 +53,11 @@ type warehouse interface {
 	CountConversions(ctx context.Context, q clickhouse.ConversionQuery) (uint64, error)
 }
 
+// limiter counts requests against rate limits shared by every process.
+type limiter interface {
+	CountRequest(ctx context.Context, subject string, now time.Time, windows []redis.Window) ([]redis.WindowCount, error)
+}
+
 // Check is a named readiness probe.
 type Check struct {
 	Name string
@@ -67,6 +73,8 @@ type Dependencies struct {
 	Conversions converter
 	Warehouse   warehouse
 	Checks      []Check
+	// Limiter enforces the rate limits; nil disables them.
+	Limiter limiter
 	// AdminKeyHash is the SHA-256 of the network admin key.
 	AdminKeyHash [32]byte
 }
@@ -76,7 +84,9 @@ type Server struct {
 	config  Configuration
 	deps    Dependencies
 	log     zerolog.Logger
-	catalog *redis.Catalog
+	// sampledLog is for what may repeat per request (an engine outage).
+	sampledLog zerolog.Logger
+	catalog    *redis.Catalog
 	server  *fasthttp.Server
 	ln      net.Listener
 	done    chan error
@@ -96,6 +106,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		config:       config,
 		deps:         deps,
 		log:          deps.Logger.With().Str("component", "api").Logger(),
+		sampledLog:   newSampledLogger(deps.Logger.With().Str("component", "api").Logger()),
 		catalog:      deps.Store.Catalog(),
 		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
 		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
@@ -192,8 +203,14 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, message string
 	p := string(ctx.Path())
 	switch {
 	case strings.HasPrefix(p, "/api/v1/") || strings.HasPrefix(p, "/pb/"):
+		if code == "server_error" {
+			code = "internal_error" // seed 002's word
+		}
 		envelopeError(ctx, status, strings.ToUpper(code), message)
 	case strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/networks/"):
+		if code == "server_error" {
+			code = "internal_error"
+		}
 		affiliateError(ctx, status, strings.ToUpper(code), message)
 	default:
 		envelopeError(ctx, status, code, message)

@@ -60,13 +60,20 @@ const testAdminKey = "test-admin-key-0123456789"
 // straight to its handler.
 func newTestServer(t *testing.T, conv *fakeConverter) (*Server, *redis.Component, *fakeWarehouse) {
 	t.Helper()
-	rd := redis.NewForTest(t)
+	return newTestServerOn(t, redis.NewForTest(t), conv, DefaultConfiguration())
+}
+
+// newTestServerOn is newTestServer on a given Redis (another server on the
+// same one plays a second process) and configuration; it enforces rate
+// limits.
+func newTestServerOn(t *testing.T, rd *redis.Component, conv *fakeConverter, config Configuration) (*Server, *redis.Component, *fakeWarehouse) {
+	t.Helper()
 	wh := &fakeWarehouse{}
 	if conv == nil {
 		conv = &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) { return ingest.Result{}, nil }}
 	}
 	s, err := New(Dependencies{Logger: zerolog.Nop(), Store: rd, Clicks: noClicks{}, Conversions: conv, Warehouse: wh,
-		AdminKeyHash: sha256.Sum256([]byte(testAdminKey))}, DefaultConfiguration())
+		AdminKeyHash: sha256.Sum256([]byte(testAdminKey)), Limiter: rd}, config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,9 @@ type Entity interface {
 
 // Entity statuses shared by several kinds.
 const (
-	StatusActive = "active"
-	StatusPaused = "paused"
+	StatusActive    = "active"
+	StatusPaused    = "paused"
+	StatusSuspended = "suspended" // accounts only: refused until an admin reactivates them
 )
 
 // Advertiser reports conversions for its offers with its own API key.

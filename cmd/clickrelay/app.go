@@ -166,7 +166,7 @@ func (a *app) startServe(ctx context.Context) error {
 	}
 	a.api, err = api.New(api.Dependencies{
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
-		Warehouse: a.clickhouse, AdminKeyHash: adminHash,
+		Warehouse: a.clickhouse, AdminKeyHash: adminHash, Limiter: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping}},
 	}, a.config.API)
 	if err != nil {

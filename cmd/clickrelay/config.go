@@ -116,6 +116,13 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.integer("CLICKRELAY_POSTBACK_CONCURRENCY", &c.Postback.Concurrency, 1)
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
+	if v, ok := l.get("CLICKRELAY_RATE_LIMITS"); ok {
+		limits, err := api.ParseRateLimits(v)
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("CLICKRELAY_RATE_LIMITS: %w", err))
+		}
+		c.API.RateLimits = limits
+	}
 	if v, ok := l.get("CLICKRELAY_TRUSTED_PROXIES"); ok && strings.TrimSpace(v) != "" {
 		for _, s := range strings.Split(v, ",") {
 			p, err := netip.ParsePrefix(strings.TrimSpace(s))

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+// codeAccountInactive refuses the key of a paused or suspended account, in
+// the envelope of the surface it was sent to.
+const codeAccountInactive = "ACCOUNT_INACTIVE"
+
+func inactiveMessage(status string) string {
+	return "This account is " + status + "; contact the network."
+}
+
+// accountStatuses are what an admin may set on an advertiser or affiliate.
+var accountStatuses = []string{model.StatusActive, model.StatusPaused, model.StatusSuspended}
+
+// accounts serves /v2/advertisers/{id}[/rotate-key] and the same for
+// affiliates: seg is what follows /v2/.
+func (s *Server) accounts(ctx *fasthttp.RequestCtx, seg []string) {
+	kind := model.KindAdvertiser
+	if seg[0] == "affiliates" {
+		kind = model.KindAffiliate
+	}
+	id := seg[1]
+	var current model.Entity
+	if kind == model.KindAdvertiser {
+		if a := s.catalog.Advertiser(id); a != nil {
+			current = a
+		}
+	} else if a := s.catalog.Affiliate(id); a != nil {
+		current = a
+	}
+	name := strings.ToUpper(string(kind[:1])) + string(kind[1:])
+	method := string(ctx.Method())
+	switch {
+	case len(seg) == 3 && seg[2] == "rotate-key":
+		if method != "POST" {
+			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "POST")
+		} else if current == nil {
+			adminNotFound(ctx, name)
+		} else {
+			s.rotateKey(ctx, current)
+		}
+	case len(seg) == 2:
+		switch {
+		case method != "GET" && method != "PATCH":
+			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, PATCH")
+		case current == nil:
+			adminNotFound(ctx, name)
+		case method == "GET":
+			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(kind): current})
+		case kind == model.KindAdvertiser:
+			s.patchAdvertiser(ctx, current.(*model.Advertiser))
+		default:
+			s.patchAffiliate(ctx, current.(*model.Affiliate))
+		}
+	default:
+		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
+	}
+}
+
+// listAccounts serves GET /v2/advertisers and GET /v2/affiliates.
+func (s *Server) listAccounts(ctx *fasthttp.RequestCtx, kind model.Kind) {
+	page, perPage, ok := s.paging(ctx, envelopeError, "invalid_paging")
+	if !ok {
+		return
+	}
+	var all []model.Entity
+	if kind == model.KindAdvertiser {
+		for _, a := range s.catalog.Advertisers() {
+			all = append(all, a)
+		}
+	} else {
+		for _, a := range s.catalog.Affiliates() {
+			all = append(all, a)
+		}
+	}
+	from := min((page-1)*perPage, len(all))
+	to := min(from+perPage, len(all))
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"success":          true,
+		string(kind) + "s": all[from:to],
+		"meta":             map[string]int{"total": len(all), "page": page, "per_page": perPage},
+	})
+}
+
+// accountStatus reads an optional status field.
+func (f *form) accountStatus(current string) string {
+	status := f.str("status", 32)
+	if status == "" || f.failed {
+		return current
+	}
+	if !slices.Contains(accountStatuses, status) {
+		f.fail("invalid_status", "The status value is not active, paused or suspended.")
+	}
+	return status
+}
+
+func (s *Server) patchAdvertiser(ctx *fasthttp.RequestCtx, current *model.Advertiser) {
+	f, ok := readForm(ctx)
+	if !ok {
+		return
+	}
+	adv := *current // catalog entities are immutable: change a copy
+	if name := f.str("name", model.MaxOfferNameLen); name != "" {
+		adv.Name = name
+	}
+	if _, present := f.fields["contact_email"]; present {
+		adv.ContactEmail = f.str("contact_email", model.MaxShortFieldLen)
+		if addr, err := mail.ParseAddress(adv.ContactEmail); adv.ContactEmail != "" && (err != nil || addr.Address != adv.ContactEmail) {
+			f.fail("invalid_contact_email", "contact_email is not a valid e-mail address.")
+		}
+	}
+	adv.Status = f.accountStatus(adv.Status)
+	if f.failed {
+		return
+	}
+	s.saveAndAnswer(ctx, &adv, "advertiser")
+}
+
+func (s *Server) patchAffiliate(ctx *fasthttp.RequestCtx, current *model.Affiliate) {
+	f, ok := readForm(ctx)
+	if !ok {
+		return
+	}
+	aff := *current
+	if name := f.str("name", model.MaxOfferNameLen); name != "" {
+		aff.Name = name
+	}
+	if tier := f.str("tier", 32); tier != "" {
+		if tier != model.TierStandard && tier != model.TierPremium {
+			f.fail("invalid_tier", "The tier value is not standard or premium.")
+		}
+		aff.Tier = tier
+	}
+	if _, present := f.fields["scopes"]; present && !f.failed {
+		aff.Scopes = f.scopes()
+	}
+	aff.Status = f.accountStatus(aff.Status)
+	if f.failed {
+		return
+	}
+	s.saveAndAnswer(ctx, &aff, "affiliate")
+}
+
+// scopes reads the scopes field: a list of seed 000's scopes, sorted and
+// without repeats.
+func (f *form) scopes() []string {
+	var scopes []string
+	if err := json.Unmarshal(f.fields["scopes"], &scopes); err != nil {
+		f.fail("invalid_scopes", "scopes must be a list of strings.")
+		return nil
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(model.AllScopes, sc) {
+			f.fail("invalid_scopes", fmt.Sprintf("Unknown scope %q; scopes are %s.", sc, strings.Join(model.AllScopes, ", ")))
+			return nil
+		}
+	}
+	slices.Sort(scopes)
+	return slices.Compact(scopes)
+}
+
+func (s *Server) saveAndAnswer(ctx *fasthttp.RequestCtx, e model.Entity, field string) {
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	if err := s.deps.Store.SaveEntity(rctx, e); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, field: e})
+}
+
+// rotateKey gives an account a new API key, shown once; the old one stops
+// working at once.
+func (s *Server) rotateKey(ctx *fasthttp.RequestCtx, e model.Entity) {
+	prefix := "adv_"
+	if e.EntityKind() == model.KindAffiliate {
+		prefix = "aff_"
+	}
+	key := token(prefix, 40)
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	if err := s.deps.Store.ReplaceAPIKeys(rctx, key, model.Principal{Kind: e.EntityKind(), ID: e.EntityID()}); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(e.EntityKind()): withAPIKey(e, key)})
+}
