@@ -81,15 +81,15 @@ type Dependencies struct {
 
 // Server is the HTTP server.
 type Server struct {
-	config  Configuration
-	deps    Dependencies
-	log     zerolog.Logger
+	config Configuration
+	deps   Dependencies
+	log    zerolog.Logger
 	// sampledLog is for what may repeat per request (an engine outage).
 	sampledLog zerolog.Logger
 	catalog    *redis.Catalog
-	server  *fasthttp.Server
-	ln      net.Listener
-	done    chan error
+	server     *fasthttp.Server
+	ln         net.Listener
+	done       chan error
 
 	panics, serverErrors *metrics.Counter
 }
