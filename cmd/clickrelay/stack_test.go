@@ -39,6 +39,9 @@ type stack struct {
 	t        *testing.T
 	base     string
 	adminKey string
+	// env and brokerPort let a second process join the same engines.
+	env        []string
+	brokerPort int
 	cmd      *exec.Cmd
 	stderr   *syncBuffer
 	exited   chan error
@@ -79,59 +82,22 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		t.Fatal(err)
 	}
 	dsn.Path = "/crtest_e2e_" + token
-	port := freePort(t)
-	s := &stack{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), adminKey: "admin-key-for-tests-" + token,
-		stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	s.cmd = exec.Command(os.Args[0], "-test.run=^$", "all")
-	s.cmd.Env = append(os.Environ(),
-		"CLICKRELAY_E2E_CHILD=1",
-		fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port),
-		"CLICKRELAY_ADMIN_KEY="+s.adminKey,
-		"CLICKRELAY_REDIS_URL="+testenv.RedisURL(t),
-		"CLICKRELAY_REDIS_PREFIX=crtest:"+token+":",
+	brokerPort := freePort(t)
+	env := []string{
+		"CLICKRELAY_ADMIN_KEY=admin-key-for-tests-" + token,
+		"CLICKRELAY_REDIS_URL=" + testenv.RedisURL(t),
+		"CLICKRELAY_REDIS_PREFIX=crtest:" + token + ":",
 		"CLICKRELAY_KAFKA_BROKERS=embedded",
-		fmt.Sprintf("CLICKRELAY_KAFKA_EMBEDDED_PORT=%d", freePort(t)),
+		fmt.Sprintf("CLICKRELAY_KAFKA_EMBEDDED_PORT=%d", brokerPort),
 		"CLICKRELAY_KAFKA_PARTITIONS=4",
-		"CLICKRELAY_CLICKHOUSE_DSN="+dsn.String(),
+		"CLICKRELAY_CLICKHOUSE_DSN=" + dsn.String(),
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE=1",
 		"CLICKRELAY_SINK_FLUSH_INTERVAL=250ms",
 		"CLICKRELAY_LOG_LEVEL=warn",
-	)
-	s.cmd.Env = append(s.cmd.Env, extraEnv...)
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
 	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() {
-			t.Logf("clickrelay's log:\n%s", s.stderr.String())
-		}
-	})
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(s.base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-s.exited:
-			t.Fatalf("clickrelay exited at start: %v\n%s", err, s.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clickrelay did not answer /health within 60 s\n%s", s.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s := launch(t, "all", append(env, extraEnv...))
+	s.adminKey = "admin-key-for-tests-" + token
+	s.env, s.brokerPort = env, brokerPort
 
 	config := clickhouse.DefaultConfiguration()
 	config.DSN = dsn.String()
@@ -147,6 +113,68 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		_ = s.ch.Stop()
 	})
 	return s
+}
+
+// launch starts the test binary as clickrelay in role with env, and waits
+// for /health.
+func launch(t *testing.T, role string, env []string) *stack {
+	t.Helper()
+	port := freePort(t)
+	s := &stack{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	s.cmd = exec.Command(os.Args[0], "-test.run=^$", role)
+	s.cmd.Env = append(append(os.Environ(), "CLICKRELAY_E2E_CHILD=1"), env...)
+	s.cmd.Env = append(s.cmd.Env, fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port))
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("clickrelay %s's log:\n%s", role, s.stderr.String())
+		}
+	})
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-s.exited:
+			t.Fatalf("clickrelay %s exited at start: %v\n%s", role, err, s.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clickrelay %s did not answer /health within 60 s\n%s", role, s.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// startServe starts a second process, `clickrelay serve`, on the stack's
+// Redis, ClickHouse and broker, as a second node behind a load balancer.
+func (s *stack) startServe(extraEnv ...string) *stack {
+	s.t.Helper()
+	var env []string
+	for _, kv := range s.env {
+		if !strings.HasPrefix(kv, "CLICKRELAY_KAFKA_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, fmt.Sprintf("CLICKRELAY_KAFKA_BROKERS=127.0.0.1:%d", s.brokerPort))
+	serve := launch(s.t, "serve", append(env, extraEnv...))
+	serve.adminKey, serve.ch = s.adminKey, s.ch
+	return serve
 }
 
 // terminate sends SIGTERM and waits for a clean exit.
