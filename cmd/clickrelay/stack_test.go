@@ -42,10 +42,10 @@ type stack struct {
 	// env and brokerPort let a second process join the same engines.
 	env        []string
 	brokerPort int
-	cmd      *exec.Cmd
-	stderr   *syncBuffer
-	exited   chan error
-	ch       *clickhouse.Component
+	cmd        *exec.Cmd
+	stderr     *syncBuffer
+	exited     chan error
+	ch         *clickhouse.Component
 }
 
 type syncBuffer struct {
