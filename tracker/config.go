@@ -24,6 +24,12 @@ type Configuration struct {
 	// for Kafka. Together they bound what a crash can lose.
 	QueueSize     int
 	ShipQueueSize int
+	// RedisTimeout bounds one Redis pipeline; a batch that does not make it
+	// in time waits in the retry list.
+	RedisTimeout time.Duration
+	// RetryQueueSize caps the clicks waiting for Redis to come back (about
+	// 400 bytes each); past it, clicks are counted as lost.
+	RetryQueueSize int
 	// AgentCacheSize bounds the user agent cache.
 	AgentCacheSize int
 	// MaxParamLen truncates each sub, aff_click_id and referrer, so one
@@ -44,6 +50,8 @@ func DefaultConfiguration() Configuration {
 		ShipBatch:      4096,
 		QueueSize:      65536,
 		ShipQueueSize:  65536,
+		RedisTimeout:   time.Second,
+		RetryQueueSize: 1 << 20,
 		AgentCacheSize: 20000,
 		MaxParamLen:    512,
 	}

@@ -103,7 +103,14 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 	// The answer is built while the click still aliases the request; the
 	// click itself goes to the recorder and the 302 leaves at once.
 	t.redirect(ctx, offer.TrackingURL, &values, id)
-	t.recorder.record(p)
+	if !t.recorder.record(p) {
+		// Stopping: a 302 is a promise the click is kept, and this one
+		// could not be. The client (or the load balancer) retries.
+		ctx.Response.Reset()
+		ctx.Response.Header.Set("Retry-After", "1")
+		ctx.Error("Service Unavailable", fasthttp.StatusServiceUnavailable)
+		return
+	}
 	t.metrics.redirects.Inc()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -31,6 +32,14 @@ type pendingClick struct {
 // conversion quoting a click minted moments ago waits for it to land
 // (ingest knows its mint time from the ID). What a crash loses is what is
 // queued: README, "What a crash can lose".
+//
+// When Redis refuses a batch (down, frozen, full), the clicks still go on
+// to Kafka, and copies wait in a retry list that a retry loop writes to
+// Redis as soon as it answers again, oldest first, so a click answered with
+// a 302 during the outage converts after it. Meanwhile the flushers do not
+// ask Redis at all (the list is not empty): the click path never waits on a
+// Redis that does not answer. What the list cannot hold, or still holds when
+// a stop's deadline passes, is counted as lost.
 type recorder struct {
 	config   Configuration
 	store    clickStore
@@ -42,6 +51,17 @@ type recorder struct {
 	onRedisError func(n int, err error)
 
 	pool  sync.Pool
+	// inflight counts record calls under way, so stop closes the queue
+	// only once none can send on it; closed refuses the later ones.
+	inflight atomic.Int64
+	closed   atomic.Bool
+
+	retryMu     sync.Mutex
+	retries     [][]redis.ClickWrite // batches Redis refused, oldest first; copies
+	retryClicks int
+	retryWake   chan struct{}
+	retrying    sync.WaitGroup
+
 	queue chan *pendingClick
 	ship  chan []*pendingClick // whole batches: one handoff per batch
 
@@ -62,6 +82,7 @@ func newRecorder(config Configuration, store clickStore, producer producer, m *t
 		onRedisError: onRedisError,
 		queue:        make(chan *pendingClick, config.QueueSize),
 		ship:         make(chan []*pendingClick, max(config.ShipQueueSize/config.MaxBatch, 1)),
+		retryWake:    make(chan struct{}, 1),
 	}
 	r.pool.New = func() any {
 		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024)}
@@ -79,6 +100,8 @@ func (r *recorder) start() {
 		r.shippers.Add(1)
 		go r.shipLoop()
 	}
+	r.retrying.Add(1)
+	go r.retryLoop()
 }
 
 func (r *recorder) get() *pendingClick {
@@ -89,33 +112,45 @@ func (r *recorder) get() *pendingClick {
 
 // record queues p; from then on p belongs to the recorder. It waits only
 // when the queue is full (Redis or Kafka has fallen behind): backpressure
-// rather than unbounded memory.
-func (r *recorder) record(p *pendingClick) {
+// rather than unbounded memory. It returns false, and the click must not
+// be answered with a 302, once the recorder is stopping.
+func (r *recorder) record(p *pendingClick) bool {
+	r.inflight.Add(1)
+	defer r.inflight.Add(-1)
+	if r.closed.Load() {
+		r.pool.Put(p)
+		return false
+	}
 	select {
 	case r.queue <- p:
 	default:
 		r.metrics.queueFull.Inc() // Redis or Kafka has fallen behind
 		r.queue <- p
 	}
+	return true
 }
 
-// stop flushes every queued click to Redis and Kafka. Call it once nothing
-// calls record any more. When ctx ends first, Kafka writes still failing
-// are given up and counted as lost.
+// stop flushes every queued click to Redis and Kafka. Requests still under
+// way are refused from now on (record returns false). When ctx ends first,
+// every engine call still waiting is cut short: what did not reach Kafka,
+// or Redis, is counted as lost, and stop returns at once.
 func (r *recorder) stop(ctx context.Context) error {
+	cut := context.AfterFunc(ctx, r.stopCancel)
+	defer cut()
+	r.closed.Store(true)
+	// A record call that read closed as false may be sending: the queue is
+	// closed only after it has. Flushers keep draining meanwhile, so this
+	// ends (at once, once ctx has cut the engine calls short).
+	for r.inflight.Load() > 0 {
+		time.Sleep(100 * time.Microsecond)
+	}
 	close(r.queue)
 	r.flushers.Wait()
 	close(r.ship)
-	done := make(chan struct{})
-	go func() { r.shippers.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		r.stopCancel()
-		<-done
-		return ctx.Err()
-	}
+	r.shippers.Wait()
+	close(r.retryWake)
+	r.retrying.Wait()
+	return ctx.Err()
 }
 
 func (r *recorder) flushLoop() {
@@ -128,13 +163,19 @@ func (r *recorder) flushLoop() {
 		for _, p := range batch {
 			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim, OfferID: p.offerID, Visitor: p.visitor})
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := r.store.SaveClicks(ctx, writes)
-		cancel()
+		err := errRedisBehind
+		if !r.redisBehind() {
+			ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
+			err = r.store.SaveClicks(ctx, writes)
+			cancel()
+		}
 		r.metrics.redisBatch.Update(float64(len(batch)))
 		if err != nil {
 			r.metrics.redisErrors.Add(len(batch))
-			r.onRedisError(len(batch), err)
+			if err != errRedisBehind {
+				r.onRedisError(len(batch), err)
+			}
+			r.retryLater(writes)
 		}
 		for i, p := range batch {
 			if err == nil && writes[i].Unique {
@@ -184,6 +225,102 @@ func (r *recorder) shipLoop() {
 				r.pool.Put(p)
 			}
 		}
+	}
+}
+
+// errRedisBehind marks a batch not sent to Redis because earlier ones
+// wait for it: it joins them in the retry list, in order.
+var errRedisBehind = errors.New("earlier clicks are waiting for Redis")
+
+// redisBehind reports whether clicks wait in the retry list.
+func (r *recorder) redisBehind() bool {
+	r.retryMu.Lock()
+	defer r.retryMu.Unlock()
+	return r.retryClicks > 0
+}
+
+// retryLater keeps copies of writes (their buffers go back to the pool
+// once shipped) for the retry loop. Past RetryQueueSize clicks, they are
+// lost: counted, and logged by the caller's logger.
+func (r *recorder) retryLater(writes []redis.ClickWrite) {
+	batch := make([]redis.ClickWrite, len(writes))
+	for i, w := range writes {
+		batch[i] = redis.ClickWrite{ID: append([]byte(nil), w.ID...), Payload: append([]byte(nil), w.Payload...), OfferID: w.OfferID, Visitor: w.Visitor}
+	}
+	r.retryMu.Lock()
+	full := r.retryClicks+len(batch) > r.config.RetryQueueSize
+	if !full {
+		r.retries = append(r.retries, batch)
+		r.retryClicks += len(batch)
+		r.metrics.retryQueue.Set(uint64(r.retryClicks))
+	}
+	r.retryMu.Unlock()
+	if full {
+		r.metrics.lost.Add(len(batch))
+		r.onLost(len(batch), errors.New("the Redis retry list is full"))
+		return
+	}
+	select {
+	case r.retryWake <- struct{}{}:
+	default:
+	}
+}
+
+// retryLoop writes the retry list to Redis, oldest batch first, backing off
+// while Redis refuses. At stop it goes on until the list is empty or the
+// stop deadline passes; what is left then is lost.
+func (r *recorder) retryLoop() {
+	defer r.retrying.Done()
+	backoff := 50 * time.Millisecond
+	wake := r.retryWake // nil once closed: stop has begun
+	for {
+		r.retryMu.Lock()
+		var batch []redis.ClickWrite
+		if len(r.retries) > 0 {
+			batch = r.retries[0]
+		}
+		r.retryMu.Unlock()
+		if batch == nil {
+			if wake == nil {
+				return
+			}
+			if _, ok := <-wake; !ok {
+				wake = nil
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
+		err := r.store.SaveClicks(ctx, batch)
+		cancel()
+		if err == nil {
+			r.retryMu.Lock()
+			r.retries = r.retries[1:]
+			r.retryClicks -= len(batch)
+			r.metrics.retryQueue.Set(uint64(r.retryClicks))
+			r.retryMu.Unlock()
+			r.metrics.redisRetried.Add(len(batch))
+			backoff = 50 * time.Millisecond
+			continue
+		}
+		if r.stopCtx.Err() != nil {
+			r.retryMu.Lock()
+			n := r.retryClicks
+			r.retries, r.retryClicks = nil, 0
+			r.metrics.retryQueue.Set(0)
+			r.retryMu.Unlock()
+			r.metrics.lost.Add(n)
+			r.onLost(n, err)
+			return
+		}
+		select {
+		case <-time.After(backoff):
+		case <-r.stopCtx.Done():
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil
+			}
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 

@@ -7,6 +7,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -82,10 +83,12 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	// An outage repeats these per batch, every few milliseconds: sampled.
+	sampled := t.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})
 	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, func(n int, err error) {
-		t.log.Error().Err(err).Int("clicks", n).Msg("shutdown deadline passed: clicks stored in Redis never reached Kafka and are missing from ClickHouse")
+		t.log.Error().Err(err).Int("clicks", n).Msg("clicks lost: answered with a 302 but not stored in Redis or Kafka (clickrelay_clicks_lost_total)")
 	}, func(n int, err error) {
-		t.log.Error().Err(err).Int("clicks", n).Msg("clicks not stored in Redis: conversions quoting them will not find them (they still reach ClickHouse)")
+		sampled.Warn().Err(err).Int("clicks", n).Msg("Redis refused clicks; they are retried until it answers, and reach ClickHouse meanwhile")
 	})
 	return t, nil
 }
@@ -101,6 +104,8 @@ type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
 	queueFull, shipQueueFull               *metrics.Counter
+	redisRetried                           *metrics.Counter
+	retryQueue                             *atomicGauge
 	redisBatch                             *metrics.Histogram
 }
 
@@ -117,5 +122,20 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		queueFull:     set.NewCounter(`clickrelay_click_queue_full_total`),
 		shipQueueFull: set.NewCounter(`clickrelay_click_ship_queue_full_total`),
 		redisBatch:    set.NewHistogram(`clickrelay_click_redis_batch_size`),
+		// Clicks Redis refused at first and took on a retry, and those
+		// waiting for it now.
+		redisRetried: set.NewCounter(`clickrelay_click_redis_retried_total`),
+		retryQueue:   newAtomicGauge(set, `clickrelay_click_redis_retry_queue`),
 	}
 }
+
+// atomicGauge is a gauge set from the code rather than read by a callback.
+type atomicGauge struct{ v atomic.Uint64 }
+
+func newAtomicGauge(set *metrics.Set, name string) *atomicGauge {
+	g := &atomicGauge{}
+	set.NewGauge(name, func() float64 { return float64(g.v.Load()) })
+	return g
+}
+
+func (g *atomicGauge) Set(v uint64) { g.v.Store(v) }

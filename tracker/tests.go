@@ -58,6 +58,30 @@ type memoryProducer struct {
 	msgs []kafka.Message
 }
 
+func (s *memoryStore) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
+
+// has reports whether every click of ids is stored.
+func (s *memoryStore) has(ids ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := s.clicks[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *memoryProducer) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.msgs)
+}
+
 func (p *memoryProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

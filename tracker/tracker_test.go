@@ -228,17 +228,48 @@ func TestBotsAreRedirectedAndFlagged(t *testing.T) {
 	}
 }
 
-func TestRedirectSurvivesARedisFailure(t *testing.T) {
+func TestClicksRedisRefusedAreRetriedUntilStored(t *testing.T) {
 	h := newHarness(t)
-	h.store.err = errors.New("redis down")
-	ctx := newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8"))
-	h.tracker.Handle(ctx)
-	if ctx.Response.StatusCode() != 302 {
-		t.Fatalf("status %d", ctx.Response.StatusCode())
+	h.store.setErr(errors.New("redis down"))
+	var ids []string
+	for range 3 {
+		ctx := newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8"))
+		h.tracker.Handle(ctx)
+		if ctx.Response.StatusCode() != 302 {
+			t.Fatalf("status %d during the outage", ctx.Response.StatusCode())
+		}
+		ids = append(ids, clickIDOf(t, ctx))
 	}
+	waitUntil(t, "the clicks reach Kafka during the outage", func() bool { return h.producer.count() == 3 })
+	h.store.setErr(nil) // Redis is back
+	waitUntil(t, "the clicks reach Redis after it", func() bool {
+		return h.store.has(ids...) && h.tracker.metrics.redisRetried.Get() == 3
+	})
 	h.stop(t)
-	if len(h.producer.msgs) != 1 {
-		t.Fatal("the click did not reach Kafka")
+	if lost := h.tracker.metrics.lost.Get(); lost != 0 {
+		t.Fatalf("%d clicks counted lost", lost)
+	}
+}
+
+func TestStopWithRedisDownEndsByItsDeadlineAndCountsTheLoss(t *testing.T) {
+	h := newHarness(t)
+	h.store.setErr(errors.New("redis down"))
+	for range 2 {
+		h.tracker.Handle(newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8")))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := h.tracker.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stop: %v", err)
+	}
+	if lost := h.tracker.metrics.lost.Get(); lost != 2 || h.producer.count() != 2 {
+		t.Fatalf("%d lost, %d shipped; want 2 lost from Redis, both in Kafka", lost, h.producer.count())
+	}
+	// A request still under way once stopping is refused, not promised.
+	late := newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8"))
+	h.tracker.Handle(late)
+	if late.Response.StatusCode() != 503 || len(late.Response.Header.Peek("Location")) != 0 {
+		t.Fatalf("a click after stop: %d", late.Response.StatusCode())
 	}
 }
 
@@ -397,4 +428,16 @@ func FuzzParseAddr(f *testing.F) {
 			t.Fatalf("parseAddr(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
 		}
 	})
+}
+
+// waitUntil polls cond until it holds, failing with what after 5 s.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 5 s: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
