@@ -50,7 +50,7 @@ type recorder struct {
 	// caller's logger if need be).
 	onRedisError func(n int, err error)
 
-	pool  sync.Pool
+	pool sync.Pool
 	// inflight counts record calls under way, so stop closes the queue
 	// only once none can send on it; closed refuses the later ones.
 	inflight atomic.Int64
