@@ -52,6 +52,12 @@ type warehouse interface {
 	CountConversions(ctx context.Context, q clickhouse.ConversionQuery) (uint64, error)
 }
 
+// testSessions opens and reads seed 002's test sessions.
+type testSessions interface {
+	StartTestSession(ctx context.Context, offer *model.Offer) (*redis.TestSession, error)
+	TestSession(ctx context.Context, token string) (*redis.TestSession, bool, error)
+}
+
 // Check is a named readiness probe.
 type Check struct {
 	Name string
@@ -66,7 +72,9 @@ type Dependencies struct {
 	Clicks      clickHandler
 	Conversions converter
 	Warehouse   warehouse
-	Checks      []Check
+	// TestSessions serves /api/v1/test-sessions; without it they are 404.
+	TestSessions testSessions
+	Checks       []Check
 	// AdminKeyHash is the SHA-256 of the network admin key.
 	AdminKeyHash [32]byte
 }

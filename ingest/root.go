@@ -96,6 +96,9 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.config.TestSessionTTL <= 0 { // a zero TTL would make sessions immortal in Redis
+		s.config.TestSessionTTL = DefaultConfiguration().TestSessionTTL
+	}
 	return s, nil
 }
 
