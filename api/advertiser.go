@@ -27,20 +27,51 @@ const (
 func (s *Server) advertiser(ctx *fasthttp.RequestCtx, seg []string) {
 	switch {
 	case len(seg) == 1 && seg[0] == "conversions":
-		if !ctx.IsPost() {
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
-			return
+		switch {
+		case ctx.IsPost():
+			s.postConversion(ctx)
+		case ctx.IsGet():
+			s.listConversions(ctx)
+		default:
+			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET, POST")
 		}
-		s.postConversion(ctx)
+	case len(seg) == 2 && seg[0] == "conversions":
+		// PATCH (status changes) comes with its own change.
+		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getConversion(ctx, seg[1]) })
 	case len(seg) == 1 && seg[0] == "events":
 		if !ctx.IsPost() {
 			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
 			return
 		}
 		s.postEvent(ctx)
+	case len(seg) == 1 && seg[0] == "stats":
+		s.onlyGet(ctx, s.advertiserStats)
+	case len(seg) == 1 && seg[0] == "offers":
+		s.onlyGet(ctx, s.listAdvertiserOffers)
+	case len(seg) == 2 && seg[0] == "offers":
+		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getAdvertiserOffer(ctx, seg[1]) })
+	case len(seg) == 1 && seg[0] == "profile":
+		s.onlyGet(ctx, s.profile)
+	case len(seg) == 1 && seg[0] == "test-sessions":
+		if !ctx.IsPost() {
+			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
+			return
+		}
+		s.createTestSession(ctx)
+	case len(seg) == 2 && seg[0] == "test-sessions":
+		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getTestSession(ctx, seg[1]) })
 	default:
 		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
 	}
+}
+
+// onlyGet serves a seed 002 read; other methods get 405 (HEAD is GET's).
+func (s *Server) onlyGet(ctx *fasthttp.RequestCtx, h func(*fasthttp.RequestCtx)) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET")
+		return
+	}
+	h(ctx)
 }
 
 // advertiserID authenticates a seed 002 request: X-API-Key, a Bearer

@@ -58,6 +58,12 @@ type limiter interface {
 	CountRequest(ctx context.Context, subject string, now time.Time, windows []redis.Window) ([]redis.WindowCount, error)
 }
 
+// testSessions opens and reads seed 002's test sessions.
+type testSessions interface {
+	StartTestSession(ctx context.Context, offer *model.Offer) (*redis.TestSession, error)
+	TestSession(ctx context.Context, token string) (*redis.TestSession, bool, error)
+}
+
 // Check is a named readiness probe.
 type Check struct {
 	Name string
@@ -72,7 +78,9 @@ type Dependencies struct {
 	Clicks      clickHandler
 	Conversions converter
 	Warehouse   warehouse
-	Checks      []Check
+	// TestSessions serves /api/v1/test-sessions; without it they are 404.
+	TestSessions testSessions
+	Checks       []Check
 	// Limiter enforces the rate limits; nil disables them.
 	Limiter limiter
 	// AdminKeyHash is the SHA-256 of the network admin key.

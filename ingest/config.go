@@ -14,6 +14,9 @@ type Configuration struct {
 	// conversion quoting a click minted less than this long ago, not found
 	// yet, waits for it to land (up to this long after its minting).
 	FreshClickWait time.Duration
+	// TestSessionTTL is how long a test session (seed 002) and its test
+	// click live, from their creation.
+	TestSessionTTL time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -22,5 +25,6 @@ func DefaultConfiguration() Configuration {
 		AttributionWindow: 30 * 24 * time.Hour,
 		WriteTimeout:      10 * time.Second,
 		FreshClickWait:    2 * time.Second,
+		TestSessionTTL:    30 * time.Minute,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -46,6 +47,9 @@ type Dependencies struct {
 	Events   producer // the events topic
 	Minter   *clickid.Minter
 	Now      func() time.Time
+	// Tests keeps test sessions (seed 002). Without it a test click_id is
+	// refused as "Click not found".
+	Tests testSessionStore
 }
 
 // Service takes conversions.
@@ -58,6 +62,7 @@ type Service struct {
 	events   producer
 	minter   *clickid.Minter
 	now      func() time.Time
+	tests    testSessionStore
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 }
@@ -80,6 +85,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		events:        deps.Events,
 		minter:        deps.Minter,
 		now:           deps.Now,
+		tests:         deps.Tests,
 		tracked:       set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
 		duplicates:    set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
 		invalid:       set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
@@ -89,6 +95,9 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.config.TestSessionTTL <= 0 { // a zero TTL would make sessions immortal in Redis
+		s.config.TestSessionTTL = DefaultConfiguration().TestSessionTTL
 	}
 	return s, nil
 }
@@ -185,57 +194,15 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	offer, err := s.checkOffer(scope, click)
+	offer, conv, err := s.validate(scope, req, click, now)
+	if click.Test || strings.HasPrefix(click.ID, clickid.TestPrefix) {
+		// Validated exactly as a real one, then only recorded on its
+		// session: no claims, no Kafka, so never counted, paid or
+		// postbacked.
+		return s.recordTest(ctx, req, conv, err, now)
+	}
 	if err != nil {
 		return Result{}, err
-	}
-	var amount int64
-	if req.HasAmount {
-		amount, err = model.ParseMoney(req.Amount)
-		switch {
-		case errors.Is(err, model.ErrTooLarge):
-			return Result{}, &FieldError{errAmountTooLarge}
-		case err != nil:
-			return Result{}, &FieldError{errAmountNotANumber}
-		case amount <= 0:
-			return Result{}, &FieldError{errAmountPositive}
-		}
-	} else if offer.IsPercentage() {
-		return Result{}, &FieldError{errAmountRequired}
-	}
-
-	conv := &model.Conversion{
-		ID:           "conv_" + s.minter.New(now),
-		Version:      1,
-		Time:         now.UnixMilli(),
-		UpdatedTime:  now.UnixMilli(),
-		Status:       model.ConversionPending,
-		ClickID:      click.ID,
-		ClickTime:    click.Time,
-		OfferID:      offer.ID,
-		AffiliateID:  click.AffiliateID,
-		AdvertiserID: offer.AdvertiserID,
-		Subs:         click.Subs,
-		AffClickID:   click.AffClickID,
-		Country:      click.Country,
-		Device:       click.Device,
-		OS:           click.OS,
-		TxID:         req.TxID,
-		CustomerID:   req.CustomerID,
-		Goal:         req.Goal,
-		Currency:     offer.Currency,
-		AmountMicros: amount,
-		PayoutMicros: model.Payout(offer, amount),
-		PayoutType:   offer.PayoutType,
-	}
-	if conv.Goal == "" {
-		conv.Goal = defaultGoal
-	}
-	if conv.Currency == "" {
-		conv.Currency = "USD"
-	}
-	if offer.AutoApprove {
-		conv.Status = model.ConversionApproved
 	}
 
 	claims := dedupeClaims(offer, conv)
@@ -259,6 +226,63 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 		return Result{}, ErrUnavailable
 	}
 	return Result{Tracked: true, Conversion: conv}, nil
+}
+
+// validate checks a conversion on its click against the offer's rules
+// (seed 002's messages) and builds it. On a refusal it still returns the
+// conversion as far as it was built, for a test session to show.
+func (s *Service) validate(scope Scope, req Request, click *model.Click, now time.Time) (*model.Offer, *model.Conversion, error) {
+	conv := &model.Conversion{
+		ID:           "conv_" + s.minter.New(now),
+		Version:      1,
+		Time:         now.UnixMilli(),
+		UpdatedTime:  now.UnixMilli(),
+		Status:       model.ConversionPending,
+		ClickID:      click.ID,
+		ClickTime:    click.Time,
+		OfferID:      click.OfferID,
+		AffiliateID:  click.AffiliateID,
+		AdvertiserID: click.AdvertiserID,
+		Subs:         click.Subs,
+		AffClickID:   click.AffClickID,
+		Country:      click.Country,
+		Device:       click.Device,
+		OS:           click.OS,
+		TxID:         req.TxID,
+		CustomerID:   req.CustomerID,
+		Goal:         req.Goal,
+		Test:         click.Test,
+	}
+	if conv.Goal == "" {
+		conv.Goal = defaultGoal
+	}
+	offer, err := s.checkOffer(scope, click)
+	if err != nil {
+		return nil, conv, err
+	}
+	conv.AdvertiserID, conv.PayoutType, conv.Currency = offer.AdvertiserID, offer.PayoutType, offer.Currency
+	if conv.Currency == "" {
+		conv.Currency = "USD"
+	}
+	if req.HasAmount {
+		amount, err := model.ParseMoney(req.Amount)
+		switch {
+		case errors.Is(err, model.ErrTooLarge):
+			return offer, conv, &FieldError{errAmountTooLarge}
+		case err != nil:
+			return offer, conv, &FieldError{errAmountNotANumber}
+		case amount <= 0:
+			return offer, conv, &FieldError{errAmountPositive}
+		}
+		conv.AmountMicros = amount
+	} else if offer.IsPercentage() {
+		return offer, conv, &FieldError{errAmountRequired}
+	}
+	conv.PayoutMicros = model.Payout(offer, conv.AmountMicros)
+	if offer.AutoApprove {
+		conv.Status = model.ConversionApproved
+	}
+	return offer, conv, nil
 }
 
 // findClick parses and looks up a click. A malformed, forged or expired ID

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -67,5 +68,41 @@ func (p *memoryProducer) WriteMessages(_ context.Context, msgs ...kafka.Message)
 		return p.err
 	}
 	p.msgs = append(p.msgs, msgs...)
+	return nil
+}
+
+// memorySessions keeps test sessions in memory, clicks in a memoryStore.
+type memorySessions struct {
+	mu       sync.Mutex
+	clicks   *memoryStore
+	sessions map[string]*redis.TestSession
+	byClick  map[string]string
+}
+
+func (m *memorySessions) SaveTestSession(_ context.Context, sess *redis.TestSession, payload []byte, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions[sess.Token], m.byClick[sess.ClickID] = sess, sess.Token
+	m.clicks.mu.Lock()
+	m.clicks.clicks[sess.ClickID] = payload
+	m.clicks.mu.Unlock()
+	return nil
+}
+
+func (m *memorySessions) TestSession(_ context.Context, token string) (*redis.TestSession, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sess, ok := m.sessions[token]
+	return sess, ok, nil
+}
+
+func (m *memorySessions) RecordTestConversion(_ context.Context, clickID string, rec redis.TestConversion) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sess, ok := m.sessions[m.byClick[clickID]]
+	if !ok {
+		return redis.ErrNoTestSession
+	}
+	sess.Received = &rec
 	return nil
 }

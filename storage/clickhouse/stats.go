@@ -38,8 +38,12 @@ type StatsRow struct {
 // statsDimensions maps each groupable dimension to its SQL expression; %s
 // is the quoted time zone name.
 var statsDimensions = map[string]string{
-	"date":       "toString(toDate(minute, %s))",
-	"hour":       "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
+	"date": "toString(toDate(minute, %s))",
+	"hour": "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
+	// A week is named by its Monday (ISO weeks), a month by its first day,
+	// both as dates in the query's zone: toStartOfInterval is not on 18.16.
+	"week":       "toString(toMonday(minute, %s))",
+	"month":      "toString(toStartOfMonth(minute, %s))",
 	"offer":      "offer_id",
 	"affiliate":  "affiliate_id",
 	"advertiser": "advertiser_id",

@@ -22,7 +22,11 @@ func (k keys) rate(subject, window, n string) string {
 func (k keys) unique(offer, visitor string) string {
 	return k.prefix + "uniq:" + offer + ":" + visitor
 }
-func (k keys) retryQueue() string { return k.prefix + "pb:retry" }
+
+// A test session (seed 002) by its token, and the token by its test click.
+func (k keys) testSession(token string) string { return k.prefix + "testsess:" + token }
+func (k keys) testClick(clickID string) string { return k.prefix + "testclick:" + clickID }
+func (k keys) retryQueue() string              { return k.prefix + "pb:retry" }
 func (k keys) delivered(conversion, postback, event string) string {
 	return k.prefix + "pb:done:" + conversion + ":" + postback + ":" + event
 }
