@@ -14,6 +14,14 @@ type Configuration struct {
 	// conversion quoting a click minted less than this long ago, not found
 	// yet, waits for it to land (up to this long after its minting).
 	FreshClickWait time.Duration
+	// StatusLoadWait: a status change on a conversion acknowledged moments
+	// ago, not in ClickHouse yet, waits this long for the sink to store it
+	// before answering 404.
+	StatusLoadWait time.Duration
+	// StatusBusyWait: a status change arriving while another change of the
+	// same conversion is being published waits this long for it, then
+	// answers 503.
+	StatusBusyWait time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -22,5 +30,7 @@ func DefaultConfiguration() Configuration {
 		AttributionWindow: 30 * 24 * time.Hour,
 		WriteTimeout:      10 * time.Second,
 		FreshClickWait:    2 * time.Second,
+		StatusLoadWait:    3 * time.Second,
+		StatusBusyWait:    15 * time.Second,
 	}
 }

@@ -46,6 +46,10 @@ type Dependencies struct {
 	Events   producer // the events topic
 	Minter   *clickid.Minter
 	Now      func() time.Time
+	// Conversions and Statuses serve status changes (status.go); without
+	// them ChangeStatus answers ErrUnavailable.
+	Conversions conversionReader
+	Statuses    statusStore
 }
 
 // Service takes conversions.
@@ -59,7 +63,11 @@ type Service struct {
 	minter   *clickid.Minter
 	now      func() time.Time
 
+	conversions conversionReader
+	statuses    statusStore
+
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
+	statusChanges                                                        *metrics.Counter
 }
 
 // New returns the service.
@@ -86,6 +94,9 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
 		freshWaits:    set.NewCounter(`clickrelay_conversion_fresh_click_waits_total`),
+		statusChanges: set.NewCounter(`clickrelay_conversion_status_changes_total`),
+		conversions:   deps.Conversions,
+		statuses:      deps.Statuses,
 	}
 	if s.now == nil {
 		s.now = time.Now
