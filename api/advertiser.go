@@ -38,6 +38,8 @@ func (s *Server) advertiser(ctx *fasthttp.RequestCtx, seg []string) {
 			return
 		}
 		s.postEvent(ctx)
+	case len(seg) == 2 && seg[0] == "conversions" && ctx.IsPatch():
+		s.patchConversionAdvertiser(ctx, seg[1])
 	default:
 		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
 	}
