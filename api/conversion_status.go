@@ -108,7 +108,7 @@ func (s *Server) patchConversionAdmin(ctx *fasthttp.RequestCtx, id string) {
 	if answered {
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": adminConversion(&res.Conversion)})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": adminConversionOf(&res.Conversion)})
 }
 
 // adminConversionView is a conversion as the admin API shows it.
@@ -133,7 +133,7 @@ type adminConversionView struct {
 	UpdatedAt      string  `json:"updated_at"`
 }
 
-func adminConversion(c *model.Conversion) adminConversionView {
+func adminConversionOf(c *model.Conversion) adminConversionView {
 	return adminConversionView{
 		ID: c.ID, Version: c.Version, Status: c.Status, PreviousStatus: c.PrevStatus,
 		ClickID: c.ClickID, OfferID: c.OfferID, AffiliateID: c.AffiliateID, AdvertiserID: c.AdvertiserID,
@@ -205,12 +205,12 @@ func changedConversionSeed002(s *Server, c *model.Conversion) map[string]any {
 		"offerCode":             offerCode,
 		"vendorTxId":            c.TxID,
 		"currency":              c.Currency,
-		"saleAmountCents":       microsToCents(c.AmountMicros),
-		"advertiserPayoutCents": microsToCents(c.PayoutMicros),
+		"saleAmountCents":       roundMicrosToCents(c.AmountMicros),
+		"advertiserPayoutCents": roundMicrosToCents(c.PayoutMicros),
 		"status":                c.Status,
 		"createdAt":             c.Time,
 	}
 }
 
-// microsToCents rounds micro-units to the nearest cent.
-func microsToCents(m int64) int64 { return int64(math.Round(float64(m) / 10_000)) }
+// roundMicrosToCents rounds micro-units to the nearest cent.
+func roundMicrosToCents(m int64) int64 { return int64(math.Round(float64(m) / 10_000)) }

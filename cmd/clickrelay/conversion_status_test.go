@@ -15,8 +15,8 @@ import (
 	"github.com/clickrelay/clickrelay/internal/testenv"
 )
 
-// adminConversion is the admin API's answer to a status change.
-type adminConversion struct {
+// statusAdminAnswer is the admin API's answer to a status change.
+type statusAdminAnswer struct {
 	Success    bool `json:"success"`
 	Conversion struct {
 		ID             string  `json:"id"`
@@ -30,8 +30,8 @@ type adminConversion struct {
 	} `json:"error"`
 }
 
-// seed002Answer is the advertiser API's answer.
-type seed002Answer struct {
+// statusSeed002Answer is the advertiser API's answer.
+type statusSeed002Answer struct {
 	Success bool `json:"success"`
 	Data    struct {
 		ID                    string `json:"id"`
@@ -47,8 +47,8 @@ type seed002Answer struct {
 	} `json:"error"`
 }
 
-// convert makes a click and a conversion on it; it returns the conversion's ID.
-func (s *stack) convert(n network, txid string) string {
+// clickAndConvert makes a click and a conversion on it; it returns the conversion's ID.
+func (s *stack) clickAndConvert(n network, txid string) string {
 	s.t.Helper()
 	_, location := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
 	cid := clickID(s.t, location, "cid")
@@ -65,9 +65,9 @@ func (s *stack) convert(n network, txid string) string {
 	return conv.Data.ConversionID
 }
 
-// restart stops clickrelay with SIGTERM and starts it again on the same
+// restartSameEngines stops clickrelay with SIGTERM and starts it again on the same
 // Redis prefix, ClickHouse database and broker port.
-func (s *stack) restart() {
+func (s *stack) restartSameEngines() {
 	s.t.Helper()
 	s.terminate()
 	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
@@ -92,8 +92,8 @@ func (s *stack) restart() {
 	}
 }
 
-// env returns one of clickrelay's environment variables.
-func (s *stack) env(name string) string {
+// envValue returns one of clickrelay's environment variables.
+func (s *stack) envValue(name string) string {
 	for _, kv := range s.cmd.Env {
 		if v, ok := strings.CutPrefix(kv, name+"="); ok {
 			return v
@@ -102,8 +102,8 @@ func (s *stack) env(name string) string {
 	return ""
 }
 
-// nextHit waits for the next postback the receiver gets.
-func nextHit(t *testing.T, r *affiliateTracker) hit {
+// nextPostback waits for the next postback the receiver gets.
+func nextPostback(t *testing.T, r *affiliateTracker) hit {
 	t.Helper()
 	select {
 	case h := <-r.hits:
@@ -114,8 +114,8 @@ func nextHit(t *testing.T, r *affiliateTracker) hit {
 	}
 }
 
-// eventually polls check until it answers "" (done) or 60 s pass.
-func eventually(t *testing.T, what string, check func() string) {
+// statusEventually polls check until it answers "" (done) or 60 s pass.
+func statusEventually(t *testing.T, what string, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -170,17 +170,17 @@ func TestConversionStatusChanges(t *testing.T) {
 	}
 	expectHit := func(t *testing.T, event, conv string) {
 		t.Helper()
-		h := nextHit(t, receiver)
+		h := nextPostback(t, receiver)
 		if h.query.Get("e") != event || h.query.Get("st") != event || h.query.Get("conv") != conv || h.query.Get("payout") != "2.5" {
 			t.Fatalf("postback %v; want the %s postback of %s with {status}=%s", h.query, event, conv, event)
 		}
 	}
 
-	conv := s.convert(n, "ORDER-1")
+	conv := s.clickAndConvert(n, "ORDER-1")
 
 	t.Run("admin approves: one postback, stats count it", func(t *testing.T) {
 		// At once: the conversion may not be in ClickHouse yet, and is waited for.
-		var a adminConversion
+		var a statusAdminAnswer
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || !a.Success ||
 			a.Conversion.ID != conv || a.Conversion.Status != "approved" || a.Conversion.PreviousStatus != "pending" ||
 			a.Conversion.Version != 2 || a.Conversion.Payout != 2.5 {
@@ -191,7 +191,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 2 || a.Conversion.Status != "approved" {
 			t.Fatalf("approve again: %d %+v", code, a)
 		}
-		eventually(t, "stats after approval", func() string {
+		statusEventually(t, "stats after approval", func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -215,7 +215,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				var e seed002Answer
+				var e statusSeed002Answer
 				if code := s.call("PATCH", c.path, c.headers, c.body, &e); code != c.status || e.Success || e.Error.Code != c.code {
 					t.Fatalf("%d %+v; want %d %s", code, e, c.status, c.code)
 				}
@@ -224,7 +224,7 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("advertiser rejects its own: rejected postback, payout gone", func(t *testing.T) {
-		var a seed002Answer
+		var a statusSeed002Answer
 		if code := s.call("PATCH", "/api/v1/conversions/"+conv, advertiser, `{"status":"rejected"}`, &a); code != 200 || !a.Success ||
 			a.Data.ID != conv || a.Data.Status != "rejected" || a.Data.VendorTxID != "ORDER-1" || a.Data.AdvertiserPayoutCents != 250 ||
 			!strings.HasPrefix(a.Data.OfferCode, "ofr_") || a.Data.CreatedAt == 0 {
@@ -232,7 +232,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		}
 		// A duplicate approved postback would have been queued before this one.
 		expectHit(t, "rejected", conv)
-		eventually(t, "stats after rejection", func() string {
+		statusEventually(t, "stats after rejection", func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 0 || rev != 0 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -241,7 +241,7 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("the report shows both postbacks", func(t *testing.T) {
-		eventually(t, "report", func() string {
+		statusEventually(t, "report", func() string {
 			var report struct {
 				Pixels []struct {
 					ConversionID string `json:"conversion_id"`
@@ -268,9 +268,9 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("ten concurrent approvals make one version and one postback", func(t *testing.T) {
-		conv2 := s.convert(n, "ORDER-2")
+		conv2 := s.clickAndConvert(n, "ORDER-2")
 		var wg sync.WaitGroup
-		answers := make([]adminConversion, 10)
+		answers := make([]statusAdminAnswer, 10)
 		codes := make([]int, 10)
 		for i := range answers {
 			wg.Add(1)
@@ -290,11 +290,11 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv2, `{"status":"reversed"}`, nil); code != 200 {
 			t.Fatalf("reverse: %d", code)
 		}
-		h := nextHit(t, receiver)
+		h := nextPostback(t, receiver)
 		if h.query.Get("e") != "rejected" || h.query.Get("st") != "reversed" || h.query.Get("conv") != conv2 {
 			t.Fatalf("after the concurrent approvals: %v; want the rejected postback with {status}=reversed", h.query)
 		}
-		eventually(t, "versions in ClickHouse", func() string {
+		statusEventually(t, "versions in ClickHouse", func() string {
 			rows, err := s.ch.Count(context.Background(), "SELECT count() FROM "+s.ch.Table("conversions")+" WHERE conversion_id = '"+conv2+"'")
 			if err != nil {
 				t.Fatal(err)
@@ -307,24 +307,24 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("a change survives a restart; Redis state reseeds from ClickHouse", func(t *testing.T) {
-		s.restart()
+		s.restartSameEngines()
 		rdb, err := goredis.ParseURL(testenv.RedisURL(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		client := goredis.NewClient(rdb)
 		defer client.Close()
-		if err := client.Del(context.Background(), s.env("CLICKRELAY_REDIS_PREFIX")+"convstatus:"+conv).Err(); err != nil {
+		if err := client.Del(context.Background(), s.envValue("CLICKRELAY_REDIS_PREFIX")+"convstatus:"+conv).Err(); err != nil {
 			t.Fatal(err)
 		}
-		var a adminConversion
+		var a statusAdminAnswer
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"rejected"}`, &a); code != 200 || a.Conversion.Version != 3 || a.Conversion.Status != "rejected" {
 			t.Fatalf("rejected again after the restart: %d %+v; want version 3 unchanged", code, a)
 		}
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 4 || a.Conversion.PreviousStatus != "rejected" {
 			t.Fatalf("approve after the restart: %d %+v; want version 4", code, a)
 		}
-		eventually(t, "stats after re-approval", func() string {
+		statusEventually(t, "stats after re-approval", func() string {
 			// conv approved again; conv2 reversed.
 			if c, ap, rev := stats(); c != 2 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)

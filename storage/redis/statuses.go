@@ -111,8 +111,8 @@ func (c *Component) AdvanceStatus(ctx context.Context, id string, seed StatusVer
 	}
 	outcome, _ := res[0].(int64)
 	version, _ := res[1].(int64)
-	state := StatusVersion{Version: uint32(version), Status: asString(res[2]), PrevStatus: asString(res[3])}
-	if state.UpdatedTime, err = strconv.ParseInt(asString(res[4]), 10, 64); err != nil {
+	state := StatusVersion{Version: uint32(version), Status: scriptString(res[2]), PrevStatus: scriptString(res[3])}
+	if state.UpdatedTime, err = strconv.ParseInt(scriptString(res[4]), 10, 64); err != nil {
 		return 0, StatusVersion{}, fmt.Errorf("advancing the status of %s: bad updated time %v", id, res[4])
 	}
 	return StatusOutcome(outcome), state, nil
@@ -139,7 +139,7 @@ func (c *Component) RollbackStatus(ctx context.Context, id, owner string) (bool,
 	return n == 1, nil
 }
 
-func asString(v any) string {
+func scriptString(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
