@@ -57,6 +57,8 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, seg []string) {
 		}
 	case len(seg) == 1 && seg[0] == "pb-endpoints":
 		s.onlyMethod(ctx, method, "POST", s.createEndpoint)
+	case len(seg) == 2 && seg[0] == "conversions":
+		s.onlyMethod(ctx, method, "PATCH", func(ctx *fasthttp.RequestCtx) { s.patchConversionAdmin(ctx, seg[1]) })
 	default:
 		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
 	}

@@ -36,8 +36,14 @@ func (s *Server) advertiser(ctx *fasthttp.RequestCtx, seg []string) {
 			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET, POST")
 		}
 	case len(seg) == 2 && seg[0] == "conversions":
-		// PATCH (status changes) comes with its own change.
-		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getConversion(ctx, seg[1]) })
+		switch {
+		case ctx.IsGet() || ctx.IsHead():
+			s.getConversion(ctx, seg[1])
+		case ctx.IsPatch():
+			s.patchConversionAdvertiser(ctx, seg[1])
+		default:
+			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET, PATCH")
+		}
 	case len(seg) == 1 && seg[0] == "events":
 		if !ctx.IsPost() {
 			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")

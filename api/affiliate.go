@@ -240,7 +240,7 @@ func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 	}
 	out := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
-		row := make(map[string]any, len(groupBy)+6)
+		row := make(map[string]any, len(groupBy)+7)
 		for i, d := range groupBy {
 			row[affiliateDimensions[d]] = r.Keys[i]
 		}
@@ -248,6 +248,7 @@ func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 		row["clicks"] = r.Clicks
 		row["unique_clicks"] = r.UniqueClicks
 		row["conversions"] = r.Conversions
+		row["approved"] = r.Approved // conversions approved now; rejected and reversed ones pay no revenue
 		row["cvr"] = ratio(float64(r.Conversions)*100, float64(r.Clicks), 2)
 		row["revenue"] = round(revenue, 6)
 		row["epc"] = ratio(revenue, float64(r.Clicks), 4)

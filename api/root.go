@@ -85,6 +85,9 @@ type Dependencies struct {
 	Limiter limiter
 	// AdminKeyHash is the SHA-256 of the network admin key.
 	AdminKeyHash [32]byte
+	// Statuses changes conversions' statuses; nil: Conversions, when it
+	// can (ingest.Service does).
+	Statuses statusChanger
 }
 
 // Server is the HTTP server.

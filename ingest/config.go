@@ -17,6 +17,14 @@ type Configuration struct {
 	// TestSessionTTL is how long a test session (seed 002) and its test
 	// click live, from their creation.
 	TestSessionTTL time.Duration
+	// StatusLoadWait: a status change on a conversion acknowledged moments
+	// ago, not in ClickHouse yet, waits this long for the sink to store it
+	// before answering 404.
+	StatusLoadWait time.Duration
+	// StatusBusyWait: a status change arriving while another change of the
+	// same conversion is being published waits this long for it, then
+	// answers 503.
+	StatusBusyWait time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -26,5 +34,7 @@ func DefaultConfiguration() Configuration {
 		WriteTimeout:      10 * time.Second,
 		FreshClickWait:    2 * time.Second,
 		TestSessionTTL:    30 * time.Minute,
+		StatusLoadWait:    3 * time.Second,
+		StatusBusyWait:    15 * time.Second,
 	}
 }

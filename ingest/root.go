@@ -50,6 +50,10 @@ type Dependencies struct {
 	// Tests keeps test sessions (seed 002). Without it a test click_id is
 	// refused as "Click not found".
 	Tests testSessionStore
+	// Conversions and Statuses serve status changes (status.go); without
+	// them ChangeStatus answers ErrUnavailable.
+	Conversions conversionReader
+	Statuses    statusStore
 }
 
 // Service takes conversions.
@@ -64,7 +68,11 @@ type Service struct {
 	now      func() time.Time
 	tests    testSessionStore
 
+	conversions conversionReader
+	statuses    statusStore
+
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
+	statusChanges                                                        *metrics.Counter
 }
 
 // New returns the service.
@@ -92,6 +100,9 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
 		freshWaits:    set.NewCounter(`clickrelay_conversion_fresh_click_waits_total`),
+		statusChanges: set.NewCounter(`clickrelay_conversion_status_changes_total`),
+		conversions:   deps.Conversions,
+		statuses:      deps.Statuses,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -160,13 +160,14 @@ func (a *app) startServe(ctx context.Context) error {
 		return err
 	}
 	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
-		Store: a.redis, Producer: conversions, Events: events, Minter: minter, Tests: a.redis}, a.config.Ingest)
+		Store: a.redis, Producer: conversions, Events: events, Minter: minter, Tests: a.redis,
+		Conversions: a.clickhouse, Statuses: a.redis}, a.config.Ingest)
 	if err != nil {
 		return err
 	}
 	a.api, err = api.New(api.Dependencies{
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
-		Warehouse: a.clickhouse, TestSessions: intake, AdminKeyHash: adminHash, Limiter: a.redis,
+		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping}},
 	}, a.config.API)
 	if err != nil {
