@@ -17,6 +17,11 @@ type Configuration struct {
 	MaxPageSize int
 	// MaxStatsRange caps a stats query's date range.
 	MaxStatsRange time.Duration
+	// PublicURL is the scheme and host end users reach the click path on
+	// (CLICKRELAY_PUBLIC_URL, e.g. https://trk.example.com), the base of
+	// every tracking link the affiliate API and the publisher feed hand
+	// out. Empty: "http://" + the request's Host.
+	PublicURL string
 }
 
 // DefaultConfiguration returns the documented defaults.

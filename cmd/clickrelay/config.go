@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -116,6 +117,14 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.integer("CLICKRELAY_POSTBACK_CONCURRENCY", &c.Postback.Concurrency, 1)
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
+	if v, ok := l.get("CLICKRELAY_PUBLIC_URL"); ok && v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			l.fail("CLICKRELAY_PUBLIC_URL", v, "an http or https URL of a scheme and host only, such as https://trk.example.com")
+		} else {
+			c.API.PublicURL = u.Scheme + "://" + u.Host
+		}
+	}
 	if v, ok := l.get("CLICKRELAY_TRUSTED_PROXIES"); ok && strings.TrimSpace(v) != "" {
 		for _, s := range strings.Split(v, ",") {
 			p, err := netip.ParsePrefix(strings.TrimSpace(s))
