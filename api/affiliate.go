@@ -23,7 +23,8 @@ func (s *Server) affiliate(ctx *fasthttp.RequestCtx, seg []string) {
 		case "POST":
 			s.withAffiliate(ctx, model.ScopeWritePostback, s.createPostback)
 		case "GET":
-			s.withAffiliate(ctx, model.ScopeWritePostback, s.listPostbacks)
+			// Listing one's own postbacks needs a valid key, not write:postback.
+			s.withAffiliate(ctx, anyScope, s.listPostbacks)
 		default:
 			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET, POST")
 		}
@@ -41,10 +42,31 @@ func (s *Server) affiliate(ctx *fasthttp.RequestCtx, seg []string) {
 			return
 		}
 		s.withAffiliate(ctx, model.ScopeReadStats, s.affiliateStats)
+	case (len(seg) == 1 || len(seg) == 2) && seg[0] == "offers":
+		if method != "GET" {
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
+			return
+		}
+		if len(seg) == 1 {
+			s.withAffiliate(ctx, model.ScopeReadOffers, s.listAffiliateOffers)
+			return
+		}
+		s.withAffiliate(ctx, model.ScopeReadOffers, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+			s.getAffiliateOffer(ctx, aff, seg[1])
+		})
+	case len(seg) == 1 && seg[0] == "conversions":
+		if method != "GET" {
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
+			return
+		}
+		s.withAffiliate(ctx, model.ScopeReadConversions, s.listAffiliateConversions)
 	default:
 		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Resource does not exist.")
 	}
 }
+
+// anyScope lets withAffiliate accept any valid affiliate key.
+const anyScope = ""
 
 // withAffiliate authenticates a seed 000 request and checks its scope.
 func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*fasthttp.RequestCtx, *model.Affiliate)) {
@@ -66,7 +88,8 @@ func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*f
 	if !s.limitAffiliate(ctx, aff) {
 		return
 	}
-	if !aff.HasScope(scope) {
+	if scope != anyScope && !aff.HasScope(scope) {
+
 		affiliateError(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "The API key lacks the required scope: "+scope+".")
 		return
 	}

@@ -19,6 +19,11 @@ type Configuration struct {
 	MaxStatsRange time.Duration
 	// RateLimits of the affiliate and advertiser APIs (CLICKRELAY_RATE_LIMITS).
 	RateLimits RateLimits
+	// PublicURL is the scheme and host end users reach the click path on
+	// (CLICKRELAY_PUBLIC_URL, e.g. https://trk.example.com), the base of
+	// every tracking link the affiliate API and the publisher feed hand
+	// out. Empty: "http://" + the request's Host.
+	PublicURL string
 }
 
 // DefaultConfiguration returns the documented defaults.

@@ -199,6 +199,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		s.endpointCallback(ctx, strings.Trim(p[len("/pb/"):], "/"))
 	case strings.HasPrefix(p, "/v1/networks/"):
 		s.reporting(ctx, strings.Trim(p[len("/v1/networks/"):], "/"))
+	case strings.HasPrefix(p, "/v1/s2s/"):
+		s.publisher(ctx, strings.Trim(p[len("/v1/s2s/"):], "/"))
 	case strings.HasPrefix(p, "/v1/"):
 		s.affiliate(ctx, strings.Split(strings.Trim(p[len("/v1/"):], "/"), "/"))
 	default:
@@ -218,6 +220,12 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, message string
 			code = "internal_error" // seed 002's word
 		}
 		envelopeError(ctx, status, strings.ToUpper(code), message)
+	case strings.HasPrefix(p, "/v1/s2s/"):
+		c := feedServerError
+		if status < 500 {
+			c = feedBadRequest
+		}
+		feedError(ctx, status, c, message)
 	case strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/networks/"):
 		if code == "server_error" {
 			code = "internal_error"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,17 +32,37 @@ type Offer struct {
 	AutoApprove      bool              `json:"auto_approve"`
 	PreviewURL       string            `json:"preview_url"`
 	Vertical         string            `json:"vertical"`
-	CreatedAt        string            `json:"created_at"`
-	UpdatedAt        string            `json:"updated_at"`
+	// App-install fields of the publisher feed (seed 001); all optional.
+	Icon           string `json:"icon"`
+	Package        string `json:"package"`
+	ConversionFlow string `json:"conversion_flow"`
+	OSVersion      string `json:"os_version"`
+	CreatedAt      string `json:"created_at"`
+	UpdatedAt      string `json:"updated_at"`
 }
 
-// Payout types. CPS and RevShare pay a percentage of the sale amount.
+// Payout types. CPA and CPL pay a fixed amount per conversion (a CPL
+// conversion is a lead), CPC per click; CPS and RevShare pay a percentage
+// of the sale amount.
 const (
 	PayoutCPA      = "cpa"
 	PayoutCPC      = "cpc"
+	PayoutCPL      = "cpl"
 	PayoutCPS      = "cps"
 	PayoutRevShare = "revshare"
 )
+
+// PayoutTypes lists every payout type an offer may have.
+var PayoutTypes = []string{PayoutCPA, PayoutCPC, PayoutCPL, PayoutCPS, PayoutRevShare}
+
+// ValidPayoutType reports whether s is one of PayoutTypes.
+func ValidPayoutType(s string) bool { return slices.Contains(PayoutTypes, s) }
+
+// Targets reports whether a visitor from country may see the offer: it
+// targets that country, or no country at all.
+func (o *Offer) Targets(country string) bool {
+	return len(o.Countries) == 0 || slices.Contains(o.Countries, country)
+}
 
 // IsPercentage reports whether the offer's payout is a percentage of the sale.
 func (o *Offer) IsPercentage() bool {
@@ -57,6 +78,11 @@ const (
 	MaxMetadataKeyLen  = 64
 	MaxMetadataValLen  = 1024
 	MaxCountries       = 250
+	// Seed 001's app fields: an Android package or iOS bundle name, the
+	// steps a user must complete, and an OS version range such as "8.0+".
+	MaxPackageLen        = 255
+	MaxConversionFlowLen = 4000
+	MaxOSVersionLen      = 64
 	// MaxPayout bounds a CPA / CPC payout so sums stay exact in micros.
 	MaxPayout = 1_000_000
 )
@@ -91,6 +117,7 @@ var offerFieldOrder = []string{
 	"name", "tracking_url", "external_platform", "external_id", "advertiser_id",
 	"payout", "payout_type", "filter_bots", "status", "metadata", "countries",
 	"os", "currency", "fallback_url", "auto_approve", "preview_url", "vertical",
+	"icon", "package", "conversion_flow", "os_version",
 }
 
 // ApplyOfferFields sets on o every field present in fields, checking each
@@ -162,7 +189,7 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 		switch {
 		case !ok:
 			return ErrInvalidPayoutType
-		case s == PayoutCPA, s == PayoutCPC, s == PayoutCPS, s == PayoutRevShare:
+		case ValidPayoutType(s):
 			o.PayoutType = s
 		default:
 			return ErrInvalidPayoutType
@@ -226,10 +253,13 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 			return invalidField("currency", "currency must be an ISO 4217 code such as USD.")
 		}
 		o.Currency = s
-	case "fallback_url", "preview_url":
+	case "fallback_url", "preview_url", "icon":
 		dst := &o.FallbackURL
-		if name == "preview_url" {
+		switch name {
+		case "preview_url":
 			dst = &o.PreviewURL
+		case "icon":
+			dst = &o.Icon
 		}
 		s, ok := jsonString(raw)
 		if !ok || (s != "" && !validLinkTemplate(s)) {
@@ -238,6 +268,16 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 		*dst = s
 	case "vertical":
 		return setShortString(&o.Vertical, "vertical", raw)
+	case "package":
+		s, ok := jsonString(raw)
+		if !ok || len(s) > MaxPackageLen || !validPackage(s) {
+			return invalidField("package", fmt.Sprintf("package must be an app package or bundle name such as com.example.app, of at most %d characters, or empty.", MaxPackageLen))
+		}
+		o.Package = s
+	case "conversion_flow":
+		return setText(&o.ConversionFlow, "conversion_flow", raw, MaxConversionFlowLen)
+	case "os_version":
+		return setText(&o.OSVersion, "os_version", raw, MaxOSVersionLen)
 	}
 	return nil
 }
@@ -320,6 +360,31 @@ func setShortString(dst *string, field string, raw json.RawMessage) *FieldError 
 	}
 	*dst = s
 	return nil
+}
+
+// setText sets a free-text field of at most max characters; JSON null
+// clears it.
+func setText(dst *string, field string, raw json.RawMessage, max int) *FieldError {
+	s, ok := jsonString(raw)
+	if !ok || utf8.RuneCountInString(s) > max {
+		return invalidField(field, fmt.Sprintf("%s must be a string of at most %d characters.", field, max))
+	}
+	*dst = s
+	return nil
+}
+
+// validPackage accepts an empty name or letters, digits, '_', '-' and '.'
+// (Android package names and iOS bundle IDs), or an App Store id such as
+// id284882215: no spaces, slashes or query characters, since the name
+// travels in links.
+func validPackage(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func setBool(dst *bool, field string, raw json.RawMessage) *FieldError {

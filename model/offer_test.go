@@ -46,6 +46,14 @@ func TestOfferValidationSeed003(t *testing.T) {
 		{"metadata not strings", `{"name":"a","tracking_url":"https://t.example/","metadata":{"a":1}}`, "invalid_metadata"},
 		{"bad country", `{"name":"a","tracking_url":"https://t.example/","countries":["USA"]}`, "invalid_countries"},
 		{"bad bool", `{"name":"a","tracking_url":"https://t.example/","filter_bots":"yes"}`, "invalid_filter_bots"},
+		{"cpl is a fixed payout", `{"name":"a","tracking_url":"https://t.example/","payout_type":"cpl","payout":150}`, ""},
+		{"app fields", `{"name":"a","tracking_url":"https://t.example/","icon":"https://cdn.example/i.png","package":"com.Plus500","conversion_flow":"1.Download\n2.Sign up","os_version":"8.0+"}`, ""},
+		{"app store id package", `{"name":"a","tracking_url":"https://t.example/","package":"id284882215"}`, ""},
+		{"package with a slash", `{"name":"a","tracking_url":"https://t.example/","package":"com.x/evil"}`, "invalid_package"},
+		{"package too long", `{"name":"a","tracking_url":"https://t.example/","package":"` + strings.Repeat("a", 256) + `"}`, "invalid_package"},
+		{"icon not a url", `{"name":"a","tracking_url":"https://t.example/","icon":"icon.png"}`, "invalid_icon"},
+		{"conversion_flow too long", `{"name":"a","tracking_url":"https://t.example/","conversion_flow":"` + strings.Repeat("é", 4001) + `"}`, "invalid_conversion_flow"},
+		{"os_version a number", `{"name":"a","tracking_url":"https://t.example/","os_version":8}`, "invalid_os_version"},
 		{"first error wins by seed order", `{"name":"` + long + `","payout_type":"x","status":"y","tracking_url":"https://t.example/"}`, "name_too_long"},
 	}
 	for _, c := range cases {

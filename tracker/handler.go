@@ -149,6 +149,10 @@ func targeted(offer *model.Offer, country, os string) bool {
 		(offer.OS == "" || offer.OS == os)
 }
 
+// ClientIP is the caller's address as the click path judges it, so other
+// surfaces (the publisher feed's country) believe the same proxies.
+func (t *Tracker) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr { return t.clientIP(ctx) }
+
 // clientIP is the visitor's address: the peer's, or when the peer is a
 // trusted proxy, the right-most X-Forwarded-For entry that is not one (the
 // left-most entries are whatever the client chose to send).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -122,6 +123,14 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 			l.errs = append(l.errs, fmt.Errorf("CLICKRELAY_RATE_LIMITS: %w", err))
 		}
 		c.API.RateLimits = limits
+	}
+	if v, ok := l.get("CLICKRELAY_PUBLIC_URL"); ok && v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			l.fail("CLICKRELAY_PUBLIC_URL", v, "an http or https URL of a scheme and host only, such as https://trk.example.com")
+		} else {
+			c.API.PublicURL = u.Scheme + "://" + u.Host
+		}
 	}
 	if v, ok := l.get("CLICKRELAY_TRUSTED_PROXIES"); ok && strings.TrimSpace(v) != "" {
 		for _, s := range strings.Split(v, ",") {

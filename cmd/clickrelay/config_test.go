@@ -22,6 +22,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"CLICKRELAY_LOG_LEVEL":              "loud",
 		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/33",
 		"CLICKRELAY_CLICK_SECRET":           "short",
+		"CLICKRELAY_PUBLIC_URL":             "trk.example.com/path",
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
@@ -44,6 +45,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		"CLICKRELAY_ATTRIBUTION_WINDOW":     "168h",
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "1",
 		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/8,192.168.0.0/16",
+		"CLICKRELAY_PUBLIC_URL":             "https://trk.example.com/",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,9 @@ func TestConfigReadsSettings(t *testing.T) {
 	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
 		c.Ingest.AttributionWindow != 168*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
+	}
+	if c.API.PublicURL != "https://trk.example.com" {
+		t.Fatalf("public URL %q: want the trailing slash trimmed", c.API.PublicURL)
 	}
 	if c.API.Addr != ":8080" {
 		t.Fatalf("default address %q", c.API.Addr)

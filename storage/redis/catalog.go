@@ -36,6 +36,7 @@ type Catalog struct {
 	endpoints   map[string]*model.Endpoint
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
+	affiliatesByAppID    map[string]*model.Affiliate
 	postbacksByAffiliate map[string][]*model.Postback // each slice replaced, never mutated
 	// keys indexes API key hashes by their first 8 bytes; the full hash is
 	// then compared in constant time.
@@ -60,6 +61,7 @@ func (cat *Catalog) reset() {
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
 	cat.offersBySlug = map[string]*model.Offer{}
+	cat.affiliatesByAppID = map[string]*model.Affiliate{}
 	cat.postbacksByAffiliate = map[string][]*model.Postback{}
 	cat.keys = map[uint64][]storedKey{}
 }
@@ -106,6 +108,17 @@ func (cat *Catalog) Affiliate(id string) *model.Affiliate {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	return cat.affiliates[id]
+}
+
+// AffiliateByAppID returns the affiliate whose publisher feed app_id
+// (seed 001) is appID.
+func (cat *Catalog) AffiliateByAppID(appID string) *model.Affiliate {
+	if appID == "" {
+		return nil
+	}
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.affiliatesByAppID[appID]
 }
 
 // Advertiser returns an advertiser by ID.
@@ -191,6 +204,9 @@ func (cat *Catalog) put(e model.Entity) {
 		cat.advertisers[e.ID] = e
 	case *model.Affiliate:
 		cat.affiliates[e.ID] = e
+		if e.AppID != "" {
+			cat.affiliatesByAppID[e.AppID] = e
+		}
 	case *model.Offer:
 		cat.offers[e.ID] = e
 		if e.Slug != "" {
@@ -219,6 +235,9 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 	case model.KindAdvertiser:
 		delete(cat.advertisers, id)
 	case model.KindAffiliate:
+		if old := cat.affiliates[id]; old != nil && cat.affiliatesByAppID[old.AppID] == old {
+			delete(cat.affiliatesByAppID, old.AppID)
+		}
 		delete(cat.affiliates, id)
 	case model.KindOffer:
 		if old := cat.offers[id]; old != nil {

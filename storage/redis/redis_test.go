@@ -211,3 +211,34 @@ func TestSecretIsSharedAndStable(t *testing.T) {
 		t.Fatalf("secret changed: %x vs %x", a, b)
 	}
 }
+
+// TestAffiliatesAreFoundByAppID: the publisher feed authenticates by
+// app_id, so the index follows a changed app_id and a deleted affiliate.
+func TestAffiliatesAreFoundByAppID(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	aff := &model.Affiliate{ID: "7", Name: "Jane", AppID: "app-one", Status: model.StatusActive}
+	if err := c.SaveEntity(ctx, aff); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Catalog().AffiliateByAppID("app-one"); got == nil || got.ID != "7" {
+		t.Fatalf("by app_id: %+v", got)
+	}
+	if got := c.Catalog().AffiliateByAppID(""); got != nil {
+		t.Fatalf("an empty app_id finds %+v", got)
+	}
+	moved := *aff
+	moved.AppID = "app-two"
+	if err := c.SaveEntity(ctx, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if c.Catalog().AffiliateByAppID("app-one") != nil || c.Catalog().AffiliateByAppID("app-two") == nil {
+		t.Fatal("the index did not follow the new app_id")
+	}
+	if err := c.DeleteEntity(ctx, model.KindAffiliate, "7"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Catalog().AffiliateByAppID("app-two") != nil {
+		t.Fatal("a deleted affiliate is still found by app_id")
+	}
+}
