@@ -169,6 +169,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		s.ready(ctx)
 	case p == "/metrics":
 		s.metrics(ctx)
+	case p == "/openapi.json":
+		s.openAPI(ctx)
 	case strings.HasPrefix(p, "/v2/"):
 		s.admin(ctx, strings.Split(strings.Trim(p[len("/v2/"):], "/"), "/"))
 	case strings.HasPrefix(p, "/api/v1/"):
