@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,12 +124,17 @@ func TestRoutesAreDocumented(t *testing.T) {
 	}
 	// Documented but not served yet: other branches are building these.
 	// Listed for the reader, not failed: the document is ahead on purpose.
+	var pending []string
 	for path, item := range v.Doc.Paths.Map() {
 		for method := range item.Operations() {
 			if !routed[method+" "+path] {
-				t.Logf("documented, not routed yet: %s %s", method, path)
+				pending = append(pending, method+" "+path)
 			}
 		}
+	}
+	slices.Sort(pending)
+	for _, p := range pending {
+		t.Logf("documented, not routed yet: %s", p)
 	}
 }
 
@@ -199,17 +205,24 @@ func TestContractCheckRejects(t *testing.T) {
 		status            int
 		contentType, body string
 		want              string
+		allow             string
 	}{
-		{"undocumented path", "GET", "/v2/nothing-here", 404, "application/json", `{"success":false,"error":{"code":"not_found","message":"x"}}`, "no such operation"},
-		{"undocumented status", "GET", "/health", 418, "application/json", `{}`, "status is not supported"},
-		{"wrong envelope", "POST", "/v2/offers", 400, "application/json", `{"error":{"code":"BAD","message":"x","status":400}}`, "does not validate"},
-		{"wrong type", "GET", "/health", 200, "application/json", `{"status":"ok","timestamp":"now"}`, "does not validate"},
-		{"missing required field", "POST", "/v1/postbacks", 200, "application/json", `{"status":"active","created_at":"x","url":"u","event":"conversion"}`, "does not validate"},
+		{"405 allowing an undocumented method", "PUT", "/v2/offers/1", 405, "application/json", `{"success":false,"error":{"code":"method_not_allowed","message":"x"}}`, "DELETE is not documented", "GET, PATCH, DELETE"},
+		{"405 in another surface's envelope", "PUT", "/v1/stats", 405, "application/json", `{"success":false,"error":{"code":"method_not_allowed","message":"x"}}`, "does not validate", "GET"},
+		{"undocumented path", "GET", "/v2/nothing-here", 404, "application/json", `{"success":false,"error":{"code":"not_found","message":"x"}}`, "no such operation", ""},
+		{"undocumented status", "GET", "/health", 418, "application/json", `{}`, "status is not supported", ""},
+		{"wrong envelope", "POST", "/v2/offers", 400, "application/json", `{"error":{"code":"BAD","message":"x","status":400}}`, "does not validate", ""},
+		{"wrong type", "GET", "/health", 200, "application/json", `{"status":"ok","timestamp":"now"}`, "does not validate", ""},
+		{"missing required field", "POST", "/v1/postbacks", 200, "application/json", `{"status":"active","created_at":"x","url":"u","event":"conversion"}`, "does not validate", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest(c.method, "http://clickrelay.test"+c.uri, nil)
-			err := v.CheckResponse(req, c.status, http.Header{"Content-Type": {c.contentType}}, []byte(c.body))
+			header := http.Header{"Content-Type": {c.contentType}}
+			if c.allow != "" {
+				header.Set("Allow", c.allow)
+			}
+			err := v.CheckResponse(req, c.status, header, []byte(c.body))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error saying %q", err, c.want)
 			}

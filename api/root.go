@@ -154,8 +154,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
 		if !ctx.IsGet() {
-			ctx.Response.Header.Set("Allow", "GET")
+			// Error resets the response, so Allow is set after it.
 			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed)
+			ctx.Response.Header.Set("Allow", "GET")
 			return
 		}
 		s.deps.Clicks.Handle(ctx)

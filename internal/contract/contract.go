@@ -55,6 +55,9 @@ const maxExcerpt = 400
 // what the document must describe.
 func (v *Validator) CheckResponse(req *http.Request, status int, header http.Header, body []byte) error {
 	route, pathParams, err := v.router.FindRoute(req)
+	if err != nil && status == http.StatusMethodNotAllowed {
+		route, pathParams, err = v.methodNotAllowed(req, header)
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s answered %d, but the OpenAPI document has no such operation (%w); body: %s",
 			req.Method, req.URL.RequestURI(), status, err, excerpt(body))
@@ -72,6 +75,36 @@ func (v *Validator) CheckResponse(req *http.Request, status int, header http.Hea
 			req.Method, req.URL.RequestURI(), status, header.Get("Content-Type"), describe(err), excerpt(body))
 	}
 	return nil
+}
+
+// routeMethods are the methods tried to find a documented path for a 405.
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete}
+
+// methodNotAllowed finds the route a 405 is checked against: a method not
+// served on a documented path has no operation, so its answer is checked
+// against the 405 an operation of that path documents (each surface's 405
+// is the same envelope). Allow must list only documented methods (HEAD is
+// implied by GET).
+func (v *Validator) methodNotAllowed(req *http.Request, header http.Header) (*routers.Route, map[string]string, error) {
+	for _, m := range routeMethods {
+		other := req.Clone(req.Context())
+		other.Method = m
+		route, pathParams, err := v.router.FindRoute(other)
+		if err != nil {
+			continue
+		}
+		for _, allowed := range strings.Split(header.Get("Allow"), ",") {
+			allowed = strings.TrimSpace(allowed)
+			if allowed == "" || allowed == http.MethodHead && route.PathItem.Get != nil {
+				continue
+			}
+			if route.PathItem.GetOperation(allowed) == nil {
+				return nil, nil, fmt.Errorf("405 with Allow %q, but %s is not documented on %s", header.Get("Allow"), allowed, route.Path)
+			}
+		}
+		return route, pathParams, nil
+	}
+	return nil, nil, errors.New("no documented path matches")
 }
 
 // HasOperation reports whether the document has method on the path
