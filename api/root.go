@@ -176,8 +176,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
 		if !ctx.IsGet() {
-			ctx.Response.Header.Set("Allow", "GET")
+			// Error resets the response, so Allow is set after it.
 			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed)
+			ctx.Response.Header.Set("Allow", "GET")
 			return
 		}
 		s.deps.Clicks.Handle(ctx)
@@ -191,6 +192,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		s.ready(ctx)
 	case p == "/metrics":
 		s.metrics(ctx)
+	case p == "/openapi.json":
+		s.openAPI(ctx)
 	case strings.HasPrefix(p, "/v2/"):
 		s.admin(ctx, strings.Split(strings.Trim(p[len("/v2/"):], "/"), "/"))
 	case strings.HasPrefix(p, "/api/v1/"):

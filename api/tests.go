@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net"
+	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -52,7 +53,11 @@ func (w *fakeWarehouse) PostbackReport(context.Context, clickhouse.PostbackQuery
 
 type noClicks struct{}
 
-func (noClicks) Handle(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusFound) }
+// Handle answers as the tracker does for a known offer: 302 with a Location.
+func (noClicks) Handle(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Location", "https://landing.example/?click_id=test")
+	ctx.SetStatusCode(fasthttp.StatusFound)
+}
 
 const testAdminKey = "test-admin-key-0123456789"
 
@@ -77,11 +82,32 @@ func newTestServerOn(t *testing.T, rd *redis.Component, conv *fakeConverter, con
 	if err != nil {
 		t.Fatal(err)
 	}
+	testOf.Store(s, t)
+	t.Cleanup(func() { testOf.Delete(s) })
 	return s, rd, wh
 }
 
-// do runs one request through the server's handler.
+// checkResponse, when set (openapi_test.go sets it), checks each answer do
+// gets against the OpenAPI document and fails the test of the server.
+var checkResponse func(t testing.TB, method, uri string, headers map[string]string, body string, resp *fasthttp.Response)
+
+// testOf maps a test server to its test, so do can report on it without
+// changing its signature.
+var testOf sync.Map // *Server → testing.TB
+
+// do runs one request through the server's handler, and checks the answer
+// against the OpenAPI document.
 func do(s *Server, method, uri string, headers map[string]string, body string) *fasthttp.Response {
+	resp := doRaw(s, method, uri, headers, body)
+	if t, ok := testOf.Load(s); ok && checkResponse != nil {
+		checkResponse(t.(testing.TB), method, uri, headers, body, resp)
+	}
+	return resp
+}
+
+// doRaw runs one request through the server's handler, unchecked: for
+// answers the document does not describe (paths that do not exist).
+func doRaw(s *Server, method, uri string, headers map[string]string, body string) *fasthttp.Response {
 	var req fasthttp.Request
 	req.Header.SetMethod(method)
 	req.SetRequestURI(uri)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/internal/contract"
 	"github.com/clickrelay/clickrelay/internal/testenv"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 )
@@ -209,6 +211,7 @@ func (s *stack) call(method, path string, headers map[string]string, body string
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	s.checkContract(req, resp, raw)
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
 			s.t.Fatalf("%s %s answered %d %q: %v", method, path, resp.StatusCode, raw, err)
@@ -237,9 +240,30 @@ func (s *stack) click(path string) (int, string) {
 	if err != nil {
 		s.t.Fatalf("GET %s: %v", path, err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	s.checkContract(req, resp, raw)
 	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+var (
+	contractOnce      sync.Once
+	contractValidator *contract.Validator
+	contractErr       error
+)
+
+// checkContract fails the test when the exchange is not an operation of
+// api/openapi.json or the answer does not validate against it: every
+// answer the end-to-end tests see is an example the document must allow.
+func (s *stack) checkContract(req *http.Request, resp *http.Response, body []byte) {
+	s.t.Helper()
+	contractOnce.Do(func() { contractValidator, contractErr = contract.Load(api.OpenAPIDocument()) })
+	if contractErr != nil {
+		s.t.Fatal(contractErr)
+	}
+	if err := contractValidator.CheckResponse(req, resp.StatusCode, resp.Header, body); err != nil {
+		s.t.Error(err)
+	}
 }
 
 // network is what a test sets up through the admin API.
