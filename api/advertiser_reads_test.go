@@ -89,7 +89,7 @@ func TestAdvertiserReadsAuthAndMethods(t *testing.T) {
 		{"GET", "/api/v1/offers/" + otherSlug, map[string]string{"X-API-Key": key}, 404, codeNotFound},
 		{"GET", "/api/v1/offers/" + strings.Repeat("x", 500), map[string]string{"X-API-Key": key}, 404, codeNotFound},
 		{"GET", "/api/v1/conversions/not-a-conversion", map[string]string{"X-API-Key": key}, 404, codeNotFound},
-		{"PATCH", "/api/v1/conversions/conv_abc", map[string]string{"X-API-Key": key}, 405, "METHOD_NOT_ALLOWED"},
+		{"DELETE", "/api/v1/conversions/conv_abc", map[string]string{"X-API-Key": key}, 405, "METHOD_NOT_ALLOWED"},
 		{"DELETE", "/api/v1/conversions", map[string]string{"X-API-Key": key}, 405, "METHOD_NOT_ALLOWED"},
 		{"POST", "/api/v1/stats", map[string]string{"X-API-Key": key}, 405, "METHOD_NOT_ALLOWED"},
 		{"GET", "/api/v1/test-sessions/short", map[string]string{"X-API-Key": key}, 404, codeNotFound},
@@ -105,9 +105,9 @@ func TestAdvertiserReadsAuthAndMethods(t *testing.T) {
 			}
 		})
 	}
-	r := do(s, "PATCH", "/api/v1/conversions/conv_abc", map[string]string{"X-API-Key": key}, "")
-	if allow := string(r.Header.Peek("Allow")); allow != "GET" {
-		t.Fatalf("PATCH conversion: Allow %q", allow)
+	r := do(s, "DELETE", "/api/v1/conversions/conv_abc", map[string]string{"X-API-Key": key}, "")
+	if allow := string(r.Header.Peek("Allow")); allow != "GET, PATCH" {
+		t.Fatalf("DELETE conversion: Allow %q", allow)
 	}
 }
 

@@ -75,7 +75,10 @@ func newTestServerOn(t *testing.T, rd *redis.Component, conv *fakeConverter, con
 	t.Helper()
 	wh := &fakeWarehouse{}
 	if conv == nil {
-		conv = &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) { return ingest.Result{}, nil }}
+		// No click is ever found: what a new network answers.
+		conv = &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) {
+			return ingest.Result{}, &ingest.FieldError{Message: "Click not found"}
+		}}
 	}
 	s, err := New(Dependencies{Logger: zerolog.Nop(), Store: rd, Clicks: noClicks{}, Conversions: conv, Warehouse: wh,
 		AdminKeyHash: sha256.Sum256([]byte(testAdminKey)), Limiter: rd}, config)
