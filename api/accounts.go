@@ -23,58 +23,50 @@ func inactiveMessage(status string) string {
 // accountStatuses are what an admin may set on an advertiser or affiliate.
 var accountStatuses = []string{model.StatusActive, model.StatusPaused, model.StatusSuspended}
 
-// accounts serves /v2/advertisers/{id}[/rotate-key] and the same for
-// affiliates: seg is what follows /v2/.
-func (s *Server) accounts(ctx *fasthttp.RequestCtx, seg []string) {
-	kind := model.KindAdvertiser
-	if seg[0] == "affiliates" {
-		kind = model.KindAffiliate
-	}
-	id := seg[1]
-	var current model.Entity
-	if kind == model.KindAdvertiser {
-		if a := s.catalog.Advertiser(id); a != nil {
+// withAccount finds the advertiser or affiliate a path names, answering
+// 404 when there is none.
+func withAccount(kind model.Kind, h func(*Server, *fasthttp.RequestCtx, model.Entity)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, p []string) {
+		var current model.Entity
+		if kind == model.KindAdvertiser {
+			if a := s.catalog.Advertiser(p[0]); a != nil {
+				current = a
+			}
+		} else if a := s.catalog.Affiliate(p[0]); a != nil {
 			current = a
 		}
-	} else if a := s.catalog.Affiliate(id); a != nil {
-		current = a
+		if current == nil {
+			adminNotFound(ctx, strings.ToUpper(string(kind[:1]))+string(kind[1:]))
+			return
+		}
+		h(s, ctx, current)
 	}
-	name := strings.ToUpper(string(kind[:1])) + string(kind[1:])
-	method := string(ctx.Method())
-	switch {
-	case len(seg) == 3 && seg[2] == "rotate-key":
-		if method != "POST" {
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "POST")
-		} else if current == nil {
-			adminNotFound(ctx, name)
-		} else {
-			s.rotateKey(ctx, current)
-		}
-	case len(seg) == 2:
-		switch {
-		case method != "GET" && method != "PATCH":
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, PATCH")
-		case current == nil:
-			adminNotFound(ctx, name)
-		case method == "GET":
-			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(kind): current})
-		case kind == model.KindAdvertiser:
-			s.patchAdvertiser(ctx, current.(*model.Advertiser))
-		default:
-			s.patchAffiliate(ctx, current.(*model.Affiliate))
-		}
-	default:
-		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
+}
+
+func (s *Server) getAccount(ctx *fasthttp.RequestCtx, e model.Entity) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(e.EntityKind()): e})
+}
+
+func (s *Server) patchAccount(ctx *fasthttp.RequestCtx, e model.Entity) {
+	switch e := e.(type) {
+	case *model.Advertiser:
+		s.patchAdvertiser(ctx, e)
+	case *model.Affiliate:
+		s.patchAffiliate(ctx, e)
 	}
 }
 
 // listAccounts serves GET /v2/advertisers and GET /v2/affiliates.
+func listAccounts(kind model.Kind) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.listAccounts(ctx, kind) }
+}
+
 func (s *Server) listAccounts(ctx *fasthttp.RequestCtx, kind model.Kind) {
 	page, perPage, ok := s.paging(ctx, envelopeError, "invalid_paging")
 	if !ok {
 		return
 	}
-	var all []model.Entity
+	all := []model.Entity{}
 	if kind == model.KindAdvertiser {
 		for _, a := range s.catalog.Advertisers() {
 			all = append(all, a)

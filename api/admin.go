@@ -16,62 +16,6 @@ import (
 	"github.com/clickrelay/clickrelay/model"
 )
 
-// admin serves /v2/... for the network admin.
-func (s *Server) admin(ctx *fasthttp.RequestCtx, seg []string) {
-	if !s.isAdmin(ctx) {
-		adminUnauthorized(ctx)
-		return
-	}
-	method := string(ctx.Method())
-	switch {
-	case len(seg) == 1 && (seg[0] == "advertisers" || seg[0] == "affiliates"):
-		switch {
-		case method == "POST" && seg[0] == "advertisers":
-			s.createAdvertiser(ctx)
-		case method == "POST":
-			s.createAffiliate(ctx)
-		case method == "GET":
-			s.listAccounts(ctx, model.Kind(strings.TrimSuffix(seg[0], "s")))
-		default:
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, POST")
-		}
-	case (len(seg) == 2 || len(seg) == 3) && (seg[0] == "advertisers" || seg[0] == "affiliates"):
-		s.accounts(ctx, seg)
-	case len(seg) == 1 && seg[0] == "offers":
-		switch method {
-		case "POST":
-			s.createOffer(ctx)
-		case "GET":
-			s.listOffers(ctx)
-		default:
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, POST")
-		}
-	case len(seg) == 2 && seg[0] == "offers":
-		switch method {
-		case "GET":
-			s.getOffer(ctx, seg[1])
-		case "PATCH":
-			s.patchOffer(ctx, seg[1])
-		default:
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, PATCH")
-		}
-	case len(seg) == 1 && seg[0] == "pb-endpoints":
-		s.onlyMethod(ctx, method, "POST", s.createEndpoint)
-	case len(seg) == 2 && seg[0] == "conversions":
-		s.onlyMethod(ctx, method, "PATCH", func(ctx *fasthttp.RequestCtx) { s.patchConversionAdmin(ctx, seg[1]) })
-	default:
-		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
-	}
-}
-
-func (s *Server) onlyMethod(ctx *fasthttp.RequestCtx, method, want string, h func(*fasthttp.RequestCtx)) {
-	if method != want {
-		methodNotAllowed(ctx, envelopeError, "method_not_allowed", want)
-		return
-	}
-	h(ctx)
-}
-
 // jsonFields decodes a JSON object body; ok is false (and the answer sent)
 // when the body is not one.
 func jsonFields(ctx *fasthttp.RequestCtx) (map[string]json.RawMessage, bool) {

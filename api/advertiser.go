@@ -23,63 +23,6 @@ const (
 	retryAfterSeconds = "1"
 )
 
-// advertiser serves /api/v1/... (seed 002).
-func (s *Server) advertiser(ctx *fasthttp.RequestCtx, seg []string) {
-	switch {
-	case len(seg) == 1 && seg[0] == "conversions":
-		switch {
-		case ctx.IsPost():
-			s.postConversion(ctx)
-		case ctx.IsGet():
-			s.listConversions(ctx)
-		default:
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET, POST")
-		}
-	case len(seg) == 2 && seg[0] == "conversions":
-		switch {
-		case ctx.IsGet() || ctx.IsHead():
-			s.getConversion(ctx, seg[1])
-		case ctx.IsPatch():
-			s.patchConversionAdvertiser(ctx, seg[1])
-		default:
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET, PATCH")
-		}
-	case len(seg) == 1 && seg[0] == "events":
-		if !ctx.IsPost() {
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
-			return
-		}
-		s.postEvent(ctx)
-	case len(seg) == 1 && seg[0] == "stats":
-		s.onlyGet(ctx, s.advertiserStats)
-	case len(seg) == 1 && seg[0] == "offers":
-		s.onlyGet(ctx, s.listAdvertiserOffers)
-	case len(seg) == 2 && seg[0] == "offers":
-		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getAdvertiserOffer(ctx, seg[1]) })
-	case len(seg) == 1 && seg[0] == "profile":
-		s.onlyGet(ctx, s.profile)
-	case len(seg) == 1 && seg[0] == "test-sessions":
-		if !ctx.IsPost() {
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "POST")
-			return
-		}
-		s.createTestSession(ctx)
-	case len(seg) == 2 && seg[0] == "test-sessions":
-		s.onlyGet(ctx, func(ctx *fasthttp.RequestCtx) { s.getTestSession(ctx, seg[1]) })
-	default:
-		envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
-	}
-}
-
-// onlyGet serves a seed 002 read; other methods get 405 (HEAD is GET's).
-func (s *Server) onlyGet(ctx *fasthttp.RequestCtx, h func(*fasthttp.RequestCtx)) {
-	if !ctx.IsGet() && !ctx.IsHead() {
-		methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET")
-		return
-	}
-	h(ctx)
-}
-
 // advertiserID authenticates a seed 002 request: X-API-Key, a Bearer
 // token, or the "secure" field. ok is false and the answer sent otherwise.
 func (s *Server) advertiserID(ctx *fasthttp.RequestCtx, secure string) (string, bool) {
@@ -132,10 +75,6 @@ func parseAuthenticated[R any](s *Server, ctx *fasthttp.RequestCtx, parse func([
 // endpointCallback serves GET /pb/{endpointId}: a named endpoint standing
 // for the POST of its kind.
 func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
-	if !ctx.IsGet() && !ctx.IsPost() {
-		methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", "GET")
-		return
-	}
 	args := ctx.QueryArgs()
 	advertiserID, ok := s.advertiserID(ctx, string(args.Peek("secure")))
 	if !ok {

@@ -106,7 +106,7 @@ func TestAdvertiserReadsAuthAndMethods(t *testing.T) {
 		})
 	}
 	r := do(s, "DELETE", "/api/v1/conversions/conv_abc", map[string]string{"X-API-Key": key}, "")
-	if allow := string(r.Header.Peek("Allow")); allow != "GET, PATCH" {
+	if allow := string(r.Header.Peek("Allow")); allow != "GET, PATCH, HEAD" {
 		t.Fatalf("DELETE conversion: Allow %q", allow)
 	}
 }

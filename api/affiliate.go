@@ -14,57 +14,6 @@ import (
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 )
 
-// affiliate serves /v1/... (seed 000) for affiliates' keys.
-func (s *Server) affiliate(ctx *fasthttp.RequestCtx, seg []string) {
-	method := string(ctx.Method())
-	switch {
-	case len(seg) == 1 && seg[0] == "postbacks":
-		switch method {
-		case "POST":
-			s.withAffiliate(ctx, model.ScopeWritePostback, s.createPostback)
-		case "GET":
-			// Listing one's own postbacks needs a valid key, not write:postback.
-			s.withAffiliate(ctx, anyScope, s.listPostbacks)
-		default:
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET, POST")
-		}
-	case len(seg) == 2 && seg[0] == "postbacks":
-		if method != "DELETE" {
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "DELETE")
-			return
-		}
-		s.withAffiliate(ctx, model.ScopeWritePostback, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
-			s.deletePostback(ctx, aff, seg[1])
-		})
-	case len(seg) == 1 && seg[0] == "stats":
-		if method != "GET" {
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
-			return
-		}
-		s.withAffiliate(ctx, model.ScopeReadStats, s.affiliateStats)
-	case (len(seg) == 1 || len(seg) == 2) && seg[0] == "offers":
-		if method != "GET" {
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
-			return
-		}
-		if len(seg) == 1 {
-			s.withAffiliate(ctx, model.ScopeReadOffers, s.listAffiliateOffers)
-			return
-		}
-		s.withAffiliate(ctx, model.ScopeReadOffers, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
-			s.getAffiliateOffer(ctx, aff, seg[1])
-		})
-	case len(seg) == 1 && seg[0] == "conversions":
-		if method != "GET" {
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", "GET")
-			return
-		}
-		s.withAffiliate(ctx, model.ScopeReadConversions, s.listAffiliateConversions)
-	default:
-		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Resource does not exist.")
-	}
-}
-
 // anyScope lets withAffiliate accept any valid affiliate key.
 const anyScope = ""
 

@@ -18,10 +18,6 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 // openAPI serves the document, without auth: it describes the API, not any
 // account's data.
 func (s *Server) openAPI(ctx *fasthttp.RequestCtx) {
-	if !ctx.IsGet() && !ctx.IsHead() {
-		methodNotAllowed(ctx, envelopeError, "method_not_allowed", "GET, HEAD")
-		return
-	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(openAPIDocument)

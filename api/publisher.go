@@ -69,17 +69,8 @@ func feedError(ctx *fasthttp.RequestCtx, status, code int, msg string) {
 	writeJSON(ctx, status, map[string]any{"c": code, "msg": msg})
 }
 
-// publisher serves /v1/s2s/{rest}.
-func (s *Server) publisher(ctx *fasthttp.RequestCtx, rest string) {
-	if rest != "offers" {
-		feedError(ctx, fasthttp.StatusNotFound, feedNotFound, "No such endpoint; the offer feed is GET /v1/s2s/offers.")
-		return
-	}
-	if !ctx.IsGet() {
-		ctx.Response.Header.Set("Allow", "GET")
-		feedError(ctx, fasthttp.StatusMethodNotAllowed, feedMethod, "Method not allowed; use GET.")
-		return
-	}
+// publisherFeed serves GET /v1/s2s/offers.
+func (s *Server) publisherFeed(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	aff := s.catalog.AffiliateByAppID(strings.TrimSpace(string(args.Peek("app_id"))))
 	if aff == nil || aff.Status != model.StatusActive {

@@ -42,21 +42,8 @@ type pixelsRequest struct {
 	Format string `json:"format"`
 }
 
-// reporting serves /v1/networks/... with the admin key.
-func (s *Server) reporting(ctx *fasthttp.RequestCtx, path string) {
-	if path != pixelsPath && path != pixelsExportPath {
-		envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
-		return
-	}
-	if !s.isAdmin(ctx) {
-		adminUnauthorized(ctx)
-		return
-	}
-	if !ctx.IsPost() {
-		methodNotAllowed(ctx, envelopeError, "method_not_allowed", "POST")
-		return
-	}
-	export := path == pixelsExportPath
+// reportPixels serves the report, or with export its streaming export.
+func (s *Server) reportPixels(ctx *fasthttp.RequestCtx, export bool) {
 	q, format, msg := parsePixelsRequest(ctx.PostBody(), export)
 	if msg != "" {
 		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)

@@ -184,31 +184,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		s.deps.Clicks.Handle(ctx)
 		return
 	}
-	p := string(path)
-	switch {
-	case p == "/health":
-		s.health(ctx)
-	case p == "/ready":
-		s.ready(ctx)
-	case p == "/metrics":
-		s.metrics(ctx)
-	case p == "/openapi.json":
-		s.openAPI(ctx)
-	case strings.HasPrefix(p, "/v2/"):
-		s.admin(ctx, strings.Split(strings.Trim(p[len("/v2/"):], "/"), "/"))
-	case strings.HasPrefix(p, "/api/v1/"):
-		s.advertiser(ctx, strings.Split(strings.Trim(p[len("/api/v1/"):], "/"), "/"))
-	case strings.HasPrefix(p, "/pb/"):
-		s.endpointCallback(ctx, strings.Trim(p[len("/pb/"):], "/"))
-	case strings.HasPrefix(p, "/v1/networks/"):
-		s.reporting(ctx, strings.Trim(p[len("/v1/networks/"):], "/"))
-	case strings.HasPrefix(p, "/v1/s2s/"):
-		s.publisher(ctx, strings.Trim(p[len("/v1/s2s/"):], "/"))
-	case strings.HasPrefix(p, "/v1/"):
-		s.affiliate(ctx, strings.Split(strings.Trim(p[len("/v1/"):], "/"), "/"))
-	default:
-		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
-	}
+	s.route(ctx, string(path))
 	if ctx.Response.StatusCode() >= 500 {
 		s.serverErrors.Inc()
 	}

@@ -58,7 +58,7 @@ func TestContractOnTheRealBinary(t *testing.T) {
 		{"named endpoint without key", "GET", "/pb/unknown", nil, "", 401},
 		{"postbacks list", "GET", "/v1/postbacks", affiliate, "", 200},
 		{"delete unknown postback", "DELETE", "/v1/postbacks/pb_999999", affiliate, "", 404},
-		{"postbacks without the scope", "GET", "/v1/postbacks", narrow, "", 403},
+		{"postbacks without the scope", "POST", "/v1/postbacks", narrow, `{"url":"https://t.example/pb?c={click_id}"}`, 403},
 		{"stats refuse POST", "POST", "/v1/stats", affiliate, "", 405},
 		{"stats", "GET", "/v1/stats?date_from=2026-01-01&date_to=2026-01-02&group_by=date,geo", affiliate, "", 200},
 	}

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+// Route is one method and path template the server answers, path
+// parameters in braces as in the OpenAPI document ("/v2/offers/{id}").
+type Route struct {
+	Method string
+	Path   string
+}
+
+// route is a Route and what answers it; params are the path's values for
+// the template's braces, in order.
+type route struct {
+	Route
+	handle func(s *Server, ctx *fasthttp.RequestCtx, params []string)
+	segs   []string // the template split at "/"; "" where a parameter stands
+}
+
+// Routes returns every route the server answers (the click redirect
+// included), so tests can check each is in the OpenAPI document.
+func Routes() []Route {
+	out := []Route{{"GET", "/click/{offer_id}"}, {"GET", "/click"}}
+	for _, r := range routeTable {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
+type handler = func(s *Server, ctx *fasthttp.RequestCtx, p []string)
+
+// routeTable is the whole API but the click path, which serve tests first
+// and alone. Under /v2/ the admin key is checked before routing.
+var routeTable = compile([]route{
+	{Route: Route{"GET", "/health"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.health(ctx) }},
+	{Route: Route{"GET", "/ready"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.ready(ctx) }},
+	{Route: Route{"GET", "/metrics"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.metrics(ctx) }},
+	{Route: Route{"GET", "/openapi.json"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.openAPI(ctx) }},
+
+	// Network admin API.
+	{Route: Route{"POST", "/v2/advertisers"}, handle: plain((*Server).createAdvertiser)},
+	{Route: Route{"GET", "/v2/advertisers"}, handle: listAccounts(model.KindAdvertiser)},
+	{Route: Route{"GET", "/v2/advertisers/{id}"}, handle: withAccount(model.KindAdvertiser, (*Server).getAccount)},
+	{Route: Route{"PATCH", "/v2/advertisers/{id}"}, handle: withAccount(model.KindAdvertiser, (*Server).patchAccount)},
+	{Route: Route{"POST", "/v2/advertisers/{id}/rotate-key"}, handle: withAccount(model.KindAdvertiser, (*Server).rotateKey)},
+	{Route: Route{"POST", "/v2/affiliates"}, handle: plain((*Server).createAffiliate)},
+	{Route: Route{"GET", "/v2/affiliates"}, handle: listAccounts(model.KindAffiliate)},
+	{Route: Route{"GET", "/v2/affiliates/{id}"}, handle: withAccount(model.KindAffiliate, (*Server).getAccount)},
+	{Route: Route{"PATCH", "/v2/affiliates/{id}"}, handle: withAccount(model.KindAffiliate, (*Server).patchAccount)},
+	{Route: Route{"POST", "/v2/affiliates/{id}/rotate-key"}, handle: withAccount(model.KindAffiliate, (*Server).rotateKey)},
+	{Route: Route{"POST", "/v2/offers"}, handle: plain((*Server).createOffer)},
+	{Route: Route{"GET", "/v2/offers"}, handle: plain((*Server).listOffers)},
+	{Route: Route{"GET", "/v2/offers/{id}"}, handle: withParam((*Server).getOffer)},
+	{Route: Route{"PATCH", "/v2/offers/{id}"}, handle: withParam((*Server).patchOffer)},
+	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
+	{Route: Route{"PATCH", "/v2/conversions/{id}"}, handle: withParam((*Server).patchConversionAdmin)},
+
+	// Postback report (seed 004), admin key also in X-Eflow-API-Key.
+	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, false) })},
+	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels/export"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, true) })},
+
+	// Advertiser API (seed 002).
+	{Route: Route{"POST", "/api/v1/conversions"}, handle: plain((*Server).postConversion)},
+	{Route: Route{"GET", "/api/v1/conversions"}, handle: plain((*Server).listConversions)},
+	{Route: Route{"GET", "/api/v1/conversions/{id}"}, handle: withParam((*Server).getConversion)},
+	{Route: Route{"PATCH", "/api/v1/conversions/{id}"}, handle: withParam((*Server).patchConversionAdvertiser)},
+	{Route: Route{"POST", "/api/v1/events"}, handle: plain((*Server).postEvent)},
+	{Route: Route{"GET", "/api/v1/stats"}, handle: plain((*Server).advertiserStats)},
+	{Route: Route{"GET", "/api/v1/offers"}, handle: plain((*Server).listAdvertiserOffers)},
+	{Route: Route{"GET", "/api/v1/offers/{code}"}, handle: withParam((*Server).getAdvertiserOffer)},
+	{Route: Route{"GET", "/api/v1/profile"}, handle: plain((*Server).profile)},
+	{Route: Route{"POST", "/api/v1/test-sessions"}, handle: plain((*Server).createTestSession)},
+	{Route: Route{"GET", "/api/v1/test-sessions/{token}"}, handle: withParam((*Server).getTestSession)},
+	{Route: Route{"GET", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback)},
+	{Route: Route{"POST", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback)},
+
+	// Publisher offer feed (seed 001).
+	{Route: Route{"GET", "/v1/s2s/offers"}, handle: plain((*Server).publisherFeed)},
+
+	// Affiliate API (seed 000).
+	{Route: Route{"POST", "/v1/postbacks"}, handle: scoped(model.ScopeWritePostback, (*Server).createPostback)},
+	// Listing one's own postbacks needs a valid key, not write:postback.
+	{Route: Route{"GET", "/v1/postbacks"}, handle: scoped(anyScope, (*Server).listPostbacks)},
+	{Route: Route{"DELETE", "/v1/postbacks/{id}"}, handle: scopedParam(model.ScopeWritePostback, (*Server).deletePostback)},
+	{Route: Route{"GET", "/v1/stats"}, handle: scoped(model.ScopeReadStats, (*Server).affiliateStats)},
+	{Route: Route{"GET", "/v1/offers"}, handle: scoped(model.ScopeReadOffers, (*Server).listAffiliateOffers)},
+	{Route: Route{"GET", "/v1/offers/{offer_id}"}, handle: scopedParam(model.ScopeReadOffers, (*Server).getAffiliateOffer)},
+	{Route: Route{"GET", "/v1/conversions"}, handle: scoped(model.ScopeReadConversions, (*Server).listAffiliateConversions)},
+})
+
+func compile(routes []route) []route {
+	for i := range routes {
+		for _, seg := range strings.Split(strings.Trim(routes[i].Path, "/"), "/") {
+			if strings.HasPrefix(seg, "{") {
+				seg = ""
+			}
+			routes[i].segs = append(routes[i].segs, seg)
+		}
+	}
+	return routes
+}
+
+func plain(h func(*Server, *fasthttp.RequestCtx)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { h(s, ctx) }
+}
+
+func withParam(h func(*Server, *fasthttp.RequestCtx, string)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, p []string) { h(s, ctx, p[0]) }
+}
+
+func adminOnly(h func(*Server, *fasthttp.RequestCtx)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ []string) {
+		if !s.isAdmin(ctx) {
+			adminUnauthorized(ctx)
+			return
+		}
+		h(s, ctx)
+	}
+}
+
+func scoped(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Affiliate)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ []string) {
+		s.withAffiliate(ctx, scope, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) { h(s, ctx, aff) })
+	}
+}
+
+func scopedParam(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Affiliate, string)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, p []string) {
+		s.withAffiliate(ctx, scope, func(ctx *fasthttp.RequestCtx, aff *model.Affiliate) { h(s, ctx, aff, p[0]) })
+	}
+}
+
+// route answers a request from the table: the route whose template and
+// method match, a 405 listing the methods the path takes, or a 404, each
+// in the envelope of the surface the path belongs to.
+func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
+	if strings.HasPrefix(path, "/v2/") && !s.isAdmin(ctx) {
+		adminUnauthorized(ctx)
+		return
+	}
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	method := string(ctx.Method())
+	if method == fasthttp.MethodHead {
+		method = fasthttp.MethodGet // what a GET answers, the body dropped by fasthttp
+	}
+	var params []string
+	var allow []string
+	for i := range routeTable {
+		r := &routeTable[i]
+		p, ok := r.match(segs, params[:0])
+		if !ok {
+			continue
+		}
+		if r.Method == method {
+			r.handle(s, ctx, p)
+			return
+		}
+		params = p
+		allow = append(allow, r.Method)
+	}
+	if len(allow) > 0 {
+		if slices.Contains(allow, fasthttp.MethodGet) {
+			allow = append(allow, fasthttp.MethodHead)
+		}
+		s.surface(path).notAllowed(ctx, strings.Join(allow, ", "))
+		return
+	}
+	s.surface(path).notFound(ctx)
+}
+
+// match reports whether segs fit the template, appending the parameters'
+// values to params.
+func (r *route) match(segs, params []string) ([]string, bool) {
+	if len(segs) != len(r.segs) {
+		return params, false
+	}
+	for i, want := range r.segs {
+		switch {
+		case want == "" && segs[i] != "":
+			params = append(params, segs[i])
+		case want != segs[i] || want == "":
+			return params, false
+		}
+	}
+	return params, true
+}
+
+// surfaceErrors are a surface's answers to a path or method it lacks.
+type surfaceErrors struct {
+	notFound   func(ctx *fasthttp.RequestCtx)
+	notAllowed func(ctx *fasthttp.RequestCtx, allow string)
+}
+
+var (
+	adminSurface = surfaceErrors{
+		notFound: func(ctx *fasthttp.RequestCtx) {
+			envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
+		},
+		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
+			methodNotAllowed(ctx, envelopeError, "method_not_allowed", allow)
+		},
+	}
+	advertiserSurface = surfaceErrors{
+		notFound: func(ctx *fasthttp.RequestCtx) {
+			envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
+		},
+		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
+			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", allow)
+		},
+	}
+	affiliateSurface = surfaceErrors{
+		notFound: func(ctx *fasthttp.RequestCtx) {
+			affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Resource does not exist.")
+		},
+		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
+			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", allow)
+		},
+	}
+	publisherSurface = surfaceErrors{
+		notFound: func(ctx *fasthttp.RequestCtx) {
+			feedError(ctx, fasthttp.StatusNotFound, feedNotFound, "No such endpoint; the offer feed is GET /v1/s2s/offers.")
+		},
+		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
+			ctx.Response.Header.Set("Allow", allow)
+			feedError(ctx, fasthttp.StatusMethodNotAllowed, feedMethod, "Method not allowed; use "+allow+".")
+		},
+	}
+)
+
+// surface is the surface a path belongs to, by its prefix.
+func (s *Server) surface(path string) surfaceErrors {
+	switch {
+	case strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/pb/"):
+		return advertiserSurface
+	case strings.HasPrefix(path, "/v1/s2s/"):
+		return publisherSurface
+	case strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/v1/networks/"):
+		return affiliateSurface
+	}
+	return adminSurface
+}
