@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,9 +116,9 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 			t.Fatalf("create offer: %d", code)
 		}
 		link := "/click/" + offer.Offer.ID + "?aff_id=" + n.affiliateID
-		android := map[string]string{"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"}
 		eventually(t, "the new offer redirecting Android on the other node", func() bool {
-			return b.raw("GET", link, android, "").status == 302
+			status, _ := b.clickAs(link, androidUA)
+			return status == 302
 		})
 		if status, _ := b.click(link); status != 404 { // the stack's clicks come from an iPhone
 			t.Fatalf("iPhone on an Android offer: %d", status)
@@ -133,32 +131,6 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 			return status == 302 && location == "https://apps.example.com/other"
 		})
 	})
-}
-
-// rawResponse is an answer with its headers, for tests that read them.
-type rawResponse struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// raw sends a request and returns the whole answer.
-func (s *stack) raw(method, path string, headers map[string]string, body string) rawResponse {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(raw)}
 }
 
 // errorCode is the error code of either envelope ({"error":{"code"}}).

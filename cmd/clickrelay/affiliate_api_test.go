@@ -483,8 +483,9 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 			t.Fatalf("past the end: %d %+v", code, out)
 		}
 
-		// The feed's link, clicked, redirects and is attributed to Jane.
-		status, location := s.click(link.RequestURI())
+		// The feed's link, clicked on an Android phone, redirects and is
+		// attributed to Jane.
+		status, location := s.clickAs(link.RequestURI(), androidUA)
 		if status != 302 || !strings.HasPrefix(location, "https://play.example.com/store?") {
 			t.Fatalf("feed link click: %d %s", status, location)
 		}

@@ -198,6 +198,26 @@ func (s *stack) terminate() {
 // call sends a request and decodes a JSON answer into out (when not nil).
 func (s *stack) call(method, path string, headers map[string]string, body string, out any) int {
 	s.t.Helper()
+	resp := s.raw(method, path, headers, body)
+	if out != nil {
+		if err := json.Unmarshal([]byte(resp.body), out); err != nil {
+			s.t.Fatalf("%s %s answered %d %q: %v", method, path, resp.status, resp.body, err)
+		}
+	}
+	return resp.status
+}
+
+// rawResponse is an answer with its headers, for tests that read them.
+type rawResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// raw sends a request and returns the whole answer, checked against the
+// OpenAPI document.
+func (s *stack) raw(method, path string, headers map[string]string, body string) rawResponse {
+	s.t.Helper()
 	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
@@ -212,12 +232,7 @@ func (s *stack) call(method, path string, headers map[string]string, body string
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	s.checkContract(req, resp, raw)
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			s.t.Fatalf("%s %s answered %d %q: %v", method, path, resp.StatusCode, raw, err)
-		}
-	}
-	return resp.StatusCode
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(raw)}
 }
 
 func (s *stack) admin(method, path, body string, out any) int {
@@ -230,11 +245,21 @@ var noRedirects = &http.Client{
 	Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
 }
 
-// click follows a tracking link and returns the status and Location.
-func (s *stack) click(path string) (int, string) {
+// User agents the tests click with.
+const (
+	iPhoneUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+	androidUA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"
+)
+
+// click follows a tracking link from an iPhone in Great Britain and
+// returns the status and Location.
+func (s *stack) click(path string) (int, string) { return s.clickAs(path, iPhoneUA) }
+
+// clickAs follows a tracking link from Great Britain with a user agent.
+func (s *stack) clickAs(path, userAgent string) (int, string) {
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", s.base+path, nil)
-	req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("X-Forwarded-For", "81.2.69.142")
 	resp, err := noRedirects.Do(req)
 	if err != nil {
