@@ -172,6 +172,22 @@ func validConversionID(id string) bool {
 	return len(id) > len("conv_")
 }
 
+// offerCodeFilter reads the offer_code filter: nil for none, or the one
+// offer of the advertiser it names. ok is false and the 400 sent when it
+// names none.
+func (s *Server) offerCodeFilter(ctx *fasthttp.RequestCtx, advertiserID string) (offerIDs []string, ok bool) {
+	code := string(ctx.QueryArgs().Peek("offer_code"))
+	if code == "" {
+		return nil, true
+	}
+	o := s.ownOffer(advertiserID, code)
+	if o == nil {
+		validationError(ctx, "offer_code does not name one of your offers")
+		return nil, false
+	}
+	return []string{o.ID}, true
+}
+
 // conversionJSON is seed 002's conversion object.
 func (s *Server) conversionJSON(c *model.Conversion) map[string]any {
 	var txID any
@@ -199,13 +215,8 @@ func (s *Server) listConversions(ctx *fasthttp.RequestCtx) {
 	}
 	// Test conversions are never listed: Test stays false.
 	q := clickhouse.ConversionQuery{AdvertiserID: advertiserID}
-	if code := string(args.Peek("offer_code")); code != "" {
-		o := s.ownOffer(advertiserID, code)
-		if o == nil {
-			validationError(ctx, "offer_code does not name one of your offers")
-			return
-		}
-		q.OfferIDs = []string{o.ID}
+	if q.OfferIDs, ok = s.offerCodeFilter(ctx, advertiserID); !ok {
+		return
 	}
 	if status := string(args.Peek("status")); status != "" {
 		if !slices.Contains(conversionStatuses, status) {
@@ -314,13 +325,8 @@ func (s *Server) advertiserStats(ctx *fasthttp.RequestCtx) {
 	}
 	now := time.Now().UTC()
 	q := clickhouse.StatsQuery{AdvertiserID: advertiserID, Location: time.UTC, Limit: maxStatsRowsPerQuery}
-	if code := string(args.Peek("offer_code")); code != "" {
-		o := s.ownOffer(advertiserID, code)
-		if o == nil {
-			validationError(ctx, "offer_code does not name one of your offers")
-			return
-		}
-		q.OfferIDs = []string{o.ID}
+	if q.OfferIDs, ok = s.offerCodeFilter(ctx, advertiserID); !ok {
+		return
 	}
 	from, fromSet, ok := queryMillis(ctx, "start_date")
 	if !ok {

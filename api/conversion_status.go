@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"strings"
 	"time"
 
@@ -191,26 +190,5 @@ func (s *Server) patchConversionAdvertiser(ctx *fasthttp.RequestCtx, id string) 
 	if answered {
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "data": changedConversionSeed002(s, &res.Conversion)})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "data": s.conversionJSON(&res.Conversion)})
 }
-
-// changedConversionSeed002 is seed 002's conversion shape.
-func changedConversionSeed002(s *Server, c *model.Conversion) map[string]any {
-	offerCode := c.OfferID
-	if o := s.catalog.Offer(c.OfferID); o != nil && o.Slug != "" {
-		offerCode = o.Slug // seed 002's offer code is the offer's slug
-	}
-	return map[string]any{
-		"id":                    c.ID,
-		"offerCode":             offerCode,
-		"vendorTxId":            c.TxID,
-		"currency":              c.Currency,
-		"saleAmountCents":       roundMicrosToCents(c.AmountMicros),
-		"advertiserPayoutCents": roundMicrosToCents(c.PayoutMicros),
-		"status":                c.Status,
-		"createdAt":             c.Time,
-	}
-}
-
-// roundMicrosToCents rounds micro-units to the nearest cent.
-func roundMicrosToCents(m int64) int64 { return int64(math.Round(float64(m) / 10_000)) }
