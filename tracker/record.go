@@ -116,8 +116,8 @@ func (r *recorder) get() *pendingClick {
 // be answered with a 302, once the recorder is stopping.
 func (r *recorder) record(p *pendingClick) bool {
 	r.inflight.Add(1)
-	defer r.inflight.Add(-1)
 	if r.closed.Load() {
+		r.inflight.Add(-1)
 		r.pool.Put(p)
 		return false
 	}
@@ -127,6 +127,7 @@ func (r *recorder) record(p *pendingClick) bool {
 		r.metrics.queueFull.Inc() // Redis or Kafka has fallen behind
 		r.queue <- p
 	}
+	r.inflight.Add(-1)
 	return true
 }
 
