@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
-	"net"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 // fixedRate sends requests at a fixed rate whatever the server does (an
@@ -62,8 +59,8 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(f.addr)
-			defer w.close()
+			w := loadgen.NewConn(f.addr)
+			defer w.Close()
 			var local rateResult
 			local.Latency = make(latencies, 0, total/int64(f.conns)+1)
 			slow := make([]int, len(res.SlowTimeline))
@@ -73,7 +70,7 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 					time.Sleep(wait)
 				}
 				path, agent, ip := next(i)
-				status, location, err := w.get(path, agent, ip)
+				status, location, err := w.Get(path, agent, ip)
 				took := time.Since(due)
 				local.Sent++
 				local.Latency = append(local.Latency, took)
@@ -107,113 +104,7 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 	return res
 }
 
-// worker is one keep-alive HTTP/1.1 connection, redialled after errors.
-type worker struct {
-	addr string
-	conn net.Conn
-	r    *bufio.Reader
-	buf  []byte
-}
-
-func newWorker(addr string) *worker { return &worker{addr: addr, buf: make([]byte, 0, 1024)} }
-
-func (w *worker) close() {
-	if w.conn != nil {
-		w.conn.Close()
-	}
-}
-
-// get sends one GET and reads the answer's status and Location.
-func (w *worker) get(path, agent, ip string) (int, string, error) {
-	if w.conn == nil {
-		conn, err := net.DialTimeout("tcp", w.addr, 5*time.Second)
-		if err != nil {
-			return 0, "", err
-		}
-		w.conn, w.r = conn, bufio.NewReaderSize(conn, 4096)
-	}
-	b := append(w.buf[:0], "GET "...)
-	b = append(b, path...)
-	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, w.addr...)
-	b = append(b, "\r\nUser-Agent: "...)
-	b = append(b, agent...)
-	b = append(b, "\r\nX-Forwarded-For: "...)
-	b = append(b, ip...)
-	b = append(b, "\r\n\r\n"...)
-	w.buf = b
-	_ = w.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	status, location, err := w.write(b)
-	if err != nil {
-		w.conn.Close()
-		w.conn = nil
-	}
-	return status, location, err
-}
-
-var errBadResponse = errors.New("malformed response")
-
-func (w *worker) write(req []byte) (int, string, error) {
-	if _, err := w.conn.Write(req); err != nil {
-		return 0, "", err
-	}
-	line, err := w.r.ReadSlice('\n')
-	if err != nil {
-		return 0, "", err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, "", errBadResponse
-	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, "", errBadResponse
-	}
-	var location string
-	length := 0
-	for {
-		h, err := w.r.ReadSlice('\n')
-		if err != nil {
-			return 0, "", err
-		}
-		h = bytes.TrimRight(h, "\r\n")
-		if len(h) == 0 {
-			break
-		}
-		name, value, _ := bytes.Cut(h, []byte(":"))
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			length, _ = strconv.Atoi(string(value))
-		case bytes.EqualFold(name, []byte("Location")):
-			location = string(value)
-		}
-	}
-	if _, err := w.r.Discard(length); err != nil {
-		return 0, "", err
-	}
-	return status, location, nil
-}
-
-// realisticLink builds the i-th tracking link of the fixed-rate runs, in
-// the same spirit as the wrk script.
+// realisticLink is the shared realistic link, for the fixed-rate runs.
 func realisticLink(offers, affiliates []string) link {
-	return func(i int64) (string, string, string) {
-		b := make([]byte, 0, 160)
-		b = append(b, "/click/"...)
-		b = append(b, offers[i%int64(len(offers))]...)
-		b = append(b, "?aff_id="...)
-		b = append(b, affiliates[i%int64(len(affiliates))]...)
-		b = append(b, "&sub1=c"...)
-		b = strconv.AppendInt(b, i%97, 10)
-		b = append(b, "&sub2=adset-"...)
-		b = strconv.AppendInt(b, i%13, 10)
-		b = append(b, "&sub3=ad-"...)
-		b = strconv.AppendInt(b, i%251, 10)
-		b = append(b, "&sub4=r"...)
-		b = strconv.AppendInt(b, i, 10)
-		b = append(b, "&sub5=pl"...)
-		b = strconv.AppendInt(b, i%7, 10)
-		ip := strconv.Itoa(int(20+i%180)) + "." + strconv.Itoa(int((i*7)%256)) + "." + strconv.Itoa(int((i*13)%256)) + "." + strconv.Itoa(int(1+i%250))
-		return string(b), userAgents[i%int64(len(userAgents))], ip
-	}
+	return link(loadgen.RealisticLink(offers, affiliates))
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clickrelay/clickrelay/internal/loadgen"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -45,15 +47,8 @@ request = function()
 end
 `))
 
-// userAgents are real browsers' agents, in rough proportion to traffic.
-var userAgents = []string{
-	"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-	"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-	"Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
-	"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-}
+// userAgents are the shared browsers' agents, for the wrk script too.
+var userAgents = loadgen.UserAgents
 
 // writeLinksLua writes the wrk script for the given offers and affiliates.
 func writeLinksLua(path string, offers, affiliates []string) error {
