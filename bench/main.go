@@ -151,7 +151,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, fmt.Errorf("setting up offers and affiliates: %w", err)
 	}
 	script := filepath.Join(o.dataDir, "links.lua")
-	if err := writeLinksLua(script, n.offers, n.affiliates); err != nil {
+	if err := writeLinksLua(script, n.Offers, n.Affiliates); err != nil {
 		return nil, err
 	}
 	nginx := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
@@ -203,14 +203,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
 		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + 1000
-		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.offers, n.affiliates), keep)
+		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), keep)
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
 		r.FixedRate = lat
 		// The peer at the same rate: how much of the tail is the machine's.
 		if o.phases["latency"] {
 			step("nginx latency at %.0f requests/s", rate)
-			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, realisticLink(n.offers, n.affiliates), 0)
+			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), 0)
 			r.NginxLatency = peer.Latency.summary()
 		}
 	}
@@ -219,7 +219,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.phases["conversions"] {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
 		step("%d conversions at %.0f/s", convs, o.conversionRate)
-		r.Conversions = driveConversions(ctx, addr.Host, n.advertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv)
+		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv)
 	}
 
 	// Stats freshness: a click with a sub1 of its own, until /v1/stats shows it.
@@ -269,11 +269,11 @@ func run(ctx context.Context, o options) (*report, error) {
 // GET /v1/stats, samples times.
 func measureFreshness(cr *clickrelay, n network, samples int) (summary, error) {
 	var l latencies
-	auth := map[string]string{"Authorization": "Bearer " + n.affiliateKeys[0]}
+	auth := map[string]string{"Authorization": "Bearer " + n.AffiliateKeys[0]}
 	for i := range samples {
 		sub := fmt.Sprintf("fresh-%d-%d", time.Now().UnixNano(), i)
 		start := time.Now()
-		if err := cr.clickOnce(fmt.Sprintf("/click/%s?aff_id=%s&sub1=%s", n.offers[0], n.affiliates[0], sub)); err != nil {
+		if err := cr.clickOnce(fmt.Sprintf("/click/%s?aff_id=%s&sub1=%s", n.Offers[0], n.Affiliates[0], sub)); err != nil {
 			return summary{}, err
 		}
 		day := time.Now().UTC().Format("2006-01-02")

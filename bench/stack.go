@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clickrelay/clickrelay/internal/loadgen"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -150,87 +152,15 @@ func (c *clickrelay) clickOnce(path string) error {
 
 // api calls clickrelay's JSON API and decodes the answer into out.
 func (c *clickrelay) api(method, path string, headers map[string]string, body any, out any) error {
-	var reader io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		reader = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, reader)
-	if err != nil {
-		return err
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return loadgen.API(c.base, method, path, headers, body, out)
 }
 
 // network is what the bench sets up: advertisers' offers and affiliates
 // with postbacks to the receiver.
-type network struct {
-	advertiserKey string
-	offers        []string
-	affiliates    []string
-	affiliateKeys []string
-}
+type network = loadgen.Network
 
 func (c *clickrelay) setUp(offers, affiliates int, postbackURL string) (network, error) {
-	admin := map[string]string{"Authorization": "Bearer " + adminKey}
-	var n network
-	type keyed struct {
-		ID     string `json:"id"`
-		APIKey string `json:"api_key"`
-	}
-	var adv struct {
-		Advertiser keyed `json:"advertiser"`
-	}
-	if err := c.api("POST", "/v2/advertisers", admin, map[string]any{"name": "Bench Advertiser"}, &adv); err != nil {
-		return n, err
-	}
-	n.advertiserKey = adv.Advertiser.APIKey
-	for i := range offers {
-		var o struct {
-			Offer struct {
-				ID string `json:"id"`
-			} `json:"offer"`
-		}
-		err := c.api("POST", "/v2/offers", admin, map[string]any{
-			"name": fmt.Sprintf("Bench offer %d", i), "advertiser_id": adv.Advertiser.ID, "payout": 2.5, "payout_type": "cpa",
-			"tracking_url": "https://shop.example.com/landing?cid={click_id}&aff={aff_id}&s1={sub1}&s2={sub2}&geo={geo}",
-		}, &o)
-		if err != nil {
-			return n, err
-		}
-		n.offers = append(n.offers, o.Offer.ID)
-	}
-	for i := range affiliates {
-		var a struct {
-			Affiliate keyed `json:"affiliate"`
-		}
-		if err := c.api("POST", "/v2/affiliates", admin, map[string]any{"name": fmt.Sprintf("Bench affiliate %d", i), "tier": "premium"}, &a); err != nil {
-			return n, err
-		}
-		n.affiliates = append(n.affiliates, a.Affiliate.ID)
-		n.affiliateKeys = append(n.affiliateKeys, a.Affiliate.APIKey)
-		err := c.api("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
-			map[string]any{"url": postbackURL + "/pb?cid={click_id}&payout={payout}&tx={txid}&s1={sub1}"}, nil)
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return loadgen.SetUp(c.base, adminKey, offers, affiliates, postbackURL)
 }
 
 // metric reads one counter from /metrics.

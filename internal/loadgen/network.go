@@ -1,0 +1,100 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Network is what a load run sets up: one advertiser's offers and
+// affiliates whose postbacks go to a receiver.
+type Network struct {
+	AdvertiserKey string
+	Offers        []string
+	Affiliates    []string
+	AffiliateKeys []string
+}
+
+var apiClient = &http.Client{Timeout: 30 * time.Second}
+
+// API calls clickrelay's JSON API at base and decodes the answer into out.
+func API(base, method, path string, headers map[string]string, body any, out any) error {
+	var reader io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		reader = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, base+path, reader)
+	if err != nil {
+		return err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// SetUp creates, through the admin API at base, an advertiser with offers
+// and affiliates, each affiliate with a postback to postbackURL + "/pb"
+// naming the click, payout, txid and sub1.
+func SetUp(base, adminKey string, offers, affiliates int, postbackURL string) (Network, error) {
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	var n Network
+	type keyed struct {
+		ID     string `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	var adv struct {
+		Advertiser keyed `json:"advertiser"`
+	}
+	if err := API(base, "POST", "/v2/advertisers", admin, map[string]any{"name": "Load Advertiser"}, &adv); err != nil {
+		return n, err
+	}
+	n.AdvertiserKey = adv.Advertiser.APIKey
+	for i := range offers {
+		var o struct {
+			Offer struct {
+				ID string `json:"id"`
+			} `json:"offer"`
+		}
+		err := API(base, "POST", "/v2/offers", admin, map[string]any{
+			"name": fmt.Sprintf("Load offer %d", i), "advertiser_id": adv.Advertiser.ID, "payout": 2.5, "payout_type": "cpa",
+			"tracking_url": "https://shop.example.com/landing?cid={click_id}&aff={aff_id}&s1={sub1}&s2={sub2}&geo={geo}",
+		}, &o)
+		if err != nil {
+			return n, err
+		}
+		n.Offers = append(n.Offers, o.Offer.ID)
+	}
+	for i := range affiliates {
+		var a struct {
+			Affiliate keyed `json:"affiliate"`
+		}
+		if err := API(base, "POST", "/v2/affiliates", admin, map[string]any{"name": fmt.Sprintf("Load affiliate %d", i), "tier": "premium"}, &a); err != nil {
+			return n, err
+		}
+		n.Affiliates = append(n.Affiliates, a.Affiliate.ID)
+		n.AffiliateKeys = append(n.AffiliateKeys, a.Affiliate.APIKey)
+		err := API(base, "POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
+			map[string]any{"url": postbackURL + "/pb?cid={click_id}&payout={payout}&tx={txid}&s1={sub1}"}, nil)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
