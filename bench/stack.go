@@ -1,11 +1,7 @@
 package main
 
 import (
-	"github.com/clickrelay/clickrelay/internal/loadgen"
-
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +16,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 const adminKey = "bench-admin-key-0123456789abcdef"
