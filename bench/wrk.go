@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/clickrelay/clickrelay/internal/loadgen"
-
 	"bytes"
 	"context"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 // wrkResult is what one wrk run reports.
