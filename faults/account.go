@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// accounts reads what reached Redis and ClickHouse, from outside.
+type accounts struct {
+	redis  *goredis.Client
+	ch     driver.Conn
+	prefix string
+	db     string
+}
+
+func openAccounts(o options, tag string) (*accounts, error) {
+	ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{fmt.Sprintf("127.0.0.1:%d", o.clickhousePort)},
+		DialTimeout: 2 * time.Second, ReadTimeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return &accounts{
+		redis:  goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", o.redisPort), ReadTimeout: 5 * time.Second}),
+		ch:     ch,
+		prefix: "flt:" + tag + ":",
+		db:     "flt_" + tag,
+	}, nil
+}
+
+func (a *accounts) close() {
+	_ = a.redis.Close()
+	_ = a.ch.Close()
+}
+
+func (a *accounts) count(ctx context.Context, query string) (int64, error) {
+	var n uint64
+	err := a.ch.QueryRow(ctx, query).Scan(&n)
+	return int64(n), err
+}
+
+// waitCaughtUp waits until ClickHouse holds as many distinct clicks as were
+// answered and a conversion for every tracked one, and the receiver got a
+// postback for each, or until the deadline. It returns when that was.
+func (a *accounts) waitCaughtUp(ctx context.Context, clicks []minted, convs []*conversion, rcv *receiver, d time.Duration) (time.Time, error) {
+	tracked := 0
+	for _, c := range convs {
+		if c.outcome == outTracked {
+			tracked++
+		}
+	}
+	deadline := time.Now().Add(d)
+	for {
+		nc, errC := a.count(ctx, "SELECT uniqExact(click_id) FROM "+a.db+".clicks")
+		nv, errV := a.count(ctx, "SELECT uniqExact(txid) FROM "+a.db+".conversions")
+		got := rcv.counts()
+		pb := 0
+		for _, c := range convs {
+			if c.outcome == outTracked && got[c.txid] > 0 {
+				pb++
+			}
+		}
+		if errC == nil && errV == nil && nc >= int64(len(clicks)) && nv >= int64(tracked) && pb >= tracked {
+			return time.Now(), nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return time.Now(), fmt.Errorf("not caught up within %s: %d/%d clicks, %d/%d conversions, %d/%d postbacks (%v %v)",
+				d, nc, len(clicks), nv, tracked, pb, tracked, errC, errV)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// account fills res with what was lost and what was doubled.
+func (a *accounts) account(ctx context.Context, res *result, clicks []minted, convs []*conversion, postbacks map[string]int) error {
+	// Clicks: ClickHouse after folding (FINAL) and before, and Redis.
+	inCH := map[string]int{}
+	rows, err := a.ch.Query(ctx, "SELECT click_id, toUInt64(count()) FROM "+a.db+".clicks FINAL GROUP BY click_id")
+	if err != nil {
+		return fmt.Errorf("clicks: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var n uint64
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		inCH[id] = int(n)
+	}
+	rows.Close()
+	if res.ClickRows, err = a.count(ctx, "SELECT count() FROM "+a.db+".clicks"); err != nil {
+		return err
+	}
+	for id, n := range inCH {
+		res.ClickRowsFinal += int64(n)
+		res.ClicksDoubled += int64(n - 1)
+		_ = id
+	}
+	for _, c := range clicks {
+		if inCH[c.id] == 0 {
+			res.ClicksLostCH++
+		}
+	}
+	missing, err := a.missingInRedis(ctx, clicks)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	res.ClicksLostRedis = missing
+
+	// Conversions: per txid, the distinct conversion IDs stored.
+	stored := map[string]int{}
+	rows, err = a.ch.Query(ctx, "SELECT txid, toUInt64(uniqExact(conversion_id)) FROM "+a.db+".conversions FINAL GROUP BY txid")
+	if err != nil {
+		return fmt.Errorf("conversions: %w", err)
+	}
+	for rows.Next() {
+		var tx string
+		var n uint64
+		if err := rows.Scan(&tx, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		stored[tx] = int(n)
+	}
+	rows.Close()
+	reasons := map[string]int{}
+	for _, c := range convs {
+		res.ConversionsSent++
+		if c.outage {
+			res.OutageConverted.Sent++
+		}
+		switch c.outcome {
+		case outTracked:
+			res.ConversionsTracked++
+			if c.outage {
+				res.OutageConverted.Tracked++
+			}
+			if stored[c.txid] == 0 {
+				res.ConversionsLost++
+			}
+			if postbacks[c.txid] == 0 {
+				res.PostbacksLost++
+			}
+		case outDuplicate:
+			// The advertiser was told its txid is known: an earlier try
+			// was stored, or its claim was stranded (lost unknowingly).
+			res.ConversionsDuplicateAck++
+			if c.outage {
+				res.OutageConverted.Tracked++
+			}
+			if stored[c.txid] == 0 {
+				res.ConversionsLost++
+			}
+		case outRefused:
+			res.ConversionsRefused++
+			// Every conversion quotes a click answered with a 302: a
+			// refusal to find it is a broken promise, whatever the status.
+			if strings.Contains(c.reason, "Click not found") {
+				res.ConversionsClickNotFound++
+			}
+			reasons[c.reason]++
+			if c.outage {
+				res.OutageConverted.Refused++
+			}
+		default:
+			res.ConversionsGaveUp++
+			reasons["gave up: "+c.reason]++
+			if c.outage {
+				res.OutageConverted.GaveUp++
+			}
+		}
+		if n := stored[c.txid]; n > 1 {
+			res.ConversionsDoubled += int64(n - 1)
+		}
+		if n := postbacks[c.txid]; n > 1 {
+			res.PostbacksDoubled += int64(n - 1)
+		}
+		if stored[c.txid] > 0 && c.outcome != outTracked && c.outcome != outDuplicate {
+			res.ConversionsStoredUnacknowledged++
+		}
+	}
+	res.PostbacksExpected = res.ConversionsTracked
+	for _, n := range postbacks {
+		res.PostbacksReceived += int64(n)
+	}
+	res.Refusals = reasons
+	return nil
+}
+
+// missingInRedis counts the answered clicks whose record Redis lacks.
+func (a *accounts) missingInRedis(ctx context.Context, clicks []minted) (int64, error) {
+	var missing int64
+	for i := 0; i < len(clicks); i += 1000 {
+		batch := clicks[i:min(i+1000, len(clicks))]
+		pipe := a.redis.Pipeline()
+		cmds := make([]*goredis.IntCmd, len(batch))
+		for j, c := range batch {
+			cmds[j] = pipe.Exists(ctx, a.prefix+"click:"+c.id)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, err
+		}
+		for _, c := range cmds {
+			if c.Val() == 0 {
+				missing++
+			}
+		}
+	}
+	return missing, nil
+}
+
+func (a *accounts) dropDatabase(ctx context.Context) error {
+	return a.ch.Exec(ctx, "DROP DATABASE IF EXISTS "+a.db)
+}
