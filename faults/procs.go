@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // proc is one clickrelay process the suite started. Every one is killed
@@ -313,7 +315,18 @@ func (e *engines) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("services.sh start: %w: %s", err, out)
 	}
-	return nil
+	// services.sh waits for a reply to PING, and a Redis still loading
+	// its append-only file replies LOADING: wait for PONG.
+	rdb := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", e.redisPort)})
+	defer rdb.Close()
+	for {
+		if err := rdb.Ping(ctx).Err(); err == nil {
+			return nil
+		} else if ctx.Err() != nil {
+			return fmt.Errorf("redis did not finish loading: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // heal undoes whatever a scenario left: a frozen Redis thawed, a stopped

@@ -68,16 +68,27 @@ type outage struct {
 	GaveUp  int64 `json:"gave_up"`
 }
 
+// counted is how many clicks clickrelay itself said it lost.
+func (r result) counted() int64 { return max(r.ClicksLostMetric, r.ClicksLostLogged) }
+
+// lost counts the broken promises nobody was told about: clicks missing
+// from a store beyond those clickrelay counted as lost, conversions
+// acknowledged but not stored, lagging clicks refused, postbacks missing,
+// and clicks answered during the fault that could not convert after it.
 func (r result) lost() int64 {
-	return r.ClicksLostCH + r.ClicksLostRedis + r.ConversionsLost + r.ConversionsClickNotFound + r.PostbacksLost + r.OutageConverted.GaveUp
+	silent := max(r.ClicksLostCH, r.ClicksLostRedis) - r.counted()
+	return max(silent, 0) + r.ConversionsLost + r.ConversionsClickNotFound + r.PostbacksLost + r.OutageConverted.GaveUp
 }
 
 func (r result) doubled() int64 { return r.ClicksDoubled + r.ConversionsDoubled + r.PostbacksDoubled }
 
 func (r result) verdict() string {
 	var bad []string
-	if r.lost() > 0 {
+	switch {
+	case r.lost() > 0:
 		bad = append(bad, "LOST")
+	case r.counted() > 0:
+		bad = append(bad, "counted loss")
 	}
 	if r.doubled() > 0 {
 		bad = append(bad, "DOUBLED")
@@ -129,7 +140,7 @@ func (rep *report) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %d 302s (%d not), %d conv. 200 | clicks: %d ClickHouse, %d Redis (counted %d); conv.: %d stored, %d Click not found; postbacks: %d | clicks %d, conv. %d, postbacks %d | %s%s / %s | %d of %d (%d refused, %d gave up) | %s |\n",
 			r.Scenario, r.ClicksAnswered, r.ClicksFailed, r.ConversionsTracked+r.ConversionsDuplicateAck,
-			r.ClicksLostCH, r.ClicksLostRedis, max(r.ClicksLostMetric, r.ClicksLostLogged), r.ConversionsLost, r.ConversionsClickNotFound, r.PostbacksLost,
+			r.ClicksLostCH, r.ClicksLostRedis, r.counted(), r.ConversionsLost, r.ConversionsClickNotFound, r.PostbacksLost,
 			r.ClicksDoubled, r.ConversionsDoubled, r.PostbacksDoubled,
 			r.Fault, exit, r.Recover,
 			r.OutageConverted.Tracked, r.OutageConverted.Sent, r.OutageConverted.Refused, r.OutageConverted.GaveUp, r.verdict())
