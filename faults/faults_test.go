@@ -24,6 +24,7 @@ func TestVerdict(t *testing.T) {
 		{"lagging click refused", result{ConversionsClickNotFound: 2}, "LOST"},
 		{"outage click never converted", result{OutageConverted: outage{GaveUp: 1}}, "LOST"},
 		{"postback twice", result{PostbacksDoubled: 1}, "DOUBLED"},
+		{"rollup counts a batch twice", result{RollupClicksDoubled: 500}, "DOUBLED"},
 		{"slow stop", result{Exit: "12s", ExitCode: &code}, "SLOW STOP"},
 		{"stop in time", result{Exit: "2s", ExitCode: &code, ExitWithinBound: true}, "ok"},
 		{"panic and doubled conversion", result{Panics: 1, ConversionsDoubled: 1}, "DOUBLED, PANIC"},

@@ -32,9 +32,12 @@ type result struct {
 	ClicksDoubled     int64 `json:"clicks_doubled_after_final"`
 	ClickRows         int64 `json:"click_rows_before_final"`
 	ClickRowsFinal    int64 `json:"click_rows_final"`
-	ClicksLostRedis   int64 `json:"clicks_lost_redis"`
-	ClicksLostMetric  int64 `json:"clicks_lost_total_metric"`
-	ClicksLostLogged  int64 `json:"clicks_lost_logged"`
+	// RollupClicksDoubled is the per-minute rollup's clicks beyond the
+	// raw table's after folding (negative: fewer).
+	RollupClicksDoubled int64 `json:"rollup_clicks_doubled"`
+	ClicksLostRedis     int64 `json:"clicks_lost_redis"`
+	ClicksLostMetric    int64 `json:"clicks_lost_total_metric"`
+	ClicksLostLogged    int64 `json:"clicks_lost_logged"`
 
 	ConversionsSent                 int64          `json:"conversions_sent"`
 	ConversionsTracked              int64          `json:"conversions_tracked_200"`
@@ -80,7 +83,9 @@ func (r result) lost() int64 {
 	return max(silent, 0) + r.ConversionsLost + r.ConversionsClickNotFound + r.PostbacksLost + r.OutageConverted.GaveUp
 }
 
-func (r result) doubled() int64 { return r.ClicksDoubled + r.ConversionsDoubled + r.PostbacksDoubled }
+func (r result) doubled() int64 {
+	return r.ClicksDoubled + r.ConversionsDoubled + r.PostbacksDoubled + max(r.RollupClicksDoubled, 0)
+}
 
 func (r result) verdict() string {
 	var bad []string
@@ -138,10 +143,10 @@ func (rep *report) markdown() string {
 			}
 			exit = fmt.Sprintf(" / exit %s (code %d)", r.Exit, code)
 		}
-		fmt.Fprintf(&b, "| %s | %d 302s (%d not), %d conv. 200 | clicks: %d ClickHouse, %d Redis (counted %d); conv.: %d stored, %d Click not found; postbacks: %d | clicks %d, conv. %d, postbacks %d | %s%s / %s | %d of %d (%d refused, %d gave up) | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d 302s (%d not), %d conv. 200 | clicks: %d ClickHouse, %d Redis (counted %d); conv.: %d stored, %d Click not found; postbacks: %d | clicks %d (rollup %d), conv. %d, postbacks %d | %s%s / %s | %d of %d (%d refused, %d gave up) | %s |\n",
 			r.Scenario, r.ClicksAnswered, r.ClicksFailed, r.ConversionsTracked+r.ConversionsDuplicateAck,
 			r.ClicksLostCH, r.ClicksLostRedis, r.counted(), r.ConversionsLost, r.ConversionsClickNotFound, r.PostbacksLost,
-			r.ClicksDoubled, r.ConversionsDoubled, r.PostbacksDoubled,
+			r.ClicksDoubled, r.RollupClicksDoubled, r.ConversionsDoubled, r.PostbacksDoubled,
 			r.Fault, exit, r.Recover,
 			r.OutageConverted.Tracked, r.OutageConverted.Sent, r.OutageConverted.Refused, r.OutageConverted.GaveUp, r.verdict())
 	}
