@@ -23,6 +23,7 @@ type result struct {
 	ExitWithinBound bool   `json:"exit_within_shutdown_timeout_plus_1s,omitempty"`
 	Hung            bool   `json:"hung,omitempty"`
 	Recover         string `json:"caught_up_after_fault"`
+	CatchUp         string `json:"not_caught_up,omitempty"` // what was still missing at the deadline
 
 	ClicksSent        int64 `json:"clicks_sent"`
 	ClicksAnswered    int64 `json:"clicks_answered_302"`
@@ -152,7 +153,7 @@ func (rep *report) markdown() string {
 	}
 	b.WriteString("\n")
 	for _, r := range rep.Results {
-		if len(r.Refusals) == 0 && len(r.Errors) == 0 && r.ConversionsDuplicateAck == 0 && r.ConversionsStoredUnacknowledged == 0 {
+		if len(r.Refusals) == 0 && len(r.Errors) == 0 && r.CatchUp == "" && r.ConversionsDuplicateAck == 0 && r.ConversionsStoredUnacknowledged == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "- **%s**:", r.Scenario)
@@ -169,6 +170,9 @@ func (rep *report) markdown() string {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(&b, " %d× `%s`;", r.Refusals[k], k)
+		}
+		if r.CatchUp != "" {
+			fmt.Fprintf(&b, " %s;", r.CatchUp)
 		}
 		for _, e := range r.Errors {
 			fmt.Fprintf(&b, " error: %s;", e)
