@@ -12,6 +12,8 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -101,6 +103,10 @@ type Server struct {
 	server     *fasthttp.Server
 	ln         net.Listener
 	done       chan error
+	// conns and handling let Stop tell requests being answered (drained)
+	// from connections still sending one (closed).
+	conns    connSet
+	handling atomic.Int64
 
 	panics, serverErrors *metrics.Counter
 }
@@ -131,6 +137,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		IdleTimeout:           config.IdleTimeout,
 		MaxRequestBodySize:    config.MaxBodyBytes,
 		ReadBufferSize:        16 << 10, // long tracking links fit
+		MaxConnsPerIP:         config.MaxConnsPerIP,
 		CloseOnShutdown:       true,
 		NoDefaultContentType:  true,
 		NoDefaultServerHeader: false,
@@ -145,9 +152,9 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("CLICKRELAY_ADDR: cannot listen on %s: %w", s.config.Addr, err)
 	}
-	s.ln = ln
+	s.ln = s.conns.listener(ln)
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.server.Serve(ln) }()
+	go func() { s.done <- s.server.Serve(s.ln) }()
 	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving HTTP")
 	return nil
 }
@@ -155,15 +162,109 @@ func (s *Server) Start() error {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Stop stops accepting connections and waits for requests in flight.
+// stopGrace is how long a stop lets a request already on the wire reach
+// its handler before the connection is closed.
+const stopGrace = 250 * time.Millisecond
+
+// Stop stops accepting connections, lets the handlers under way finish, and
+// closes every other connection: a client still sending its request (slow,
+// or stalled on purpose) was promised nothing, and waiting for it would
+// make ReadTimeout the length of every stop. When ctx ends first, the
+// connections of the handlers still running are closed too, and the error
+// says how many there were.
 func (s *Server) Stop(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	err := s.server.ShutdownWithContext(ctx)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- s.server.ShutdownWithContext(ctx) }()
+	grace := time.Now().Add(stopGrace)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		select {
+		case err = <-shutdown:
+			break wait
+		case <-tick.C:
+			if s.handling.Load() == 0 && time.Now().After(grace) {
+				s.conns.closeAll()
+			}
+		case <-ctx.Done():
+			running := s.handling.Load()
+			closed := s.conns.closeAll()
+			<-shutdown // it returns at once: ctx is done
+			err = fmt.Errorf("%d requests still in their handlers at the deadline, %d connections closed: %w", running, closed, ctx.Err())
+			break wait
+		}
+	}
 	if serveErr := <-s.done; serveErr != nil && err == nil {
 		err = serveErr
 	}
+	return err
+}
+
+// connSet is the server's open connections. It wraps the listener rather
+// than following fasthttp's ConnState hook: fasthttp pools its per-IP
+// connection wrappers, so one seen there may already be another client's.
+type connSet struct {
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+// listener wraps ln so that every connection it accepts is tracked.
+func (c *connSet) listener(ln net.Listener) net.Listener {
+	return &trackedListener{Listener: ln, set: c}
+}
+
+// closeAll closes every open connection and returns how many there were.
+func (c *connSet) closeAll() int {
+	c.mu.Lock()
+	conns := make([]*trackedConn, 0, len(c.conns))
+	for conn := range c.conns {
+		conns = append(conns, conn)
+	}
+	c.mu.Unlock()
+	for _, conn := range conns {
+		_ = conn.Close()
+	}
+	return len(conns)
+}
+
+type trackedListener struct {
+	net.Listener
+	set *connSet
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	t := &trackedConn{Conn: conn, set: l.set}
+	l.set.mu.Lock()
+	if l.set.conns == nil {
+		l.set.conns = map[*trackedConn]struct{}{}
+	}
+	l.set.conns[t] = struct{}{}
+	l.set.mu.Unlock()
+	return t, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.set.mu.Lock()
+		delete(c.set.conns, c)
+		c.set.mu.Unlock()
+	})
 	return err
 }
 
@@ -172,6 +273,8 @@ var clickPrefix = []byte("/click")
 // serve routes a request. The click path is tested first and alone: it is
 // most of the traffic.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	s.handling.Add(1)
+	defer s.handling.Add(-1)
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
