@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -137,7 +138,6 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		IdleTimeout:           config.IdleTimeout,
 		MaxRequestBodySize:    config.MaxBodyBytes,
 		ReadBufferSize:        16 << 10, // long tracking links fit
-		MaxConnsPerIP:         config.MaxConnsPerIP,
 		CloseOnShutdown:       true,
 		NoDefaultContentType:  true,
 		NoDefaultServerHeader: false,
@@ -152,6 +152,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("CLICKRELAY_ADDR: cannot listen on %s: %w", s.config.Addr, err)
 	}
+	s.conns.maxPerIP = s.config.MaxConnsPerIP
 	s.ln = s.conns.listener(ln)
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.server.Serve(s.ln) }()
@@ -205,12 +206,18 @@ wait:
 	return err
 }
 
-// connSet is the server's open connections. It wraps the listener rather
-// than following fasthttp's ConnState hook: fasthttp pools its per-IP
-// connection wrappers, so one seen there may already be another client's.
+// connSet is the server's open connections, and their count per client
+// address for the per-IP cap. It wraps the listener rather than using
+// fasthttp's ConnState hook and MaxConnsPerIP: fasthttp (v1.74) pools its
+// per-IP connection wrappers and closes a connection twice on some paths,
+// so under load a wrapper may be closed after it was handed to another
+// client (a nil-pointer panic in SetReadDeadline, seen in a stop test).
 type connSet struct {
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
+	perIP map[netip.Addr]int
+	// maxPerIP is the cap (0: none).
+	maxPerIP int
 }
 
 // listener wraps ln so that every connection it accepts is tracked.
@@ -232,29 +239,54 @@ func (c *connSet) closeAll() int {
 	return len(conns)
 }
 
+// tooManyConns is the whole answer to a connection past the per-IP cap.
+var tooManyConns = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n\r\n" +
+	"Too many connections from your address; retry.")
+
 type trackedListener struct {
 	net.Listener
 	set *connSet
 }
 
 func (l *trackedListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		var ip netip.Addr
+		if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			ip = a.AddrPort().Addr().Unmap()
+		}
+		t := &trackedConn{Conn: conn, set: l.set, ip: ip}
+		l.set.mu.Lock()
+		if l.set.maxPerIP > 0 && ip.IsValid() && l.set.perIP[ip] >= l.set.maxPerIP {
+			l.set.mu.Unlock()
+			// Answered and closed off the accept loop: a client that
+			// does not read must not stall it.
+			go func() {
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Write(tooManyConns)
+				_ = conn.Close()
+			}()
+			continue
+		}
+		if l.set.conns == nil {
+			l.set.conns, l.set.perIP = map[*trackedConn]struct{}{}, map[netip.Addr]int{}
+		}
+		l.set.conns[t] = struct{}{}
+		if ip.IsValid() {
+			l.set.perIP[ip]++
+		}
+		l.set.mu.Unlock()
+		return t, nil
 	}
-	t := &trackedConn{Conn: conn, set: l.set}
-	l.set.mu.Lock()
-	if l.set.conns == nil {
-		l.set.conns = map[*trackedConn]struct{}{}
-	}
-	l.set.conns[t] = struct{}{}
-	l.set.mu.Unlock()
-	return t, nil
 }
 
 type trackedConn struct {
 	net.Conn
 	set  *connSet
+	ip   netip.Addr
 	once sync.Once
 }
 
@@ -263,6 +295,13 @@ func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.set.mu.Lock()
 		delete(c.set.conns, c)
+		if c.ip.IsValid() {
+			if n := c.set.perIP[c.ip] - 1; n > 0 {
+				c.set.perIP[c.ip] = n
+			} else {
+				delete(c.set.perIP, c.ip)
+			}
+		}
 		c.set.mu.Unlock()
 	})
 	return err

@@ -15,9 +15,9 @@ var ErrRetryListFilling = errors.New("the click retry list is more than half ful
 
 // isOutOfMemory reports whether err is Redis's answer to a write past
 // maxmemory under the noeviction policy ("OOM command not allowed when used
-// memory > 'maxmemory'").
+// memory > 'maxmemory'"), however wrapped.
 func isOutOfMemory(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "OOM ")
+	return err != nil && strings.Contains(err.Error(), "OOM command not allowed")
 }
 
 // noteRedis keeps clickrelay_redis_full in step with the last answer to a

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -67,11 +68,28 @@ type component struct {
 	// cut says what is given up when the step fails or the deadline cuts
 	// it short, for the operator reading the log.
 	cut string
+	// engine marks a client of an engine: when the shutdown deadline
+	// passes, it is closed at once, whatever step the stop is at, so that
+	// calls blocked on an engine that does not answer (Redis frozen by
+	// SIGSTOP: go-redis heeds a context's deadline, not its cancellation)
+	// return and the steps before it end.
+	engine bool
 }
 
 // onStop registers a started component.
 func (a *app) onStop(name, cut string, stop func(ctx context.Context) error) {
 	a.started = append(a.started, component{name: name, stop: stop, cut: cut})
+}
+
+// onStopEngine registers a started engine client (see component.engine).
+func (a *app) onStopEngine(name string, stop func() error) {
+	var once sync.Once
+	var err error
+	a.started = append(a.started, component{name: name, cut: "connections left to the exit", engine: true,
+		stop: func(context.Context) error {
+			once.Do(func() { err = stop() })
+			return err
+		}})
 }
 
 // noContext adapts a Stop or Close that takes no context: stop abandons it
@@ -101,7 +119,7 @@ func (a *app) start(ctx context.Context) (err error) {
 		if err := a.clickhouse.Start(ctx); err != nil {
 			return err
 		}
-		a.onStop("clickhouse", "connections left to the exit", noContext(a.clickhouse.Stop))
+		a.onStopEngine("clickhouse", a.clickhouse.Stop)
 		return a.clickhouse.Migrate(ctx)
 	}
 	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Redis)
@@ -115,11 +133,11 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err := a.redis.Start(ctx); err != nil {
 		return err
 	}
-	a.onStop("redis", "connections left to the exit", noContext(a.redis.Stop))
+	a.onStopEngine("redis", a.redis.Stop)
 	if err := a.clickhouse.Start(ctx); err != nil {
 		return err
 	}
-	a.onStop("clickhouse", "connections left to the exit", noContext(a.clickhouse.Stop))
+	a.onStopEngine("clickhouse", a.clickhouse.Stop)
 	if work {
 		if err := a.clickhouse.Migrate(ctx); err != nil {
 			return err
@@ -292,6 +310,16 @@ func (a *app) stop(ctx context.Context) error {
 		defer t.Stop()
 		hard = t.C
 	}
+	// At the deadline, the engines' clients close under whatever still
+	// waits on them.
+	interrupt := context.AfterFunc(ctx, func() {
+		for _, c := range a.started {
+			if c.engine {
+				go func() { _ = c.stop(ctx) }()
+			}
+		}
+	})
+	defer interrupt()
 	abandoning := false
 	var gaveUp []error
 	for i := len(a.started) - 1; i >= 0; i-- {
@@ -319,7 +347,6 @@ func (a *app) stop(ctx context.Context) error {
 			gaveUp = append(gaveUp, fmt.Errorf("%s: %w", c.name, err))
 		}
 	}
-	a.started = nil
 	return errors.Join(gaveUp...)
 }
 
