@@ -220,6 +220,12 @@ func TestStopEndsWithRedisFrozen(t *testing.T) {
 	redis.signal(syscall.SIGSTOP)
 	before := load.answered.Load()
 	waitFor(t, "clicks answered while Redis is frozen", 30*time.Second, func() bool { return load.answered.Load() >= before+500 })
+	// /ready names the failing check, not the driver's error (which
+	// carries the address).
+	ready := s.raw("GET", "/ready", nil, "")
+	if ready.status != 503 || !strings.Contains(ready.body, `"redis":"unavailable"`) || strings.Contains(ready.body, "127.0.0.1") {
+		t.Errorf("/ready with Redis frozen: %d %s", ready.status, ready.body)
+	}
 
 	took, err := s.sigterm(timeout + time.Second)
 	statuses := load.stop()
