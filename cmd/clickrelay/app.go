@@ -102,7 +102,9 @@ func noContext(fn func() error) func(context.Context) error {
 func (a *app) start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
-			_ = a.stop(context.Background()) // each step logs its own failure
+			stopCtx, cancel := a.shutdownContext()
+			defer cancel()
+			_ = a.stop(stopCtx) // each step logs its own failure
 		}
 	}()
 	serve := a.role == roleAll || a.role == roleServe

@@ -87,7 +87,9 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	if role == roleMigrate {
 		log.Info().Msg("schema up to date")
-		_ = a.stop(context.Background()) // each step logs its own failure
+		stopCtx, stopCancel := a.shutdownContext()
+		defer stopCancel()
+		_ = a.stop(stopCtx) // each step logs its own failure
 		return 0
 	}
 	<-ctx.Done()

@@ -200,8 +200,8 @@ func (s *stack) metric(name string) float64 {
 
 func noPanicIn(t *testing.T, log string) {
 	t.Helper()
-	if strings.Contains(log, "panic") {
-		t.Errorf("the log shows a panic:\n%s", log)
+	if strings.Contains(log, "panic") || strings.Contains(log, "DATA RACE") {
+		t.Errorf("the log shows a panic or a data race:\n%s", log)
 	}
 }
 
