@@ -10,9 +10,16 @@ type Configuration struct {
 	MaxBodyBytes int
 	// ReadTimeout and WriteTimeout bound one request; IdleTimeout a
 	// keep-alive connection between requests.
+	// (CLICKRELAY_READ_TIMEOUT, CLICKRELAY_WRITE_TIMEOUT,
+	// CLICKRELAY_IDLE_TIMEOUT). A stop does not wait for them: it closes
+	// connections that are not in a handler (see Server.Stop).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// MaxConnsPerIP caps the open connections from one client address
+	// (CLICKRELAY_MAX_CONNS_PER_IP); past it a connection gets 429 and is
+	// closed. 0: no cap. Behind a proxy every client shares its address.
+	MaxConnsPerIP int
 	// MaxPageSize caps list endpoints.
 	MaxPageSize int
 	// MaxStatsRange caps a stats query's date range.
@@ -34,6 +41,7 @@ func DefaultConfiguration() Configuration {
 		ReadTimeout:   10 * time.Second,
 		WriteTimeout:  30 * time.Second,
 		IdleTimeout:   90 * time.Second,
+		MaxConnsPerIP: 1000,
 		MaxPageSize:   500,
 		MaxStatsRange: 366 * 24 * time.Hour,
 		RateLimits:    DefaultRateLimits(),

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -23,7 +24,15 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 		err := c.Ping(pingCtx)
 		cancel()
 		if err != nil {
-			checks[c.Name] = err.Error()
+			// The answer is public: it names the check and a generic
+			// reason; the error itself (addresses, driver text) goes to
+			// the log.
+			checks[c.Name] = "unavailable"
+			var nr *NotReady
+			if errors.As(err, &nr) {
+				checks[c.Name] = nr.Reason
+			}
+			s.sampledLog.Warn().Err(err).Str("check", c.Name).Msg("not ready")
 			status = fasthttp.StatusServiceUnavailable
 		} else {
 			checks[c.Name] = "ok"
@@ -42,3 +51,19 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	s.deps.Metrics.WritePrometheus(ctx)
 	metrics.WriteProcessMetrics(ctx)
 }
+
+// NotReady is a readiness failure whose Reason may be shown to anyone:
+// /ready answers it instead of "unavailable".
+type NotReady struct {
+	Reason string
+	Err    error
+}
+
+func (e *NotReady) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return e.Reason + ": " + e.Err.Error()
+}
+
+func (e *NotReady) Unwrap() error { return e.Err }

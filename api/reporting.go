@@ -208,6 +208,18 @@ var csvColumns = []string{"network_id", "network_offer_id", "affiliate_id", "pix
 	"timestamp", "delivery_method", "pixel_level", "pixel_status", "pixel_type", "payload", "is_success",
 	"debug_information", "last_attempt", "failed_attempts"}
 
+// csvCell neutralises a cell a spreadsheet would run as a formula (OWASP's
+// CSV injection advice): one starting with =, +, -, @, a tab or a carriage
+// return gets a leading single quote. Payloads and debug text come from
+// advertisers' and affiliates' own input, and the export is opened in
+// spreadsheets.
+func csvCell(v string) string {
+	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
+}
+
 // exportPixels streams every matching row as CSV or newline-delimited JSON.
 func (s *Server) exportPixels(ctx *fasthttp.RequestCtx, q clickhouse.PostbackQuery, format string) {
 	if format == "csv" {
@@ -236,7 +248,7 @@ func (s *Server) exportPixels(ctx *fasthttp.RequestCtx, q clickhouse.PostbackQue
 			}
 			record := make([]string, len(csvColumns))
 			for i, c := range csvColumns {
-				record[i] = fmt.Sprint(p[c])
+				record[i] = csvCell(fmt.Sprint(p[c]))
 			}
 			return cw.Write(record)
 		})

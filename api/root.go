@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -101,6 +104,10 @@ type Server struct {
 	server     *fasthttp.Server
 	ln         net.Listener
 	done       chan error
+	// conns and handling let Stop tell requests being answered (drained)
+	// from connections still sending one (closed).
+	conns    connSet
+	handling atomic.Int64
 
 	panics, serverErrors *metrics.Counter
 }
@@ -145,9 +152,10 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("CLICKRELAY_ADDR: cannot listen on %s: %w", s.config.Addr, err)
 	}
-	s.ln = ln
+	s.conns.maxPerIP = s.config.MaxConnsPerIP
+	s.ln = s.conns.listener(ln)
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.server.Serve(ln) }()
+	go func() { s.done <- s.server.Serve(s.ln) }()
 	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving HTTP")
 	return nil
 }
@@ -155,15 +163,147 @@ func (s *Server) Start() error {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Stop stops accepting connections and waits for requests in flight.
+// stopGrace is how long a stop lets a request already on the wire reach
+// its handler before the connection is closed.
+const stopGrace = 250 * time.Millisecond
+
+// Stop stops accepting connections, lets the handlers under way finish, and
+// closes every other connection: a client still sending its request (slow,
+// or stalled on purpose) was promised nothing, and waiting for it would
+// make ReadTimeout the length of every stop. When ctx ends first, the
+// connections of the handlers still running are closed too, and the error
+// says how many there were.
 func (s *Server) Stop(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	err := s.server.ShutdownWithContext(ctx)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- s.server.ShutdownWithContext(ctx) }()
+	grace := time.Now().Add(stopGrace)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		select {
+		case err = <-shutdown:
+			break wait
+		case <-tick.C:
+			if s.handling.Load() == 0 && time.Now().After(grace) {
+				s.conns.closeAll()
+			}
+		case <-ctx.Done():
+			running := s.handling.Load()
+			closed := s.conns.closeAll()
+			<-shutdown // it returns at once: ctx is done
+			err = fmt.Errorf("%d requests still in their handlers at the deadline, %d connections closed: %w", running, closed, ctx.Err())
+			break wait
+		}
+	}
 	if serveErr := <-s.done; serveErr != nil && err == nil {
 		err = serveErr
 	}
+	return err
+}
+
+// connSet is the server's open connections, and their count per client
+// address for the per-IP cap. It wraps the listener rather than using
+// fasthttp's ConnState hook and MaxConnsPerIP: fasthttp (v1.74) pools its
+// per-IP connection wrappers and closes a connection twice on some paths,
+// so under load a wrapper may be closed after it was handed to another
+// client (a nil-pointer panic in SetReadDeadline, seen in a stop test).
+type connSet struct {
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+	perIP map[netip.Addr]int
+	// maxPerIP is the cap (0: none).
+	maxPerIP int
+}
+
+// listener wraps ln so that every connection it accepts is tracked.
+func (c *connSet) listener(ln net.Listener) net.Listener {
+	return &trackedListener{Listener: ln, set: c}
+}
+
+// closeAll closes every open connection and returns how many there were.
+func (c *connSet) closeAll() int {
+	c.mu.Lock()
+	conns := make([]*trackedConn, 0, len(c.conns))
+	for conn := range c.conns {
+		conns = append(conns, conn)
+	}
+	c.mu.Unlock()
+	for _, conn := range conns {
+		_ = conn.Close()
+	}
+	return len(conns)
+}
+
+// tooManyConns is the whole answer to a connection past the per-IP cap.
+var tooManyConns = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n\r\n" +
+	"Too many connections from your address; retry.")
+
+type trackedListener struct {
+	net.Listener
+	set *connSet
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		var ip netip.Addr
+		if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			ip = a.AddrPort().Addr().Unmap()
+		}
+		t := &trackedConn{Conn: conn, set: l.set, ip: ip}
+		l.set.mu.Lock()
+		if l.set.maxPerIP > 0 && ip.IsValid() && l.set.perIP[ip] >= l.set.maxPerIP {
+			l.set.mu.Unlock()
+			// Answered and closed off the accept loop: a client that
+			// does not read must not stall it.
+			go func() {
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Write(tooManyConns)
+				_ = conn.Close()
+			}()
+			continue
+		}
+		if l.set.conns == nil {
+			l.set.conns, l.set.perIP = map[*trackedConn]struct{}{}, map[netip.Addr]int{}
+		}
+		l.set.conns[t] = struct{}{}
+		if ip.IsValid() {
+			l.set.perIP[ip]++
+		}
+		l.set.mu.Unlock()
+		return t, nil
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	ip   netip.Addr
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.set.mu.Lock()
+		delete(c.set.conns, c)
+		if c.ip.IsValid() {
+			if n := c.set.perIP[c.ip] - 1; n > 0 {
+				c.set.perIP[c.ip] = n
+			} else {
+				delete(c.set.perIP, c.ip)
+			}
+		}
+		c.set.mu.Unlock()
+	})
 	return err
 }
 
@@ -172,6 +312,8 @@ var clickPrefix = []byte("/click")
 // serve routes a request. The click path is tested first and alone: it is
 // most of the traffic.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	s.handling.Add(1)
+	defer s.handling.Add(-1)
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {

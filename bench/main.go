@@ -16,11 +16,13 @@ import (
 	"log"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -101,8 +103,16 @@ func runAndReport(o options, cpuProfile string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	r, err := run(context.Background(), o)
+	// An interrupt (Ctrl-C, or the SIGTERM scripts/bench.sh forwards)
+	// cancels the run: wrk is killed with its context, and run's deferred
+	// steps stop clickrelay, nginx and the receiver before the exit.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := run(ctx, o)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted; clickrelay and nginx stopped: %w", err)
+		}
 		return err
 	}
 	table := r.markdown()
@@ -183,7 +193,7 @@ func run(ctx context.Context, o options) (*report, error) {
 
 	// Latency is measured in a steady state, not while the stack recovers
 	// from the maximum load: the sink caught up and ClickHouse done merging.
-	step("waiting for the stack to settle")
+	step("waiting for the stack to settle (at most %s)", settleLimit)
 	if r.Settled, err = settle(ctx, cr, st); err != nil {
 		return nil, err
 	}
@@ -215,6 +225,9 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// Conversions, at a fixed rate, on clicks of the latency run.
 	if o.phases["conversions"] {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
@@ -222,6 +235,9 @@ func run(ctx context.Context, o options) (*report, error) {
 		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv)
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// Stats freshness: a click with a sub1 of its own, until /v1/stats shows it.
 	if o.phases["freshness"] {
 		step("stats freshness")

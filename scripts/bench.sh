@@ -4,6 +4,10 @@
 # `return 302` in the same run, on this machine. Installs nginx-light and wrk
 # with apt-get when missing. Writes bench/results/latest.{md,json} and a
 # dated copy; extra arguments go to the runner (go run ./bench -h).
+#
+# Interrupted (Ctrl-C, SIGTERM), it stops everything it started: the runner
+# (which stops wrk, clickrelay and nginx), then, should the runner not have,
+# clickrelay and nginx by their pid files, then the services.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,9 +28,45 @@ fi
 export CLICKRELAY_DATA_DIR=$root/.data/bench
 export REDIS_PORT=26379 CLICKHOUSE_PORT=29000 CLICKHOUSE_HTTP_PORT=28123
 rm -rf "$CLICKRELAY_DATA_DIR"
+
+runner=""
+# stop_pid ends one process this script (or its runner) started, by its id:
+# SIGTERM, up to 40 s for a graceful stop, then SIGKILL.
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 400); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "bench: pid $pid did not stop within 40 s; killing it" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+	trap - INT TERM
+	if [ -n "$runner" ]; then
+		stop_pid "$runner"
+		wait "$runner" 2>/dev/null || true
+	fi
+	for pidfile in "$CLICKRELAY_DATA_DIR/clickrelay.pid" "$CLICKRELAY_DATA_DIR/nginx/nginx.pid"; do
+		[ -f "$pidfile" ] && stop_pid "$(tr -dc 0-9 <"$pidfile")"
+	done
+	"$root/scripts/services.sh" stop
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted; cleaning up" >&2; exit 130' INT
+trap 'echo "bench: terminated; cleaning up" >&2; exit 143' TERM
 "$root/scripts/services.sh" start
-trap '"$root/scripts/services.sh" stop' EXIT
 
 go build -o "$CLICKRELAY_DATA_DIR/clickrelay" ./cmd/clickrelay
-go run ./bench -clickrelay "$CLICKRELAY_DATA_DIR/clickrelay" -data "$CLICKRELAY_DATA_DIR" \
-	-redis-port "$REDIS_PORT" -clickhouse-port "$CLICKHOUSE_PORT" -out "$root/bench/results" "$@"
+go build -o "$CLICKRELAY_DATA_DIR/bench-runner" ./bench
+# In the background, so that the traps run while it does (bash runs a trap
+# only between commands, and `wait` is one it interrupts).
+"$CLICKRELAY_DATA_DIR/bench-runner" -clickrelay "$CLICKRELAY_DATA_DIR/clickrelay" -data "$CLICKRELAY_DATA_DIR" \
+	-redis-port "$REDIS_PORT" -clickhouse-port "$CLICKHOUSE_PORT" -out "$root/bench/results" "$@" &
+runner=$!
+status=0
+wait "$runner" || status=$?
+runner=""
+exit "$status"

@@ -169,6 +169,7 @@ func (r *recorder) flushLoop() {
 			ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
 			err = r.store.SaveClicks(ctx, writes)
 			cancel()
+			r.noteRedis(err)
 		}
 		r.metrics.redisBatch.Update(float64(len(batch)))
 		if err != nil {
@@ -293,6 +294,7 @@ func (r *recorder) retryLoop() {
 		ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
 		err := r.store.SaveClicks(ctx, batch)
 		cancel()
+		r.noteRedis(err)
 		if err == nil {
 			r.retryMu.Lock()
 			r.retries = r.retries[1:]

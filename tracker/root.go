@@ -7,6 +7,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -98,7 +99,19 @@ func (t *Tracker) Start() { t.recorder.start() }
 
 // Stop writes every click already answered to Redis and Kafka. Call it after
 // the HTTP server has stopped taking requests.
-func (t *Tracker) Stop(ctx context.Context) error { return t.recorder.stop(ctx) }
+//
+// Its error counts the clicks the stop had to give up, if any.
+func (t *Tracker) Stop(ctx context.Context) error {
+	before := t.metrics.lost.Get()
+	err := t.recorder.stop(ctx)
+	if lost := t.metrics.lost.Get() - before; lost > 0 {
+		if err == nil {
+			err = errors.New("the retry list was full")
+		}
+		return fmt.Errorf("%d clicks answered with a 302 lost (clickrelay_clicks_lost_total): %w", lost, err)
+	}
+	return err
+}
 
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
@@ -106,6 +119,7 @@ type trackerMetrics struct {
 	queueFull, shipQueueFull               *metrics.Counter
 	redisRetried                           *metrics.Counter
 	retryQueue                             *atomicGauge
+	redisFull                              *atomicGauge
 	redisBatch                             *metrics.Histogram
 }
 
@@ -126,6 +140,8 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		// waiting for it now.
 		redisRetried: set.NewCounter(`clickrelay_click_redis_retried_total`),
 		retryQueue:   newAtomicGauge(set, `clickrelay_click_redis_retry_queue`),
+		// 1 while Redis refuses click writes for want of memory.
+		redisFull: newAtomicGauge(set, `clickrelay_redis_full`),
 	}
 }
 

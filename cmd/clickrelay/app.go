@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
@@ -52,13 +54,57 @@ type app struct {
 	postback   *postback.Worker
 	writers    []*kafkago.Writer // serve's producers
 	attempts   *kafkago.Writer   // work's producer
+
+	// started is every component started so far, in order: stop walks it
+	// backwards.
+	started []component
+}
+
+// component is one step of the lifecycle: started by start, stopped by
+// stop in reverse order, each bounded by the shutdown context.
+type component struct {
+	name string
+	stop func(ctx context.Context) error
+	// cut says what is given up when the step fails or the deadline cuts
+	// it short, for the operator reading the log.
+	cut string
+	// engine marks a client of an engine: when the shutdown deadline
+	// passes, it is closed at once, whatever step the stop is at, so that
+	// calls blocked on an engine that does not answer (Redis frozen by
+	// SIGSTOP: go-redis heeds a context's deadline, not its cancellation)
+	// return and the steps before it end.
+	engine bool
+}
+
+// onStop registers a started component.
+func (a *app) onStop(name, cut string, stop func(ctx context.Context) error) {
+	a.started = append(a.started, component{name: name, stop: stop, cut: cut})
+}
+
+// onStopEngine registers a started engine client (see component.engine).
+func (a *app) onStopEngine(name string, stop func() error) {
+	var once sync.Once
+	var err error
+	a.started = append(a.started, component{name: name, cut: "connections left to the exit", engine: true,
+		stop: func(context.Context) error {
+			once.Do(func() { err = stop() })
+			return err
+		}})
+}
+
+// noContext adapts a Stop or Close that takes no context: stop abandons it
+// at the deadline all the same.
+func noContext(fn func() error) func(context.Context) error {
+	return func(context.Context) error { return fn() }
 }
 
 // start brings up what role needs. On error, what was started is stopped.
 func (a *app) start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
-			a.stop(context.Background())
+			stopCtx, cancel := a.shutdownContext()
+			defer cancel()
+			_ = a.stop(stopCtx) // each step logs its own failure
 		}
 	}()
 	serve := a.role == roleAll || a.role == roleServe
@@ -75,6 +121,7 @@ func (a *app) start(ctx context.Context) (err error) {
 		if err := a.clickhouse.Start(ctx); err != nil {
 			return err
 		}
+		a.onStopEngine("clickhouse", a.clickhouse.Stop)
 		return a.clickhouse.Migrate(ctx)
 	}
 	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Redis)
@@ -88,9 +135,11 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err := a.redis.Start(ctx); err != nil {
 		return err
 	}
+	a.onStopEngine("redis", a.redis.Stop)
 	if err := a.clickhouse.Start(ctx); err != nil {
 		return err
 	}
+	a.onStopEngine("clickhouse", a.clickhouse.Stop)
 	if work {
 		if err := a.clickhouse.Migrate(ctx); err != nil {
 			return err
@@ -99,6 +148,7 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err := a.kafka.Start(ctx); err != nil {
 		return err
 	}
+	a.onStop("kafka", "the embedded broker, if any, left to the exit", noContext(a.kafka.Stop))
 
 	if work {
 		if err := a.startWork(); err != nil {
@@ -123,13 +173,16 @@ func (a *app) startWork() error {
 		return err
 	}
 	a.attempts = a.kafka.NewWriter(kafka.TopicAttempts, smallBatch)
+	a.onStop("attempts producer", "delivery records not yet acknowledged are missing from the postback report", noContext(a.attempts.Close))
 	a.postback, err = postback.New(postback.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
 		Catalog: a.redis.Catalog(), State: a.redis, Attempts: a.attempts, Drain: drain}, a.config.Postback)
 	if err != nil {
 		return err
 	}
 	a.sink.Start()
+	a.onStop("sink", "batches not committed are redelivered at the next start (lost on an embedded broker without CLICKRELAY_KAFKA_EMBEDDED_DIR)", a.sink.Stop)
 	a.postback.Start()
+	a.onStop("postback worker", "conversions not committed are redelivered at the next start; scheduled retries stay in Redis", a.postback.Stop)
 	return nil
 }
 
@@ -154,6 +207,9 @@ func (a *app) startServe(ctx context.Context) error {
 	clicks := a.kafka.NewBatchProducer(kafka.TopicClicks)
 	conversions, events := a.kafka.NewWriter(kafka.TopicConversions, smallBatch), a.kafka.NewWriter(kafka.TopicEvents, smallBatch)
 	a.writers = []*kafkago.Writer{conversions, events}
+	for _, w := range a.writers {
+		a.onStop("producer "+w.Topic, "messages not acknowledged were answered 503", noContext(w.Close))
+	}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)
 	if err != nil {
@@ -168,13 +224,33 @@ func (a *app) startServe(ctx context.Context) error {
 	a.api, err = api.New(api.Dependencies{
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
 		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
-		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping}},
+		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
+			{Name: "clicks", Ping: a.clickWrites}},
 	}, a.config.API)
 	if err != nil {
 		return err
 	}
 	a.tracker.Start()
-	return a.api.Start()
+	a.onStop("click queues", "clicks not stored are counted in clickrelay_clicks_lost_total", a.tracker.Stop)
+	if err := a.api.Start(); err != nil {
+		return err
+	}
+	a.onStop("http server", "connections of requests still running were closed", a.api.Stop)
+	return nil
+}
+
+// clickWrites is the readiness of the click path's writes to Redis: a Redis
+// that answers PING may still refuse writes (maxmemory with noeviction).
+// Clicks still redirect then; /ready tells the load balancer and the
+// operator, in words that name no internals.
+func (a *app) clickWrites(context.Context) error {
+	switch err := a.tracker.Ready(); {
+	case errors.Is(err, tracker.ErrRedisFull):
+		return &api.NotReady{Reason: "redis is full: clicks are kept in memory until it has room", Err: err}
+	case err != nil:
+		return &api.NotReady{Reason: "clicks are waiting for redis", Err: err}
+	}
+	return nil
 }
 
 // adminKeyHash is the SHA-256 of CLICKRELAY_ADMIN_KEY. Unset, `all` on the
@@ -213,42 +289,67 @@ func (a *app) adminKeyHash(ctx context.Context) ([32]byte, error) {
 	return hash, nil
 }
 
-// stop flushes and stops everything, in the order data flows: no new
-// requests, then the click queues, the producers, the consumers (which, on
-// the embedded broker, first drain their topics), and the engines.
-func (a *app) stop(ctx context.Context) {
-	step := func(name string, fn func() error) {
-		if err := fn(); err != nil {
-			a.log.Error().Err(err).Str("step", name).Msg("shutdown step failed")
+// stopGrace is how long past the shutdown deadline stop waits, in all, for
+// steps that do not heed it, before it abandons them to the exit; each step
+// after that gets stopStragglerWait. So a stop ends within
+// CLICKRELAY_SHUTDOWN_TIMEOUT plus about a second whatever an engine does.
+const (
+	stopGrace         = 500 * time.Millisecond
+	stopStragglerWait = 20 * time.Millisecond
+)
+
+// stop stops every started component in reverse order of start, which is
+// the order data flows: no new requests (the handlers under way drained),
+// then the click queues, the producers, the consumers (which, on the
+// embedded broker, first drain their topics), and the engines. Every step
+// gets ctx; a step that fails or is cut short is logged with what it gave
+// up, and the steps after it still run (with ctx done, they stop at once).
+// It returns what was given up, nil after a clean stop.
+func (a *app) stop(ctx context.Context) error {
+	var hard <-chan time.Time
+	if deadline, ok := ctx.Deadline(); ok {
+		t := time.NewTimer(time.Until(deadline) + stopGrace)
+		defer t.Stop()
+		hard = t.C
+	}
+	// At the deadline, the engines' clients close under whatever still
+	// waits on them.
+	interrupt := context.AfterFunc(ctx, func() {
+		for _, c := range a.started {
+			if c.engine {
+				go func() { _ = c.stop(ctx) }()
+			}
+		}
+	})
+	defer interrupt()
+	abandoning := false
+	var gaveUp []error
+	for i := len(a.started) - 1; i >= 0; i-- {
+		c := a.started[i]
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- c.stop(ctx) }()
+		var err error
+		if abandoning {
+			select {
+			case err = <-done:
+			case <-time.After(stopStragglerWait):
+				err = errors.New("abandoned: the shutdown deadline has passed")
+			}
+		} else {
+			select {
+			case err = <-done:
+			case <-hard:
+				abandoning = true
+				err = fmt.Errorf("abandoned %s after the shutdown deadline", stopGrace)
+			}
+		}
+		if err != nil {
+			a.log.Error().Err(err).Str("step", c.name).Str("gave_up", c.cut).Dur("took", time.Since(start)).Msg("shutdown step cut short")
+			gaveUp = append(gaveUp, fmt.Errorf("%s: %w", c.name, err))
 		}
 	}
-	if a.api != nil {
-		step("http server", func() error { return a.api.Stop(ctx) })
-	}
-	if a.tracker != nil {
-		step("click queues", func() error { return a.tracker.Stop(ctx) })
-	}
-	for _, w := range a.writers {
-		step("producer "+w.Topic, w.Close)
-	}
-	if a.postback != nil {
-		step("postback worker", func() error { return a.postback.Stop(ctx) })
-	}
-	if a.attempts != nil {
-		step("attempts producer", a.attempts.Close)
-	}
-	if a.sink != nil {
-		step("sink", func() error { return a.sink.Stop(ctx) })
-	}
-	if a.kafka != nil {
-		step("kafka", a.kafka.Stop)
-	}
-	if a.clickhouse != nil {
-		step("clickhouse", a.clickhouse.Stop)
-	}
-	if a.redis != nil {
-		step("redis", a.redis.Stop)
-	}
+	return errors.Join(gaveUp...)
 }
 
 // shutdownContext bounds the whole shutdown.

@@ -117,6 +117,10 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.integer("CLICKRELAY_POSTBACK_CONCURRENCY", &c.Postback.Concurrency, 1)
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
+	l.duration("CLICKRELAY_READ_TIMEOUT", &c.API.ReadTimeout)
+	l.duration("CLICKRELAY_WRITE_TIMEOUT", &c.API.WriteTimeout)
+	l.duration("CLICKRELAY_IDLE_TIMEOUT", &c.API.IdleTimeout)
+	l.integer("CLICKRELAY_MAX_CONNS_PER_IP", &c.API.MaxConnsPerIP, 0)
 	if v, ok := l.get("CLICKRELAY_RATE_LIMITS"); ok {
 		limits, err := api.ParseRateLimits(v)
 		if err != nil {

@@ -87,16 +87,18 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	if role == roleMigrate {
 		log.Info().Msg("schema up to date")
-		a.stop(context.Background())
+		stopCtx, stopCancel := a.shutdownContext()
+		defer stopCancel()
+		_ = a.stop(stopCtx) // each step logs its own failure
 		return 0
 	}
 	<-ctx.Done()
 	log.Info().Msg("shutting down: flushing every buffer")
 	stopCtx, stopCancel := a.shutdownContext()
 	defer stopCancel()
-	a.stop(stopCtx)
-	if stopCtx.Err() != nil {
-		log.Error().Dur("timeout", config.ShutdownTimeout).Msg("shutdown deadline passed; see the errors above for what was cut short")
+	if err := a.stop(stopCtx); err != nil {
+		// Each step cut short was logged with what it gave up.
+		log.Error().Err(err).Dur("timeout", config.ShutdownTimeout).Msg("shutdown gave something up; see the steps above")
 		return 1
 	}
 	log.Info().Msg("clickrelay stopped cleanly")

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// privateRedis is a redis-server of the test's own, on a free port, that
+// the test may freeze, fill or kill: the shared test Redis is never
+// signalled.
+type privateRedis struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+func startPrivateRedis(t *testing.T, args ...string) *privateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("redis-server is not installed, and CLICKRELAY_TEST_REQUIRE_SERVICES=1")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	r := &privateRedis{t: t, port: freePort(t)}
+	argv := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir()}, args...)
+	r.cmd = exec.Command("redis-server", argv...)
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		// A frozen process does not die of SIGKILL until it runs again on
+		// some systems' accounting: thaw it first.
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
+		_ = r.cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := r.do("PING"); err == nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("private redis-server on port %d did not answer within 10 s", r.port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// do sends one inline command and returns the first line of the answer.
+func (r *privateRedis) do(args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := conn.Write([]byte(b.String())); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "-") {
+		return "", fmt.Errorf("redis: %s", line[1:])
+	}
+	return line, nil
+}
+
+func (r *privateRedis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// clickLoad clicks a link from a few goroutines until stopped, tolerating
+// refused connections (a stop closes the listener), and counts the
+// answers by status.
+type clickLoad struct {
+	stopped  atomic.Bool
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	statuses map[int]int
+	answered atomic.Int64
+}
+
+func startClickLoad(base, path string, workers int) *clickLoad {
+	l := &clickLoad{statuses: map[int]int{}}
+	client := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{MaxIdleConnsPerHost: workers},
+	}
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for !l.stopped.Load() {
+				req, _ := http.NewRequest("GET", base+path, nil)
+				req.Header.Set("User-Agent", iPhoneUA)
+				resp, err := client.Do(req)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond) // refused: the server is stopping
+					continue
+				}
+				resp.Body.Close()
+				l.mu.Lock()
+				l.statuses[resp.StatusCode]++
+				l.mu.Unlock()
+				l.answered.Add(1)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *clickLoad) stop() map[int]int {
+	l.stopped.Store(true)
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.statuses
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sigterm sends SIGTERM and returns the exit error and how long the exit
+// took, failing the test when it takes longer than within.
+func (s *stack) sigterm(within time.Duration) (time.Duration, error) {
+	s.t.Helper()
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		return time.Since(start), err
+	case <-time.After(within):
+		s.t.Fatalf("clickrelay did not exit within %s of SIGTERM\n%s", within, s.stderr.String())
+		return 0, nil
+	}
+}
+
+// metric reads one unlabelled metric from /metrics.
+func (s *stack) metric(name string) float64 {
+	s.t.Helper()
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				s.t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	s.t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
+func noPanicIn(t *testing.T, log string) {
+	t.Helper()
+	if strings.Contains(log, "panic") || strings.Contains(log, "DATA RACE") {
+		t.Errorf("the log shows a panic or a data race:\n%s", log)
+	}
+}
+
+// A stop ends within CLICKRELAY_SHUTDOWN_TIMEOUT plus a second even when
+// Redis is frozen (SIGSTOP) under click load: the click queues give up
+// what Redis never took, counted as lost, and nothing panics.
+func TestStopEndsWithRedisFrozen(t *testing.T) {
+	redis := startPrivateRedis(t)
+	const timeout = 3 * time.Second
+	s := startStack(t, "CLICKRELAY_REDIS_URL="+redis.url(), "CLICKRELAY_SHUTDOWN_TIMEOUT="+timeout.String())
+	n := s.setUp("https://shop.example/landing?cid={click_id}")
+	load := startClickLoad(s.base, fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID), 8)
+	defer load.stop()
+	waitFor(t, "clicks answered before the freeze", 30*time.Second, func() bool { return load.answered.Load() >= 200 })
+
+	redis.signal(syscall.SIGSTOP)
+	before := load.answered.Load()
+	waitFor(t, "clicks answered while Redis is frozen", 30*time.Second, func() bool { return load.answered.Load() >= before+500 })
+	// /ready names the failing check, not the driver's error (which
+	// carries the address).
+	ready := s.raw("GET", "/ready", nil, "")
+	if ready.status != 503 || !strings.Contains(ready.body, `"redis":"unavailable"`) || strings.Contains(ready.body, "127.0.0.1") {
+		t.Errorf("/ready with Redis frozen: %d %s", ready.status, ready.body)
+	}
+
+	took, err := s.sigterm(timeout + time.Second)
+	statuses := load.stop()
+	redis.signal(syscall.SIGCONT)
+	t.Logf("exit %v after %s; answers %v", err, took.Round(time.Millisecond), statuses)
+	log := s.stderr.String()
+	noPanicIn(t, log)
+	for status := range statuses {
+		if status != 302 && status != 503 {
+			t.Errorf("a click got %d during the freeze or the stop", status)
+		}
+	}
+	// Clicks answered while Redis was frozen could not all reach it: the
+	// stop says what it gave up.
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "shutdown") {
+			t.Log(line)
+		}
+	}
+	if err != nil && !strings.Contains(log, "shutdown step cut short") {
+		t.Errorf("the stop failed without saying which step gave up:\n%s", log)
+	}
+}
+
+// Clicks that keep arriving during a stop get a 302 or a 503, never a
+// panic (a send on the closed click queue once answered 500).
+func TestClicksDuringAStop(t *testing.T) {
+	s := startStack(t, "CLICKRELAY_SHUTDOWN_TIMEOUT=10s")
+	n := s.setUp("https://shop.example/landing?cid={click_id}")
+	load := startClickLoad(s.base, fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID), 16)
+	defer load.stop()
+	waitFor(t, "clicks answered", 30*time.Second, func() bool { return load.answered.Load() >= 500 })
+
+	took, err := s.sigterm(11 * time.Second)
+	statuses := load.stop()
+	t.Logf("exit %v after %s; answers %v", err, took.Round(time.Millisecond), statuses)
+	if err != nil {
+		t.Errorf("exit: %v\n%s", err, s.stderr.String())
+	}
+	noPanicIn(t, s.stderr.String())
+	for status, count := range statuses {
+		if status != 302 && status != 503 {
+			t.Errorf("%d clicks got %d during the stop", count, status)
+		}
+	}
+}
+
+// Clients holding half-sent requests do not hold a stop until the read
+// timeout: they were promised nothing, and their connections are closed.
+func TestHalfSentRequestsDoNotHoldAStop(t *testing.T) {
+	const timeout = 5 * time.Second
+	s := startStack(t, "CLICKRELAY_SHUTDOWN_TIMEOUT="+timeout.String(), "CLICKRELAY_READ_TIMEOUT=60s")
+	addr := strings.TrimPrefix(s.base, "http://")
+	for range 20 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("POST /api/v1/conversions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"click_id\":")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Connections are accepted in order: one answered after them means
+	// the server holds all twenty.
+	if code := s.call("GET", "/health", nil, "", nil); code != 200 {
+		t.Fatalf("/health: %d", code)
+	}
+	took, err := s.sigterm(timeout + time.Second)
+	t.Logf("exit %v after %s", err, took.Round(time.Millisecond))
+	if err != nil {
+		t.Errorf("exit: %v\n%s", err, s.stderr.String())
+	}
+	noPanicIn(t, s.stderr.String())
+}
+
+// Thousands of idle connections do not stop a normal request from being
+// answered, and the per-IP cap answers 429 past it (tests run on loopback:
+// every connection is from 127.0.0.1).
+func TestIdleConnectionsAndThePerIPCap(t *testing.T) {
+	const idle, limit = 2000, 2005
+	s := startStack(t, fmt.Sprintf("CLICKRELAY_MAX_CONNS_PER_IP=%d", limit))
+	n := s.setUp("https://shop.example/landing?cid={click_id}")
+	addr := strings.TrimPrefix(s.base, "http://")
+	dial := func() net.Conn {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	for range idle {
+		dial()
+	}
+	// Each request on a connection of its own, kept open: the first
+	// limit-idle fit under the cap, the rest are refused.
+	ask := func(path string) (int, time.Duration) {
+		conn := dial()
+		start := time.Now()
+		_ = conn.SetDeadline(start.Add(10 * time.Second))
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: t\r\nUser-Agent: %s\r\n\r\n", path, iPhoneUA)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("GET %s with %d idle connections open: %v", path, idle, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start)
+	}
+	status, took := ask(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
+	t.Logf("a click with %d idle connections open: %d in %s", idle, status, took)
+	if status != 302 {
+		t.Fatalf("click with %d idle connections open: %d", idle, status)
+	}
+	// The test's own keep-alive connection (from setUp) counts too: past
+	// the idle ones and the click's, a few more fit, then every one is
+	// refused.
+	var answers []int
+	for range 10 {
+		status, _ := ask("/health")
+		answers = append(answers, status)
+	}
+	fit := 0
+	for fit < len(answers) && answers[fit] == 200 {
+		fit++
+	}
+	for _, status := range answers[fit:] {
+		if status != 429 {
+			t.Fatalf("past the cap of %d: %v, want a few 200 then only 429", limit, answers)
+		}
+	}
+	if fit == 0 || fit > limit-idle-1 || fit == len(answers) {
+		t.Errorf("past the cap of %d: %v, want at most %d answered then 429", limit, answers, limit-idle-1)
+	}
+	s.terminate()
+	noPanicIn(t, s.stderr.String())
+}
+
+// A full Redis (maxmemory with noeviction) does not break clicks: they
+// redirect, wait in the retry list, raise clickrelay_redis_full and fail
+// /ready with a reason that names no internals; once Redis has room they
+// land, and a click answered meanwhile converts.
+func TestFullRedisStillRedirects(t *testing.T) {
+	redis := startPrivateRedis(t, "--maxmemory-policy", "noeviction")
+	s := startStack(t, "CLICKRELAY_REDIS_URL="+redis.url())
+	n := s.setUp("https://shop.example/landing?cid={click_id}")
+	if _, err := redis.do("CONFIG", "SET", "maxmemory", "1"); err != nil {
+		t.Fatal(err)
+	}
+	link := fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID)
+	var ids []string
+	for range 50 {
+		status, location := s.click(link)
+		if status != 302 {
+			t.Fatalf("click on a full Redis: %d", status)
+		}
+		ids = append(ids, clickID(t, location, "cid"))
+	}
+	waitFor(t, "clickrelay_redis_full", 30*time.Second, func() bool { return s.metric("clickrelay_redis_full") == 1 })
+	if q := s.metric("clickrelay_click_redis_retry_queue"); q == 0 {
+		t.Errorf("clickrelay_click_redis_retry_queue = 0 while Redis is full")
+	}
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	if code := s.call("GET", "/ready", nil, "", &ready); code != 503 || ready.Checks["clicks"] != "redis is full: clicks are kept in memory until it has room" {
+		t.Errorf("/ready on a full Redis: %d %+v", code, ready)
+	}
+	if strings.Contains(fmt.Sprint(ready.Checks), "127.0.0.1") || strings.Contains(fmt.Sprint(ready.Checks), "OOM") {
+		t.Errorf("/ready shows internal detail: %v", ready.Checks)
+	}
+
+	if _, err := redis.do("CONFIG", "SET", "maxmemory", "0"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retry list drained", 30*time.Second, func() bool {
+		return s.metric("clickrelay_redis_full") == 0 && s.metric("clickrelay_click_redis_retry_queue") == 0
+	})
+	if code := s.call("GET", "/ready", nil, "", &ready); code != 200 {
+		t.Errorf("/ready once Redis has room: %d %+v", code, ready)
+	}
+	advertiser := map[string]string{"X-API-Key": n.advertiserKey, "Content-Type": "application/json"}
+	var conv struct {
+		Success bool `json:"success"`
+		Data    struct {
+			Tracked bool `json:"tracked"`
+		} `json:"data"`
+	}
+	body, _ := json.Marshal(map[string]any{"click_id": ids[len(ids)-1], "amount": "10", "txid": "FULL-1"})
+	if code := s.call("POST", "/api/v1/conversions", advertiser, string(body), &conv); code != 200 || !conv.Data.Tracked {
+		t.Errorf("a conversion on a click answered while Redis was full: %d %+v", code, conv)
+	}
+	s.terminate()
+	noPanicIn(t, s.stderr.String())
+}
