@@ -84,6 +84,14 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if a.role != roleRestore {
+		if a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka); err != nil {
+			return err
+		}
+	}
+	if err := a.redis.Ping(ctx); err != nil {
+		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
+	}
 	if err := a.clickhouse.Start(ctx); err != nil {
 		return err
 	}
@@ -97,10 +105,6 @@ func (a *app) start(ctx context.Context) (err error) {
 	}
 	if a.role == roleRestore {
 		return a.restore(ctx)
-	}
-	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka)
-	if err != nil {
-		return err
 	}
 	if err := a.redis.Start(ctx); err != nil {
 		return err
@@ -125,9 +129,6 @@ func (a *app) start(ctx context.Context) (err error) {
 
 // restore rebuilds Redis from the entity journal, for `clickrelay restore`.
 func (a *app) restore(ctx context.Context) error {
-	if err := a.redis.Ping(ctx); err != nil {
-		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
-	}
 	report, err := a.redis.Restore(ctx)
 	if err != nil {
 		return err
