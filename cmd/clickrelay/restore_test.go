@@ -120,11 +120,15 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 		oldClicks = append(oldClicks, click(s))
 	}
 
-	// 1. Redis loses the configuration under a running process: the next
-	// full reload keeps the catalog, counts it and restores Redis.
+	// 1. Redis loses the configuration under running processes (an `all`
+	// and a second `serve`): the next full reload keeps each catalog,
+	// counts it and restores Redis.
+	serve := s.startServe()
 	loseConfiguration(t, client, prefix)
-	if status, _ := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID)); status != 302 {
-		t.Fatalf("a click right after the loss: %d", status)
+	for _, node := range []*stack{s, serve} {
+		if status, _ := node.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID)); status != 302 {
+			t.Fatalf("a click right after the loss: %d", status)
+		}
 	}
 	if err := client.Publish(ctx, prefix+"invalidate", "*").Err(); err != nil { // a full reload now, not at the next resync
 		t.Fatal(err)
@@ -136,6 +140,11 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 		t.Errorf("clickrelay_catalog_empty_reloads_total = %d, want at least 1", got)
 	}
 	click(s)
+	click(serve)
+	if code := serve.call("GET", "/v1/postbacks", affiliate, "", nil); code != 200 {
+		t.Errorf("the affiliate's key on the second node after the reload: %d", code)
+	}
+	serve.terminate()
 	s.terminate()
 
 	// 2. `clickrelay restore` rebuilds a Redis that lost it while stopped.
@@ -284,4 +293,34 @@ func TestARedisRestartWithoutPersistenceLosesNoConfiguration(t *testing.T) {
 		return s.call("POST", "/api/v1/conversions", advertiser, fmt.Sprintf(`{"click_id":%q,"txid":"R-1"}`, cid), &conv) == 200 && conv.Data.Tracked
 	})
 	s.terminate()
+}
+
+// TestAnAdminWriteTheJournalRefusesIsNotMade: with the journal unreachable
+// (its database dropped), creating an offer answers 503 and neither Redis
+// nor any catalog gets the offer, so nothing exists that a restore would
+// not bring back.
+func TestAnAdminWriteTheJournalRefusesIsNotMade(t *testing.T) {
+	ctx := context.Background()
+	s := startStack(t)
+	client, prefix := stackRedis(t, s)
+	n := s.setUp("https://shop.example.com/land?cid={click_id}")
+	if err := s.ch.DropDatabase(ctx); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"name":"Refused","tracking_url":"https://shop.example.com/","advertiser_id":%q,"payout":1}`, n.advertiserID)
+	resp := s.raw("POST", "/v2/offers", map[string]string{"Authorization": "Bearer " + s.adminKey}, body)
+	if resp.status != 503 || resp.header.Get("Retry-After") == "" {
+		t.Fatalf("create an offer with the journal down: %d %s", resp.status, resp.body)
+	}
+	if got := client.HLen(ctx, prefix+"ent:offer").Val(); got != 1 {
+		t.Errorf("Redis holds %d offers, want the 1 created before", got)
+	}
+	var list struct {
+		Offers []struct {
+			ID string `json:"id"`
+		} `json:"offers"`
+	}
+	if code := s.admin("GET", "/v2/offers", "", &list); code != 200 || len(list.Offers) != 1 {
+		t.Errorf("GET /v2/offers: %d, %d offers, want 1", code, len(list.Offers))
+	}
 }
