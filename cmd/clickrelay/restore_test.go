@@ -205,7 +205,6 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 	s.terminate()
 }
 
-
 // privateRedis is a redis-server of the test's own, without an append-only
 // file or snapshots: a restart loses everything, as in issue 8.
 type privateRedis struct {

@@ -209,6 +209,11 @@ func TestAnEmptyReloadKeepsThePopulatedCatalog(t *testing.T) {
 			if err := c.SaveEntity(ctx, offer); err != nil {
 				t.Fatal(err)
 			}
+			// Only the reload under test may touch the catalog: the
+			// save's own invalidation, arriving after the wipe, would
+			// remove the offer it no longer finds.
+			c.cancel()
+			c.wg.Wait()
 			wipe(t, c)
 			if err := c.catalog.reloadAll(ctx); err != nil {
 				t.Fatal(err)
