@@ -8,18 +8,6 @@ import (
 	"time"
 )
 
-// eventually polls cond until it holds, failing with what after 10 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 10 s: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestLimitsAndAccountsAcrossServeProcesses runs a second node, `clickrelay
 // serve`, beside the stack's `all`, as two nodes behind a load balancer:
 // they enforce one rate limit, and an admin's change on one reaches the
@@ -81,7 +69,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if resp := a.raw("POST", "/api/v1/conversions", oldKey, `{"click_id":"nope"}`); resp.status != 401 || resp.errorCode(t) != "INVALID_API_KEY" {
 			t.Fatalf("old key on the rotating node: %d %s", resp.status, resp.body)
 		}
-		eventually(t, "the old key refused by the other node", func() bool {
+		waitFor(t, "the old key refused by the other node", 10*time.Second, func() bool {
 			return b.raw("POST", "/api/v1/conversions", oldKey, `{"click_id":"nope"}`).status == 401 &&
 				b.raw("POST", "/api/v1/conversions", newKey, `{"click_id":"nope"}`).status == 400
 		})
@@ -91,7 +79,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if code := b.admin("PATCH", "/v2/affiliates/"+n.affiliateID, `{"status":"paused"}`, nil); code != 200 {
 			t.Fatalf("pause: %d", code)
 		}
-		eventually(t, "a paused affiliate's clicks refused by the other node", func() bool {
+		waitFor(t, "a paused affiliate's clicks refused by the other node", 10*time.Second, func() bool {
 			status, _ := a.click("/click/" + n.offerID + "?aff_id=" + n.affiliateID)
 			return status == 404
 		})
@@ -100,7 +88,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 			t.Fatalf("paused affiliate's key: %d %s", resp.status, resp.body)
 		}
 		b.admin("PATCH", "/v2/affiliates/"+n.affiliateID, `{"status":"active"}`, nil)
-		eventually(t, "a reactivated affiliate's clicks redirected", func() bool {
+		waitFor(t, "a reactivated affiliate's clicks redirected", 10*time.Second, func() bool {
 			status, _ := a.click("/click/" + n.offerID + "?aff_id=" + n.affiliateID)
 			return status == 302
 		})
@@ -116,7 +104,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 			t.Fatalf("create offer: %d", code)
 		}
 		link := "/click/" + offer.Offer.ID + "?aff_id=" + n.affiliateID
-		eventually(t, "the new offer redirecting Android on the other node", func() bool {
+		waitFor(t, "the new offer redirecting Android on the other node", 10*time.Second, func() bool {
 			status, _ := b.clickAs(link, androidUA)
 			return status == 302
 		})
@@ -126,7 +114,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if code := a.admin("PATCH", "/v2/offers/"+offer.Offer.ID, `{"fallback_url":"https://apps.example.com/other"}`, nil); code != 200 {
 			t.Fatalf("patch: %d", code)
 		}
-		eventually(t, "an iPhone sent to the fallback", func() bool {
+		waitFor(t, "an iPhone sent to the fallback", 10*time.Second, func() bool {
 			status, location := b.click(link)
 			return status == 302 && location == "https://apps.example.com/other"
 		})

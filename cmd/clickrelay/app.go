@@ -31,6 +31,7 @@ const (
 	roleServe   = "serve"   // HTTP: clicks, conversions, APIs
 	roleWork    = "work"    // Kafka consumers: sink and postbacks
 	roleMigrate = "migrate" // apply the ClickHouse schema and exit
+	roleRestore = "restore" // rebuild Redis's entities, keys and secrets from the journal and exit
 )
 
 // The per-partition batch cap of the producers of conversions, events and
@@ -109,7 +110,7 @@ func (a *app) start(ctx context.Context) (err error) {
 	}()
 	serve := a.role == roleAll || a.role == roleServe
 	work := a.role == roleAll || a.role == roleWork
-	if a.config.Kafka.IsEmbedded() && a.role != roleAll && a.role != roleMigrate {
+	if a.config.Kafka.IsEmbedded() && a.role != roleAll && a.role != roleMigrate && a.role != roleRestore {
 		return errors.New("CLICKRELAY_KAFKA_BROKERS=embedded works only with `clickrelay all`: the embedded broker lives inside that one process")
 	}
 
@@ -124,16 +125,19 @@ func (a *app) start(ctx context.Context) (err error) {
 		a.onStopEngine("clickhouse", a.clickhouse.Stop)
 		return a.clickhouse.Migrate(ctx)
 	}
-	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics}, a.config.Redis)
+	// ClickHouse's entity journal is the durable copy of what Redis
+	// serves: Redis starts after it, to restore from it if it lost its data.
+	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics, Journal: a.clickhouse}, a.config.Redis)
 	if err != nil {
 		return err
 	}
-	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka)
-	if err != nil {
-		return err
+	if a.role != roleRestore {
+		if a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka); err != nil {
+			return err
+		}
 	}
-	if err := a.redis.Start(ctx); err != nil {
-		return err
+	if err := a.redis.Ping(ctx); err != nil {
+		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
 	}
 	a.onStopEngine("redis", a.redis.Stop)
 	if err := a.clickhouse.Start(ctx); err != nil {
@@ -141,9 +145,18 @@ func (a *app) start(ctx context.Context) (err error) {
 	}
 	a.onStopEngine("clickhouse", a.clickhouse.Stop)
 	if work {
-		if err := a.clickhouse.Migrate(ctx); err != nil {
-			return err
-		}
+		err = a.clickhouse.Migrate(ctx)
+	} else {
+		err = a.clickhouse.EnsureJournal(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if a.role == roleRestore {
+		return a.restore(ctx)
+	}
+	if err := a.redis.Start(ctx); err != nil {
+		return err
 	}
 	if err := a.kafka.Start(ctx); err != nil {
 		return err
@@ -161,6 +174,20 @@ func (a *app) start(ctx context.Context) (err error) {
 		}
 	}
 	a.log.Info().Str("role", a.role).Msg("clickrelay started")
+	return nil
+}
+
+// restore rebuilds Redis from the entity journal, for `clickrelay restore`.
+func (a *app) restore(ctx context.Context) error {
+	report, err := a.redis.Restore(ctx)
+	if err != nil {
+		return err
+	}
+	if report.Total() == 0 {
+		return errors.New("the entity journal holds nothing to restore")
+	}
+	a.log.Warn().Int("restored", report.Total()).Int("deletions", report.Deleted).Interface("by_kind", report.Restored).
+		Msg("Redis restored from the entity journal")
 	return nil
 }
 

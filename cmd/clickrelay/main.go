@@ -4,6 +4,7 @@
 //	clickrelay serve    the HTTP side: clicks, conversions, APIs
 //	clickrelay work     the Kafka consumers: ClickHouse sink, postbacks
 //	clickrelay migrate  apply the ClickHouse schema and exit
+//	clickrelay restore  rebuild Redis's entities, keys and secrets from the journal and exit
 //
 // Configuration comes from CLICKRELAY_* environment variables (README).
 package main
@@ -27,12 +28,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-const usage = `usage: clickrelay <all|serve|work|migrate>
+const usage = `usage: clickrelay <all|serve|work|migrate|restore>
 
   all      everything in one process (the single-machine default)
   serve    the HTTP side: clicks, conversions, APIs
   work     the Kafka consumers: ClickHouse sink and postbacks
   migrate  apply the ClickHouse schema and exit
+  restore  rebuild Redis's entities, keys and secrets from ClickHouse's entity journal and exit
 
 Configuration is read from CLICKRELAY_* environment variables; see README.md.
 `
@@ -49,7 +51,7 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	role := args[0]
 	switch role {
-	case roleAll, roleServe, roleWork, roleMigrate:
+	case roleAll, roleServe, roleWork, roleMigrate, roleRestore:
 	case "-h", "--help", "help":
 		fmt.Fprint(stderr, usage)
 		return 0
@@ -85,8 +87,10 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 		log.Error().Err(err).Str("role", role).Msg("clickrelay cannot start")
 		return 1
 	}
-	if role == roleMigrate {
-		log.Info().Msg("schema up to date")
+	if role == roleMigrate || role == roleRestore {
+		if role == roleMigrate {
+			log.Info().Msg("schema up to date")
+		}
 		stopCtx, stopCancel := a.shutdownContext()
 		defer stopCancel()
 		_ = a.stop(stopCtx) // each step logs its own failure

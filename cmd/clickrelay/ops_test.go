@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,87 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// privateRedis is a redis-server of the test's own, on a free port, that
-// the test may freeze, fill or kill: the shared test Redis is never
-// signalled.
-type privateRedis struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T, args ...string) *privateRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("redis-server is not installed, and CLICKRELAY_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("redis-server is not installed")
-	}
-	r := &privateRedis{t: t, port: freePort(t)}
-	argv := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir()}, args...)
-	r.cmd = exec.Command("redis-server", argv...)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// A frozen process does not die of SIGKILL until it runs again on
-		// some systems' accounting: thaw it first.
-		_ = r.cmd.Process.Signal(syscall.SIGCONT)
-		_ = r.cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := r.do("PING"); err == nil {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private redis-server on port %d did not answer within 10 s", r.port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// do sends one inline command and returns the first line of the answer.
-func (r *privateRedis) do(args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return "", err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimSpace(line)
-	if strings.HasPrefix(line, "-") {
-		return "", fmt.Errorf("redis: %s", line[1:])
-	}
-	return line, nil
-}
-
-func (r *privateRedis) signal(sig syscall.Signal) {
-	r.t.Helper()
-	if err := r.cmd.Process.Signal(sig); err != nil {
-		r.t.Fatal(err)
-	}
-}
 
 // clickLoad clicks a link from a few goroutines until stopped, tolerating
 // refused connections (a stop closes the listener), and counts the
@@ -145,18 +62,6 @@ func (l *clickLoad) stop() map[int]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.statuses
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // sigterm sends SIGTERM and returns the exit error and how long the exit

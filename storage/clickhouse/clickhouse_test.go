@@ -23,9 +23,9 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// clicks, conversions, events, postback_attempts, stats_minute, three
-	// views, and the migrations table.
-	if n != 9 {
-		t.Fatalf("%d tables, want 9", n)
+	// views, entity_journal, and the migrations table.
+	if n != 10 {
+		t.Fatalf("%d tables, want 10", n)
 	}
 }
 

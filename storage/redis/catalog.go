@@ -7,13 +7,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 
 	"github.com/clickrelay/clickrelay/model"
 )
@@ -43,15 +46,64 @@ type Catalog struct {
 	keys map[uint64][]storedKey
 
 	reloads *metrics.Counter
+	// emptyReloads counts full reloads that found Redis empty while the
+	// catalog held entities, and kept the catalog.
+	emptyReloads *metrics.Counter
+	// emptyLog is sampled: an emptied Redis is seen at every resync of
+	// every process until it is restored.
+	emptyLog zerolog.Logger
 }
 
 func newCatalog(c *Component, set *metrics.Set) *Catalog {
-	cat := &Catalog{c: c}
+	cat := &Catalog{c: c, emptyLog: c.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Minute})}
 	cat.reset()
-	if set != nil {
-		cat.reloads = set.NewCounter(`clickrelay_catalog_reloads_total`)
+	if set == nil {
+		set = metrics.NewSet() // counted all the same, for tests without a registry
 	}
+	cat.reloads = set.NewCounter(`clickrelay_catalog_reloads_total`)
+	cat.emptyReloads = set.NewCounter(`clickrelay_catalog_empty_reloads_total`)
 	return cat
+}
+
+// EmptyReloads is how many full reloads found Redis empty and kept the
+// catalog instead.
+func (cat *Catalog) EmptyReloads() uint64 { return cat.emptyReloads.Get() }
+
+// empty reports whether the catalog holds no entity and no key.
+func (cat *Catalog) empty() bool {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+len(cat.keys) == 0
+}
+
+// highestID reports whether the catalog holds an entity of kind with ID id
+// (for postbacks, "pb_"+id), and the highest numeric ID of that kind.
+func (cat *Catalog) highestID(kind model.Kind, id string) (int64, bool) {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	var ids []string
+	switch kind {
+	case model.KindAdvertiser:
+		ids = slices.Collect(maps.Keys(cat.advertisers))
+	case model.KindAffiliate:
+		ids = slices.Collect(maps.Keys(cat.affiliates))
+	case model.KindOffer:
+		ids = slices.Collect(maps.Keys(cat.offers))
+	case model.KindPostback:
+		ids = slices.Collect(maps.Keys(cat.postbacks))
+		id = "pb_" + id
+	default:
+		return 0, false
+	}
+	var highest int64
+	taken := false
+	for _, have := range ids {
+		taken = taken || have == id
+		if n, err := strconv.ParseInt(strings.TrimPrefix(have, "pb_"), 10, 64); err == nil {
+			highest = max(highest, n)
+		}
+	}
+	return highest, taken
 }
 
 func (cat *Catalog) reset() {
@@ -284,14 +336,57 @@ func (cat *Catalog) putKeyLocked(hash [32]byte, p model.Principal) {
 	cat.keys[i] = append(list, storedKey{hash: hash, principal: p})
 }
 
-// reloadAll replaces the catalog with what Redis holds now.
+// reloadAll replaces the catalog with what Redis holds now, except that a
+// Redis holding nothing never empties a populated catalog: entities are
+// never all deleted (advertisers, affiliates and offers cannot be), so that
+// Redis has lost its data, and swapping would make every click answer 404.
+// The catalog is kept, the event counted and logged, and, with a journal,
+// Redis is restored and read again.
 func (cat *Catalog) reloadAll(ctx context.Context) error {
+	fresh, err := cat.read(ctx)
+	if err != nil {
+		return err
+	}
+	if fresh.empty() && !cat.empty() {
+		cat.emptyReloads.Inc()
+		if cat.c.journalStore == nil {
+			cat.emptyLog.Error().Msg("Redis holds no entity while this process's catalog does: Redis lost its data. " +
+				"The catalog is kept, so clicks still redirect, but entities exist only in process memory: restore Redis")
+			return nil
+		}
+		report, err := cat.c.Restore(ctx)
+		if err != nil {
+			cat.emptyLog.Error().Err(err).Msg("Redis holds no entity while this process's catalog does: Redis lost its data, " +
+				"and restoring it from the entity journal failed; the catalog is kept")
+			return nil
+		}
+		cat.emptyLog.Error().Int("restored", report.Total()).Interface("by_kind", report.Restored).
+			Msg("Redis holds no entity while this process's catalog does: Redis lost its data; the catalog was kept and Redis restored from the entity journal")
+		if fresh, err = cat.read(ctx); err != nil {
+			return err
+		}
+		if fresh.empty() {
+			return nil
+		}
+	}
+	cat.mu.Lock()
+	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
+	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
+	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
+	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
+	cat.mu.Unlock()
+	cat.reloads.Inc()
+	return nil
+}
+
+// read loads everything Redis holds into a catalog of its own.
+func (cat *Catalog) read(ctx context.Context) (*Catalog, error) {
 	fresh := &Catalog{}
 	fresh.reset()
 	for _, kind := range model.Kinds {
 		all, err := cat.c.client.HGetAll(ctx, cat.c.keys.entities(kind)).Result()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for id, body := range all {
 			e := model.NewEntity(kind)
@@ -304,7 +399,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	}
 	keys, err := cat.c.client.HGetAll(ctx, cat.c.keys.apiKeys()).Result()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for h, body := range keys {
 		hash, p, err := decodeKey(h, body)
@@ -314,16 +409,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 		}
 		fresh.putKeyLocked(hash, p)
 	}
-	cat.mu.Lock()
-	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
-	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
-	cat.offersBySlug = fresh.offersBySlug
-	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
-	cat.mu.Unlock()
-	if cat.reloads != nil {
-		cat.reloads.Inc()
-	}
-	return nil
+	return fresh, nil
 }
 
 func decodeKey(h, body string) ([32]byte, model.Principal, error) {
@@ -339,6 +425,9 @@ func decodeKey(h, body string) ([32]byte, model.Principal, error) {
 
 // reloadOne applies an invalidation message "kind:id" or "key:hash".
 func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
+	if msg == reloadAllMessage {
+		return cat.reloadAll(ctx)
+	}
 	kind, id, ok := strings.Cut(msg, ":")
 	if !ok {
 		return fmt.Errorf("malformed invalidation %q", msg)

@@ -14,12 +14,28 @@ import (
 )
 
 // NextID returns a new numeric ID for kind, unique across processes.
+//
+// A sequence Redis has lost would start again at 1 and hand out IDs of
+// entities that exist: an ID the catalog already holds raises the sequence
+// past the catalog's highest and the ID is drawn again.
 func (c *Component) NextID(ctx context.Context, kind model.Kind) (string, error) {
-	n, err := c.client.Incr(ctx, c.keys.sequence(kind)).Result()
-	if err != nil {
-		return "", fmt.Errorf("allocating a %s ID: %w", kind, err)
+	for range 3 {
+		n, err := c.client.Incr(ctx, c.keys.sequence(kind)).Result()
+		if err != nil {
+			return "", fmt.Errorf("allocating a %s ID: %w", kind, err)
+		}
+		id := strconv.FormatInt(n, 10)
+		highest, taken := c.catalog.highestID(kind, id)
+		if !taken {
+			return id, nil
+		}
+		c.log.Error().Str("kind", string(kind)).Str("id", id).Int64("highest", highest).
+			Msg("the ID sequence handed out an ID in use: Redis lost its sequence; raising it")
+		if err := raiseScript.Run(ctx, c.client, []string{c.keys.sequence(kind)}, highest).Err(); err != nil {
+			return "", fmt.Errorf("raising the %s ID sequence: %w", kind, err)
+		}
 	}
-	return strconv.FormatInt(n, 10), nil
+	return "", fmt.Errorf("allocating a %s ID: the sequence keeps handing out IDs in use", kind)
 }
 
 // SaveEntity stores e, makes this process's catalog see it at once and
@@ -27,6 +43,9 @@ func (c *Component) NextID(ctx context.Context, kind model.Kind) (string, error)
 func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	body, err := json.Marshal(e)
 	if err != nil {
+		return err
+	}
+	if err := c.journal(ctx, model.JournalRecord{Kind: string(e.EntityKind()), ID: e.EntityID(), Body: body}); err != nil {
 		return err
 	}
 	if err := c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err(); err != nil {
@@ -39,6 +58,9 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 
 // DeleteEntity removes an entity everywhere.
 func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string) error {
+	if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}); err != nil {
+		return err
+	}
 	if err := c.client.HDel(ctx, c.keys.entities(kind), id).Err(); err != nil {
 		return fmt.Errorf("deleting %s %s: %w", kind, id, err)
 	}
@@ -53,6 +75,9 @@ func (c *Component) SaveAPIKey(ctx context.Context, key string, p model.Principa
 	hash := HashKey(key)
 	body, _ := json.Marshal(p)
 	h := hex.EncodeToString(hash[:])
+	if err := c.journal(ctx, apiKeyRecord(hash, &p)); err != nil {
+		return err
+	}
 	if err := c.client.HSet(ctx, c.keys.apiKeys(), h, body).Err(); err != nil {
 		return fmt.Errorf("saving an API key: %w", err)
 	}
@@ -83,6 +108,15 @@ func (c *Component) ReplaceAPIKeys(ctx context.Context, key string, p model.Prin
 	hash := HashKey(key)
 	h := hex.EncodeToString(hash[:])
 	body, _ := json.Marshal(p)
+	records := []model.JournalRecord{apiKeyRecord(hash, &p)}
+	for _, o := range old {
+		if raw, err := hex.DecodeString(o); err == nil && len(raw) == len(hash) {
+			records = append(records, apiKeyRecord([32]byte(raw), nil))
+		}
+	}
+	if err := c.journal(ctx, records...); err != nil {
+		return err
+	}
 	_, err := c.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 		if len(old) > 0 {
 			pipe.HDel(ctx, c.keys.apiKeys(), old...)

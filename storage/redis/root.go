@@ -9,16 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/model"
 )
 
 // Dependencies of the component.
 type Dependencies struct {
 	Logger  zerolog.Logger
 	Metrics *metrics.Set
+	// Journal, when set, is the durable copy of entities, keys and
+	// secrets: written before Redis, and Redis is rebuilt from it.
+	Journal Journal
 }
 
 // Component holds the Redis connection pool and what lives in Redis.
@@ -28,6 +34,8 @@ type Component struct {
 	client  *goredis.Client
 	catalog *Catalog
 	keys    keys
+	// journalStore is Dependencies.Journal (nil: no journal).
+	journalStore Journal
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -51,6 +59,8 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		log:    deps.Logger.With().Str("component", "redis").Logger(),
 		client: goredis.NewClient(opts),
 		keys:   keys{prefix: config.KeyPrefix},
+
+		journalStore: deps.Journal,
 	}
 	c.catalog = newCatalog(c, deps.Metrics)
 	return c, nil
@@ -60,6 +70,12 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 func (c *Component) Start(ctx context.Context) error {
 	if err := c.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis at %s: %w", c.client.Options().Addr, err)
+	}
+	c.checkPersistence(ctx)
+	if c.journalStore != nil {
+		if err := c.reconcileJournal(ctx); err != nil {
+			return err
+		}
 	}
 	// Subscribed first, loaded second: an invalidation published while the
 	// catalog loads is then applied after it, never lost, and the load is
@@ -112,15 +128,69 @@ func (c *Component) Secret(ctx context.Context, name string) ([]byte, error) {
 
 // SecretIfAbsent stores value as the secret called name unless one exists,
 // and returns the secret in force and whether it is value, just stored.
+//
+// With a journal, a secret missing from Redis is first looked for there
+// (Redis lost it: the click IDs in the wild carry MACs under the old one),
+// and a newly created one is journaled before it is used; if the journal
+// refuses it, it is taken back out of Redis and the start fails.
 func (c *Component) SecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, bool, error) {
 	key := c.keys.secret(name)
+	v, err := c.client.Get(ctx, key).Bytes()
+	if err != nil && !isNil(err) {
+		return nil, false, fmt.Errorf("reading secret %s: %w", name, err)
+	}
+	var journaled []byte
+	if c.journalStore != nil {
+		records, err := c.journalStore.LoadJournal(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("looking for secret %s in the entity journal: %w", name, err)
+		}
+		for _, r := range records {
+			if r.Kind == model.JournalSecret && r.ID == name && !r.Deleted {
+				journaled = r.Body
+			}
+		}
+	}
+	if v != nil {
+		// A secret created before the journal existed is copied into it.
+		if c.journalStore != nil && journaled == nil {
+			if err := c.journal(ctx, model.JournalRecord{Kind: model.JournalSecret, ID: name, Body: v}); err != nil {
+				return nil, false, fmt.Errorf("secret %s: %w", name, err)
+			}
+		}
+		return v, false, nil
+	}
+	restored := journaled != nil
+	if restored {
+		value = journaled
+		c.log.Error().Str("secret", name).Msg("Redis had lost a secret; it was restored from the entity journal")
+	}
 	created, err := c.client.SetNX(ctx, key, value, 0).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("creating secret %s: %w", name, err)
 	}
-	v, err := c.client.Get(ctx, key).Bytes()
-	if err != nil {
+	if created && !restored {
+		if err := c.journal(ctx, model.JournalRecord{Kind: model.JournalSecret, ID: name, Body: value}); err != nil {
+			c.dropSecret(key, value)
+			return nil, false, fmt.Errorf("secret %s: %w", name, err)
+		}
+	}
+	if v, err = c.client.Get(ctx, key).Bytes(); err != nil {
 		return nil, false, fmt.Errorf("reading secret %s: %w", name, err)
 	}
-	return v, created, nil
+	return v, created && !restored, nil
 }
+
+// dropSecret takes back a secret this process created, unless another
+// process has replaced it meanwhile.
+func (c *Component) dropSecret(key string, value []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := dropIfEqual.Run(ctx, c.client, []string{key}, value).Err(); err != nil && !isNil(err) {
+		c.log.Error().Err(err).Str("key", key).Msg("cannot take back a secret the journal refused")
+	}
+}
+
+var dropIfEqual = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
