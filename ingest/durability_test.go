@@ -276,3 +276,46 @@ func TestParallelPostsOfOneTxID(t *testing.T) {
 		t.Fatalf("tracked %d, broker holds %d IDs in %d messages; want 1, 1, 1", tracked, ids, msgs)
 	}
 }
+
+// TestLaggingClick pins issue 8's lagging click: a conversion quoting an
+// authentic click minted moments ago that Redis does not have yet (the
+// tracker is still retrying it through an outage) is answered 503, which
+// advertisers retry, and converts once the click lands. A click missing
+// past PendingClickWindow is 400 "Click not found".
+func TestLaggingClick(t *testing.T) {
+	h := newRealHarness(t)
+	cases := []struct {
+		name    string
+		age     time.Duration
+		pending bool
+	}{
+		{"minted a few seconds ago", 5 * time.Second, true},
+		{"minted within the window", h.svc.config.PendingClickWindow - time.Minute, true},
+		{"minted before the window", h.svc.config.PendingClickWindow + time.Minute, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			minted := h.clock().Add(-c.age)
+			id := h.minter.New(minted)
+			body := `{"click_id":"` + id + `","txid":"LAG-` + strconv.Itoa(i) + `","amount":"3"}`
+			_, err := h.convert(t, body)
+			var fe *FieldError
+			switch {
+			case c.pending && !errors.Is(err, ErrUnavailable):
+				t.Fatalf("conversion on a lagging click: %v, want ErrUnavailable (503)", err)
+			case !c.pending && (!errors.As(err, &fe) || fe.Message != "Click not found"):
+				t.Fatalf("conversion on an old missing click: %v, want Click not found", err)
+			case !c.pending:
+				return
+			}
+			// The tracker's retry lands the click; the advertiser's retry converts.
+			payload, _ := json.Marshal(model.Click{ID: id, Time: minted.UnixMilli(), OfferID: "2", AffiliateID: "7"})
+			if err := h.store.SaveClicks(context.Background(), []redis.ClickWrite{{ID: []byte(id), Payload: payload}}); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := h.convert(t, body); err != nil || !res.Tracked {
+				t.Fatalf("retry after the click landed: %+v, %v", res, err)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func TestSeed002ValidationMessagesWordForWord(t *testing.T) {
 		{"no click", `{"amount":"10"}`, "click_id is required"},
 		{"empty click", `{"click_id":""}`, "click_id is required"},
 		{"forged click", `{"click_id":"` + forged + `"}`, "Click not found"},
-		{"unknown click", `{"click_id":"` + h.minter.New(h.now) + `"}`, "Click not found"},
+		{"unknown click", `{"click_id":"` + h.minter.New(h.now.Add(-time.Hour)) + `"}`, "Click not found"},
 		{"expired click", `{"click_id":"` + expired + `"}`, "Click not found"},
 		{"offer gone", `{"click_id":"` + gone + `"}`, "Offer not found"},
 		{"paused offer", `{"click_id":"` + paused + `"}`, "Offer not active"},
@@ -280,7 +280,7 @@ func TestSecondaryEvents(t *testing.T) {
 		{`{"click_id":"` + c + `"}`, "event_type is required"},
 		{`{"click_id":"` + c + `","event_type":"purchase"}`, "event_type must be one of pageview, registration, lead"},
 		{`{"click_id":"` + foreign + `","event_type":"lead"}`, "Unauthorized - click belongs to different vendor"},
-		{`{"click_id":"` + h.minter.New(h.now) + `","event_type":"lead"}`, "Click not found"},
+		{`{"click_id":"` + h.minter.New(h.now.Add(-time.Hour)) + `","event_type":"lead"}`, "Click not found"},
 	}
 	for _, tc := range cases {
 		req, err := ParseEventJSON([]byte(tc.body))

@@ -392,15 +392,21 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		payload, found, err = s.awaitClick(ctx, id, wait)
 	}
 	if err != nil {
-		s.log.Error().Err(err).Msg("cannot read a click")
+		s.hotLog.Error().Err(err).Msg("cannot read a click")
 		return nil, ErrUnavailable
 	}
 	if !found {
+		if now.Sub(minted) < s.config.PendingClickWindow {
+			// Authentic and recent: it may still be on its way to Redis
+			// (see PendingClickWindow). A retry will find it.
+			s.clickPending.Inc()
+			return nil, ErrUnavailable
+		}
 		return nil, &FieldError{errClickNotFound}
 	}
 	var click model.Click
 	if err := model.DecodeClick(payload, &click); err != nil {
-		s.log.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
+		s.hotLog.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
 		return nil, ErrUnavailable
 	}
 	return &click, nil
