@@ -16,69 +16,67 @@ import (
 // between redelivers the batch. The raw tables would fold the copy
 // (ReplacingMergeTree), but the per-minute rollups are fed by inserts and
 // would count it twice. So every row records its Kafka partition and
-// offset, and before an insert one query asks, for the batch's partitions,
-// the highest offset already stored at or above the batch's lowest. A
-// partition's rows are inserted in offset order (one consumer per
-// partition, batches in fetch order, blocks of one INSERT in order), so
-// what a crash left stored is a prefix: the rows at or below that offset
-// are skipped. The query is bounded by the batch's time range, which the
-// tables' sorting keys start with.
+// offset, and before an insert one query asks which of the batch's
+// (partition, offset) pairs are stored already, and with which record ID:
+// a row is skipped when the row stored at its position is the same record.
+// Comparing the ID too keeps a new broker (the embedded one keeps nothing
+// across restarts, so offsets start again at 0) from having its rows
+// mistaken for old ones. The query is bounded by the batch's time range,
+// which the tables' sorting keys start with, and by each partition's
+// offset range.
 //
 // Conversions are also skipped by (conversion ID, version) already stored:
 // the intake may re-publish a conversion whose acknowledgement was lost
 // (storage/redis/claims.go), as a second message with the same ID.
 
-// storedOffsets returns, per partition of at, the highest offset table
-// holds at or above the lowest offset of at in that partition.
-func (c *Component) storedOffsets(ctx context.Context, table string, at []model.Offset, minMs, maxMs int64) (map[int32]int64, error) {
-	low := map[int32]int64{}
+// position is a row's place in Kafka and its record's identity.
+type position struct {
+	partition int32
+	offset    int64
+	id        string
+}
+
+// storedPositions returns the positions of at (with the IDs stored there)
+// that table holds already. idExpr is the SQL of a row's identity, the
+// same that the caller's idOf computes.
+func (c *Component) storedPositions(ctx context.Context, table, idExpr string, at []model.Offset, minMs, maxMs int64) (map[position]bool, error) {
+	type span struct{ lo, hi int64 }
+	spans := map[int32]span{}
 	for _, o := range at {
-		if l, ok := low[o.Partition]; !ok || o.Offset < l {
-			low[o.Partition] = o.Offset
+		sp, ok := spans[o.Partition]
+		if !ok {
+			sp = span{o.Offset, o.Offset}
 		}
+		spans[o.Partition] = span{min(sp.lo, o.Offset), max(sp.hi, o.Offset)}
 	}
-	conds := make([]string, 0, len(low))
-	for p, l := range low {
-		conds = append(conds, "(kafka_partition = "+strconv.FormatInt(int64(p), 10)+" AND kafka_offset >= "+strconv.FormatInt(l, 10)+")")
+	conds := make([]string, 0, len(spans))
+	for p, sp := range spans {
+		conds = append(conds, "(kafka_partition = "+strconv.FormatInt(int64(p), 10)+
+			" AND kafka_offset >= "+strconv.FormatInt(sp.lo, 10)+" AND kafka_offset <= "+strconv.FormatInt(sp.hi, 10)+")")
 	}
-	sql := "SELECT kafka_partition, max(kafka_offset) FROM " + c.table(table) +
-		" WHERE ts >= ? AND ts <= ? AND (" + strings.Join(conds, " OR ") + ") GROUP BY kafka_partition"
+	sql := "SELECT kafka_partition, kafka_offset, " + idExpr + " FROM " + c.table(table) +
+		" WHERE ts >= ? AND ts <= ? AND (" + strings.Join(conds, " OR ") + ")"
 	rows, err := c.conn.Query(ctx, sql, datetime(minMs).Truncate(time.Second), datetime(maxMs))
 	if err != nil {
 		return nil, fmt.Errorf("reading the offsets stored in %s: %w", table, err)
 	}
 	defer rows.Close()
-	stored := map[int32]int64{}
+	stored := map[position]bool{}
 	for rows.Next() {
-		var p int32
-		var o int64
-		if err := rows.Scan(&p, &o); err != nil {
+		var p position
+		if err := rows.Scan(&p.partition, &p.offset, &p.id); err != nil {
 			return nil, fmt.Errorf("reading the offsets stored in %s: %w", table, err)
 		}
-		stored[p] = o
+		stored[p] = true
 	}
 	return stored, rows.Err()
 }
 
-// unstored drops from recs (and at) the rows whose offsets are stored. It
-// returns the slices themselves when nothing is dropped.
-func unstored[T any](recs []T, at []model.Offset, stored map[int32]int64) ([]T, []model.Offset) {
-	if len(stored) == 0 {
-		return recs, at
-	}
-	keepRecs, keepAt := make([]T, 0, len(recs)), make([]model.Offset, 0, len(at))
-	for i := range recs {
-		if s, ok := stored[at[i].Partition]; ok && at[i].Offset <= s {
-			continue
-		}
-		keepRecs, keepAt = append(keepRecs, recs[i]), append(keepAt, at[i])
-	}
-	return keepRecs, keepAt
-}
-
-// skipStored applies storedOffsets and unstored to a batch whose row i
-// has time timeOf(i).
-func skipStored[T any](ctx context.Context, c *Component, table string, recs []T, at []model.Offset, timeOf func(*T) int64) ([]T, []model.Offset, error) {
+// skipStored drops from recs (and at) the rows already stored at their
+// position (see storedPositions). It returns the slices themselves when
+// nothing is dropped.
+func skipStored[T any](ctx context.Context, c *Component, table, idExpr string, recs []T, at []model.Offset,
+	timeOf func(*T) int64, idOf func(*T) string) ([]T, []model.Offset, error) {
 	if len(at) == 0 {
 		return recs, at, nil
 	}
@@ -89,12 +87,18 @@ func skipStored[T any](ctx context.Context, c *Component, table string, recs []T
 	for i := range recs {
 		minMs, maxMs = min(minMs, timeOf(&recs[i])), max(maxMs, timeOf(&recs[i]))
 	}
-	stored, err := c.storedOffsets(ctx, table, at, minMs, maxMs)
-	if err != nil {
-		return nil, nil, err
+	stored, err := c.storedPositions(ctx, table, idExpr, at, minMs, maxMs)
+	if err != nil || len(stored) == 0 {
+		return recs, at, err
 	}
-	recs, at = unstored(recs, at, stored)
-	return recs, at, nil
+	keepRecs, keepAt := make([]T, 0, len(recs)), make([]model.Offset, 0, len(at))
+	for i := range recs {
+		if stored[position{at[i].Partition, at[i].Offset, idOf(&recs[i])}] {
+			continue
+		}
+		keepRecs, keepAt = append(keepRecs, recs[i]), append(keepAt, at[i])
+	}
+	return keepRecs, keepAt, nil
 }
 
 // storedConversions drops conversions whose (ID, version) is stored, and

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,7 +99,7 @@ func (c *Component) InsertClicks(ctx context.Context, clicks []model.Click) erro
 // InsertClicksAt stores clicks read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at []model.Offset) error {
-	clicks, at, err := skipStored(ctx, c, "clicks", clicks, at, func(r *model.Click) int64 { return r.Time })
+	clicks, at, err := skipStored(ctx, c, "clicks", "click_id", clicks, at, func(r *model.Click) int64 { return r.Time }, func(r *model.Click) string { return r.ID })
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (c *Component) InsertConversions(ctx context.Context, convs []model.Convers
 // InsertConversionsAt stores convs read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertConversionsAt(ctx context.Context, convs []model.Conversion, at []model.Offset) error {
-	convs, at, err := skipStored(ctx, c, "conversions", convs, at, func(r *model.Conversion) int64 { return r.Time })
+	convs, at, err := skipStored(ctx, c, "conversions", "conversion_id", convs, at, func(r *model.Conversion) int64 { return r.Time }, func(r *model.Conversion) string { return r.ID })
 	if err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func (c *Component) InsertAttempts(ctx context.Context, attempts []model.Attempt
 // InsertAttemptsAt stores attempts read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertAttemptsAt(ctx context.Context, attempts []model.Attempt, at []model.Offset) error {
-	attempts, at, err := skipStored(ctx, c, "postback_attempts", attempts, at, func(r *model.Attempt) int64 { return r.Time })
+	attempts, at, err := skipStored(ctx, c, "postback_attempts", attemptIDExpr, attempts, at, func(r *model.Attempt) int64 { return r.Time }, attemptID)
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func (c *Component) InsertEvents(ctx context.Context, events []model.Event) erro
 // InsertEventsAt stores events read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertEventsAt(ctx context.Context, events []model.Event, at []model.Offset) error {
-	events, at, err := skipStored(ctx, c, "events", events, at, func(r *model.Event) int64 { return r.Time })
+	events, at, err := skipStored(ctx, c, "events", "event_id", events, at, func(r *model.Event) int64 { return r.Time }, func(r *model.Event) string { return r.ID })
 	if err != nil {
 		return err
 	}
@@ -250,4 +251,11 @@ func (c *Component) InsertEventsAt(ctx context.Context, events []model.Event, at
 		values("referrer", func(i int) string { return events[i].Referrer }),
 		values("is_test", func(i int) uint8 { return flag(events[i].Test) }),
 	}, offsetColumns(at)...))
+}
+
+// attemptIDExpr is a postback attempt's identity in SQL; attemptID in Go.
+const attemptIDExpr = "concat(conversion_id, '|', postback_id, '|', event, '|', toString(attempt))"
+
+func attemptID(a *model.Attempt) string {
+	return a.ConversionID + "|" + a.PostbackID + "|" + a.Event + "|" + strconv.FormatUint(uint64(a.Number), 10)
 }
