@@ -120,6 +120,10 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 		fresh = append(fresh, model.Click{ID: fmt.Sprint("new", i), Time: now, OfferID: "1", AffiliateID: "7"})
 	}
 	write(kafka.TopicClicks, fresh...)
+	// A status change: a new version of a stored conversion.
+	changed := conv
+	changed.Version, changed.Status, changed.PrevStatus = 2, model.ConversionApproved, model.ConversionPending
+	write(kafka.TopicConversions, changed)
 	third, err := New(Dependencies{Logger: log, Kafka: k, Warehouse: ch, Drain: true}, config)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +138,8 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 	}{
 		{"SELECT count() FROM " + ch.Table("clicks"), 310},
 		{"SELECT sum(clicks) FROM " + ch.Table("stats_minute"), 310},
-		{"SELECT count() FROM " + ch.Table("conversions"), 2},
+		{"SELECT count() FROM " + ch.Table("conversions"), 3},
+		{"SELECT toUInt64(sum(approved)) FROM " + ch.Table("stats_minute"), 1},
 		{"SELECT sum(conversions) FROM " + ch.Table("stats_minute"), 2},
 		{"SELECT toUInt64(sum(payout_micros)) FROM " + ch.Table("stats_minute"), 1_000_000},
 		{"SELECT toUInt64(countIf(kafka_offset < 0)) FROM " + ch.Table("clicks"), 0},

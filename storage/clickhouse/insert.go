@@ -141,7 +141,7 @@ func (c *Component) InsertConversions(ctx context.Context, convs []model.Convers
 // InsertConversionsAt stores convs read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertConversionsAt(ctx context.Context, convs []model.Conversion, at []model.Offset) error {
-	convs, at, err := skipStored(ctx, c, "conversions", "conversion_id", convs, at, func(r *model.Conversion) int64 { return r.Time }, func(r *model.Conversion) string { return r.ID })
+	convs, at, err := skipStored(ctx, c, "conversions", conversionIDExpr, convs, at, func(r *model.Conversion) int64 { return r.Time }, conversionID)
 	if err != nil {
 		return err
 	}
@@ -258,4 +258,13 @@ const attemptIDExpr = "concat(conversion_id, '|', postback_id, '|', event, '|', 
 
 func attemptID(a *model.Attempt) string {
 	return a.ConversionID + "|" + a.PostbackID + "|" + a.Event + "|" + strconv.FormatUint(uint64(a.Number), 10)
+}
+
+// conversionIDExpr is a conversion version's identity in SQL;
+// conversionID in Go. Versions share the conversion's ID (and its Kafka
+// key, so its partition).
+const conversionIDExpr = "concat(conversion_id, '|', toString(version))"
+
+func conversionID(c *model.Conversion) string {
+	return c.ID + "|" + strconv.FormatUint(uint64(c.Version), 10)
 }
