@@ -108,7 +108,9 @@ func (h *realHarness) clock() time.Time { h.mu.Lock(); defer h.mu.Unlock(); retu
 func (h *realHarness) advance(d time.Duration) { h.mu.Lock(); h.now = h.now.Add(d); h.mu.Unlock() }
 
 // newRealHarness runs the intake on the test Redis and an embedded broker.
-func newRealHarness(t *testing.T) *realHarness {
+func newRealHarness(t *testing.T) *realHarness { return newRealHarnessTB(t) }
+
+func newRealHarnessTB(t testing.TB) *realHarness {
 	t.Helper()
 	minter, err := clickid.NewMinter([]byte("0123456789abcdef0123"))
 	if err != nil {
@@ -138,7 +140,9 @@ func newRealHarness(t *testing.T) *realHarness {
 }
 
 // click stores a click on offer in Redis, as the tracker does.
-func (h *realHarness) click(t *testing.T, offer string) string {
+func (h *realHarness) click(t *testing.T, offer string) string { return h.clickTB(t, offer) }
+
+func (h *realHarness) clickTB(t testing.TB, offer string) string {
 	t.Helper()
 	now := h.clock().Add(-time.Minute)
 	id := h.minter.New(now)
@@ -317,5 +321,21 @@ func TestLaggingClick(t *testing.T) {
 				t.Fatalf("retry after the click landed: %+v, %v", res, err)
 			}
 		})
+	}
+}
+
+// BenchmarkConvertOnRealEngines measures the happy path (claim, publish,
+// confirm) on the test Redis and an embedded broker.
+func BenchmarkConvertOnRealEngines(b *testing.B) {
+	h := newRealHarnessTB(b)
+	click := h.clickTB(b, "2")
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
+		i++
+		req, _ := ParseJSON([]byte(`{"click_id":"` + click + `","txid":"B-` + strconv.Itoa(i) + `","amount":"1"}`))
+		if res, err := h.svc.Convert(context.Background(), Scope{AdvertiserID: "3"}, req); err != nil || !res.Tracked {
+			b.Fatal(res, err)
+		}
 	}
 }
