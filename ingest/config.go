@@ -14,6 +14,13 @@ type Configuration struct {
 	// conversion quoting a click minted less than this long ago, not found
 	// yet, waits for it to land (up to this long after its minting).
 	FreshClickWait time.Duration
+	// PendingClickWindow: a conversion quoting an authentic click minted
+	// less than this long ago that is not in Redis (yet) is answered 503
+	// with Retry-After, not 400 "Click not found": the click may have been
+	// answered during a Redis outage and still be in the tracker's retry
+	// queue, or lag behind a slow Redis. Advertisers retry a 503; they do
+	// not retry a 400. Older missing clicks are 400.
+	PendingClickWindow time.Duration
 	// TestSessionTTL is how long a test session (seed 002) and its test
 	// click live, from their creation.
 	TestSessionTTL time.Duration
@@ -30,11 +37,12 @@ type Configuration struct {
 // DefaultConfiguration returns the documented defaults.
 func DefaultConfiguration() Configuration {
 	return Configuration{
-		AttributionWindow: 30 * 24 * time.Hour,
-		WriteTimeout:      10 * time.Second,
-		FreshClickWait:    2 * time.Second,
-		TestSessionTTL:    30 * time.Minute,
-		StatusLoadWait:    3 * time.Second,
-		StatusBusyWait:    15 * time.Second,
+		AttributionWindow:  30 * 24 * time.Hour,
+		WriteTimeout:       10 * time.Second,
+		FreshClickWait:     2 * time.Second,
+		PendingClickWindow: 15 * time.Minute,
+		TestSessionTTL:     30 * time.Minute,
+		StatusLoadWait:     3 * time.Second,
+		StatusBusyWait:     15 * time.Second,
 	}
 }

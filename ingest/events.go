@@ -109,7 +109,7 @@ func (s *Service) Event(ctx context.Context, scope Scope, req EventRequest) (*mo
 		return ev, nil
 	}
 	if err := s.publish(ctx, s.events, ev.ClickID, ev); err != nil {
-		s.log.Error().Err(err).Str("event_id", ev.ID).Msg("event not acknowledged by Kafka; answering 503")
+		s.hotLog.Error().Err(err).Str("event_id", ev.ID).Msg("event not acknowledged by Kafka; answering 503")
 		s.unavailable.Inc()
 		return nil, ErrUnavailable
 	}

@@ -80,7 +80,7 @@ func TestSeed002ValidationMessagesWordForWord(t *testing.T) {
 		{"no click", `{"amount":"10"}`, "click_id is required"},
 		{"empty click", `{"click_id":""}`, "click_id is required"},
 		{"forged click", `{"click_id":"` + forged + `"}`, "Click not found"},
-		{"unknown click", `{"click_id":"` + h.minter.New(h.now) + `"}`, "Click not found"},
+		{"unknown click", `{"click_id":"` + h.minter.New(h.now.Add(-time.Hour)) + `"}`, "Click not found"},
 		{"expired click", `{"click_id":"` + expired + `"}`, "Click not found"},
 		{"offer gone", `{"click_id":"` + gone + `"}`, "Offer not found"},
 		{"paused offer", `{"click_id":"` + paused + `"}`, "Offer not active"},
@@ -232,10 +232,69 @@ func TestEndpointScope(t *testing.T) {
 	}
 }
 
+// TestRefusesWhatWouldBeStoredDifferently pins issue 8's input defects:
+// nothing is silently rewritten, no control character is stored, and an
+// amount out of float64's range says so.
+func TestRefusesWhatWouldBeStoredDifferently(t *testing.T) {
+	h := newHarness(t)
+	cps := h.click(t, "2", time.Hour)
+	cases := []struct{ name, body, message string }{
+		{"NUL in txid", `{"click_id":"` + cps + `","amount":"1","txid":"A\u0000B"}`, "txid must not contain control characters"},
+		{"newline in customer", `{"click_id":"` + cps + `","amount":"1","customer_id":"a\nb"}`, "customer_id must not contain control characters"},
+		{"tab in goal", `{"click_id":"` + cps + `","amount":"1","goal":"a\tb"}`, "goal must not contain control characters"},
+		{"raw invalid UTF-8", "{\"click_id\":\"" + cps + "\",\"amount\":\"1\",\"txid\":\"A\xffB\"}", "txid must be valid UTF-8"},
+		{"lone surrogate", `{"click_id":"` + cps + `","amount":"1","order_id":"A\ud800B"}`, "order_id must be valid UTF-8"},
+		{"amount overflow", `{"click_id":"` + cps + `","amount":1e309}`, "amount is too large"},
+		{"sum overflow", `{"click_id":"` + cps + `","sum":-1e400}`, "amount is too large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := convert(t, h, c.body)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Message != c.message {
+				t.Fatalf("err = %v, want %q", err, c.message)
+			}
+		})
+	}
+	// A query string may carry any bytes once decoded.
+	req := ParseQuery(func(name string) ([]byte, bool) {
+		switch name {
+		case "clickid":
+			return []byte(cps), true
+		case "txid":
+			return []byte("A\xffB"), true
+		case "sum":
+			return []byte("1"), true
+		}
+		return nil, false
+	})
+	var fe *FieldError
+	if _, err := h.svc.Convert(context.Background(), Scope{AdvertiserID: "3"}, req); !errors.As(err, &fe) || fe.Message != "txid must be valid UTF-8" {
+		t.Fatalf("query with invalid UTF-8: %v", err)
+	}
+	// What is legitimately there still passes: a real U+FFFD, accents, a
+	// numeric txid out of float64's range.
+	for _, body := range []string{
+		`{"click_id":"` + cps + `","amount":"1","txid":"caf\u00e9-\ufffd"}`,
+		`{"click_id":"` + cps + `","amount":"1","txid":"Müller-�"}`,
+		`{"click_id":"` + cps + `","amount":"1","txid":1e400}`,
+	} {
+		if res, err := convert(t, h, body); err != nil || !res.Tracked {
+			t.Fatalf("%s: %+v, %v", body, res, err)
+		}
+	}
+}
+
 func FuzzParseJSON(f *testing.F) {
 	f.Add(`{"click_id":"abc","amount":"149.99","txid":"T"}`)
 	f.Add(`{"cid":1e3,"sum":-0.5}`)
 	f.Add(`{"clickid":null,"goal":true}`)
+	// Issue 8: a NUL, invalid UTF-8, a lone surrogate, an amount out of
+	// float64's range.
+	f.Add("{\"click_id\":\"abc\",\"txid\":\"T\u0000X\"}")
+	f.Add("{\"click_id\":\"abc\",\"txid\":\"T\xff\"}")
+	f.Add(`{"click_id":"abc","txid":"T\ud800"}`)
+	f.Add(`{"click_id":"abc","amount":1e309}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		r, err := ParseJSON([]byte(body))
 		if err != nil {
@@ -280,7 +339,7 @@ func TestSecondaryEvents(t *testing.T) {
 		{`{"click_id":"` + c + `"}`, "event_type is required"},
 		{`{"click_id":"` + c + `","event_type":"purchase"}`, "event_type must be one of pageview, registration, lead"},
 		{`{"click_id":"` + foreign + `","event_type":"lead"}`, "Unauthorized - click belongs to different vendor"},
-		{`{"click_id":"` + h.minter.New(h.now) + `","event_type":"lead"}`, "Click not found"},
+		{`{"click_id":"` + h.minter.New(h.now.Add(-time.Hour)) + `","event_type":"lead"}`, "Click not found"},
 	}
 	for _, tc := range cases {
 		req, err := ParseEventJSON([]byte(tc.body))

@@ -3,8 +3,13 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Request is a conversion as an advertiser reports it, aliases resolved.
@@ -122,13 +127,31 @@ func jsonLookup(body []byte) (lookup, error) {
 		case bytes.Equal(raw, []byte("null")):
 			return "", false, nil
 		case len(raw) > 0 && raw[0] == '"':
+			// encoding/json would turn invalid UTF-8 (and a lone
+			// surrogate escape) into U+FFFD without a word: a txid
+			// silently rewritten no longer matches the advertiser's.
+			if !utf8.Valid(raw) {
+				return "", false, &FieldError{name + " must be valid UTF-8"}
+			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return "", false, &FieldError{name + " must be a string"}
 			}
+			if strings.ContainsRune(s, utf8.RuneError) && !bytes.ContainsRune(raw, utf8.RuneError) &&
+				!bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+				return "", false, &FieldError{name + " must be valid UTF-8"}
+			}
 			return s, true, nil
 		case len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
 			if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
+				// Valid JSON out of float64's range (1e309): too large
+				// for an amount; a numeric txid is kept as written.
+				if errors.Is(err, strconv.ErrRange) {
+					if slices.Contains(amountNames, name) {
+						return "", false, &FieldError{errAmountTooLarge}
+					}
+					return string(raw), true, nil
+				}
 				return "", false, &FieldError{name + " must be a string or a number"}
 			}
 			return string(raw), true, nil
@@ -156,6 +179,26 @@ func (r *Request) check() error {
 		return &FieldError{fmt.Sprintf("customer_id must be at most %d characters", MaxIDLen)}
 	case len(r.Goal) > MaxGoalLen:
 		return &FieldError{fmt.Sprintf("goal must be at most %d characters", MaxGoalLen)}
+	}
+	for _, f := range []struct{ name, value string }{{"txid", r.TxID}, {"customer_id", r.CustomerID}, {"goal", r.Goal}} {
+		if err := checkText(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkText refuses what would be stored differently from what was sent,
+// or break a CSV export or a log line: invalid UTF-8 (a query string may
+// carry any bytes) and control characters, NUL included.
+func checkText(name, v string) error {
+	if !utf8.ValidString(v) {
+		return &FieldError{name + " must be valid UTF-8"}
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) {
+			return &FieldError{name + " must not contain control characters"}
+		}
 	}
 	return nil
 }

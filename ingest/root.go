@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -28,8 +29,9 @@ type catalog interface {
 // store holds clicks and dedupe claims.
 type store interface {
 	Click(ctx context.Context, id string) ([]byte, bool, error)
-	Claim(ctx context.Context, owner string, claims []redis.Claim) (int, error)
-	Release(ctx context.Context, owner string, claims []redis.Claim) error
+	Claim(ctx context.Context, owner string, claims []redis.Claim, payload []byte, now time.Time, lease time.Duration) (redis.ClaimResult, error)
+	Confirm(ctx context.Context, owner string, claims []redis.Claim) error
+	Abandon(ctx context.Context, owner string, claims []redis.Claim) error
 }
 
 // producer writes to a topic and waits for the ack.
@@ -58,8 +60,11 @@ type Dependencies struct {
 
 // Service takes conversions.
 type Service struct {
-	config   Configuration
-	log      zerolog.Logger
+	config Configuration
+	log    zerolog.Logger
+	// hotLog is log sampled: an outage of Redis or the broker fails every
+	// request, and must not become a flood of identical lines.
+	hotLog   zerolog.Logger
 	catalog  catalog
 	store    store
 	producer producer
@@ -72,7 +77,7 @@ type Service struct {
 	statuses    statusStore
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
-	statusChanges                                                        *metrics.Counter
+	statusChanges, republished, clickPending                             *metrics.Counter
 }
 
 // New returns the service.
@@ -101,9 +106,12 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
 		freshWaits:    set.NewCounter(`clickrelay_conversion_fresh_click_waits_total`),
 		statusChanges: set.NewCounter(`clickrelay_conversion_status_changes_total`),
+		republished:   set.NewCounter(`clickrelay_conversions_republished_total`),
+		clickPending:  set.NewCounter(`clickrelay_conversion_click_pending_total`),
 		conversions:   deps.Conversions,
 		statuses:      deps.Statuses,
 	}
+	s.hotLog = sampled(s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -217,26 +225,100 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	}
 
 	claims := dedupeClaims(offer, conv)
-	taken, err := s.store.Claim(ctx, conv.ID, claims)
+	body, err := json.Marshal(conv)
 	if err != nil {
-		s.log.Error().Err(err).Msg("cannot claim dedupe keys")
+		return Result{}, fmt.Errorf("encoding a conversion: %w", err)
+	}
+	claim, err := s.store.Claim(ctx, conv.ID, claims, body, now, s.claimLease())
+	switch {
+	case err != nil:
+		s.hotLog.Error().Err(err).Msg("cannot claim dedupe keys")
+		return Result{}, ErrUnavailable
+	case claim.Stranded != nil:
+		return s.recoverStranded(ctx, claims, claim)
+	case claim.InFlight:
+		// Its owner may yet fail: "duplicate" could be a lie, so the
+		// advertiser is asked to come back once the owner is settled.
+		return Result{}, ErrUnavailable
+	case claim.Held >= 0:
+		return notTracked(claims[claim.Held].Scope), nil
+	}
+	if err := s.publishRaw(ctx, s.producer, conv.ClickID, body); err != nil {
+		s.hotLog.Error().Err(err).Str("conversion_id", conv.ID).Msg("conversion not acknowledged by Kafka; answering 503")
+		s.abandon(conv.ID, claims)
 		return Result{}, ErrUnavailable
 	}
-	if taken >= 0 {
-		return notTracked(claims[taken].Scope), nil
-	}
-	if err := s.publish(ctx, s.producer, conv.ClickID, conv); err != nil {
-		s.log.Error().Err(err).Str("conversion_id", conv.ID).Msg("conversion not acknowledged by Kafka; answering 503")
-		// Give the claims back so the advertiser's retry is accepted. A
-		// background context: the request's may be what ended.
-		relCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.store.Release(relCtx, conv.ID, claims); err != nil {
-			s.log.Error().Err(err).Str("conversion_id", conv.ID).Msg("cannot release dedupe claims; a retry may be refused as a duplicate")
-		}
-		return Result{}, ErrUnavailable
-	}
+	s.confirm(ctx, conv.ID, claims)
 	return Result{Tracked: true, Conversion: conv}, nil
+}
+
+// claimLease is how long a conversion's claims stay pending before a
+// request meeting them may take over: longer than the broker's
+// acknowledgement can take.
+func (s *Service) claimLease() time.Duration { return s.config.WriteTimeout + 5*time.Second }
+
+// recoverStranded re-publishes the conversion that owns a stranded claim
+// (see storage/redis/claims.go) under its own ID, and confirms it. The
+// request that met it is that conversion's retry when it claims the same
+// keys: it is answered "tracked" with the owner's conversion. Otherwise it
+// is a duplicate of the owner.
+func (s *Service) recoverStranded(ctx context.Context, claims []redis.Claim, claim redis.ClaimResult) (Result, error) {
+	var owner model.Conversion
+	if err := json.Unmarshal(claim.Stranded, &owner); err != nil || owner.ID == "" {
+		// Not ours to repair: keep the dedupe promise.
+		s.hotLog.Error().AnErr("decode", err).Msg("a stranded claim holds no conversion; answering duplicate")
+		return notTracked(claims[claim.Held].Scope), nil
+	}
+	ownerClaims := claims[claim.Held : claim.Held+1]
+	if offer := s.catalog.Offer(owner.OfferID); offer != nil {
+		ownerClaims = dedupeClaims(offer, &owner)
+	}
+	if err := s.publishRaw(ctx, s.producer, owner.ClickID, claim.Stranded); err != nil {
+		s.hotLog.Error().Err(err).Str("conversion_id", owner.ID).Msg("cannot re-publish a stranded conversion; answering 503")
+		s.abandon(owner.ID, ownerClaims)
+		return Result{}, ErrUnavailable
+	}
+	s.republished.Inc()
+	s.confirm(ctx, owner.ID, ownerClaims)
+	if sameClaims(ownerClaims, claims) {
+		return Result{Tracked: true, Conversion: &owner}, nil
+	}
+	return notTracked(claims[claim.Held].Scope), nil
+}
+
+// confirm makes claims answer "duplicate" from now on. A failure leaves
+// them pending: a later request meeting them re-publishes the same
+// conversion, which folds. So it is logged, not answered 503.
+func (s *Service) confirm(ctx context.Context, owner string, claims []redis.Claim) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.Confirm(cctx, owner, claims); err != nil {
+		s.hotLog.Warn().Err(err).Str("conversion_id", owner).Msg("cannot confirm dedupe claims; a retry will re-publish the same conversion")
+	}
+}
+
+// abandon ends the lease of claims whose conversion the broker may or may
+// not have appended, so the advertiser's retry re-publishes it at once
+// (same ID) rather than a second conversion. A failure only delays that
+// retry until the lease runs out.
+func (s *Service) abandon(owner string, claims []redis.Claim) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.Abandon(ctx, owner, claims); err != nil {
+		s.hotLog.Error().Err(err).Str("conversion_id", owner).Msg("cannot abandon dedupe claims; a retry waits for their lease to run out")
+	}
+}
+
+func sameClaims(a, b []redis.Claim) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // validate checks a conversion on its click against the offer's rules
@@ -301,7 +383,7 @@ func (s *Service) validate(scope Scope, req Request, click *model.Click, now tim
 // Redis (it is written just after its 302): it is waited for, up to
 // FreshClickWait after its minting.
 func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
-	minted, _, ok := s.minter.Parse(id) // refuses any length but a click_id's
+	minted, test, ok := s.minter.Parse(id) // refuses any length but a click_id's
 	if !ok || now.Sub(minted) > s.config.AttributionWindow {
 		return nil, &FieldError{errClickNotFound}
 	}
@@ -310,15 +392,23 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		payload, found, err = s.awaitClick(ctx, id, wait)
 	}
 	if err != nil {
-		s.log.Error().Err(err).Msg("cannot read a click")
+		s.hotLog.Error().Err(err).Msg("cannot read a click")
 		return nil, ErrUnavailable
 	}
 	if !found {
+		if !test && now.Sub(minted) < s.config.PendingClickWindow {
+			// Authentic and recent: it may still be on its way to Redis
+			// (see PendingClickWindow). A retry will find it. A test
+			// click is stored with its session before its ID is handed
+			// out: missing, it never comes.
+			s.clickPending.Inc()
+			return nil, ErrUnavailable
+		}
 		return nil, &FieldError{errClickNotFound}
 	}
 	var click model.Click
 	if err := model.DecodeClick(payload, &click); err != nil {
-		s.log.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
+		s.hotLog.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
 		return nil, ErrUnavailable
 	}
 	return &click, nil
@@ -380,6 +470,11 @@ func (s *Service) publish(ctx context.Context, topic producer, clickID string, r
 	if err != nil {
 		return err
 	}
+	return s.publishRaw(ctx, topic, clickID, body)
+}
+
+// publishRaw is publish of a record already encoded.
+func (s *Service) publishRaw(ctx context.Context, topic producer, clickID string, body []byte) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.config.WriteTimeout)
 	defer cancel()
 	return topic.WriteMessages(ctx, kafka.Message{Key: []byte(clickID), Value: body})

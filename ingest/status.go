@@ -95,14 +95,14 @@ func (s *Service) ChangeStatus(ctx context.Context, scope Scope, id, status stri
 		now := s.now()
 		outcome, state, err = s.statuses.AdvanceStatus(ctx, id, seed, status, owner, lease, now)
 		if err != nil {
-			s.log.Error().Err(err).Str("conversion_id", id).Msg("cannot number a status change")
+			s.hotLog.Error().Err(err).Str("conversion_id", id).Msg("cannot number a status change")
 			return StatusChange{}, ErrUnavailable
 		}
 		if outcome != redis.StatusBusy {
 			break
 		}
 		if time.Now().After(deadline) {
-			s.log.Warn().Str("conversion_id", id).Msg("another status change is still being published; answering 503")
+			s.hotLog.Warn().Str("conversion_id", id).Msg("another status change is still being published; answering 503")
 			return StatusChange{}, ErrUnavailable
 		}
 		select {
@@ -123,13 +123,13 @@ func (s *Service) ChangeStatus(ctx context.Context, scope Scope, id, status stri
 	next.Status = status
 	next.UpdatedTime = s.now().UnixMilli()
 	if err := s.publish(ctx, s.producer, next.ClickID, &next); err != nil {
-		s.log.Error().Err(err).Str("conversion_id", id).Msg("status change not acknowledged by Kafka; answering 503")
+		s.hotLog.Error().Err(err).Str("conversion_id", id).Msg("status change not acknowledged by Kafka; answering 503")
 		relCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, err := s.statuses.RollbackStatus(relCtx, id, owner); err != nil {
 			// The lease runs out instead, and the version is skipped: a
 			// gap in numbering is harmless, a reused number is not.
-			s.log.Error().Err(err).Str("conversion_id", id).Msg("cannot roll a status change back; its lease will run out")
+			s.hotLog.Error().Err(err).Str("conversion_id", id).Msg("cannot roll a status change back; its lease will run out")
 		}
 		s.unavailable.Inc()
 		return StatusChange{}, ErrUnavailable
@@ -138,7 +138,7 @@ func (s *Service) ChangeStatus(ctx context.Context, scope Scope, id, status stri
 	defer cancel()
 	if _, err := s.statuses.CommitStatus(comCtx, id, owner); err != nil {
 		// Durable already; the next change waits for the lease to run out.
-		s.log.Warn().Err(err).Str("conversion_id", id).Msg("cannot end a status change's lease")
+		s.hotLog.Warn().Err(err).Str("conversion_id", id).Msg("cannot end a status change's lease")
 	}
 	s.statusChanges.Inc()
 	return StatusChange{Conversion: next, Changed: true}, nil
@@ -163,7 +163,7 @@ func (s *Service) loadConversion(ctx context.Context, id string) (model.Conversi
 		conv, found, err := s.conversions.Conversion(ctx, id, false)
 		switch {
 		case err != nil:
-			s.log.Error().Err(err).Str("conversion_id", id).Msg("cannot read a conversion")
+			s.hotLog.Error().Err(err).Str("conversion_id", id).Msg("cannot read a conversion")
 			return model.Conversion{}, ErrUnavailable
 		case found:
 			return conv, nil

@@ -18,9 +18,10 @@ func (c fakeCatalog) Offer(id string) *model.Offer { return c[id] }
 // memoryStore mimics the Redis semantics the service relies on: claims are
 // all or nothing and released only by their owner.
 type memoryStore struct {
-	mu     sync.Mutex
-	clicks map[string][]byte
-	claims map[string]string
+	mu      sync.Mutex
+	clicks  map[string][]byte
+	claims  map[string]string // claim -> owner
+	pending map[string]*memoryPending
 }
 
 func (s *memoryStore) Click(_ context.Context, id string) ([]byte, bool, error) {
@@ -30,29 +31,53 @@ func (s *memoryStore) Click(_ context.Context, id string) ([]byte, bool, error) 
 	return p, ok, nil
 }
 
-func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Claim) (int, error) {
+func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Claim, payload []byte, now time.Time, lease time.Duration) (redis.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, c := range claims {
-		if _, held := s.claims[c.Scope+":"+c.ID]; held {
-			return i, nil
+		held, ok := s.claims[c.Scope+":"+c.ID]
+		if !ok {
+			continue
 		}
+		if p := s.pending[held]; p != nil {
+			if p.until.After(now) {
+				return redis.ClaimResult{Held: i, InFlight: true}, nil
+			}
+			p.until = now.Add(lease)
+			return redis.ClaimResult{Held: i, Stranded: p.payload}, nil
+		}
+		return redis.ClaimResult{Held: i}, nil
 	}
 	for _, c := range claims {
 		s.claims[c.Scope+":"+c.ID] = owner
 	}
-	return -1, nil
+	if s.pending == nil {
+		s.pending = map[string]*memoryPending{}
+	}
+	s.pending[owner] = &memoryPending{until: now.Add(lease), payload: payload}
+	return redis.ClaimResult{Held: -1}, nil
 }
 
-func (s *memoryStore) Release(_ context.Context, owner string, claims []redis.Claim) error {
+func (s *memoryStore) Confirm(_ context.Context, owner string, _ []redis.Claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range claims {
-		if s.claims[c.Scope+":"+c.ID] == owner {
-			delete(s.claims, c.Scope+":"+c.ID)
-		}
+	delete(s.pending, owner)
+	return nil
+}
+
+func (s *memoryStore) Abandon(_ context.Context, owner string, _ []redis.Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.pending[owner]; p != nil {
+		p.until = time.Time{}
 	}
 	return nil
+}
+
+// memoryPending is an owner's unconfirmed claims.
+type memoryPending struct {
+	until   time.Time
+	payload []byte
 }
 
 type memoryProducer struct {

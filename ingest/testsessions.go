@@ -105,7 +105,7 @@ func (s *Service) recordTest(ctx context.Context, req Request, conv *model.Conve
 		// The session expired between the click's lookup and now.
 		return Result{}, &FieldError{errClickNotFound}
 	case err != nil:
-		s.log.Error().Err(err).Msg("cannot record a test conversion")
+		s.hotLog.Error().Err(err).Msg("cannot record a test conversion")
 		return Result{}, ErrUnavailable
 	}
 	if refusal != nil {

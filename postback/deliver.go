@@ -25,18 +25,21 @@ const (
 )
 
 // deliver makes one attempt of j and decides what follows: done, another
-// attempt later, or giving up.
-func (w *Worker) deliver(j *job) {
+// attempt later, or giving up. It reports whether j is settled: delivered,
+// given up, or its next attempt durably scheduled. An unsettled job (the
+// stop's deadline came while Redis refused the retry) must not be
+// committed: its conversion is redelivered, or its leased retry runs again.
+func (w *Worker) deliver(j *job) (settled bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), w.config.Timeout+5*time.Second)
 	defer cancel()
 	c := &j.Conversion
 	pb := w.catalog.Postback(j.PostbackID)
 	if pb == nil || pb.Status != model.StatusActive {
-		return // deleted or paused since: nothing to send
+		return true // deleted or paused since: nothing to send
 	}
 	if done, err := w.state.Delivered(ctx, c.ID, pb.ID, j.Event); err == nil && done {
 		w.skipped.Inc()
-		return
+		return true
 	}
 
 	target, _ := macro.Expand(nil, pb.URL, values(c, j.Event))
@@ -73,7 +76,7 @@ func (w *Worker) deliver(j *job) {
 	case success:
 		w.delivered.Inc()
 		if err := w.state.MarkDelivered(ctx, c.ID, pb.ID, j.Event); err != nil {
-			w.log.Warn().Err(err).Str("conversion_id", c.ID).Msg("delivered, but cannot record it; a redelivery may fire it again")
+			w.hotLog.Warn().Err(err).Str("conversion_id", c.ID).Msg("delivered, but cannot record it; a redelivery may fire it again")
 		}
 	case final:
 		w.failed.Inc()
@@ -85,9 +88,32 @@ func (w *Worker) deliver(j *job) {
 		next.Attempt++
 		body, _ := json.Marshal(&next)
 		due := w.now().Add(w.config.retryDelay(j.Attempt))
-		if err := w.state.ScheduleRetry(ctx, due, body); err != nil {
-			w.log.Error().Err(err).Str("conversion_id", c.ID).Str("postback_id", pb.ID).Msg("cannot schedule a retry; the postback is lost")
+		return w.schedule(due, body, c.ID, pb.ID)
+	}
+	return true
+}
+
+// schedule queues a retry in Redis, trying again until Redis takes it or
+// the stop's deadline passes (then it reports false: the caller keeps the
+// work uncommitted, so it is redone rather than lost).
+func (w *Worker) schedule(due time.Time, body []byte, conversionID, postbackID string) bool {
+	backoff := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(w.hardCtx, 5*time.Second)
+		err := w.state.ScheduleRetry(ctx, due, body)
+		cancel()
+		if err == nil {
+			return true
 		}
+		w.scheduleErrors.Inc()
+		w.hotLog.Error().Err(err).Str("conversion_id", conversionID).Str("postback_id", postbackID).Dur("retry_in", backoff).
+			Msg("cannot schedule a postback retry; trying again, its conversion stays uncommitted")
+		select {
+		case <-time.After(backoff):
+		case <-w.hardCtx.Done():
+			return false
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
@@ -158,7 +184,7 @@ func (o outcome) debug(target string) string {
 func (w *Worker) record(ctx context.Context, a *model.Attempt) {
 	body, _ := json.Marshal(a)
 	if err := w.attempts.WriteMessages(ctx, kafkago.Message{Key: []byte(a.ConversionID), Value: body}); err != nil {
-		w.log.Error().Err(err).Str("conversion_id", a.ConversionID).Str("postback_id", a.PostbackID).
+		w.hotLog.Error().Err(err).Str("conversion_id", a.ConversionID).Str("postback_id", a.PostbackID).
 			Msg("cannot log a postback attempt; the delivery report will miss it")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -85,8 +86,11 @@ type Worker struct {
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
 
-	delivered, failed, retried, skipped *metrics.Counter
-	latency                             *metrics.Histogram
+	// hotLog is log sampled: a dead Redis or receiver fails every job.
+	hotLog zerolog.Logger
+
+	delivered, failed, retried, skipped, scheduleErrors *metrics.Counter
+	latency                                             *metrics.Histogram
 }
 
 // job is one postback to try for one conversion and event.
@@ -129,8 +133,12 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		failed:    set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
 		retried:   set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
 		skipped:   set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
-		latency:   set.NewHistogram(`clickrelay_postback_request_seconds`),
+		// Each failed try to queue a retry in Redis; the work is kept
+		// uncommitted meanwhile.
+		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
+		latency:        set.NewHistogram(`clickrelay_postback_request_seconds`),
 	}
+	w.hotLog = w.log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second, NextSampler: &zerolog.BasicSampler{N: 100}})
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -233,7 +241,7 @@ func (w *Worker) handle(m kafkago.Message) {
 	f := w.commits.add(m)
 	var conv model.Conversion
 	if err := json.Unmarshal(m.Value, &conv); err != nil {
-		w.log.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("skipping a conversion that does not decode")
+		w.hotLog.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("skipping a conversion that does not decode")
 		w.commits.done(f)
 		return
 	}
@@ -243,11 +251,25 @@ func (w *Worker) handle(m kafkago.Message) {
 		return
 	}
 	var remaining sync.WaitGroup
+	var unsettled atomic.Bool
 	remaining.Add(len(jobs))
 	for _, j := range jobs {
-		w.dispatch(j, remaining.Done)
+		w.dispatch(j, func(settled bool) {
+			if !settled {
+				unsettled.Store(true)
+			}
+			remaining.Done()
+		})
 	}
-	go func() { remaining.Wait(); w.commits.done(f) }()
+	go func() {
+		remaining.Wait()
+		// A job neither delivered nor durably scheduled keeps its message
+		// (and every later one of its partition) uncommitted: redelivered
+		// at the next start, where delivered postbacks are skipped.
+		if !unsettled.Load() {
+			w.commits.done(f)
+		}
+	}()
 }
 
 // events lists the postback events a conversion version fires.
@@ -285,13 +307,15 @@ func (w *Worker) match(c *model.Conversion) []*job {
 	return jobs
 }
 
-// dispatch runs j when a request slot is free, then calls done.
-func (w *Worker) dispatch(j *job, done func()) {
+// dispatch runs j when a request slot is free, then calls done with
+// whether j is settled (see deliver).
+func (w *Worker) dispatch(j *job, done func(settled bool)) {
 	w.sem <- struct{}{}
 	w.deliveries.Add(1)
 	go func() {
-		defer func() { <-w.sem; w.deliveries.Done(); done() }()
-		w.deliver(j)
+		settled := false
+		defer func() { <-w.sem; w.deliveries.Done(); done(settled) }()
+		settled = w.deliver(j)
 	}()
 }
 
@@ -351,7 +375,7 @@ func (w *Worker) retryLoop() {
 			cancel()
 			if err != nil {
 				if w.stopCtx.Err() == nil {
-					w.log.Warn().Err(err).Msg("cannot read the retry queue")
+					w.hotLog.Warn().Err(err).Msg("cannot read the retry queue")
 				}
 				break
 			}
@@ -362,7 +386,11 @@ func (w *Worker) retryLoop() {
 					w.finishRetry(raw)
 					continue
 				}
-				w.dispatch(&j, func() { w.finishRetry(raw) })
+				w.dispatch(&j, func(settled bool) {
+					if settled { // else its lease runs out and it is taken again
+						w.finishRetry(raw)
+					}
+				})
 			}
 			if len(leased) < 64 {
 				break
@@ -375,6 +403,6 @@ func (w *Worker) finishRetry(raw string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.state.FinishRetry(ctx, raw); err != nil {
-		w.log.Warn().Err(err).Msg("cannot remove a finished retry; it will run again and be skipped if delivered")
+		w.hotLog.Warn().Err(err).Msg("cannot remove a finished retry; it will run again and be skipped if delivered")
 	}
 }

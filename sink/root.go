@@ -22,10 +22,10 @@ import (
 
 // warehouse is where records end up.
 type warehouse interface {
-	InsertClicks(ctx context.Context, clicks []model.Click) error
-	InsertConversions(ctx context.Context, convs []model.Conversion) error
-	InsertAttempts(ctx context.Context, attempts []model.Attempt) error
-	InsertEvents(ctx context.Context, events []model.Event) error
+	InsertClicksAt(ctx context.Context, clicks []model.Click, at []model.Offset) error
+	InsertConversionsAt(ctx context.Context, convs []model.Conversion, at []model.Offset) error
+	InsertAttemptsAt(ctx context.Context, attempts []model.Attempt, at []model.Offset) error
+	InsertEventsAt(ctx context.Context, events []model.Event, at []model.Offset) error
 }
 
 // consumers opens consumer groups.
@@ -84,10 +84,10 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
 	s.streams = []*stream{
 		// Clicks are most of the volume: they get the hand-written decoder.
-		newStream(s, kafka.TopicClicks, newPending(model.DecodeClick, deps.Warehouse.InsertClicks)),
-		newStream(s, kafka.TopicConversions, newPending(unmarshal[model.Conversion], deps.Warehouse.InsertConversions)),
-		newStream(s, kafka.TopicAttempts, newPending(unmarshal[model.Attempt], deps.Warehouse.InsertAttempts)),
-		newStream(s, kafka.TopicEvents, newPending(unmarshal[model.Event], deps.Warehouse.InsertEvents)),
+		newStream(s, kafka.TopicClicks, newPending(model.DecodeClick, deps.Warehouse.InsertClicksAt)),
+		newStream(s, kafka.TopicConversions, newPending(unmarshal[model.Conversion], deps.Warehouse.InsertConversionsAt)),
+		newStream(s, kafka.TopicAttempts, newPending(unmarshal[model.Attempt], deps.Warehouse.InsertAttemptsAt)),
+		newStream(s, kafka.TopicEvents, newPending(unmarshal[model.Event], deps.Warehouse.InsertEventsAt)),
 	}
 	return s, nil
 }
@@ -136,7 +136,7 @@ func unmarshal[T any](data []byte, r *T) error { return json.Unmarshal(data, r) 
 // share the processors.
 type pending interface {
 	// add decodes a message. An error means it never will decode.
-	add(value []byte) error
+	add(m *kafkago.Message) error
 	// store writes the records added since the last reset.
 	store(ctx context.Context) error
 	len() int
@@ -146,20 +146,22 @@ type pending interface {
 // typedPending is a pending batch of one record type.
 type typedPending[T any] struct {
 	decode  func([]byte, *T) error
-	write   func(context.Context, []T) error
+	write   func(context.Context, []T, []model.Offset) error
 	records []T
+	at      []model.Offset // where each record was read, so a redelivery is not stored twice
 }
 
-func newPending[T any](decode func([]byte, *T) error, write func(context.Context, []T) error) *typedPending[T] {
+func newPending[T any](decode func([]byte, *T) error, write func(context.Context, []T, []model.Offset) error) *typedPending[T] {
 	return &typedPending[T]{decode: decode, write: write}
 }
 
-func (p *typedPending[T]) add(value []byte) error {
+func (p *typedPending[T]) add(m *kafkago.Message) error {
 	var r T
-	if err := p.decode(value, &r); err != nil {
+	if err := p.decode(m.Value, &r); err != nil {
 		return err
 	}
 	p.records = append(p.records, r)
+	p.at = append(p.at, model.Offset{Partition: int32(m.Partition), Offset: m.Offset})
 	return nil
 }
 
@@ -167,7 +169,7 @@ func (p *typedPending[T]) store(ctx context.Context) error {
 	if len(p.records) == 0 {
 		return nil
 	}
-	return p.write(ctx, p.records)
+	return p.write(ctx, p.records, p.at)
 }
 
 func (p *typedPending[T]) len() int { return len(p.records) }
@@ -175,6 +177,7 @@ func (p *typedPending[T]) len() int { return len(p.records) }
 func (p *typedPending[T]) reset() {
 	clear(p.records) // let go of the strings until the slots are reused
 	p.records = p.records[:0]
+	p.at = p.at[:0]
 }
 
 // stream consumes one topic.
@@ -184,6 +187,9 @@ type stream struct {
 	consumer *kafka.Consumer
 	pending  pending
 	log      zerolog.Logger
+	// hotLog is log sampled: a ClickHouse outage fails every flush, and
+	// poison messages can come by the thousand.
+	hotLog zerolog.Logger
 
 	inserted, poison, failures *metrics.Counter
 	flushSeconds               *metrics.Histogram
@@ -192,11 +198,13 @@ type stream struct {
 func newStream(s *Sink, topic string, p pending) *stream {
 	set := s.deps.Metrics
 	return &stream{
-		sink:         s,
-		topic:        topic,
-		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
-		pending:      p,
-		log:          s.log.With().Str("topic", topic).Logger(),
+		sink:     s,
+		topic:    topic,
+		consumer: s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
+		pending:  p,
+		log:      s.log.With().Str("topic", topic).Logger(),
+		hotLog: s.log.With().Str("topic", topic).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second,
+			NextSampler: &zerolog.BasicSampler{N: 100}}),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),
 		poison:       set.NewCounter(`clickrelay_sink_undecodable_total{topic="` + topic + `"}`),
 		failures:     set.NewCounter(`clickrelay_sink_insert_errors_total{topic="` + topic + `"}`),
@@ -242,11 +250,11 @@ func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Messa
 		if err != nil {
 			break
 		}
-		if err := st.pending.add(m.Value); err != nil {
+		if err := st.pending.add(&m); err != nil {
 			// It cannot be stored ever: logged and skipped (its offset
 			// is still committed), not allowed to block its topic.
 			st.poison.Inc()
-			st.log.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).
+			st.hotLog.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).
 				Msg("skipping a message that does not decode")
 		}
 		// Only the offset is needed from here on.
@@ -271,7 +279,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 			break
 		}
 		st.failures.Inc()
-		st.log.Error().Err(err).Int("records", len(msgs)).Dur("retry_in", backoff).Msg("cannot store a batch; retrying")
+		st.hotLog.Error().Err(err).Int("records", len(msgs)).Dur("retry_in", backoff).Msg("cannot store a batch; retrying")
 		select {
 		case <-time.After(backoff):
 		case <-s.hardCtx.Done():

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,6 +93,16 @@ func (c *Component) insert(ctx context.Context, table string, n int, cols []colu
 
 // InsertClicks stores enriched clicks.
 func (c *Component) InsertClicks(ctx context.Context, clicks []model.Click) error {
+	return c.InsertClicksAt(ctx, clicks, nil)
+}
+
+// InsertClicksAt stores clicks read from Kafka at the offsets at (one per
+// row), skipping those a previous insert stored (idempotent.go).
+func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at []model.Offset) error {
+	clicks, at, err := skipStored(ctx, c, "clicks", "click_id", clicks, at, func(r *model.Click) int64 { return r.Time }, func(r *model.Click) string { return r.ID })
+	if err != nil {
+		return err
+	}
 	n := len(clicks)
 	if n == 0 {
 		return nil
@@ -119,11 +130,26 @@ func (c *Component) InsertClicks(ctx context.Context, clicks []model.Click) erro
 		values("payout_micros", func(i int) int64 { return clicks[i].PayoutMicros }),
 		values("is_test", func(i int) uint8 { return flag(clicks[i].Test) }),
 	)
-	return c.insert(ctx, "clicks", n, cols)
+	return c.insert(ctx, "clicks", n, append(cols, offsetColumns(at)...))
 }
 
 // InsertConversions stores conversions (any version).
 func (c *Component) InsertConversions(ctx context.Context, convs []model.Conversion) error {
+	return c.InsertConversionsAt(ctx, convs, nil)
+}
+
+// InsertConversionsAt stores convs read from Kafka at the offsets at (one per
+// row), skipping those a previous insert stored (idempotent.go).
+func (c *Component) InsertConversionsAt(ctx context.Context, convs []model.Conversion, at []model.Offset) error {
+	convs, at, err := skipStored(ctx, c, "conversions", conversionIDExpr, convs, at, func(r *model.Conversion) int64 { return r.Time }, conversionID)
+	if err != nil {
+		return err
+	}
+	if at != nil { // from the sink: the intake may have re-published some
+		if convs, at, err = c.storedConversions(ctx, convs, at); err != nil {
+			return err
+		}
+	}
 	n := len(convs)
 	if n == 0 {
 		return nil
@@ -156,11 +182,21 @@ func (c *Component) InsertConversions(ctx context.Context, convs []model.Convers
 		values("payout_type", func(i int) string { return convs[i].PayoutType }),
 		values("is_test", func(i int) uint8 { return flag(convs[i].Test) }),
 	)
-	return c.insert(ctx, "conversions", n, cols)
+	return c.insert(ctx, "conversions", n, append(cols, offsetColumns(at)...))
 }
 
 // InsertAttempts stores postback attempts.
 func (c *Component) InsertAttempts(ctx context.Context, attempts []model.Attempt) error {
+	return c.InsertAttemptsAt(ctx, attempts, nil)
+}
+
+// InsertAttemptsAt stores attempts read from Kafka at the offsets at (one per
+// row), skipping those a previous insert stored (idempotent.go).
+func (c *Component) InsertAttemptsAt(ctx context.Context, attempts []model.Attempt, at []model.Offset) error {
+	attempts, at, err := skipStored(ctx, c, "postback_attempts", attemptIDExpr, attempts, at, func(r *model.Attempt) int64 { return r.Time }, attemptID)
+	if err != nil {
+		return err
+	}
 	n := len(attempts)
 	if n == 0 {
 		return nil
@@ -184,16 +220,26 @@ func (c *Component) InsertAttempts(ctx context.Context, attempts []model.Attempt
 		values("final", func(i int) uint8 { return flag(attempts[i].Final) }),
 		values("latency_us", func(i int) uint64 { return uint64(max(attempts[i].LatencyMicros, 0)) }),
 	}
-	return c.insert(ctx, "postback_attempts", n, cols)
+	return c.insert(ctx, "postback_attempts", n, append(cols, offsetColumns(at)...))
 }
 
 // InsertEvents stores secondary events.
 func (c *Component) InsertEvents(ctx context.Context, events []model.Event) error {
+	return c.InsertEventsAt(ctx, events, nil)
+}
+
+// InsertEventsAt stores events read from Kafka at the offsets at (one per
+// row), skipping those a previous insert stored (idempotent.go).
+func (c *Component) InsertEventsAt(ctx context.Context, events []model.Event, at []model.Offset) error {
+	events, at, err := skipStored(ctx, c, "events", "event_id", events, at, func(r *model.Event) int64 { return r.Time }, func(r *model.Event) string { return r.ID })
+	if err != nil {
+		return err
+	}
 	n := len(events)
 	if n == 0 {
 		return nil
 	}
-	return c.insert(ctx, "events", n, []column{
+	return c.insert(ctx, "events", n, append([]column{
 		values("event_id", func(i int) string { return events[i].ID }),
 		values("ts", func(i int) time.Time { return datetime(events[i].Time) }),
 		values("event_type", func(i int) string { return events[i].Type }),
@@ -204,5 +250,21 @@ func (c *Component) InsertEvents(ctx context.Context, events []model.Event) erro
 		values("url", func(i int) string { return events[i].URL }),
 		values("referrer", func(i int) string { return events[i].Referrer }),
 		values("is_test", func(i int) uint8 { return flag(events[i].Test) }),
-	})
+	}, offsetColumns(at)...))
+}
+
+// attemptIDExpr is a postback attempt's identity in SQL; attemptID in Go.
+const attemptIDExpr = "concat(conversion_id, '|', postback_id, '|', event, '|', toString(attempt))"
+
+func attemptID(a *model.Attempt) string {
+	return a.ConversionID + "|" + a.PostbackID + "|" + a.Event + "|" + strconv.FormatUint(uint64(a.Number), 10)
+}
+
+// conversionIDExpr is a conversion version's identity in SQL;
+// conversionID in Go. Versions share the conversion's ID (and its Kafka
+// key, so its partition).
+const conversionIDExpr = "concat(conversion_id, '|', toString(version))"
+
+func conversionID(c *model.Conversion) string {
+	return c.ID + "|" + strconv.FormatUint(uint64(c.Version), 10)
 }

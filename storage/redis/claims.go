@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -20,46 +22,177 @@ type Claim struct {
 	ID    string
 }
 
-// claimScript takes every claim or none: it answers the 1-based index of
-// the first claim already held, or 0 after taking them all for ARGV[1].
-var claimScript = goredis.NewScript(`
-for i, k in ipairs(KEYS) do
-  if redis.call('EXISTS', k) == 1 then return i end
+// A claim's life, and why it cannot be stranded nor doubled.
+//
+// A claim key holds one of two values:
+//
+//	p|<lease until, Unix ms>|<owner conversion ID>|<owner conversion JSON>   pending
+//	c|<owner conversion ID>                                                confirmed
+//
+// The intake takes every claim of a conversion as pending, with the
+// conversion itself and a lease (the broker's write timeout and a margin),
+// publishes it, then confirms: the value shrinks to the owner's ID. A
+// confirmed claim answers "duplicate" for the dedupe window, as seed 002
+// asks.
+//
+// A pending claim whose lease has run out belongs to an owner that never
+// confirmed: its process died between the claim and the broker's
+// acknowledgement, or the broker's answer was an error that may have come
+// after it appended (a timeout). Whether the conversion reached Kafka is
+// unknown, so the next request that meets the claim re-publishes the
+// owner's conversion, byte for byte and under its own ID, then confirms
+// it. Re-publishing what was already appended folds (ClickHouse keeps one
+// row per conversion ID, the sink skips an ID it already stored, postbacks
+// are marked delivered per conversion ID); re-publishing what was never
+// appended records it for the first time. Either way there is exactly one
+// conversion, and no advertiser's retry is told "duplicate" for a
+// conversion that was never recorded.
+//
+// A pending claim within its lease belongs to an owner still in flight: the
+// request meeting it is answered "try again" (503), never "duplicate",
+// since the owner may yet fail.
+//
+// A value of neither shape (written before this scheme) counts as
+// confirmed.
+
+// ClaimResult is what Claim found.
+type ClaimResult struct {
+	// Held is the index of the first claim another conversion holds (none
+	// was taken then), or -1 when every claim was taken.
+	Held int
+	// InFlight: that claim's owner is within its lease, and may yet be
+	// acknowledged or fail.
+	InFlight bool
+	// Stranded is the JSON of the owner of a claim whose lease ran out
+	// without a confirmation. The caller now holds that owner's lease: it
+	// re-publishes Stranded and confirms it under the owner's ID.
+	Stranded []byte
+}
+
+// claimLua parses a claim value: state ("p", "c" or nil for a legacy
+// value), lease end, owner and payload.
+const claimLua = `
+local function parse(v)
+  local kind = string.sub(v, 1, 2)
+  if kind == 'c|' then return 'c', 0, string.sub(v, 3), '' end
+  if kind ~= 'p|' then return nil, 0, v, '' end
+  local a = string.find(v, '|', 3, true)
+  local b = string.find(v, '|', a + 1, true)
+  return 'p', tonumber(string.sub(v, 3, a - 1)), string.sub(v, a + 1, b - 1), string.sub(v, b + 1)
 end
+`
+
+// claimScript takes every claim or none. ARGV: owner, dedupe window (ms),
+// now (ms), lease end (ms), payload. It answers {0} after taking them all,
+// {i, 0} when claim i is confirmed, {i, 1} when it is pending within its
+// lease, {i, 2, payload} when it is stranded (its lease is then the
+// caller's).
+var claimScript = goredis.NewScript(claimLua + `
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then
+    local state, lease, owner, body = parse(v)
+    if state ~= 'p' then return {i, 0} end
+    if lease > tonumber(ARGV[3]) then return {i, 1} end
+    redis.call('SET', k, 'p|' .. ARGV[4] .. '|' .. owner .. '|' .. body, 'KEEPTTL')
+    return {i, 2, body}
+  end
+end
+local value = 'p|' .. ARGV[4] .. '|' .. ARGV[1] .. '|' .. ARGV[5]
 for _, k in ipairs(KEYS) do
-  redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', k, value, 'PX', ARGV[2])
+end
+return {0}`)
+
+// confirmScript confirms the claims ARGV[1] holds pending, and no others.
+var confirmScript = goredis.NewScript(claimLua + `
+for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then
+    local state, _, owner = parse(v)
+    if state == 'p' and owner == ARGV[1] then redis.call('SET', k, 'c|' .. owner, 'KEEPTTL') end
+  end
+end
+return 0`)
+
+// abandonScript ends the lease of the claims ARGV[1] holds pending, so the
+// next request meeting them re-publishes the owner at once.
+var abandonScript = goredis.NewScript(claimLua + `
+for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then
+    local state, _, owner, body = parse(v)
+    if state == 'p' and owner == ARGV[1] then redis.call('SET', k, 'p|0|' .. owner .. '|' .. body, 'KEEPTTL') end
+  end
 end
 return 0`)
 
 // releaseScript drops the claims still held by ARGV[1], and no others.
-var releaseScript = goredis.NewScript(`
+var releaseScript = goredis.NewScript(claimLua + `
 for _, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+  local v = redis.call('GET', k)
+  if v then
+    local _, _, owner = parse(v)
+    if owner == ARGV[1] then redis.call('DEL', k) end
+  end
 end
 return 0`)
 
-// Claim atomically takes every claim for owner. It returns the index of the
-// first claim someone already holds (none taken then), or -1 when all were
-// taken. Claims expire after the dedupe window.
-func (c *Component) Claim(ctx context.Context, owner string, claims []Claim) (int, error) {
+// Claim atomically takes every claim for owner, pending until now+lease,
+// with payload (the owner's conversion) kept for whoever must re-publish it
+// should the owner never confirm. Claims expire after the dedupe window.
+func (c *Component) Claim(ctx context.Context, owner string, claims []Claim, payload []byte, now time.Time, lease time.Duration) (ClaimResult, error) {
 	if len(claims) == 0 {
-		return -1, nil
+		return ClaimResult{Held: -1}, nil
 	}
-	n, err := claimScript.Run(ctx, c.client, c.claimKeys(claims), owner, c.config.DedupeWindow.Milliseconds()).Int()
+	res, err := claimScript.Run(ctx, c.client, c.claimKeys(claims), owner, c.config.DedupeWindow.Milliseconds(),
+		strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(now.Add(lease).UnixMilli(), 10), payload).Slice()
 	if err != nil {
-		return 0, fmt.Errorf("claiming dedupe keys: %w", err)
+		return ClaimResult{}, fmt.Errorf("claiming dedupe keys: %w", err)
 	}
-	return n - 1, nil
+	index, _ := res[0].(int64)
+	if index == 0 {
+		return ClaimResult{Held: -1}, nil
+	}
+	out := ClaimResult{Held: int(index) - 1}
+	if len(res) > 1 {
+		switch state, _ := res[1].(int64); state {
+		case 1:
+			out.InFlight = true
+		case 2:
+			body, _ := res[2].(string)
+			out.Stranded = []byte(body)
+		}
+	}
+	return out, nil
 }
 
-// Release gives back claims owner took, so a retry of a request that could
-// not be made durable is accepted.
+// Confirm marks owner's pending claims as recorded: from now on they answer
+// "duplicate". Claims owner does not hold are left alone.
+func (c *Component) Confirm(ctx context.Context, owner string, claims []Claim) error {
+	return c.runOwned(ctx, confirmScript, "confirming", owner, claims)
+}
+
+// Abandon ends the lease of owner's pending claims: the broker's answer
+// left it unknown whether owner was recorded, so the next request meeting
+// a claim re-publishes owner (same ID) instead of waiting out the lease.
+func (c *Component) Abandon(ctx context.Context, owner string, claims []Claim) error {
+	return c.runOwned(ctx, abandonScript, "abandoning", owner, claims)
+}
+
+// Release gives back claims owner took, whatever their state. The intake
+// no longer releases (a release after an ambiguous broker error let a
+// retry record a second conversion); it stays for operators' tools.
 func (c *Component) Release(ctx context.Context, owner string, claims []Claim) error {
+	return c.runOwned(ctx, releaseScript, "releasing", owner, claims)
+}
+
+func (c *Component) runOwned(ctx context.Context, script *goredis.Script, verb, owner string, claims []Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	if err := releaseScript.Run(ctx, c.client, c.claimKeys(claims), owner).Err(); err != nil && !isNil(err) {
-		return fmt.Errorf("releasing dedupe keys: %w", err)
+	if err := script.Run(ctx, c.client, c.claimKeys(claims), owner).Err(); err != nil && !isNil(err) {
+		return fmt.Errorf("%s dedupe keys: %w", verb, err)
 	}
 	return nil
 }

@@ -97,34 +97,85 @@ func TestAPIKeysAreFoundByHashOnly(t *testing.T) {
 func TestClaimsAreAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	c := NewForTest(t)
+	now := time.Now()
+	const lease = 10 * time.Second
+	claim := func(owner string, claims []Claim, at time.Time) ClaimResult {
+		t.Helper()
+		res, err := c.Claim(ctx, owner, claims, []byte(`{"id":"`+owner+`"}`), at, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
 	first := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-1"}}
-	if n, err := c.Claim(ctx, "conv_a", first); err != nil || n != -1 {
-		t.Fatalf("first claim = %d, %v", n, err)
+	if res := claim("conv_a", first, now); res.Held != -1 {
+		t.Fatalf("first claim = %+v", res)
 	}
-	// Same txid: refused on the txid, nothing taken.
+	// Pending within its lease: in flight, nothing taken.
 	second := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-2"}}
-	if n, _ := c.Claim(ctx, "conv_b", second); n != 0 {
-		t.Fatalf("duplicate txid claim = %d, want 0", n)
+	if res := claim("conv_b", second, now); res.Held != 0 || !res.InFlight || res.Stranded != nil {
+		t.Fatalf("claim on an in-flight owner = %+v", res)
 	}
-	// New txid, same customer: refused on the customer.
+	if err := c.Confirm(ctx, "conv_a", first); err != nil {
+		t.Fatal(err)
+	}
+	// Confirmed: a duplicate on the txid; then on the customer.
+	if res := claim("conv_b", second, now); res.Held != 0 || res.InFlight || res.Stranded != nil {
+		t.Fatalf("duplicate txid claim = %+v", res)
+	}
 	third := []Claim{{ClaimTxID, "adv1:ORDER-2"}, {ClaimCustomer, "o1:cust-1"}}
-	if n, _ := c.Claim(ctx, "conv_c", third); n != 1 {
-		t.Fatalf("duplicate customer claim = %d, want 1", n)
+	if res := claim("conv_c", third, now); res.Held != 1 || res.InFlight {
+		t.Fatalf("duplicate customer claim = %+v", res)
 	}
-	if n, _ := c.Claim(ctx, "conv_d", []Claim{{ClaimTxID, "adv1:ORDER-2"}}); n != -1 {
+	// The refused claim took nothing: ORDER-2 is free.
+	if res := claim("conv_d", third[:1], now); res.Held != -1 {
 		t.Fatal("the refused claim took ORDER-2 anyway")
+	}
+	// conv_d never confirms (its process died). After its lease, the next
+	// request takes the lease over and gets conv_d to re-publish; a third
+	// meanwhile sees it in flight again.
+	later := now.Add(lease + time.Second)
+	res := claim("conv_e", third[:1], later)
+	if res.Held != 0 || string(res.Stranded) != `{"id":"conv_d"}` {
+		t.Fatalf("claim on a stranded owner = %+v", res)
+	}
+	if res := claim("conv_f", third[:1], later); !res.InFlight {
+		t.Fatalf("claim while the stranded owner is re-published = %+v", res)
+	}
+	// A non-owner's confirm changes nothing; the owner's does.
+	if err := c.Confirm(ctx, "conv_e", third[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if res := claim("conv_f", third[:1], later); !res.InFlight {
+		t.Fatal("a non-owner confirmed the claim")
+	}
+	if err := c.Confirm(ctx, "conv_d", third[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if res := claim("conv_f", third[:1], later); res.Held != 0 || res.InFlight || res.Stranded != nil {
+		t.Fatalf("claim after the re-publish was confirmed = %+v", res)
+	}
+	// Abandon ends a lease at once: no waiting for it after an ambiguous
+	// broker error.
+	fourth := []Claim{{ClaimTxID, "adv1:ORDER-3"}}
+	claim("conv_g", fourth, now)
+	if err := c.Abandon(ctx, "conv_g", fourth); err != nil {
+		t.Fatal(err)
+	}
+	if res := claim("conv_h", fourth, now); string(res.Stranded) != `{"id":"conv_g"}` {
+		t.Fatalf("claim after abandon = %+v", res)
 	}
 	// Release frees only what the owner holds.
 	if err := c.Release(ctx, "conv_b", first); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := c.Claim(ctx, "conv_e", first[:1]); n != 0 {
+	if res := claim("conv_x", first[:1], now); res.Held != 0 {
 		t.Fatal("a non-owner's release freed the claim")
 	}
 	if err := c.Release(ctx, "conv_a", first); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := c.Claim(ctx, "conv_f", first); n != -1 {
+	if res := claim("conv_y", first, now); res.Held != -1 {
 		t.Fatal("the owner's release did not free the claims")
 	}
 }
