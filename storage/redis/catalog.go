@@ -45,6 +45,14 @@ type Catalog struct {
 	// then compared in constant time.
 	keys map[uint64][]storedKey
 
+	// writes counts this process's own entity writes, and lastWrite holds
+	// each entity's ("kind:id") latest. A reload reads Redis without the
+	// lock, so a write of ours may land in between: what the reload read of
+	// that entity is older than the catalog's, and is not applied (the
+	// write's own invalidation follows and reloads it).
+	writes    uint64
+	lastWrite map[string]uint64
+
 	reloads *metrics.Counter
 	// emptyReloads counts full reloads that found Redis empty while the
 	// catalog held entities, and kept the catalog.
@@ -55,7 +63,7 @@ type Catalog struct {
 }
 
 func newCatalog(c *Component, set *metrics.Set) *Catalog {
-	cat := &Catalog{c: c, emptyLog: c.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Minute})}
+	cat := &Catalog{c: c, emptyLog: c.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Minute}), lastWrite: map[string]uint64{}}
 	cat.reset()
 	if set == nil {
 		set = metrics.NewSet() // counted all the same, for tests without a registry
@@ -247,9 +255,38 @@ func (cat *Catalog) Principal(key string) (model.Principal, bool) {
 	return model.Principal{}, false
 }
 
+// write applies an entity this process has just saved (nil e: deleted).
+func (cat *Catalog) write(kind model.Kind, id string, e model.Entity) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	cat.writes++
+	cat.lastWrite[string(kind)+":"+id] = cat.writes
+	if e == nil {
+		cat.removeLocked(kind, id)
+	} else {
+		cat.putLocked(e)
+	}
+}
+
+// writeMark is where this process's writes stand; read before Redis.
+func (cat *Catalog) writeMark() uint64 {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.writes
+}
+
+// writtenSince reports whether this process wrote the entity after mark.
+func (cat *Catalog) writtenSince(kind model.Kind, id string, mark uint64) bool {
+	return cat.lastWrite[string(kind)+":"+id] > mark
+}
+
 func (cat *Catalog) put(e model.Entity) {
 	cat.mu.Lock()
 	defer cat.mu.Unlock()
+	cat.putLocked(e)
+}
+
+func (cat *Catalog) putLocked(e model.Entity) {
 	cat.removeLocked(e.EntityKind(), e.EntityID())
 	switch e := e.(type) {
 	case *model.Advertiser:
@@ -276,10 +313,31 @@ func (cat *Catalog) put(e model.Entity) {
 	}
 }
 
-func (cat *Catalog) remove(kind model.Kind, id string) {
-	cat.mu.Lock()
-	defer cat.mu.Unlock()
-	cat.removeLocked(kind, id)
+// entityLocked returns the catalog's entity of kind and id, or nil.
+func (cat *Catalog) entityLocked(kind model.Kind, id string) model.Entity {
+	switch kind {
+	case model.KindAdvertiser:
+		if e := cat.advertisers[id]; e != nil {
+			return e
+		}
+	case model.KindAffiliate:
+		if e := cat.affiliates[id]; e != nil {
+			return e
+		}
+	case model.KindOffer:
+		if e := cat.offers[id]; e != nil {
+			return e
+		}
+	case model.KindPostback:
+		if e := cat.postbacks[id]; e != nil {
+			return e
+		}
+	case model.KindEndpoint:
+		if e := cat.endpoints[id]; e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 func (cat *Catalog) removeLocked(kind model.Kind, id string) {
@@ -343,6 +401,7 @@ func (cat *Catalog) putKeyLocked(hash [32]byte, p model.Principal) {
 // The catalog is kept, the event counted and logged, and, with a journal,
 // Redis is restored and read again.
 func (cat *Catalog) reloadAll(ctx context.Context) error {
+	mark := cat.writeMark()
 	fresh, err := cat.read(ctx)
 	if err != nil {
 		return err
@@ -370,6 +429,17 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 		}
 	}
 	cat.mu.Lock()
+	// What this process wrote during the read is newer than what was read.
+	for k, at := range cat.lastWrite {
+		if at <= mark {
+			continue
+		}
+		kind, id, _ := strings.Cut(k, ":")
+		fresh.removeLocked(model.Kind(kind), id)
+		if e := cat.entityLocked(model.Kind(kind), id); e != nil {
+			fresh.putLocked(e)
+		}
+	}
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
 	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
 	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
@@ -452,14 +522,19 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 		cat.putKey(hash, p)
 		return nil
 	}
+	mark := cat.writeMark()
 	e, found, err := cat.c.loadEntity(ctx, model.Kind(kind), id)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
+	}
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	switch {
+	case cat.writtenSince(model.Kind(kind), id, mark):
 	case found:
-		cat.put(e)
+		cat.putLocked(e)
 	default:
-		cat.remove(model.Kind(kind), id)
+		cat.removeLocked(model.Kind(kind), id)
 	}
 	return nil
 }

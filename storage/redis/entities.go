@@ -51,7 +51,7 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	if err := c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err(); err != nil {
 		return fmt.Errorf("saving %s %s: %w", e.EntityKind(), e.EntityID(), err)
 	}
-	c.catalog.put(e)
+	c.catalog.write(e.EntityKind(), e.EntityID(), e)
 	c.publish(ctx, string(e.EntityKind())+":"+e.EntityID())
 	return nil
 }
@@ -64,7 +64,7 @@ func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string
 	if err := c.client.HDel(ctx, c.keys.entities(kind), id).Err(); err != nil {
 		return fmt.Errorf("deleting %s %s: %w", kind, id, err)
 	}
-	c.catalog.remove(kind, id)
+	c.catalog.write(kind, id, nil)
 	c.publish(ctx, string(kind)+":"+id)
 	return nil
 }
