@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -68,7 +69,7 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 
 // Start connects, loads the catalog and follows invalidations.
 func (c *Component) Start(ctx context.Context) error {
-	if err := c.client.Ping(ctx).Err(); err != nil {
+	if err := c.ping(ctx); err != nil {
 		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis at %s: %w", c.client.Options().Addr, err)
 	}
 	c.checkPersistence(ctx)
@@ -98,6 +99,28 @@ func (c *Component) Start(ctx context.Context) error {
 	}()
 	c.log.Info().Str("addr", c.client.Options().Addr).Int("db", c.client.Options().DB).Msg("redis ready")
 	return nil
+}
+
+// maxLoadingWait bounds the wait for a Redis that answers LOADING: one
+// restarting reads its append-only file before it serves, and a process
+// started alongside it (a host reboot, a fault suite) should wait, not fail.
+const maxLoadingWait = 2 * time.Minute
+
+// ping checks Redis answers, waiting while it is loading its data.
+func (c *Component) ping(ctx context.Context) error {
+	deadline := time.Now().Add(maxLoadingWait)
+	for {
+		err := c.client.Ping(ctx).Err()
+		if err == nil || !strings.HasPrefix(err.Error(), "LOADING") || time.Now().After(deadline) {
+			return err
+		}
+		c.log.Info().Msg("Redis is loading its data; waiting")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Stop ends the invalidation follower and closes the pool.
