@@ -4,7 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/clickrelay ./cmd/clickrelay
+RUN CGO_ENABLED=0 go build -tags release -trimpath -ldflags="-s -w" -o /out/clickrelay ./cmd/clickrelay
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/clickrelay /usr/local/bin/clickrelay

@@ -59,7 +59,7 @@ trap 'echo "bench: interrupted; cleaning up" >&2; exit 130' INT
 trap 'echo "bench: terminated; cleaning up" >&2; exit 143' TERM
 "$root/scripts/services.sh" start
 
-go build -o "$CLICKRELAY_DATA_DIR/clickrelay" ./cmd/clickrelay
+go build -tags release -o "$CLICKRELAY_DATA_DIR/clickrelay" ./cmd/clickrelay
 go build -o "$CLICKRELAY_DATA_DIR/bench-runner" ./bench
 # In the background, so that the traps run while it does (bash runs a trap
 # only between commands, and `wait` is one it interrupts).

@@ -27,7 +27,7 @@ trap 'exit 130' INT TERM
 
 rm -rf "$CLICKRELAY_DATA_DIR"
 "$root/scripts/services.sh" start
-go build -o "$CLICKRELAY_DATA_DIR/clickrelay" ./cmd/clickrelay
+go build -tags release -o "$CLICKRELAY_DATA_DIR/clickrelay" ./cmd/clickrelay
 go build -o "$CLICKRELAY_DATA_DIR/faults" ./faults
 "$CLICKRELAY_DATA_DIR/faults" -clickrelay "$CLICKRELAY_DATA_DIR/clickrelay" -root "$root" -data "$CLICKRELAY_DATA_DIR" \
 	-redis-port "$REDIS_PORT" -clickhouse-port "$CLICKHOUSE_PORT" -out "$root/faults/results" "$@" &

@@ -10,7 +10,7 @@ export CLICKRELAY_DATA_DIR=${CLICKRELAY_DATA_DIR:-$root/.data}
 "$root/scripts/services.sh" start
 trap '"$root/scripts/services.sh" stop' EXIT
 
-go build -o "$root/bin/clickrelay" ./cmd/clickrelay
+go build -tags release -o "$root/bin/clickrelay" ./cmd/clickrelay
 
 export CLICKRELAY_REDIS_URL=${CLICKRELAY_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/0}
 export CLICKRELAY_CLICKHOUSE_DSN=${CLICKRELAY_CLICKHOUSE_DSN:-clickhouse://127.0.0.1:${CLICKHOUSE_PORT:-9000}/clickrelay}

@@ -18,6 +18,14 @@ export CLICKRELAY_TEST_REQUIRE_SERVICES=1 # a missing service fails, never skips
 
 echo "== go vet" >&2
 go vet ./...
+echo "== release build" >&2
+# The packages' test helpers (tests.go) sit behind the !release tag, so the
+# binary built for production links no test code: not even package testing.
+if go list -tags release -deps ./cmd/clickrelay | grep -qx testing; then
+	echo "the release build of clickrelay links package testing: a test helper lacks the !release tag" >&2
+	exit 1
+fi
+go build -tags release -o /dev/null ./cmd/clickrelay
 echo "== staticcheck" >&2
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test" >&2

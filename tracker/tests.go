@@ -1,3 +1,8 @@
+//go:build !release
+
+// Test helpers of this package, for its tests and other packages'; left
+// out of release builds (go build -tags release), as the binary needs none.
+
 package tracker
 
 import (
