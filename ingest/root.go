@@ -27,6 +27,11 @@ type catalog interface {
 }
 
 // store holds clicks and dedupe claims.
+// warehouseClicks finds a click Redis does not hold in the raw table.
+type warehouseClicks interface {
+	Click(ctx context.Context, id string, minted time.Time) (model.Click, bool, error)
+}
+
 type store interface {
 	Click(ctx context.Context, id string) ([]byte, bool, error)
 	Claim(ctx context.Context, owner string, claims []redis.Claim, payload []byte, now time.Time, lease time.Duration) (redis.ClaimResult, error)
@@ -55,7 +60,12 @@ type Dependencies struct {
 	// Conversions and Statuses serve status changes (status.go); without
 	// them ChangeStatus answers ErrUnavailable.
 	Conversions conversionReader
-	Statuses    statusStore
+	// Clicks, when set, is asked for a click Redis does not hold: one
+	// answered with a 302 reaches ClickHouse through Kafka even when Redis
+	// lost it (an outage that outlasted the process retrying it), so it
+	// still converts.
+	Clicks   warehouseClicks
+	Statuses statusStore
 }
 
 // Service takes conversions.
@@ -74,10 +84,11 @@ type Service struct {
 	tests    testSessionStore
 
 	conversions conversionReader
+	clicks      warehouseClicks
 	statuses    statusStore
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
-	statusChanges, republished, clickPending                             *metrics.Counter
+	statusChanges, republished, clickPending, clicksFromWarehouse        *metrics.Counter
 }
 
 // New returns the service.
@@ -108,8 +119,11 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		statusChanges: set.NewCounter(`clickrelay_conversion_status_changes_total`),
 		republished:   set.NewCounter(`clickrelay_conversions_republished_total`),
 		clickPending:  set.NewCounter(`clickrelay_conversion_click_pending_total`),
-		conversions:   deps.Conversions,
-		statuses:      deps.Statuses,
+		// Conversions whose click Redis did not hold, found in ClickHouse.
+		clicksFromWarehouse: set.NewCounter(`clickrelay_conversion_clicks_from_clickhouse_total`),
+		conversions:         deps.Conversions,
+		clicks:              deps.Clicks,
+		statuses:            deps.Statuses,
 	}
 	s.hotLog = sampled(s.log)
 	if s.now == nil {
@@ -394,6 +408,17 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 	if err != nil {
 		s.hotLog.Error().Err(err).Msg("cannot read a click")
 		return nil, ErrUnavailable
+	}
+	if !found && !test && s.clicks != nil {
+		click, inWarehouse, err := s.clicks.Click(ctx, id, minted)
+		switch {
+		case err != nil:
+			s.hotLog.Error().Err(err).Msg("cannot read a click from ClickHouse")
+			return nil, ErrUnavailable // retryable: it may well be there
+		case inWarehouse:
+			s.clicksFromWarehouse.Inc()
+			return &click, nil
+		}
 	}
 	if !found {
 		if !test && now.Sub(minted) < s.config.PendingClickWindow {

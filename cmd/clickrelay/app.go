@@ -244,7 +244,7 @@ func (a *app) startServe(ctx context.Context) error {
 	}
 	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: conversions, Events: events, Minter: minter, Tests: a.redis,
-		Conversions: a.clickhouse, Statuses: a.redis}, a.config.Ingest)
+		Conversions: a.clickhouse, Statuses: a.redis, Clicks: a.clickhouse}, a.config.Ingest)
 	if err != nil {
 		return err
 	}

@@ -267,3 +267,29 @@ func TestStartNamesTheSetting(t *testing.T) {
 		t.Fatalf("Start on a closed port = %v", err)
 	}
 }
+
+func TestClickFoundByItsIDAndMintTime(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	minted := time.Date(2026, 3, 1, 12, 0, 0, 345_000_000, time.UTC)
+	click := model.Click{ID: "01abc", Time: minted.UnixMilli(), OfferID: "5", AffiliateID: "7", AdvertiserID: "3",
+		Subs: [5]string{"a", "", "c"}, AffClickID: "ext-1", Country: "DE", Device: "mobile", OS: "android", PayoutMicros: 10}
+	other := click
+	other.ID = "01abd"
+	if err := c.InsertClicks(ctx, []model.Click{click, other}); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := c.Click(ctx, "01abc", minted)
+	if err != nil || !found {
+		t.Fatalf("Click: %v %v", found, err)
+	}
+	if got != click {
+		t.Fatalf("got %+v\nwant %+v", got, click)
+	}
+	if _, found, err := c.Click(ctx, "01abc", minted.Add(time.Second)); found || err != nil {
+		t.Fatalf("found at another mint time: %v %v", found, err)
+	}
+	if _, found, err := c.Click(ctx, "01xyz", minted); found || err != nil {
+		t.Fatalf("an unknown click: %v %v", found, err)
+	}
+}
