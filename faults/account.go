@@ -117,11 +117,11 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	} else {
 		res.Errors = append(res.Errors, fmt.Sprintf("rollup: %v %v", errR, errK))
 	}
-	missing, err := a.missingInRedis(ctx, clicks)
+	missing, err := a.missingInRedis(ctx, clicks, inCH)
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	res.ClicksLostRedis = missing
+	res.ClicksLostRedis, res.ClicksOnlyInCH = missing.lost, missing.onlyInCH
 
 	// Conversions: per txid, the distinct conversion IDs stored.
 	stored := map[string]int{}
@@ -203,9 +203,14 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	return nil
 }
 
+// redisMisses counts answered clicks whose record Redis lacks: lost when
+// ClickHouse lacks them too (no conversion can find them), or only in
+// ClickHouse, where a conversion finds a click Redis does not hold.
+type redisMisses struct{ lost, onlyInCH int64 }
+
 // missingInRedis counts the answered clicks whose record Redis lacks.
-func (a *accounts) missingInRedis(ctx context.Context, clicks []minted) (int64, error) {
-	var missing int64
+func (a *accounts) missingInRedis(ctx context.Context, clicks []minted, inCH map[string]int) (redisMisses, error) {
+	var missing redisMisses
 	for i := 0; i < len(clicks); i += 1000 {
 		batch := clicks[i:min(i+1000, len(clicks))]
 		pipe := a.redis.Pipeline()
@@ -214,11 +219,15 @@ func (a *accounts) missingInRedis(ctx context.Context, clicks []minted) (int64, 
 			cmds[j] = pipe.Exists(ctx, a.prefix+"click:"+c.id)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, err
+			return missing, err
 		}
-		for _, c := range cmds {
-			if c.Val() == 0 {
-				missing++
+		for j, c := range cmds {
+			switch {
+			case c.Val() != 0:
+			case inCH[batch[j].id] > 0:
+				missing.onlyInCH++
+			default:
+				missing.lost++
 			}
 		}
 	}

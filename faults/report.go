@@ -36,9 +36,13 @@ type result struct {
 	// RollupClicksDoubled is the per-minute rollup's clicks beyond the
 	// raw table's after folding (negative: fewer).
 	RollupClicksDoubled int64 `json:"rollup_clicks_doubled"`
-	ClicksLostRedis     int64 `json:"clicks_lost_redis"`
-	ClicksLostMetric    int64 `json:"clicks_lost_total_metric"`
-	ClicksLostLogged    int64 `json:"clicks_lost_logged"`
+	// ClicksLostRedis are in neither Redis nor ClickHouse: no conversion
+	// finds them. ClicksOnlyInCH are not in Redis but in ClickHouse, where
+	// a conversion finds them too.
+	ClicksLostRedis  int64 `json:"clicks_lost_redis"`
+	ClicksOnlyInCH   int64 `json:"clicks_only_in_clickhouse"`
+	ClicksLostMetric int64 `json:"clicks_lost_total_metric"`
+	ClicksLostLogged int64 `json:"clicks_lost_logged"`
 
 	ConversionsSent                 int64          `json:"conversions_sent"`
 	ConversionsTracked              int64          `json:"conversions_tracked_200"`
@@ -144,9 +148,9 @@ func (rep *report) markdown() string {
 			}
 			exit = fmt.Sprintf(" / exit %s (code %d)", r.Exit, code)
 		}
-		fmt.Fprintf(&b, "| %s | %d 302s (%d not), %d conv. 200 | clicks: %d ClickHouse, %d Redis (counted %d); conv.: %d stored, %d Click not found; postbacks: %d | clicks %d (rollup %d), conv. %d, postbacks %d | %s%s / %s | %d of %d (%d refused, %d gave up) | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d 302s (%d not), %d conv. 200 | clicks: %d ClickHouse, %d Redis nor ClickHouse (counted %d; %d only in ClickHouse); conv.: %d stored, %d Click not found; postbacks: %d | clicks %d (rollup %d), conv. %d, postbacks %d | %s%s / %s | %d of %d (%d refused, %d gave up) | %s |\n",
 			r.Scenario, r.ClicksAnswered, r.ClicksFailed, r.ConversionsTracked+r.ConversionsDuplicateAck,
-			r.ClicksLostCH, r.ClicksLostRedis, r.counted(), r.ConversionsLost, r.ConversionsClickNotFound, r.PostbacksLost,
+			r.ClicksLostCH, r.ClicksLostRedis, r.counted(), r.ClicksOnlyInCH, r.ConversionsLost, r.ConversionsClickNotFound, r.PostbacksLost,
 			r.ClicksDoubled, r.RollupClicksDoubled, r.ConversionsDoubled, r.PostbacksDoubled,
 			r.Fault, exit, r.Recover,
 			r.OutageConverted.Tracked, r.OutageConverted.Sent, r.OutageConverted.Refused, r.OutageConverted.GaveUp, r.verdict())

@@ -7,8 +7,13 @@ package sink
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,12 +39,22 @@ type consumers interface {
 	Bulk() kafka.Fetch
 }
 
+// locker holds locks shared by every process.
+type locker interface {
+	Lock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	Unlock(ctx context.Context, name, owner string) error
+}
+
 // Dependencies of the sink.
 type Dependencies struct {
 	Logger    zerolog.Logger
 	Metrics   *metrics.Set
 	Kafka     consumers
 	Warehouse warehouse
+	// Locks, when set, serialise the inserts of a partition across
+	// processes (see stream.lock); needed when several work processes
+	// share the topics.
+	Locks locker
 	// Drain keeps consuming at Stop until every topic is caught up: with
 	// the embedded broker, what is not consumed before exit is not safe.
 	Drain bool
@@ -51,6 +66,8 @@ type Sink struct {
 	deps    Dependencies
 	log     zerolog.Logger
 	streams []*stream
+	// owner names this sink in the insert locks it takes.
+	owner string
 
 	// stopCtx ends when Stop begins; hardCtx when consumers must let go.
 	stopCtx    context.Context
@@ -75,10 +92,13 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.NewSet()
 	}
+	owner := make([]byte, 12)
+	_, _ = rand.Read(owner)
 	s := &Sink{
 		config: config,
 		deps:   deps,
 		log:    deps.Logger.With().Str("component", "sink").Logger(),
+		owner:  hex.EncodeToString(owner),
 	}
 	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
@@ -273,7 +293,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 	backoff := 100 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(s.hardCtx, time.Minute)
-		err := st.pending.store(ctx)
+		err := st.storeLocked(ctx, msgs)
 		cancel()
 		if err == nil {
 			break
@@ -298,6 +318,62 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 		st.log.Warn().Err(err).Msg("cannot commit offsets")
 	}
 	return true
+}
+
+// insertLease bounds how long a dead worker's insert lock outlives it: more
+// than the longest insert (flush's one-minute bound).
+const insertLease = 2 * time.Minute
+
+// storeLocked stores the pending batch holding the insert lock of each of
+// its partitions. An insert skips the rows already stored (storage/
+// clickhouse, idempotent.go), but that check and the insert are two steps:
+// after a rebalance, the worker that lost a partition may still be
+// inserting a batch the new owner was handed again, and both would see
+// nothing stored and count it twice in the rollups. The lock makes the new
+// owner wait, then see the rows. Taken in partition order, so two workers
+// never wait on each other.
+func (st *stream) storeLocked(ctx context.Context, msgs []kafkago.Message) error {
+	locks := st.sink.deps.Locks
+	if locks == nil {
+		return st.pending.store(ctx)
+	}
+	var partitions []int
+	for i := range msgs {
+		if !slices.Contains(partitions, msgs[i].Partition) {
+			partitions = append(partitions, msgs[i].Partition)
+		}
+	}
+	slices.Sort(partitions)
+	owner := st.sink.owner
+	var held []string
+	defer func() {
+		relCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, name := range held {
+			if err := locks.Unlock(relCtx, name, owner); err != nil {
+				st.hotLog.Warn().Err(err).Msg("cannot release an insert lock; it runs out by itself")
+			}
+		}
+	}()
+	for _, p := range partitions {
+		name := "sink:" + st.topic + ":" + strconv.Itoa(p)
+		for {
+			ok, err := locks.Lock(ctx, name, owner, insertLease)
+			if err != nil {
+				return err
+			}
+			if ok {
+				held = append(held, name)
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the insert lock of %s: %w", name, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return st.pending.store(ctx)
 }
 
 func (st *stream) caughtUp() bool {

@@ -39,16 +39,16 @@ type pendingClick struct {
 // a 302 during the outage converts after it. Meanwhile the flushers do not
 // ask Redis at all (the list is not empty): the click path never waits on a
 // Redis that does not answer. What the list cannot hold, or still holds when
-// a stop's deadline passes, is counted as lost.
+// a stop's deadline passes, is given up: those clicks are in Kafka all the
+// same (shipped like any other), so they reach ClickHouse, where a
+// conversion finds a click Redis lacks. Only what never reached Kafka is
+// lost.
 type recorder struct {
 	config   Configuration
 	store    clickStore
 	producer producer
 	metrics  *trackerMetrics
-	onLost   func(n int, err error)
-	// onRedisError reports a batch Redis refused (rate-limited by the
-	// caller's logger if need be).
-	onRedisError func(n int, err error)
+	report   recorderReports
 
 	pool sync.Pool
 	// inflight counts record calls under way, so stop closes the queue
@@ -72,17 +72,27 @@ type recorder struct {
 	stopCancel context.CancelFunc
 }
 
-func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, onLost, onRedisError func(int, error)) *recorder {
+// recorderReports tell the operator what happened to n clicks.
+type recorderReports struct {
+	// lost: answered with a 302 but stored neither in Redis nor in Kafka.
+	lost func(n int, err error)
+	// redisRefused: a batch Redis refused, to retry (called per batch:
+	// rate-limit the log).
+	redisRefused func(n int, err error)
+	// redisGaveUp: clicks the retry list gave up on; they are in Kafka.
+	redisGaveUp func(n int, err error)
+}
+
+func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, report recorderReports) *recorder {
 	r := &recorder{
-		config:       config,
-		store:        store,
-		producer:     producer,
-		metrics:      m,
-		onLost:       onLost,
-		onRedisError: onRedisError,
-		queue:        make(chan *pendingClick, config.QueueSize),
-		ship:         make(chan []*pendingClick, max(config.ShipQueueSize/config.MaxBatch, 1)),
-		retryWake:    make(chan struct{}, 1),
+		config:    config,
+		store:     store,
+		producer:  producer,
+		metrics:   m,
+		report:    report,
+		queue:     make(chan *pendingClick, config.QueueSize),
+		ship:      make(chan []*pendingClick, max(config.ShipQueueSize/config.MaxBatch, 1)),
+		retryWake: make(chan struct{}, 1),
 	}
 	r.pool.New = func() any {
 		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024)}
@@ -175,7 +185,7 @@ func (r *recorder) flushLoop() {
 		if err != nil {
 			r.metrics.redisErrors.Add(len(batch))
 			if err != errRedisBehind {
-				r.onRedisError(len(batch), err)
+				r.report.redisRefused(len(batch), err)
 			}
 			r.retryLater(writes)
 		}
@@ -258,8 +268,8 @@ func (r *recorder) retryLater(writes []redis.ClickWrite) {
 	}
 	r.retryMu.Unlock()
 	if full {
-		r.metrics.lost.Add(len(batch))
-		r.onLost(len(batch), errors.New("the Redis retry list is full"))
+		r.metrics.redisGaveUp.Add(len(batch))
+		r.report.redisGaveUp(len(batch), errors.New("the Redis retry list is full"))
 		return
 	}
 	select {
@@ -311,8 +321,8 @@ func (r *recorder) retryLoop() {
 			r.retries, r.retryClicks = nil, 0
 			r.metrics.retryQueue.Set(0)
 			r.retryMu.Unlock()
-			r.metrics.lost.Add(n)
-			r.onLost(n, err)
+			r.metrics.redisGaveUp.Add(n)
+			r.report.redisGaveUp(n, err)
 			return
 		}
 		select {
@@ -390,7 +400,7 @@ func (r *recorder) write(msgs []kafka.Message) {
 		r.metrics.shipErrors.Inc()
 		if r.stopCtx.Err() != nil {
 			r.metrics.lost.Add(len(msgs))
-			r.onLost(len(msgs), err)
+			r.report.lost(len(msgs), err)
 			return
 		}
 		select {

@@ -86,10 +86,17 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 	}
 	// An outage repeats these per batch, every few milliseconds: sampled.
 	sampled := t.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})
-	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, func(n int, err error) {
-		t.log.Error().Err(err).Int("clicks", n).Msg("clicks lost: answered with a 302 but not stored in Redis or Kafka (clickrelay_clicks_lost_total)")
-	}, func(n int, err error) {
-		sampled.Warn().Err(err).Int("clicks", n).Msg("Redis refused clicks; they are retried until it answers, and reach ClickHouse meanwhile")
+	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, recorderReports{
+		lost: func(n int, err error) {
+			t.log.Error().Err(err).Int("clicks", n).Msg("clicks lost: answered with a 302 but not stored in Redis or Kafka (clickrelay_clicks_lost_total)")
+		},
+		redisRefused: func(n int, err error) {
+			sampled.Warn().Err(err).Int("clicks", n).Msg("Redis refused clicks; they are retried until it answers, and reach ClickHouse meanwhile")
+		},
+		redisGaveUp: func(n int, err error) {
+			t.log.Warn().Err(err).Int("clicks", n).Msg("clicks not stored in Redis (clickrelay_click_redis_gave_up_total): " +
+				"they were sent to Kafka, and conversions find them in ClickHouse")
+		},
 	})
 	return t, nil
 }
@@ -102,20 +109,23 @@ func (t *Tracker) Start() { t.recorder.start() }
 //
 // Its error counts the clicks the stop had to give up, if any.
 func (t *Tracker) Stop(ctx context.Context) error {
-	before := t.metrics.lost.Get()
+	lost, gaveUp := t.metrics.lost.Get(), t.metrics.redisGaveUp.Get()
 	err := t.recorder.stop(ctx)
-	if lost := t.metrics.lost.Get() - before; lost > 0 {
-		if err == nil {
-			err = errors.New("the retry list was full")
-		}
-		return fmt.Errorf("%d clicks answered with a 302 lost (clickrelay_clicks_lost_total): %w", lost, err)
+	lost, gaveUp = t.metrics.lost.Get()-lost, t.metrics.redisGaveUp.Get()-gaveUp
+	if lost == 0 && gaveUp == 0 {
+		return err
 	}
-	return err
+	if err == nil {
+		err = errors.New("the retry list was full")
+	}
+	return fmt.Errorf("%d clicks answered with a 302 lost (clickrelay_clicks_lost_total), %d not stored in Redis but sent to Kafka (clickrelay_click_redis_gave_up_total): %w",
+		lost, gaveUp, err)
 }
 
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
+	redisGaveUp                            *metrics.Counter
 	queueFull, shipQueueFull               *metrics.Counter
 	redisRetried                           *metrics.Counter
 	retryQueue                             *atomicGauge
@@ -132,6 +142,9 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
 		shipErrors:  set.NewCounter(`clickrelay_click_ship_errors_total`),
 		lost:        set.NewCounter(`clickrelay_clicks_lost_total`),
+		// Clicks the Redis retry list gave up on (full, or a stop's
+		// deadline): in Kafka, so in ClickHouse, where conversions find them.
+		redisGaveUp: set.NewCounter(`clickrelay_click_redis_gave_up_total`),
 		// Each time the click path (or a flusher) had to wait for room.
 		queueFull:     set.NewCounter(`clickrelay_click_queue_full_total`),
 		shipQueueFull: set.NewCounter(`clickrelay_click_ship_queue_full_total`),

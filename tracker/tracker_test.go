@@ -251,7 +251,7 @@ func TestClicksRedisRefusedAreRetriedUntilStored(t *testing.T) {
 	}
 }
 
-func TestStopWithRedisDownEndsByItsDeadlineAndCountsTheLoss(t *testing.T) {
+func TestStopWithRedisDownEndsByItsDeadlineAndCountsWhatRedisMissed(t *testing.T) {
 	h := newHarness(t)
 	h.store.setErr(errors.New("redis down"))
 	for range 2 {
@@ -262,8 +262,8 @@ func TestStopWithRedisDownEndsByItsDeadlineAndCountsTheLoss(t *testing.T) {
 	if err := h.tracker.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("stop: %v", err)
 	}
-	if lost := h.tracker.metrics.lost.Get(); lost != 2 || h.producer.count() != 2 {
-		t.Fatalf("%d lost, %d shipped; want 2 lost from Redis, both in Kafka", lost, h.producer.count())
+	if lost, gaveUp := h.tracker.metrics.lost.Get(), h.tracker.metrics.redisGaveUp.Get(); lost != 0 || gaveUp != 2 || h.producer.count() != 2 {
+		t.Fatalf("%d lost, %d given up by Redis, %d shipped; want 2 given up by Redis, both in Kafka", lost, gaveUp, h.producer.count())
 	}
 	// A request still under way once stopping is refused, not promised.
 	late := newRequest("/click/12?aff_id=7", iphoneUA, "", net.ParseIP("8.8.8.8"))

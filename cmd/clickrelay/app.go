@@ -195,7 +195,7 @@ func (a *app) startWork() error {
 	drain := a.kafka.Embedded()
 	var err error
 	a.sink, err = sink.New(sink.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
-		Warehouse: a.clickhouse, Drain: drain}, a.config.Sink)
+		Warehouse: a.clickhouse, Locks: a.redis, Drain: drain}, a.config.Sink)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ func (k keys) secret(name string) string       { return k.prefix + "secret:" + n
 func (k keys) click(id string) string          { return k.prefix + "click:" + id }
 func (k keys) claim(scope, id string) string   { return k.prefix + "claim:" + scope + ":" + id }
 
+func (k keys) lock(name string) string { return k.prefix + "lock:" + name }
+
 // rate is a rate limit counter; the subject is a hash tag, so one
 // subject's windows, counted in one script, share a Redis Cluster slot.
 func (k keys) rate(subject, window, n string) string {
