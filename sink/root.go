@@ -43,6 +43,7 @@ type consumers interface {
 type locker interface {
 	Lock(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	Unlock(ctx context.Context, name, owner string) error
+	Extend(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 }
 
 // Dependencies of the sink.
@@ -320,9 +321,12 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 	return true
 }
 
-// insertLease bounds how long a dead worker's insert lock outlives it: more
-// than the longest insert (flush's one-minute bound).
-const insertLease = 2 * time.Minute
+// insertLease bounds how long a dead worker's insert lock outlives it; a
+// live worker extends its locks every leaseRefresh while it inserts.
+const (
+	insertLease  = 10 * time.Second
+	leaseRefresh = 3 * time.Second
+)
 
 // storeLocked stores the pending batch holding the insert lock of each of
 // its partitions. An insert skips the rows already stored (storage/
@@ -373,7 +377,29 @@ func (st *stream) storeLocked(ctx context.Context, msgs []kafkago.Message) error
 			}
 		}
 	}
-	return st.pending.store(ctx)
+	refreshed := make(chan struct{})
+	stopRefresh := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		tick := time.NewTicker(leaseRefresh)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopRefresh:
+				return
+			case <-tick.C:
+				for _, name := range held {
+					if _, err := locks.Extend(ctx, name, owner, insertLease); err != nil {
+						st.hotLog.Warn().Err(err).Msg("cannot extend an insert lock")
+					}
+				}
+			}
+		}
+	}()
+	err := st.pending.store(ctx)
+	close(stopRefresh)
+	<-refreshed
+	return err
 }
 
 func (st *stream) caughtUp() bool {
