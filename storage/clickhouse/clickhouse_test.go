@@ -293,3 +293,25 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 		t.Fatalf("an unknown click: %v %v", found, err)
 	}
 }
+
+// A producer's retry after an ambiguous error writes a click again at a
+// later offset: in one batch, it is stored and rolled up once.
+func TestARecordTwiceInABatchIsStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	click := model.Click{ID: "twice", Time: time.Now().UnixMilli(), OfferID: "1", AffiliateID: "7"}
+	other := click
+	other.ID = "once"
+	if err := c.InsertClicksAt(ctx, []model.Click{click, other, click},
+		[]model.Offset{{Partition: 0, Offset: 5}, {Partition: 0, Offset: 6}, {Partition: 1, Offset: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]uint64{
+		"SELECT count() FROM " + c.table("clicks"):                     2,
+		"SELECT toUInt64(sum(clicks)) FROM " + c.table("stats_minute"): 2,
+	} {
+		if n, err := c.Count(ctx, q); err != nil || n != want {
+			t.Errorf("%s = %d, %v; want %d", q, n, err, want)
+		}
+	}
+}

@@ -83,6 +83,28 @@ func skipStored[T any](ctx context.Context, c *Component, table, idExpr string, 
 	if len(at) != len(recs) {
 		return nil, nil, fmt.Errorf("inserting into %s: %d offsets for %d rows", table, len(at), len(recs))
 	}
+	// A record twice in one batch (a producer's retry after an ambiguous
+	// error writes it again at another offset) is stored once.
+	seen := make(map[string]bool, len(recs))
+	var dupes int
+	for i := range recs {
+		id := idOf(&recs[i])
+		if seen[id] {
+			dupes++
+		}
+		seen[id] = true
+	}
+	if dupes > 0 {
+		clear(seen)
+		keepRecs, keepAt := make([]T, 0, len(recs)-dupes), make([]model.Offset, 0, len(at)-dupes)
+		for i := range recs {
+			if id := idOf(&recs[i]); !seen[id] {
+				seen[id] = true
+				keepRecs, keepAt = append(keepRecs, recs[i]), append(keepAt, at[i])
+			}
+		}
+		recs, at = keepRecs, keepAt
+	}
 	minMs, maxMs := timeOf(&recs[0]), timeOf(&recs[0])
 	for i := range recs {
 		minMs, maxMs = min(minMs, timeOf(&recs[i])), max(maxMs, timeOf(&recs[i]))
