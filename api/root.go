@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -334,27 +333,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 
 // fail answers an error in the envelope of the surface the path belongs to.
 func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, message string) {
-	p := string(ctx.Path())
-	switch {
-	case strings.HasPrefix(p, "/api/v1/") || strings.HasPrefix(p, "/pb/"):
-		if code == "server_error" {
-			code = "internal_error" // seed 002's word
-		}
-		envelopeError(ctx, status, strings.ToUpper(code), message)
-	case strings.HasPrefix(p, "/v1/s2s/"):
-		c := feedServerError
-		if status < 500 {
-			c = feedBadRequest
-		}
-		feedError(ctx, status, c, message)
-	case strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/networks/"):
-		if code == "server_error" {
-			code = "internal_error"
-		}
-		affiliateError(ctx, status, strings.ToUpper(code), message)
-	default:
-		envelopeError(ctx, status, code, message)
-	}
+	surfaceOf(string(ctx.Path())).fail(ctx, status, code, message)
 }
 
 func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {

@@ -169,10 +169,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
 		if slices.Contains(allow, fasthttp.MethodGet) {
 			allow = append(allow, fasthttp.MethodHead)
 		}
-		s.surface(path).notAllowed(ctx, strings.Join(allow, ", "))
+		surfaceOf(path).notAllowed(ctx, strings.Join(allow, ", "))
 		return
 	}
-	s.surface(path).notFound(ctx)
+	surfaceOf(path).notFound(ctx)
 }
 
 // match reports whether segs fit the template, appending the parameters'
@@ -192,10 +192,22 @@ func (r *route) match(segs, params []string) ([]string, bool) {
 	return params, true
 }
 
-// surfaceErrors are a surface's answers to a path or method it lacks.
+// surfaceErrors are a surface's answers to a path or method it lacks, and
+// to any other failure (fail: an error code in the admin API's lower-case
+// words, such as "server_error", answered in the surface's own words).
 type surfaceErrors struct {
 	notFound   func(ctx *fasthttp.RequestCtx)
 	notAllowed func(ctx *fasthttp.RequestCtx, allow string)
+	fail       func(ctx *fasthttp.RequestCtx, status int, code, message string)
+}
+
+// upperCode is a seed 000 or 002 error code: upper case, and a server error
+// is INTERNAL_ERROR, as seed 002 names it.
+func upperCode(code string) string {
+	if code == "server_error" {
+		return "INTERNAL_ERROR"
+	}
+	return strings.ToUpper(code)
 }
 
 var (
@@ -206,6 +218,7 @@ var (
 		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
 			methodNotAllowed(ctx, envelopeError, "method_not_allowed", allow)
 		},
+		fail: envelopeError,
 	}
 	advertiserSurface = surfaceErrors{
 		notFound: func(ctx *fasthttp.RequestCtx) {
@@ -214,6 +227,9 @@ var (
 		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
 			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", allow)
 		},
+		fail: func(ctx *fasthttp.RequestCtx, status int, code, message string) {
+			envelopeError(ctx, status, upperCode(code), message)
+		},
 	}
 	affiliateSurface = surfaceErrors{
 		notFound: func(ctx *fasthttp.RequestCtx) {
@@ -221,6 +237,9 @@ var (
 		},
 		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
 			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", allow)
+		},
+		fail: func(ctx *fasthttp.RequestCtx, status int, code, message string) {
+			affiliateError(ctx, status, upperCode(code), message)
 		},
 	}
 	publisherSurface = surfaceErrors{
@@ -231,11 +250,18 @@ var (
 			ctx.Response.Header.Set("Allow", allow)
 			feedError(ctx, fasthttp.StatusMethodNotAllowed, feedMethod, "Method not allowed; use "+allow+".")
 		},
+		fail: func(ctx *fasthttp.RequestCtx, status int, _, message string) {
+			c := feedServerError
+			if status < 500 {
+				c = feedBadRequest
+			}
+			feedError(ctx, status, c, message)
+		},
 	}
 )
 
-// surface is the surface a path belongs to, by its prefix.
-func (s *Server) surface(path string) surfaceErrors {
+// surfaceOf is the surface a path belongs to, by its prefix.
+func surfaceOf(path string) surfaceErrors {
 	switch {
 	case strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/pb/"):
 		return advertiserSurface
