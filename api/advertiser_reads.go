@@ -42,8 +42,6 @@ const (
 	offerArchived  = "archived"
 )
 
-var conversionStatuses = []string{model.ConversionPending, model.ConversionApproved, model.ConversionRejected, model.ConversionReversed}
-
 // validationError answers seed 002's 400 VALIDATION_ERROR.
 func validationError(ctx *fasthttp.RequestCtx, message string) {
 	envelopeError(ctx, fasthttp.StatusBadRequest, codeValidation, message)
@@ -219,7 +217,7 @@ func (s *Server) listConversions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if status := string(args.Peek("status")); status != "" {
-		if !slices.Contains(conversionStatuses, status) {
+		if !slices.Contains(model.ConversionStatuses, status) {
 			validationError(ctx, "status must be one of pending, approved, rejected, reversed")
 			return
 		}

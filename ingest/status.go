@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,22 +37,12 @@ var (
 	// ErrNotFound: no such conversion for this caller (unknown, a test
 	// conversion, or another advertiser's). Answer 404.
 	ErrNotFound = errors.New("conversion not found")
-	// ErrInvalidStatus: the status asked for is not one of Statuses.
+	// ErrInvalidStatus: the status asked for is not one of model.ConversionStatuses.
 	ErrInvalidStatus = errors.New("status must be pending, approved, rejected or reversed")
 )
 
-// Statuses a conversion may be given; any may follow any other.
-var Statuses = []string{model.ConversionPending, model.ConversionApproved, model.ConversionRejected, model.ConversionReversed}
-
-// ValidStatus reports whether status is one of Statuses.
-func ValidStatus(status string) bool {
-	for _, s := range Statuses {
-		if s == status {
-			return true
-		}
-	}
-	return false
-}
+// ValidStatus reports whether status is one of model.ConversionStatuses.
+func ValidStatus(status string) bool { return slices.Contains(model.ConversionStatuses, status) }
 
 // maxConversionIDLen bounds an ID worth looking up ("conv_" and a click_id).
 const maxConversionIDLen = 64

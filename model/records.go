@@ -39,6 +39,10 @@ const (
 	ConversionReversed = "reversed"
 )
 
+// ConversionStatuses are every status a conversion may have; any may
+// follow any other.
+var ConversionStatuses = []string{ConversionPending, ConversionApproved, ConversionRejected, ConversionReversed}
+
 // Conversion is a payable action attributed to a click. Every change of
 // status is a new Version of the same ID; ClickHouse keeps the highest.
 type Conversion struct {
