@@ -17,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -125,7 +126,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		clicks:              deps.Clicks,
 		statuses:            deps.Statuses,
 	}
-	s.hotLog = sampled(s.log)
+	s.hotLog = hotlog.Sampled(s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 )
@@ -138,7 +139,7 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
 		latency:        set.NewHistogram(`clickrelay_postback_request_seconds`),
 	}
-	w.hotLog = w.log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second, NextSampler: &zerolog.BasicSampler{N: 100}})
+	w.hotLog = hotlog.Sampled(w.log)
 	if w.now == nil {
 		w.now = time.Now
 	}

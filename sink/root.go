@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 )
@@ -219,13 +220,12 @@ type stream struct {
 func newStream(s *Sink, topic string, p pending) *stream {
 	set := s.deps.Metrics
 	return &stream{
-		sink:     s,
-		topic:    topic,
-		consumer: s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
-		pending:  p,
-		log:      s.log.With().Str("topic", topic).Logger(),
-		hotLog: s.log.With().Str("topic", topic).Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second,
-			NextSampler: &zerolog.BasicSampler{N: 100}}),
+		sink:         s,
+		topic:        topic,
+		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
+		pending:      p,
+		log:          s.log.With().Str("topic", topic).Logger(),
+		hotLog:       hotlog.Sampled(s.log.With().Str("topic", topic).Logger()),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),
 		poison:       set.NewCounter(`clickrelay_sink_undecodable_total{topic="` + topic + `"}`),
 		failures:     set.NewCounter(`clickrelay_sink_insert_errors_total{topic="` + topic + `"}`),
