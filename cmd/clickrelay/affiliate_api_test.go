@@ -64,23 +64,6 @@ func (s *stack) convert(advertiserKey, clickID, txid string) string {
 	return out.Data.ConversionID
 }
 
-// poll calls check every 250 ms until it reports done, failing after 60 s
-// with what it last saw.
-func poll(t *testing.T, what string, check func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		done, seen := check()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 60 s; last seen %s", what, seen)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 type offersPage struct {
 	Data []struct {
 		ID             string   `json:"id"`

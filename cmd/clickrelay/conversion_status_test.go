@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -72,24 +71,8 @@ func (s *stack) restartSameEngines() {
 	s.terminate()
 	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
 	cmd.Env, cmd.Stderr = s.cmd.Env, s.stderr
-	s.cmd, s.exited = cmd, make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	go func() { s.exited <- cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(s.base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("clickrelay did not answer /health within 60 s of its restart\n%s", s.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.cmd = cmd
+	s.start()
 }
 
 // envValue returns one of clickrelay's environment variables.
@@ -111,22 +94,6 @@ func nextPostback(t *testing.T, r *affiliateTracker) hit {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no postback within 15 s")
 		return hit{}
-	}
-}
-
-// statusEventually polls check until it answers "" (done) or 60 s pass.
-func statusEventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got := check()
-		if got == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %s after 60 s", what, got)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -191,7 +158,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 2 || a.Conversion.Status != "approved" {
 			t.Fatalf("approve again: %d %+v", code, a)
 		}
-		statusEventually(t, "stats after approval", func() string {
+		pollUntilEmpty(t, "stats after approval", func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -232,7 +199,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		}
 		// A duplicate approved postback would have been queued before this one.
 		expectHit(t, "rejected", conv)
-		statusEventually(t, "stats after rejection", func() string {
+		pollUntilEmpty(t, "stats after rejection", func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 0 || rev != 0 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -241,7 +208,7 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("the report shows both postbacks", func(t *testing.T) {
-		statusEventually(t, "report", func() string {
+		pollUntilEmpty(t, "report", func() string {
 			var report struct {
 				Pixels []struct {
 					ConversionID string `json:"conversion_id"`
@@ -294,7 +261,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if h.query.Get("e") != "rejected" || h.query.Get("st") != "reversed" || h.query.Get("conv") != conv2 {
 			t.Fatalf("after the concurrent approvals: %v; want the rejected postback with {status}=reversed", h.query)
 		}
-		statusEventually(t, "versions in ClickHouse", func() string {
+		pollUntilEmpty(t, "versions in ClickHouse", func() string {
 			rows, err := s.ch.Count(context.Background(), "SELECT count() FROM "+s.ch.Table("conversions")+" WHERE conversion_id = '"+conv2+"'")
 			if err != nil {
 				t.Fatal(err)
@@ -324,7 +291,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 4 || a.Conversion.PreviousStatus != "rejected" {
 			t.Fatalf("approve after the restart: %d %+v; want version 4", code, a)
 		}
-		statusEventually(t, "stats after re-approval", func() string {
+		pollUntilEmpty(t, "stats after re-approval", func() string {
 			// conv approved again; conv2 reversed.
 			if c, ap, rev := stats(); c != 2 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)

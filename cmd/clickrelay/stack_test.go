@@ -127,12 +127,8 @@ func launch(t *testing.T, role string, env []string) *stack {
 	s.cmd.Env = append(append(os.Environ(), "CLICKRELAY_E2E_CHILD=1"), env...)
 	s.cmd.Env = append(s.cmd.Env, fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port))
 	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
 	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
+		if s.cmd.ProcessState == nil && s.cmd.Process != nil {
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
@@ -140,27 +136,37 @@ func launch(t *testing.T, role string, env []string) *stack {
 			t.Logf("clickrelay %s's log:\n%s", role, s.stderr.String())
 		}
 	})
+	s.start()
+	return s
+}
 
+// start runs s.cmd and waits until it answers /health, failing the test
+// when it exits or does not answer within 60 s.
+func (s *stack) start() {
+	s.t.Helper()
+	s.exited = make(chan error, 1)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(s.cmd, s.exited)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(s.base + "/health")
-		if err == nil {
+		if resp, err := http.Get(s.base + "/health"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return
 			}
 		}
 		select {
 		case err := <-s.exited:
-			t.Fatalf("clickrelay %s exited at start: %v\n%s", role, err, s.stderr.String())
+			s.t.Fatalf("clickrelay %s exited at start: %v\n%s", s.cmd.Args[len(s.cmd.Args)-1], err, s.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("clickrelay %s did not answer /health within 60 s\n%s", role, s.stderr.String())
+			s.t.Fatalf("clickrelay %s did not answer /health within 60 s\n%s", s.cmd.Args[len(s.cmd.Args)-1], s.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
 // startServe starts a second process, `clickrelay serve`, on the stack's
@@ -359,4 +365,32 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// poll is waitFor for a condition worth describing when it fails: check
+// says whether it holds and what it saw; a failure after 60 s names the
+// last thing seen.
+func poll(t *testing.T, what string, check func() (bool, string)) {
+	t.Helper()
+	var seen string
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s: last seen %s", what, seen)
+		}
+	}()
+	waitFor(t, what, 60*time.Second, func() bool {
+		var done bool
+		done, seen = check()
+		return done
+	})
+}
+
+// pollUntilEmpty is poll for a check that answers what is still wrong, or
+// "" once nothing is.
+func pollUntilEmpty(t *testing.T, what string, check func() string) {
+	t.Helper()
+	poll(t, what, func() (bool, string) {
+		wrong := check()
+		return wrong == "", wrong
+	})
 }
