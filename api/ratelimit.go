@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/clickrelay/clickrelay/model"
@@ -188,8 +187,3 @@ func periodName(d time.Duration) string {
 	return d.String()
 }
 
-// newSampledLogger logs at most a line a second per logger, so a Redis
-// outage does not turn every request into a log line.
-func newSampledLogger(log zerolog.Logger) zerolog.Logger {
-	return log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})
-}

@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -123,7 +124,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		config:       config,
 		deps:         deps,
 		log:          deps.Logger.With().Str("component", "api").Logger(),
-		sampledLog:   newSampledLogger(deps.Logger.With().Str("component", "api").Logger()),
+		sampledLog:   hotlog.Sampled(deps.Logger.With().Str("component", "api").Logger()),
 		catalog:      deps.Store.Catalog(),
 		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
 		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),

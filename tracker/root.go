@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -85,7 +86,7 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 		t.now = time.Now
 	}
 	// An outage repeats these per batch, every few milliseconds: sampled.
-	sampled := t.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})
+	sampled := hotlog.Sampled(t.log)
 	t.recorder = newRecorder(config, deps.Store, deps.Producer, t.metrics, recorderReports{
 		lost: func(n int, err error) {
 			t.log.Error().Err(err).Int("clicks", n).Msg("clicks lost: answered with a 302 but not stored in Redis or Kafka (clickrelay_clicks_lost_total)")
