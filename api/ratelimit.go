@@ -186,4 +186,3 @@ func periodName(d time.Duration) string {
 	}
 	return d.String()
 }
-
