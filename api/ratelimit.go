@@ -150,21 +150,36 @@ func (s *Server) limitAdvertiser(ctx *fasthttp.RequestCtx, advertiserID string) 
 	return false
 }
 
-// advertiserWindow is the limit seed 002's table gives the request.
+// limitClass names a row of seed 002's rate limit table.
+type limitClass uint8
+
+const (
+	limitByMethod    limitClass = iota // GETs read, others write
+	limitConversions                   // POST /api/v1/conversions
+	limitStats                         // GET /api/v1/stats
+	limitEndpoint                      // /pb/{id}: conversions or writes by the endpoint's kind
+)
+
+// advertiserWindow is the limit seed 002's table gives the request's route.
 func (s *Server) advertiserWindow(ctx *fasthttp.RequestCtx) redis.Window {
 	l := &s.config.RateLimits
-	path := string(ctx.Path())
-	switch {
-	case strings.HasPrefix(path, "/pb/"):
-		if ep := s.catalog.Endpoint(strings.Trim(path[len("/pb/"):], "/")); ep != nil && ep.Kind == model.EndpointSecondary {
+	var class limitClass
+	if r := routeOf(ctx); r != nil {
+		class = r.limit
+	}
+	switch class {
+	case limitConversions:
+		return l.AdvertiserConversions
+	case limitStats:
+		return l.AdvertiserStats
+	case limitEndpoint:
+		id := strings.Trim(strings.TrimPrefix(string(ctx.Path()), "/pb/"), "/") // the route is /pb/{endpointId}
+		if ep := s.catalog.Endpoint(id); ep != nil && ep.Kind == model.EndpointSecondary {
 			return l.AdvertiserWrite
 		}
 		return l.AdvertiserConversions
-	case ctx.IsPost() && strings.TrimSuffix(path, "/") == "/api/v1/conversions":
-		return l.AdvertiserConversions
-	case ctx.IsGet() && strings.TrimSuffix(path, "/") == "/api/v1/stats":
-		return l.AdvertiserStats
-	case ctx.IsGet() || ctx.IsHead():
+	}
+	if ctx.IsGet() || ctx.IsHead() {
 		return l.AdvertiserGet
 	}
 	return l.AdvertiserWrite

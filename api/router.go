@@ -21,7 +21,10 @@ type Route struct {
 type route struct {
 	Route
 	handle func(s *Server, ctx *fasthttp.RequestCtx, params []string)
-	segs   []string // the template split at "/"; "" where a parameter stands
+	// limit is the seed 002 rate limit the route counts against; unset,
+	// GETs count as reads and other methods as writes.
+	limit limitClass
+	segs  []string // the template split at "/"; "" where a parameter stands
 }
 
 // Routes returns every route the server answers (the click redirect
@@ -67,19 +70,19 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels/export"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, true) })},
 
 	// Advertiser API (seed 002).
-	{Route: Route{"POST", "/api/v1/conversions"}, handle: plain((*Server).postConversion)},
+	{Route: Route{"POST", "/api/v1/conversions"}, handle: plain((*Server).postConversion), limit: limitConversions},
 	{Route: Route{"GET", "/api/v1/conversions"}, handle: plain((*Server).listConversions)},
 	{Route: Route{"GET", "/api/v1/conversions/{id}"}, handle: withParam((*Server).getConversion)},
 	{Route: Route{"PATCH", "/api/v1/conversions/{id}"}, handle: withParam((*Server).patchConversionAdvertiser)},
 	{Route: Route{"POST", "/api/v1/events"}, handle: plain((*Server).postEvent)},
-	{Route: Route{"GET", "/api/v1/stats"}, handle: plain((*Server).advertiserStats)},
+	{Route: Route{"GET", "/api/v1/stats"}, handle: plain((*Server).advertiserStats), limit: limitStats},
 	{Route: Route{"GET", "/api/v1/offers"}, handle: plain((*Server).listAdvertiserOffers)},
 	{Route: Route{"GET", "/api/v1/offers/{code}"}, handle: withParam((*Server).getAdvertiserOffer)},
 	{Route: Route{"GET", "/api/v1/profile"}, handle: plain((*Server).profile)},
 	{Route: Route{"POST", "/api/v1/test-sessions"}, handle: plain((*Server).createTestSession)},
 	{Route: Route{"GET", "/api/v1/test-sessions/{token}"}, handle: withParam((*Server).getTestSession)},
-	{Route: Route{"GET", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback)},
-	{Route: Route{"POST", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback)},
+	{Route: Route{"GET", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback), limit: limitEndpoint},
+	{Route: Route{"POST", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback), limit: limitEndpoint},
 
 	// Publisher offer feed (seed 001).
 	{Route: Route{"GET", "/v1/s2s/offers"}, handle: plain((*Server).publisherFeed)},
@@ -159,6 +162,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
 			continue
 		}
 		if r.Method == method {
+			ctx.SetUserValue(routeKey, r)
 			r.handle(s, ctx, p)
 			return
 		}
@@ -173,6 +177,15 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
 		return
 	}
 	surfaceOf(path).notFound(ctx)
+}
+
+// routeKey holds a request's route among its user values.
+const routeKey = "clickrelay.route"
+
+// routeOf is the route serving ctx, nil outside the table.
+func routeOf(ctx *fasthttp.RequestCtx) *route {
+	r, _ := ctx.UserValue(routeKey).(*route)
+	return r
 }
 
 // match reports whether segs fit the template, appending the parameters'
