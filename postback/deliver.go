@@ -80,7 +80,7 @@ func (w *Worker) deliver(j *job) (settled bool) {
 		}
 	case final:
 		w.failed.Inc()
-		w.log.Info().Str("conversion_id", c.ID).Str("postback_id", pb.ID).Int("status", outcome.status).
+		w.hotLog.Info().Str("conversion_id", c.ID).Str("postback_id", pb.ID).Int("status", outcome.status).
 			AnErr("error", outcome.err).Uint32("attempt", j.Attempt).Msg("postback failed for good")
 	default:
 		w.retried.Inc()
@@ -130,17 +130,17 @@ type outcome struct {
 func (w *Worker) fire(ctx context.Context, target string) outcome {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return outcome{err: fmt.Errorf("not a valid http(s) URL: %q", target), invalid: true}
+		return outcome{err: fmt.Errorf("not a valid http(s) URL: %s", redactURL(target)), invalid: true}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return outcome{err: err, invalid: true, url: u}
+		return outcome{err: redactError(err), invalid: true, url: u}
 	}
 	req.Header.Set("User-Agent", "clickrelay-postback/1")
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// The SSRF guard refuses at dial time, so its refusal arrives here.
-		return outcome{err: err, invalid: errors.Is(err, ErrBlocked), url: u}
+		return outcome{err: redactError(err), invalid: errors.Is(err, ErrBlocked), url: u}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyKept))
