@@ -10,16 +10,14 @@ import "strings"
 // README's macro table lists each case). A platform macro clickrelay has no
 // value for is simply not listed: it expands empty, as any unknown name.
 //
-// Sources (their public docs, as of 2026):
-//   - Everflow: helpdesk.everflow.io "A Guide to Parameters and Macros"
-//     (partner postback column).
-//   - TUNE: support.tune.com "Passing Values to a Partner Conversion URL"
-//     and developers.tune.com (offer_url variables).
-//   - Affise: help-center.affise.com "Affiliate postback URL macros" and
-//     "Cross-postback link macros".
-//   - CAKE: support.getcake.com "Tokens that can be used in an Affiliate
-//     pixel" and "How Affiliates Can Use Tokens to Send Dynamic Values in
-//     Pixels".
+// Sources, their public docs (the README's macro table names them too):
+//   - Everflow: https://helpdesk.everflow.io/en/articles/6173403-a-guide-to-parameters-and-macros
+//   - TUNE: https://support.tune.com/hc/en-us/articles/1500008248741-Passing-Values-to-a-Partner-Conversion-URL
+//     and https://developers.tune.com/network-models/offerurl
+//   - Affise: https://help-center.affise.com/en/articles/6483741-affiliate-postback-url-macros
+//     and https://help-center.affise.com/en/articles/6564528-cross-postback-link-macros
+//   - CAKE: https://support.getcake.com/support/solutions/articles/5000545788
+//     and https://support.getcake.com/en/support/solutions/articles/5000546096
 
 // alias maps another platform's macro name to a clickrelay Name.
 type alias struct {
