@@ -116,7 +116,7 @@ func TestPostbackMacrosOfOtherPlatforms(t *testing.T) {
 			}
 			for param, v := range want[p.name] {
 				if got, ok := q[param]; !ok || len(got) != 1 || got[0] != v {
-					t.Errorf("%s = %q, want %q (query %s)", param, got, v, redactedQuery(q))
+					t.Errorf("%s = %q, want %q (query %s)", param, got, v, queryParamNames(q))
 				}
 			}
 			switch p.name {
@@ -129,14 +129,14 @@ func TestPostbackMacrosOfOtherPlatforms(t *testing.T) {
 			}
 			// Every parameter arrives: none was cut off into a fragment.
 			if params := strings.Count(p.query, "&") + 1; len(q) != params {
-				t.Errorf("%d parameters arrived (%s), the URL has %d", len(q), redactedQuery(q), params)
+				t.Errorf("%d parameters arrived (%s), the URL has %d", len(q), queryParamNames(q), params)
 			}
 		})
 	}
 }
 
-// redactedQuery lists a query's parameter names, for a failure message.
-func redactedQuery(q url.Values) string {
+// queryParamNames lists a query's parameter names, for a failure message.
+func queryParamNames(q url.Values) string {
 	names := make([]string, 0, len(q))
 	for k := range q {
 		names = append(names, k)
