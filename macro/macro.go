@@ -18,8 +18,9 @@ import (
 // Name identifies a macro.
 type Name uint8
 
-// The macros API.md defines. Tracking links use the first group; postbacks
-// use them all.
+// The macros API.md defines, then those added for postbacks pasted from
+// other platforms (platforms.go). Tracking links use the first group;
+// postbacks use them all.
 const (
 	Unknown Name = iota
 	ClickID
@@ -42,6 +43,12 @@ const (
 	Goal
 	Status
 	Timestamp
+	AdvID    // the offer's advertiser
+	DateTime // the conversion's time, "2006-01-02 15:04:05" in UTC
+	Date     // the conversion's date, "2006-01-02" in UTC
+	Time     // the conversion's time of day, "15:04:05" in UTC
+	OS       // the click's operating system family
+	Device   // the click's device class: mobile, tablet, desktop, bot or unknown
 	numNames
 )
 
@@ -49,22 +56,42 @@ const (
 // many bytes and "}".
 const MaxNameLen = 64
 
-var names = map[string]Name{
-	"click_id": ClickID, "offer_id": OfferID, "aff_id": AffID,
-	"sub1": Sub1, "sub2": Sub2, "sub3": Sub3, "sub4": Sub4, "sub5": Sub5,
-	"geo": Geo, "aff_click_id": AffClickID, "payout": Payout,
-	"conversion_id": ConversionID, "txid": TxID, "transaction_id": TransactionID,
-	"amount": Amount, "currency": Currency, "event": Event, "goal": Goal,
-	"status": Status, "timestamp": Timestamp,
-}
+// names maps each {name} to its Name: clickrelay's own names, then the
+// other platforms' aliases (platforms.go).
+var names = func() map[string]Name {
+	m := map[string]Name{
+		"click_id": ClickID, "offer_id": OfferID, "aff_id": AffID,
+		"sub1": Sub1, "sub2": Sub2, "sub3": Sub3, "sub4": Sub4, "sub5": Sub5,
+		"geo": Geo, "aff_click_id": AffClickID, "payout": Payout,
+		"conversion_id": ConversionID, "txid": TxID, "transaction_id": TransactionID,
+		"amount": Amount, "currency": Currency, "event": Event, "goal": Goal,
+		"status": Status, "timestamp": Timestamp,
+		"adv_id": AdvID, "datetime": DateTime, "date_only": Date, "time": Time,
+		"os": OS, "device": Device,
+	}
+	for _, a := range braceAliases {
+		if _, taken := m[a.name]; taken {
+			panic("macro: alias " + a.name + " shadows a clickrelay macro")
+		}
+		m[a.name] = a.to
+	}
+	return m
+}()
 
 // Lookup returns the Name of a placeholder, ignoring case.
 func Lookup(name string) Name {
-	if n, ok := names[name]; ok { // the common, lower-case spelling
-		return n
+	n, _ := lookupIn(names, name)
+	return n
+}
+
+// lookupIn finds name in table, ignoring case, and reports whether the
+// table holds it at all (a CAKE token may be known yet have no value here).
+func lookupIn(table map[string]Name, name string) (Name, bool) {
+	if n, ok := table[name]; ok { // the common, lower-case spelling
+		return n, true
 	}
 	if len(name) > MaxNameLen {
-		return Unknown
+		return Unknown, false
 	}
 	// Links keep the case their author typed ({CLICK_ID}): lower it on the
 	// stack, since every click expands the same link again.
@@ -72,14 +99,16 @@ func Lookup(name string) Name {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c >= utf8.RuneSelf {
-			return names[strings.ToLower(name)] // Unicode folding; rare
+			n, ok := table[strings.ToLower(name)] // Unicode folding; rare
+			return n, ok
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		lower[i] = c
 	}
-	return names[string(lower[:len(name)])]
+	n, ok := table[string(lower[:len(name)])]
+	return n, ok
 }
 
 // Values holds the raw (unescaped) value of each macro, as bytes or as a

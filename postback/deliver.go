@@ -14,7 +14,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/clickrelay/clickrelay/macro"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -42,7 +41,7 @@ func (w *Worker) deliver(j *job) (settled bool) {
 		return true
 	}
 
-	target, _ := macro.Expand(nil, pb.URL, values(c, j.Event))
+	target := expandURL(pb.URL, c, j.Event)
 	start := w.now()
 	outcome := w.fire(ctx, string(target))
 	took := w.now().Sub(start)
@@ -187,28 +186,4 @@ func (w *Worker) record(ctx context.Context, a *model.Attempt) {
 		w.hotLog.Error().Err(err).Str("conversion_id", a.ConversionID).Str("postback_id", a.PostbackID).
 			Msg("cannot log a postback attempt; the delivery report will miss it")
 	}
-}
-
-// values fills a postback's macros from a conversion (API.md §6).
-func values(c *model.Conversion, event string) *macro.Values {
-	var v macro.Values
-	v.SetString(macro.ClickID, c.ClickID)
-	v.SetString(macro.TransactionID, c.ClickID)
-	v.SetString(macro.Payout, model.FormatMicros(c.PayoutMicros))
-	v.SetString(macro.OfferID, c.OfferID)
-	v.SetString(macro.AffID, c.AffiliateID)
-	v.SetString(macro.Geo, c.Country)
-	for i, n := range macro.Subs() {
-		v.SetString(n, c.Subs[i])
-	}
-	v.SetString(macro.AffClickID, c.AffClickID)
-	v.SetString(macro.ConversionID, c.ID)
-	v.SetString(macro.TxID, c.TxID)
-	v.SetString(macro.Amount, model.FormatMicros(c.AmountMicros))
-	v.SetString(macro.Currency, c.Currency)
-	v.SetString(macro.Event, event)
-	v.SetString(macro.Goal, c.Goal)
-	v.SetString(macro.Status, c.Status)
-	v.SetString(macro.Timestamp, strconv.FormatInt(c.Time/1000, 10))
-	return &v
 }
