@@ -135,3 +135,46 @@ func TestSenderSignsWhatItSends(t *testing.T) {
 		t.Fatalf("unsigned request carried %q %q", r.signature, r.timestamp)
 	}
 }
+
+// A test postback goes through the same guard as a delivery: a refused or
+// unusable target is a test that ran, with its error and no query shown
+// in the error.
+func TestSenderTestReportsWhatCameOfIt(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte(strings.Repeat("x", 1000)))
+	}))
+	defer srv.Close()
+	guarded := NewSender(DefaultConfiguration(), zerolog.Nop())
+	config := DefaultConfiguration()
+	config.AllowPrivate = true
+	open := NewSender(config, zerolog.Nop())
+	cases := []struct {
+		name          string
+		sender        *Sender
+		url           string
+		secret        model.Secret
+		wantStatus    int
+		wantDelivered bool
+		wantErr       string
+		wantURL       string
+	}{
+		{"private target refused", guarded, srv.URL + "/pb?token=hidden&c={click_id}", "", 0, false, "private or reserved address refused", srv.URL + "/pb?token=hidden&c=test_"},
+		{"answered", open, srv.URL + "/pb?p={payout}&s={sub3}", "whsec_x", 418, false, "", srv.URL + "/pb?p=1&s=sub3"},
+		{"not http", open, "ftp://files.example/pb?token=hidden", "", 0, false, "not a valid http(s) URL", "ftp://files.example/pb?token=hidden"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.sender.Test(context.Background(), &model.Postback{ID: "pb_1", AffiliateID: "1", URL: c.url, Event: model.EventConversion}, c.secret)
+			if r.StatusCode != c.wantStatus || r.Delivered != c.wantDelivered || !strings.HasPrefix(r.URL, c.wantURL) || r.Signed != (c.secret != "" && c.wantErr == "") {
+				t.Fatalf("%+v", r)
+			}
+			if !strings.Contains(r.Error, c.wantErr) || strings.Contains(r.Error, "hidden") {
+				t.Fatalf("error %q, want it to say %q and hide the query", r.Error, c.wantErr)
+			}
+			if len(r.ResponseBody) > 256 {
+				t.Fatalf("response body of %d bytes kept", len(r.ResponseBody))
+			}
+		})
+	}
+}

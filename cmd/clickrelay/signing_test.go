@@ -47,6 +47,18 @@ func (r *signingReceiver) count() int {
 	return len(r.hits)
 }
 
+// find returns the request whose URL contains part.
+func (r *signingReceiver) find(part string) (signedHit, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.hits {
+		if strings.Contains(h.url, part) {
+			return h, true
+		}
+	}
+	return signedHit{}, false
+}
+
 // await waits for the receiver's n-th request and returns it.
 func (r *signingReceiver) await(t *testing.T, n int) signedHit {
 	t.Helper()
@@ -308,6 +320,45 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		})
 	})
 
+	var serve *stack
+	t.Run("a rotation in another process signs the next delivery; serve answers tests", func(t *testing.T) {
+		serve = s.startServe("CLICKRELAY_LOG_LEVEL=debug")
+		var again struct {
+			SigningSecret string `json:"signing_secret"`
+		}
+		if code := serve.call("POST", "/v1/postbacks/"+signed.PostbackID+"/signing-secret", affiliate, "", &again); code != 200 || again.SigningSecret == "" {
+			t.Fatalf("rotate through serve: %d", code)
+		}
+		secrets = append(secrets, again.SigningSecret)
+		// The other process's catalog hears of it through the entity
+		// store's pub/sub; its test endpoint signs as its worker does.
+		waitFor(t, "the new secret in the all process", 10*time.Second, func() bool {
+			var got testAnswer
+			if code := s.call("POST", "/v1/postbacks/"+signed.PostbackID+"/test", affiliate, "", &got); code != 200 {
+				t.Fatalf("test: %d", code)
+			}
+			return verify(again.SigningSecret, signedRecv.await(t, signedRecv.count())) == nil
+		})
+		s.sale(t, n, "ORDER-S6")
+		plainRecv.await(t, 6)
+		var delivery signedHit
+		waitFor(t, "the delivery of ORDER-S6", 20*time.Second, func() bool {
+			var ok bool
+			delivery, ok = signedRecv.find("s1=s1-ORDER-S6")
+			return ok
+		})
+		if err := verify(again.SigningSecret, delivery); err != nil {
+			t.Fatalf("the delivery after the rotation: %v", err)
+		}
+		var got testAnswer
+		if code := serve.call("POST", "/v1/postbacks/"+signed.PostbackID+"/test", affiliate, "", &got); code != 200 || !got.Delivered || !got.Signed {
+			t.Fatalf("serve's test: %d %+v", code, got)
+		}
+		if err := verify(again.SigningSecret, signedRecv.await(t, signedRecv.count())); err != nil {
+			t.Fatalf("serve's test: %v", err)
+		}
+	})
+
 	t.Run("a secret is never read back nor logged", func(t *testing.T) {
 		var aff struct {
 			SigningSecret string `json:"signing_secret"`
@@ -342,6 +393,9 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 			s.raw("PATCH", "/v2/affiliates/"+n.affiliateID, map[string]string{"Authorization": "Bearer " + s.adminKey}, `{"name":"Jane Media 2"}`).body,
 		}
 		logs := s.stderr.String()
+		if serve != nil {
+			logs += serve.stderr.String()
+		}
 		if !strings.Contains(logs, `"test":true`) || !strings.Contains(logs, "test postback sent") {
 			t.Errorf("no test=true log line in:\n%s", logs)
 		}
