@@ -44,7 +44,24 @@ func withAccount(kind model.Kind, h func(*Server, *fasthttp.RequestCtx, model.En
 }
 
 func (s *Server) getAccount(ctx *fasthttp.RequestCtx, e model.Entity) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(e.EntityKind()): e})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(e.EntityKind()): publicAccount(e)})
+}
+
+// affiliateView is an affiliate as the admin API shows it: without its
+// postback signing secret, Signed saying whether it has one.
+type affiliateView struct {
+	model.Affiliate
+	Signed bool `json:"signed"`
+}
+
+// publicAccount is an account as API answers show it: never a secret.
+func publicAccount(e model.Entity) any {
+	if a, ok := e.(*model.Affiliate); ok {
+		v := affiliateView{Affiliate: *a, Signed: a.SigningSecret != ""}
+		v.SigningSecret = ""
+		return v
+	}
+	return e
 }
 
 func (s *Server) patchAccount(ctx *fasthttp.RequestCtx, e model.Entity) {
@@ -66,14 +83,14 @@ func (s *Server) listAccounts(ctx *fasthttp.RequestCtx, kind model.Kind) {
 	if !ok {
 		return
 	}
-	all := []model.Entity{}
+	all := []any{}
 	if kind == model.KindAdvertiser {
 		for _, a := range s.catalog.Advertisers() {
 			all = append(all, a)
 		}
 	} else {
 		for _, a := range s.catalog.Affiliates() {
-			all = append(all, a)
+			all = append(all, publicAccount(a))
 		}
 	}
 	from := min((page-1)*perPage, len(all))
@@ -169,7 +186,7 @@ func (s *Server) saveAndAnswer(ctx *fasthttp.RequestCtx, e model.Entity, field s
 		s.storageError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, field: e})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, field: publicAccount(e)})
 }
 
 // rotateKey gives an account a new API key, shown once; the old one stops

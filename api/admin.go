@@ -152,7 +152,7 @@ func (s *Server) createAffiliate(ctx *fasthttp.RequestCtx) {
 
 // withAPIKey adds the key, shown once, to an entity's JSON.
 func withAPIKey(e model.Entity, key string) map[string]any {
-	body, _ := json.Marshal(e)
+	body, _ := json.Marshal(publicAccount(e))
 	var m map[string]any
 	_ = json.Unmarshal(body, &m)
 	m["api_key"] = key

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 )
 
@@ -46,17 +47,32 @@ func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*f
 }
 
 // postbackView is seed 000's postback answer, with what was registered.
+// Its signing secret is never in it: Signed says whether its requests are
+// signed (with its own secret or its affiliate's); SigningSecret is set
+// only in the answer that creates the secret.
 type postbackView struct {
-	ID        string `json:"postback_id"`
-	Status    string `json:"status"`
-	CreatedAt string `json:"created_at"`
-	URL       string `json:"url"`
-	OfferID   string `json:"offer_id,omitempty"`
-	Event     string `json:"event"`
+	ID            string `json:"postback_id"`
+	Status        string `json:"status"`
+	CreatedAt     string `json:"created_at"`
+	URL           string `json:"url"`
+	OfferID       string `json:"offer_id,omitempty"`
+	Event         string `json:"event"`
+	Signed        bool   `json:"signed"`
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
 
+// viewPostback shows p; Signed counts only p's own secret (postbackView
+// adds the affiliate's).
 func viewPostback(p *model.Postback) postbackView {
-	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event}
+	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event,
+		Signed: p.SigningSecret != ""}
+}
+
+// postbackView shows p, Signed saying whether its deliveries are signed.
+func (s *Server) postbackView(p *model.Postback) postbackView {
+	v := viewPostback(p)
+	v.Signed = postback.SecretFor(p, s.catalog.Affiliate(p.AffiliateID)) != ""
+	return v
 }
 
 func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
@@ -64,9 +80,10 @@ func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 		URL     *string `json:"url"`
 		OfferID *string `json:"offer_id"`
 		Event   *string `json:"event"`
+		Signed  *bool   `json:"signed"`
 	}
 	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil {
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "The body must be a JSON object with url, and optionally offer_id and event, as strings.")
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "The body must be a JSON object with url, and optionally offer_id and event, as strings, and signed, a boolean.")
 		return
 	}
 	pb := &model.Postback{AffiliateID: aff.ID, Event: model.EventConversion, Status: model.StatusActive}
@@ -106,11 +123,19 @@ func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 	}
 	pb.ID = "pb_" + n
 	pb.CreatedAt = model.FormatTime(now(), model.APITimeLayout)
+	if in.Signed != nil && *in.Signed {
+		if pb.SigningSecret, err = postback.NewSecret(); err != nil {
+			s.storageError(ctx, err)
+			return
+		}
+	}
 	if err := s.deps.Store.SaveEntity(rctx, pb); err != nil {
 		s.storageError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, viewPostback(pb))
+	view := s.postbackView(pb)
+	view.SigningSecret = pb.SigningSecret.Reveal() // shown this once
+	writeJSON(ctx, fasthttp.StatusOK, view)
 }
 
 // maxPostbacksPerAffiliate bounds the work one conversion can cause.
@@ -120,7 +145,7 @@ func (s *Server) listPostbacks(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
 	list := s.catalog.Postbacks(aff.ID)
 	out := make([]postbackView, 0, len(list))
 	for _, p := range list {
-		out = append(out, viewPostback(p))
+		out = append(out, s.postbackView(p))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
 }
@@ -137,7 +162,7 @@ func (s *Server) deletePostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate, 
 		s.storageError(ctx, err)
 		return
 	}
-	view := viewPostback(pb)
+	view := s.postbackView(pb)
 	view.Status = "deleted"
 	writeJSON(ctx, fasthttp.StatusOK, view)
 }

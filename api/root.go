@@ -91,6 +91,9 @@ type Dependencies struct {
 	// Statuses changes conversions' statuses; nil: Conversions, when it
 	// can (ingest.Service does).
 	Statuses statusChanger
+	// Postbacks fires test postbacks (a postback.Sender); nil: the test
+	// endpoints answer 503.
+	Postbacks postbackTester
 }
 
 // Server is the HTTP server.
@@ -110,6 +113,9 @@ type Server struct {
 	handling atomic.Int64
 
 	panics, serverErrors *metrics.Counter
+	// postbackTests counts test postbacks fired; real deliveries are the
+	// postback worker's clickrelay_postbacks_total, which tests never touch.
+	postbackTests *metrics.Counter
 }
 
 // New prepares the server; Start listens.
@@ -121,13 +127,14 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		deps.Metrics = metrics.NewSet()
 	}
 	s := &Server{
-		config:       config,
-		deps:         deps,
-		log:          deps.Logger.With().Str("component", "api").Logger(),
-		sampledLog:   hotlog.Sampled(deps.Logger.With().Str("component", "api").Logger()),
-		catalog:      deps.Store.Catalog(),
-		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
-		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
+		config:        config,
+		deps:          deps,
+		log:           deps.Logger.With().Str("component", "api").Logger(),
+		sampledLog:    hotlog.Sampled(deps.Logger.With().Str("component", "api").Logger()),
+		catalog:       deps.Store.Catalog(),
+		panics:        deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
+		serverErrors:  deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
+		postbackTests: deps.Metrics.NewCounter(`clickrelay_postback_tests_total`),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,

@@ -51,6 +51,10 @@ type Affiliate struct {
 	AppID     string `json:"app_id"`
 	Status    string `json:"status"`
 	CreatedAt string `json:"created_at"`
+	// SigningSecret signs every postback of the affiliate that has no
+	// secret of its own; empty, they go unsigned. Stored with the entity
+	// so a rotation reaches every process; API views leave it out.
+	SigningSecret Secret `json:"signing_secret,omitempty"`
 }
 
 // Affiliate tiers (seed 000 rate limits depend on them).
@@ -90,7 +94,29 @@ type Postback struct {
 	Event       string `json:"event"`
 	Status      string `json:"status"`
 	CreatedAt   string `json:"created_at"`
+	// SigningSecret signs this postback's requests, before the affiliate's.
+	SigningSecret Secret `json:"signing_secret,omitempty"`
 }
+
+// Secret is a postback signing secret. It is stored with its entity (JSON
+// shows it) but prints as a placeholder, so a %v of an entity in a log line
+// or an error does not carry it; API views leave the field out.
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "(secret)"
+}
+
+// GoString hides the secret from %#v too.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// Reveal is the secret itself, for signing and for the one answer that
+// creates it.
+func (s Secret) Reveal() string { return string(s) }
 
 // Level is "global" or "offer", as the postback report's pixel_level says.
 func (p *Postback) Level() string {

@@ -3,24 +3,13 @@ package postback
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/model"
-)
-
-// Limits on what an attempt record keeps of a response.
-const (
-	maxBodyKept  = 256
-	maxDebugKept = 1024
 )
 
 // deliver makes one attempt of j and decides what follows: done, another
@@ -43,7 +32,7 @@ func (w *Worker) deliver(j *job) (settled bool) {
 
 	target := expandURL(pb.URL, c, j.Event)
 	start := w.now()
-	outcome := w.fire(ctx, string(target))
+	outcome := w.sender.Send(ctx, string(target), SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
 	took := w.now().Sub(start)
 	w.latency.Update(took.Seconds())
 
@@ -114,68 +103,6 @@ func (w *Worker) schedule(due time.Time, body []byte, conversionID, postbackID s
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-}
-
-// outcome is what a request came to.
-type outcome struct {
-	status  int
-	header  http.Header
-	body    string
-	err     error
-	invalid bool // the URL is unusable or not allowed: retrying cannot help
-	url     *url.URL
-}
-
-func (w *Worker) fire(ctx context.Context, target string) outcome {
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return outcome{err: fmt.Errorf("not a valid http(s) URL: %s", redactURL(target)), invalid: true}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return outcome{err: redactError(err), invalid: true, url: u}
-	}
-	req.Header.Set("User-Agent", "clickrelay-postback/1")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		// The SSRF guard refuses at dial time, so its refusal arrives here.
-		return outcome{err: redactError(err), invalid: errors.Is(err, ErrBlocked), url: u}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyKept))
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // let the connection be reused
-	return outcome{status: resp.StatusCode, header: resp.Header, body: string(body), url: resp.Request.URL}
-}
-
-// debug writes the attempt's debug_information in the shape seed 004 shows.
-func (o outcome) debug(target string) string {
-	var b strings.Builder
-	b.WriteString("PostbackUrl: " + target + "\n")
-	if o.err != nil {
-		b.WriteString("Error: " + o.err.Error() + "\n")
-	} else {
-		b.WriteString("Status: " + strconv.Itoa(o.status) + "\n")
-	}
-	if o.url != nil {
-		b.WriteString("Scheme: " + o.url.Scheme + "\nPath: " + o.url.Path + "\nAuthority: " + o.url.Host + "\n")
-	}
-	if o.header != nil {
-		var hs []string
-		for _, name := range []string{"Server", "Content-Type", "Retry-After"} {
-			if v := o.header.Values(name); len(v) > 0 {
-				hs = append(hs, name+": ["+strings.Join(v, " ")+"]")
-			}
-		}
-		b.WriteString("Headers: " + strings.Join(hs, " ") + "\n")
-	}
-	if o.body != "" {
-		b.WriteString("Body: " + o.body)
-	}
-	s := strings.TrimRight(b.String(), "\n")
-	if len(s) > maxDebugKept {
-		s = s[:maxDebugKept]
-	}
-	return s
 }
 
 // record logs an attempt to Kafka. It is the only trace of the attempt, so

@@ -10,8 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +27,7 @@ import (
 type catalog interface {
 	Postbacks(affiliateID string) []*model.Postback
 	Postback(id string) *model.Postback
+	Affiliate(id string) *model.Affiliate // for its signing secret
 }
 
 // state records deliveries and holds the retry queue.
@@ -73,7 +72,7 @@ type Worker struct {
 	state    state
 	attempts producer
 	consumer *kafka.Consumer
-	client   *http.Client
+	sender   *Sender
 	drain    bool
 	now      func() time.Time
 
@@ -124,7 +123,7 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		state:     deps.State,
 		attempts:  deps.Attempts,
 		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
-		client:    newClient(config),
+		sender:    NewSender(config, deps.Logger),
 		drain:     deps.Drain,
 		now:       deps.Now,
 		sem:       make(chan struct{}, config.Concurrency),
@@ -146,38 +145,6 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 	w.stopCtx, w.stopCancel = context.WithCancel(context.Background())
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
 	return w, nil
-}
-
-// newClient is an HTTP client that does not follow the environment's
-// proxy (it would bypass the address guard), and refuses private targets
-// at dial time unless allowed.
-func newClient(config Configuration) *http.Client {
-	dialer := &net.Dialer{Timeout: config.Timeout, KeepAlive: 30 * time.Second}
-	if !config.AllowPrivate {
-		dialer.Control = guardControl
-	}
-	transport := &http.Transport{
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   config.Timeout,
-		ResponseHeaderTimeout: config.Timeout,
-		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{
-		Transport: transport,
-		Timeout:   config.Timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
-			}
-			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return errors.New("redirect to a non-HTTP URL")
-			}
-			return nil
-		},
-	}
 }
 
 // Start starts consuming conversions and polling the retry queue.
@@ -208,7 +175,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	if cerr := w.consumer.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	w.client.CloseIdleConnections()
+	w.sender.CloseIdleConnections()
 	return err
 }
 
