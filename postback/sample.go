@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"time"
 
-	"github.com/clickrelay/clickrelay/macro"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -60,8 +59,7 @@ func SampleConversion(pb *model.Postback, now time.Time) model.Conversion {
 // delivered mark; one log line says a test ran.
 func (s *Sender) Test(ctx context.Context, pb *model.Postback, secret model.Secret) TestResult {
 	conv := SampleConversion(pb, s.now())
-	target, _ := macro.Expand(nil, pb.URL, values(&conv, pb.Event))
-	o := s.Send(ctx, string(target), secret)
+	o := s.Send(ctx, expandURL(pb.URL, &conv, pb.Event), secret)
 	r := TestResult{
 		URL: o.URL(), Signed: o.Signed(), StatusCode: o.StatusCode(),
 		LatencyMS: float64(o.Latency().Microseconds()) / 1000, ResponseBody: o.Body(), Delivered: o.Delivered(),
