@@ -29,6 +29,9 @@ const (
 	StatusActive    = "active"
 	StatusPaused    = "paused"
 	StatusSuspended = "suspended" // accounts only: refused until an admin reactivates them
+	// StatusDisabled is a postback turned off because its receiver kept
+	// failing: its deliveries are kept in the dead letter until re-enabled.
+	StatusDisabled = "disabled"
 )
 
 // Advertiser reports conversions for its offers with its own API key.
@@ -90,6 +93,10 @@ type Postback struct {
 	Event       string `json:"event"`
 	Status      string `json:"status"`
 	CreatedAt   string `json:"created_at"`
+	// DisabledAt and DisabledReason say when and why the postback was
+	// disabled (status disabled) because its receiver kept failing.
+	DisabledAt     string `json:"disabled_at,omitempty"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 // Level is "global" or "offer", as the postback report's pixel_level says.
