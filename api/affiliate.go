@@ -53,10 +53,14 @@ type postbackView struct {
 	URL       string `json:"url"`
 	OfferID   string `json:"offer_id,omitempty"`
 	Event     string `json:"event"`
+	// When and why it was disabled (status disabled).
+	DisabledAt     string `json:"disabled_at,omitempty"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 func viewPostback(p *model.Postback) postbackView {
-	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event}
+	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event,
+		DisabledAt: p.DisabledAt, DisabledReason: p.DisabledReason}
 }
 
 func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {

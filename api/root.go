@@ -91,6 +91,25 @@ type Dependencies struct {
 	// Statuses changes conversions' statuses; nil: Conversions, when it
 	// can (ingest.Service does).
 	Statuses statusChanger
+	// DeadLetter and Deliveries serve postbacks' deliveries, re-drive and
+	// re-enabling (postback_deliveries.go); without them those answer 503.
+	DeadLetter deadLetter
+	Deliveries deliveryLog
+}
+
+// deadLetter is the postbacks' dead letter (storage/redis/deadletter.go).
+type deadLetter interface {
+	DeadLetters(ctx context.Context, postbackID string, from, to time.Time, offset, limit int) ([]redis.DeadDelivery, int64, error)
+	DeadLetterIndex(ctx context.Context, postbackID string) (map[string]time.Time, error)
+	RedriveDeliveries(ctx context.Context, postbackID string, ids []string, due time.Time) (redis.Redrive, error)
+	RedriveRange(ctx context.Context, postbackID string, from, to time.Time, limit int, due time.Time) (redis.Redrive, error)
+	ResetFailures(ctx context.Context, postbackID string) error
+}
+
+// deliveryLog reads postback attempts (storage/clickhouse/deliveries.go).
+type deliveryLog interface {
+	PostbackDeliveries(ctx context.Context, q clickhouse.DeliveryQuery) ([]clickhouse.DeliveryRow, uint64, error)
+	DeliveryAttempts(ctx context.Context, postbackID string, deliveryIDs []string) ([]clickhouse.DeliveryAttempt, error)
 }
 
 // Server is the HTTP server.
@@ -110,6 +129,8 @@ type Server struct {
 	handling atomic.Int64
 
 	panics, serverErrors *metrics.Counter
+	// redriven counts dead postback deliveries queued again.
+	redriven *metrics.Counter
 }
 
 // New prepares the server; Start listens.
@@ -128,6 +149,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		catalog:      deps.Store.Catalog(),
 		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
 		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
+		redriven:     deps.Metrics.NewCounter(`clickrelay_postback_redriven_total`),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,
