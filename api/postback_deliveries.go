@@ -150,7 +150,7 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 		return
 	}
 	offset := (page - 1) * perPage
-	var views []deliveryView
+	views := []deliveryView{}
 	var total int64
 	if outcome == outcomeDead || outcome == "" {
 		// Dead deliveries, by when they died; with no filter, merged

@@ -72,15 +72,14 @@ func (c *Component) PostbackDeliveries(ctx context.Context, q DeliveryQuery) ([]
 FROM ` + attempts + `
 WHERE postback_id = ? AND (conversion_id, event) IN (
     SELECT conversion_id, event FROM ` + attempts + `
-    WHERE postback_id = ? AND attempt = 1 AND ts >= ? AND ts < ?)
-  AND NOT has(?, concat(conversion_id, ':', event))
-GROUP BY conversion_id, event
-` + having
-	exclude := q.Exclude
-	if exclude == nil {
-		exclude = []string{}
+    WHERE postback_id = ? AND attempt = 1 AND ts >= ? AND ts < ?)`
+	args := []any{q.PostbackID, q.PostbackID, q.From.UTC(), q.To.UTC()}
+	if len(q.Exclude) > 0 {
+		// An empty array would be Array(Nothing), which has() refuses.
+		inner += "\n  AND NOT has(?, concat(conversion_id, ':', event))"
+		args = append(args, q.Exclude)
 	}
-	args := []any{q.PostbackID, q.PostbackID, q.From.UTC(), q.To.UTC(), exclude}
+	inner += "\nGROUP BY conversion_id, event\n" + having
 	ctx, cancel := c.queryContext(ctx)
 	defer cancel()
 
