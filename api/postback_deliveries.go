@@ -144,11 +144,6 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 	}
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
-	dead, err := s.deps.DeadLetter.DeadLetterIndex(rctx, pb.ID)
-	if err != nil {
-		s.storageError(ctx, err)
-		return
-	}
 	offset := (page - 1) * perPage
 	views := []deliveryView{}
 	var total int64
@@ -170,6 +165,11 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 		total += count
 	}
 	if outcome != outcomeDead {
+		dead, err := s.deps.DeadLetter.DeadLetterIndex(rctx, pb.ID)
+		if err != nil {
+			s.storageError(ctx, err)
+			return
+		}
 		q := clickhouse.DeliveryQuery{PostbackID: pb.ID, From: from, To: to, Outcome: outcome, Offset: offset, Limit: perPage}
 		if outcome == "" {
 			q.Offset, q.Limit = 0, offset+perPage
