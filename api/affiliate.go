@@ -59,13 +59,16 @@ type postbackView struct {
 	Event         string `json:"event"`
 	Signed        bool   `json:"signed"`
 	SigningSecret string `json:"signing_secret,omitempty"`
+	// When and why it was disabled (status disabled).
+	DisabledAt     string `json:"disabled_at,omitempty"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 // viewPostback shows p; Signed counts only p's own secret (postbackView
 // adds the affiliate's).
 func viewPostback(p *model.Postback) postbackView {
 	return postbackView{ID: p.ID, Status: p.Status, CreatedAt: p.CreatedAt, URL: p.URL, OfferID: p.OfferID, Event: p.Event,
-		Signed: p.SigningSecret != ""}
+		Signed: p.SigningSecret != "", DisabledAt: p.DisabledAt, DisabledReason: p.DisabledReason}
 }
 
 // postbackView shows p, Signed saying whether its deliveries are signed.

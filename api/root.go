@@ -94,6 +94,25 @@ type Dependencies struct {
 	// Postbacks fires test postbacks (a postback.Sender); nil: the test
 	// endpoints answer 503.
 	Postbacks postbackTester
+	// DeadLetter and Deliveries serve postbacks' deliveries, re-drive and
+	// re-enabling (postback_deliveries.go); without them those answer 503.
+	DeadLetter deadLetter
+	Deliveries deliveryLog
+}
+
+// deadLetter is the postbacks' dead letter (storage/redis/deadletter.go).
+type deadLetter interface {
+	DeadLetters(ctx context.Context, postbackID string, from, to time.Time, offset, limit int) ([]redis.DeadDelivery, int64, error)
+	DeadLetterIndex(ctx context.Context, postbackID string) (map[string]time.Time, error)
+	RedriveDeliveries(ctx context.Context, postbackID string, ids []string, due time.Time) (redis.Redrive, error)
+	RedriveRange(ctx context.Context, postbackID string, from, to time.Time, limit int, due time.Time) (redis.Redrive, error)
+	ResetFailures(ctx context.Context, postbackID string) error
+}
+
+// deliveryLog reads postback attempts (storage/clickhouse/deliveries.go).
+type deliveryLog interface {
+	PostbackDeliveries(ctx context.Context, q clickhouse.DeliveryQuery) ([]clickhouse.DeliveryRow, uint64, error)
+	DeliveryAttempts(ctx context.Context, postbackID string, deliveryIDs []string) ([]clickhouse.DeliveryAttempt, error)
 }
 
 // Server is the HTTP server.
@@ -116,6 +135,8 @@ type Server struct {
 	// postbackTests counts test postbacks fired; real deliveries are the
 	// postback worker's clickrelay_postbacks_total, which tests never touch.
 	postbackTests *metrics.Counter
+	// redriven counts dead postback deliveries queued again.
+	redriven *metrics.Counter
 }
 
 // New prepares the server; Start listens.
@@ -135,6 +156,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		panics:        deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
 		serverErrors:  deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
 		postbackTests: deps.Metrics.NewCounter(`clickrelay_postback_tests_total`),
+		redriven:      deps.Metrics.NewCounter(`clickrelay_postback_redriven_total`),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,

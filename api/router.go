@@ -67,6 +67,11 @@ var routeTable = compile([]route{
 	{Route: Route{"PATCH", "/v2/offers/{id}"}, handle: withParam((*Server).patchOffer)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
 	{Route: Route{"PATCH", "/v2/conversions/{id}"}, handle: withParam((*Server).patchConversionAdmin)},
+	{Route: Route{"GET", "/v2/postbacks"}, handle: plain((*Server).listAdminPostbacks)},
+	{Route: Route{"GET", "/v2/postbacks/{id}"}, handle: adminPostback((*Server).getAdminPostback)},
+	{Route: Route{"GET", "/v2/postbacks/{id}/deliveries"}, handle: adminPostback((*Server).listDeliveries)},
+	{Route: Route{"POST", "/v2/postbacks/{id}/redrive"}, handle: adminPostback((*Server).redrive)},
+	{Route: Route{"POST", "/v2/postbacks/{id}/enable"}, handle: adminPostback((*Server).enablePostback)},
 
 	// Postback report (seed 004), admin key also in X-Eflow-API-Key.
 	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, false) })},
@@ -100,6 +105,10 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v1/postbacks/{id}/test"}, handle: scopedParam(model.ScopeWritePostback, (*Server).testPostback)},
 	{Route: Route{"POST", "/v1/signing-secret"}, handle: scoped(model.ScopeWritePostback, (*Server).rotateAffiliateSecret)},
 	{Route: Route{"DELETE", "/v1/signing-secret"}, handle: scoped(model.ScopeWritePostback, (*Server).deleteAffiliateSecret)},
+	// Reading one's own deliveries needs a valid key; changing them, write:postback.
+	{Route: Route{"GET", "/v1/postbacks/{id}/deliveries"}, handle: affiliatePostback(anyScope, (*Server).listDeliveries)},
+	{Route: Route{"POST", "/v1/postbacks/{id}/redrive"}, handle: affiliatePostback(model.ScopeWritePostback, (*Server).redrive)},
+	{Route: Route{"POST", "/v1/postbacks/{id}/enable"}, handle: affiliatePostback(model.ScopeWritePostback, (*Server).enablePostback)},
 	{Route: Route{"GET", "/v1/stats"}, handle: scoped(model.ScopeReadStats, (*Server).affiliateStats)},
 	{Route: Route{"GET", "/v1/offers"}, handle: scoped(model.ScopeReadOffers, (*Server).listAffiliateOffers)},
 	{Route: Route{"GET", "/v1/offers/{offer_id}"}, handle: scopedParam(model.ScopeReadOffers, (*Server).getAffiliateOffer)},

@@ -29,6 +29,9 @@ const (
 	StatusActive    = "active"
 	StatusPaused    = "paused"
 	StatusSuspended = "suspended" // accounts only: refused until an admin reactivates them
+	// StatusDisabled is a postback turned off because its receiver kept
+	// failing: its deliveries are kept in the dead letter until re-enabled.
+	StatusDisabled = "disabled"
 )
 
 // Advertiser reports conversions for its offers with its own API key.
@@ -96,6 +99,10 @@ type Postback struct {
 	CreatedAt   string `json:"created_at"`
 	// SigningSecret signs this postback's requests, before the affiliate's.
 	SigningSecret Secret `json:"signing_secret,omitempty"`
+	// DisabledAt and DisabledReason say when and why the postback was
+	// disabled (status disabled) because its receiver kept failing.
+	DisabledAt     string `json:"disabled_at,omitempty"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 // Secret is a postback signing secret. It is stored with its entity (JSON

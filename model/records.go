@@ -108,4 +108,8 @@ type Attempt struct {
 	Debug         string `json:"debug"`
 	Final         bool   `json:"final"` // no further attempt follows
 	LatencyMicros int64  `json:"latency_us"`
+	// ResponseBody is the start of the receiver's answer (trimmed), and
+	// Error why no answer came (empty when one did).
+	ResponseBody string `json:"response_body,omitempty"`
+	Error        string `json:"error,omitempty"`
 }

@@ -19,6 +19,16 @@ type Configuration struct {
 	AllowPrivate bool
 	// RetryPoll is how often the retry queue is read.
 	RetryPoll time.Duration
+	// DisableAfter is how many consecutive failed deliveries disable a
+	// postback, provided the first of them died at least DisableMinAge
+	// ago (CLICKRELAY_POSTBACK_DISABLE_AFTER, _MIN_AGE); 0 never does.
+	DisableAfter  int
+	DisableMinAge time.Duration
+	// DeadLetterMax and DeadLetterTTL bound each postback's dead letter
+	// (CLICKRELAY_POSTBACK_DEAD_LETTER_MAX, _TTL): past the cap the
+	// oldest entries go, and an entry is kept at most the TTL.
+	DeadLetterMax int
+	DeadLetterTTL time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults: 10 attempts over
@@ -31,6 +41,11 @@ func DefaultConfiguration() Configuration {
 		RetryMax:    time.Hour,
 		Concurrency: 256,
 		RetryPoll:   250 * time.Millisecond,
+
+		DisableAfter:  100,
+		DisableMinAge: 24 * time.Hour,
+		DeadLetterMax: 10_000,
+		DeadLetterTTL: 30 * 24 * time.Hour,
 	}
 }
 

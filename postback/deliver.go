@@ -21,24 +21,27 @@ func (w *Worker) deliver(j *job) (settled bool) {
 	defer cancel()
 	c := &j.Conversion
 	pb := w.catalog.Postback(j.PostbackID)
-	if pb == nil || pb.Status != model.StatusActive {
+	if pb == nil || pb.Status != model.StatusActive && pb.Status != model.StatusDisabled {
 		return true // deleted or paused since: nothing to send
 	}
 	if done, err := w.state.Delivered(ctx, c.ID, pb.ID, j.Event); err == nil && done {
 		w.skipped.Inc()
 		return true
 	}
+	if pb.Status == model.StatusDisabled {
+		return w.deadLetter(j, ReasonDisabled, false) // kept until it is re-enabled
+	}
 
 	target := expandURL(pb.URL, c, j.Event)
 	start := w.now()
-	outcome := w.sender.Send(ctx, string(target), SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
+	outcome := w.sender.Send(ctx, target, SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
 	took := w.now().Sub(start)
 	w.latency.Update(took.Seconds())
 
 	success := outcome.err == nil && outcome.status >= 200 && outcome.status < 300
 	retryable := outcome.err != nil && !outcome.invalid ||
 		outcome.status == http.StatusTooManyRequests || outcome.status >= 500
-	final := success || !retryable || j.Attempt >= uint32(w.config.MaxAttempts)
+	final := success || !retryable || j.Attempt-j.Base >= uint32(w.config.MaxAttempts)
 
 	w.record(ctx, &model.Attempt{
 		ConversionID:  c.ID,
@@ -51,30 +54,37 @@ func (w *Worker) deliver(j *job) (settled bool) {
 		AffiliateID:   c.AffiliateID,
 		AdvertiserID:  c.AdvertiserID,
 		Level:         pb.Level(),
-		URL:           string(target),
+		URL:           target,
 		Success:       success,
 		StatusCode:    outcome.status,
-		Debug:         outcome.debug(string(target)),
+		Debug:         outcome.debug(target),
 		Final:         final,
 		LatencyMicros: took.Microseconds(),
+		ResponseBody:  outcome.body,
+		Error:         errorText(outcome.err),
 	})
 
 	switch {
 	case success:
 		w.delivered.Inc()
-		if err := w.state.MarkDelivered(ctx, c.ID, pb.ID, j.Event); err != nil {
+		if err := w.state.RecordDelivered(ctx, c.ID, pb.ID, j.Event); err != nil {
 			w.hotLog.Warn().Err(err).Str("conversion_id", c.ID).Msg("delivered, but cannot record it; a redelivery may fire it again")
 		}
 	case final:
 		w.failed.Inc()
+		reason := ReasonPermanent
+		if retryable {
+			reason = ReasonExhausted
+		}
 		w.hotLog.Info().Str("conversion_id", c.ID).Str("postback_id", pb.ID).Int("status", outcome.status).
-			AnErr("error", outcome.err).Uint32("attempt", j.Attempt).Msg("postback failed for good")
+			AnErr("error", outcome.err).Uint32("attempt", j.Attempt).Str("reason", reason).Msg("postback failed for good; it is in the dead letter")
+		return w.deadLetter(j, reason, true)
 	default:
 		w.retried.Inc()
 		next := *j
 		next.Attempt++
 		body, _ := json.Marshal(&next)
-		due := w.now().Add(w.config.retryDelay(j.Attempt))
+		due := w.now().Add(w.config.retryDelay(j.Attempt - j.Base))
 		return w.schedule(due, body, c.ID, pb.ID)
 	}
 	return true
@@ -102,6 +112,14 @@ func (w *Worker) schedule(due time.Time, body []byte, conversionID, postbackID s
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// errorText is err's message, "" for none (err is redacted already).
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // record logs an attempt to Kafka. It is the only trace of the attempt, so

@@ -21,6 +21,7 @@ import (
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // catalog is where postbacks are read.
@@ -37,6 +38,12 @@ type state interface {
 	ScheduleRetry(ctx context.Context, due time.Time, job []byte) error
 	TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error)
 	FinishRetry(ctx context.Context, job string) error
+	// The dead letter (deadletter.go); a landed delivery ends its
+	// postback's run of failures; SaveEntity disables a failing postback.
+	AddDeadLetter(ctx context.Context, postbackID, deliveryID string, job []byte, now time.Time,
+		limits redis.DeadLetterLimits, countFailure bool) (redis.DeadLetterAdd, error)
+	RecordDelivered(ctx context.Context, conversion, postback, event string) error
+	SaveEntity(ctx context.Context, e model.Entity) error
 }
 
 // consumers opens consumer groups.
@@ -91,6 +98,7 @@ type Worker struct {
 
 	delivered, failed, retried, skipped, scheduleErrors *metrics.Counter
 	latency                                             *metrics.Histogram
+	deadLettered, deadEvicted, disabled                 *metrics.Counter
 }
 
 // job is one postback to try for one conversion and event.
@@ -99,6 +107,11 @@ type job struct {
 	PostbackID string           `json:"postback_id"`
 	Event      string           `json:"event"`
 	Attempt    uint32           `json:"attempt"` // the attempt about to be made
+	// Base is how many attempts earlier rounds made: a re-driven delivery
+	// gets MaxAttempts more, numbered on from Base+1.
+	Base uint32 `json:"base,omitempty"`
+	// Reason is why it was last put in the dead letter (deadletter.go).
+	Reason string `json:"reason,omitempty"`
 }
 
 // The consumer group every postback worker joins.
@@ -137,6 +150,10 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		// uncommitted meanwhile.
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
 		latency:        set.NewHistogram(`clickrelay_postback_request_seconds`),
+		deadLettered:   set.NewCounter(`clickrelay_postback_dead_lettered_total`),
+		// Entries dropped from a dead letter past its cap or TTL.
+		deadEvicted: set.NewCounter(`clickrelay_postback_dead_letter_evicted_total`),
+		disabled:    set.NewCounter(`clickrelay_postbacks_disabled_total`),
 	}
 	w.hotLog = hotlog.Sampled(w.log)
 	if w.now == nil {
@@ -258,7 +275,8 @@ func events(c *model.Conversion) []string {
 }
 
 // match lists the jobs a conversion calls for: each active postback of its
-// affiliate, global or on its offer, whose event it reaches. Test
+// affiliate, global or on its offer, whose event it reaches (and each
+// disabled one, whose delivery deliver keeps in the dead letter). Test
 // conversions fire nothing.
 func (w *Worker) match(c *model.Conversion) []*job {
 	if c.Test {
@@ -267,7 +285,7 @@ func (w *Worker) match(c *model.Conversion) []*job {
 	var jobs []*job
 	for _, event := range events(c) {
 		for _, pb := range w.catalog.Postbacks(c.AffiliateID) {
-			if pb.Status == model.StatusActive && pb.Event == event && (pb.OfferID == "" || pb.OfferID == c.OfferID) {
+			if (pb.Status == model.StatusActive || pb.Status == model.StatusDisabled) && pb.Event == event && (pb.OfferID == "" || pb.OfferID == c.OfferID) {
 				jobs = append(jobs, &job{Conversion: *c, PostbackID: pb.ID, Event: event, Attempt: 1})
 			}
 		}

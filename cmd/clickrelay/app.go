@@ -251,7 +251,8 @@ func (a *app) startServe(ctx context.Context) error {
 	a.api, err = api.New(api.Dependencies{
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
 		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
-		Postbacks: postback.NewSender(a.config.Postback, a.log), // test postbacks go out as deliveries do
+		Postbacks:  postback.NewSender(a.config.Postback, a.log), // test postbacks go out as deliveries do
+		DeadLetter: a.redis, Deliveries: a.clickhouse,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
 	}, a.config.API)

@@ -116,6 +116,10 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.duration("CLICKRELAY_POSTBACK_RETRY_BASE", &c.Postback.RetryBase)
 	l.duration("CLICKRELAY_POSTBACK_RETRY_MAX", &c.Postback.RetryMax)
 	l.integer("CLICKRELAY_POSTBACK_CONCURRENCY", &c.Postback.Concurrency, 1)
+	l.integer("CLICKRELAY_POSTBACK_DISABLE_AFTER", &c.Postback.DisableAfter, 0)
+	l.durationOrZero("CLICKRELAY_POSTBACK_DISABLE_MIN_AGE", &c.Postback.DisableMinAge)
+	l.integer("CLICKRELAY_POSTBACK_DEAD_LETTER_MAX", &c.Postback.DeadLetterMax, 1)
+	l.duration("CLICKRELAY_POSTBACK_DEAD_LETTER_TTL", &c.Postback.DeadLetterTTL)
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
 	l.duration("CLICKRELAY_READ_TIMEOUT", &c.API.ReadTimeout)
@@ -177,6 +181,18 @@ func (l *envLoader) duration(name string, dst *time.Duration) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			l.fail(name, v, "a positive duration such as 500ms, 30s or 720h")
+			return
+		}
+		*dst = d
+	}
+}
+
+// durationOrZero is duration where 0 is meaningful too.
+func (l *envLoader) durationOrZero(name string, dst *time.Duration) {
+	if v, ok := l.get(name); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			l.fail(name, v, "a duration of 0 or more such as 0s, 30m or 24h")
 			return
 		}
 		*dst = d

@@ -16,13 +16,17 @@ func envOf(vars map[string]string) func(string) (string, bool) {
 
 func TestConfigErrorsNameTheSetting(t *testing.T) {
 	cases := map[string]string{
-		"CLICKRELAY_ATTRIBUTION_WINDOW":     "30 days",
-		"CLICKRELAY_KAFKA_PARTITIONS":       "zero",
-		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "maybe",
-		"CLICKRELAY_LOG_LEVEL":              "loud",
-		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/33",
-		"CLICKRELAY_CLICK_SECRET":           "short",
-		"CLICKRELAY_PUBLIC_URL":             "trk.example.com/path",
+		"CLICKRELAY_ATTRIBUTION_WINDOW":       "30 days",
+		"CLICKRELAY_KAFKA_PARTITIONS":         "zero",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":   "maybe",
+		"CLICKRELAY_LOG_LEVEL":                "loud",
+		"CLICKRELAY_TRUSTED_PROXIES":          "10.0.0.0/33",
+		"CLICKRELAY_CLICK_SECRET":             "short",
+		"CLICKRELAY_PUBLIC_URL":               "trk.example.com/path",
+		"CLICKRELAY_POSTBACK_DISABLE_AFTER":   "-1",
+		"CLICKRELAY_POSTBACK_DISABLE_MIN_AGE": "-1h",
+		"CLICKRELAY_POSTBACK_DEAD_LETTER_MAX": "0",
+		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL": "0s",
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
@@ -59,6 +63,22 @@ func TestConfigReadsSettings(t *testing.T) {
 	}
 	if c.API.Addr != ":8080" {
 		t.Fatalf("default address %q", c.API.Addr)
+	}
+}
+
+func TestPostbackDisableSettings(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Postback; p.DisableAfter != 100 || p.DisableMinAge != 24*time.Hour || p.DeadLetterMax != 10_000 || p.DeadLetterTTL != 720*time.Hour {
+		t.Fatalf("defaults %+v", p)
+	}
+	// 0 is meaningful for both: never disable, and disable as soon as the
+	// count is reached.
+	c, err = loadConfig(envOf(map[string]string{"CLICKRELAY_POSTBACK_DISABLE_AFTER": "0", "CLICKRELAY_POSTBACK_DISABLE_MIN_AGE": "0"}))
+	if err != nil || c.Postback.DisableAfter != 0 || c.Postback.DisableMinAge != 0 {
+		t.Fatalf("zeros: %+v %v", c.Postback, err)
 	}
 }
 

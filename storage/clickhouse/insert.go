@@ -219,6 +219,8 @@ func (c *Component) InsertAttemptsAt(ctx context.Context, attempts []model.Attem
 		values("debug", func(i int) string { return attempts[i].Debug }),
 		values("final", func(i int) uint8 { return flag(attempts[i].Final) }),
 		values("latency_us", func(i int) uint64 { return uint64(max(attempts[i].LatencyMicros, 0)) }),
+		values("response_body", func(i int) string { return attempts[i].ResponseBody }),
+		values("error", func(i int) string { return attempts[i].Error }),
 	}
 	return c.insert(ctx, "postback_attempts", n, append(cols, offsetColumns(at)...))
 }
