@@ -21,6 +21,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 )
@@ -91,7 +92,7 @@ type Worker struct {
 	hotLog zerolog.Logger
 
 	delivered, failed, retried, skipped, scheduleErrors *metrics.Counter
-	latency                                             *metrics.Histogram
+	latency                                             *promtext.Histogram
 }
 
 // job is one postback to try for one conversion and event.
@@ -137,9 +138,10 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		// Each failed try to queue a retry in Redis; the work is kept
 		// uncommitted meanwhile.
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
-		latency:        set.NewHistogram(`clickrelay_postback_request_seconds`),
+		latency:        promtext.NewHistogram(set, `clickrelay_postback_request_seconds`, promtext.OutboundSeconds),
 	}
 	w.hotLog = hotlog.Sampled(w.log)
+	kafka.RegisterLag(set, w.consumer)
 	if w.now == nil {
 		w.now = time.Now
 	}

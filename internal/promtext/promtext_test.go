@@ -37,7 +37,7 @@ func TestHistogramBuckets(t *testing.T) {
 }
 
 func TestHistogramUpdateAllocatesNothing(t *testing.T) {
-	h := NewHistogram(metrics.NewSet(), "x_seconds", ClickSeconds)
+	h := NewHistogram(metrics.NewSet(), "x_seconds", RequestSeconds)
 	if n := testing.AllocsPerRun(1000, func() { h.Update(0.0003) }); n != 0 {
 		t.Errorf("Update allocates %v times", n)
 	}
