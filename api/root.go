@@ -22,6 +22,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -91,6 +92,9 @@ type Dependencies struct {
 	// Statuses changes conversions' statuses; nil: Conversions, when it
 	// can (ingest.Service does).
 	Statuses statusChanger
+	// MetricHelp describes the families of Metrics, for /metrics; the
+	// server's own and the Go runtime's are added.
+	MetricHelp promtext.Help
 }
 
 // Server is the HTTP server.
@@ -110,6 +114,8 @@ type Server struct {
 	handling atomic.Int64
 
 	panics, serverErrors *metrics.Counter
+	stats                *serverStats
+	metricHelp           promtext.Help
 }
 
 // New prepares the server; Start listens.
@@ -128,6 +134,8 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		catalog:      deps.Store.Catalog(),
 		panics:       deps.Metrics.NewCounter(`clickrelay_http_panics_total`),
 		serverErrors: deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
+		stats:        newServerStats(deps.Metrics),
+		metricHelp:   promtext.Merge(promtext.RuntimeHelp(), MetricHelp(), deps.MetricHelp),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,
@@ -314,6 +322,9 @@ var clickPrefix = []byte("/click")
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	s.handling.Add(1)
 	defer s.handling.Add(-1)
+	// Counted after recoverPanic has turned a panic into its 500.
+	stats := &s.stats.other
+	defer func() { stats.observe(ctx) }()
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
@@ -323,10 +334,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.Set("Allow", "GET")
 			return
 		}
+		stats = &s.stats.click
 		s.deps.Clicks.Handle(ctx)
 		return
 	}
-	s.route(ctx, string(path))
+	s.route(ctx, string(path), &stats)
 	if ctx.Response.StatusCode() >= 500 {
 		s.serverErrors.Inc()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/clickrelay/clickrelay/api"
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
@@ -253,6 +254,7 @@ func (a *app) startServe(ctx context.Context) error {
 		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
+		MetricHelp: metricHelp(),
 	}, a.config.API)
 	if err != nil {
 		return err
@@ -264,6 +266,14 @@ func (a *app) startServe(ctx context.Context) error {
 	}
 	a.onStop("http server", "connections of requests still running were closed", a.api.Stop)
 	return nil
+}
+
+// metricHelp describes every metric family a process may expose: each
+// component's table. A component that adds metrics adds its table here; a
+// family left out fails TestMetricsPassPromtool.
+func metricHelp() promtext.Help {
+	return promtext.Merge(tracker.MetricHelp(), ingest.MetricHelp(), postback.MetricHelp(), sink.MetricHelp(),
+		redis.MetricHelp(), kafka.MetricHelp())
 }
 
 // clickWrites is the readiness of the click path's writes to Redis: a Redis
