@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -174,6 +176,11 @@ func (a *app) start(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if a.config.MetricsAddr != "" {
+		if err := a.serveMetrics(); err != nil {
+			return err
+		}
+	}
 	a.log.Info().Str("role", a.role).Msg("clickrelay started")
 	return nil
 }
@@ -265,6 +272,26 @@ func (a *app) startServe(ctx context.Context) error {
 		return err
 	}
 	a.onStop("http server", "connections of requests still running were closed", a.api.Stop)
+	return nil
+}
+
+// serveMetrics serves /metrics on CLICKRELAY_METRICS_ADDR, apart from the
+// public port: what the API's /metrics answers, for every role.
+func (a *app) serveMetrics() error {
+	ln, err := net.Listen("tcp", a.config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("CLICKRELAY_METRICS_ADDR: cannot listen on %s: %w", a.config.MetricsAddr, err)
+	}
+	help := promtext.Merge(promtext.RuntimeHelp(), api.MetricHelp(), metricHelp())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		promtext.Expose(w, a.metrics, help)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.onStop("metrics listener", "a scrape under way was cut", srv.Shutdown)
+	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics")
 	return nil
 }
 

@@ -28,7 +28,8 @@ const dashboardFile = "../../deploy/grafana/clickrelay.json"
 // queries against it.
 func TestMetricsPassPromtool(t *testing.T) {
 	promtool := testenv.Promtool(t)
-	s := startStack(t)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := startStack(t, "CLICKRELAY_METRICS_ADDR="+metricsAddr)
 	n := s.setUp("https://shop.example.com/land?cid={click_id}")
 	receiver := newAffiliateTracker(t)
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
@@ -65,10 +66,14 @@ func TestMetricsPassPromtool(t *testing.T) {
 	if bytes.Contains(exposition, []byte("vmrange")) {
 		t.Error("a histogram is exposed with vmrange buckets, which histogram_quantile cannot read")
 	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(exposition)
-	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	checkMetrics(t, promtool, "/metrics", exposition)
+
+	// CLICKRELAY_METRICS_ADDR, where a `work` process is scraped, serves
+	// the same families.
+	alone := scrape(t, "http://"+metricsAddr+"/metrics")
+	checkMetrics(t, promtool, "CLICKRELAY_METRICS_ADDR's /metrics", alone)
+	if got, want := exposedFamilies(alone), exposedFamilies(exposition); len(got) != len(want) {
+		t.Errorf("CLICKRELAY_METRICS_ADDR serves %d families, the API's /metrics %d", len(got), len(want))
 	}
 
 	t.Run("dashboard", func(t *testing.T) {
@@ -87,6 +92,16 @@ func TestMetricsPassPromtool(t *testing.T) {
 		}
 		checkPromQL(t, promtool, exprs)
 	})
+}
+
+// checkMetrics fails the test on anything promtool finds in exposition.
+func checkMetrics(t *testing.T, promtool, what string, exposition []byte) {
+	t.Helper()
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics on %s: %v\n%s", what, err, out)
+	}
 }
 
 func scrape(t *testing.T, url string) []byte {
