@@ -5,8 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/internal/promtext"
 )
 
 // health is seed 002's health check: the process answers. It touches no
@@ -45,11 +46,11 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, status, map[string]any{"status": state, "checks": checks, "timestamp": time.Now().UnixMilli()})
 }
 
-// metrics writes every metric in the Prometheus text format.
+// metrics writes every metric in the Prometheus text format, each family
+// with its HELP and TYPE.
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	s.deps.Metrics.WritePrometheus(ctx)
-	metrics.WriteProcessMetrics(ctx)
+	promtext.Expose(ctx, s.deps.Metrics, s.metricHelp)
 }
 
 // NotReady is a readiness failure whose Reason may be shown to anyone:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -98,6 +99,9 @@ type Dependencies struct {
 	// re-enabling (postback_deliveries.go); without them those answer 503.
 	DeadLetter deadLetter
 	Deliveries deliveryLog
+	// MetricHelp describes the families of Metrics, for /metrics; the
+	// server's own and the Go runtime's are added.
+	MetricHelp promtext.Help
 }
 
 // deadLetter is the postbacks' dead letter (storage/redis/deadletter.go).
@@ -136,7 +140,9 @@ type Server struct {
 	// postback worker's clickrelay_postbacks_total, which tests never touch.
 	postbackTests *metrics.Counter
 	// redriven counts dead postback deliveries queued again.
-	redriven *metrics.Counter
+	redriven   *metrics.Counter
+	stats      *serverStats
+	metricHelp promtext.Help
 }
 
 // New prepares the server; Start listens.
@@ -157,6 +163,8 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		serverErrors:  deps.Metrics.NewCounter(`clickrelay_http_server_errors_total`),
 		postbackTests: deps.Metrics.NewCounter(`clickrelay_postback_tests_total`),
 		redriven:      deps.Metrics.NewCounter(`clickrelay_postback_redriven_total`),
+		stats:         newServerStats(deps.Metrics),
+		metricHelp:    promtext.Merge(promtext.RuntimeHelp(), MetricHelp(), deps.MetricHelp),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,
@@ -343,6 +351,9 @@ var clickPrefix = []byte("/click")
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	s.handling.Add(1)
 	defer s.handling.Add(-1)
+	// Counted after recoverPanic has turned a panic into its 500.
+	stats := &s.stats.other
+	defer func() { stats.observe(ctx) }()
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
 	if bytes.HasPrefix(path, clickPrefix) && (len(path) == len(clickPrefix) || path[len(clickPrefix)] == '/') {
@@ -352,10 +363,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.Set("Allow", "GET")
 			return
 		}
+		stats = &s.stats.click
 		s.deps.Clicks.Handle(ctx)
 		return
 	}
-	s.route(ctx, string(path))
+	s.route(ctx, string(path), &stats)
 	if ctx.Response.StatusCode() >= 500 {
 		s.serverErrors.Inc()
 	}

@@ -25,6 +25,7 @@ type route struct {
 	// GETs count as reads and other methods as writes.
 	limit limitClass
 	segs  []string // the template split at "/"; "" where a parameter stands
+	index int      // in routeTable, for the server's per-route metrics
 }
 
 // Routes returns every route the server answers (the click redirect
@@ -117,6 +118,7 @@ var routeTable = compile([]route{
 
 func compile(routes []route) []route {
 	for i := range routes {
+		routes[i].index = i
 		for _, seg := range strings.Split(strings.Trim(routes[i].Path, "/"), "/") {
 			if strings.HasPrefix(seg, "{") {
 				seg = ""
@@ -159,12 +161,11 @@ func scopedParam(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Affi
 
 // route answers a request from the table: the route whose template and
 // method match, a 405 listing the methods the path takes, or a 404, each
-// in the envelope of the surface the path belongs to.
-func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
-	if strings.HasPrefix(path, "/v2/") && !s.isAdmin(ctx) {
-		adminUnauthorized(ctx)
-		return
-	}
+// in the envelope of the surface the path belongs to. Under /v2/ any
+// request without the admin key is a 401, whether the path exists or not.
+// It points stats at the matched route's metrics before answering.
+func (s *Server) route(ctx *fasthttp.RequestCtx, path string, stats **routeStats) {
+	admin := !strings.HasPrefix(path, "/v2/") || s.isAdmin(ctx)
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	method := string(ctx.Method())
 	if method == fasthttp.MethodHead {
@@ -179,12 +180,21 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string) {
 			continue
 		}
 		if r.Method == method {
+			*stats = &s.stats.routes[r.index]
+			if !admin {
+				adminUnauthorized(ctx)
+				return
+			}
 			ctx.SetUserValue(routeKey, r)
 			r.handle(s, ctx, p)
 			return
 		}
 		params = p
 		allow = append(allow, r.Method)
+	}
+	if !admin {
+		adminUnauthorized(ctx)
+		return
 	}
 	if len(allow) > 0 {
 		if slices.Contains(allow, fasthttp.MethodGet) {

@@ -19,6 +19,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -97,7 +98,7 @@ type Worker struct {
 	hotLog zerolog.Logger
 
 	delivered, failed, retried, skipped, scheduleErrors *metrics.Counter
-	latency                                             *metrics.Histogram
+	latency                                             *promtext.Histogram
 	deadLettered, deadEvicted, disabled                 *metrics.Counter
 }
 
@@ -149,13 +150,14 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		// Each failed try to queue a retry in Redis; the work is kept
 		// uncommitted meanwhile.
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
-		latency:        set.NewHistogram(`clickrelay_postback_request_seconds`),
+		latency:        promtext.NewHistogram(set, `clickrelay_postback_request_seconds`, promtext.OutboundSeconds),
 		deadLettered:   set.NewCounter(`clickrelay_postback_dead_lettered_total`),
 		// Entries dropped from a dead letter past its cap or TTL.
 		deadEvicted: set.NewCounter(`clickrelay_postback_dead_letter_evicted_total`),
 		disabled:    set.NewCounter(`clickrelay_postbacks_disabled_total`),
 	}
 	w.hotLog = hotlog.Sampled(w.log)
+	kafka.RegisterLag(set, w.consumer)
 	if w.now == nil {
 		w.now = time.Now
 	}

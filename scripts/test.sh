@@ -6,6 +6,31 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+# promtool (Debian's prometheus package) lints /metrics in the tests. Only
+# the tool is wanted: the package's daemon is kept from starting (a
+# policy-rc.d for the install), and disabled and stopped should it start.
+install_promtool() {
+	command -v promtool >/dev/null && return
+	local sudo="" policy=/usr/sbin/policy-rc.d made="" status=0
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	echo "== installing promtool (apt-get install prometheus)" >&2
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod +x "$policy"
+		made=1
+	fi
+	$sudo apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null || status=$?
+	[ -n "$made" ] && $sudo rm -f "$policy"
+	if [ -d /run/systemd/system ]; then
+		$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+	elif service prometheus status >/dev/null 2>&1; then
+		$sudo service prometheus stop >/dev/null 2>&1 || true
+	fi
+	return $status
+}
+install_promtool
+
 export CLICKRELAY_DATA_DIR=$root/.data/test
 export REDIS_PORT=16379 CLICKHOUSE_PORT=19000 CLICKHOUSE_HTTP_PORT=18123
 rm -rf "$CLICKRELAY_DATA_DIR"

@@ -22,6 +22,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 )
@@ -77,6 +78,9 @@ type Sink struct {
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
 	wg         sync.WaitGroup
+
+	// flushSeconds and batchRecords have a series per topic.
+	flushSeconds, batchRecords *promtext.HistogramFamily
 }
 
 // groupPrefix names the sink's consumer groups: one per topic, so the
@@ -104,6 +108,8 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	}
 	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
+	s.flushSeconds = promtext.NewHistogramFamily(deps.Metrics, `clickrelay_sink_flush_seconds`, promtext.FlushSeconds)
+	s.batchRecords = promtext.NewHistogramFamily(deps.Metrics, `clickrelay_sink_batch_records`, promtext.BatchSizes)
 	s.streams = []*stream{
 		// Clicks are most of the volume: they get the hand-written decoder.
 		newStream(s, kafka.TopicClicks, newPending(model.DecodeClick, deps.Warehouse.InsertClicksAt)),
@@ -214,22 +220,25 @@ type stream struct {
 	hotLog zerolog.Logger
 
 	inserted, poison, failures *metrics.Counter
-	flushSeconds               *metrics.Histogram
+	flushSeconds, batchRecords *promtext.Histogram
 }
 
 func newStream(s *Sink, topic string, p pending) *stream {
 	set := s.deps.Metrics
+	consumer := s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk())
+	kafka.RegisterLag(set, consumer)
 	return &stream{
 		sink:         s,
 		topic:        topic,
-		consumer:     s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk()),
+		consumer:     consumer,
 		pending:      p,
 		log:          s.log.With().Str("topic", topic).Logger(),
 		hotLog:       hotlog.Sampled(s.log.With().Str("topic", topic).Logger()),
 		inserted:     set.NewCounter(`clickrelay_sink_records_total{topic="` + topic + `"}`),
 		poison:       set.NewCounter(`clickrelay_sink_undecodable_total{topic="` + topic + `"}`),
 		failures:     set.NewCounter(`clickrelay_sink_insert_errors_total{topic="` + topic + `"}`),
-		flushSeconds: set.NewHistogram(`clickrelay_sink_flush_seconds{topic="` + topic + `"}`),
+		flushSeconds: s.flushSeconds.With(`topic="` + topic + `"`),
+		batchRecords: s.batchRecords.With(`topic="` + topic + `"`),
 	}
 }
 
@@ -309,6 +318,7 @@ func (st *stream) flush(msgs []kafkago.Message) bool {
 		backoff = min(2*backoff, 10*time.Second)
 	}
 	st.flushSeconds.UpdateDuration(start)
+	st.batchRecords.Update(float64(len(msgs)))
 	st.inserted.Add(st.pending.len()) // undecodable messages count as poison only
 	st.pending.reset()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

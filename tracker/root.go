@@ -17,6 +17,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -131,7 +132,7 @@ type trackerMetrics struct {
 	redisRetried                           *metrics.Counter
 	retryQueue                             *atomicGauge
 	redisFull                              *atomicGauge
-	redisBatch                             *metrics.Histogram
+	redisBatch                             *promtext.Histogram
 }
 
 func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
@@ -149,7 +150,7 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		// Each time the click path (or a flusher) had to wait for room.
 		queueFull:     set.NewCounter(`clickrelay_click_queue_full_total`),
 		shipQueueFull: set.NewCounter(`clickrelay_click_ship_queue_full_total`),
-		redisBatch:    set.NewHistogram(`clickrelay_click_redis_batch_size`),
+		redisBatch:    promtext.NewHistogram(set, `clickrelay_click_redis_batch_size`, promtext.BatchSizes),
 		// Clicks Redis refused at first and took on a retry, and those
 		// waiting for it now.
 		redisRetried: set.NewCounter(`clickrelay_click_redis_retried_total`),

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/clickrelay/clickrelay/api"
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
@@ -173,6 +176,11 @@ func (a *app) start(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if a.config.MetricsAddr != "" {
+		if err := a.serveMetrics(); err != nil {
+			return err
+		}
+	}
 	a.log.Info().Str("role", a.role).Msg("clickrelay started")
 	return nil
 }
@@ -255,6 +263,7 @@ func (a *app) startServe(ctx context.Context) error {
 		DeadLetter: a.redis, Deliveries: a.clickhouse,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
+		MetricHelp: metricHelp(),
 	}, a.config.API)
 	if err != nil {
 		return err
@@ -266,6 +275,34 @@ func (a *app) startServe(ctx context.Context) error {
 	}
 	a.onStop("http server", "connections of requests still running were closed", a.api.Stop)
 	return nil
+}
+
+// serveMetrics serves /metrics on CLICKRELAY_METRICS_ADDR, apart from the
+// public port: what the API's /metrics answers, for every role.
+func (a *app) serveMetrics() error {
+	ln, err := net.Listen("tcp", a.config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("CLICKRELAY_METRICS_ADDR: cannot listen on %s: %w", a.config.MetricsAddr, err)
+	}
+	help := promtext.Merge(promtext.RuntimeHelp(), api.MetricHelp(), metricHelp())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		promtext.Expose(w, a.metrics, help)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.onStop("metrics listener", "a scrape under way was cut", srv.Shutdown)
+	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics")
+	return nil
+}
+
+// metricHelp describes every metric family a process may expose: each
+// component's table. A component that adds metrics adds its table here; a
+// family left out fails TestMetricsPassPromtool.
+func metricHelp() promtext.Help {
+	return promtext.Merge(tracker.MetricHelp(), ingest.MetricHelp(), postback.MetricHelp(), sink.MetricHelp(),
+		redis.MetricHelp(), kafka.MetricHelp())
 }
 
 // clickWrites is the readiness of the click path's writes to Redis: a Redis

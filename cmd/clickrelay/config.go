@@ -33,6 +33,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PprofAddr serves net/http/pprof when set; keep it on loopback.
 	PprofAddr string
+	// MetricsAddr serves /metrics alone when set: the only way to scrape
+	// a `work` process, which has no HTTP port of its own.
+	MetricsAddr string
 
 	API        api.Configuration
 	Redis      redis.Configuration
@@ -90,6 +93,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	}
 	l.duration("CLICKRELAY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	l.str("CLICKRELAY_PPROF_ADDR", &c.PprofAddr)
+	l.str("CLICKRELAY_METRICS_ADDR", &c.MetricsAddr)
 	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)
 	if c.ClickSecret != "" && len(c.ClickSecret) < 16 {
 		l.fail("CLICKRELAY_CLICK_SECRET", "(hidden)", "at least 16 characters")

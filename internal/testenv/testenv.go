@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -32,6 +33,23 @@ func need(t testing.TB, name string) string {
 		t.Fatalf("%s is not set, and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it", name)
 	}
 	t.Skipf("%s is not set: run scripts/test.sh to start the services", name)
+	return ""
+}
+
+// Promtool returns the path of Prometheus' promtool (Debian's prometheus
+// package; .ci/run installs it), which checks the /metrics exposition.
+// Missing, it skips the test, or fails it under
+// CLICKRELAY_TEST_REQUIRE_SERVICES=1.
+func Promtool(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
+		t.Fatal("promtool is not installed (apt-get install prometheus), and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it")
+	}
+	t.Skip("promtool is not installed: apt-get install prometheus")
 	return ""
 }
 

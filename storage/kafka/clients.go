@@ -3,9 +3,13 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/clickrelay/clickrelay/internal/promtext"
 )
 
 // NewWriter returns a producer for a topic. Every write waits for all
@@ -86,12 +90,19 @@ func (c *Component) NewConsumer(group, topic string, fetch Fetch) *Consumer {
 // CaughtUp reports whether the group has committed every message the topic
 // holds now. With producers stopped, that means nothing is left to consume.
 func (k *Consumer) CaughtUp(ctx context.Context) (bool, error) {
+	lag, err := k.Lag(ctx)
+	return err == nil && lag == 0, err
+}
+
+// Lag is how many messages of the topic the group has not committed yet:
+// the consumer's queue, what is not stored or handled yet.
+func (k *Consumer) Lag(ctx context.Context) (int64, error) {
 	meta, err := k.comp.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{k.topic}})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	if len(meta.Topics) != 1 {
-		return false, fmt.Errorf("topic %s not found", k.topic)
+		return 0, fmt.Errorf("topic %s not found", k.topic)
 	}
 	var partitions []int
 	var requests []kafka.OffsetRequest
@@ -101,25 +112,49 @@ func (k *Consumer) CaughtUp(ctx context.Context) (bool, error) {
 	}
 	ends, err := k.comp.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{k.topic: requests}})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	committed, err := k.comp.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: k.group, Topics: map[string][]int{k.topic: partitions}})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	done := map[int]int64{}
 	for _, p := range committed.Topics[k.topic] {
-		done[p.Partition] = p.CommittedOffset
+		done[p.Partition] = max(p.CommittedOffset, 0) // -1: nothing committed yet
 	}
+	var lag int64
 	for _, p := range ends.Topics[k.topic] {
 		if p.Error != nil {
-			return false, p.Error
+			return 0, p.Error
 		}
 		if p.LastOffset > 0 && done[p.Partition] < p.LastOffset {
-			return false, nil
+			lag += p.LastOffset - done[p.Partition]
 		}
 	}
-	return true, nil
+	return lag, nil
+}
+
+// RegisterLag exposes the consumer's Lag in set as
+// clickrelay_kafka_consumer_lag{group,topic}, read from the broker at each
+// scrape (three small requests). A broker that does not answer within a
+// second shows as NaN, not as an old value.
+func RegisterLag(set *metrics.Set, k *Consumer) {
+	set.NewGauge(`clickrelay_kafka_consumer_lag{group="`+k.group+`",topic="`+k.topic+`"}`, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		lag, err := k.Lag(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(lag)
+	})
+}
+
+// MetricHelp describes the metrics this package registers.
+func MetricHelp() promtext.Help {
+	return promtext.Help{
+		"clickrelay_kafka_consumer_lag": "Messages of a topic its consumer group has not committed yet (not yet stored or handled); NaN when the broker does not answer.",
+	}
 }
 
 // logger is kafka-go's error logger for a topic's clients.

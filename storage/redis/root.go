@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +65,19 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		journalStore: deps.Journal,
 	}
 	c.catalog = newCatalog(c, deps.Metrics)
+	if deps.Metrics != nil {
+		// The queue is shared by every process: each reports the same
+		// number, so dashboards take the max over processes.
+		deps.Metrics.NewGauge(`clickrelay_postback_retry_queue`, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := c.PendingRetries(ctx)
+			if err != nil {
+				return math.NaN() // unknown, rather than an old value
+			}
+			return float64(n)
+		})
+	}
 	return c, nil
 }
 

@@ -1,0 +1,12 @@
+package redis
+
+import "github.com/clickrelay/clickrelay/internal/promtext"
+
+// MetricHelp describes the Redis component's metrics for /metrics.
+func MetricHelp() promtext.Help {
+	return promtext.Help{
+		"clickrelay_catalog_reloads_total":       "Full reloads of the in-process catalog of offers, affiliates and keys from Redis.",
+		"clickrelay_catalog_empty_reloads_total": "Catalog reloads that found Redis empty while the catalog held entities, and kept the catalog (Redis lost its data: run clickrelay restore).",
+		"clickrelay_postback_retry_queue":        "Postbacks waiting in Redis for a retry, across every process; NaN when Redis does not answer.",
+	}
+}
