@@ -19,6 +19,19 @@ type Configuration struct {
 	AllowPrivate bool
 	// RetryPoll is how often the retry queue is read.
 	RetryPoll time.Duration
+	// HostConcurrency caps requests in flight to one receiver host
+	// (host:port); a job past it is deferred, not waited for.
+	HostConcurrency int
+	// HostFailures is how many requests to a host in a row may time out
+	// or fail to connect before the host is backed off as a whole.
+	HostFailures int
+	// HostBackoff is a host's first backoff; each failed probe doubles it,
+	// up to HostBackoffMax.
+	HostBackoff    time.Duration
+	HostBackoffMax time.Duration
+	// HostBusyDelay is how long a job whose host is at its bound waits in
+	// the retry queue (plus up to as much again of jitter).
+	HostBusyDelay time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults: 10 attempts over
@@ -31,6 +44,12 @@ func DefaultConfiguration() Configuration {
 		RetryMax:    time.Hour,
 		Concurrency: 256,
 		RetryPoll:   250 * time.Millisecond,
+
+		HostConcurrency: 32,
+		HostFailures:    5,
+		HostBackoff:     time.Second,
+		HostBackoffMax:  time.Minute,
+		HostBusyDelay:   200 * time.Millisecond,
 	}
 }
 

@@ -16,13 +16,15 @@ func envOf(vars map[string]string) func(string) (string, bool) {
 
 func TestConfigErrorsNameTheSetting(t *testing.T) {
 	cases := map[string]string{
-		"CLICKRELAY_ATTRIBUTION_WINDOW":     "30 days",
-		"CLICKRELAY_KAFKA_PARTITIONS":       "zero",
-		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "maybe",
-		"CLICKRELAY_LOG_LEVEL":              "loud",
-		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/33",
-		"CLICKRELAY_CLICK_SECRET":           "short",
-		"CLICKRELAY_PUBLIC_URL":             "trk.example.com/path",
+		"CLICKRELAY_ATTRIBUTION_WINDOW":        "30 days",
+		"CLICKRELAY_KAFKA_PARTITIONS":          "zero",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":    "maybe",
+		"CLICKRELAY_LOG_LEVEL":                 "loud",
+		"CLICKRELAY_TRUSTED_PROXIES":           "10.0.0.0/33",
+		"CLICKRELAY_CLICK_SECRET":              "short",
+		"CLICKRELAY_PUBLIC_URL":                "trk.example.com/path",
+		"CLICKRELAY_POSTBACK_HOST_CONCURRENCY": "0",
+		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "10ms", // below the 1 s backoff
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
