@@ -91,6 +91,8 @@ type hostLimits struct {
 	failures    int           // timeouts or connect failures in a row that back a host off
 	backoff     time.Duration // first backoff; each failed probe doubles it
 	backoffMax  time.Duration
+	busyDelay   time.Duration // the least a job turned away as busy waits
+	probeWait   time.Duration // the longest a probe takes: the request timeout
 }
 
 type hostTable struct {
@@ -109,6 +111,17 @@ type hostState struct {
 	backoff  time.Duration // the current backoff; 0 when the host is not backed off
 	until    time.Time     // when the backoff ends and a probe may go
 	probing  bool          // the one probe request is in flight
+	probeAt  time.Time     // when it went
+	// One job turned away during a backoff is due when it ends, to be the
+	// probe; the others wait for the probe's verdict.
+	probeReserved bool
+
+	// Jobs turned away as busy come due spaced by the host's pace (a
+	// request's expected time over the bound), so a slow host's backlog
+	// is not taken from Redis and put back every moment.
+	latency  time.Duration // moving average of its requests' time
+	fullAt   time.Time     // when it last reached its bound
+	busyNext time.Time     // when the last job turned away as busy is due
 }
 
 func newHostTable(limits hostLimits, now func() time.Time, log zerolog.Logger) *hostTable {
@@ -120,6 +133,7 @@ type hostSlot struct {
 	table    *hostTable
 	host     string
 	probe    bool
+	start    time.Time
 	released bool
 }
 
@@ -139,23 +153,44 @@ func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
 	}
 	probe := false
 	if s.backoff > 0 {
-		if s.probing || now.Before(s.until) {
-			// Try again when the backoff ends; during a probe, one backoff
-			// from now (the probe decides meanwhile).
-			retryAt := s.until
-			if s.probing || !retryAt.After(now) {
-				retryAt = now.Add(s.backoff)
+		switch {
+		case s.probing:
+			// The probe decides by the time it has had its timeout.
+			return nil, hostBackedOff, laterOf(s.probeAt.Add(t.limits.probeWait), now.Add(t.limits.busyDelay))
+		case now.Before(s.until):
+			if !s.probeReserved {
+				s.probeReserved = true
+				return nil, hostBackedOff, s.until
 			}
-			return nil, hostBackedOff, retryAt
+			// A probe to a host that refuses at once decides in a moment,
+			// one to a host that hangs in its timeout: wait one or the
+			// other, whichever is shorter, then for the probe if still out.
+			return nil, hostBackedOff, s.until.Add(min(t.limits.probeWait, s.backoff))
 		}
 		probe = true
 	}
 	if s.inFlight >= t.limits.concurrency {
-		return nil, hostBusy, now
+		// Spaced by the host's pace: its requests' average time, or, while
+		// none has finished, how long it has been full.
+		pace := max(s.latency, now.Sub(s.fullAt)) / time.Duration(t.limits.concurrency)
+		s.busyNext = laterOf(now.Add(t.limits.busyDelay), s.busyNext.Add(pace))
+		return nil, hostBusy, s.busyNext
 	}
 	s.inFlight++
-	s.probing = s.probing || probe
-	return &hostSlot{table: t, host: host, probe: probe}, admitted, time.Time{}
+	if s.inFlight == t.limits.concurrency {
+		s.fullAt = now
+	}
+	if probe {
+		s.probing, s.probeAt, s.probeReserved = true, now, false
+	}
+	return &hostSlot{table: t, host: host, probe: probe, start: now}, admitted, time.Time{}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // report releases the slot with what its request told of the host.
@@ -173,10 +208,10 @@ func (s *hostSlot) finish(signal hostSignal) {
 		return
 	}
 	s.released = true
-	s.table.finish(s.host, s.probe, signal)
+	s.table.finish(s.host, s.probe, s.start, signal)
 }
 
-func (t *hostTable) finish(host string, probe bool, signal hostSignal) {
+func (t *hostTable) finish(host string, probe bool, start time.Time, signal hostSignal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.hosts[host]
@@ -187,13 +222,21 @@ func (t *hostTable) finish(host string, probe bool, signal hostSignal) {
 	if probe {
 		s.probing = false
 	}
+	if signal != signalNone {
+		took := t.now().Sub(start)
+		if s.latency == 0 {
+			s.latency = took
+		} else {
+			s.latency += (took - s.latency) / 4
+		}
+	}
 	switch signal {
 	case signalAlive:
 		s.failures = 0
 		if s.backoff > 0 {
 			t.backedOff--
 			t.log.Info().Str("host", host).Msg("postback receiver answers again; its backoff is over")
-			s.backoff, s.until = 0, time.Time{}
+			s.backoff, s.until, s.probeReserved = 0, time.Time{}, false
 		}
 	case signalDown:
 		s.failures++
@@ -201,12 +244,12 @@ func (t *hostTable) finish(host string, probe bool, signal hostSignal) {
 		case probe:
 			// The probe failed: back off again, twice as long.
 			s.backoff = min(2*s.backoff, t.limits.backoffMax)
-			s.until = t.now().Add(s.backoff)
+			s.until, s.probeReserved = t.now().Add(s.backoff), false
 			t.log.Warn().Str("host", host).Dur("backoff", s.backoff).Int("failures_in_a_row", s.failures).
 				Msg("postback receiver still times out or refuses connections; backing off longer")
 		case s.backoff == 0 && s.failures >= t.limits.failures:
 			s.backoff = t.limits.backoff
-			s.until = t.now().Add(s.backoff)
+			s.until, s.probeReserved = t.now().Add(s.backoff), false
 			t.backedOff++
 			t.log.Warn().Str("host", host).Dur("backoff", s.backoff).Int("failures_in_a_row", s.failures).
 				Msg("postback receiver times out or refuses connections; its postbacks wait for the backoff to end")
@@ -254,15 +297,13 @@ func (w *Worker) hostOf(j *job) string {
 // Redis took the job (see schedule).
 func (w *Worker) postpone(j *job, raw []byte, why admission, retryAt time.Time) bool {
 	now := w.now()
-	var due time.Time
+	wait := max(retryAt.Sub(now), 0)
 	if why == hostBusy {
 		w.deferredBusy.Inc()
-		due = now.Add(w.config.HostBusyDelay + jitter(w.config.HostBusyDelay))
 	} else {
 		w.deferredBackoff.Inc()
-		wait := max(retryAt.Sub(now), 0)
-		due = now.Add(wait + jitter(max(wait/4, w.config.HostBusyDelay)))
 	}
+	due := now.Add(wait + jitter(min(max(wait/4, w.config.HostBusyDelay), 5*time.Second)))
 	if raw == nil {
 		raw, _ = json.Marshal(j)
 	}

@@ -64,7 +64,9 @@ func TestHostTableBoundsEachHost(t *testing.T) {
 }
 
 func TestHostTableBacksOffAndProbes(t *testing.T) {
-	table, clock := newTestTable(t, hostLimits{concurrency: 8, failures: 3, backoff: time.Second, backoffMax: 5 * time.Second})
+	const probeWait = 3 * time.Second // the request timeout
+	table, clock := newTestTable(t, hostLimits{concurrency: 8, failures: 3, backoff: time.Second, backoffMax: 5 * time.Second,
+		busyDelay: 100 * time.Millisecond, probeWait: probeWait})
 	host := "hang.test:80"
 	fail := func() { mustAdmit(t, table, host).report(timeoutErr) }
 
@@ -82,12 +84,18 @@ func TestHostTableBacksOffAndProbes(t *testing.T) {
 		t.Fatalf("not backed off after 3 failures in a row: %d hosts", n)
 	}
 
-	// The backoff doubles with each failed probe, up to the cap; during
-	// it, and while the probe is out, the host's jobs are turned away.
+	// The backoff doubles with each failed probe, up to the cap. During
+	// it, the first job turned away is due when it ends, to be the probe;
+	// the others when the probe has had its time or one more backoff,
+	// whichever is shorter; while the probe is out, jobs wait for its
+	// verdict.
 	for _, backoff := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
-		_, got, retryAt := table.acquire(host)
-		if got != hostBackedOff || !retryAt.Equal(clock.now().Add(backoff)) {
-			t.Fatalf("during a %v backoff: admission %d, retry at +%v", backoff, got, retryAt.Sub(clock.now()))
+		ends := clock.now().Add(backoff)
+		for _, want := range []time.Time{ends, ends.Add(min(probeWait, backoff)), ends.Add(min(probeWait, backoff))} {
+			_, got, retryAt := table.acquire(host)
+			if got != hostBackedOff || !retryAt.Equal(want) {
+				t.Fatalf("during a %v backoff: admission %d, retry at +%v, want +%v", backoff, got, retryAt.Sub(clock.now()), want.Sub(clock.now()))
+			}
 		}
 		clock.advance(backoff - time.Millisecond)
 		if _, got, _ := table.acquire(host); got != hostBackedOff {
@@ -95,8 +103,9 @@ func TestHostTableBacksOffAndProbes(t *testing.T) {
 		}
 		clock.advance(time.Millisecond)
 		probe := mustAdmit(t, table, host)
-		if _, got, retryAt := table.acquire(host); got != hostBackedOff || !retryAt.Equal(clock.now().Add(backoff)) {
-			t.Fatalf("while the probe is out: admission %d, retry at +%v, want backed off for %v", got, retryAt.Sub(clock.now()), backoff)
+		clock.advance(time.Second)
+		if _, got, retryAt := table.acquire(host); got != hostBackedOff || !retryAt.Equal(clock.now().Add(probeWait-time.Second)) {
+			t.Fatalf("while the probe is out: admission %d, retry at +%v, want when the probe has had %v", got, retryAt.Sub(clock.now()), probeWait)
 		}
 		probe.report(refusedErr)
 	}
@@ -120,6 +129,34 @@ func TestHostTableBacksOffAndProbes(t *testing.T) {
 	table.mu.Unlock()
 	if failures != 0 {
 		t.Fatalf("failures in a row after recovery: %d", failures)
+	}
+}
+
+// Jobs a busy host turns away come due spaced by its pace, not all a
+// moment later: a slow host's backlog is not churned through Redis.
+func TestHostTableSpacesBusyHostsJobs(t *testing.T) {
+	table, clock := newTestTable(t, hostLimits{concurrency: 2, failures: 3, backoff: time.Second, backoffMax: time.Minute,
+		busyDelay: 200 * time.Millisecond, probeWait: 5 * time.Second})
+	host := "slow.test:80"
+	mustAdmit(t, table, host)
+	mustAdmit(t, table, host)
+	clock.advance(time.Second) // full for 1 s: a request takes at least that, 500 ms a slot
+	start := clock.now()
+	for _, want := range []time.Duration{200 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
+		_, got, retryAt := table.acquire(host)
+		if got != hostBusy || retryAt.Sub(start) != want {
+			t.Fatalf("busy: admission %d, retry at +%v, want +%v", got, retryAt.Sub(start), want)
+		}
+	}
+	// A host that is fast but at its bound a moment spaces little.
+	fast := "fast.test:80"
+	for range 2 {
+		mustAdmit(t, table, fast)
+	}
+	for range 3 {
+		if _, got, retryAt := table.acquire(fast); got != hostBusy || retryAt.Sub(clock.now()) != 200*time.Millisecond {
+			t.Fatalf("fast host busy: admission %d, retry at +%v, want +200ms", got, retryAt.Sub(clock.now()))
+		}
 	}
 }
 

@@ -79,6 +79,7 @@ type Worker struct {
 
 	sem        chan struct{} // one token per request in flight
 	hosts      *hostTable    // per receiver host: in-flight bound and backoff
+	postponing chan struct{} // one token per deferral being written to Redis
 	commits    *commitTracker
 	consumed   chan struct{} // closed when consume returns
 	deliveries sync.WaitGroup
@@ -124,22 +125,26 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		set = metrics.NewSet()
 	}
 	w := &Worker{
-		config:    config,
-		log:       deps.Logger.With().Str("component", "postback").Logger(),
-		catalog:   deps.Catalog,
-		state:     deps.State,
-		attempts:  deps.Attempts,
-		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
-		client:    newClient(config),
-		drain:     deps.Drain,
-		now:       deps.Now,
-		sem:       make(chan struct{}, config.Concurrency),
-		commits:   newCommitTracker(),
-		consumed:  make(chan struct{}),
-		delivered: set.NewCounter(`clickrelay_postbacks_total{result="delivered"}`),
-		failed:    set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
-		retried:   set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
-		skipped:   set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
+		config:   config,
+		log:      deps.Logger.With().Str("component", "postback").Logger(),
+		catalog:  deps.Catalog,
+		state:    deps.State,
+		attempts: deps.Attempts,
+		consumer: deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
+		client:   newClient(config),
+		drain:    deps.Drain,
+		now:      deps.Now,
+		sem:      make(chan struct{}, config.Concurrency),
+		// Deferrals share Redis's connection pool with the deliveries and
+		// the intake: a host's backlog coming due at once must not take
+		// every connection.
+		postponing: make(chan struct{}, 8),
+		commits:    newCommitTracker(),
+		consumed:   make(chan struct{}),
+		delivered:  set.NewCounter(`clickrelay_postbacks_total{result="delivered"}`),
+		failed:     set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
+		retried:    set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
+		skipped:    set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
 		// Each failed try to queue a retry in Redis; the work is kept
 		// uncommitted meanwhile.
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
@@ -154,7 +159,8 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		w.now = time.Now
 	}
 	w.hosts = newHostTable(hostLimits{concurrency: config.HostConcurrency, failures: config.HostFailures,
-		backoff: config.HostBackoff, backoffMax: config.HostBackoffMax}, w.now, w.hotLog)
+		backoff: config.HostBackoff, backoffMax: config.HostBackoffMax, busyDelay: config.HostBusyDelay, probeWait: config.Timeout},
+		w.now, w.hotLog)
 	set.NewGauge(`clickrelay_postback_hosts_backed_off`, func() float64 { return float64(w.hosts.backedOffHosts()) })
 	w.stopCtx, w.stopCancel = context.WithCancel(context.Background())
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
@@ -347,7 +353,8 @@ func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
 		w.deliveries.Add(1)
 		go func() {
 			d := kept
-			defer func() { w.deliveries.Done(); done(d) }()
+			w.postponing <- struct{}{}
+			defer func() { <-w.postponing; w.deliveries.Done(); done(d) }()
 			if w.postpone(j, raw, admission, retryAt) {
 				d = deferred
 			}
