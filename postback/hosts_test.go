@@ -201,8 +201,8 @@ func TestHostKey(t *testing.T) {
 		"https://tracker.example.com/pb":           "tracker.example.com:443",
 		"http://127.0.0.1:8081/pb":                 "127.0.0.1:8081",
 		"http://user:secret@[::1]:9000/pb?token=x": "[::1]:9000",
-		"not a url":                                "",
-		"/relative/path":                           "",
+		"not a url":      "",
+		"/relative/path": "",
 	}
 	for target, want := range cases {
 		if got := hostKey(target); got != want {
