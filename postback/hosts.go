@@ -269,6 +269,22 @@ func (t *hostTable) backedOffHosts() int {
 	return t.backedOff
 }
 
+// prune forgets the backed-off hosts no job has come for since a longest
+// backoff after theirs ended (their postbacks were deleted, or delivered
+// by another worker): else the table, and the gauge, would keep them for
+// good. A job for one later starts it afresh.
+func (t *hostTable) prune() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	for host, s := range t.hosts {
+		if s.backoff > 0 && s.inFlight == 0 && !s.probing && now.After(s.until.Add(t.limits.backoffMax)) {
+			delete(t.hosts, host)
+			t.backedOff--
+		}
+	}
+}
+
 // jitter spreads the jobs of one host deferred together over a fraction
 // of their wait, so they do not come due in one burst.
 func jitter(d time.Duration) time.Duration {

@@ -160,6 +160,31 @@ func TestHostTableSpacesBusyHostsJobs(t *testing.T) {
 	}
 }
 
+// A backed-off host no job comes for is forgotten a longest backoff after
+// its own ended; one still probed is kept.
+func TestHostTablePrunesAbandonedBackoffs(t *testing.T) {
+	table, clock := newTestTable(t, hostLimits{concurrency: 4, failures: 1, backoff: time.Second, backoffMax: 10 * time.Second,
+		busyDelay: 100 * time.Millisecond, probeWait: time.Second})
+	mustAdmit(t, table, "gone.test:80").report(refusedErr)
+	mustAdmit(t, table, "probed.test:80").report(refusedErr)
+	clock.advance(time.Second)
+	probe := mustAdmit(t, table, "probed.test:80")
+	clock.advance(10 * time.Second)
+	table.prune()
+	if n := table.backedOffHosts(); n != 2 {
+		t.Fatalf("pruned at the longest backoff's end, not after: %d hosts backed off", n)
+	}
+	clock.advance(time.Millisecond)
+	table.prune()
+	if n := table.backedOffHosts(); n != 1 {
+		t.Fatalf("%d hosts backed off, want only the one whose probe is out", n)
+	}
+	probe.report(nil)
+	if n := table.backedOffHosts(); n != 0 {
+		t.Fatalf("%d hosts backed off after the probe's answer", n)
+	}
+}
+
 func TestHostTableForgetsHealthyIdleHosts(t *testing.T) {
 	table, _ := newTestTable(t, hostLimits{concurrency: 4, failures: 2, backoff: time.Second, backoffMax: time.Minute})
 	for i := range 100 {

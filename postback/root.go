@@ -125,26 +125,22 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		set = metrics.NewSet()
 	}
 	w := &Worker{
-		config:   config,
-		log:      deps.Logger.With().Str("component", "postback").Logger(),
-		catalog:  deps.Catalog,
-		state:    deps.State,
-		attempts: deps.Attempts,
-		consumer: deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
-		client:   newClient(config),
-		drain:    deps.Drain,
-		now:      deps.Now,
-		sem:      make(chan struct{}, config.Concurrency),
-		// Deferrals share Redis's connection pool with the deliveries and
-		// the intake: a host's backlog coming due at once must not take
-		// every connection.
-		postponing: make(chan struct{}, 8),
-		commits:    newCommitTracker(),
-		consumed:   make(chan struct{}),
-		delivered:  set.NewCounter(`clickrelay_postbacks_total{result="delivered"}`),
-		failed:     set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
-		retried:    set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
-		skipped:    set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
+		config:    config,
+		log:       deps.Logger.With().Str("component", "postback").Logger(),
+		catalog:   deps.Catalog,
+		state:     deps.State,
+		attempts:  deps.Attempts,
+		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
+		client:    newClient(config),
+		drain:     deps.Drain,
+		now:       deps.Now,
+		sem:       make(chan struct{}, config.Concurrency),
+		commits:   newCommitTracker(),
+		consumed:  make(chan struct{}),
+		delivered: set.NewCounter(`clickrelay_postbacks_total{result="delivered"}`),
+		failed:    set.NewCounter(`clickrelay_postbacks_total{result="failed"}`),
+		retried:   set.NewCounter(`clickrelay_postbacks_total{result="retry_scheduled"}`),
+		skipped:   set.NewCounter(`clickrelay_postbacks_total{result="already_delivered"}`),
 		// Each failed try to queue a retry in Redis; the work is kept
 		// uncommitted meanwhile.
 		scheduleErrors: set.NewCounter(`clickrelay_postback_schedule_errors_total`),
@@ -158,6 +154,10 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 	if w.now == nil {
 		w.now = time.Now
 	}
+	// Deferrals share Redis's connection pool with the deliveries and the
+	// intake: a host's backlog coming due at once must not take every
+	// connection.
+	w.postponing = make(chan struct{}, 8)
 	w.hosts = newHostTable(hostLimits{concurrency: config.HostConcurrency, failures: config.HostFailures,
 		backoff: config.HostBackoff, backoffMax: config.HostBackoffMax, busyDelay: config.HostBusyDelay, probeWait: config.Timeout},
 		w.now, w.hotLog)
@@ -416,11 +416,14 @@ func (w *Worker) retryLoop() {
 	tick := time.NewTicker(w.config.RetryPoll)
 	defer tick.Stop()
 	lease := 2*w.config.Timeout + 10*time.Second
-	for {
+	for ticks := 0; ; ticks++ {
 		select {
 		case <-tick.C:
 		case <-w.stopCtx.Done():
 			return
+		}
+		if ticks%64 == 0 {
+			w.hosts.prune()
 		}
 		for {
 			ctx, cancel := context.WithTimeout(w.stopCtx, 5*time.Second)
