@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,10 +110,55 @@ func TestReportMarksPhasesNotRun(t *testing.T) {
 			if !strings.HasSuffix(row, "| yes |") {
 				t.Errorf("measured bar not judged: %s", row)
 			}
-		case strings.HasPrefix(row, "| postback end to end"), strings.HasPrefix(row, "| ratio to nginx"), strings.HasPrefix(row, "| stats freshness"):
+		case strings.HasPrefix(row, "| postback end to end"), strings.HasPrefix(row, "| ratio to nginx"), strings.HasPrefix(row, "| stats freshness"),
+			strings.HasPrefix(row, "| postbacks to a healthy receiver"):
 			if !strings.HasSuffix(row, "| not run |") {
 				t.Errorf("unmeasured bar judged: %s", row)
 			}
 		}
 	}
+}
+
+// The slow-receiver phase's row judges the healthy receiver's p99 and its
+// missing postbacks.
+func TestReportJudgesTheSlowReceiverPhase(t *testing.T) {
+	for _, c := range []struct {
+		p99     float64
+		missing int64
+		want    string
+	}{{12, 0, "| yes |"}, {250, 0, "| **no** |"}, {12, 3, "| **no** |"}} {
+		r := &report{Phases: []string{phaseSlowReceiver}, SlowReceiver: slowReceiverResult{Rate: 1000, Healthy: 5000,
+			Conversions: conversionResult{Postback: summary{P99: c.p99}, Missing: c.missing}}}
+		found := false
+		for _, row := range strings.Split(r.markdown(), "\n") {
+			if strings.HasPrefix(row, "| postbacks to a healthy receiver") {
+				found = true
+				if !strings.HasSuffix(row, c.want) {
+					t.Errorf("p99 %v ms, %d missing: %s, want %s", c.p99, c.missing, row, c.want)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no slow-receiver row in the report")
+		}
+	}
+}
+
+// The hanging receiver takes connections and requests and never answers,
+// until stopped.
+func TestHangingReceiverNeverAnswers(t *testing.T) {
+	h, err := startHangingReceiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 200 * time.Millisecond}
+	_, err = client.Get(h.url() + "/pb?cid=x")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("GET to the hanging receiver: %v, want a timeout", err)
+	}
+	if h.accepted.Load() != 1 {
+		t.Fatalf("accepted %d connections, want 1", h.accepted.Load())
+	}
+	h.stop()
 }

@@ -63,8 +63,9 @@ type conversionResult struct {
 
 // driveConversions posts one conversion per click ID at rate, each with a
 // unique txid, and times each postback from the moment its conversion was
-// sent to the moment the receiver got it.
-func driveConversions(ctx context.Context, addr, advertiserKey string, clickIDs []string, rate float64, rcv *receiver) conversionResult {
+// sent to the moment the receiver got it. With watched, only the click IDs
+// it names have their postback awaited at rcv (the others' go elsewhere).
+func driveConversions(ctx context.Context, addr, advertiserKey string, clickIDs []string, rate float64, rcv *receiver, watched func(i int) bool) conversionResult {
 	client := &fasthttp.HostClient{Addr: addr, MaxConns: 256, ReadTimeout: 10 * time.Second}
 	var res conversionResult
 	sentAt := make([]time.Time, len(clickIDs))
@@ -125,7 +126,7 @@ func driveConversions(ctx context.Context, addr, advertiserKey string, clickIDs 
 	deadline := time.Now().Add(30 * time.Second)
 	var postback latencies
 	for i, cid := range clickIDs {
-		if !ok[i] {
+		if !ok[i] || watched != nil && !watched(i) {
 			continue
 		}
 		for {

@@ -42,7 +42,7 @@ type options struct {
 }
 
 // The phases of a run, in order.
-var allPhases = []string{"throughput", "latency", "conversions", "freshness"}
+var allPhases = []string{"throughput", "latency", "conversions", phaseSlowReceiver, "freshness"}
 
 func main() {
 	var o options
@@ -232,7 +232,18 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.phases["conversions"] {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
 		step("%d conversions at %.0f/s", convs, o.conversionRate)
-		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv)
+		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv, nil)
+	}
+
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Postbacks to a healthy receiver while another affiliate's hangs.
+	if o.phases[phaseSlowReceiver] {
+		step("%.0f conversions/s for %s, one receiver hanging", o.conversionRate, o.conversionDuration)
+		if r.SlowReceiver, err = runSlowReceiver(ctx, cr, n, rcv, o); err != nil {
+			return nil, fmt.Errorf("the slow-receiver phase: %w", err)
+		}
 	}
 
 	if err := ctx.Err(); err != nil {
@@ -273,7 +284,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL"); err != nil {
 		return nil, err
 	}
-	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged
+	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged
 	if r.Accounting.ConversionsStored, err = st.count(ctx, "SELECT count() FROM clickrelay.conversions FINAL"); err != nil {
 		return nil, err
 	}

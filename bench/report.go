@@ -28,15 +28,16 @@ type report struct {
 	ClickrelayPerSecond float64     `json:"clickrelay_per_second"`
 	Ratio               float64     `json:"ratio"`
 
-	Settled      string           `json:"settled_after"` // before the latency run
-	LatencyRate  float64          `json:"latency_rate"`
-	ClickLatency summary          `json:"click_latency"`
-	NginxLatency summary          `json:"nginx_latency_same_rate"`
-	FixedRate    rateResult       `json:"fixed_rate_run"`
-	Conversions  conversionResult `json:"conversions"`
-	Freshness    summary          `json:"stats_freshness"`
-	Accounting   accounting       `json:"accounting"`
-	Backpressure backpressure     `json:"backpressure"`
+	Settled      string             `json:"settled_after"` // before the latency run
+	LatencyRate  float64            `json:"latency_rate"`
+	ClickLatency summary            `json:"click_latency"`
+	NginxLatency summary            `json:"nginx_latency_same_rate"`
+	FixedRate    rateResult         `json:"fixed_rate_run"`
+	Conversions  conversionResult   `json:"conversions"`
+	SlowReceiver slowReceiverResult `json:"postbacks_slow_receiver"`
+	Freshness    summary            `json:"stats_freshness"`
+	Accounting   accounting         `json:"accounting"`
+	Backpressure backpressure       `json:"backpressure"`
 }
 
 // backpressure counts the times clickrelay's queues were full: the click
@@ -101,6 +102,11 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "| postback end to end (conversion sent → GET received), p50 / p99 / max | %.2f / %.2f / %.2f ms (%d missing) | p99 ≤ %.0f ms | %s |\n",
 		r.Conversions.Postback.P50, r.Conversions.Postback.P99, r.Conversions.Postback.Max, r.Conversions.Missing, postbackP99Max,
 		r.checkPhase("conversions", r.Conversions.Postback.P99 <= postbackP99Max && r.Conversions.Missing == 0))
+	sr := r.SlowReceiver
+	fmt.Fprintf(&b, "| postbacks to a healthy receiver while another affiliate's hangs (%.0f conversions/s, half each), p50 / p99 / max | %.2f / %.2f / %.2f ms (%d of %d missing; %d connections held by the hanging one; deferred: %.0f busy, %.0f backed off) | p99 ≤ %.0f ms | %s |\n",
+		sr.Rate, sr.Conversions.Postback.P50, sr.Conversions.Postback.P99, sr.Conversions.Postback.Max, sr.Conversions.Missing, sr.Healthy,
+		sr.HangingConnections, sr.DeferredBusy, sr.DeferredBackoff, postbackP99Max,
+		r.checkPhase(phaseSlowReceiver, sr.Conversions.Postback.P99 <= postbackP99Max && sr.Conversions.Missing == 0 && sr.Conversions.Refused == 0))
 	fmt.Fprintf(&b, "| stats freshness (click → `GET /v1/stats`), median / max of %d | %.2f / %.2f s | ≤ 60 s | %s |\n",
 		r.Freshness.Count, r.Freshness.P50/1000, r.Freshness.Max/1000, r.checkPhase("freshness", r.Freshness.Max <= 60_000))
 	fmt.Fprintf(&b, "| 302s answered / clicks in Redis / clicks in ClickHouse | %d / %d / %d | equal | %s |\n", a.Answered, a.InRedis, a.InClickHouse, check(clicksMatch))

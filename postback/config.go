@@ -29,6 +29,19 @@ type Configuration struct {
 	// oldest entries go, and an entry is kept at most the TTL.
 	DeadLetterMax int
 	DeadLetterTTL time.Duration
+	// HostConcurrency caps requests in flight to one receiver host
+	// (host:port); a job past it is deferred, not waited for.
+	HostConcurrency int
+	// HostFailures is how many requests to a host in a row may time out
+	// or fail to connect before the host is backed off as a whole.
+	HostFailures int
+	// HostBackoff is a host's first backoff; each failed probe doubles it,
+	// up to HostBackoffMax.
+	HostBackoff    time.Duration
+	HostBackoffMax time.Duration
+	// HostBusyDelay is how long a job whose host is at its bound waits in
+	// the retry queue (plus up to as much again of jitter).
+	HostBusyDelay time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults: 10 attempts over
@@ -42,10 +55,15 @@ func DefaultConfiguration() Configuration {
 		Concurrency: 256,
 		RetryPoll:   250 * time.Millisecond,
 
-		DisableAfter:  100,
-		DisableMinAge: 24 * time.Hour,
-		DeadLetterMax: 10_000,
-		DeadLetterTTL: 30 * 24 * time.Hour,
+		DisableAfter:    100,
+		DisableMinAge:   24 * time.Hour,
+		DeadLetterMax:   10_000,
+		DeadLetterTTL:   30 * 24 * time.Hour,
+		HostConcurrency: 32,
+		HostFailures:    5,
+		HostBackoff:     time.Second,
+		HostBackoffMax:  time.Minute,
+		HostBusyDelay:   200 * time.Millisecond,
 	}
 }
 

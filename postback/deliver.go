@@ -16,7 +16,7 @@ import (
 // given up, or its next attempt durably scheduled. An unsettled job (the
 // stop's deadline came while Redis refused the retry) must not be
 // committed: its conversion is redelivered, or its leased retry runs again.
-func (w *Worker) deliver(j *job) (settled bool) {
+func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), w.config.Timeout+5*time.Second)
 	defer cancel()
 	c := &j.Conversion
@@ -36,6 +36,7 @@ func (w *Worker) deliver(j *job) (settled bool) {
 	start := w.now()
 	outcome := w.sender.Send(ctx, target, SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
 	took := w.now().Sub(start)
+	slot.report(outcome.err) // free the host's slot before the bookkeeping
 	w.latency.Update(took.Seconds())
 
 	success := outcome.err == nil && outcome.status >= 200 && outcome.status < 300

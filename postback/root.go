@@ -85,6 +85,8 @@ type Worker struct {
 	now      func() time.Time
 
 	sem        chan struct{} // one token per request in flight
+	hosts      *hostTable    // per receiver host: in-flight bound and backoff
+	postponing chan struct{} // one token per deferral being written to Redis
 	commits    *commitTracker
 	consumed   chan struct{} // closed when consume returns
 	deliveries sync.WaitGroup
@@ -100,6 +102,7 @@ type Worker struct {
 	delivered, failed, retried, skipped, scheduleErrors *metrics.Counter
 	latency                                             *promtext.Histogram
 	deadLettered, deadEvicted, disabled                 *metrics.Counter
+	deferredBusy, deferredBackoff                       *metrics.Counter
 }
 
 // job is one postback to try for one conversion and event.
@@ -125,6 +128,10 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 	}
 	if config.MaxAttempts < 1 || config.Concurrency < 1 || config.Timeout <= 0 || config.RetryBase <= 0 {
 		return nil, errors.New("postback: attempts, concurrency, timeout and retry base must be positive")
+	}
+	if config.HostConcurrency < 1 || config.HostFailures < 1 || config.HostBackoff <= 0 ||
+		config.HostBackoffMax < config.HostBackoff || config.HostBusyDelay <= 0 {
+		return nil, errors.New("postback: host concurrency, failures, backoff and busy delay must be positive, and the backoff cap at least the backoff")
 	}
 	set := deps.Metrics
 	if set == nil {
@@ -155,12 +162,24 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		// Entries dropped from a dead letter past its cap or TTL.
 		deadEvicted: set.NewCounter(`clickrelay_postback_dead_letter_evicted_total`),
 		disabled:    set.NewCounter(`clickrelay_postbacks_disabled_total`),
+		// Jobs put back in the retry queue, without a request nor using up
+		// an attempt, because their receiver host could not take them.
+		deferredBusy:    set.NewCounter(`clickrelay_postback_deferred_total{reason="host_busy"}`),
+		deferredBackoff: set.NewCounter(`clickrelay_postback_deferred_total{reason="host_backoff"}`),
 	}
 	w.hotLog = hotlog.Sampled(w.log)
 	kafka.RegisterLag(set, w.consumer)
 	if w.now == nil {
 		w.now = time.Now
 	}
+	// Deferrals share Redis's connection pool with the deliveries and the
+	// intake: a host's backlog coming due at once must not take every
+	// connection.
+	w.postponing = make(chan struct{}, 8)
+	w.hosts = newHostTable(hostLimits{concurrency: config.HostConcurrency, failures: config.HostFailures,
+		backoff: config.HostBackoff, backoffMax: config.HostBackoffMax, busyDelay: config.HostBusyDelay, probeWait: config.Timeout},
+		w.now, w.hotLog)
+	set.NewGauge(`clickrelay_postback_hosts_backed_off`, func() float64 { return float64(w.hosts.backedOffHosts()) })
 	w.stopCtx, w.stopCancel = context.WithCancel(context.Background())
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
 	return w, nil
@@ -241,8 +260,8 @@ func (w *Worker) handle(m kafkago.Message) {
 	var unsettled atomic.Bool
 	remaining.Add(len(jobs))
 	for _, j := range jobs {
-		w.dispatch(j, func(settled bool) {
-			if !settled {
+		w.dispatch(j, nil, func(d disposition) {
+			if d == kept {
 				unsettled.Store(true)
 			}
 			remaining.Done()
@@ -295,15 +314,48 @@ func (w *Worker) match(c *model.Conversion) []*job {
 	return jobs
 }
 
-// dispatch runs j when a request slot is free, then calls done with
-// whether j is settled (see deliver).
-func (w *Worker) dispatch(j *job, done func(settled bool)) {
+// disposition is where a dispatched job ended up.
+type disposition int
+
+const (
+	// kept: neither done nor durably queued (a stop's deadline came while
+	// Redis refused it); its conversion stays uncommitted, or its leased
+	// retry runs again when the lease runs out.
+	kept disposition = iota
+	// settled: delivered, given up, or its next attempt queued.
+	settled
+	// deferred: its receiver host could not take it now; it is back in the
+	// retry queue as it was (raw, when it came from there), same attempt.
+	deferred
+)
+
+// dispatch runs j when its receiver host and a global request slot can
+// take it, then calls done with where j ended up. A job whose host is at
+// its bound or backed off is never waited for: it goes back to the retry
+// queue (raw is its queue entry when it came from there, nil otherwise),
+// so the conversion's message can commit and other hosts' jobs go on.
+func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
+	slot, admission, retryAt := w.hosts.acquire(w.hostOf(j))
+	if admission != admitted {
+		w.deliveries.Add(1)
+		go func() {
+			d := kept
+			w.postponing <- struct{}{}
+			defer func() { <-w.postponing; w.deliveries.Done(); done(d) }()
+			if w.postpone(j, raw, admission, retryAt) {
+				d = deferred
+			}
+		}()
+		return
+	}
 	w.sem <- struct{}{}
 	w.deliveries.Add(1)
 	go func() {
-		settled := false
-		defer func() { <-w.sem; w.deliveries.Done(); done(settled) }()
-		settled = w.deliver(j)
+		d := kept
+		defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
+		if w.deliver(j, slot) {
+			d = settled
+		}
 	}()
 }
 
@@ -351,11 +403,14 @@ func (w *Worker) retryLoop() {
 	tick := time.NewTicker(w.config.RetryPoll)
 	defer tick.Stop()
 	lease := 2*w.config.Timeout + 10*time.Second
-	for {
+	for ticks := 0; ; ticks++ {
 		select {
 		case <-tick.C:
 		case <-w.stopCtx.Done():
 			return
+		}
+		if ticks%64 == 0 {
+			w.hosts.prune()
 		}
 		for {
 			ctx, cancel := context.WithTimeout(w.stopCtx, 5*time.Second)
@@ -374,8 +429,10 @@ func (w *Worker) retryLoop() {
 					w.finishRetry(raw)
 					continue
 				}
-				w.dispatch(&j, func(settled bool) {
-					if settled { // else its lease runs out and it is taken again
+				w.dispatch(&j, []byte(raw), func(d disposition) {
+					// Kept: its lease runs out and it is taken again.
+					// Deferred: the same entry is due again later.
+					if d == settled {
 						w.finishRetry(raw)
 					}
 				})

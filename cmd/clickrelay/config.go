@@ -124,6 +124,14 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.durationOrZero("CLICKRELAY_POSTBACK_DISABLE_MIN_AGE", &c.Postback.DisableMinAge)
 	l.integer("CLICKRELAY_POSTBACK_DEAD_LETTER_MAX", &c.Postback.DeadLetterMax, 1)
 	l.duration("CLICKRELAY_POSTBACK_DEAD_LETTER_TTL", &c.Postback.DeadLetterTTL)
+	l.integer("CLICKRELAY_POSTBACK_HOST_CONCURRENCY", &c.Postback.HostConcurrency, 1)
+	l.integer("CLICKRELAY_POSTBACK_HOST_FAILURES", &c.Postback.HostFailures, 1)
+	l.duration("CLICKRELAY_POSTBACK_HOST_BACKOFF", &c.Postback.HostBackoff)
+	l.duration("CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX", &c.Postback.HostBackoffMax)
+	if c.Postback.HostBackoffMax < c.Postback.HostBackoff {
+		l.fail("CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX", c.Postback.HostBackoffMax.String(),
+			"a duration at least CLICKRELAY_POSTBACK_HOST_BACKOFF ("+c.Postback.HostBackoff.String()+")")
+	}
 
 	l.integer("CLICKRELAY_MAX_BODY_BYTES", &c.API.MaxBodyBytes, 1024)
 	l.duration("CLICKRELAY_READ_TIMEOUT", &c.API.ReadTimeout)

@@ -16,17 +16,19 @@ func envOf(vars map[string]string) func(string) (string, bool) {
 
 func TestConfigErrorsNameTheSetting(t *testing.T) {
 	cases := map[string]string{
-		"CLICKRELAY_ATTRIBUTION_WINDOW":       "30 days",
-		"CLICKRELAY_KAFKA_PARTITIONS":         "zero",
-		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":   "maybe",
-		"CLICKRELAY_LOG_LEVEL":                "loud",
-		"CLICKRELAY_TRUSTED_PROXIES":          "10.0.0.0/33",
-		"CLICKRELAY_CLICK_SECRET":             "short",
-		"CLICKRELAY_PUBLIC_URL":               "trk.example.com/path",
-		"CLICKRELAY_POSTBACK_DISABLE_AFTER":   "-1",
-		"CLICKRELAY_POSTBACK_DISABLE_MIN_AGE": "-1h",
-		"CLICKRELAY_POSTBACK_DEAD_LETTER_MAX": "0",
-		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL": "0s",
+		"CLICKRELAY_ATTRIBUTION_WINDOW":        "30 days",
+		"CLICKRELAY_KAFKA_PARTITIONS":          "zero",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":    "maybe",
+		"CLICKRELAY_LOG_LEVEL":                 "loud",
+		"CLICKRELAY_TRUSTED_PROXIES":           "10.0.0.0/33",
+		"CLICKRELAY_CLICK_SECRET":              "short",
+		"CLICKRELAY_PUBLIC_URL":                "trk.example.com/path",
+		"CLICKRELAY_POSTBACK_DISABLE_AFTER":    "-1",
+		"CLICKRELAY_POSTBACK_DISABLE_MIN_AGE":  "-1h",
+		"CLICKRELAY_POSTBACK_DEAD_LETTER_MAX":  "0",
+		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL":  "0s",
+		"CLICKRELAY_POSTBACK_HOST_CONCURRENCY": "0",
+		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "10ms", // below the 1 s backoff
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
@@ -45,11 +47,15 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 
 func TestConfigReadsSettings(t *testing.T) {
 	c, err := loadConfig(envOf(map[string]string{
-		"CLICKRELAY_KAFKA_BROKERS":          " k1:9092, k2:9092 ",
-		"CLICKRELAY_ATTRIBUTION_WINDOW":     "168h",
-		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "1",
-		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/8,192.168.0.0/16",
-		"CLICKRELAY_PUBLIC_URL":             "https://trk.example.com/",
+		"CLICKRELAY_KAFKA_BROKERS":             " k1:9092, k2:9092 ",
+		"CLICKRELAY_ATTRIBUTION_WINDOW":        "168h",
+		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":    "1",
+		"CLICKRELAY_TRUSTED_PROXIES":           "10.0.0.0/8,192.168.0.0/16",
+		"CLICKRELAY_PUBLIC_URL":                "https://trk.example.com/",
+		"CLICKRELAY_POSTBACK_HOST_CONCURRENCY": "8",
+		"CLICKRELAY_POSTBACK_HOST_FAILURES":    "3",
+		"CLICKRELAY_POSTBACK_HOST_BACKOFF":     "2s",
+		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "5m",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +63,9 @@ func TestConfigReadsSettings(t *testing.T) {
 	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
 		c.Ingest.AttributionWindow != 168*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
+	}
+	if p := c.Postback; p.HostConcurrency != 8 || p.HostFailures != 3 || p.HostBackoff != 2*time.Second || p.HostBackoffMax != 5*time.Minute {
+		t.Fatalf("postback host settings %+v", p)
 	}
 	if c.API.PublicURL != "https://trk.example.com" {
 		t.Fatalf("public URL %q: want the trailing slash trimmed", c.API.PublicURL)
