@@ -154,8 +154,14 @@ func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
 	if s.backoff > 0 {
 		switch {
 		case s.probing:
-			// The probe decides by the time it has had its timeout.
-			return nil, hostBackedOff, laterOf(s.probeAt.Add(t.limits.probeWait), now.Add(t.limits.busyDelay))
+			// The probe decides by the time it has had its timeout; look
+			// again after one backoff at most, so that a probe answered at
+			// once does not leave the others waiting a whole timeout.
+			next := s.probeAt.Add(t.limits.probeWait)
+			if again := now.Add(s.backoff); again.Before(next) {
+				next = again
+			}
+			return nil, hostBackedOff, laterOf(next, now.Add(t.limits.busyDelay))
 		case now.Before(s.until):
 			if !s.probeReserved {
 				s.probeReserved = true

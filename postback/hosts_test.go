@@ -104,8 +104,11 @@ func TestHostTableBacksOffAndProbes(t *testing.T) {
 		clock.advance(time.Millisecond)
 		probe := mustAdmit(t, table, host)
 		clock.advance(time.Second)
-		if _, got, retryAt := table.acquire(host); got != hostBackedOff || !retryAt.Equal(clock.now().Add(probeWait-time.Second)) {
-			t.Fatalf("while the probe is out: admission %d, retry at +%v, want when the probe has had %v", got, retryAt.Sub(clock.now()), probeWait)
+		// While the probe is out, a job looks again when the probe has had
+		// its time or after one backoff, whichever comes first.
+		want := clock.now().Add(min(probeWait-time.Second, backoff))
+		if _, got, retryAt := table.acquire(host); got != hostBackedOff || !retryAt.Equal(want) {
+			t.Fatalf("while the probe is out: admission %d, retry at +%v, want +%v", got, retryAt.Sub(clock.now()), want.Sub(clock.now()))
 		}
 		probe.report(refusedErr)
 	}

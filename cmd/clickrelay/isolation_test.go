@@ -99,6 +99,11 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 		// is retried, so each receiver must see each postback once.
 		"CLICKRELAY_POSTBACK_TIMEOUT=2m",
 		"CLICKRELAY_POSTBACK_RETRY_BASE=100ms",
+		// The refusing receiver's outage lasts as long as the machine takes
+		// to notice the backoff: short retries and many attempts, so no
+		// postback runs out of attempts (into the dead letter) meanwhile.
+		"CLICKRELAY_POSTBACK_RETRY_MAX=500ms",
+		"CLICKRELAY_POSTBACK_MAX_ATTEMPTS=50",
 		"CLICKRELAY_POSTBACK_HOST_FAILURES=2",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF=200ms",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX=1s",
@@ -206,14 +211,17 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 		})
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			t.Skipf("the port %s was taken meanwhile: %v", addr, err)
+			t.Fatalf("the port %s was taken meanwhile: %v", addr, err)
 		}
 		up := newCountingReceiver(t, ln, false)
 		pollUntilEmpty(t, "the backed-off host's postbacks delivered after it came back", func() string {
 			missing, doubled := up.missing(cids)
 			switch {
 			case len(missing) > 0:
-				return fmt.Sprintf("%d missing", len(missing))
+				return fmt.Sprintf("%d missing (backed off %v, deferred %v/%v, retry queue %v, delivered %v, retries %v, dead %v)", len(missing),
+					s.metric("clickrelay_postback_hosts_backed_off"), s.metric(`clickrelay_postback_deferred_total{reason="host_busy"}`),
+					s.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`), s.metric("clickrelay_postback_retry_queue"),
+					delivered()-before, s.metric(`clickrelay_postbacks_total{result="retry_scheduled"}`), s.metric("clickrelay_postback_dead_lettered_total"))
 			case len(doubled) > 0:
 				return fmt.Sprintf("doubled %v", doubled)
 			case s.metric("clickrelay_postback_hosts_backed_off") != 0:
