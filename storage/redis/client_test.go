@@ -85,3 +85,34 @@ func TestKeysCarryHashTagsOnACluster(t *testing.T) {
 		}
 	}
 }
+
+// On a cluster the claims of one call must share their group (hash tag):
+// a script touching two slots would fail, so the mistake is named at once.
+func TestClusterClaimsNeedOneGroup(t *testing.T) {
+	cases := []struct {
+		name   string
+		claims []Claim
+		err    bool
+	}{
+		{"one group", []Claim{{ClaimTxID, "7:T1", "7"}, {ClaimClick, "o3:c1", "7"}}, false},
+		{"two groups", []Claim{{ClaimTxID, "7:T1", "7"}, {ClaimClick, "o3:c1", "8"}}, true},
+		{"no group", []Claim{{ClaimTxID, "7:T1", ""}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Component{cluster: true, keys: keys{prefix: "cr:", cluster: true}}
+			names, err := c.claimKeys(tc.claims)
+			if (err != nil) != tc.err {
+				t.Fatalf("error %v, want one: %v", err, tc.err)
+			}
+			if err == nil && names[0] != "cr:claim:{7}:tx:7:T1" {
+				t.Fatalf("key %q", names[0])
+			}
+			// On one Redis the group is not part of the key.
+			single := &Component{keys: keys{prefix: "cr:"}}
+			if k, err := single.claimKeys(tc.claims); err != nil || k[0] != "cr:claim:tx:7:T1" {
+				t.Fatalf("one Redis: %v %v", k, err)
+			}
+		})
+	}
+}
