@@ -463,17 +463,19 @@ func (s *Service) awaitClick(ctx context.Context, id string, wait time.Duration)
 
 // dedupeClaims lists the claims a conversion takes, in the order their
 // reasons are checked: a repeated txid first, then (CPA only) a customer or
-// a click that already converted.
+// a click that already converted. They are grouped by the advertiser (one
+// hash slot on a Redis Cluster): each identity is scoped to it or to one of
+// its offers.
 func dedupeClaims(offer *model.Offer, conv *model.Conversion) []redis.Claim {
 	var claims []redis.Claim
 	if conv.TxID != "" {
-		claims = append(claims, redis.Claim{Scope: redis.ClaimTxID, ID: conv.AdvertiserID + ":" + conv.TxID})
+		claims = append(claims, redis.Claim{Scope: redis.ClaimTxID, ID: conv.AdvertiserID + ":" + conv.TxID, Group: conv.AdvertiserID})
 	}
 	if offer.PayoutType == model.PayoutCPA {
 		if conv.CustomerID != "" {
-			claims = append(claims, redis.Claim{Scope: redis.ClaimCustomer, ID: offer.ID + ":" + conv.CustomerID})
+			claims = append(claims, redis.Claim{Scope: redis.ClaimCustomer, ID: offer.ID + ":" + conv.CustomerID, Group: conv.AdvertiserID})
 		}
-		claims = append(claims, redis.Claim{Scope: redis.ClaimClick, ID: offer.ID + ":" + conv.ClickID})
+		claims = append(claims, redis.Claim{Scope: redis.ClaimClick, ID: offer.ID + ":" + conv.ClickID, Group: conv.AdvertiserID})
 	}
 	return claims
 }

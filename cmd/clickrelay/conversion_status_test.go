@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // statusAdminAnswer is the admin API's answer to a status change.
@@ -275,12 +274,7 @@ func TestConversionStatusChanges(t *testing.T) {
 
 	t.Run("a change survives a restart; Redis state reseeds from ClickHouse", func(t *testing.T) {
 		s.restartSameEngines()
-		rdb, err := goredis.ParseURL(testenv.RedisURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := goredis.NewClient(rdb)
-		defer client.Close()
+		client := redis.ClientForTest(t, testenv.RedisURL(t))
 		if err := client.Del(context.Background(), s.envValue("CLICKRELAY_REDIS_PREFIX")+"convstatus:"+conv).Err(); err != nil {
 			t.Fatal(err)
 		}

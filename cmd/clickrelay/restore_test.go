@@ -13,11 +13,12 @@ import (
 
 	"github.com/clickrelay/clickrelay/internal/testenv"
 	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // stackRedis connects to the stack's Redis, for tests that take its data
 // away, and returns the stack's key prefix.
-func stackRedis(t *testing.T, s *stack) (*goredis.Client, string) {
+func stackRedis(t *testing.T, s *stack) (goredis.UniversalClient, string) {
 	t.Helper()
 	url := testenv.RedisURL(t)
 	for _, kv := range s.env { // the last setting wins, as in exec
@@ -25,12 +26,7 @@ func stackRedis(t *testing.T, s *stack) (*goredis.Client, string) {
 			url = v
 		}
 	}
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := goredis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
+	client := redis.ClientForTest(t, url)
 	for _, kv := range s.env {
 		if prefix, ok := strings.CutPrefix(kv, "CLICKRELAY_REDIS_PREFIX="); ok {
 			return client, prefix
@@ -45,14 +41,16 @@ func stackRedis(t *testing.T, s *stack) (*goredis.Client, string) {
 // append-only file would. Click records stay: an old click converting
 // afterwards shows the click secret came back. (The keys are named rather
 // than scanned for: the shared test Redis holds millions.)
-func loseConfiguration(t *testing.T, client *goredis.Client, prefix string) {
+func loseConfiguration(t *testing.T, client goredis.UniversalClient, prefix string) {
 	t.Helper()
 	names := []string{prefix + "apikeys", prefix + "secret:clickid"}
 	for _, kind := range model.Kinds {
 		names = append(names, prefix+"ent:"+string(kind), prefix+"seq:"+string(kind))
 	}
-	if err := client.Del(context.Background(), names...).Err(); err != nil {
-		t.Fatal(err)
+	for _, name := range names { // one by one: on a Redis Cluster they live in different slots
+		if err := client.Del(context.Background(), name).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // TestAClickRedisLostStillConverts: a click answered with a 302 reaches
@@ -25,7 +27,7 @@ func TestAClickRedisLostStillConverts(t *testing.T) {
 		c, err := s.ch.Count(ctx, "SELECT count() FROM "+s.ch.Table("clicks")+" WHERE click_id = ?", cid)
 		return err == nil && c == 1
 	})
-	if err := client.Del(ctx, prefix+"click:"+cid).Err(); err != nil {
+	if err := client.Del(ctx, redis.ClickKeyForTest(s.envValue("CLICKRELAY_REDIS_URL"), prefix, cid)).Err(); err != nil {
 		t.Fatal(err)
 	}
 

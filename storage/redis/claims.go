@@ -20,6 +20,11 @@ const (
 type Claim struct {
 	Scope string
 	ID    string
+	// Group is the conversion's advertiser: the claims one conversion
+	// takes are taken in one script, so on a Redis Cluster they share a
+	// hash slot, and this is their hash tag. Every claim of one call must
+	// have the same Group; on one Redis it is not part of the key.
+	Group string
 }
 
 // A claim's life, and why it cannot be stranded nor doubled.
@@ -145,7 +150,11 @@ func (c *Component) Claim(ctx context.Context, owner string, claims []Claim, pay
 	if len(claims) == 0 {
 		return ClaimResult{Held: -1}, nil
 	}
-	res, err := claimScript.Run(ctx, c.client, c.claimKeys(claims), owner, c.config.DedupeWindow.Milliseconds(),
+	keys, err := c.claimKeys(claims)
+	if err != nil {
+		return ClaimResult{}, err
+	}
+	res, err := claimScript.Run(ctx, c.client, keys, owner, c.config.DedupeWindow.Milliseconds(),
 		strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(now.Add(lease).UnixMilli(), 10), payload).Slice()
 	if err != nil {
 		return ClaimResult{}, fmt.Errorf("claiming dedupe keys: %w", err)
@@ -191,16 +200,24 @@ func (c *Component) runOwned(ctx context.Context, script *goredis.Script, verb, 
 	if len(claims) == 0 {
 		return nil
 	}
-	if err := script.Run(ctx, c.client, c.claimKeys(claims), owner).Err(); err != nil && !isNil(err) {
+	keys, err := c.claimKeys(claims)
+	if err != nil {
+		return err
+	}
+	if err := script.Run(ctx, c.client, keys, owner).Err(); err != nil && !isNil(err) {
 		return fmt.Errorf("%s dedupe keys: %w", verb, err)
 	}
 	return nil
 }
 
-func (c *Component) claimKeys(claims []Claim) []string {
+func (c *Component) claimKeys(claims []Claim) ([]string, error) {
 	keys := make([]string, len(claims))
 	for i, cl := range claims {
-		keys[i] = c.keys.claim(cl.Scope, cl.ID)
+		if c.cluster && (cl.Group == "" || cl.Group != claims[0].Group) {
+			return nil, fmt.Errorf("dedupe claims %s:%s: on a Redis Cluster the claims of one conversion need one non-empty group (its advertiser), got %q and %q",
+				cl.Scope, cl.ID, claims[0].Group, cl.Group)
+		}
+		keys[i] = c.keys.claim(cl.Group, cl.Scope, cl.ID)
 	}
-	return keys
+	return keys, nil
 }

@@ -20,7 +20,7 @@ func benchClaims(b *testing.B, confirm bool) {
 	for b.Loop() {
 		i++
 		owner := "conv_" + strconv.Itoa(i)
-		claims := []Claim{{ClaimTxID, "adv:" + owner}, {ClaimClick, "o:" + owner}}
+		claims := []Claim{{ClaimTxID, "adv:" + owner, "adv"}, {ClaimClick, "o:" + owner, "adv"}}
 		if _, err := c.Claim(ctx, owner, claims, payload, time.Now(), 15*time.Second); err != nil {
 			b.Fatal(err)
 		}

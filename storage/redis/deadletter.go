@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -22,8 +23,10 @@ import (
 // Moving in and out is one script each, so a delivery is never both queued
 // and dead, and a re-drive takes each entry at most once.
 //
-// The scripts derive the delivered marks' names from the delivery ids, so
-// they suit one Redis (or a Cluster where clickrelay's prefix is a hash tag).
+// On a Redis Cluster the retry queue and every dead letter share one hash
+// slot (keys.postbackQueue), so that a re-drive moves between them in one
+// script; the delivered marks, one per landed delivery, spread over the
+// cluster and are read before the move.
 
 // DeadLetterLimits bound one postback's dead letter.
 type DeadLetterLimits struct {
@@ -44,13 +47,11 @@ type DeadLetterAdd struct {
 	FirstFailure time.Time
 }
 
-func (k keys) deadLetter(postback string) string     { return k.prefix + "pb:dead:" + postback }
-func (k keys) deadLetterJobs(postback string) string { return k.prefix + "pb:deadjob:" + postback }
-func (k keys) failures(postback string) string       { return k.prefix + "pb:fails:" + postback }
-
-// deliveredPrefix is the delivered marks' names up to the conversion id
-// (keys.delivered is prefix + conversion:postback:event).
-func (k keys) deliveredPrefix() string { return k.prefix + "pb:done:" }
+func (k keys) deadLetter(postback string) string { return k.postbackQueue() + "dead:" + postback }
+func (k keys) deadLetterJobs(postback string) string {
+	return k.postbackQueue() + "deadjob:" + postback
+}
+func (k keys) failures(postback string) string { return k.postbackQueue() + "fails:" + postback }
 
 // addDeadScript adds ARGV[1] (job ARGV[3]) at time ARGV[2], drops entries
 // older than ARGV[5] ms and the oldest past ARGV[4], refreshes the TTL, and
@@ -195,28 +196,21 @@ func (c *Component) DeadLetterSize(ctx context.Context, postbackID string) (int6
 }
 
 // redriveScript moves dead deliveries to the retry queue (KEYS[3]), due at
-// ARGV[1]: those named in ARGV[6..] (ARGV[2] = "ids"), or the first
-// ARGV[5] that died in [ARGV[6], ARGV[7]) ms (ARGV[2] = "range"). One
-// whose delivered mark (ARGV[3] .. conversion:postback:event, postback
-// ARGV[4]) exists is dropped instead: it landed since. Returns how many
-// were queued, how many dropped as delivered, and how many of the range
-// are left.
+// ARGV[1]: those named in ARGV[4..] as pairs (delivery id, "1" when its
+// delivered mark was found). One marked delivered is dropped instead of
+// queued: it landed since. When ARGV[2] is not empty, it also counts what
+// the range [ARGV[2], ARGV[3]) ms still holds. Returns how many were
+// queued, how many dropped as delivered, and how many of the range are
+// left.
 var redriveScript = goredis.NewScript(`
-local ids
-if ARGV[2] == 'range' then
-  ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[6], '(' .. ARGV[7], 'LIMIT', 0, tonumber(ARGV[5]))
-else
-  ids = {}
-  for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
-end
 local queued, delivered = 0, 0
-for _, id in ipairs(ids) do
+for i = 4, #ARGV, 2 do
+  local id = ARGV[i]
   local job = redis.call('HGET', KEYS[2], id)
   if job then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
-    local conv, event = string.match(id, '^(.*):([^:]*)$')
-    if conv and redis.call('EXISTS', ARGV[3] .. conv .. ':' .. ARGV[4] .. ':' .. event) == 1 then
+    if ARGV[i + 1] == '1' then
       delivered = delivered + 1
     else
       redis.call('ZADD', KEYS[3], ARGV[1], job)
@@ -225,7 +219,7 @@ for _, id in ipairs(ids) do
   end
 end
 local left = 0
-if ARGV[2] == 'range' then left = redis.call('ZCOUNT', KEYS[1], ARGV[6], '(' .. ARGV[7]) end
+if ARGV[2] ~= '' then left = redis.call('ZCOUNT', KEYS[1], ARGV[2], '(' .. ARGV[3]) end
 return {queued, delivered, left}`)
 
 // Redrive is what a re-drive came to.
@@ -240,21 +234,52 @@ type Redrive struct {
 // retry queue, due at due. Ids not in the dead letter are ignored, so a
 // second re-drive of the same id (or one racing it) queues nothing.
 func (c *Component) RedriveDeliveries(ctx context.Context, postbackID string, ids []string, due time.Time) (Redrive, error) {
-	args := []any{due.UnixMilli(), "ids", c.keys.deliveredPrefix(), postbackID, 0}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	return c.redrive(ctx, postbackID, args)
+	return c.redrive(ctx, postbackID, ids, due, "", "")
 }
 
 // RedriveRange moves up to limit dead deliveries of a postback that died
 // in [from, to), oldest first, to the retry queue, due at due.
 func (c *Component) RedriveRange(ctx context.Context, postbackID string, from, to time.Time, limit int, due time.Time) (Redrive, error) {
-	return c.redrive(ctx, postbackID, []any{due.UnixMilli(), "range", c.keys.deliveredPrefix(), postbackID, limit,
-		from.UnixMilli(), to.UnixMilli()})
+	minScore, maxScore := strconv.FormatInt(from.UnixMilli(), 10), strconv.FormatInt(to.UnixMilli(), 10)
+	var ids []string
+	if limit > 0 { // a Count of 0 would mean no limit
+		var err error
+		ids, err = c.client.ZRangeByScore(ctx, c.keys.deadLetter(postbackID),
+			&goredis.ZRangeBy{Min: minScore, Max: "(" + maxScore, Count: int64(limit)}).Result()
+		if err != nil {
+			return Redrive{}, fmt.Errorf("re-driving postback %s: %w", postbackID, err)
+		}
+	}
+	return c.redrive(ctx, postbackID, ids, due, minScore, maxScore)
 }
 
-func (c *Component) redrive(ctx context.Context, postbackID string, args []any) (Redrive, error) {
+// redrive looks for the deliveries' delivered marks first, then moves them
+// in one script. The marks are read apart from the move because on a
+// Redis Cluster they live in other slots than the dead letter. One landing
+// between the look and the move is queued all the same, and the worker
+// skips it: it checks the mark before it sends.
+func (c *Component) redrive(ctx context.Context, postbackID string, ids []string, due time.Time, from, to string) (Redrive, error) {
+	marks := make([]*goredis.IntCmd, len(ids))
+	if len(ids) > 0 {
+		pipe := c.client.Pipeline()
+		for i, id := range ids {
+			if cut := strings.LastIndexByte(id, ':'); cut >= 0 {
+				marks[i] = pipe.Exists(ctx, c.keys.delivered(id[:cut], postbackID, id[cut+1:]))
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return Redrive{}, fmt.Errorf("re-driving postback %s: reading delivered marks: %w", postbackID, err)
+		}
+	}
+	args := make([]any, 0, 3+2*len(ids))
+	args = append(args, due.UnixMilli(), from, to)
+	for i, id := range ids {
+		delivered := "0"
+		if marks[i] != nil && marks[i].Val() == 1 {
+			delivered = "1"
+		}
+		args = append(args, id, delivered)
+	}
 	res, err := redriveScript.Run(ctx, c.client,
 		[]string{c.keys.deadLetter(postbackID), c.keys.deadLetterJobs(postbackID), c.keys.retryQueue()}, args...).Int64Slice()
 	if err != nil {

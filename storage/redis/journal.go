@@ -158,11 +158,21 @@ func (c *Component) holdsEntities(ctx context.Context) (bool, error) {
 	for _, kind := range model.Kinds {
 		names = append(names, c.keys.entities(kind))
 	}
-	n, err := c.client.Exists(ctx, names...).Result()
-	if err != nil {
+	// One EXISTS per key: on a Redis Cluster they live in different slots.
+	pipe := c.client.Pipeline()
+	found := make([]*goredis.IntCmd, len(names))
+	for i, name := range names {
+		found[i] = pipe.Exists(ctx, name)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return false, fmt.Errorf("checking Redis for entities: %w", err)
 	}
-	return n > 0, nil
+	for _, f := range found {
+		if f.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // reconcileJournal runs at start. Redis empty of entities while the journal
@@ -248,16 +258,26 @@ func (c *Component) backfillJournal(ctx context.Context, records []model.Journal
 // claims and postback retries do not. A Redis that refuses CONFIG (some
 // managed services) cannot be checked, and says so.
 func (c *Component) checkPersistence(ctx context.Context) {
-	v, err := c.client.ConfigGet(ctx, "appendonly").Result()
-	if err != nil {
-		c.log.Warn().Err(err).Msg("cannot read Redis's appendonly setting (CONFIG GET refused?); make sure Redis persists with an append-only file")
-		return
-	}
-	if v["appendonly"] != "yes" {
-		c.log.Warn().Str("appendonly", v["appendonly"]).
-			Msg("Redis runs WITHOUT an append-only file: a Redis restart loses every click not yet converted, the dedupe claims and the postback retry queue " +
-				"(entities and keys come back from the entity journal). Set `appendonly yes` and `appendfsync everysec` in redis.conf")
-	}
+	// Each master of a cluster keeps its own file: every one is checked.
+	_ = c.forEachMaster(ctx, func(ctx context.Context, node goredis.UniversalClient) error {
+		log := c.log
+		if c.cluster {
+			if n, ok := node.(*goredis.Client); ok {
+				log = c.log.With().Str("node", n.Options().Addr).Logger()
+			}
+		}
+		v, err := node.ConfigGet(ctx, "appendonly").Result()
+		if err != nil {
+			log.Warn().Err(err).Msg("cannot read Redis's appendonly setting (CONFIG GET refused?); make sure Redis persists with an append-only file")
+			return nil
+		}
+		if v["appendonly"] != "yes" {
+			log.Warn().Str("appendonly", v["appendonly"]).
+				Msg("Redis runs WITHOUT an append-only file: a Redis restart loses every click not yet converted, the dedupe claims and the postback retry queue " +
+					"(entities and keys come back from the entity journal). Set `appendonly yes` and `appendfsync everysec` in redis.conf")
+		}
+		return nil
+	})
 }
 
 // apiKeyRecord is the journal record of an API key's hash.

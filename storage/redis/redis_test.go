@@ -107,12 +107,12 @@ func TestClaimsAreAllOrNothing(t *testing.T) {
 		}
 		return res
 	}
-	first := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-1"}}
+	first := []Claim{{ClaimTxID, "adv1:ORDER-1", "adv1"}, {ClaimCustomer, "o1:cust-1", "adv1"}}
 	if res := claim("conv_a", first, now); res.Held != -1 {
 		t.Fatalf("first claim = %+v", res)
 	}
 	// Pending within its lease: in flight, nothing taken.
-	second := []Claim{{ClaimTxID, "adv1:ORDER-1"}, {ClaimCustomer, "o1:cust-2"}}
+	second := []Claim{{ClaimTxID, "adv1:ORDER-1", "adv1"}, {ClaimCustomer, "o1:cust-2", "adv1"}}
 	if res := claim("conv_b", second, now); res.Held != 0 || !res.InFlight || res.Stranded != nil {
 		t.Fatalf("claim on an in-flight owner = %+v", res)
 	}
@@ -123,7 +123,7 @@ func TestClaimsAreAllOrNothing(t *testing.T) {
 	if res := claim("conv_b", second, now); res.Held != 0 || res.InFlight || res.Stranded != nil {
 		t.Fatalf("duplicate txid claim = %+v", res)
 	}
-	third := []Claim{{ClaimTxID, "adv1:ORDER-2"}, {ClaimCustomer, "o1:cust-1"}}
+	third := []Claim{{ClaimTxID, "adv1:ORDER-2", "adv1"}, {ClaimCustomer, "o1:cust-1", "adv1"}}
 	if res := claim("conv_c", third, now); res.Held != 1 || res.InFlight {
 		t.Fatalf("duplicate customer claim = %+v", res)
 	}
@@ -157,7 +157,7 @@ func TestClaimsAreAllOrNothing(t *testing.T) {
 	}
 	// Abandon ends a lease at once: no waiting for it after an ambiguous
 	// broker error.
-	fourth := []Claim{{ClaimTxID, "adv1:ORDER-3"}}
+	fourth := []Claim{{ClaimTxID, "adv1:ORDER-3", "adv1"}}
 	claim("conv_g", fourth, now)
 	if err := c.Abandon(ctx, "conv_g", fourth); err != nil {
 		t.Fatal(err)

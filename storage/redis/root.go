@@ -31,9 +31,12 @@ type Dependencies struct {
 
 // Component holds the Redis connection pool and what lives in Redis.
 type Component struct {
-	config  Configuration
-	log     zerolog.Logger
-	client  *goredis.Client
+	config Configuration
+	log    zerolog.Logger
+	client goredis.UniversalClient
+	// cluster: client is a Redis Cluster client, and keys carry hash tags.
+	cluster bool
+	addr    string // the Redis, or the cluster's seed nodes, for messages
 	catalog *Catalog
 	keys    keys
 	// journalStore is Dependencies.Journal (nil: no journal).
@@ -48,19 +51,17 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 	if config.URL == "" {
 		return nil, errors.New("CLICKRELAY_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
 	}
-	opts, err := goredis.ParseURL(config.URL)
+	client, cluster, addr, err := newClient(config.URL)
 	if err != nil {
-		return nil, fmt.Errorf("CLICKRELAY_REDIS_URL: %w", err)
+		return nil, err
 	}
-	// The click path's flushers each hold a connection while a pipeline is
-	// in flight; leave room for them and for the API.
-	opts.PoolSize = max(opts.PoolSize, 64)
-	opts.MinIdleConns = 8
 	c := &Component{
-		config: config,
-		log:    deps.Logger.With().Str("component", "redis").Logger(),
-		client: goredis.NewClient(opts),
-		keys:   keys{prefix: config.KeyPrefix},
+		config:  config,
+		log:     deps.Logger.With().Str("component", "redis").Logger(),
+		client:  client,
+		cluster: cluster,
+		addr:    addr,
+		keys:    keys{prefix: config.KeyPrefix, cluster: cluster},
 
 		journalStore: deps.Journal,
 	}
@@ -84,7 +85,7 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 // Start connects, loads the catalog and follows invalidations.
 func (c *Component) Start(ctx context.Context) error {
 	if err := c.ping(ctx); err != nil {
-		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis at %s: %w", c.client.Options().Addr, err)
+		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis at %s: %w", c.addr, err)
 	}
 	c.checkPersistence(ctx)
 	if c.journalStore != nil {
@@ -111,7 +112,7 @@ func (c *Component) Start(ctx context.Context) error {
 		defer c.wg.Done()
 		c.catalog.follow(runCtx, sub)
 	}()
-	c.log.Info().Str("addr", c.client.Options().Addr).Int("db", c.client.Options().DB).Msg("redis ready")
+	c.log.Info().Str("addr", c.addr).Bool("cluster", c.cluster).Msg("redis ready")
 	return nil
 }
 

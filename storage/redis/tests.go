@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/clickrelay/clickrelay/internal/testenv"
@@ -33,11 +34,34 @@ func NewForTest(t testing.TB) *Component {
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := c.client.Scan(ctx, 0, config.KeyPrefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.client.Del(ctx, iter.Val())
-		}
+		// SCAN walks one server: on a Redis Cluster, each master's keys.
+		_ = c.forEachMaster(ctx, func(ctx context.Context, node goredis.UniversalClient) error {
+			iter := node.Scan(ctx, 0, config.KeyPrefix+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				node.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		})
 		_ = c.Stop()
 	})
 	return c
+}
+
+// ClientForTest connects to what a CLICKRELAY_REDIS_URL names, one Redis or
+// a Redis Cluster, as clickrelay does, for tests that reach into a stack's
+// Redis; the client is closed when the test ends.
+func ClientForTest(t testing.TB, url string) goredis.UniversalClient {
+	t.Helper()
+	client, _, _, err := newClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// ClickKeyForTest is the name of click id's record, with the key prefix,
+// in what url names (on a Redis Cluster the ID is a hash tag).
+func ClickKeyForTest(url, prefix, id string) string {
+	return keys{prefix: prefix, cluster: isClusterURL(url)}.click(id)
 }

@@ -17,6 +17,9 @@ import (
 //	{prefix}testsess:{token}      the session, JSON
 //	{prefix}testclick:{click_id}  the session's token, found by its click
 //	{prefix}click:{click_id}      the test click record, found like any click
+//
+// (On a Redis Cluster the click ID is a hash tag, so the last two share a
+// slot; see keys.)
 type TestSession struct {
 	Token        string `json:"token"`
 	AdvertiserID string `json:"advertiser_id"`
@@ -61,8 +64,19 @@ func (c *Component) SaveTestSession(ctx context.Context, sess *TestSession, clic
 	if err != nil {
 		return err
 	}
+	if c.cluster {
+		// The session (by token) and the click's keys (by click ID) hash
+		// to different slots: the session goes first, then the click's
+		// two keys in one MULTI. A failure in between leaves a session
+		// whose click is unknown, until it expires; the caller was told.
+		if err := c.client.Set(ctx, c.keys.testSession(sess.Token), body, ttl).Err(); err != nil {
+			return fmt.Errorf("saving test session: %w", err)
+		}
+	}
 	_, err = c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Set(ctx, c.keys.testSession(sess.Token), body, ttl)
+		if !c.cluster {
+			p.Set(ctx, c.keys.testSession(sess.Token), body, ttl)
+		}
 		p.Set(ctx, c.keys.testClick(sess.ClickID), sess.Token, ttl)
 		p.Set(ctx, c.keys.click(sess.ClickID), clickPayload, ttl)
 		return nil
