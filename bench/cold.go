@@ -20,6 +20,10 @@ type coldResult struct {
 	// ClickHouse held those clicks.
 	Evicted     int64            `json:"click_keys_evicted"`
 	Conversions conversionResult `json:"conversions"`
+	// FromClickHouse is how many conversions clickrelay says found their
+	// click in ClickHouse during the phase: each of them, if the phase
+	// measured the path it means to.
+	FromClickHouse float64 `json:"clicks_found_in_clickhouse"`
 	// LoadRate and LoadRedirected are the click load running meanwhile.
 	LoadRate       float64 `json:"click_load_per_second"`
 	LoadRedirected int64   `json:"click_load_redirected"`
@@ -78,7 +82,7 @@ func (s *stores) stillInRedis(ctx context.Context, ids []string) (int64, error) 
 
 // runCold evicts ids' click keys, then converts them at rate while a
 // fixed-rate click load of loadRate runs on link.
-func runCold(ctx context.Context, st *stores, addr, advertiserKey string, ids []string, rate, loadRate float64, next link, rcv *receiver) (coldResult, error) {
+func runCold(ctx context.Context, cr *clickrelay, st *stores, addr, advertiserKey string, ids []string, rate, loadRate float64, next link, rcv *receiver) (coldResult, error) {
 	res := coldResult{Rate: rate, LoadRate: loadRate}
 	var err error
 	if res.Evicted, err = st.evictClicks(ctx, ids, 30*time.Second); err != nil {
@@ -98,8 +102,14 @@ func runCold(ctx context.Context, st *stores, addr, advertiserKey string, ids []
 	case <-ctx.Done():
 	case <-time.After(time.Second):
 	}
+	before, _ := cr.metric(clicksFromClickHouse) // absent before the first: 0
 	res.Conversions = driveConversions(ctx, addr, advertiserKey, ids, rate, rcv, nil)
+	after, _ := cr.metric(clicksFromClickHouse)
+	res.FromClickHouse = after - before
 	wg.Wait()
 	res.LoadRedirected = load.Redirected
 	return res, ctx.Err()
 }
+
+// clicksFromClickHouse counts the conversions whose click Redis did not hold.
+const clicksFromClickHouse = "clickrelay_conversion_clicks_from_clickhouse_total"

@@ -338,7 +338,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		coldIDs = lat.ClickIDs[from:min(len(lat.ClickIDs), from+o.coldCount)]
 		loadRate := max(rate/2, 1000)
 		step("%d conversions at %.0f/s on clicks evicted from Redis, %.0f clicks/s meanwhile", len(coldIDs), o.coldRate, loadRate)
-		if r.Cold, err = runCold(ctx, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, realisticLink(n.Offers, n.Affiliates), rcv); err != nil {
+		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, realisticLink(n.Offers, n.Affiliates), rcv); err != nil {
 			return nil, fmt.Errorf("the cold-conversion phase: %w", err)
 		}
 	}

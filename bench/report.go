@@ -186,11 +186,14 @@ func (rs runs) markdown() string {
 		f("%.2f", func(r *report) float64 { return r.Cold.Conversions.Intake.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.Cold.Conversions.Intake.P99 })+"** / "+
 			f("%.2f", func(r *report) float64 { return r.Cold.Conversions.Intake.Max })+" ms ("+
 			f("%.0f", func(r *report) float64 { return float64(r.Cold.Conversions.Acknowledged) })+" of "+f("%.0f", func(r *report) float64 { return float64(r.Cold.Conversions.Sent) })+
-			" attributed; postback p99 "+f("%.2f", func(r *report) float64 { return r.Cold.Conversions.Postback.P99 })+" ms, "+
+			" attributed, "+
+			f("%.0f", func(r *report) float64 { return r.Cold.FromClickHouse })+" found in ClickHouse; postback p99 "+f("%.2f", func(r *report) float64 { return r.Cold.Conversions.Postback.P99 })+" ms, "+
 			f("%.0f", func(r *report) float64 { return float64(r.Cold.Conversions.Missing) })+" missing)",
 		fmt.Sprintf("p99 ≤ %.0f ms, all attributed", coldP99Max), rs.met(phaseCold, func(r *report) bool {
 			c := r.Cold.Conversions
-			return c.Intake.P99 <= coldP99Max && c.Sent > 0 && c.Refused == 0 && c.Missing == 0
+			// Each must have found its click in ClickHouse, or the phase
+			// measured the hot path.
+			return c.Intake.P99 <= coldP99Max && c.Sent > 0 && c.Refused == 0 && c.Missing == 0 && r.Cold.FromClickHouse >= float64(c.Sent)
 		}))
 	row(fmt.Sprintf("postbacks to a healthy receiver while another affiliate's hangs (%s conversions/s, half each), p50 / p99 / max",
 		f("%.0f", func(r *report) float64 { return r.SlowReceiver.Rate })),
