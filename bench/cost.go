@@ -194,18 +194,17 @@ func keyFamily(key string) string {
 	return parts[0] + ":" + parts[1]
 }
 
-// measureRedisMemory completes m (UsedBefore set) once clicks are kept:
-// used_memory's growth per click, the click key's TTL, and a sample of
-// random keys for each family's share and TTL.
-func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, samples int) (redisMemory, error) {
+// measureRedisMemory completes m (UsedBefore set) once kept clicks are
+// in Redis: used_memory's growth per click, the click key's TTL, and a
+// sample of random keys for each family's share and TTL. kept is the
+// clicks answered so far: the run's accounting checks that every one is in
+// Redis, and counting their keys here would scan millions.
+func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, kept int64, samples int) (redisMemory, error) {
 	var err error
 	if m.UsedAfter, err = s.usedMemory(ctx); err != nil {
 		return m, err
 	}
-	if m.ClicksKept, err = s.redisClicks(ctx); err != nil {
-		return m, err
-	}
-	if m.ClicksKept == 0 {
+	if m.ClicksKept = kept; m.ClicksKept == 0 {
 		return m, errors.New("no click kept in Redis to measure")
 	}
 	m.BytesPerClick = round2(float64(m.UsedAfter-m.UsedBefore) / float64(m.ClicksKept))

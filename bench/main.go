@@ -285,7 +285,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		r.CPU = cpuCost(cpuBefore, cpuAfter, int64(answeredAfter-answeredBefore), time.Since(cpuStart))
 		step("measuring Redis memory per click")
-		if r.RedisMemory, err = st.measureRedisMemory(ctx, r.RedisMemory, 2000); err != nil {
+		if r.RedisMemory, err = st.measureRedisMemory(ctx, r.RedisMemory, int64(answeredAfter), 2000); err != nil {
 			return nil, err
 		}
 	}
