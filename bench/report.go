@@ -114,11 +114,6 @@ func (rs runs) met(phase string, ok func(*report) bool) string {
 	return fmt.Sprintf("**no** (%d of %d)", good, len(rs))
 }
 
-// checkPhase is met for a bar that only a phase measures, on one run.
-func (r *report) checkPhase(phase string, ok bool) string {
-	return runs{r}.met(phase, func(*report) bool { return ok })
-}
-
 func (r *report) markdown() string { return runs{r}.markdown() }
 
 // clicksMatch: a redirect that wrk or the generators saw must have been
