@@ -88,7 +88,8 @@ func (rs runs) fig(format string, get func(*report) float64) string {
 		vals[i] = get(r)
 	}
 	st := spreadOf(vals)
-	if len(rs) == 1 {
+	// A figure every run agrees on (to its precision) needs no spread.
+	if len(rs) == 1 || fmt.Sprintf(format, st.Min) == fmt.Sprintf(format, st.Max) {
 		return fmt.Sprintf(format, st.Median)
 	}
 	return fmt.Sprintf(format+" ("+format+"‥"+format+")", st.Median, st.Min, st.Max)
