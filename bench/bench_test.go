@@ -102,7 +102,7 @@ func TestFixedRate(t *testing.T) {
 }
 
 func TestReportMarksPhasesNotRun(t *testing.T) {
-	r := &report{Phases: []string{"latency"}, ClickLatency: summary{P99: 3}}
+	r := &report{Phases: []string{"latency"}, ClickLatency: summary{P99: 1.5}}
 	table := r.markdown()
 	for _, row := range strings.Split(table, "\n") {
 		switch {
@@ -111,7 +111,8 @@ func TestReportMarksPhasesNotRun(t *testing.T) {
 				t.Errorf("measured bar not judged: %s", row)
 			}
 		case strings.HasPrefix(row, "| postback end to end"), strings.HasPrefix(row, "| ratio to nginx"), strings.HasPrefix(row, "| stats freshness"),
-			strings.HasPrefix(row, "| postbacks to a healthy receiver"):
+			strings.HasPrefix(row, "| postbacks to a healthy receiver"), strings.HasPrefix(row, "| conversion on a click past the hot window"),
+			strings.HasPrefix(row, "| Redis memory"):
 			if !strings.HasSuffix(row, "| not run |") {
 				t.Errorf("unmeasured bar judged: %s", row)
 			}
@@ -161,4 +162,122 @@ func TestHangingReceiverNeverAnswers(t *testing.T) {
 		t.Fatalf("accepted %d connections, want 1", h.accepted.Load())
 	}
 	h.stop()
+}
+
+// A stat line's utime and stime, after a command name with spaces and
+// parentheses of its own.
+func TestParseStatCPU(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want time.Duration
+		bad  bool
+	}{
+		{"4242 (clickhouse-serv) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 75 0 0 30 10 40 0 1 0", 3250 * time.Millisecond, false},
+		{"7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0", 30 * time.Millisecond, false},
+		{"7 (short) R 1 7", 0, true},
+		{"no name at all", 0, true},
+	} {
+		got, err := parseStatCPU(c.line)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("parseStatCPU(%q) = %v, %v; want %v (error: %v)", c.line, got, err, c.want, c.bad)
+		}
+	}
+}
+
+// The runner finds its own listener's process by the port.
+func TestPidListeningOn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pid, err := pidListeningOn(ln.Addr().(*net.TCPAddr).Port)
+	if err != nil || pid != os.Getpid() {
+		t.Fatalf("pidListeningOn = %d, %v; want %d", pid, err, os.Getpid())
+	}
+	if _, err := cpuTime(pid); err != nil {
+		t.Fatalf("cpuTime of ourselves: %v", err)
+	}
+}
+
+func TestCPUCostSumsTheStack(t *testing.T) {
+	before := cpuSample{"clickrelay": time.Second, "redis": 0, "clickhouse": 2 * time.Second}
+	after := cpuSample{"clickrelay": 3 * time.Second, "redis": time.Second, "clickhouse": 3 * time.Second}
+	c := cpuCost(before, after, 100_000, time.Minute)
+	if c.TotalUS != 40 || c.PerProcessUS["clickrelay"] != 20 || c.PerProcessUS["redis"] != 10 || c.PerProcessUS["clickhouse"] != 10 {
+		t.Fatalf("cost %+v, want 40 µs = 20 + 10 + 10", c)
+	}
+	if cpuCost(before, after, 0, time.Minute).TotalUS != 0 {
+		t.Fatal("a run without clicks has a cost per click")
+	}
+}
+
+func TestKeyFamily(t *testing.T) {
+	for key, want := range map[string]string{"cr:click:abc:def": "cr:click", "cr:uniq:7:f00": "cr:uniq", "cr:apikeys": "cr:apikeys"} {
+		if got := keyFamily(key); got != want {
+			t.Errorf("keyFamily(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestSpreadOf(t *testing.T) {
+	for _, c := range []struct {
+		vals []float64
+		want spread
+	}{
+		{[]float64{3, 1, 2}, spread{2, 1, 3}},
+		{[]float64{4, 1, 3, 2}, spread{2.5, 1, 4}},
+		{[]float64{7}, spread{7, 7, 7}},
+		{nil, spread{}},
+	} {
+		if got := spreadOf(c.vals); got != c.want {
+			t.Errorf("spreadOf(%v) = %+v, want %+v", c.vals, got, c.want)
+		}
+	}
+}
+
+// Repeats: each figure is the median with its spread, a bar is met only
+// when every run met it, and the JSON has every numeric figure's spread.
+func TestRepeatsReportMedianAndSpread(t *testing.T) {
+	var rs runs
+	for _, p99 := range []float64{1.2, 1.9, 2.4, 1.5, 1.1} {
+		rs = append(rs, &report{Phases: []string{"latency"}, ClickLatency: summary{P99: p99}})
+	}
+	var row string
+	for _, l := range strings.Split(rs.markdown(), "\n") {
+		if strings.HasPrefix(l, "| click latency") {
+			row = l
+		}
+	}
+	// The p50 is 0 in every run: one value, no spread.
+	if !strings.Contains(row, "| 0.00 / **1.50 (1.10‥2.40)** /") || !strings.HasSuffix(row, "| **no** (4 of 5) |") {
+		t.Fatalf("click latency row: %s", row)
+	}
+	figures, err := rs.figures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figures["click_latency.p99_ms"]; got != (spread{1.5, 1.1, 2.4}) {
+		t.Fatalf("click_latency.p99_ms: %+v", got)
+	}
+	dir := t.TempDir()
+	if err := rs.write(dir, rs.markdown()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latest.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The accounting holds when clicks evicted by the cold phase are counted
+// with those in Redis.
+func TestAccountingCountsEvictedClicks(t *testing.T) {
+	a := accounting{Answered: 100, InRedis: 90, Evicted: 10, InClickHouse: 100, SeenByWrk: 60, SeenByGenerator: 40}
+	if !a.clicksMatch() {
+		t.Fatalf("%+v does not match", a)
+	}
+	a.Evicted = 0
+	if a.clicksMatch() {
+		t.Fatalf("%+v matches with 10 clicks missing from Redis", a)
+	}
 }

@@ -37,7 +37,7 @@ type rateResult struct {
 }
 
 // slowRequest is the click latency bar of the issue.
-const slowRequest = 5 * time.Millisecond
+const slowRequest = time.Duration(clickP99Ceiling * float64(time.Millisecond))
 
 func newFixedRate(addr string, rate float64, conns int) *fixedRate {
 	return &fixedRate{addr: addr, rate: rate, conns: conns}

@@ -39,28 +39,38 @@ type options struct {
 	offers, affiliates         int
 	phases                     map[string]bool
 	rate                       float64
+	coldRate                   float64
+	coldCount                  int
+	repeat                     int
 }
 
 // The phases of a run, in order.
-var allPhases = []string{"throughput", "latency", "conversions", phaseSlowReceiver, "freshness"}
+var allPhases = []string{"throughput", "latency", "conversions", phaseCold, phaseSlowReceiver, "freshness"}
 
 func main() {
 	var o options
 	flag.StringVar(&o.binary, "clickrelay", "", "the clickrelay binary to measure")
 	flag.StringVar(&o.dataDir, "data", ".data/bench", "where clickrelay and nginx keep their files")
 	flag.StringVar(&o.outDir, "out", "bench/results", "where results are written")
-	flag.IntVar(&o.redisPort, "redis-port", 26379, "the Redis to use")
-	flag.IntVar(&o.clickhousePort, "clickhouse-port", 29000, "the ClickHouse to use")
+	// The bench's own engines (scripts/bench.sh starts them): with -repeat
+	// the runner empties them between runs.
+	flag.IntVar(&o.redisPort, "redis-port", 46379, "the Redis to use, the bench's own")
+	flag.IntVar(&o.clickhousePort, "clickhouse-port", 49000, "the ClickHouse to use, the bench's own")
 	flag.IntVar(&o.port, "port", 18080, "clickrelay's HTTP port")
 	flag.IntVar(&o.kafkaPort, "kafka-port", 29092, "the embedded broker's port")
 	flag.IntVar(&o.nginxPort, "nginx-port", 18090, "nginx's port")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads, for both peers")
 	flag.IntVar(&o.connections, "connections", 64, "wrk connections, for both peers")
-	flag.DurationVar(&o.duration, "duration", 15*time.Second, "each wrk run")
+	// 10 s runs: the rate of a 15 s one within its round-to-round spread,
+	// and the whole run stays within 3 minutes.
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "each wrk run")
 	flag.IntVar(&o.rounds, "rounds", 2, "throughput rounds (nginx, then clickrelay, each round)")
-	flag.DurationVar(&o.latencyDuration, "latency-duration", 15*time.Second, "the fixed-rate latency run")
+	flag.DurationVar(&o.latencyDuration, "latency-duration", 10*time.Second, "the fixed-rate latency run")
 	flag.Float64Var(&o.conversionRate, "conversion-rate", 1000, "conversions per second")
-	flag.DurationVar(&o.conversionDuration, "conversion-duration", 10*time.Second, "the conversion run")
+	flag.DurationVar(&o.conversionDuration, "conversion-duration", 5*time.Second, "the conversion run")
+	flag.Float64Var(&o.coldRate, "cold-rate", 200, "conversions per second on clicks past the hot window")
+	flag.IntVar(&o.coldCount, "cold-count", 1000, "conversions on clicks past the hot window")
+	flag.IntVar(&o.repeat, "repeat", 1, "run every phase this many times, on emptied engines each time, and report each figure's median and spread")
 	flag.IntVar(&o.offers, "offers", 8, "offers the links spread over")
 	flag.IntVar(&o.affiliates, "affiliates", 4, "affiliates the links spread over")
 	phases := flag.String("phases", strings.Join(allPhases, ","), "which phases to run")
@@ -83,6 +93,9 @@ func main() {
 	}
 	if o.binary == "" {
 		log.Fatal("-clickrelay is required (scripts/bench.sh builds it)")
+	}
+	if o.repeat < 1 || o.repeat > 20 {
+		log.Fatalf("-repeat %d: want 1 to 20", o.repeat)
 	}
 	if err := runAndReport(o, *cpuProfile); err != nil {
 		log.Print(err)
@@ -108,16 +121,50 @@ func runAndReport(o options, cpuProfile string) error {
 	// steps stop clickrelay, nginx and the receiver before the exit.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := run(ctx, o)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted; clickrelay and nginx stopped: %w", err)
+	var rs runs
+	for i := range o.repeat {
+		if i > 0 {
+			log.Printf("run %d of %d: emptying the engines", i+1, o.repeat)
+			if err := wipe(ctx, o); err != nil {
+				return err
+			}
 		}
+		r, err := run(ctx, o)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; clickrelay and nginx stopped: %w", err)
+			}
+			return err
+		}
+		rs = append(rs, r)
+		if o.repeat > 1 {
+			log.Printf("run %d of %d:\n%s", i+1, o.repeat, r.markdown())
+		}
+	}
+	table := rs.markdown()
+	fmt.Println(table)
+	return rs.write(o.outDir, table)
+}
+
+// wipe empties the bench's own engines and the embedded broker's files
+// between repeats, so that each run starts as the first did and its
+// counts (Redis against ClickHouse against 302s answered) are its own.
+func wipe(ctx context.Context, o options) error {
+	st, err := openStores(o.redisPort, o.clickhousePort)
+	if err != nil {
 		return err
 	}
-	table := r.markdown()
-	fmt.Println(table)
-	return r.write(o.outDir, table)
+	defer st.close()
+	if err := st.redis.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("emptying Redis: %w", err)
+	}
+	if err := st.ch.Exec(ctx, "DROP DATABASE IF EXISTS clickrelay"); err != nil {
+		return fmt.Errorf("emptying ClickHouse: %w", err)
+	}
+	if err := os.RemoveAll(filepath.Join(o.dataDir, "kafka")); err != nil {
+		return fmt.Errorf("emptying the broker's files: %w", err)
+	}
+	return nil
 }
 
 func run(ctx context.Context, o options) (*report, error) {
@@ -156,6 +203,18 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer st.close()
+	r.Stack = []stackProcess{{Name: "clickrelay", PID: cr.cmd.Process.Pid}}
+	for _, e := range []struct {
+		name string
+		port int
+	}{{"redis", o.redisPort}, {"clickhouse", o.clickhousePort}} {
+		pid, err := pidListeningOn(e.port)
+		if err != nil {
+			return nil, fmt.Errorf("finding %s's process for its CPU time: %w", e.name, err)
+		}
+		r.Stack = append(r.Stack, stackProcess{Name: e.name, PID: pid})
+	}
 	n, err := cr.setUp(o.offers, o.affiliates, rcv.url())
 	if err != nil {
 		return nil, fmt.Errorf("setting up offers and affiliates: %w", err)
@@ -166,12 +225,30 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	nginx := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
 
+	// Redis's memory before any click, for the growth per click kept.
+	if r.RedisMemory.UsedBefore, err = st.usedMemory(ctx); err != nil {
+		return nil, err
+	}
+
 	step("warming up")
 	for _, target := range []string{nginx, cr.base} {
 		if _, err := runWrk(ctx, target, script, o.threads, o.connections, 3*time.Second); err != nil {
 			return nil, err
 		}
 	}
+
+	// CPU per click: every process of the stack, from before the first
+	// throughput run until the stack has caught up after the last (the
+	// sink's inserts and ClickHouse's merges of those clicks included).
+	cpuBefore, err := sampleCPU(r.Stack)
+	if err != nil {
+		return nil, err
+	}
+	answeredBefore, err := cr.metric("clickrelay_clicks_total")
+	if err != nil {
+		return nil, err
+	}
+	cpuStart := time.Now()
 
 	// Throughput: the same wrk settings against both, in alternation.
 	for i := range o.rounds * boolInt(o.phases["throughput"]) {
@@ -197,6 +274,21 @@ func run(ctx context.Context, o options) (*report, error) {
 	if r.Settled, err = settle(ctx, cr, st); err != nil {
 		return nil, err
 	}
+	if o.phases["throughput"] {
+		cpuAfter, err := sampleCPU(r.Stack)
+		if err != nil {
+			return nil, err
+		}
+		answeredAfter, err := cr.metric("clickrelay_clicks_total")
+		if err != nil {
+			return nil, err
+		}
+		r.CPU = cpuCost(cpuBefore, cpuAfter, int64(answeredAfter-answeredBefore), time.Since(cpuStart))
+		step("measuring Redis memory per click")
+		if r.RedisMemory, err = st.measureRedisMemory(ctx, r.RedisMemory, int64(answeredAfter), 2000); err != nil {
+			return nil, err
+		}
+	}
 
 	// Latency at half of clickrelay's maximum, from a fixed-rate generator.
 	// Its clicks also feed the conversion phase.
@@ -212,7 +304,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
-		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + 1000
+		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + o.coldCount + 1000
 		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), keep)
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
@@ -233,6 +325,22 @@ func run(ctx context.Context, o options) (*report, error) {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
 		step("%d conversions at %.0f/s", convs, o.conversionRate)
 		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv, nil)
+	}
+
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Conversions on clicks past the hot window, under a click load: the
+	// clicks of the latency run the conversion phase left.
+	var coldIDs []string
+	if o.phases[phaseCold] {
+		from := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
+		coldIDs = lat.ClickIDs[from:min(len(lat.ClickIDs), from+o.coldCount)]
+		loadRate := max(rate/2, 1000)
+		step("%d conversions at %.0f/s on clicks evicted from Redis, %.0f clicks/s meanwhile", len(coldIDs), o.coldRate, loadRate)
+		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, realisticLink(n.Offers, n.Affiliates), rcv); err != nil {
+			return nil, fmt.Errorf("the cold-conversion phase: %w", err)
+		}
 	}
 
 	if err := ctx.Err(); err != nil {
@@ -277,15 +385,25 @@ func run(ctx context.Context, o options) (*report, error) {
 	for _, w := range r.Clickrelay {
 		r.Accounting.SeenByWrk += w.Requests - w.NotRedir
 	}
-	r.Accounting.SeenByGenerator = lat.Redirected
+	r.Accounting.SeenByGenerator = lat.Redirected + r.Cold.LoadRedirected
 	if r.Accounting.InRedis, err = st.redisClicks(ctx); err != nil {
 		return nil, err
 	}
+	// An evicted click the cold lookup cached back is in Redis again: it
+	// counts once, as in Redis.
+	back, err := st.stillInRedis(ctx, coldIDs)
+	if err != nil {
+		return nil, err
+	}
+	r.Accounting.Evicted = r.Cold.Evicted - back
 	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL"); err != nil {
 		return nil, err
 	}
-	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged
+	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.Cold.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged
 	if r.Accounting.ConversionsStored, err = st.count(ctx, "SELECT count() FROM clickrelay.conversions FINAL"); err != nil {
+		return nil, err
+	}
+	if r.ClickHouseBytes, err = st.measureClickhouseBytes(ctx, r.Accounting.InClickHouse); err != nil {
 		return nil, err
 	}
 	r.Finished = time.Now().UTC()

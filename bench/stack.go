@@ -96,9 +96,15 @@ func startClickrelay(binary, dataDir string, port, kafkaPort, redisPort, clickho
 		return nil, err
 	}
 	// scripts/bench.sh stops it by this file if the runner itself dies.
-	_ = os.WriteFile(filepath.Join(dataDir, "clickrelay.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 	c := &clickrelay{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait(); logFile.Close() }()
+	pidFile := filepath.Join(dataDir, "clickrelay.pid")
+	_ = os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	go func() {
+		err := cmd.Wait()
+		_ = os.Remove(pidFile) // its number may be another process's soon
+		logFile.Close()
+		c.done <- err
+	}()
 	if err := waitHTTP(c.base+"/health", 200); err != nil {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dataDir, "clickrelay.log"))
@@ -193,6 +199,11 @@ func openStores(redisPort, clickhousePort int) (*stores, error) {
 	return &stores{redis: goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", redisPort)}), ch: ch}, nil
 }
 
+func (s *stores) close() {
+	_ = s.redis.Close()
+	_ = s.ch.Close()
+}
+
 // redisClicks counts click records in Redis.
 func (s *stores) redisClicks(ctx context.Context) (int64, error) {
 	var n int64
@@ -212,7 +223,7 @@ func (s *stores) count(ctx context.Context, query string) (int64, error) {
 
 // settleLimit bounds the settle wait: past it the run goes on, and the
 // report says the stack had not settled.
-const settleLimit = 60 * time.Second
+const settleLimit = 30 * time.Second
 
 // settle waits until ClickHouse holds every click answered so far and has
 // no merge running, and reports how long that took. After settleLimit it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,11 +64,20 @@ func writeLinksLua(path string, offers, affiliates []string) error {
 func runWrk(ctx context.Context, base, script string, threads, conns int, d time.Duration) (wrkResult, error) {
 	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(d.Seconds())), "-s", script, base)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %w", err)
 	}
-	r, err := parseWrk(string(out))
+	// scripts/bench.sh stops it by this file should the runner die first.
+	pidFile := filepath.Join(filepath.Dir(script), "wrk.pid")
+	_ = os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	err := cmd.Wait()
+	_ = os.Remove(pidFile)
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out.String())
+	}
+	r, err := parseWrk(out.String())
 	r.Target = base
 	return r, err
 }

@@ -3,11 +3,18 @@
 # broker, as scripts/run.sh brings it up) measured against nginx's
 # `return 302` in the same run, on this machine. Installs nginx-light and wrk
 # with apt-get when missing. Writes bench/results/latest.{md,json} and a
-# dated copy; extra arguments go to the runner (go run ./bench -h).
+# dated copy; extra arguments go to the runner (go run ./bench -h), e.g.
+# `scripts/bench.sh -repeat 5` for each figure's median and spread.
+#
+# It runs Redis and ClickHouse of its own, on ports no one else should use
+# (BENCH_REDIS_PORT 46379, BENCH_CLICKHOUSE_PORT 49000,
+# BENCH_CLICKHOUSE_HTTP_PORT 48123; data under .data/bench), and refuses to
+# start when something already answers there: with -repeat the runner
+# empties them between runs.
 #
 # Interrupted (Ctrl-C, SIGTERM), it stops everything it started: the runner
 # (which stops wrk, clickrelay and nginx), then, should the runner not have,
-# clickrelay and nginx by their pid files, then the services.
+# wrk, clickrelay and nginx by their pid files, then the services.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,7 +33,14 @@ fi
 # Debian starts nginx on port 80 when installing it; the bench runs its own.
 
 export CLICKRELAY_DATA_DIR=$root/.data/bench
-export REDIS_PORT=26379 CLICKHOUSE_PORT=29000 CLICKHOUSE_HTTP_PORT=28123
+export REDIS_PORT=${BENCH_REDIS_PORT:-46379} CLICKHOUSE_PORT=${BENCH_CLICKHOUSE_PORT:-49000}
+export CLICKHOUSE_HTTP_PORT=${BENCH_CLICKHOUSE_HTTP_PORT:-48123}
+for port in "$REDIS_PORT" "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT"; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "bench: port $port is taken; the bench runs engines of its own (set BENCH_REDIS_PORT, BENCH_CLICKHOUSE_PORT, BENCH_CLICKHOUSE_HTTP_PORT)" >&2
+		exit 1
+	fi
+done
 rm -rf "$CLICKRELAY_DATA_DIR"
 
 runner=""
@@ -49,7 +63,7 @@ cleanup() {
 		stop_pid "$runner"
 		wait "$runner" 2>/dev/null || true
 	fi
-	for pidfile in "$CLICKRELAY_DATA_DIR/clickrelay.pid" "$CLICKRELAY_DATA_DIR/nginx/nginx.pid"; do
+	for pidfile in "$CLICKRELAY_DATA_DIR/wrk.pid" "$CLICKRELAY_DATA_DIR/clickrelay.pid" "$CLICKRELAY_DATA_DIR/nginx/nginx.pid"; do
 		[ -f "$pidfile" ] && stop_pid "$(tr -dc 0-9 <"$pidfile")"
 	done
 	"$root/scripts/services.sh" stop

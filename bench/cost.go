@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What a click costs: CPU of every process of the stack, Redis memory held
+// while the click is kept, ClickHouse bytes on disk.
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
+// 100 on every Linux architecture Go runs on (the kernel fixes what it
+// shows user space, whatever its internal HZ).
+const clockTicks = 100
+
+// cpuTime returns the user plus system CPU a process has used, all its
+// threads together, from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading process %d's CPU time: %w", pid, err)
+	}
+	return parseStatCPU(string(raw))
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) from a stat line.
+// The command name (field 2) is in parentheses and may hold spaces: the
+// fields are counted after its closing one.
+func parseStatCPU(stat string) (time.Duration, error) {
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, errors.New("stat line without a command name")
+	}
+	fields := strings.Fields(stat[end+1:])
+	// fields[0] is field 3 (state): utime is field 14, fields[11].
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("stat line with %d fields after the name", len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat line: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// pidListeningOn finds the process that listens on a loopback TCP port:
+// the socket's inode from /proc/net/tcp{,6}, then the process holding it
+// among /proc/*/fd. The engines run under nice and nohup, so no pid file
+// the runner knows names them reliably; their port does.
+func pidListeningOn(port int) (int, error) {
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(table)
+		if err != nil {
+			continue
+		}
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			// sl local_address rem_address st ... inode (field 10)
+			fields := strings.Fields(s.Text())
+			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, ok := strings.Cut(fields[1], ":")
+			if p, err := strconv.ParseInt(hexPort, 16, 32); ok && err == nil && int(p) == port {
+				inodes[fields[9]] = true
+			}
+		}
+		f.Close()
+	}
+	if len(inodes) == 0 {
+		return 0, fmt.Errorf("nothing listens on port %d", port)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range procs {
+		link, err := os.Readlink(fd)
+		if err != nil || !strings.HasPrefix(link, "socket:[") {
+			continue
+		}
+		if inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] {
+			pid, err := strconv.Atoi(strings.Split(fd, "/")[2])
+			if err == nil {
+				return pid, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no process of ours holds the socket listening on port %d", port)
+}
+
+// stackProcess is one process of the stack whose CPU a run counts.
+type stackProcess struct {
+	Name string `json:"name"`
+	PID  int    `json:"pid"`
+}
+
+// cpuSample is the CPU every process of the stack had used at one moment.
+type cpuSample map[string]time.Duration
+
+func sampleCPU(procs []stackProcess) (cpuSample, error) {
+	s := cpuSample{}
+	for _, p := range procs {
+		d, err := cpuTime(p.PID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		s[p.Name] = d
+	}
+	return s, nil
+}
+
+// cpuPerClick is the CPU the stack spent per click answered, per process
+// and in all, in microseconds.
+type cpuPerClick struct {
+	Clicks       int64              `json:"clicks"`
+	Window       string             `json:"window"`
+	PerProcessUS map[string]float64 `json:"per_process_us"`
+	TotalUS      float64            `json:"total_us"`
+}
+
+func cpuCost(before, after cpuSample, clicks int64, window time.Duration) cpuPerClick {
+	c := cpuPerClick{Clicks: clicks, Window: window.Round(time.Millisecond).String(), PerProcessUS: map[string]float64{}}
+	if clicks <= 0 {
+		return c
+	}
+	for name, a := range after {
+		us := float64(a-before[name]) / float64(time.Microsecond) / float64(clicks)
+		c.PerProcessUS[name] = round2(us)
+		c.TotalUS += us
+	}
+	c.TotalUS = round2(c.TotalUS)
+	return c
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// redisMemory is what Redis holds per live click.
+type redisMemory struct {
+	UsedBefore int64 `json:"used_memory_before"`
+	UsedAfter  int64 `json:"used_memory_after"`
+	ClicksKept int64 `json:"clicks_kept"`
+	// BytesPerClick is used_memory's growth over the clicks kept: the
+	// click's record, its unique-visitor mark and Redis's own overhead.
+	BytesPerClick float64 `json:"bytes_per_click"`
+	// ClickTTLDays is how long Redis keeps a click's key, read from one.
+	ClickTTLDays float64 `json:"click_ttl_days"`
+	// ByteDays is BytesPerClick held for ClickTTLDays: what a network pays
+	// per click, whatever its traffic.
+	ByteDays float64 `json:"byte_days_per_click"`
+	// ByteDaysByKeyTTL splits the growth over the key families a sample of
+	// random keys shows (by MEMORY USAGE), each held for its own TTL: the
+	// unique-visitor mark lives for its own window, not the click's.
+	ByteDaysByKeyTTL float64            `json:"byte_days_per_click_by_key_ttl"`
+	Families         map[string]keyKind `json:"key_families"`
+}
+
+// keyKind is one family of keys (cr:click, cr:uniq, ...) in the sample.
+type keyKind struct {
+	Sampled     int     `json:"sampled"`
+	MemoryShare float64 `json:"memory_share"`
+	TTLDays     float64 `json:"ttl_days"`
+}
+
+// usedMemory reads used_memory from INFO memory.
+func (s *stores) usedMemory(ctx context.Context) (int64, error) {
+	info, err := s.redis.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, fmt.Errorf("INFO memory: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("INFO memory has no used_memory")
+}
+
+// keyFamily names a key by its prefix and kind: "cr:click:X" is cr:click.
+func keyFamily(key string) string {
+	parts := strings.SplitN(key, ":", 3)
+	if len(parts) < 3 {
+		return key
+	}
+	return parts[0] + ":" + parts[1]
+}
+
+// measureRedisMemory completes m (UsedBefore set) once kept clicks are
+// in Redis: used_memory's growth per click, the click key's TTL, and a
+// sample of random keys for each family's share and TTL. kept is the
+// clicks answered so far: the run's accounting checks that every one is in
+// Redis, and counting their keys here would scan millions.
+func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, kept int64, samples int) (redisMemory, error) {
+	var err error
+	if m.UsedAfter, err = s.usedMemory(ctx); err != nil {
+		return m, err
+	}
+	if m.ClicksKept = kept; m.ClicksKept == 0 {
+		return m, errors.New("no click kept in Redis to measure")
+	}
+	m.BytesPerClick = round2(float64(m.UsedAfter-m.UsedBefore) / float64(m.ClicksKept))
+
+	keys, _, err := s.redis.Scan(ctx, 0, "cr:click:*", 100).Result()
+	if err != nil || len(keys) == 0 {
+		return m, fmt.Errorf("finding a click key for its TTL: %w", err)
+	}
+	ttl, err := s.redis.PTTL(ctx, keys[0]).Result()
+	if err != nil {
+		return m, fmt.Errorf("PTTL %s: %w", keys[0], err)
+	}
+	m.ClickTTLDays = ttl.Hours() / 24
+	m.ByteDays = round2(m.BytesPerClick * m.ClickTTLDays)
+
+	// RANDOMKEY then MEMORY USAGE and PTTL of each, in two pipelines.
+	pipe := s.redis.Pipeline()
+	random := make([]interface{ Val() string }, samples)
+	for i := range random {
+		random[i] = pipe.RandomKey(ctx)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return m, fmt.Errorf("sampling keys: %w", err)
+	}
+	pipe = s.redis.Pipeline()
+	type probe struct {
+		key string
+		mem interface{ Val() int64 }
+		ttl interface{ Val() time.Duration }
+	}
+	probes := make([]probe, 0, samples)
+	for _, r := range random {
+		probes = append(probes, probe{key: r.Val(), mem: pipe.MemoryUsage(ctx, r.Val()), ttl: pipe.PTTL(ctx, r.Val())})
+	}
+	_, _ = pipe.Exec(ctx) // a key that expired in between answers nil: skipped below
+	mem := map[string]int64{}
+	var total int64
+	m.Families = map[string]keyKind{}
+	for _, p := range probes {
+		if p.ttl.Val() <= 0 || p.mem.Val() <= 0 {
+			continue // keys kept for good are the catalog's, not a click's
+		}
+		f := m.Families[keyFamily(p.key)]
+		f.Sampled++
+		f.TTLDays = max(f.TTLDays, p.ttl.Val().Hours()/24)
+		m.Families[keyFamily(p.key)] = f
+		mem[keyFamily(p.key)] += p.mem.Val()
+		total += p.mem.Val()
+	}
+	for name, f := range m.Families {
+		f.MemoryShare = round2(float64(mem[name])/float64(max(total, 1))*100) / 100
+		f.TTLDays = round2(f.TTLDays)
+		m.Families[name] = f
+		m.ByteDaysByKeyTTL += m.BytesPerClick * float64(mem[name]) / float64(max(total, 1)) * f.TTLDays
+	}
+	m.ByteDaysByKeyTTL = round2(m.ByteDaysByKeyTTL)
+	return m, nil
+}
+
+// clickhouseBytes is what ClickHouse keeps on disk per click: the raw
+// clicks table, and separately the rollups built from it.
+type clickhouseBytes struct {
+	Clicks               int64   `json:"clicks"`
+	RawCompressed        int64   `json:"raw_compressed_bytes"`
+	RawUncompressed      int64   `json:"raw_uncompressed_bytes"`
+	RawOnDisk            int64   `json:"raw_bytes_on_disk"` // with marks and the primary index
+	RollupCompressed     int64   `json:"rollup_compressed_bytes"`
+	RollupOnDisk         int64   `json:"rollup_bytes_on_disk"`
+	RawPerClick          float64 `json:"raw_bytes_per_click"` // on disk
+	RollupPerClick       float64 `json:"rollup_bytes_per_click"`
+	RawCompressionFactor float64 `json:"raw_compression_factor"`
+	Parts                int64   `json:"raw_active_parts"`
+}
+
+// measureClickhouseBytes reads system.parts' active parts: the raw clicks
+// table, and the rollups (the Summing and Aggregating tables the
+// materialized views write).
+func (s *stores) measureClickhouseBytes(ctx context.Context, clicks int64) (clickhouseBytes, error) {
+	b := clickhouseBytes{Clicks: clicks}
+	row := s.ch.QueryRow(ctx, `SELECT
+		sumIf(data_compressed_bytes, table = 'clicks'), sumIf(data_uncompressed_bytes, table = 'clicks'),
+		sumIf(bytes_on_disk, table = 'clicks'), countIf(table = 'clicks'),
+		sumIf(data_compressed_bytes, table != 'clicks'), sumIf(bytes_on_disk, table != 'clicks')
+	FROM system.parts
+	WHERE active AND database = 'clickrelay' AND (table = 'clicks' OR table IN (
+		SELECT name FROM system.tables WHERE database = 'clickrelay' AND (engine LIKE '%Summing%' OR engine LIKE '%Aggregating%')))`)
+	var rc, ru, rd, parts, gc, gd uint64
+	if err := row.Scan(&rc, &ru, &rd, &parts, &gc, &gd); err != nil {
+		return b, fmt.Errorf("reading system.parts: %w", err)
+	}
+	b.RawCompressed, b.RawUncompressed, b.RawOnDisk, b.Parts = int64(rc), int64(ru), int64(rd), int64(parts)
+	b.RollupCompressed, b.RollupOnDisk = int64(gc), int64(gd)
+	if clicks > 0 {
+		b.RawPerClick = round2(float64(rd) / float64(clicks))
+		b.RollupPerClick = round2(float64(gd) / float64(clicks))
+	}
+	if rc > 0 {
+		b.RawCompressionFactor = round2(float64(ru) / float64(rc))
+	}
+	return b, nil
+}
