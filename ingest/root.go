@@ -396,7 +396,10 @@ func (s *Service) validate(scope Scope, req Request, click *model.Click, now tim
 // findClick parses and looks up a click. A malformed, forged or expired ID
 // costs no lookup. A click minted moments ago may still be on its way to
 // Redis (it is written just after its 302): it is waited for, up to
-// FreshClickWait after its minting.
+// FreshClickWait after its minting. Redis keeps clicks for their hot window
+// only (storage/redis HotWindow): an older one, or one Redis lost, is read
+// from ClickHouse by its ID and mint time, and converts exactly as from
+// Redis (the attribution window is judged on the mint time, never on a key).
 func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
 	minted, test, ok := s.minter.Parse(id) // refuses any length but a click_id's
 	if !ok || now.Sub(minted) > s.config.AttributionWindow {
@@ -433,7 +436,7 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, &FieldError{errClickNotFound}
 	}
 	var click model.Click
-	if err := model.DecodeClick(payload, &click); err != nil {
+	if err := model.DecodeStoredClick(id, minted.UnixMilli(), payload, &click); err != nil {
 		s.hotLog.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
 		return nil, ErrUnavailable
 	}
