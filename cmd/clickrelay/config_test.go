@@ -27,6 +27,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"CLICKRELAY_POSTBACK_DISABLE_MIN_AGE": "-1h",
 		"CLICKRELAY_POSTBACK_DEAD_LETTER_MAX": "0",
 		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL": "0s",
+		"CLICKRELAY_CLICK_HOT_WINDOW":         "0s",
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
@@ -47,6 +48,7 @@ func TestConfigReadsSettings(t *testing.T) {
 	c, err := loadConfig(envOf(map[string]string{
 		"CLICKRELAY_KAFKA_BROKERS":          " k1:9092, k2:9092 ",
 		"CLICKRELAY_ATTRIBUTION_WINDOW":     "168h",
+		"CLICKRELAY_CLICK_HOT_WINDOW":       "12h",
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE": "1",
 		"CLICKRELAY_TRUSTED_PROXIES":        "10.0.0.0/8,192.168.0.0/16",
 		"CLICKRELAY_PUBLIC_URL":             "https://trk.example.com/",
@@ -55,7 +57,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
-		c.Ingest.AttributionWindow != 168*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
+		c.Ingest.AttributionWindow != 168*time.Hour || c.Redis.HotWindow != 12*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
 	}
 	if c.API.PublicURL != "https://trk.example.com" {
