@@ -473,3 +473,17 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// BenchmarkEncodeClick: the two records of a click, written on the click
+// path.
+func BenchmarkEncodeClick(b *testing.B) {
+	fields := clickFields{id: []byte("01m80qz6f76yer585m39t9sars"), ms: 1795321469123, offerID: "12", affiliateID: "7", advertiser: "3",
+		subs:    [5][]byte{[]byte("c45"), []byte("adset-7"), []byte("ad-123"), []byte("r1234567"), []byte("pl3")},
+		country: "US", agent: agent{device: "mobile", os: "ios", browser: "Safari"}, ip: []byte("81.2.69.142"),
+		affClickID: []byte("ext1234567"), userAgent: []byte(iphoneUA), referrer: []byte("https://ref.example/")}
+	hot, full := make([]byte, 0, 512), make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		hot, full = encodeClick(hot[:0], full[:0], &fields)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,8 +65,8 @@ func main() {
 	flag.StringVar(&o.db, "db", "clickrelay", "clickrelay's ClickHouse database")
 	flag.IntVar(&o.clicks, "clicks", 100_000, "clicks sent to measure Redis memory")
 	flag.IntVar(&o.conns, "conns", 8, "connections the clicks are sent on")
-	flag.IntVar(&o.cold, "cold", 2000, "clicks converted past their hot window")
-	flag.Float64Var(&o.convRate, "conversion-rate", 200, "conversions per second on cold clicks")
+	flag.IntVar(&o.cold, "cold", 1500, "clicks converted past their hot window")
+	flag.Float64Var(&o.convRate, "conversion-rate", 100, "conversions per second on cold clicks")
 	flag.Float64Var(&o.loadRate, "click-rate", 5000, "clicks per second sent meanwhile, so the sink keeps inserting")
 	flag.BoolVar(&o.skipMemory, "no-memory", false, "skip the memory phase")
 	flag.BoolVar(&o.skipColdRun, "no-cold", false, "skip the cold-path phase")
@@ -88,7 +89,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer ch.Close()
-	n, err := loadgen.SetUp(o.base, o.adminKey, 8, 4, "http://127.0.0.1:9") // postbacks fail fast: not measured here
+	// Postbacks go to a receiver that answers 200 at once: the postback
+	// worker shares the machine, and retries would load it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	receiver := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("OK")) })}
+	go receiver.Serve(ln)
+	defer receiver.Close()
+	n, err := loadgen.SetUp(o.base, o.adminKey, 8, 4, "http://"+ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("setting up offers: %w", err)
 	}
