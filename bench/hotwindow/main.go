@@ -51,7 +51,6 @@ type options struct {
 	clicks, conns           int
 	cold                    int
 	convRate, loadRate      float64
-	convDuration            time.Duration
 	skipMemory, skipColdRun bool
 }
 
