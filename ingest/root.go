@@ -18,6 +18,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -90,6 +91,8 @@ type Service struct {
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 	statusChanges, republished, clickPending, clicksFromWarehouse        *metrics.Counter
+	// warehouseLookup times the cold path's ClickHouse read.
+	warehouseLookup *promtext.Histogram
 }
 
 // New returns the service.
@@ -122,6 +125,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		clickPending:  set.NewCounter(`clickrelay_conversion_click_pending_total`),
 		// Conversions whose click Redis did not hold, found in ClickHouse.
 		clicksFromWarehouse: set.NewCounter(`clickrelay_conversion_clicks_from_clickhouse_total`),
+		warehouseLookup:     promtext.NewHistogram(set, `clickrelay_conversion_click_clickhouse_seconds`, promtext.FlushSeconds),
 		conversions:         deps.Conversions,
 		clicks:              deps.Clicks,
 		statuses:            deps.Statuses,
@@ -414,7 +418,9 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, ErrUnavailable
 	}
 	if !found && !test && s.clicks != nil {
+		start := time.Now()
 		click, inWarehouse, err := s.clicks.Click(ctx, id, minted)
+		s.warehouseLookup.UpdateDuration(start)
 		switch {
 		case err != nil:
 			s.hotLog.Error().Err(err).Msg("cannot read a click from ClickHouse")

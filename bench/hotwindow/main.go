@@ -334,6 +334,10 @@ func measureCold(ctx context.Context, o options, rdb *goredis.Client, ch driver.
 		name string
 		ids  []string
 	}{{"on clicks past the hot window (ClickHouse)", cold}, {"on clicks in Redis", fresh}} {
+		lookupsBefore, err := buckets(o.base, "clickrelay_conversion_click_clickhouse_seconds")
+		if err != nil {
+			return err
+		}
 		loadCtx, stopLoad := context.WithCancel(ctx)
 		var loaded atomic.Int64
 		var lw sync.WaitGroup
@@ -345,6 +349,13 @@ func measureCold(ctx context.Context, o options, rdb *goredis.Client, ch driver.
 		slices.Sort(lat)
 		fmt.Printf("| conversion %s, %d at %.0f/s with %d clicks/s flowing, p50 / p99 / max | %s / **%s** / %s ms (%d failed) |\n",
 			c.name, len(c.ids), o.convRate, int(o.loadRate), msOf(pct(lat, 0.5)), msOf(pct(lat, 0.99)), msOf(pct(lat, 1)), failed)
+		lookupsAfter, err := buckets(o.base, "clickrelay_conversion_click_clickhouse_seconds")
+		if err != nil {
+			return err
+		}
+		if n, p50, p99 := bucketQuantiles(lookupsBefore, lookupsAfter); n > 0 {
+			fmt.Printf("| of which the ClickHouse read (%.0f reads), p50 / p99 at most | %s / %s ms |\n", n, p50, p99)
+		}
 	}
 	return nil
 }
@@ -436,3 +447,69 @@ func pct(s []time.Duration, p float64) time.Duration {
 }
 
 func msOf(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
+
+// bucket is one cumulative histogram bucket from /metrics.
+type bucket struct {
+	le    string
+	count float64
+}
+
+// buckets reads histogram name's cumulative buckets from /metrics.
+func buckets(base, name string) ([]bucket, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out []bucket
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, value, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bucket{le, n})
+	}
+	return out, nil
+}
+
+// bucketQuantiles returns how many observations fell between two reads of
+// a histogram, and the upper bounds (in ms) of the buckets holding their
+// median and 99th percentile.
+func bucketQuantiles(before, after []bucket) (n float64, p50, p99 string) {
+	if len(after) == 0 {
+		return 0, "", ""
+	}
+	delta := make([]float64, len(after))
+	for i, b := range after {
+		delta[i] = b.count
+		if i < len(before) {
+			delta[i] -= before[i].count
+		}
+	}
+	n = delta[len(delta)-1]
+	bound := func(q float64) string {
+		for i, d := range delta {
+			if d >= q*n {
+				if after[i].le == "+Inf" {
+					return "+Inf"
+				}
+				s, _ := strconv.ParseFloat(after[i].le, 64)
+				return strconv.FormatFloat(s*1000, 'f', -1, 64)
+			}
+		}
+		return "?"
+	}
+	return n, bound(0.5), bound(0.99)
+}
