@@ -146,6 +146,16 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 		t.Fatalf("postback macros %v", got[cold])
 	}
 
+	// A secondary event finds the cold click the same way.
+	var event struct {
+		Data struct {
+			Tracked bool `json:"tracked"`
+		} `json:"data"`
+	}
+	if code := s.call("POST", "/api/v1/events", advertiser, fmt.Sprintf(`{"click_id":%q,"event_type":"lead"}`, cold), &event); code != 200 || !event.Data.Tracked {
+		t.Fatalf("event on the cold click: %d %+v", code, event)
+	}
+
 	poll(t, "both conversions in stats", func() (bool, string) {
 		got := stats()
 		return got.conversions == 2, fmt.Sprintf("%+v", got)
