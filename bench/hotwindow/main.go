@@ -52,6 +52,7 @@ type options struct {
 	cold                    int
 	convRate, loadRate      float64
 	skipMemory, skipColdRun bool
+	pids                    string
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.Float64Var(&o.loadRate, "click-rate", 5000, "clicks per second sent meanwhile, so the sink keeps inserting")
 	flag.BoolVar(&o.skipMemory, "no-memory", false, "skip the memory phase")
 	flag.BoolVar(&o.skipColdRun, "no-cold", false, "skip the cold-path phase")
+	flag.StringVar(&o.pids, "pids", "", "name=pid,... of processes whose CPU time each conversion run reports (e.g. clickhouse=123)")
 	flag.Parse()
 	if o.adminKey == "" {
 		log.Fatal("-admin-key is required")
@@ -338,17 +340,31 @@ func measureCold(ctx context.Context, o options, rdb *goredis.Client, ch driver.
 		if err != nil {
 			return err
 		}
+		cpuBefore := cpuTimes(o.pids)
 		loadCtx, stopLoad := context.WithCancel(ctx)
 		var loaded atomic.Int64
 		var lw sync.WaitGroup
 		lw.Add(1)
 		go func() { defer lw.Done(); clickLoad(loadCtx, addr, o.loadRate, link, seq, &loaded) }()
+		runStart := time.Now()
 		lat, failed := convert(ctx, o.base, advertiserKey, c.ids, o.convRate)
+		took := time.Since(runStart)
 		stopLoad()
 		lw.Wait()
 		slices.Sort(lat)
 		fmt.Printf("| conversion %s, %d at %.0f/s with %d clicks/s flowing, p50 / p99 / max | %s / **%s** / %s ms (%d failed) |\n",
 			c.name, len(c.ids), o.convRate, int(o.loadRate), msOf(pct(lat, 0.5)), msOf(pct(lat, 0.99)), msOf(pct(lat, 1)), failed)
+		if cpu := cpuTimes(o.pids); len(cpu) > 0 {
+			var parts []string
+			for _, p := range cpu {
+				for _, b := range cpuBefore {
+					if b.name == p.name {
+						parts = append(parts, fmt.Sprintf("%s %.0f%% of a core", p.name, 100*(p.seconds-b.seconds)/took.Seconds()))
+					}
+				}
+			}
+			fmt.Printf("| CPU meanwhile (%d clicks/s and %.0f conversions/s) | %s |\n", int(o.loadRate), o.convRate, strings.Join(parts, ", "))
+		}
 		lookupsAfter, err := buckets(o.base, "clickrelay_conversion_click_clickhouse_seconds")
 		if err != nil {
 			return err
@@ -512,4 +528,36 @@ func bucketQuantiles(before, after []bucket) (n float64, p50, p99 string) {
 		return "?"
 	}
 	return n, bound(0.5), bound(0.99)
+}
+
+type cpuTime struct {
+	name    string
+	seconds float64
+}
+
+// cpuTimes reads the user and system CPU time of each name=pid in list,
+// from /proc (Linux).
+func cpuTimes(list string) []cpuTime {
+	var out []cpuTime
+	for _, item := range strings.Split(list, ",") {
+		name, pid, ok := strings.Cut(item, "=")
+		if !ok {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 12th and 13th.
+		_, rest, _ := strings.Cut(string(stat), ") ")
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		s, _ := strconv.ParseFloat(f[12], 64)
+		out = append(out, cpuTime{name, (u + s) / 100}) // USER_HZ is 100 on Linux
+	}
+	return out
 }
