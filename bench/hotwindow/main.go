@@ -232,6 +232,7 @@ func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr str
 	if err != nil {
 		return err
 	}
+	cpuBefore := cpuTimes(o.pids)
 	start := time.Now()
 	if _, err := sendClicks(ctx, addr, o.conns, o.clicks, link, seq); err != nil {
 		return err
@@ -251,6 +252,7 @@ func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr str
 		last = n
 		time.Sleep(300 * time.Millisecond)
 	}
+	cpuAfter := cpuTimes(o.pids)
 	after, err := usedMemory(ctx, rdb)
 	if err != nil {
 		return err
@@ -280,6 +282,17 @@ func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr str
 	fmt.Printf("| Redis held per click | **%.0f byte-days** (%.0f B × %.2f d + %.0f B × %.2f d) |\n",
 		byteDays, perClick, clicks.meanTTLDay, perUniq, uniq.meanTTLDay)
 	fmt.Printf("| at 30 M clicks a day | %.1f GB of Redis |\n", byteDays*30e6/1e9)
+	if len(cpuAfter) > 0 {
+		var parts []string
+		for _, a := range cpuAfter {
+			for _, b := range cpuBefore {
+				if a.name == b.name {
+					parts = append(parts, fmt.Sprintf("%s %.1f µs", a.name, (a.seconds-b.seconds)*1e6/float64(o.clicks)))
+				}
+			}
+		}
+		fmt.Printf("| CPU per click while sending them (the sink's inserts may trail) | %s |\n", strings.Join(parts, ", "))
+	}
 	return nil
 }
 
