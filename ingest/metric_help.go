@@ -11,6 +11,7 @@ func MetricHelp() promtext.Help {
 		"clickrelay_conversion_status_changes_total":         "Conversion status changes (approve, reject, reverse) applied.",
 		"clickrelay_conversions_republished_total":           "Conversions whose earlier publish to Kafka had failed, published again on the advertiser's retry.",
 		"clickrelay_conversion_click_pending_total":          "Conversions answered 503 because their recent click is not in Redis yet.",
-		"clickrelay_conversion_clicks_from_clickhouse_total": "Conversions whose click Redis did not hold, found in ClickHouse.",
+		"clickrelay_conversion_clicks_from_clickhouse_total": "Conversions whose click Redis did not hold (past its hot window, or lost), found in ClickHouse.",
+		"clickrelay_conversion_click_clickhouse_seconds":     "Time to read from ClickHouse a click Redis did not hold: the cold path's own cost.",
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
+	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -90,6 +91,8 @@ type Service struct {
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 	statusChanges, republished, clickPending, clicksFromWarehouse        *metrics.Counter
+	// warehouseLookup times the cold path's ClickHouse read.
+	warehouseLookup *promtext.Histogram
 }
 
 // New returns the service.
@@ -122,6 +125,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		clickPending:  set.NewCounter(`clickrelay_conversion_click_pending_total`),
 		// Conversions whose click Redis did not hold, found in ClickHouse.
 		clicksFromWarehouse: set.NewCounter(`clickrelay_conversion_clicks_from_clickhouse_total`),
+		warehouseLookup:     promtext.NewHistogram(set, `clickrelay_conversion_click_clickhouse_seconds`, promtext.FlushSeconds),
 		conversions:         deps.Conversions,
 		clicks:              deps.Clicks,
 		statuses:            deps.Statuses,
@@ -396,7 +400,10 @@ func (s *Service) validate(scope Scope, req Request, click *model.Click, now tim
 // findClick parses and looks up a click. A malformed, forged or expired ID
 // costs no lookup. A click minted moments ago may still be on its way to
 // Redis (it is written just after its 302): it is waited for, up to
-// FreshClickWait after its minting.
+// FreshClickWait after its minting. Redis keeps clicks for their hot window
+// only (storage/redis HotWindow): an older one, or one Redis lost, is read
+// from ClickHouse by its ID and mint time, and converts exactly as from
+// Redis (the attribution window is judged on the mint time, never on a key).
 func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*model.Click, error) {
 	minted, test, ok := s.minter.Parse(id) // refuses any length but a click_id's
 	if !ok || now.Sub(minted) > s.config.AttributionWindow {
@@ -411,7 +418,9 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, ErrUnavailable
 	}
 	if !found && !test && s.clicks != nil {
+		start := time.Now()
 		click, inWarehouse, err := s.clicks.Click(ctx, id, minted)
+		s.warehouseLookup.UpdateDuration(start)
 		switch {
 		case err != nil:
 			s.hotLog.Error().Err(err).Msg("cannot read a click from ClickHouse")
@@ -433,7 +442,7 @@ func (s *Service) findClick(ctx context.Context, id string, now time.Time) (*mod
 		return nil, &FieldError{errClickNotFound}
 	}
 	var click model.Click
-	if err := model.DecodeClick(payload, &click); err != nil {
+	if err := model.DecodeStoredClick(id, minted.UnixMilli(), payload, &click); err != nil {
 		s.hotLog.Error().Err(err).Str("click_id", id).Msg("a stored click does not decode")
 		return nil, ErrUnavailable
 	}

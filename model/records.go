@@ -1,8 +1,10 @@
 package model
 
-// Click is one redirect. The tracker writes it twice: a slim copy to Redis
-// (what a conversion needs: attribution fields, no IP or user agent) and the
-// full record to Kafka, from where the sink stores it in ClickHouse.
+// Click is one redirect. The tracker writes it twice: a hot record to Redis
+// (what a conversion needs: attribution fields, no IP or user agent, in
+// click_record.go's binary form, kept for the hot window) and the full JSON
+// record to Kafka, from where the sink stores it in ClickHouse, where
+// conversions past the hot window find it.
 type Click struct {
 	ID           string    `json:"click_id"`
 	Time         int64     `json:"ts"` // Unix milliseconds

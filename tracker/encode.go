@@ -3,11 +3,14 @@ package tracker
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/clickrelay/clickrelay/model"
 )
 
-// The click path writes its two JSON payloads by hand, straight from the
+// The click path writes its JSON payload by hand, straight from the
 // request's bytes: encoding/json would need strings (an allocation per
-// field) and reflection. model.Click decodes both; a test holds them to it.
+// field) and reflection. model.DecodeClick reads it, model.DecodeStoredClick
+// the hot record; tests hold both to what the request said.
 
 // appendJSONString appends s as a JSON string. Control characters are
 // escaped and invalid UTF-8 becomes U+FFFD, so any query string or header
@@ -98,10 +101,26 @@ type clickFields struct {
 	referrer    []byte
 }
 
-// encodeClick writes the slim record (for Redis: attribution only) and the
-// full one (for Kafka) from one pass over the fields. The full record is
-// the slim one with the request's details added before the closing brace.
-func encodeClick(slim, full []byte, f *clickFields) ([]byte, []byte) {
+// encodeClick writes the hot record (for Redis: attribution only, in
+// model's compact binary form) and the full JSON one (for Kafka) from the
+// same fields.
+func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
+	var flags byte
+	if f.filterBots {
+		flags |= model.ClickFlagFilterBots
+	}
+	hot = append(hot, model.ClickRecordV1, flags)
+	hot = model.AppendClickRecordString(hot, f.offerID)
+	hot = model.AppendClickRecordString(hot, f.affiliateID)
+	hot = model.AppendClickRecordString(hot, f.advertiser)
+	for _, s := range f.subs {
+		hot = model.AppendClickRecordString(hot, s)
+	}
+	hot = model.AppendClickRecordString(hot, f.affClickID)
+	hot = model.AppendClickRecordString(hot, f.country)
+	hot = model.AppendClickRecordString(hot, f.agent.device)
+	hot = model.AppendClickRecordString(hot, f.agent.os)
+
 	full = append(full, `{"click_id":`...)
 	full = appendJSONString(full, f.id)
 	full = append(full, `,"ts":`...)
@@ -130,7 +149,6 @@ func encodeClick(slim, full []byte, f *clickFields) ([]byte, []byte) {
 	if f.filterBots {
 		full = append(full, `,"filter_bots":true`...)
 	}
-	slim = append(append(slim, full...), '}')
 
 	if f.payout != 0 {
 		full = append(full, `,"payout_micros":`...)
@@ -148,5 +166,5 @@ func encodeClick(slim, full []byte, f *clickFields) ([]byte, []byte) {
 	full = appendJSONString(full, f.userAgent)
 	full = append(full, `,"ref":`...)
 	full = appendJSONString(full, f.referrer)
-	return slim, append(full, '}')
+	return hot, append(full, '}')
 }

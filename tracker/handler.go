@@ -95,7 +95,7 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 	for i := range fields.subs {
 		fields.subs[i] = values.Bytes(subMacros[i])
 	}
-	p.slim, p.full = encodeClick(p.slim, p.full, &fields)
+	p.hot, p.full = encodeClick(p.hot, p.full, &fields)
 	p.offerID, p.visitor = offer.ID, 0
 	if !fields.agent.bot {
 		p.visitor = visitorHash(fields.ip, fields.userAgent)

@@ -18,7 +18,7 @@ import (
 // writes it to Kafka and returns it to the pool.
 type pendingClick struct {
 	id      [clickid.Len]byte
-	slim    []byte // JSON for Redis
+	hot     []byte // the hot record (model.DecodeStoredClick) for Redis
 	full    []byte // JSON for Kafka
 	offerID string
 	visitor uint64 // 0: not a candidate for unique (bots)
@@ -95,7 +95,7 @@ func newRecorder(config Configuration, store clickStore, producer producer, m *t
 		retryWake: make(chan struct{}, 1),
 	}
 	r.pool.New = func() any {
-		return &pendingClick{slim: make([]byte, 0, 512), full: make([]byte, 0, 1024)}
+		return &pendingClick{hot: make([]byte, 0, 256), full: make([]byte, 0, 1024)}
 	}
 	r.stopCtx, r.stopCancel = context.WithCancel(context.Background())
 	return r
@@ -116,7 +116,7 @@ func (r *recorder) start() {
 
 func (r *recorder) get() *pendingClick {
 	p := r.pool.Get().(*pendingClick)
-	p.slim, p.full = p.slim[:0], p.full[:0]
+	p.hot, p.full = p.hot[:0], p.full[:0]
 	return p
 }
 
@@ -172,7 +172,7 @@ func (r *recorder) flushLoop() {
 		batch = gather(r.queue, append(batch, p), r.config.MaxBatch, r.config.Linger)
 		writes = writes[:0]
 		for _, p := range batch {
-			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.slim, OfferID: p.offerID, Visitor: p.visitor})
+			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.hot, OfferID: p.offerID, Visitor: p.visitor})
 		}
 		err := errRedisBehind
 		if !r.redisBehind() {

@@ -90,18 +90,19 @@ func TestClickRedirectsAndRecords(t *testing.T) {
 		t.Fatalf("Location %q: macros not expanded as expected", loc)
 	}
 	h.stop(t)
-	slim, ok := h.store.clicks[id]
+	hot, ok := h.store.clicks[id]
 	if !ok {
 		t.Fatalf("click %s not in the store after the flush", id)
 	}
+	minted, _, _ := h.minter.Parse(id)
 	var rec model.Click
-	if err := json.Unmarshal(slim, &rec); err != nil {
-		t.Fatalf("slim record %s: %v", slim, err)
+	if err := model.DecodeStoredClick(id, minted.UnixMilli(), hot, &rec); err != nil {
+		t.Fatalf("hot record %q: %v", hot, err)
 	}
-	want := model.Click{ID: id, Time: rec.Time, OfferID: "12", AffiliateID: "7", AdvertiserID: "3",
+	want := model.Click{ID: id, Time: minted.UnixMilli(), OfferID: "12", AffiliateID: "7", AdvertiserID: "3",
 		Subs: [5]string{"a b&c", "x"}, AffClickID: "vol-123", Country: "US", Device: "mobile", OS: "ios", FilterBots: true}
 	if rec != want {
-		t.Fatalf("slim record\n got %+v\nwant %+v", rec, want)
+		t.Fatalf("hot record\n got %+v\nwant %+v", rec, want)
 	}
 	if len(h.producer.msgs) != 1 || string(h.producer.msgs[0].Key) != id {
 		t.Fatalf("Kafka got %d messages", len(h.producer.msgs))
@@ -110,7 +111,7 @@ func TestClickRedirectsAndRecords(t *testing.T) {
 	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
 		t.Fatal(err)
 	}
-	if full.IP != "8.8.8.8" || full.UserAgent != iphoneUA[:64] || full.Browser != "Safari" || full.Subs != rec.Subs {
+	if full.IP != "8.8.8.8" || full.UserAgent != iphoneUA[:64] || full.Browser != "Safari" || full.Subs != rec.Subs || full.Time != rec.Time {
 		t.Fatalf("full record %+v", full)
 	}
 }
@@ -337,6 +338,37 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
+// FuzzHotRecordMatchesFullRecord: whatever a request carries, a conversion
+// reads the same click from the hot record in Redis as the sink stores from
+// the full one in ClickHouse (the cold path), so a click converts alike on
+// either side of its hot window.
+func FuzzHotRecordMatchesFullRecord(f *testing.F) {
+	f.Add("12", "7", "summer sale", "ad \"7\"", "\xff\xfe é 日本", "vol-123", "mobile", false)
+	f.Add("", "", "", "", "", "", "", true)
+	f.Add("1", "2", "\x00\x7f\n", strings.Repeat("x", 300), "\xed\xa0\x80", "\\", "desktop", true)
+	f.Fuzz(func(t *testing.T, offer, affiliate, sub1, sub2, sub5, affClickID, device string, filterBots bool) {
+		minter, _ := clickid.NewMinter([]byte("fuzz-secret-0123456789"))
+		now := time.UnixMilli(1795321469123)
+		id := minter.Append(nil, now)
+		fields := clickFields{id: id, ms: now.UnixMilli(), offerID: offer, affiliateID: affiliate, advertiser: "3",
+			subs: [5][]byte{[]byte(sub1), []byte(sub2), nil, []byte("x"), []byte(sub5)}, affClickID: []byte(affClickID),
+			country: "DE", agent: agent{device: device, os: "ios"}, filterBots: filterBots, ip: []byte("8.8.8.8")}
+		hot, full := encodeClick(nil, nil, &fields)
+		var fromHot, fromFull model.Click
+		if err := model.DecodeStoredClick(string(id), now.UnixMilli(), hot, &fromHot); err != nil {
+			t.Fatalf("hot record %q: %v", hot, err)
+		}
+		if err := json.Unmarshal(full, &fromFull); err != nil {
+			t.Fatalf("full record %s: %v", full, err)
+		}
+		// What the hot record leaves out: the request's details.
+		fromFull.Browser, fromFull.Bot, fromFull.IP, fromFull.UserAgent, fromFull.Referrer = "", false, "", "", ""
+		if fromHot != fromFull {
+			t.Fatalf("hot record\n %+v\nfull record\n %+v", fromHot, fromFull)
+		}
+	})
+}
+
 func TestParseAddr(t *testing.T) {
 	for _, s := range []string{"1.2.3.4", "255.255.255.255", "0.0.0.0", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3",
 		"::1", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1%eth0", "", "a.b.c.d", "1.2.3.4 "} {
@@ -439,5 +471,19 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("not within 5 s: %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkEncodeClick: the two records of a click, written on the click
+// path.
+func BenchmarkEncodeClick(b *testing.B) {
+	fields := clickFields{id: []byte("01m80qz6f76yer585m39t9sars"), ms: 1795321469123, offerID: "12", affiliateID: "7", advertiser: "3",
+		subs:    [5][]byte{[]byte("c45"), []byte("adset-7"), []byte("ad-123"), []byte("r1234567"), []byte("pl3")},
+		country: "US", agent: agent{device: "mobile", os: "ios", browser: "Safari"}, ip: []byte("81.2.69.142"),
+		affClickID: []byte("ext1234567"), userAgent: []byte(iphoneUA), referrer: []byte("https://ref.example/")}
+	hot, full := make([]byte, 0, 512), make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		hot, full = encodeClick(hot[:0], full[:0], &fields)
 	}
 }

@@ -29,6 +29,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL":  "0s",
 		"CLICKRELAY_POSTBACK_HOST_CONCURRENCY": "0",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "10ms", // below the 1 s backoff
+		"CLICKRELAY_CLICK_HOT_WINDOW":          "0s",
 	}
 	for name, value := range cases {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
@@ -56,12 +57,13 @@ func TestConfigReadsSettings(t *testing.T) {
 		"CLICKRELAY_POSTBACK_HOST_FAILURES":    "3",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF":     "2s",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "5m",
+		"CLICKRELAY_CLICK_HOT_WINDOW":          "12h",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
-		c.Ingest.AttributionWindow != 168*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
+		c.Ingest.AttributionWindow != 168*time.Hour || c.Redis.HotWindow != 12*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
 	}
 	if p := c.Postback; p.HostConcurrency != 8 || p.HostFailures != 3 || p.HostBackoff != 2*time.Second || p.HostBackoffMax != 5*time.Minute {

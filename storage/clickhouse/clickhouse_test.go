@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,6 +292,62 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 	}
 	if _, found, err := c.Click(ctx, "01xyz", minted); found || err != nil {
 		t.Fatalf("an unknown click: %v %v", found, err)
+	}
+}
+
+// Lookups arriving together share queries; each still gets its own click,
+// or not found for an unknown ID or another mint time.
+func TestClickLookupsAtOnceEachFindTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	base := time.Date(2026, 4, 2, 8, 0, 0, 0, time.UTC)
+	var clicks []model.Click
+	for i := range 600 {
+		minted := base.Add(time.Duration(i) * 1700 * time.Millisecond)
+		clicks = append(clicks, model.Click{ID: fmt.Sprintf("01batch%03d", i), Time: minted.UnixMilli(),
+			OfferID: fmt.Sprint(i % 7), AffiliateID: "7", Subs: [5]string{fmt.Sprint("s", i)}, Country: "DE"})
+	}
+	if err := c.InsertClicks(ctx, clicks); err != nil {
+		t.Fatal(err)
+	}
+	type ask struct {
+		id     string
+		minted time.Time
+		want   *model.Click
+	}
+	var asks []ask
+	for i := range clicks {
+		minted := time.UnixMilli(clicks[i].Time)
+		switch i % 3 {
+		case 0:
+			asks = append(asks, ask{clicks[i].ID, minted, &clicks[i]})
+		case 1:
+			asks = append(asks, ask{clicks[i].ID, minted.Add(-time.Second), nil}) // another mint time
+		default:
+			asks = append(asks, ask{clicks[i].ID + "x", minted, nil}) // unknown
+		}
+	}
+	errs := make(chan string, len(asks))
+	var wg sync.WaitGroup
+	for _, a := range asks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, found, err := c.Click(ctx, a.id, a.minted)
+			switch {
+			case err != nil:
+				errs <- fmt.Sprintf("%s: %v", a.id, err)
+			case found != (a.want != nil):
+				errs <- fmt.Sprintf("%s at %v: found %v", a.id, a.minted, found)
+			case found && got != *a.want:
+				errs <- fmt.Sprintf("%s: got %+v, want %+v", a.id, got, *a.want)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
 

@@ -30,6 +30,8 @@ type Component struct {
 	options  *clickhouse.Options
 	database string
 	conn     driver.Conn
+	// lookups batches the lookups of clicks by ID (clicks.go).
+	lookups clickLookups
 }
 
 // New checks the configuration; Start connects.

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
 func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
 
-// ClickWrite is one click record to store: its ID and its slim JSON, and
+// ClickWrite is one click record to store: its ID and its hot record
+// (model.DecodeStoredClick), and
 // when Visitor is not 0, the unique-visitor question to ask with it.
 type ClickWrite struct {
 	ID      []byte
@@ -24,16 +26,17 @@ type ClickWrite struct {
 }
 
 // SaveClicks stores a batch of click records in one pipeline, each expiring
-// after the attribution window, and in the same round trip answers each
+// after the hot window (clickTTL), and in the same round trip answers each
 // one's unique-visitor question: SET NX GET leaves the first click's ID on
 // the visitor's key, so asking again about that click answers true.
 func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
+	ttl := c.clickTTL()
 	pipe := c.client.Pipeline()
 	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
 	var visitor [16]byte
 	for i := range clicks {
 		w := &clicks[i]
-		pipe.Set(ctx, c.keys.click(string(w.ID)), w.Payload, c.config.AttributionWindow)
+		pipe.Set(ctx, c.keys.click(string(w.ID)), w.Payload, ttl)
 		if w.Visitor != 0 {
 			key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
 			marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
@@ -58,8 +61,17 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	return nil
 }
 
-// Click returns the slim JSON of a click, or found=false once the click is
-// unknown or past its attribution window.
+// clickTTL is how long Redis keeps a click: its hot window, never longer
+// than it can convert.
+func (c *Component) clickTTL() time.Duration {
+	if c.config.HotWindow <= 0 || c.config.HotWindow > c.config.AttributionWindow {
+		return c.config.AttributionWindow
+	}
+	return c.config.HotWindow
+}
+
+// Click returns the stored record of a click (model.DecodeStoredClick), or
+// found=false once the click is unknown or past its hot window.
 func (c *Component) Click(ctx context.Context, id string) (payload []byte, found bool, err error) {
 	payload, err = c.client.Get(ctx, c.keys.click(id)).Bytes()
 	if isNil(err) {

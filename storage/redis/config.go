@@ -9,8 +9,15 @@ type Configuration struct {
 	// KeyPrefix starts every key and channel, so one Redis can hold several
 	// networks (and tests can run side by side).
 	KeyPrefix string
-	// AttributionWindow is how long a click stays findable by a conversion.
+	// AttributionWindow is how long a click stays findable by a conversion
+	// (in Redis for its hot window, in ClickHouse after).
 	AttributionWindow time.Duration
+	// HotWindow is how long Redis keeps a click: the conversions of most
+	// clicks come within it and find it in Redis; older ones find it in
+	// ClickHouse. Redis holds a click for the shorter of the hot and
+	// attribution windows, so its memory grows with the hot window's
+	// clicks, not the attribution window's.
+	HotWindow time.Duration
 	// DedupeWindow is how long a txid, customer or click claim lasts.
 	DedupeWindow time.Duration
 	// UniqueWindow is how long a visitor's first click on an offer keeps the
@@ -26,6 +33,7 @@ func DefaultConfiguration() Configuration {
 	return Configuration{
 		KeyPrefix:         "cr:",
 		AttributionWindow: 30 * 24 * time.Hour,
+		HotWindow:         48 * time.Hour,
 		DedupeWindow:      90 * 24 * time.Hour,
 		UniqueWindow:      24 * time.Hour,
 		CatalogResync:     time.Minute,

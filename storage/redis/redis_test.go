@@ -194,8 +194,10 @@ func TestClicksAndUniqueMarks(t *testing.T) {
 	if err != nil || !found || string(got) != `{"click_id":"c42"}` {
 		t.Fatalf("Click(c42) = %s, %v, %v", got, found, err)
 	}
-	if ttl := c.client.TTL(ctx, c.keys.click("c42")).Val(); ttl < c.config.AttributionWindow-time.Minute {
-		t.Errorf("click TTL %v, want the attribution window %v", ttl, c.config.AttributionWindow)
+	// Redis keeps a click for its hot window only: older ones are read
+	// from ClickHouse.
+	if ttl := c.client.TTL(ctx, c.keys.click("c42")).Val(); ttl < c.config.HotWindow-time.Minute || ttl > c.config.HotWindow {
+		t.Errorf("click TTL %v, want the hot window %v", ttl, c.config.HotWindow)
 	}
 	if _, found, _ := c.Click(ctx, "nope"); found {
 		t.Fatal("found a click never stored")
@@ -291,5 +293,25 @@ func TestAffiliatesAreFoundByAppID(t *testing.T) {
 	}
 	if c.Catalog().AffiliateByAppID("app-two") != nil {
 		t.Fatal("a deleted affiliate is still found by app_id")
+	}
+}
+
+func TestClickTTLIsTheHotWindowWithinTheAttributionWindow(t *testing.T) {
+	cases := []struct {
+		name             string
+		hot, attribution time.Duration
+		want             time.Duration
+	}{
+		{"the hot window", 48 * time.Hour, 720 * time.Hour, 48 * time.Hour},
+		{"never past the attribution window", 48 * time.Hour, 24 * time.Hour, 24 * time.Hour},
+		{"unset: the attribution window", 0, 720 * time.Hour, 720 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			comp := &Component{config: Configuration{HotWindow: c.hot, AttributionWindow: c.attribution}}
+			if got := comp.clickTTL(); got != c.want {
+				t.Fatalf("clickTTL = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
