@@ -3,7 +3,9 @@
 # broker, as scripts/run.sh brings it up) measured against nginx's
 # `return 302` in the same run, on this machine. Installs nginx-light and wrk
 # with apt-get when missing. Writes bench/results/latest.{md,json} and a
-# dated copy; extra arguments go to the runner (go run ./bench -h).
+# dated copy; extra arguments go to the runner (go run ./bench -h). With
+# CONSOLE_DAY=1 it then runs scripts/console-bench.sh (the console's reads on
+# a 10-million-click day, bench/results/console-day.md).
 #
 # Interrupted (Ctrl-C, SIGTERM), it stops everything it started: the runner
 # (which stops wrk, clickrelay and nginx), then, should the runner not have,
@@ -69,4 +71,10 @@ runner=$!
 status=0
 wait "$runner" || status=$?
 runner=""
+# Optional phase: the console's reads on a 10-million-click day, on
+# engines of its own (scripts/console-bench.sh), once these are stopped.
+if [ "$status" -eq 0 ] && [ "${CONSOLE_DAY:-0}" = 1 ]; then
+	"$root/scripts/services.sh" stop
+	env -u REDIS_PORT -u CLICKHOUSE_PORT -u CLICKHOUSE_HTTP_PORT -u CLICKRELAY_DATA_DIR "$root/scripts/console-bench.sh" || status=$?
+fi
 exit "$status"

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -119,6 +120,16 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("loading the day: %w", err)
 	}
 	loadTime := time.Since(loadStarted)
+	// A day arrives over a day, its merges keeping pace; loaded in two
+	// minutes it leaves a backlog of parts to merge. The reads are timed
+	// once that backlog is gone (or after settleLimit), as on a live
+	// network, and the wait is reported.
+	settleStarted := time.Now()
+	if err := settleMerges(ctx, conn, o.database, settleLimit); err != nil {
+		return err
+	}
+	settle := time.Since(settleStarted)
+	log.Printf("merges settled in %v", settle.Round(time.Second))
 	counts, err := tableCounts(ctx, conn)
 	if err != nil {
 		return err
@@ -135,7 +146,7 @@ func run(ctx context.Context, o options) error {
 		log.Printf("%-60s p50 %6.1f ms  max %6.1f ms  %s", r.name, ms(res.P50), ms(res.Max), res.Size)
 		results = append(results, res)
 	}
-	return writeResults(o, counts, loadTime, results)
+	return writeResults(o, counts, loadTime, settle, results)
 }
 
 // clickrelay is the process the reads are timed against.
@@ -448,9 +459,34 @@ ARRAY JOIN arrayMap(x -> x + 1, range(toUInt32(tries))) AS a`
 	return nil
 }
 
+// settleLimit bounds the wait for merges after the load.
+const settleLimit = 5 * time.Minute
+
+// settleMerges waits until no merge runs in the database, or limit passes.
+func settleMerges(ctx context.Context, conn clickhouse.Conn, database string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var running uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = ?", database).Scan(&running); err != nil {
+			return fmt.Errorf("reading system.merges: %w", err)
+		}
+		if running == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	log.Printf("merges still running after %v; timing the reads anyway", limit)
+	return nil
+}
+
 func tableCounts(ctx context.Context, conn clickhouse.Conn) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	for _, table := range []string{"clicks", "conversions", "postback_attempts", "stats_minute"} {
+	for _, table := range []string{"clicks", "conversions", "postback_attempts", "stats_minute",
+		"stats_minute_totals", "stats_hour_entities", "stats_hour_traffic"} {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("counting %s: %w", table, err)
@@ -503,7 +539,7 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 		get("GET /v2/postbacks?q=", "/v2/postbacks?q=tracker"),
 		get("GET /v2/pb-endpoints", "/v2/pb-endpoints"),
 		get("GET /v2/postbacks/{id}/deliveries", "/v2/postbacks/"+n.postbacks[0]+"/deliveries"),
-		get("GET /v2/postbacks/{id}/deliveries?outcome=retrying", "/v2/postbacks/"+n.postbacks[0]+"/deliveries?outcome=failed"),
+		get("GET /v2/postbacks/{id}/deliveries?outcome=failed", "/v2/postbacks/"+n.postbacks[0]+"/deliveries?outcome=failed"),
 		{name: "POST seed 004 report (the day, 1000 rows)", method: "POST", path: "/v1/networks/reporting/affiliate/pixels", headers: admin,
 			body: map[string]any{"timezone_id": 67, "from": yesterday, "to": today}},
 		{name: "POST seed 004 report, failures of one affiliate", method: "POST", path: "/v1/networks/reporting/affiliate/pixels", headers: admin,
@@ -551,7 +587,16 @@ func timeRead(cr *clickrelay, r read, calls int) (readResult, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func writeResults(o options, counts map[string]uint64, load time.Duration, results []readResult) error {
+// loadAverage is the machine's 1-minute load average, as /proc says.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func writeResults(o options, counts map[string]uint64, load, settle time.Duration, results []readResult) error {
 	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
 		return err
 	}
@@ -563,10 +608,11 @@ func writeResults(o options, counts map[string]uint64, load time.Duration, resul
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# The console's reads on a 10-million-click day\n\n")
-	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute`, in %v.\n",
-		time.Now().UTC().Format("2006-01-02"), counts["clicks"], counts["conversions"], counts["postback_attempts"], counts["stats_minute"], load.Round(time.Second))
-	fmt.Fprintf(&md, "%d advertisers, %d affiliates, %d offers; each read called once untimed, then %d times. Bar: %v.\n\n",
-		o.advertisers, o.affiliates, o.offers, o.calls, o.bar)
+	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute` (%d, %d and %d in the narrow rollups `stats_minute_totals`, `stats_hour_entities`, `stats_hour_traffic`), in %v.\n",
+		time.Now().UTC().Format("2006-01-02"), counts["clicks"], counts["conversions"], counts["postback_attempts"], counts["stats_minute"],
+		counts["stats_minute_totals"], counts["stats_hour_entities"], counts["stats_hour_traffic"], load.Round(time.Second))
+	fmt.Fprintf(&md, "%d advertisers, %d affiliates, %d offers; merges settled %v after the load; each read called once untimed, then %d times. Bar: %v. Machine: %d cores, load average %s when the reads ended (other work shares it).\n\n",
+		o.advertisers, o.affiliates, o.offers, settle.Round(time.Second), o.calls, o.bar, runtime.NumCPU(), loadAverage())
 	md.WriteString("| read | p50 | max | under the bar |\n|---|---|---|---|\n")
 	for _, r := range results {
 		met := "yes"
@@ -579,7 +625,7 @@ func writeResults(o options, counts map[string]uint64, load time.Duration, resul
 	if err := os.WriteFile(filepath.Join(o.outDir, "console-day.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
-	js, _ := json.MarshalIndent(map[string]any{"counts": counts, "load_seconds": load.Seconds(), "reads": results,
+	js, _ := json.MarshalIndent(map[string]any{"counts": counts, "load_seconds": load.Seconds(), "settle_seconds": settle.Seconds(), "load_average": loadAverage(), "reads": results,
 		"slowest": slowest.Name, "slowest_max_ms": ms(slowest.Max), "bar_ms": ms(o.bar)}, "", "  ")
 	if err := os.WriteFile(filepath.Join(o.outDir, "console-day.json"), append(js, '\n'), 0o644); err != nil {
 		return err

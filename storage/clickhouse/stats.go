@@ -65,11 +65,75 @@ var statsDimensions = map[string]string{
 
 var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 
-// Stats answers a stats query from the rollup.
+// timeDimensions are the dimensions read from the time column.
+var timeDimensions = map[string]bool{"minute": true, "date": true, "hour": true, "week": true, "month": true}
+
+// rollup is a table Stats reads: stats_minute has every dimension; the
+// narrow ones (migration 0006) hold a few, in far fewer rows.
+type rollup struct {
+	table  string
+	hourly bool            // rows per hour (time column "hour"), else per minute ("minute")
+	dims   map[string]bool // the non-time dimensions it can group by
+	// entities: it can filter on offer, affiliate and advertiser.
+	entities bool
+}
+
+// rollups, smallest first: Stats reads the first that can answer.
+var rollups = []rollup{
+	{table: "stats_minute_totals"},
+	{table: "stats_hour_traffic", hourly: true, dims: map[string]bool{"geo": true, "device": true, "os": true}},
+	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}, entities: true},
+}
+
+// pick is the smallest rollup that answers q: one with its dimensions and
+// filters, and, if hourly, a range of whole hours in a zone whose offset
+// is whole hours (so its dates and hours are unions of UTC hours).
+func (q *StatsQuery) pick(zone *time.Location) (table string, hourly bool) {
+	filtered := q.AffiliateID != "" || q.AdvertiserID != "" || len(q.OfferIDs) > 0
+	wholeHours := q.From.Unix()%3600 == 0 && q.To.Unix()%3600 == 0 && wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
+next:
+	for _, r := range rollups {
+		if filtered && !r.entities || r.hourly && !wholeHours {
+			continue
+		}
+		for _, d := range q.GroupBy {
+			if timeDimensions[d] {
+				if d == "minute" && r.hourly {
+					continue next
+				}
+			} else if !r.dims[d] {
+				continue next
+			}
+		}
+		return r.table, r.hourly
+	}
+	return "stats_minute", false
+}
+
+func wholeHourOffset(t time.Time, zone *time.Location) bool {
+	_, offset := t.In(zone).Zone()
+	return offset%3600 == 0
+}
+
+// Stats answers a stats query from the smallest rollup that can.
 func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
+	loc := time.UTC
+	if q.Location != nil {
+		loc = q.Location
+	}
+	table, hourly := q.pick(loc)
+	return c.statsFrom(ctx, q, table, hourly)
+}
+
+// statsFrom answers q from one rollup table.
+func (c *Component) statsFrom(ctx context.Context, q StatsQuery, table string, hourly bool) ([]StatsRow, error) {
 	zone := "UTC"
 	if q.Location != nil {
 		zone = q.Location.String()
+	}
+	timeColumn := "minute"
+	if hourly {
+		timeColumn = "hour"
 	}
 	if !zoneName.MatchString(zone) {
 		return nil, fmt.Errorf("unusable time zone name %q", zone)
@@ -83,11 +147,14 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 		if strings.Contains(expr, "%s") {
 			expr = fmt.Sprintf(expr, "'"+zone+"'")
 		}
+		if timeDimensions[d] {
+			expr = strings.ReplaceAll(expr, "minute", timeColumn)
+		}
 		keys = append(keys, fmt.Sprintf("%s AS k%d", expr, i))
 	}
 	var where []string
 	args := []any{q.From.UTC(), q.To.UTC()}
-	where = append(where, "minute >= ?", "minute < ?")
+	where = append(where, timeColumn+" >= ?", timeColumn+" < ?")
 	if q.AffiliateID != "" {
 		where = append(where, "affiliate_id = ?")
 		args = append(args, q.AffiliateID)
@@ -103,7 +170,7 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 	sql := "SELECT " + strings.Join(append(keys,
 		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
 		"sum(payout_micros)", "sum(amount_micros)"), ", ") +
-		" FROM " + c.table("stats_minute") +
+		" FROM " + c.table(table) +
 		" WHERE " + strings.Join(where, " AND ")
 	if len(keys) > 0 {
 		var names []string
