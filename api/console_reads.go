@@ -273,14 +273,9 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 
-	// The top lists cover the window's whole hours (its start rounded down
-	// to the hour, its end up, where no clicks are yet): hourly rollups
-	// answer them in a few thousand rows where the per-minute one would
-	// read a row per click.
 	queries := []clickhouse.StatsQuery{{From: from, To: to, GroupBy: []string{"minute"}, Limit: minutes}}
-	topFrom, topTo := from.Truncate(time.Hour), to.Add(time.Hour-time.Nanosecond).Truncate(time.Hour)
 	for _, d := range []string{"offer", "affiliate", "geo"} {
-		queries = append(queries, clickhouse.StatsQuery{From: topFrom, To: topTo, GroupBy: []string{d}, Limit: liveTopN, ByClicks: true})
+		queries = append(queries, clickhouse.StatsQuery{From: from, To: to, GroupBy: []string{d}, Limit: liveTopN, ByClicks: true})
 	}
 	results := make([][]clickhouse.StatsRow, len(queries))
 	errs := make([]error, len(queries)+2)

@@ -71,11 +71,17 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		{"by geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"geo"} }), "stats_hour_traffic"},
 		{"by device, os and hour in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"device", "os", "hour"} }), "stats_hour_traffic"},
 		{"by offer and affiliate", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "affiliate"} }), "stats_hour_entities"},
-		{"by date, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"date"}, "101" }), "stats_hour_entities"},
+		{"by date, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"date"}, "101" }), "stats_hour_traffic"},
+		{"by geo, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"geo"}, "100" }), "stats_hour_traffic"},
+		{"by date, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"date"}, "12" }), "stats_hour_entities"},
 		{"by advertiser, two offers", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"advertiser"}, []string{"1", "2"} }), "stats_hour_entities"},
 		{"top offers", with(day, func(q *StatsQuery) { q.GroupBy, q.ByClicks, q.Limit = []string{"offer"}, true, 2 }), "stats_hour_entities"},
 		{"by offer, half-hour zone", with(day, func(q *StatsQuery) { q.GroupBy, q.Location = []string{"offer"}, kolkata }), "stats_minute"},
-		{"by offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"offer"} }), "stats_minute"},
+		// Whole hours from the hourly rollup, the minutes around them from stats_minute.
+		{"by offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"offer"} }), "stats_hour_entities"},
+		{"by geo and hour, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"geo", "hour"} }), "stats_hour_traffic"},
+		{"by affiliate, from the hour to minutes past", with(odd, func(q *StatsQuery) { q.From, q.GroupBy = base, []string{"affiliate"} }), "stats_hour_entities"},
+		{"by offer, within one hour", with(odd, func(q *StatsQuery) { q.To, q.GroupBy = base.Add(59*time.Minute), []string{"offer"} }), "stats_hour_entities"},
 		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_minute"},
 		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_minute"},
 		{"by offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "geo"} }), "stats_minute"},
@@ -86,14 +92,14 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 			if tc.q.Location != nil {
 				loc = tc.q.Location
 			}
-			if table, _ := tc.q.pick(loc); table != tc.table {
-				t.Errorf("reads %s, want %s", table, tc.table)
+			if r := tc.q.pick(loc); r.table != tc.table {
+				t.Errorf("reads %s, want %s", r.table, tc.table)
 			}
 			got, err := c.Stats(ctx, tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := c.statsFrom(ctx, tc.q, "stats_minute", false)
+			want, err := c.statsFrom(ctx, tc.q, rollup{table: "stats_minute"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -74,26 +74,32 @@ type rollup struct {
 	table  string
 	hourly bool            // rows per hour (time column "hour"), else per minute ("minute")
 	dims   map[string]bool // the non-time dimensions it can group by
-	// entities: it can filter on offer, affiliate and advertiser.
-	entities bool
+	// columns are its key columns beside the time, which an hourly one
+	// reads alongside stats_minute's for a range's partial hours.
+	columns string
+	// filters are the entity filters it can apply ("offer", "affiliate",
+	// "advertiser").
+	filters map[string]bool
 }
 
 // rollups, smallest first: Stats reads the first that can answer.
 var rollups = []rollup{
 	{table: "stats_minute_totals"},
-	{table: "stats_hour_traffic", hourly: true, dims: map[string]bool{"geo": true, "device": true, "os": true}},
-	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}, entities: true},
+	{table: "stats_hour_traffic", hourly: true, dims: map[string]bool{"geo": true, "device": true, "os": true, "advertiser": true},
+		columns: "advertiser_id, country, device, os", filters: map[string]bool{"advertiser": true}},
+	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true},
+		columns: "advertiser_id, offer_id, affiliate_id", filters: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}},
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and
-// filters, and, if hourly, a range of whole hours in a zone whose offset
-// is whole hours (so its dates and hours are unions of UTC hours).
-func (q *StatsQuery) pick(zone *time.Location) (table string, hourly bool) {
-	filtered := q.AffiliateID != "" || q.AdvertiserID != "" || len(q.OfferIDs) > 0
-	wholeHours := q.From.Unix()%3600 == 0 && q.To.Unix()%3600 == 0 && wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
+// filters, and, if hourly, in a zone whose offset is whole hours at both
+// ends of the range (so its dates and hours are unions of UTC hours).
+func (q *StatsQuery) pick(zone *time.Location) rollup {
+	hourZone := wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
 next:
 	for _, r := range rollups {
-		if filtered && !r.entities || r.hourly && !wholeHours {
+		if q.AffiliateID != "" && !r.filters["affiliate"] || q.AdvertiserID != "" && !r.filters["advertiser"] ||
+			len(q.OfferIDs) > 0 && !r.filters["offer"] || r.hourly && !hourZone {
 			continue
 		}
 		for _, d := range q.GroupBy {
@@ -105,9 +111,9 @@ next:
 				continue next
 			}
 		}
-		return r.table, r.hourly
+		return r
 	}
-	return "stats_minute", false
+	return rollup{table: "stats_minute"}
 }
 
 func wholeHourOffset(t time.Time, zone *time.Location) bool {
@@ -121,19 +127,19 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 	if q.Location != nil {
 		loc = q.Location
 	}
-	table, hourly := q.pick(loc)
-	return c.statsFrom(ctx, q, table, hourly)
+	return c.statsFrom(ctx, q, q.pick(loc))
 }
 
-// statsFrom answers q from one rollup table.
-func (c *Component) statsFrom(ctx context.Context, q StatsQuery, table string, hourly bool) ([]StatsRow, error) {
+// statsMeasures are the summed columns every rollup has.
+const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros"
+
+// statsFrom answers q from one rollup. An hourly one answers the range's
+// whole hours; stats_minute adds the minutes before the first and after
+// the last (a range within one hour reads stats_minute alone).
+func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]StatsRow, error) {
 	zone := "UTC"
 	if q.Location != nil {
 		zone = q.Location.String()
-	}
-	timeColumn := "minute"
-	if hourly {
-		timeColumn = "hour"
 	}
 	if !zoneName.MatchString(zone) {
 		return nil, fmt.Errorf("unusable time zone name %q", zone)
@@ -147,30 +153,58 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, table string, h
 		if strings.Contains(expr, "%s") {
 			expr = fmt.Sprintf(expr, "'"+zone+"'")
 		}
-		if timeDimensions[d] {
-			expr = strings.ReplaceAll(expr, "minute", timeColumn)
-		}
 		keys = append(keys, fmt.Sprintf("%s AS k%d", expr, i))
 	}
-	var where []string
-	args := []any{q.From.UTC(), q.To.UTC()}
-	where = append(where, timeColumn+" >= ?", timeColumn+" < ?")
+	var filters []string
+	var filterArgs []any
 	if q.AffiliateID != "" {
-		where = append(where, "affiliate_id = ?")
-		args = append(args, q.AffiliateID)
+		filters = append(filters, "affiliate_id = ?")
+		filterArgs = append(filterArgs, q.AffiliateID)
 	}
 	if q.AdvertiserID != "" {
-		where = append(where, "advertiser_id = ?")
-		args = append(args, q.AdvertiserID)
+		filters = append(filters, "advertiser_id = ?")
+		filterArgs = append(filterArgs, q.AdvertiserID)
 	}
 	if len(q.OfferIDs) > 0 {
-		where = append(where, "has(?, offer_id)")
-		args = append(args, q.OfferIDs)
+		filters = append(filters, "has(?, offer_id)")
+		filterArgs = append(filterArgs, q.OfferIDs)
+	}
+	from, to := q.From.UTC(), q.To.UTC()
+	firstHour, lastHour := from.Add(time.Hour-time.Nanosecond).Truncate(time.Hour), to.Truncate(time.Hour)
+	if r.hourly && !firstHour.Before(lastHour) {
+		r = rollup{table: "stats_minute"}
+	}
+	source := c.table(r.table)
+	where := append([]string{"minute >= ?", "minute < ?"}, filters...)
+	args := append([]any{from, to}, filterArgs...)
+	if r.hourly {
+		// The filters go inside each branch: 18.16 does not push them
+		// down into a UNION, and each branch's key should prune with them.
+		branch := func(table, timeExpr string, times []string, timeArgs []any) (string, []any) {
+			cond := "(" + strings.Join(times, " OR ") + ")"
+			return "SELECT " + timeExpr + " AS minute, " + r.columns + ", " + statsMeasures + " FROM " + c.table(table) +
+					" WHERE " + strings.Join(append([]string{cond}, filters...), " AND "),
+				append(timeArgs, filterArgs...)
+		}
+		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
+		var edges []string
+		var edgeArgs []any
+		if from.Before(firstHour) {
+			edges, edgeArgs = append(edges, "minute >= ? AND minute < ?"), append(edgeArgs, from, firstHour)
+		}
+		if lastHour.Before(to) {
+			edges, edgeArgs = append(edges, "minute >= ? AND minute < ?"), append(edgeArgs, lastHour, to)
+		}
+		if len(edges) > 0 {
+			edgeSQL, ea := branch("stats_minute", "minute", edges, edgeArgs)
+			sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+		}
+		source, where, args = "("+sql+")", []string{"1"}, a
 	}
 	sql := "SELECT " + strings.Join(append(keys,
 		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
 		"sum(payout_micros)", "sum(amount_micros)"), ", ") +
-		" FROM " + c.table(table) +
+		" FROM " + source +
 		" WHERE " + strings.Join(where, " AND ")
 	if len(keys) > 0 {
 		var names []string

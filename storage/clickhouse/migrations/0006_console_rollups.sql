@@ -4,7 +4,7 @@
 -- them all. These three keep what most reads need, in a few thousand rows
 -- an hour: the per-minute totals (the live chart; dates and hours in any
 -- time zone), offers, affiliates and advertisers per hour, and countries,
--- devices and operating systems per hour. Stats picks the smallest one
+-- devices and operating systems per hour and advertiser. Stats picks the smallest one
 -- that has a query's dimensions and filters (stats.go).
 --
 -- 18.16 does not cascade materialized views (a view's target feeds no
@@ -146,6 +146,7 @@ GROUP BY hour, advertiser_id, offer_id, affiliate_id;
 
 CREATE TABLE IF NOT EXISTS {db}.stats_hour_traffic (
     hour          DateTime,
+    advertiser_id String,
     country       String,
     device        String,
     os            String,
@@ -158,11 +159,11 @@ CREATE TABLE IF NOT EXISTS {db}.stats_hour_traffic (
     amount_micros Int64
 ) ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMM(hour)
-ORDER BY (hour, country, device, os);
+ORDER BY (hour, advertiser_id, country, device, os);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_clicks TO {db}.stats_hour_traffic AS
 SELECT
-    toStartOfHour(ts) AS hour, country, device, os,
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
     sum(toUInt64(filtered = 0)) AS clicks,
     sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
     sum(toUInt64(is_bot)) AS bot_clicks,
@@ -172,11 +173,11 @@ SELECT
     sum(toInt64(0)) AS amount_micros
 FROM {db}.clicks
 WHERE is_test = 0
-GROUP BY hour, country, device, os;
+GROUP BY hour, advertiser_id, country, device, os;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_conversions TO {db}.stats_hour_traffic AS
 SELECT
-    toStartOfHour(ts) AS hour, country, device, os,
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
     sum(toUInt64(0)) AS clicks,
     sum(toUInt64(0)) AS unique_clicks,
     sum(toUInt64(0)) AS bot_clicks,
@@ -186,11 +187,11 @@ SELECT
     sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
 FROM {db}.conversions
 WHERE version = 1 AND is_test = 0
-GROUP BY hour, country, device, os;
+GROUP BY hour, advertiser_id, country, device, os;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_status_changes TO {db}.stats_hour_traffic AS
 SELECT
-    toStartOfHour(ts) AS hour, country, device, os,
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
     sum(toUInt64(0)) AS clicks,
     sum(toUInt64(0)) AS unique_clicks,
     sum(toUInt64(0)) AS bot_clicks,
@@ -200,13 +201,13 @@ SELECT
     sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
 FROM {db}.conversions
 WHERE version > 1 AND is_test = 0 AND status != prev_status
-GROUP BY hour, country, device, os;
+GROUP BY hour, advertiser_id, country, device, os;
 
 -- What stats_minute holds already. Migrations run before this process's
 -- sink inserts anything; the guard keeps a re-run (an interrupted
 -- migration) from adding it twice.
-INSERT INTO {db}.stats_hour_traffic (hour, country, device, os, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
-SELECT toStartOfHour(minute) AS hour, country, device, os, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+INSERT INTO {db}.stats_hour_traffic (hour, advertiser_id, country, device, os, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, advertiser_id, country, device, os, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
 FROM {db}.stats_minute
 WHERE (SELECT count() FROM {db}.stats_hour_traffic) = 0
-GROUP BY hour, country, device, os;
+GROUP BY hour, advertiser_id, country, device, os;
