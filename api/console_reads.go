@@ -273,9 +273,14 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 
+	// The top lists cover the window's whole hours (its start rounded down
+	// to the hour, its end up, where no clicks are yet): the hourly rollups
+	// answer those alone, where the partial hours would be read from
+	// stats_minute, a row per click on a busy network.
 	queries := []clickhouse.StatsQuery{{From: from, To: to, GroupBy: []string{"minute"}, Limit: minutes}}
+	topFrom, topTo := from.Truncate(time.Hour), to.Add(time.Hour-time.Nanosecond).Truncate(time.Hour)
 	for _, d := range []string{"offer", "affiliate", "geo"} {
-		queries = append(queries, clickhouse.StatsQuery{From: from, To: to, GroupBy: []string{d}, Limit: liveTopN, ByClicks: true})
+		queries = append(queries, clickhouse.StatsQuery{From: topFrom, To: topTo, GroupBy: []string{d}, Limit: liveTopN, ByClicks: true})
 	}
 	results := make([][]clickhouse.StatsRow, len(queries))
 	errs := make([]error, len(queries)+2)
