@@ -80,6 +80,9 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		// Whole hours from the hourly rollup, the minutes around them from stats_minute.
 		{"by offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"offer"} }), "stats_hour_entities"},
 		{"by geo and hour, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"geo", "hour"} }), "stats_hour_traffic"},
+		{"by offer, bounds inside minutes", with(odd, func(q *StatsQuery) {
+			q.From, q.To, q.GroupBy = odd.From.Add(30500*time.Millisecond), odd.To.Add(20*time.Second), []string{"offer"}
+		}), "stats_hour_entities"},
 		{"by affiliate, from the hour to minutes past", with(odd, func(q *StatsQuery) { q.From, q.GroupBy = base, []string{"affiliate"} }), "stats_hour_entities"},
 		{"by offer, within one hour", with(odd, func(q *StatsQuery) { q.To, q.GroupBy = base.Add(59*time.Minute), []string{"offer"} }), "stats_hour_entities"},
 		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_minute"},

@@ -133,8 +133,25 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 // statsMeasures are the summed columns every rollup has.
 const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros"
 
+// rawMeasures are the rollup views' sums (migrations 0002 and 0006) as
+// read from the raw tables, row by row: what a range's partial hours add.
+var rawMeasures = []struct{ table, measures, where string }{
+	{"clicks", `toUInt64(filtered = 0) AS clicks, toUInt64(is_unique = 1 AND filtered = 0) AS unique_clicks,
+    toUInt64(is_bot) AS bot_clicks, toUInt64(0) AS conversions, toInt64(0) AS approved,
+    if(filtered = 0, payout_micros, toInt64(0)) AS payout_micros, toInt64(0) AS amount_micros`, "is_test = 0"},
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks,
+    toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved,
+    if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros) AS payout_micros,
+    if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros`, "version = 1 AND is_test = 0"},
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks, toUInt64(0) AS conversions,
+    toInt64(status = 'approved') - toInt64(prev_status = 'approved') AS approved,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros AS payout_micros,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros`,
+		"version > 1 AND is_test = 0 AND status != prev_status"},
+}
+
 // statsFrom answers q from one rollup. An hourly one answers the range's
-// whole hours; stats_minute adds the minutes before the first and after
+// whole hours; the raw tables add the minutes before the first and after
 // the last (a range within one hour reads stats_minute alone).
 func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]StatsRow, error) {
 	zone := "UTC"
@@ -187,17 +204,24 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 				append(timeArgs, filterArgs...)
 		}
 		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
+		// The partial hours come from the raw tables, ordered by time, with
+		// the rollup views' own expressions: stats_minute, ordered by
+		// affiliate first, would be read whole for them.
 		var edges []string
 		var edgeArgs []any
+		ceilMinute := func(t time.Time) time.Time { return t.Add(time.Minute - time.Nanosecond).Truncate(time.Minute) }
 		if from.Before(firstHour) {
-			edges, edgeArgs = append(edges, "minute >= ? AND minute < ?"), append(edgeArgs, from, firstHour)
+			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, ceilMinute(from), firstHour)
 		}
 		if lastHour.Before(to) {
-			edges, edgeArgs = append(edges, "minute >= ? AND minute < ?"), append(edgeArgs, lastHour, to)
+			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, lastHour, ceilMinute(to))
 		}
 		if len(edges) > 0 {
-			edgeSQL, ea := branch("stats_minute", "minute", edges, edgeArgs)
-			sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+			for _, raw := range rawMeasures {
+				edgeSQL, ea := branch(raw.table, "toStartOfMinute(ts)", edges, edgeArgs)
+				edgeSQL = strings.Replace(edgeSQL, statsMeasures, raw.measures, 1) + " AND " + raw.where
+				sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+			}
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
 	}
