@@ -525,6 +525,9 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 		get("GET /v2/stats group_by=sub1", "/v2/stats?"+day+"&group_by=sub1"),
 		get("GET /v2/stats group_by=sub2 (400 ad sets)", "/v2/stats?"+day+"&group_by=sub2"),
 		get("GET /v2/stats group_by=offer,affiliate", "/v2/stats?"+day+"&group_by=offer,affiliate"),
+		get("GET /v2/stats group_by=sub3,date (America/New_York)", "/v2/stats?"+day+"&group_by=sub3,date&timezone=America/New_York"),
+		// No narrow rollup has both: it reads stats_minute, a row per click.
+		get("GET /v2/stats group_by=offer,geo (stats_minute)", "/v2/stats?"+day+"&group_by=offer,geo"),
 		get("GET /v2/stats group_by=affiliate, CSV", "/v2/stats?"+day+"&group_by=affiliate&format=csv"),
 		get("GET /v2/stats group_by=hour, one affiliate", "/v2/stats?"+day+"&group_by=hour&affiliate_id="+n.affiliates[0]),
 		get("GET /v2/stats group_by=date, one offer", "/v2/stats?"+day+"&group_by=date&offer_id="+n.offers[0]),

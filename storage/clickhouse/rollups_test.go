@@ -27,6 +27,11 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 			PayoutMicros: int64(i%4/3) * 50_000, Test: i%77 == 0,
 		})
 	}
+	for i := range clicks {
+		if i%4 == 0 {
+			clicks[i].Subs[2] = fmt.Sprint("cr", i%3) // sub3 on some
+		}
+	}
 	if err := c.InsertClicks(ctx, clicks); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +91,12 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		{"by affiliate, from the hour to minutes past", with(odd, func(q *StatsQuery) { q.From, q.GroupBy = base, []string{"affiliate"} }), "stats_hour_entities"},
 		{"by offer, within one hour", with(odd, func(q *StatsQuery) { q.To, q.GroupBy = base.Add(59*time.Minute), []string{"offer"} }), "stats_hour_entities"},
 		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_minute"},
-		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_minute"},
+		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_hour_subs"},
+		{"by date and sub1 in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"date", "sub1"} }), "stats_hour_subs"},
+		{"by sub3, set on some", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3"} }), "stats_hour_subs"},
+		{"by sub1 and sub2", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2"} }), "stats_minute"},
+		{"by sub1, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_minute"},
+		{"by sub1, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"sub1"}, "10" }), "stats_minute"},
 		{"by offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "geo"} }), "stats_minute"},
 	}
 	for _, tc := range cases {

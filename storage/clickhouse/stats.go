@@ -80,6 +80,9 @@ type rollup struct {
 	// filters are the entity filters it can apply ("offer", "affiliate",
 	// "advertiser").
 	filters map[string]bool
+	// subs: it groups by one sub-ID (sub_index, sub) and answers whole
+	// hours only (the raw tables hold no such rows for partial ones).
+	subs bool
 }
 
 // rollups, smallest first: Stats reads the first that can answer.
@@ -89,6 +92,8 @@ var rollups = []rollup{
 		columns: "advertiser_id, country, device, os", filters: map[string]bool{"advertiser": true}},
 	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true},
 		columns: "advertiser_id, offer_id, affiliate_id", filters: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}},
+	{table: "stats_hour_subs", hourly: true, subs: true, columns: "sub_index, sub",
+		dims: map[string]bool{"sub1": true, "sub2": true, "sub3": true, "sub4": true, "sub5": true}},
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and
@@ -100,6 +105,9 @@ next:
 	for _, r := range rollups {
 		if q.AffiliateID != "" && !r.filters["affiliate"] || q.AdvertiserID != "" && !r.filters["advertiser"] ||
 			len(q.OfferIDs) > 0 && !r.filters["offer"] || r.hourly && !hourZone {
+			continue
+		}
+		if r.subs && (subCount(q.GroupBy) != 1 || q.From.Unix()%3600 != 0 || q.To.Unix()%3600 != 0) {
 			continue
 		}
 		for _, d := range q.GroupBy {
@@ -114,6 +122,17 @@ next:
 		return r
 	}
 	return rollup{table: "stats_minute"}
+}
+
+// subCount is how many sub-ID dimensions groupBy names.
+func subCount(groupBy []string) int {
+	n := 0
+	for _, d := range groupBy {
+		if strings.HasPrefix(d, "sub") {
+			n++
+		}
+	}
+	return n
 }
 
 func wholeHourOffset(t time.Time, zone *time.Location) bool {
@@ -162,6 +181,7 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		return nil, fmt.Errorf("unusable time zone name %q", zone)
 	}
 	var keys []string
+	subIndex := "" // which sub-ID stats_hour_subs is read for
 	for i, d := range q.GroupBy {
 		expr, ok := statsDimensions[d]
 		if !ok {
@@ -169,6 +189,9 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		}
 		if strings.Contains(expr, "%s") {
 			expr = fmt.Sprintf(expr, "'"+zone+"'")
+		}
+		if r.subs && strings.HasPrefix(d, "sub") {
+			expr, subIndex = "sub", d[len("sub"):]
 		}
 		keys = append(keys, fmt.Sprintf("%s AS k%d", expr, i))
 	}
@@ -224,6 +247,9 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 			}
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
+		if subIndex != "" {
+			where = []string{"sub_index = " + subIndex} // "1".."5", from statsDimensions' names
+		}
 	}
 	sql := "SELECT " + strings.Join(append(keys,
 		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",

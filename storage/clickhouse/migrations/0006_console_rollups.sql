@@ -1,10 +1,11 @@
 -- Narrow rollups for the console's network-wide reads. stats_minute keeps
 -- every dimension, sub1..sub5 included, so on a busy network it has about a
 -- row per click (10 million a day) and a day's network-wide GROUP BY reads
--- them all. These three keep what most reads need, in a few thousand rows
+-- them all. These four keep what most reads need, in a few thousand rows
 -- an hour: the per-minute totals (the live chart; dates and hours in any
 -- time zone), offers, affiliates and advertisers per hour, and countries,
--- devices and operating systems per hour and advertiser. Stats picks the smallest one
+-- devices and operating systems per hour and advertiser, and each sub-ID
+-- per hour. Stats picks the smallest one
 -- that has a query's dimensions and filters (stats.go).
 --
 -- 18.16 does not cascade materialized views (a view's target feeds no
@@ -211,3 +212,73 @@ SELECT toStartOfHour(minute) AS hour, advertiser_id, country, device, os, sum(cl
 FROM {db}.stats_minute
 WHERE (SELECT count() FROM {db}.stats_hour_traffic) = 0
 GROUP BY hour, advertiser_id, country, device, os;
+
+-- Each sub-ID on its own, per hour: sub_index says which (1..5). A
+-- network-wide breakdown by one sub-ID reads a few thousand rows here;
+-- stats_minute, which keeps them together, holds a row per click.
+CREATE TABLE IF NOT EXISTS {db}.stats_hour_subs (
+    hour          DateTime,
+    sub_index     UInt8,
+    sub           String,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, sub_index, sub);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_clicks TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE is_test = 0
+GROUP BY hour, sub_index, sub;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_conversions TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE version = 1 AND is_test = 0
+GROUP BY hour, sub_index, sub;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_status_changes TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY hour, sub_index, sub;
+
+INSERT INTO {db}.stats_hour_subs (hour, sub_index, sub, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, sub_index, sub, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE (SELECT count() FROM {db}.stats_hour_subs) = 0
+GROUP BY hour, sub_index, sub;
