@@ -486,7 +486,7 @@ func settleMerges(ctx context.Context, conn clickhouse.Conn, database string, li
 func tableCounts(ctx context.Context, conn clickhouse.Conn) (map[string]uint64, error) {
 	out := map[string]uint64{}
 	for _, table := range []string{"clicks", "conversions", "postback_attempts", "stats_minute",
-		"stats_minute_totals", "stats_hour_entities", "stats_hour_traffic"} {
+		"stats_minute_totals", "stats_hour_entities", "stats_hour_traffic", "stats_hour_subs"} {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("counting %s: %w", table, err)
@@ -611,9 +611,9 @@ func writeResults(o options, counts map[string]uint64, load, settle time.Duratio
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# The console's reads on a 10-million-click day\n\n")
-	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute` (%d, %d and %d in the narrow rollups `stats_minute_totals`, `stats_hour_entities`, `stats_hour_traffic`), in %v.\n",
+	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute` (%d, %d, %d and %d in the narrow rollups `stats_minute_totals`, `stats_hour_entities`, `stats_hour_traffic`, `stats_hour_subs`), in %v.\n",
 		time.Now().UTC().Format("2006-01-02"), counts["clicks"], counts["conversions"], counts["postback_attempts"], counts["stats_minute"],
-		counts["stats_minute_totals"], counts["stats_hour_entities"], counts["stats_hour_traffic"], load.Round(time.Second))
+		counts["stats_minute_totals"], counts["stats_hour_entities"], counts["stats_hour_traffic"], counts["stats_hour_subs"], load.Round(time.Second))
 	fmt.Fprintf(&md, "%d advertisers, %d affiliates, %d offers; merges settled %v after the load; each read called once untimed, then %d times. Bar: %v. Machine: %d cores, load average %s when the reads ended (other work shares it).\n\n",
 		o.advertisers, o.affiliates, o.offers, settle.Round(time.Second), o.calls, o.bar, runtime.NumCPU(), loadAverage())
 	md.WriteString("| read | p50 | max | under the bar |\n|---|---|---|---|\n")
