@@ -157,7 +157,9 @@ func (s *Server) offerEPC(ctx context.Context, offers []*model.Offer) (map[strin
 	for i, o := range offers {
 		ids[i] = o.ID
 	}
-	to := now().Truncate(time.Minute).Add(time.Minute) // the current minute included
+	// Whole hours, the current one included: the hourly rollup answers
+	// them alone (an average over 30 days misses nothing by it).
+	to := now().Truncate(time.Hour).Add(time.Hour)
 	rows, err := s.deps.Warehouse.Stats(ctx, clickhouse.StatsQuery{
 		From: to.Add(-epcWindow), To: to, OfferIDs: ids, GroupBy: []string{"offer"}, Limit: len(ids),
 	})

@@ -58,7 +58,7 @@ func TestConversionStatusEnvelopes(t *testing.T) {
 		code, message      string
 	}{
 		{"admin without key", "PATCH", "/v2/conversions/conv_1", nil, `{"status":"approved"}`, false, 401, "unauthorized", ""},
-		{"admin GET", "GET", "/v2/conversions/conv_1", admin, "", false, 405, "method_not_allowed", ""},
+		{"admin DELETE", "DELETE", "/v2/conversions/conv_1", admin, "", false, 405, "method_not_allowed", ""},
 		{"admin broken JSON", "PATCH", "/v2/conversions/conv_1", admin, `{"status":`, false, 400, "invalid_json", ""},
 		{"admin no status", "PATCH", "/v2/conversions/conv_1", admin, `{}`, false, 400, "invalid_status", ""},
 		{"admin status not a string", "PATCH", "/v2/conversions/conv_1", admin, `{"status":1}`, false, 400, "invalid_status", ""},

@@ -34,12 +34,16 @@ func (f *fakeConverter) Event(context.Context, ingest.Scope, ingest.EventRequest
 	return &model.Event{ID: "evt_test"}, nil
 }
 
-// fakeWarehouse records the queries it is asked.
+// fakeWarehouse records the queries it is asked (the live overview asks
+// several at once).
 type fakeWarehouse struct {
+	mu    sync.Mutex
 	stats []clickhouse.StatsQuery
 }
 
 func (w *fakeWarehouse) Stats(_ context.Context, q clickhouse.StatsQuery) ([]clickhouse.StatsRow, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.stats = append(w.stats, q)
 	return nil, nil
 }

@@ -12,6 +12,9 @@
 # start when something already answers there: with -repeat the runner
 # empties them between runs.
 #
+# With CONSOLE_DAY=1 it then runs scripts/console-bench.sh (the console's
+# reads on a 10-million-click day, bench/results/console-day.md).
+#
 # Interrupted (Ctrl-C, SIGTERM), it stops everything it started: the runner
 # (which stops wrk, clickrelay and nginx), then, should the runner not have,
 # wrk, clickrelay and nginx by their pid files, then the services.
@@ -83,4 +86,10 @@ runner=$!
 status=0
 wait "$runner" || status=$?
 runner=""
+# Optional phase: the console's reads on a 10-million-click day, on
+# engines of its own (scripts/console-bench.sh), once these are stopped.
+if [ "$status" -eq 0 ] && [ "${CONSOLE_DAY:-0}" = 1 ]; then
+	"$root/scripts/services.sh" stop
+	env -u REDIS_PORT -u CLICKHOUSE_PORT -u CLICKHOUSE_HTTP_PORT -u CLICKRELAY_DATA_DIR "$root/scripts/console-bench.sh" || status=$?
+fi
 exit "$status"

@@ -18,6 +18,9 @@ type StatsQuery struct {
 	// Location buckets "date" and "hour"; nil means UTC.
 	Location *time.Location
 	Limit    int
+	// ByClicks orders groups by clicks, most first (a top list), instead
+	// of by their keys.
+	ByClicks bool
 }
 
 // StatsRow is one group: Keys line up with the query's GroupBy.
@@ -38,8 +41,11 @@ type StatsRow struct {
 // statsDimensions maps each groupable dimension to its SQL expression; %s
 // is the quoted time zone name.
 var statsDimensions = map[string]string{
-	"date": "toString(toDate(minute, %s))",
-	"hour": "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
+	// The minute as Unix seconds: the console's live chart, which fills
+	// the empty minutes itself.
+	"minute": "toString(toUnixTimestamp(minute))",
+	"date":   "toString(toDate(minute, %s))",
+	"hour":   "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
 	// A week is named by its Monday (ISO weeks), a month by its first day,
 	// both as dates in the query's zone: toStartOfInterval is not on 18.16.
 	"week":       "toString(toMonday(minute, %s))",
@@ -59,8 +65,114 @@ var statsDimensions = map[string]string{
 
 var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 
-// Stats answers a stats query from the rollup.
+// timeDimensions are the dimensions read from the time column.
+var timeDimensions = map[string]bool{"minute": true, "date": true, "hour": true, "week": true, "month": true}
+
+// rollup is a table Stats reads: stats_minute has every dimension; the
+// narrow ones (migration 0006) hold a few, in far fewer rows.
+type rollup struct {
+	table  string
+	hourly bool            // rows per hour (time column "hour"), else per minute ("minute")
+	dims   map[string]bool // the non-time dimensions it can group by
+	// columns are its key columns beside the time, which an hourly one
+	// reads alongside stats_minute's for a range's partial hours.
+	columns string
+	// filters are the entity filters it can apply ("offer", "affiliate",
+	// "advertiser").
+	filters map[string]bool
+	// subs: it groups by one sub-ID (sub_index, sub) and answers whole
+	// hours only (the raw tables hold no such rows for partial ones).
+	subs bool
+}
+
+// rollups, smallest first: Stats reads the first that can answer.
+var rollups = []rollup{
+	{table: "stats_minute_totals"},
+	{table: "stats_hour_traffic", hourly: true, dims: map[string]bool{"geo": true, "device": true, "os": true, "advertiser": true},
+		columns: "advertiser_id, country, device, os", filters: map[string]bool{"advertiser": true}},
+	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true},
+		columns: "advertiser_id, offer_id, affiliate_id", filters: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}},
+	{table: "stats_hour_subs", hourly: true, subs: true, columns: "sub_index, sub",
+		dims: map[string]bool{"sub1": true, "sub2": true, "sub3": true, "sub4": true, "sub5": true}},
+}
+
+// pick is the smallest rollup that answers q: one with its dimensions and
+// filters, and, if hourly, in a zone whose offset is whole hours at both
+// ends of the range (so its dates and hours are unions of UTC hours).
+func (q *StatsQuery) pick(zone *time.Location) rollup {
+	hourZone := wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
+next:
+	for _, r := range rollups {
+		if q.AffiliateID != "" && !r.filters["affiliate"] || q.AdvertiserID != "" && !r.filters["advertiser"] ||
+			len(q.OfferIDs) > 0 && !r.filters["offer"] || r.hourly && !hourZone {
+			continue
+		}
+		if r.subs && (subCount(q.GroupBy) != 1 || q.From.Unix()%3600 != 0 || q.To.Unix()%3600 != 0) {
+			continue
+		}
+		for _, d := range q.GroupBy {
+			if timeDimensions[d] {
+				if d == "minute" && r.hourly {
+					continue next
+				}
+			} else if !r.dims[d] {
+				continue next
+			}
+		}
+		return r
+	}
+	return rollup{table: "stats_minute"}
+}
+
+// subCount is how many sub-ID dimensions groupBy names.
+func subCount(groupBy []string) int {
+	n := 0
+	for _, d := range groupBy {
+		if strings.HasPrefix(d, "sub") {
+			n++
+		}
+	}
+	return n
+}
+
+func wholeHourOffset(t time.Time, zone *time.Location) bool {
+	_, offset := t.In(zone).Zone()
+	return offset%3600 == 0
+}
+
+// Stats answers a stats query from the smallest rollup that can.
 func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
+	loc := time.UTC
+	if q.Location != nil {
+		loc = q.Location
+	}
+	return c.statsFrom(ctx, q, q.pick(loc))
+}
+
+// statsMeasures are the summed columns every rollup has.
+const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros"
+
+// rawMeasures are the rollup views' sums (migrations 0002 and 0006) as
+// read from the raw tables, row by row: what a range's partial hours add.
+var rawMeasures = []struct{ table, measures, where string }{
+	{"clicks", `toUInt64(filtered = 0) AS clicks, toUInt64(is_unique = 1 AND filtered = 0) AS unique_clicks,
+    toUInt64(is_bot) AS bot_clicks, toUInt64(0) AS conversions, toInt64(0) AS approved,
+    if(filtered = 0, payout_micros, toInt64(0)) AS payout_micros, toInt64(0) AS amount_micros`, "is_test = 0"},
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks,
+    toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved,
+    if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros) AS payout_micros,
+    if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros`, "version = 1 AND is_test = 0"},
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks, toUInt64(0) AS conversions,
+    toInt64(status = 'approved') - toInt64(prev_status = 'approved') AS approved,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros AS payout_micros,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros`,
+		"version > 1 AND is_test = 0 AND status != prev_status"},
+}
+
+// statsFrom answers q from one rollup. An hourly one answers the range's
+// whole hours; the raw tables add the minutes before the first and after
+// the last (a range within one hour reads stats_minute alone).
+func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]StatsRow, error) {
 	zone := "UTC"
 	if q.Location != nil {
 		zone = q.Location.String()
@@ -69,6 +181,7 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 		return nil, fmt.Errorf("unusable time zone name %q", zone)
 	}
 	var keys []string
+	subIndex := "" // which sub-ID stats_hour_subs is read for
 	for i, d := range q.GroupBy {
 		expr, ok := statsDimensions[d]
 		if !ok {
@@ -77,34 +190,82 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 		if strings.Contains(expr, "%s") {
 			expr = fmt.Sprintf(expr, "'"+zone+"'")
 		}
+		if r.subs && strings.HasPrefix(d, "sub") {
+			expr, subIndex = "sub", d[len("sub"):]
+		}
 		keys = append(keys, fmt.Sprintf("%s AS k%d", expr, i))
 	}
-	var where []string
-	args := []any{q.From.UTC(), q.To.UTC()}
-	where = append(where, "minute >= ?", "minute < ?")
+	var filters []string
+	var filterArgs []any
 	if q.AffiliateID != "" {
-		where = append(where, "affiliate_id = ?")
-		args = append(args, q.AffiliateID)
+		filters = append(filters, "affiliate_id = ?")
+		filterArgs = append(filterArgs, q.AffiliateID)
 	}
 	if q.AdvertiserID != "" {
-		where = append(where, "advertiser_id = ?")
-		args = append(args, q.AdvertiserID)
+		filters = append(filters, "advertiser_id = ?")
+		filterArgs = append(filterArgs, q.AdvertiserID)
 	}
 	if len(q.OfferIDs) > 0 {
-		where = append(where, "has(?, offer_id)")
-		args = append(args, q.OfferIDs)
+		filters = append(filters, "has(?, offer_id)")
+		filterArgs = append(filterArgs, q.OfferIDs)
+	}
+	from, to := q.From.UTC(), q.To.UTC()
+	firstHour, lastHour := from.Add(time.Hour-time.Nanosecond).Truncate(time.Hour), to.Truncate(time.Hour)
+	if r.hourly && !firstHour.Before(lastHour) {
+		r = rollup{table: "stats_minute"}
+	}
+	source := c.table(r.table)
+	where := append([]string{"minute >= ?", "minute < ?"}, filters...)
+	args := append([]any{from, to}, filterArgs...)
+	if r.hourly {
+		// The filters go inside each branch: 18.16 does not push them
+		// down into a UNION, and each branch's key should prune with them.
+		branch := func(table, timeExpr string, times []string, timeArgs []any) (string, []any) {
+			cond := "(" + strings.Join(times, " OR ") + ")"
+			return "SELECT " + timeExpr + " AS minute, " + r.columns + ", " + statsMeasures + " FROM " + c.table(table) +
+					" WHERE " + strings.Join(append([]string{cond}, filters...), " AND "),
+				append(timeArgs, filterArgs...)
+		}
+		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
+		// The partial hours come from the raw tables, ordered by time, with
+		// the rollup views' own expressions: stats_minute, ordered by
+		// affiliate first, would be read whole for them.
+		var edges []string
+		var edgeArgs []any
+		ceilMinute := func(t time.Time) time.Time { return t.Add(time.Minute - time.Nanosecond).Truncate(time.Minute) }
+		if from.Before(firstHour) {
+			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, ceilMinute(from), firstHour)
+		}
+		if lastHour.Before(to) {
+			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, lastHour, ceilMinute(to))
+		}
+		if len(edges) > 0 {
+			for _, raw := range rawMeasures {
+				edgeSQL, ea := branch(raw.table, "toStartOfMinute(ts)", edges, edgeArgs)
+				edgeSQL = strings.Replace(edgeSQL, statsMeasures, raw.measures, 1) + " AND " + raw.where
+				sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+			}
+		}
+		source, where, args = "("+sql+")", []string{"1"}, a
+		if subIndex != "" {
+			where = []string{"sub_index = " + subIndex} // "1".."5", from statsDimensions' names
+		}
 	}
 	sql := "SELECT " + strings.Join(append(keys,
 		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
 		"sum(payout_micros)", "sum(amount_micros)"), ", ") +
-		" FROM " + c.table("stats_minute") +
+		" FROM " + source +
 		" WHERE " + strings.Join(where, " AND ")
 	if len(keys) > 0 {
 		var names []string
 		for i := range keys {
 			names = append(names, fmt.Sprintf("k%d", i))
 		}
-		sql += " GROUP BY " + strings.Join(names, ", ") + " ORDER BY " + strings.Join(names, ", ")
+		sql += " GROUP BY " + strings.Join(names, ", ") + " ORDER BY "
+		if q.ByClicks {
+			sql += "sum(clicks) DESC, "
+		}
+		sql += strings.Join(names, ", ")
 	}
 	if q.Limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", q.Limit)

@@ -1,0 +1,284 @@
+-- Narrow rollups for the console's network-wide reads. stats_minute keeps
+-- every dimension, sub1..sub5 included, so on a busy network it has about a
+-- row per click (10 million a day) and a day's network-wide GROUP BY reads
+-- them all. These four keep what most reads need, in a few thousand rows
+-- an hour: the per-minute totals (the live chart; dates and hours in any
+-- time zone), offers, affiliates and advertisers per hour, and countries,
+-- devices and operating systems per hour and advertiser, and each sub-ID
+-- per hour. Stats picks the smallest one
+-- that has a query's dimensions and filters (stats.go).
+--
+-- 18.16 does not cascade materialized views (a view's target feeds no
+-- views of its own), so each rollup has its own three views on the raw
+-- tables, the same sums as stats_minute's (0002). Each view sums the
+-- inserted block by its keys: a sink batch of 50,000 clicks becomes a row
+-- or two in stats_minute_totals, not 50,000 rows left for merges to fold.
+
+CREATE TABLE IF NOT EXISTS {db}.stats_minute_totals (
+    minute        DateTime,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_minute_totals_clicks TO {db}.stats_minute_totals AS
+SELECT
+    toStartOfMinute(ts) AS minute,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+WHERE is_test = 0
+GROUP BY minute;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_minute_totals_conversions TO {db}.stats_minute_totals AS
+SELECT
+    toStartOfMinute(ts) AS minute,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+WHERE version = 1 AND is_test = 0
+GROUP BY minute;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_minute_totals_status_changes TO {db}.stats_minute_totals AS
+SELECT
+    toStartOfMinute(ts) AS minute,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY minute;
+
+-- What stats_minute holds already. Migrations run before this process's
+-- sink inserts anything; the guard keeps a re-run (an interrupted
+-- migration) from adding it twice.
+INSERT INTO {db}.stats_minute_totals (minute, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT minute AS minute, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+WHERE (SELECT count() FROM {db}.stats_minute_totals) = 0
+GROUP BY minute;
+
+CREATE TABLE IF NOT EXISTS {db}.stats_hour_entities (
+    hour          DateTime,
+    advertiser_id String,
+    offer_id      String,
+    affiliate_id  String,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, advertiser_id, offer_id, affiliate_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_entities_clicks TO {db}.stats_hour_entities AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+WHERE is_test = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_entities_conversions TO {db}.stats_hour_entities AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+WHERE version = 1 AND is_test = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_entities_status_changes TO {db}.stats_hour_entities AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY hour, advertiser_id, offer_id, affiliate_id;
+
+-- What stats_minute holds already. Migrations run before this process's
+-- sink inserts anything; the guard keeps a re-run (an interrupted
+-- migration) from adding it twice.
+INSERT INTO {db}.stats_hour_entities (hour, advertiser_id, offer_id, affiliate_id, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, advertiser_id, offer_id, affiliate_id, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+WHERE (SELECT count() FROM {db}.stats_hour_entities) = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id;
+
+CREATE TABLE IF NOT EXISTS {db}.stats_hour_traffic (
+    hour          DateTime,
+    advertiser_id String,
+    country       String,
+    device        String,
+    os            String,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, advertiser_id, country, device, os);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_clicks TO {db}.stats_hour_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+WHERE is_test = 0
+GROUP BY hour, advertiser_id, country, device, os;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_conversions TO {db}.stats_hour_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+WHERE version = 1 AND is_test = 0
+GROUP BY hour, advertiser_id, country, device, os;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_traffic_status_changes TO {db}.stats_hour_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, country, device, os,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY hour, advertiser_id, country, device, os;
+
+-- What stats_minute holds already. Migrations run before this process's
+-- sink inserts anything; the guard keeps a re-run (an interrupted
+-- migration) from adding it twice.
+INSERT INTO {db}.stats_hour_traffic (hour, advertiser_id, country, device, os, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, advertiser_id, country, device, os, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+WHERE (SELECT count() FROM {db}.stats_hour_traffic) = 0
+GROUP BY hour, advertiser_id, country, device, os;
+
+-- Each sub-ID on its own, per hour: sub_index says which (1..5). A
+-- network-wide breakdown by one sub-ID reads a few thousand rows here;
+-- stats_minute, which keeps them together, holds a row per click.
+CREATE TABLE IF NOT EXISTS {db}.stats_hour_subs (
+    hour          DateTime,
+    sub_index     UInt8,
+    sub           String,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, sub_index, sub);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_clicks TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE is_test = 0
+GROUP BY hour, sub_index, sub;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_conversions TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE version = 1 AND is_test = 0
+GROUP BY hour, sub_index, sub;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_subs_status_changes TO {db}.stats_hour_subs AS
+SELECT
+    toStartOfHour(ts) AS hour, sub_index, sub,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY hour, sub_index, sub;
+
+INSERT INTO {db}.stats_hour_subs (hour, sub_index, sub, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, sub_index, sub, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+ARRAY JOIN [1, 2, 3, 4, 5] AS sub_index, [sub1, sub2, sub3, sub4, sub5] AS sub
+WHERE (SELECT count() FROM {db}.stats_hour_subs) = 0
+GROUP BY hour, sub_index, sub;

@@ -1,0 +1,127 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/clickrelay/clickrelay/model"
+)
+
+// The narrow rollups answer what stats_minute answers, for every query
+// Stats sends them, status changes, bots and test records included.
+func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	base := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
+	countries, devices := []string{"US", "GB", "DE"}, []string{"mobile", "desktop"}
+	var clicks []model.Click
+	for i := range 300 {
+		clicks = append(clicks, model.Click{
+			ID: fmt.Sprint("c", i), Time: base.Add(time.Duration(i*97%600) * time.Minute).UnixMilli(),
+			OfferID: fmt.Sprint(1 + i%4), AffiliateID: fmt.Sprint(10 + i%3), AdvertiserID: fmt.Sprint(100 + i%4%2),
+			Country: countries[i%3], Device: devices[i%2], OS: []string{"ios", "android", "windows"}[i%3],
+			Subs: [5]string{fmt.Sprint("s", i%5)}, Unique: i%3 != 0, Bot: i%50 == 0, FilterBots: i%100 == 0,
+			PayoutMicros: int64(i%4/3) * 50_000, Test: i%77 == 0,
+		})
+	}
+	for i := range clicks {
+		if i%4 == 0 {
+			clicks[i].Subs[2] = fmt.Sprint("cr", i%3) // sub3 on some
+		}
+	}
+	if err := c.InsertClicks(ctx, clicks); err != nil {
+		t.Fatal(err)
+	}
+	var convs []model.Conversion
+	for i := range 40 {
+		cl := clicks[i*7]
+		conv := model.Conversion{ID: fmt.Sprint("conv_", i), Version: 1, Time: cl.Time + 60_000, Status: model.ConversionPending,
+			ClickID: cl.ID, OfferID: cl.OfferID, AffiliateID: cl.AffiliateID, AdvertiserID: cl.AdvertiserID,
+			Country: cl.Country, Device: cl.Device, OS: cl.OS, Subs: cl.Subs,
+			PayoutMicros: 2_500_000, AmountMicros: int64(i%3) * 10_000_000, Test: i%13 == 0}
+		convs = append(convs, conv)
+		if i%4 == 1 { // approved, then for some reversed
+			v2 := conv
+			v2.Version, v2.Status, v2.PrevStatus = 2, model.ConversionApproved, model.ConversionPending
+			convs = append(convs, v2)
+			if i%8 == 1 {
+				v3 := v2
+				v3.Version, v3.Status, v3.PrevStatus = 3, model.ConversionReversed, model.ConversionApproved
+				convs = append(convs, v3)
+			}
+		}
+	}
+	if err := c.InsertConversions(ctx, convs); err != nil {
+		t.Fatal(err)
+	}
+
+	ny, _ := time.LoadLocation("America/New_York")
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	day := StatsQuery{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)}
+	nyDay := StatsQuery{From: time.Date(2026, 3, 1, 0, 0, 0, 0, ny), To: time.Date(2026, 3, 3, 0, 0, 0, 0, ny), Location: ny}
+	odd := StatsQuery{From: base.Add(17 * time.Minute), To: base.Add(5*time.Hour + 3*time.Minute)}
+	with := func(q StatsQuery, f func(*StatsQuery)) StatsQuery { f(&q); return q }
+	cases := []struct {
+		name  string
+		q     StatsQuery
+		table string
+	}{
+		{"totals", day, "stats_minute_totals"},
+		{"by minute", with(day, func(q *StatsQuery) { q.GroupBy = []string{"minute"} }), "stats_minute_totals"},
+		{"by hour in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"hour"} }), "stats_minute_totals"},
+		{"by date in Kolkata", with(day, func(q *StatsQuery) { q.GroupBy, q.Location = []string{"date"}, kolkata }), "stats_minute_totals"},
+		{"by geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"geo"} }), "stats_hour_traffic"},
+		{"by device, os and hour in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"device", "os", "hour"} }), "stats_hour_traffic"},
+		{"by offer and affiliate", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "affiliate"} }), "stats_hour_entities"},
+		{"by date, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"date"}, "101" }), "stats_hour_traffic"},
+		{"by geo, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"geo"}, "100" }), "stats_hour_traffic"},
+		{"by date, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"date"}, "12" }), "stats_hour_entities"},
+		{"by advertiser, two offers", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"advertiser"}, []string{"1", "2"} }), "stats_hour_entities"},
+		{"top offers", with(day, func(q *StatsQuery) { q.GroupBy, q.ByClicks, q.Limit = []string{"offer"}, true, 2 }), "stats_hour_entities"},
+		{"by offer, half-hour zone", with(day, func(q *StatsQuery) { q.GroupBy, q.Location = []string{"offer"}, kolkata }), "stats_minute"},
+		// Whole hours from the hourly rollup, the minutes around them from stats_minute.
+		{"by offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"offer"} }), "stats_hour_entities"},
+		{"by geo and hour, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"geo", "hour"} }), "stats_hour_traffic"},
+		{"by offer, bounds inside minutes", with(odd, func(q *StatsQuery) {
+			q.From, q.To, q.GroupBy = odd.From.Add(30500*time.Millisecond), odd.To.Add(20*time.Second), []string{"offer"}
+		}), "stats_hour_entities"},
+		{"by affiliate, from the hour to minutes past", with(odd, func(q *StatsQuery) { q.From, q.GroupBy = base, []string{"affiliate"} }), "stats_hour_entities"},
+		{"by offer, within one hour", with(odd, func(q *StatsQuery) { q.To, q.GroupBy = base.Add(59*time.Minute), []string{"offer"} }), "stats_hour_entities"},
+		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_minute"},
+		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_hour_subs"},
+		{"by date and sub1 in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"date", "sub1"} }), "stats_hour_subs"},
+		{"by sub3, set on some", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3"} }), "stats_hour_subs"},
+		{"by sub1 and sub2", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2"} }), "stats_minute"},
+		{"by sub1, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_minute"},
+		{"by sub1, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"sub1"}, "10" }), "stats_minute"},
+		{"by offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "geo"} }), "stats_minute"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := time.UTC
+			if tc.q.Location != nil {
+				loc = tc.q.Location
+			}
+			if r := tc.q.pick(loc); r.table != tc.table {
+				t.Errorf("reads %s, want %s", r.table, tc.table)
+			}
+			got, err := c.Stats(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := c.statsFrom(ctx, tc.q, rollup{table: "stats_minute"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || want[0].Clicks == 0 && len(want) == 1 {
+				t.Fatalf("the reference answer is empty: %+v", want)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got\n%+v\nwant (stats_minute)\n%+v", got, want)
+			}
+		})
+	}
+}
