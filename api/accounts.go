@@ -83,14 +83,22 @@ func (s *Server) listAccounts(ctx *fasthttp.RequestCtx, kind model.Kind) {
 	if !ok {
 		return
 	}
+	search, ok := searchTerm(ctx)
+	if !ok {
+		return
+	}
 	all := []any{}
 	if kind == model.KindAdvertiser {
 		for _, a := range s.catalog.Advertisers() {
-			all = append(all, a)
+			if search.matches(a.ID, a.Name, a.ContactEmail) {
+				all = append(all, a)
+			}
 		}
 	} else {
 		for _, a := range s.catalog.Affiliates() {
-			all = append(all, publicAccount(a))
+			if search.matches(a.ID, a.Name) {
+				all = append(all, publicAccount(a))
+			}
 		}
 	}
 	from := min((page-1)*perPage, len(all))

@@ -208,7 +208,20 @@ func (s *Server) listOffers(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
+	search, ok := searchTerm(ctx)
+	if !ok {
+		return
+	}
 	all := s.catalog.Offers()
+	if search != "" {
+		found := []*model.Offer{}
+		for _, o := range all {
+			if search.matches(o.ID, o.Name, o.Slug) {
+				found = append(found, o)
+			}
+		}
+		all = found
+	}
 	from := min((page-1)*perPage, len(all))
 	to := min(from+perPage, len(all))
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{

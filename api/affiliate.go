@@ -194,48 +194,15 @@ var affiliateDimensions = map[string]string{
 const maxStatsRows = 10_000
 
 func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
-	args := ctx.QueryArgs()
-	bad := func(msg string) { affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", msg) }
-	loc := time.UTC
-	if tz := string(args.Peek("timezone")); tz != "" {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			bad(fmt.Sprintf("timezone %q is not an IANA time zone name.", tz))
-			return
-		}
-		loc = l
-	}
-	from, err := parseDay(string(args.Peek("date_from")), loc)
-	if err != nil {
-		bad("date_from is required, in YYYY-MM-DD format.")
-		return
-	}
-	to, err := parseDay(string(args.Peek("date_to")), loc)
-	if err != nil {
-		bad("date_to is required, in YYYY-MM-DD format.")
-		return
-	}
-	to = to.AddDate(0, 0, 1) // date_to is inclusive
-	if !to.After(from) {
-		bad("date_to must not be before date_from.")
-		return
-	}
-	if to.Sub(from) > s.config.MaxStatsRange {
-		bad(fmt.Sprintf("The date range may span at most %d days.", int(s.config.MaxStatsRange.Hours()/24)))
-		return
-	}
 	var groupBy []string
-	if raw := strings.TrimSpace(string(args.Peek("group_by"))); raw != "" {
-		for _, d := range strings.Split(raw, ",") {
-			d = strings.TrimSpace(d)
-			if _, ok := affiliateDimensions[d]; !ok {
-				bad(fmt.Sprintf("group_by %q is not one of date, hour, offer, geo, sub1..sub5, device, os.", d))
-				return
-			}
-			if !slices.Contains(groupBy, d) {
-				groupBy = append(groupBy, d)
-			}
-		}
+	args := ctx.QueryArgs()
+	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange)
+	if perr == nil {
+		groupBy, perr = parseGroupBy(args, affiliateDimensions, "date, hour, offer, geo, sub1..sub5, device, os")
+	}
+	if perr != nil {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", perr.Message)
+		return
 	}
 	q := clickhouse.StatsQuery{From: from, To: to, AffiliateID: aff.ID, GroupBy: groupBy, Location: loc, Limit: maxStatsRows}
 	if offer := string(args.Peek("offer_id")); offer != "" {
@@ -268,6 +235,55 @@ func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 		out = append(out, row)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
+}
+
+// parseStatsRange reads a stats request's timezone (IANA, default UTC),
+// date_from and date_to (inclusive), both required, spanning at most
+// maxRange: the affiliate's and the admin's stats share it.
+func parseStatsRange(args *fasthttp.Args, maxRange time.Duration) (from, to time.Time, loc *time.Location, perr *paramError) {
+	loc = time.UTC
+	if tz := string(args.Peek("timezone")); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil || len(tz) > 64 || tz == "Local" {
+			return from, to, nil, badParam("timezone", "timezone %q is not an IANA time zone name.", tz)
+		}
+		loc = l
+	}
+	from, err := parseDay(string(args.Peek("date_from")), loc)
+	if err != nil {
+		return from, to, nil, badParam("date_from", "date_from is required, in YYYY-MM-DD format.")
+	}
+	if to, err = parseDay(string(args.Peek("date_to")), loc); err != nil {
+		return from, to, nil, badParam("date_to", "date_to is required, in YYYY-MM-DD format.")
+	}
+	to = to.AddDate(0, 0, 1) // date_to is inclusive
+	if !to.After(from) {
+		return from, to, nil, badParam("date_to", "date_to must not be before date_from.")
+	}
+	if maxRange > 0 && to.Sub(from) > maxRange {
+		return from, to, nil, badParam("date_to", "The date range may span at most %d days.", int(maxRange.Hours()/24))
+	}
+	return from, to, loc, nil
+}
+
+// parseGroupBy reads group_by, a comma list of dims' names (named in
+// known for the error), each once, in the order given.
+func parseGroupBy(args *fasthttp.Args, dims map[string]string, known string) ([]string, *paramError) {
+	var groupBy []string
+	raw := strings.TrimSpace(string(args.Peek("group_by")))
+	if raw == "" {
+		return nil, nil
+	}
+	for _, d := range strings.Split(raw, ",") {
+		d = strings.TrimSpace(d)
+		if _, ok := dims[d]; !ok {
+			return nil, badParam("group_by", "group_by %q is not one of %s.", d, known)
+		}
+		if !slices.Contains(groupBy, d) {
+			groupBy = append(groupBy, d)
+		}
+	}
+	return groupBy, nil
 }
 
 func parseDay(s string, loc *time.Location) (time.Time, error) {

@@ -417,13 +417,17 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_status", "status must be active or disabled.")
 		return
 	}
+	search, ok := searchTerm(ctx)
+	if !ok {
+		return
+	}
 	var all []adminPostbackView
 	for _, aff := range s.catalog.Affiliates() {
 		if affiliateID != "" && aff.ID != affiliateID {
 			continue
 		}
 		for _, pb := range s.catalog.Postbacks(aff.ID) {
-			if status == "" || pb.Status == status {
+			if (status == "" || pb.Status == status) && search.matches(pb.ID, pb.URL, aff.Name) {
 				all = append(all, viewAdminPostback(pb))
 			}
 		}

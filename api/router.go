@@ -74,6 +74,12 @@ var routeTable = compile([]route{
 	{Route: Route{"GET", "/v2/offers/{id}"}, handle: withParam((*Server).getOffer)},
 	{Route: Route{"PATCH", "/v2/offers/{id}"}, handle: withParam((*Server).patchOffer)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
+	{Route: Route{"GET", "/v2/pb-endpoints"}, handle: plain((*Server).listEndpoints)},
+	// The console's reads (console_reads.go).
+	{Route: Route{"GET", "/v2/stats"}, handle: plain((*Server).adminStats)},
+	{Route: Route{"GET", "/v2/stats/live"}, handle: plain((*Server).liveStats)},
+	{Route: Route{"GET", "/v2/conversions"}, handle: plain((*Server).adminConversions)},
+	{Route: Route{"GET", "/v2/conversions/{id}"}, handle: withParam((*Server).adminConversion)},
 	{Route: Route{"PATCH", "/v2/conversions/{id}"}, handle: withParam((*Server).patchConversionAdmin)},
 	{Route: Route{"GET", "/v2/postbacks"}, handle: plain((*Server).listAdminPostbacks)},
 	{Route: Route{"GET", "/v2/postbacks/{id}"}, handle: adminPostback((*Server).getAdminPostback)},

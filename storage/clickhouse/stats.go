@@ -18,6 +18,9 @@ type StatsQuery struct {
 	// Location buckets "date" and "hour"; nil means UTC.
 	Location *time.Location
 	Limit    int
+	// ByClicks orders groups by clicks, most first (a top list), instead
+	// of by their keys.
+	ByClicks bool
 }
 
 // StatsRow is one group: Keys line up with the query's GroupBy.
@@ -38,8 +41,11 @@ type StatsRow struct {
 // statsDimensions maps each groupable dimension to its SQL expression; %s
 // is the quoted time zone name.
 var statsDimensions = map[string]string{
-	"date": "toString(toDate(minute, %s))",
-	"hour": "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
+	// The minute as Unix seconds: the console's live chart, which fills
+	// the empty minutes itself.
+	"minute": "toString(toUnixTimestamp(minute))",
+	"date":   "toString(toDate(minute, %s))",
+	"hour":   "formatDateTime(minute, '%%Y-%%m-%%d %%H:00', %s)",
 	// A week is named by its Monday (ISO weeks), a month by its first day,
 	// both as dates in the query's zone: toStartOfInterval is not on 18.16.
 	"week":       "toString(toMonday(minute, %s))",
@@ -104,7 +110,11 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 		for i := range keys {
 			names = append(names, fmt.Sprintf("k%d", i))
 		}
-		sql += " GROUP BY " + strings.Join(names, ", ") + " ORDER BY " + strings.Join(names, ", ")
+		sql += " GROUP BY " + strings.Join(names, ", ") + " ORDER BY "
+		if q.ByClicks {
+			sql += "sum(clicks) DESC, "
+		}
+		sql += strings.Join(names, ", ")
 	}
 	if q.Limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", q.Limit)

@@ -210,6 +210,24 @@ func (cat *Catalog) Postbacks(affiliateID string) []*model.Postback {
 	return cat.postbacksByAffiliate[affiliateID]
 }
 
+// Endpoints returns every advertiser postback endpoint, oldest first
+// (their IDs are random, so by creation time, then ID).
+func (cat *Catalog) Endpoints() []*model.Endpoint {
+	cat.mu.RLock()
+	out := make([]*model.Endpoint, 0, len(cat.endpoints))
+	for _, e := range cat.endpoints {
+		out = append(out, e)
+	}
+	cat.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *model.Endpoint) int {
+		if c := strings.Compare(a.CreatedAt, b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
 // Offers returns every offer, in ID order.
 func (cat *Catalog) Offers() []*model.Offer { return sortedByID(cat, cat.offers) }
 

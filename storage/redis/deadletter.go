@@ -185,6 +185,30 @@ func (c *Component) DeadLetterIndex(ctx context.Context, postbackID string) (map
 	return out, nil
 }
 
+// DeadLetterCount counts the deliveries of these postbacks that died in
+// [from, to), in one pipelined round trip: the console's postback health.
+func (c *Component) DeadLetterCount(ctx context.Context, postbackIDs []string, from, to time.Time) (int64, error) {
+	if len(postbackIDs) == 0 {
+		return 0, nil
+	}
+	minScore, maxScore := strconv.FormatInt(from.UnixMilli(), 10), "("+strconv.FormatInt(to.UnixMilli(), 10)
+	counts := make([]*goredis.IntCmd, len(postbackIDs))
+	_, err := c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range postbackIDs {
+			counts[i] = p.ZCount(ctx, c.keys.deadLetter(id), minScore, maxScore)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("counting dead postback deliveries: %w", err)
+	}
+	var n int64
+	for _, cmd := range counts {
+		n += cmd.Val()
+	}
+	return n, nil
+}
+
 // DeadLetterSize counts a postback's dead letter.
 func (c *Component) DeadLetterSize(ctx context.Context, postbackID string) (int64, error) {
 	n, err := c.client.ZCard(ctx, c.keys.deadLetter(postbackID)).Result()
