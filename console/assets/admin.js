@@ -102,8 +102,8 @@ async function overview(view) {
 // ---- shared bits ---------------------------------------------------------
 
 // keyNotice shows a key once, with a copy button.
-function keyNotice(what, key) {
-  return h("div", { class: "notice", id: "new-key-notice" },
+function keyNotice(what, key, id) {
+  return h("div", { class: "notice", id: "new-key-notice", "data-id": id },
     h("strong", {}, `${what}'s API key — shown once, copy it now: `),
     h("div", { class: "link-box" }, h("input", { readonly: true, id: "new-key", value: key }), copyButton(() => key)));
 }
@@ -163,7 +163,7 @@ async function accountsPage(view, kind) {
     return api("POST", "/v2/" + kind, body);
   }, (d) => {
     const acc = d[one];
-    fill(notice, keyNotice(`${acc.name} (#${acc.id})`, acc.api_key));
+    fill(notice, keyNotice(`${acc.name} (#${acc.id})`, acc.api_key, acc.id));
     form.reset();
     load(state);
   });
@@ -215,7 +215,7 @@ async function accountPage(view, kind, id) {
     h("button", { type: "button", class: "danger", id: "rotate-key", onclick: async () => {
       if (!confirm(`Rotate ${acc.name}'s API key? The current key stops working at once.`)) return;
       const r = await api("POST", `/v2/${kind}/${encodeURIComponent(id)}/rotate-key`);
-      fill(notice, keyNotice(acc.name, r[one].api_key));
+      fill(notice, keyNotice(acc.name, r[one].api_key, acc.id));
     } }, "Rotate key"));
   const extra = h("div");
   fill(view, h("p", {}, h("a", { href: "#/" + kind }, `← ${kind === "advertisers" ? "Advertisers" : "Affiliates"}`)),
@@ -310,7 +310,7 @@ async function offersPage(view) {
   const [form, body] = offerForm({}, advertisers, "Create offer");
   const notice = h("div");
   submitter(form, () => api("POST", "/v2/offers", body()), (d) => {
-    fill(notice, h("div", { class: "notice", id: "offer-created" }, "Created offer ", h("a", { href: "#/offers/" + d.offer.id }, `${d.offer.name} (#${d.offer.id})`), "."));
+    fill(notice, h("div", { class: "notice", id: "offer-created", "data-id": d.offer.id }, "Created offer ", h("a", { href: "#/offers/" + d.offer.id }, `${d.offer.name} (#${d.offer.id})`), "."));
     form.reset();
     load(state);
   });
@@ -392,12 +392,19 @@ async function conversionsPage(view) {
 
 async function conversionPage(view, { id }) {
   const d = await api("GET", "/v2/conversions/" + encodeURIComponent(id));
-  const c = d.conversion;
-  const msg = h("p", { id: "conversion-message", role: "status" });
+  drawConversion(view, d.conversion, "");
+}
+
+// drawConversion shows c; a change of status is drawn from the PATCH
+// answer, which is current at once (the listing catches up from the
+// warehouse within seconds).
+function drawConversion(view, c, message) {
+  const id = c.conversion_id;
+  const msg = h("p", { id: "conversion-message", role: "status" }, message);
   const act = (status, label, cls) => h("button", { type: "button", class: cls, id: "conversion-" + status, disabled: c.status === status, onclick: async () => {
     try {
-      await api("PATCH", "/v2/conversions/" + encodeURIComponent(id), { status });
-      await conversionPage(view, { id });
+      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(id), { status });
+      drawConversion(view, { ...c, ...r.conversion }, `Marked ${r.conversion.status}.`);
     } catch (x) { msg.textContent = x.message; msg.className = "error"; }
   } }, label);
   const kv = (pairs) => h("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === undefined || v === "" ? "—" : v)]));
