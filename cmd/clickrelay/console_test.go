@@ -72,7 +72,14 @@ func newBrowser(t *testing.T, base string) *browser {
 			}
 		}
 	})
-	b.run("start the browser", 60*time.Second, cdplog.Enable(), runtime.Enable())
+	// The first Run starts the browser and binds it to the context it is
+	// given: so ctx itself, not a deadline's child, which would close the
+	// browser when it ends. A stalled start is bounded by a timer instead.
+	stall := time.AfterFunc(60*time.Second, cancel)
+	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable()); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	stall.Stop()
 	return b
 }
 
@@ -118,15 +125,33 @@ func (b *browser) text(sel string) string {
 // optional action (a click on a Filter button) between looks.
 func (b *browser) until(what string, within time.Duration, cond string, between ...chromedp.Action) {
 	b.t.Helper()
+	defer func() {
+		if b.t.Failed() {
+			b.t.Logf("the page when %q failed:\n%s", what, b.pageText())
+		}
+	}()
 	waitFor(b.t, what, within, func() bool {
 		var ok bool
 		b.run(what, 10*time.Second, chromedp.Evaluate(cond, &ok))
 		if !ok && len(between) > 0 {
 			b.run(what, 10*time.Second, between...)
-			b.run(what, 10*time.Second, chromedp.Sleep(200*time.Millisecond)) // lets the answer draw: pacing, not a proof
+			// Paced: the affiliate API's burst limit (100 a minute) counts
+			// the console's requests too. Not a proof of anything.
+			b.run(what, 10*time.Second, chromedp.Sleep(time.Second))
 		}
 		return ok
 	})
+}
+
+// pageText is the text the page shows, for a failure's log.
+func (b *browser) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	var text string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.hash + "\n" + document.body.innerText`, &text)); err != nil {
+		return err.Error()
+	}
+	return text
 }
 
 // signIn signs in through the form and waits for sel.
@@ -147,7 +172,7 @@ func (b *browser) screenshot(name string) {
 		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
 	}
 	var png []byte
-	b.run("screenshot "+name, 20*time.Second, chromedp.FullScreenshot(&png, 90))
+	b.run("screenshot "+name, 20*time.Second, chromedp.FullScreenshot(&png, 100)) // 100: PNG; less is JPEG
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -169,6 +194,12 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// A wrong key fails, saying why.
 	b.run("open the console", 30*time.Second, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible("#signin-key"))
+	// The error watch sees what a page logs: the last check is no no-op.
+	b.run("log a probe error", 10*time.Second, chromedp.Evaluate(`console.error("probe")`, nil))
+	waitFor(t, "the probe error seen", 10*time.Second, func() bool { return len(b.consoleErrors()) > 0 })
+	b.mu.Lock()
+	b.errors = nil
+	b.mu.Unlock()
 	b.run("wrong key", 20*time.Second, chromedp.SetValue("#signin-key", "not-the-key"), chromedp.Click("#signin-submit"))
 	b.until("the wrong key's message", 10*time.Second, `document.querySelector("#signin-error").textContent.includes("not the network admin key")`)
 	if got := b.text("#who"); got != "" {
@@ -283,6 +314,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		fmt.Sprintf(`[...document.querySelectorAll("#pixel-log tbody tr")].some(r => r.textContent.includes(%q) && r.querySelector('[data-col="pixel_type"]').textContent === "approved" && r.textContent.includes("delivered"))`, convID),
 		chromedp.Click(`#pixel-filters button[type="submit"]`))
 
+	// Every other admin page draws what it is about (and the browser
+	// console, checked at the end, stays clean).
+	b.open("#/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	b.open("#/stats", "#stats-table table")
+	b.open("#/offers/"+offerID, "#offer-form")
+	b.open("#/advertisers/"+advertiserID, "#endpoints")
+	b.open("#/affiliates/"+affiliateID, "#edit-account-form")
+
 	// The overview with its numbers, for the README.
 	b.open("#/overview", "#live-chart svg")
 	b.until("the overview's numbers", 30*time.Second, `document.querySelector("#kpi-conversions .value").textContent === "1"`)
@@ -301,7 +340,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.screenshot("console-affiliate-offers")
 	b.open("#/a/stats", "#aff-stats-form")
 	b.until("the affiliate's numbers", 60*time.Second,
-		fmt.Sprintf(`document.querySelector("#aff-clicks .value").textContent === %q && document.querySelector("#aff-conversions .value").textContent === %q`, adminClicks, adminConversions),
+		fmt.Sprintf(`document.querySelector("#aff-clicks .value")?.textContent === %q && document.querySelector("#aff-conversions .value")?.textContent === %q`, adminClicks, adminConversions),
 		chromedp.Click(`#aff-stats-form button[type="submit"]`))
 	b.screenshot("console-affiliate-stats")
 	b.open("#/a/conversions", "#aff-conversion-filters")
@@ -310,10 +349,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(`#aff-conversion-filters button[type="submit"]`))
 	b.viewport(390, 844, true)
 	b.open("#/a/stats", "#aff-stats-form")
-	b.until("the phone's stats", 30*time.Second, fmt.Sprintf(`document.querySelector("#aff-conversions .value").textContent === %q`, adminConversions))
+	b.until("the phone's stats", 30*time.Second, fmt.Sprintf(`document.querySelector("#aff-conversions .value")?.textContent === %q`, adminConversions))
 	b.screenshot("console-affiliate-phone")
 	b.viewport(1280, 900, false)
 
+	b.open("#/a/postbacks", "#new-postback-form")
 	// Its own postback's deliveries open; another affiliate's do not, nor
 	// do the admin's pages.
 	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries h2")

@@ -82,8 +82,8 @@ async function conversionsPage(view) {
     let d;
     try { d = await api("GET", "/v1/conversions" + qs({ date_from: from.value, date_to: to.value, status: status.value, per_page: 100 })); } catch (x) { showErrors(form, x); return; }
     fill(box, table([
-      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) }, { key: "id", label: "Conversion" },
-      { key: "click_id", label: "Click" }, { key: "offer_id", label: "Offer" }, { key: "geo", label: "Geo" },
+      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) }, { key: "conversion_id", label: "Conversion" },
+      { key: "click_id", label: "Click" }, { key: "offer_id", label: "Offer" }, { key: "sub1", label: "sub1" }, { key: "geo", label: "Geo" },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
     ], d.data, null, "No conversions in this range."));
   }

@@ -89,7 +89,8 @@ async function render() {
   const [page, params] = match(routes, path);
   if (!page) { location.replace(home()); return; }
   for (const a of nav.querySelectorAll("a")) {
-    a.classList.toggle("active", path.startsWith(a.getAttribute("href").slice(2).split("/")[0] + "") && a.getAttribute("href") !== "#/");
+    const section = a.getAttribute("href").slice(2); // "offers", "a/offers"
+    a.classList.toggle("active", path === section || path.startsWith(section + "/"));
   }
   fill(view, h("p", { class: "muted" }, "Loading…"));
   try {

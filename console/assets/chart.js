@@ -3,7 +3,10 @@
 // createElementNS, so no inline style and nothing parsed as markup.
 import { s } from "./dom.js";
 
-const W = 800, H = 240, L = 56, R = 12, T = 12, B = 28;
+// The drawing's size in its own units; a narrow screen gets a narrower
+// drawing, so that its text stays readable once scaled to fit.
+let W = 800;
+const H = 240, L = 56, R = 12, T = 12, B = 28;
 
 // niceMax rounds v up to 1, 2 or 5 times a power of ten.
 function niceMax(v) {
@@ -23,6 +26,7 @@ function short(n) {
 // The svg carries data-sum-<name> for each series (what a test, or a
 // screen reader's summary, reads).
 export function chart(labels, series, { kind = "line", title = "" } = {}) {
+  W = window.innerWidth < 600 ? 420 : 800;
   const n = labels.length;
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values.map(Number))));
   const x = (i) => L + (n <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
@@ -38,7 +42,7 @@ export function chart(labels, series, { kind = "line", title = "" } = {}) {
     svg.append(s("line", { class: "axis", x1: L, x2: W - R, y1: y(v), y2: y(v) }),
       s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, short(v)));
   }
-  const every = Math.max(1, Math.ceil(n / 6));
+  const every = Math.max(1, Math.ceil(n / (W < 600 ? 3 : 6)));
   labels.forEach((lab, i) => {
     if (i % every === 0 || i === n - 1 && n < 6) {
       const bx = kind === "bar" ? barX(i, n) + barW(n) / 2 : x(i);
