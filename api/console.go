@@ -171,6 +171,8 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 		}
 		sess.Kind, sess.ID, name = console.KindAffiliate, aff.ID, aff.Name
 	} else {
+		// Sampled: a key-guessing client would otherwise write the log.
+		s.sampledLog.Info().Str("client", s.clientIP(ctx).String()).Msg("console sign-in refused: unknown key")
 		envelopeError(ctx, fasthttp.StatusUnauthorized, "invalid_key", "That key is not the network admin key or an active affiliate's API key.")
 		return
 	}
