@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/clickrelay/clickrelay/console"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
@@ -21,11 +22,23 @@ const anyScope = ""
 // withAffiliate authenticates a seed 000 request and checks its scope.
 func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*fasthttp.RequestCtx, *model.Affiliate)) {
 	key := presentedKey(ctx)
+	var id string
+	var ok bool
 	if key == "" {
-		affiliateError(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "An API key is required: send Authorization: Bearer YOUR_API_KEY.")
-		return
+		// The console's session cookie stands in for the key.
+		sess, state := s.cookieAuth(ctx, console.KindAffiliate)
+		switch state {
+		case cookieNone:
+			affiliateError(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "An API key is required: send Authorization: Bearer YOUR_API_KEY.")
+			return
+		case cookieNoCSRF:
+			affiliateError(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "A console write must carry the session's X-CSRF-Token header; reload the console.")
+			return
+		}
+		id, ok = sess.ID, true
+	} else {
+		id, ok = s.principal(key, model.KindAffiliate)
 	}
-	id, ok := s.principal(key, model.KindAffiliate)
 	aff := s.catalog.Affiliate(id)
 	if !ok || aff == nil {
 		affiliateError(ctx, fasthttp.StatusUnauthorized, "INVALID_API_KEY", "The provided API key is invalid or has been revoked.")

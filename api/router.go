@@ -48,6 +48,13 @@ var routeTable = compile([]route{
 	{Route: Route{"GET", "/metrics"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.metrics(ctx) }},
 	{Route: Route{"GET", "/openapi.json"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.openAPI(ctx) }},
 
+	// The web console (console.go): its page, assets and sessions.
+	{Route: Route{"GET", "/"}, handle: plain((*Server).consoleIndex)},
+	{Route: Route{"GET", "/assets/{file}"}, handle: withParam((*Server).consoleAsset)},
+	{Route: Route{"POST", "/console/session"}, handle: plain((*Server).signIn)},
+	{Route: Route{"GET", "/console/session"}, handle: plain((*Server).currentSession)},
+	{Route: Route{"DELETE", "/console/session"}, handle: plain((*Server).signOut)},
+
 	// Network admin API.
 	{Route: Route{"POST", "/v2/advertisers"}, handle: plain((*Server).createAdvertiser)},
 	{Route: Route{"GET", "/v2/advertisers"}, handle: listAccounts(model.KindAdvertiser)},
@@ -125,6 +132,9 @@ var routeTable = compile([]route{
 func compile(routes []route) []route {
 	for i := range routes {
 		routes[i].index = i
+		if routes[i].Path == "/" {
+			continue // no segments: it matches only "/"
+		}
 		for _, seg := range strings.Split(strings.Trim(routes[i].Path, "/"), "/") {
 			if strings.HasPrefix(seg, "{") {
 				seg = ""
@@ -146,7 +156,7 @@ func withParam(h func(*Server, *fasthttp.RequestCtx, string)) handler {
 func adminOnly(h func(*Server, *fasthttp.RequestCtx)) handler {
 	return func(s *Server, ctx *fasthttp.RequestCtx, _ []string) {
 		if !s.isAdmin(ctx) {
-			adminUnauthorized(ctx)
+			s.denyAdmin(ctx)
 			return
 		}
 		h(s, ctx)
@@ -172,7 +182,10 @@ func scopedParam(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Affi
 // It points stats at the matched route's metrics before answering.
 func (s *Server) route(ctx *fasthttp.RequestCtx, path string, stats **routeStats) {
 	admin := !strings.HasPrefix(path, "/v2/") || s.isAdmin(ctx)
-	segs := strings.Split(strings.Trim(path, "/"), "/")
+	var segs []string // none for "/"
+	if trimmed := strings.Trim(path, "/"); trimmed != "" {
+		segs = strings.Split(trimmed, "/")
+	}
 	method := string(ctx.Method())
 	if method == fasthttp.MethodHead {
 		method = fasthttp.MethodGet // what a GET answers, the body dropped by fasthttp
@@ -188,7 +201,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string, stats **routeStats
 		if r.Method == method {
 			*stats = &s.stats.routes[r.index]
 			if !admin {
-				adminUnauthorized(ctx)
+				s.denyAdmin(ctx)
 				return
 			}
 			ctx.SetUserValue(routeKey, r)
@@ -199,7 +212,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, path string, stats **routeStats
 		allow = append(allow, r.Method)
 	}
 	if !admin {
-		adminUnauthorized(ctx)
+		s.denyAdmin(ctx)
 		return
 	}
 	if len(allow) > 0 {

@@ -31,6 +31,17 @@ install_promtool() {
 }
 install_promtool
 
+# chromium (Debian's package) runs the console's browser tests, headless.
+install_chromium() {
+	command -v chromium >/dev/null && return
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	echo "== installing chromium (apt-get install chromium)" >&2
+	$sudo apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null
+}
+install_chromium
+
 export CLICKRELAY_DATA_DIR=$root/.data/test
 export REDIS_PORT=16379 CLICKHOUSE_PORT=19000 CLICKHOUSE_HTTP_PORT=18123
 rm -rf "$CLICKRELAY_DATA_DIR"

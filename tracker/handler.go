@@ -153,6 +153,15 @@ func targeted(offer *model.Offer, country, os string) bool {
 // surfaces (the publisher feed's country) believe the same proxies.
 func (t *Tracker) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr { return t.clientIP(ctx) }
 
+// TrustsPeer reports whether the request came straight from a trusted
+// proxy, whose X-Forwarded-* headers may be believed.
+func (t *Tracker) TrustsPeer(ctx *fasthttp.RequestCtx) bool {
+	if tcp, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		return t.trusted(tcp.AddrPort().Addr().Unmap())
+	}
+	return false
+}
+
 // clientIP is the visitor's address: the peer's, or when the peer is a
 // trusted proxy, the right-most X-Forwarded-For entry that is not one (the
 // left-most entries are whatever the client chose to send).

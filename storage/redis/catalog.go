@@ -257,6 +257,26 @@ func compareIDs(a, b string) int {
 	return strings.Compare(a, b)
 }
 
+// HoldsKey reports whether p still holds a key whose SHA-256 begins with
+// prefix (at least 8 bytes): a console session names its key this way, so
+// rotating the key ends the session without the cookie carrying the key.
+func (cat *Catalog) HoldsKey(p model.Principal, prefix []byte) bool {
+	if len(prefix) < 8 || len(prefix) > 32 {
+		return false
+	}
+	var head [32]byte
+	copy(head[:], prefix)
+	cat.mu.RLock()
+	candidates := cat.keys[keyIndex(head)]
+	cat.mu.RUnlock()
+	for _, k := range candidates {
+		if k.principal == p && subtle.ConstantTimeCompare(prefix, k.hash[:len(prefix)]) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // Principal returns whom the API key belongs to. The map is keyed by the
 // key's SHA-256; the final comparison runs in constant time so a lookup
 // reveals nothing about how close a wrong key came.

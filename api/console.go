@@ -1,0 +1,245 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/console"
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/redis"
+)
+
+// The web console: its page and assets, and its sessions. The console's
+// pages call the same JSON APIs as any client; a session cookie stands in
+// for the key on them (isAdmin, withAffiliate), and a write must repeat
+// the session's CSRF token.
+
+// signInLimit bounds sign-in attempts per client address, right or wrong:
+// guessing keys through the console is as slow as through the APIs.
+var signInLimit = redis.Window{Name: "signin", Limit: 30, Period: time.Minute}
+
+// csrfHeader carries a cookie session's CSRF token on writes.
+const csrfHeader = "X-CSRF-Token"
+
+// consoleHeaders are the security headers of every console answer.
+func consoleHeaders(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Set("Content-Security-Policy", console.ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// consoleIndex serves the page every hash route (#/overview, ...) lives in.
+func (s *Server) consoleIndex(ctx *fasthttp.RequestCtx) {
+	consoleHeaders(ctx)
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBody(console.Index())
+}
+
+// consoleAsset serves a script, style sheet or image of the console.
+func (s *Server) consoleAsset(ctx *fasthttp.RequestCtx, name string) {
+	body, contentType, ok := console.Asset(name)
+	if !ok {
+		adminNotFound(ctx, "Asset")
+		return
+	}
+	consoleHeaders(ctx)
+	// Revalidated on every load (fasthttp answers no ETag): the assets
+	// change with the binary, and a stale script against a new API is
+	// worse than a few kilobytes.
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.SetContentType(contentType)
+	ctx.SetBody(body)
+}
+
+// sealer signs and checks console sessions.
+func (s *Server) sealer() console.Sealer { return console.NewSealer(s.deps.AdminKeyHash) }
+
+// cookieState is what a request's session cookie allows.
+type cookieState uint8
+
+const (
+	cookieNone   cookieState = iota // no valid session of the kind asked
+	cookieOK                        // a valid session; a write carries its CSRF token
+	cookieNoCSRF                    // a valid session, but a write without its token
+)
+
+// consoleSession reads the request's session of kind want.
+func (s *Server) consoleSession(ctx *fasthttp.RequestCtx, want string) (console.Session, string, bool) {
+	token := string(ctx.Request.Header.Cookie(console.CookieName))
+	if token == "" {
+		return console.Session{}, "", false
+	}
+	sess, err := s.sealer().Open(token, time.Now())
+	if err != nil || sess.Kind != want {
+		return console.Session{}, "", false
+	}
+	switch want {
+	case console.KindAdmin:
+		// The admin key is a setting, not a catalog entry: its hash is
+		// compared directly (a new admin key also changes the sealer).
+		if len(sess.KeyPrefix) != 16 || subtle.ConstantTimeCompare(sess.KeyPrefix, s.deps.AdminKeyHash[:16]) != 1 {
+			return console.Session{}, "", false
+		}
+	case console.KindAffiliate:
+		if !s.catalog.HoldsKey(model.Principal{Kind: model.KindAffiliate, ID: sess.ID}, sess.KeyPrefix) {
+			return console.Session{}, "", false
+		}
+	}
+	return sess, token, true
+}
+
+// cookieAuth is what the request's session of kind want allows: reads need
+// only the cookie, writes its CSRF token as well.
+func (s *Server) cookieAuth(ctx *fasthttp.RequestCtx, want string) (console.Session, cookieState) {
+	sess, token, ok := s.consoleSession(ctx, want)
+	if !ok {
+		return sess, cookieNone
+	}
+	if !ctx.IsGet() && !ctx.IsHead() && !s.sealer().CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
+		return sess, cookieNoCSRF
+	}
+	return sess, cookieOK
+}
+
+// denyAdmin answers a request isAdmin refused: 403 for a console session
+// whose write lacks its CSRF token, else 401.
+func (s *Server) denyAdmin(ctx *fasthttp.RequestCtx) {
+	if presentedKey(ctx, "X-Api-Key", "X-Eflow-API-Key") == "" {
+		if _, state := s.cookieAuth(ctx, console.KindAdmin); state == cookieNoCSRF {
+			envelopeError(ctx, fasthttp.StatusForbidden, "csrf_failed", "A console write must carry the session's X-CSRF-Token header; reload the console.")
+			return
+		}
+	}
+	adminUnauthorized(ctx)
+}
+
+// sessionView is the answer of GET and POST /console/session.
+type sessionView struct {
+	Success   bool   `json:"success"`
+	Kind      string `json:"kind"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CSRFToken string `json:"csrf_token"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// adminSessionID is the id an admin session shows: the admin is not an
+// account.
+const adminSessionID = "admin"
+
+// signIn trades a key for a session cookie: the admin key, or an active
+// affiliate's key.
+func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
+	consoleHeaders(ctx)
+	if counts, ok := s.countRequest("signin:"+s.clientIP(ctx).String(), signInLimit); ok && counts[0].Exceeded() {
+		ctx.Response.Header.Set("Retry-After", retryAfter(counts[0].Reset))
+		envelopeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("Too many sign-in attempts from your address: at most %d per minute. Check the Retry-After header.", signInLimit.Limit))
+		return
+	}
+	var in struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil {
+		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_json", `The body must be a JSON object: {"key": "<admin or affiliate key>"}.`)
+		return
+	}
+	key := strings.TrimSpace(in.Key)
+	if key == "" {
+		envelopeError(ctx, fasthttp.StatusBadRequest, "missing_key", "Enter the network admin key or an affiliate API key.")
+		return
+	}
+	hash := sha256.Sum256([]byte(key))
+	sess := console.Session{Expires: time.Now().Add(console.Lifetime).Unix(), KeyPrefix: hash[:16]}
+	var name string
+	if subtle.ConstantTimeCompare(hash[:], s.deps.AdminKeyHash[:]) == 1 {
+		sess.Kind, sess.ID, name = console.KindAdmin, adminSessionID, "Network admin"
+	} else if id, ok := s.principal(key, model.KindAffiliate); ok && s.catalog.Affiliate(id) != nil {
+		aff := s.catalog.Affiliate(id)
+		if aff.Status != model.StatusActive {
+			envelopeError(ctx, fasthttp.StatusForbidden, codeAccountInactive, inactiveMessage(aff.Status))
+			return
+		}
+		sess.Kind, sess.ID, name = console.KindAffiliate, aff.ID, aff.Name
+	} else {
+		// Sampled: a key-guessing client would otherwise write the log.
+		s.sampledLog.Info().Str("client", s.clientIP(ctx).String()).Msg("console sign-in refused: unknown key")
+		envelopeError(ctx, fasthttp.StatusUnauthorized, "invalid_key", "That key is not the network admin key or an active affiliate's API key.")
+		return
+	}
+	token := s.sealer().Seal(sess)
+	s.setSessionCookie(ctx, token, console.Lifetime)
+	writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, name))
+}
+
+// currentSession answers who is signed in, with the CSRF token the
+// console's writes repeat.
+func (s *Server) currentSession(ctx *fasthttp.RequestCtx) {
+	consoleHeaders(ctx)
+	if sess, token, ok := s.consoleSession(ctx, console.KindAdmin); ok {
+		writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, "Network admin"))
+		return
+	}
+	if sess, token, ok := s.consoleSession(ctx, console.KindAffiliate); ok {
+		if aff := s.catalog.Affiliate(sess.ID); aff != nil && aff.Status == model.StatusActive {
+			writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, aff.Name))
+			return
+		}
+	}
+	envelopeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "Not signed in, or the session has ended: sign in again.")
+}
+
+// signOut clears the cookie. The session itself stays valid until it
+// expires or its key is rotated; the cookie is all a browser holds.
+func (s *Server) signOut(ctx *fasthttp.RequestCtx) {
+	consoleHeaders(ctx)
+	s.setSessionCookie(ctx, "", 0)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]bool{"success": true})
+}
+
+func (s *Server) viewSession(sess console.Session, token, name string) sessionView {
+	return sessionView{Success: true, Kind: sess.Kind, ID: sess.ID, Name: name, CSRFToken: s.sealer().CSRFToken(token),
+		ExpiresAt: time.Unix(sess.Expires, 0).UTC().Format(time.RFC3339)}
+}
+
+// setSessionCookie sets (or, with maxAge 0, clears) the session cookie.
+func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, token string, maxAge time.Duration) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(console.CookieName)
+	c.SetValue(token)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+	c.SetSecure(s.overTLS(ctx))
+	if maxAge > 0 {
+		c.SetMaxAge(int(maxAge / time.Second))
+	} else {
+		c.SetExpire(fasthttp.CookieExpireDelete)
+	}
+	ctx.Response.Header.SetCookie(c)
+}
+
+// proxyJudge is what the click handler offers to tell a trusted proxy.
+type proxyJudge interface {
+	TrustsPeer(ctx *fasthttp.RequestCtx) bool
+}
+
+// overTLS reports whether the browser reached us over TLS: directly, or
+// through a trusted proxy that says so in X-Forwarded-Proto.
+func (s *Server) overTLS(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsTLS() {
+		return true
+	}
+	j, ok := s.deps.Clicks.(proxyJudge)
+	return ok && j.TrustsPeer(ctx) && strings.EqualFold(string(ctx.Request.Header.Peek("X-Forwarded-Proto")), "https")
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// signInCookie signs in with key and returns the Cookie header and the
+// CSRF token of the session.
+func signInCookie(t *testing.T, s *Server, key string) (map[string]string, string) {
+	t.Helper()
+	r := do(s, "POST", "/console/session", nil, `{"key":"`+key+`"}`)
+	if r.StatusCode() != 200 {
+		t.Fatalf("sign in: %d %s", r.StatusCode(), r.Body())
+	}
+	var c fasthttp.Cookie
+	c.SetKey("cr_session")
+	if !r.Header.Cookie(&c) {
+		t.Fatal("no session cookie")
+	}
+	if !c.HTTPOnly() || c.SameSite() != fasthttp.CookieSameSiteStrictMode || string(c.Path()) != "/" || c.Secure() {
+		t.Fatalf("cookie attributes: %s", r.Header.Peek("Set-Cookie"))
+	}
+	return map[string]string{"Cookie": "cr_session=" + string(c.Value())}, decode(t, r.Body())["csrf_token"].(string)
+}
+
+func withHeader(h map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range h {
+		out[a] = b
+	}
+	return out
+}
+
+func TestConsoleSessionStandsInForTheKey(t *testing.T) {
+	s, _, _ := newTestServer(t, nil)
+	aff := createAccount(t, s, "affiliates", `{"name":"Jane <b>Media</b>"}`)
+	other := createAccount(t, s, "affiliates", `{"name":"Other"}`)
+	admin, adminCSRF := signInCookie(t, s, testAdminKey)
+	affCookie, affCSRF := signInCookie(t, s, aff["api_key"].(string))
+
+	cases := []struct {
+		name, method, uri string
+		headers           map[string]string
+		body              string
+		want              int
+	}{
+		{"admin cookie reads the admin API", "GET", "/v2/affiliates", admin, "", 200},
+		{"admin cookie writes with its CSRF token", "POST", "/v2/advertisers", withHeader(admin, "X-CSRF-Token", adminCSRF), `{"name":"Acme"}`, 201},
+		{"admin cookie writes without a CSRF token", "POST", "/v2/advertisers", admin, `{"name":"Acme"}`, 403},
+		{"admin cookie writes with the affiliate's token", "POST", "/v2/advertisers", withHeader(admin, "X-CSRF-Token", affCSRF), `{"name":"Acme"}`, 403},
+		{"admin cookie opens the seed 004 report", "POST", "/v1/networks/reporting/affiliate/pixels", withHeader(admin, "X-CSRF-Token", adminCSRF), `{"timezone_id":67,"from":"2026-01-01","to":"2026-01-02"}`, 200},
+		{"affiliate cookie is no admin", "GET", "/v2/affiliates", affCookie, "", 401},
+		{"affiliate cookie reads its postbacks", "GET", "/v1/postbacks", affCookie, "", 200},
+		{"affiliate cookie writes with its CSRF token", "POST", "/v1/postbacks", withHeader(affCookie, "X-CSRF-Token", affCSRF), `{"url":"https://jane.example/pb?c={click_id}"}`, 200},
+		{"affiliate cookie writes without a CSRF token", "POST", "/v1/postbacks", affCookie, `{"url":"https://jane.example/pb"}`, 403},
+		{"admin cookie is no affiliate", "GET", "/v1/postbacks", admin, "", 401},
+		{"a forged cookie", "GET", "/v2/affiliates", map[string]string{"Cookie": "cr_session=eyJrIjoiYWRtaW4ifQ.AAAA"}, "", 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := do(s, c.method, c.uri, c.headers, c.body)
+			if r.StatusCode() != c.want {
+				t.Fatalf("%s %s: %d %s, want %d", c.method, c.uri, r.StatusCode(), r.Body(), c.want)
+			}
+		})
+	}
+
+	t.Run("GET /console/session names who signed in", func(t *testing.T) {
+		got := decode(t, do(s, "GET", "/console/session", affCookie, "").Body())
+		if got["kind"] != "affiliate" || got["id"] != aff["id"] || got["name"] != "Jane <b>Media</b>" || got["csrf_token"] != affCSRF {
+			t.Fatalf("session = %v", got)
+		}
+	})
+	t.Run("an affiliate's session sees only its own postbacks", func(t *testing.T) {
+		otherCookie, otherCSRF := signInCookie(t, s, other["api_key"].(string))
+		mine := decode(t, do(s, "GET", "/v1/postbacks", affCookie, "").Body())["data"].([]any)
+		id := mine[0].(map[string]any)["postback_id"].(string)
+		if r := do(s, "GET", "/v1/postbacks/"+id+"/deliveries", otherCookie, ""); r.StatusCode() != 404 {
+			t.Fatalf("another affiliate's deliveries: %d %s", r.StatusCode(), r.Body())
+		}
+		if r := do(s, "DELETE", "/v1/postbacks/"+id, withHeader(otherCookie, "X-CSRF-Token", otherCSRF), ""); r.StatusCode() != 404 {
+			t.Fatalf("deleting another affiliate's postback: %d %s", r.StatusCode(), r.Body())
+		}
+	})
+	t.Run("rotating the key ends the session", func(t *testing.T) {
+		if r := do(s, "POST", "/v2/affiliates/"+aff["id"].(string)+"/rotate-key", adminHeaders, ""); r.StatusCode() != 200 {
+			t.Fatalf("rotate: %d %s", r.StatusCode(), r.Body())
+		}
+		if r := do(s, "GET", "/v1/postbacks", affCookie, ""); r.StatusCode() != 401 {
+			t.Fatalf("after rotation: %d %s", r.StatusCode(), r.Body())
+		}
+		if r := do(s, "GET", "/console/session", affCookie, ""); r.StatusCode() != 401 {
+			t.Fatalf("session after rotation: %d %s", r.StatusCode(), r.Body())
+		}
+	})
+}
+
+func TestConsoleSignInRefusals(t *testing.T) {
+	s, _, _ := newTestServer(t, nil)
+	adv := createAccount(t, s, "advertisers", `{"name":"Acme"}`)
+	cases := []struct {
+		name, body string
+		want       int
+		code       string
+	}{
+		{"wrong key", `{"key":"not-a-key"}`, 401, "invalid_key"},
+		{"an advertiser's key", `{"key":"` + adv["api_key"].(string) + `"}`, 401, "invalid_key"},
+		{"no key", `{"key":""}`, 400, "missing_key"},
+		{"not JSON", `key=1`, 400, "invalid_json"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := do(s, "POST", "/console/session", nil, c.body)
+			if r.StatusCode() != c.want || !strings.Contains(string(r.Body()), `"`+c.code+`"`) {
+				t.Fatalf("%d %s, want %d %s", r.StatusCode(), r.Body(), c.want, c.code)
+			}
+			if len(r.Header.Peek("Set-Cookie")) != 0 {
+				t.Fatal("a refused sign-in set a cookie")
+			}
+		})
+	}
+	t.Run("attempts past the limit are refused", func(t *testing.T) {
+		var last *fasthttp.Response
+		for i := 0; i <= int(signInLimit.Limit); i++ {
+			last = do(s, "POST", "/console/session", nil, `{"key":"guess"}`)
+		}
+		if last.StatusCode() != 429 || len(last.Header.Peek("Retry-After")) == 0 {
+			t.Fatalf("attempt %d: %d %s", signInLimit.Limit+1, last.StatusCode(), last.Body())
+		}
+	})
+}
+
+func TestConsolePageAndAssets(t *testing.T) {
+	s, _, _ := newTestServer(t, nil)
+	cases := []struct {
+		uri, status, contentType string
+	}{
+		{"/", "200", "text/html; charset=utf-8"},
+		{"/assets/app.js", "200", "text/javascript; charset=utf-8"},
+		{"/assets/style.css", "200", "text/css; charset=utf-8"},
+		{"/assets/nope.js", "404", "application/json; charset=utf-8"},
+	}
+	for _, c := range cases {
+		t.Run(c.uri, func(t *testing.T) {
+			r := do(s, "GET", c.uri, nil, "")
+			if got := strconv.Itoa(r.StatusCode()); got != c.status {
+				t.Fatalf("status %s, want %s", got, c.status)
+			}
+			if string(r.Header.ContentType()) != c.contentType {
+				t.Errorf("Content-Type %q, want %q", r.Header.ContentType(), c.contentType)
+			}
+			if c.status == "200" {
+				if csp := string(r.Header.Peek("Content-Security-Policy")); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+					t.Errorf("CSP %q", csp)
+				}
+				if string(r.Header.Peek("X-Content-Type-Options")) != "nosniff" || string(r.Header.Peek("Referrer-Policy")) != "no-referrer" {
+					t.Error("missing nosniff or no-referrer")
+				}
+			}
+		})
+	}
+}
+
+func TestSessionCookieSecureBehindATLSProxy(t *testing.T) {
+	s, _, _ := newTestServer(t, nil)
+	s.deps.Clicks = trustingClicks{}
+	r := do(s, "POST", "/console/session", map[string]string{"X-Forwarded-Proto": "https"}, `{"key":"`+testAdminKey+`"}`)
+	if !strings.Contains(string(r.Header.Peek("Set-Cookie")), "secure") {
+		t.Fatalf("Set-Cookie %q lacks Secure", r.Header.Peek("Set-Cookie"))
+	}
+}
+
+// trustingClicks is a click handler whose every peer is a trusted proxy.
+type trustingClicks struct{ noClicks }
+
+func (trustingClicks) TrustsPeer(*fasthttp.RequestCtx) bool { return true }

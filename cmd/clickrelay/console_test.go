@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is a headless Chromium driving the console of a stack, which
+// records every error the page's console or scripts report.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu     sync.Mutex
+	errors []string
+}
+
+// newBrowser starts Debian's chromium headless with a fresh profile. Where
+// the services are required (CI), a missing chromium fails the test.
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("chromium is not installed (apt-get install chromium); the console's browser tests need it")
+		}
+		t.Skip("chromium is not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, base: base}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				b.record("console." + string(ev.Type) + ": " + strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			b.record("exception: " + ev.ExceptionDetails.Error())
+		case *cdplog.EventEntryAdded:
+			// An API's 401 or 404 is logged by the network source, and the
+			// console shows those as messages on purpose; anything else at
+			// error level (a CSP violation, a failed script) is a bug.
+			if ev.Entry.Level == cdplog.LevelError && ev.Entry.Source != cdplog.SourceNetwork {
+				b.record(string(ev.Entry.Source) + ": " + ev.Entry.Text + " " + ev.Entry.URL)
+			}
+		}
+	})
+	// The first Run starts the browser and binds it to the context it is
+	// given: so ctx itself, not a deadline's child, which would close the
+	// browser when it ends. A stalled start is bounded by a timer instead.
+	stall := time.AfterFunc(60*time.Second, cancel)
+	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable()); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	stall.Stop()
+	return b
+}
+
+func (b *browser) record(msg string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.errors = append(b.errors, msg)
+}
+
+// consoleErrors is what the page reported so far.
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+// run runs actions within a deadline, failing the test with what step
+// names when they fail.
+func (b *browser) run(step string, within time.Duration, actions ...chromedp.Action) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, within)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v (console errors: %v)", step, err, b.consoleErrors())
+	}
+}
+
+// open goes to a hash route of the console and waits for sel.
+func (b *browser) open(hash, sel string) {
+	b.t.Helper()
+	b.run("open "+hash, 20*time.Second, chromedp.Evaluate(fmt.Sprintf("location.hash = %q", hash), nil), chromedp.WaitVisible(sel))
+}
+
+// text is the text content of the first element sel matches ("" if none).
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	var s string
+	b.run("read "+sel, 10*time.Second, chromedp.Evaluate(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel), &s))
+	return s
+}
+
+// until waits for the JavaScript condition cond to hold, running the
+// optional action (a click on a Filter button) between looks.
+func (b *browser) until(what string, within time.Duration, cond string, between ...chromedp.Action) {
+	b.t.Helper()
+	defer func() {
+		if b.t.Failed() {
+			b.t.Logf("the page when %q failed:\n%s", what, b.pageText())
+		}
+	}()
+	waitFor(b.t, what, within, func() bool {
+		var ok bool
+		b.run(what, 10*time.Second, chromedp.Evaluate(cond, &ok))
+		if !ok && len(between) > 0 {
+			b.run(what, 10*time.Second, between...)
+			// Paced: the affiliate API's burst limit (100 a minute) counts
+			// the console's requests too. Not a proof of anything.
+			b.run(what, 10*time.Second, chromedp.Sleep(time.Second))
+		}
+		return ok
+	})
+}
+
+// pageText is the text the page shows, for a failure's log.
+func (b *browser) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	var text string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.hash + "\n" + document.body.innerText`, &text)); err != nil {
+		return err.Error()
+	}
+	return text
+}
+
+// signIn signs in through the form and waits for sel.
+func (b *browser) signIn(key, sel string) {
+	b.t.Helper()
+	b.run("sign in", 20*time.Second, chromedp.Navigate(b.base+"/#/signin"), chromedp.WaitVisible("#signin-key"),
+		chromedp.SetValue("#signin-key", key), chromedp.Click("#signin-submit"), chromedp.WaitVisible(sel))
+}
+
+// screenshot saves the page as name.png into CLICKRELAY_SCREENSHOTS, when set.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("CLICKRELAY_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
+	}
+	var png []byte
+	b.run("screenshot "+name, 20*time.Second, chromedp.FullScreenshot(&png, 100)) // 100: PNG; less is JPEG
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// viewport sets the window's size and kind (a phone is mobile, with touch).
+func (b *browser) viewport(width, height int64, mobile bool) {
+	b.t.Helper()
+	b.run("viewport", 10*time.Second, emulation.SetDeviceMetricsOverride(width, height, 1, mobile))
+}
+
+// TestConsoleInABrowser drives the console as its users do: the admin
+// sets up a network and approves a conversion, the affiliate sees the same
+// numbers, and nobody sees what is not theirs.
+func TestConsoleInABrowser(t *testing.T) {
+	s := startStack(t)
+	b := newBrowser(t, s.base)
+	receiver := newAffiliateTracker(t)
+
+	// A wrong key fails, saying why.
+	b.run("open the console", 30*time.Second, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible("#signin-key"))
+	// The error watch sees what a page logs: the last check is no no-op.
+	b.run("log a probe error", 10*time.Second, chromedp.Evaluate(`console.error("probe")`, nil))
+	waitFor(t, "the probe error seen", 10*time.Second, func() bool { return len(b.consoleErrors()) > 0 })
+	b.mu.Lock()
+	b.errors = nil
+	b.mu.Unlock()
+	b.run("wrong key", 20*time.Second, chromedp.SetValue("#signin-key", "not-the-key"), chromedp.Click("#signin-submit"))
+	b.until("the wrong key's message", 10*time.Second, `document.querySelector("#signin-error").textContent.includes("not the network admin key")`)
+	if got := b.text("#who"); got != "" {
+		t.Fatalf("a wrong key signed in as %q", got)
+	}
+
+	// The admin signs in and lands on the live overview.
+	b.signIn(s.adminKey, "#kpis .tile")
+
+	// An advertiser, an affiliate and an offer, through the forms.
+	b.open("#/advertisers", "#new-advertiser-form")
+	b.run("create an advertiser", 20*time.Second, chromedp.SetValue("#new-name", "Acme <script>alert(1)</script>"),
+		chromedp.SetValue("#new-contact-email", "team@acme.example"), chromedp.Click("#create-advertiser"), chromedp.WaitVisible("#new-key"))
+	var advertiserID, advertiserKey string
+	b.run("read the advertiser's key", 10*time.Second, chromedp.Value("#new-key", &advertiserKey),
+		chromedp.AttributeValue("#new-key-notice", "data-id", &advertiserID, nil))
+	b.until("the advertiser listed, its name as text", 10*time.Second,
+		`document.querySelector("#advertisers-list").textContent.includes("Acme <script>alert(1)</script>")`)
+
+	b.open("#/affiliates", "#new-affiliate-form")
+	b.run("create an affiliate", 20*time.Second, chromedp.SetValue("#new-name", "Jane Media"), chromedp.SetValue("#new-tier", "premium"),
+		chromedp.Click("#create-affiliate"), chromedp.WaitVisible("#new-key"))
+	var affiliateID, affiliateKey string
+	b.run("read the affiliate's key", 10*time.Second, chromedp.Value("#new-key", &affiliateKey),
+		chromedp.AttributeValue("#new-key-notice", "data-id", &affiliateID, nil))
+
+	b.open("#/offers", "#new-offer")
+	b.run("open the offer form", 10*time.Second, chromedp.Click("#new-offer summary"), chromedp.WaitVisible("#offer-name"))
+	// The API's validation message shows next to its field.
+	b.run("submit without a name", 10*time.Second, chromedp.SetValue("#offer-tracking-url", "https://shop.example/lp?cid={click_id}"),
+		chromedp.Click("#offer-submit"))
+	b.until("the name's validation message", 10*time.Second, `document.querySelector('#offer-form .field-error[data-field="name"]').textContent.length > 0`)
+	var offerID string
+	b.run("create an offer", 20*time.Second, chromedp.SetValue("#offer-name", "Summer Promo"), chromedp.SetValue("#offer-advertiser-id", advertiserID),
+		chromedp.SetValue("#offer-payout", "2.5"), chromedp.Click("#offer-submit"), chromedp.WaitVisible("#offer-created"),
+		chromedp.AttributeValue("#offer-created", "data-id", &offerID, nil))
+	if advertiserID == "" || affiliateID == "" || offerID == "" || advertiserKey == "" || affiliateKey == "" {
+		t.Fatalf("ids %q %q %q, keys shown %v %v", advertiserID, affiliateID, offerID, advertiserKey != "", affiliateKey != "")
+	}
+
+	// The affiliate wants approved conversions posted back (its API), and
+	// a second affiliate has a postback of its own.
+	affiliate := map[string]string{"Authorization": "Bearer " + affiliateKey}
+	var pb struct {
+		PostbackID string `json:"postback_id"`
+	}
+	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"event":"approved"}`, receiver.srv.URL+"/pb?cid={click_id}&payout={payout}"), &pb); code != 200 {
+		t.Fatalf("register postback: %d", code)
+	}
+	var other struct {
+		Affiliate struct {
+			APIKey string `json:"api_key"`
+		} `json:"affiliate"`
+	}
+	if code := s.admin("POST", "/v2/affiliates", `{"name":"Other Media"}`, &other); code != 201 {
+		t.Fatalf("second affiliate: %d", code)
+	}
+	var otherPB struct {
+		PostbackID string `json:"postback_id"`
+	}
+	if code := s.call("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + other.Affiliate.APIKey},
+		`{"url":"https://other.example/pb?c={click_id}"}`, &otherPB); code != 200 {
+		t.Fatalf("second affiliate's postback: %d", code)
+	}
+
+	// An end user clicks the tracking link; the advertiser reports a sale.
+	status, location := s.click(fmt.Sprintf("/click/%s?aff_id=%s&sub1=console", offerID, affiliateID))
+	if status != 302 {
+		t.Fatalf("click: %d", status)
+	}
+	cid := clickID(t, location, "cid")
+	var conv struct {
+		Data struct {
+			ConversionID string `json:"conversionId"`
+		} `json:"data"`
+	}
+	if code := s.call("POST", "/api/v1/conversions", map[string]string{"X-API-Key": advertiserKey, "Content-Type": "application/json"},
+		fmt.Sprintf(`{"click_id":%q,"amount":"40.00","txid":"ORDER-1"}`, cid), &conv); code != 200 || conv.Data.ConversionID == "" {
+		t.Fatalf("conversion: %d %+v", code, conv)
+	}
+	convID := conv.Data.ConversionID
+
+	// The live chart shows it by itself (it refreshes every 10 s).
+	b.open("#/overview", "#live-chart svg")
+	b.run("show conversions on the chart", 10*time.Second, chromedp.Click(`#live-legend button[data-metric="conversions"]`))
+	b.until("the conversion on the live chart", 60*time.Second,
+		`Number((document.querySelector("#live-chart svg") || {getAttribute: () => 0}).getAttribute("data-sum-conversions")) >= 1`)
+
+	// ... and in the conversions list, where the admin approves it.
+	b.open("#/conversions", "#conversion-filters")
+	b.until("the conversion in the list", 60*time.Second, fmt.Sprintf(`document.querySelector("#conversions-list").textContent.includes(%q)`, convID),
+		chromedp.Click(`#conversion-filters button[type="submit"]`))
+	b.run("open the conversion", 20*time.Second, chromedp.Click(fmt.Sprintf(`//td[@data-col="conversion_id"][text()=%q]`, convID), chromedp.BySearch),
+		chromedp.WaitVisible("#conversion-approved"))
+	if got := b.text("#conversion-status"); got != "pending" {
+		t.Fatalf("status before approval: %q", got)
+	}
+	b.run("approve", 20*time.Second, chromedp.Click("#conversion-approved"))
+	b.until("the conversion approved", 20*time.Second, `document.querySelector("#conversion-status").textContent === "approved"`)
+
+	// The approved postback reaches the affiliate and shows in the log.
+	select {
+	case h := <-receiver.hits:
+		if h.query.Get("cid") != cid {
+			t.Fatalf("postback for click %q, want %q", h.query.Get("cid"), cid)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the approved postback was not delivered within 60 s")
+	}
+	b.open("#/postbacks", "#pixel-filters")
+	b.until("the approved postback in the log", 60*time.Second,
+		fmt.Sprintf(`[...document.querySelectorAll("#pixel-log tbody tr")].some(r => r.textContent.includes(%q) && r.querySelector('[data-col="pixel_type"]').textContent === "approved" && r.textContent.includes("delivered"))`, convID),
+		chromedp.Click(`#pixel-filters button[type="submit"]`))
+
+	// Every other admin page draws what it is about (and the browser
+	// console, checked at the end, stays clean).
+	b.open("#/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	b.open("#/stats", "#stats-table table")
+	b.open("#/offers/"+offerID, "#offer-form")
+	b.open("#/advertisers/"+advertiserID, "#endpoints")
+	b.open("#/affiliates/"+affiliateID, "#edit-account-form")
+
+	// The overview with its numbers, for the README.
+	b.open("#/overview", "#live-chart svg")
+	b.until("the overview's numbers", 30*time.Second, `document.querySelector("#kpi-conversions .value").textContent === "1"`)
+	adminClicks, adminConversions := b.text("#kpi-clicks .value"), b.text("#kpi-conversions .value")
+	b.screenshot("console-overview")
+
+	// The affiliate signs in and sees the same numbers, its link, its
+	// conversion approved.
+	b.run("sign out", 20*time.Second, chromedp.Click("#sign-out"), chromedp.WaitVisible("#signin-key"))
+	b.signIn(affiliateKey, ".tracking-link")
+	var link string
+	b.run("read the tracking link", 10*time.Second, chromedp.Value(fmt.Sprintf(`[data-offer="%s"] .tracking-link`, offerID), &link))
+	if !strings.Contains(link, "/click/"+offerID) || !strings.Contains(link, "aff_id="+affiliateID) {
+		t.Fatalf("tracking link %q", link)
+	}
+	b.screenshot("console-affiliate-offers")
+	b.open("#/a/stats", "#aff-stats-form")
+	b.until("the affiliate's numbers", 60*time.Second,
+		fmt.Sprintf(`document.querySelector("#aff-clicks .value")?.textContent === %q && document.querySelector("#aff-conversions .value")?.textContent === %q`, adminClicks, adminConversions),
+		chromedp.Click(`#aff-stats-form button[type="submit"]`))
+	b.screenshot("console-affiliate-stats")
+	b.open("#/a/conversions", "#aff-conversion-filters")
+	b.until("the affiliate's approved conversion", 60*time.Second,
+		fmt.Sprintf(`[...document.querySelectorAll("#aff-conversions-list tbody tr")].some(r => r.textContent.includes(%q) && r.textContent.includes("approved"))`, convID),
+		chromedp.Click(`#aff-conversion-filters button[type="submit"]`))
+	b.viewport(390, 844, true)
+	b.open("#/a/stats", "#aff-stats-form")
+	b.until("the phone's stats", 30*time.Second, fmt.Sprintf(`document.querySelector("#aff-conversions .value")?.textContent === %q`, adminConversions))
+	b.screenshot("console-affiliate-phone")
+	b.viewport(1280, 900, false)
+
+	b.open("#/a/postbacks", "#new-postback-form")
+	// Its own postback's deliveries open; another affiliate's do not, nor
+	// do the admin's pages.
+	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries h2")
+	b.open("#/a/postbacks/"+otherPB.PostbackID, "#page-error")
+	if got := b.text("#page-error h1"); got != "Not found" {
+		t.Fatalf("another affiliate's postback shows %q", got)
+	}
+	b.run("open an admin page", 20*time.Second, chromedp.Evaluate(`location.hash = "#/affiliates"`, nil), chromedp.WaitVisible(".tracking-link"))
+	var answer int
+	b.run("call the admin API from the affiliate's page", 20*time.Second,
+		chromedp.Evaluate(`fetch("/v2/affiliates").then(r => r.status)`, &answer, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}))
+	if answer != 401 {
+		t.Fatalf("the admin API answered an affiliate's session %d", answer)
+	}
+
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Fatalf("the browser console reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+}

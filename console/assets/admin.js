@@ -1,0 +1,568 @@
+// The network admin's pages. Each calls the admin API (/v2/...) and the
+// seed 004 report, exactly as any other client would.
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download } from "./dom.js";
+import { api, qs } from "./api.js";
+import { chart } from "./chart.js";
+import { onLeave, current } from "./page.js";
+
+export const adminNav = [
+  ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
+  ["#/conversions", "Conversions"], ["#/postbacks", "Postbacks"], ["#/stats", "Stats"],
+];
+
+export const adminRoutes = {
+  "overview": overview,
+  "offers": offersPage, "offers/:id": offerPage,
+  "advertisers": (v) => accountsPage(v, "advertisers"), "advertisers/:id": (v, p) => accountPage(v, "advertisers", p.id),
+  "affiliates": (v) => accountsPage(v, "affiliates"), "affiliates/:id": (v, p) => accountPage(v, "affiliates", p.id),
+  "conversions": conversionsPage, "conversions/:id": conversionPage,
+  "postbacks": postbacksPage, "postbacks/:id": postbackPage,
+  "stats": statsPage,
+};
+
+// ---- live overview -------------------------------------------------------
+
+const liveMetrics = [
+  ["clicks", "Clicks"], ["unique_clicks", "Unique clicks"], ["conversions", "Conversions"], ["revenue", "Revenue"], ["payout", "Payout"],
+];
+
+// minuteLabel is HH:MM of a minute in the browser's time zone.
+const minuteLabel = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+
+// denseSeries fills the minutes the API left out (nothing happened) with
+// zeros, so the chart's time axis is even.
+function denseSeries(d) {
+  const rows = d.series || [];
+  const from = Date.parse(d.from), to = Date.parse(d.to);
+  if (!(from < to) || (to - from) / 60000 > 24 * 60) return rows;
+  const byMinute = new Map(rows.map((r) => [Math.floor(Date.parse(r.minute) / 60000), r]));
+  const out = [];
+  for (let m = Math.floor(from / 60000); m <= Math.floor(to / 60000); m++) {
+    out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0, revenue: 0, payout: 0 });
+  }
+  return out;
+}
+
+async function overview(view) {
+  const alive = current();
+  const shown = new Set(["clicks", "unique_clicks"]);
+  const kpis = h("div", { class: "tiles", id: "kpis" });
+  const legend = h("div", { class: "legend", id: "live-legend" });
+  const chartBox = h("div", { id: "live-chart" });
+  const health = h("div", { class: "tiles", id: "pb-health" });
+  const tops = h("div", { class: "grid three", id: "tops" });
+  const updated = h("span", { class: "muted", id: "live-updated" });
+  fill(view, h("h1", {}, "Live overview"),
+    h("p", { class: "muted" }, "The last 3 hours, per minute; refreshed every 10 seconds. ", updated),
+    kpis, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
+  let last = null;
+  for (const [key, label] of liveMetrics) {
+    const b = h("button", { type: "button", "data-metric": key, "aria-pressed": String(shown.has(key)) }, label);
+    b.addEventListener("click", () => {
+      if (shown.has(key)) shown.delete(key); else shown.add(key);
+      b.setAttribute("aria-pressed", String(shown.has(key)));
+      if (last) draw(last);
+    });
+    legend.append(b);
+  }
+  function draw(d) {
+    const rows = denseSeries(d);
+    const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
+    fill(kpis, tile("Clicks", int(sum("clicks")), "", "kpi-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "kpi-unique"),
+      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
+      tile("Payout", money(sum("payout")), "", "kpi-payout"));
+    const series = liveMetrics.filter(([k]) => shown.has(k)).map(([k, label]) => ({ name: k, label, values: rows.map((r) => Number(r[k] || 0)) }));
+    fill(chartBox, chart(rows.map((r) => minuteLabel(r.minute)), series, { title: "Per minute, last 3 hours" }));
+    const pb = d.postbacks || {};
+    fill(health, tile("Delivered", int(pb.delivered), "ok", "pb-delivered"), tile("Retrying", int(pb.retrying), pb.retrying ? "warn" : "", "pb-retrying"),
+      tile("Failed", int(pb.failed), pb.failed ? "bad" : "", "pb-failed"), tile("Dead", int(pb.dead), pb.dead ? "bad" : "", "pb-dead"),
+      tile("p99 latency", `${Math.round(Number(pb.p99_latency_ms) || 0)} ms`, "", "pb-p99"));
+    const top = d.top || {};
+    const topTable = (title, rows, link) => h("div", { class: "card" }, h("h2", {}, title), table([
+      { key: "name", label: "Name", fmt: (r) => link ? h("a", { href: link + encodeURIComponent(r.id) }, r.name || r.id) : (r.name || r.id) },
+      { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
+      { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) },
+    ], rows, null, "No traffic in the last 3 hours."));
+    fill(tops, topTable("Top offers", top.offers, "#/offers/"), topTable("Top affiliates", top.affiliates, "#/affiliates/"),
+      topTable("Top countries", top.countries));
+    updated.textContent = "Updated " + new Date().toLocaleTimeString();
+  }
+  async function load() {
+    const d = await api("GET", "/v2/stats/live?minutes=180");
+    if (!alive()) return;
+    last = d;
+    draw(d);
+  }
+  await load();
+  const timer = setInterval(() => load().catch((e) => { updated.textContent = "Refresh failed: " + e.message; }), 10000);
+  onLeave(() => clearInterval(timer));
+}
+
+// ---- shared bits ---------------------------------------------------------
+
+// keyNotice shows a key once, with a copy button.
+function keyNotice(what, key, id) {
+  return h("div", { class: "notice", id: "new-key-notice", "data-id": id },
+    h("strong", {}, `${what}'s API key — shown once, copy it now: `),
+    h("div", { class: "link-box" }, h("input", { readonly: true, id: "new-key", value: key }), copyButton(() => key)));
+}
+
+function searchBar(placeholder, onSearch) {
+  const q = h("input", { type: "search", name: "q", placeholder, "aria-label": placeholder });
+  const form = h("form", { class: "toolbar", role: "search" }, q, h("button", { type: "submit", class: "secondary" }, "Search"));
+  form.addEventListener("submit", (e) => { e.preventDefault(); onSearch(q.value.trim()); });
+  return form;
+}
+
+function pager(meta, go) {
+  if (!meta || meta.total <= meta.per_page) return null;
+  const pages = Math.ceil(meta.total / meta.per_page);
+  return h("div", { class: "pager" },
+    h("button", { type: "button", class: "secondary", disabled: meta.page <= 1, onclick: () => go(meta.page - 1) }, "Previous"),
+    h("span", { class: "muted" }, `Page ${meta.page} of ${pages} (${int(meta.total)})`),
+    h("button", { type: "button", class: "secondary", disabled: meta.page >= pages, onclick: () => go(meta.page + 1) }, "Next"));
+}
+
+// submitter wires a form to an API call: validation messages go next to
+// their fields, success to done.
+function submitter(form, call, done) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      done(await call());
+    } catch (x) {
+      showErrors(form, x);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+// ---- advertisers and affiliates ------------------------------------------
+
+const single = { advertisers: "advertiser", affiliates: "affiliate" };
+
+async function accountsPage(view, kind) {
+  const one = single[kind];
+  const listBox = h("div", { id: kind + "-list" });
+  const notice = h("div");
+  const name = h("input", { name: "name", id: "new-name", required: true });
+  const extra = kind === "advertisers"
+    ? field("Contact email", h("input", { name: "contact_email", id: "new-contact-email", type: "email" }))
+    : field("Tier", h("select", { name: "tier", id: "new-tier" }, h("option", { value: "standard" }, "standard"), h("option", { value: "premium" }, "premium")));
+  const form = h("form", { class: "card", id: `new-${one}-form` }, h("h2", {}, `New ${one}`),
+    h("div", { class: "form-grid" }, field("Name", name), extra),
+    h("p", { class: "error form-error" }), h("button", { type: "submit", id: `create-${one}` }, `Create ${one}`));
+  submitter(form, () => {
+    const body = { name: name.value };
+    for (const el of form.querySelectorAll("input[name=contact_email], select[name=tier]")) if (el.value) body[el.name] = el.value;
+    return api("POST", "/v2/" + kind, body);
+  }, (d) => {
+    const acc = d[one];
+    fill(notice, keyNotice(`${acc.name} (#${acc.id})`, acc.api_key, acc.id));
+    form.reset();
+    load(state);
+  });
+  const state = { q: "", page: 1 };
+  async function load(st) {
+    const d = await api("GET", `/v2/${kind}` + qs({ q: st.q, page: st.page, per_page: 50 }));
+    const cols = [
+      { key: "id", label: "ID" }, { key: "name", label: "Name" },
+      kind === "advertisers" ? { key: "contact_email", label: "Contact" } : { key: "tier", label: "Tier" },
+      { key: "status", label: "Status", fmt: (r) => badge(r.status) }, { key: "created_at", label: "Created", fmt: (r) => (r.created_at || "").slice(0, 10) },
+    ];
+    fill(listBox, table(cols, d[kind], (r) => { location.hash = `#/${kind}/${encodeURIComponent(r.id)}`; }, "None yet."),
+      pager(d.meta, (p) => { st.page = p; load(st); }));
+  }
+  fill(view, h("h1", {}, kind === "advertisers" ? "Advertisers" : "Affiliates"), notice, form,
+    h("div", { class: "card" }, searchBar(`Search ${kind} by name or ID`, (q) => { state.q = q; state.page = 1; load(state); }), listBox));
+  await load(state);
+}
+
+async function accountPage(view, kind, id) {
+  const one = single[kind];
+  const d = await api("GET", `/v2/${kind}/${encodeURIComponent(id)}`);
+  const acc = d[one];
+  const notice = h("div");
+  const name = h("input", { name: "name", value: acc.name });
+  const fields = [field("Name", name)];
+  let email, tier;
+  if (kind === "advertisers") {
+    email = h("input", { name: "contact_email", type: "email", value: acc.contact_email || "" });
+    fields.push(field("Contact email", email));
+  } else {
+    tier = h("select", { name: "tier" }, ["standard", "premium"].map((t) => h("option", { value: t, selected: t === acc.tier }, t)));
+    fields.push(field("Tier", tier));
+  }
+  const form = h("form", { class: "card", id: "edit-account-form" }, h("h2", {}, "Details"), h("div", { class: "form-grid" }, fields),
+    h("p", { class: "error form-error" }), h("button", { type: "submit" }, "Save"));
+  submitter(form, () => {
+    const body = { name: name.value };
+    if (email) body.contact_email = email.value;
+    if (tier) body.tier = tier.value;
+    return api("PATCH", `/v2/${kind}/${encodeURIComponent(id)}`, body);
+  }, () => { fill(notice, h("div", { class: "notice" }, "Saved.")); });
+  const paused = acc.status !== "active";
+  const actions = h("div", { class: "toolbar" },
+    h("button", { type: "button", class: paused ? "" : "secondary", id: "toggle-status", onclick: async () => {
+      await api("PATCH", `/v2/${kind}/${encodeURIComponent(id)}`, { status: paused ? "active" : "paused" });
+      accountPage(view, kind, id);
+    } }, paused ? "Activate" : "Pause"),
+    h("button", { type: "button", class: "danger", id: "rotate-key", onclick: async () => {
+      if (!confirm(`Rotate ${acc.name}'s API key? The current key stops working at once.`)) return;
+      const r = await api("POST", `/v2/${kind}/${encodeURIComponent(id)}/rotate-key`);
+      fill(notice, keyNotice(acc.name, r[one].api_key, acc.id));
+    } }, "Rotate key"));
+  const extra = h("div");
+  fill(view, h("p", {}, h("a", { href: "#/" + kind }, `← ${kind === "advertisers" ? "Advertisers" : "Affiliates"}`)),
+    h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, acc.app_id ? ` · app_id ${acc.app_id}` : ""),
+    notice, actions, form, extra);
+  if (kind === "advertisers") await endpointsCard(extra, id);
+  else await affiliatePostbacksCard(extra, id);
+}
+
+async function endpointsCard(box, advertiserID) {
+  const d = await api("GET", "/v2/pb-endpoints" + qs({ advertiser_id: advertiserID }));
+  const origin = location.origin;
+  const kindSel = h("select", { name: "kind" }, h("option", { value: "primary" }, "primary (conversions)"), h("option", { value: "secondary" }, "secondary (events)"));
+  const offer = h("input", { name: "offer_id", placeholder: "any offer" });
+  const form = h("form", { class: "inline", id: "new-endpoint-form" }, field("Kind", kindSel), field("Offer ID", offer),
+    h("button", { type: "submit" }, "Add endpoint"), h("p", { class: "error form-error" }));
+  submitter(form, () => api("POST", "/v2/pb-endpoints", { advertiser_id: advertiserID, kind: kindSel.value, ...(offer.value ? { offer_id: offer.value } : {}) }),
+    () => endpointsCard(box, advertiserID));
+  fill(box, h("div", { class: "card", id: "endpoints" }, h("h2", {}, "Postback endpoints (advertiser → clickrelay)"),
+    h("p", { class: "muted" }, "The advertiser calls these with ?clickid=…&sum=…&txid=… and its key in secure= or a header."),
+    table([{ key: "id", label: "ID" }, { key: "kind", label: "Kind" }, { key: "offer_id", label: "Offer" },
+      { key: "url", label: "URL", fmt: (r) => h("div", { class: "link-box" }, h("input", { readonly: true, value: origin + r.url }), copyButton(() => origin + r.url)) }],
+    d.endpoints || []), form));
+}
+
+async function affiliatePostbacksCard(box, affiliateID) {
+  const d = await api("GET", "/v2/postbacks" + qs({ affiliate_id: affiliateID, per_page: 100 }));
+  fill(box, h("div", { class: "card" }, h("h2", {}, "Postbacks (clickrelay → affiliate)"),
+    table(postbackColumns, d.postbacks, (r) => { location.hash = "#/postbacks/" + encodeURIComponent(r.postback_id); })));
+}
+
+const postbackColumns = [
+  { key: "postback_id", label: "ID" }, { key: "affiliate_id", label: "Affiliate" }, { key: "event", label: "Event" },
+  { key: "offer_id", label: "Offer", fmt: (r) => r.offer_id || "all" }, { key: "url", label: "URL" },
+  { key: "status", label: "Status", fmt: (r) => badge(r.status) }, { key: "signed", label: "Signed", fmt: (r) => (r.signed ? "yes" : "no") },
+];
+
+// ---- offers ----------------------------------------------------------------
+
+const payoutTypes = ["cpa", "cpl", "cpc", "cps", "revshare"];
+
+// offerForm builds the create / edit form; o is the offer edited (or {}).
+function offerForm(o, advertisers, submitLabel) {
+  const inp = (name, attrs = {}) => h("input", { name, id: "offer-" + name.replace(/_/g, "-"), ...attrs });
+  const f = {
+    name: inp("name", { value: o.name || "" }),
+    advertiser_id: h("select", { name: "advertiser_id", id: "offer-advertiser-id" }, h("option", { value: "" }, "— choose —"),
+      advertisers.map((a) => h("option", { value: a.id, selected: a.id === o.advertiser_id }, `${a.name} (#${a.id})`))),
+    tracking_url: inp("tracking_url", { value: o.tracking_url || "", placeholder: "https://advertiser.example/lp?click={click_id}" }),
+    payout: inp("payout", { type: "number", step: "0.01", min: "0", value: o.payout ?? "" }),
+    payout_type: h("select", { name: "payout_type", id: "offer-payout-type" }, payoutTypes.map((t) => h("option", { value: t, selected: t === (o.payout_type || "cpa") }, t))),
+    status: h("select", { name: "status", id: "offer-status" }, ["active", "paused"].map((t) => h("option", { value: t, selected: t === (o.status || "active") }, t))),
+    currency: inp("currency", { value: o.currency || "USD", maxlength: "3" }),
+    countries: inp("countries", { value: (o.countries || []).join(", "), placeholder: "US, GB (empty: everywhere)" }),
+    os: inp("os", { value: o.os || "", placeholder: "android, ios (empty: any)" }),
+    fallback_url: inp("fallback_url", { value: o.fallback_url || "" }),
+    preview_url: inp("preview_url", { value: o.preview_url || "" }),
+    vertical: inp("vertical", { value: o.vertical || "" }),
+    auto_approve: inp("auto_approve", { type: "checkbox", checked: !!o.auto_approve }),
+    filter_bots: inp("filter_bots", { type: "checkbox", checked: o.filter_bots ?? true }),
+  };
+  const form = h("form", { class: "card", id: "offer-form" },
+    h("div", { class: "form-grid" },
+      field("Name", f.name), field("Advertiser", f.advertiser_id), field("Tracking URL", f.tracking_url),
+      field("Payout", f.payout), field("Payout type", f.payout_type), field("Status", f.status),
+      field("Currency", f.currency), field("Countries", f.countries), field("OS", f.os),
+      field("Fallback URL", f.fallback_url), field("Preview URL", f.preview_url), field("Vertical", f.vertical)),
+    h("p", {}, h("label", { class: "check" }, f.auto_approve, "Approve conversions automatically"),
+      h("label", { class: "check" }, f.filter_bots, "Leave bots out of stats")),
+    h("p", { class: "muted" }, "Macros in the tracking URL: {click_id} {offer_id} {aff_id} {sub1}…{sub5} {geo} {aff_click_id}."),
+    h("p", { class: "error form-error" }), h("button", { type: "submit", id: "offer-submit" }, submitLabel));
+  const body = () => {
+    const b = {
+      name: f.name.value, tracking_url: f.tracking_url.value, payout_type: f.payout_type.value, status: f.status.value,
+      currency: f.currency.value.trim().toUpperCase() || "USD", os: f.os.value.trim(), fallback_url: f.fallback_url.value.trim(),
+      preview_url: f.preview_url.value.trim(), vertical: f.vertical.value.trim(), auto_approve: f.auto_approve.checked, filter_bots: f.filter_bots.checked,
+      countries: f.countries.value.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase()),
+    };
+    if (f.advertiser_id.value) b.advertiser_id = f.advertiser_id.value;
+    if (f.payout.value !== "") b.payout = Number(f.payout.value);
+    return b;
+  };
+  return [form, body];
+}
+
+async function allAdvertisers() {
+  return (await api("GET", "/v2/advertisers?per_page=500")).advertisers || [];
+}
+
+async function offersPage(view) {
+  const advertisers = await allAdvertisers();
+  const [form, body] = offerForm({}, advertisers, "Create offer");
+  const notice = h("div");
+  submitter(form, () => api("POST", "/v2/offers", body()), (d) => {
+    fill(notice, h("div", { class: "notice", id: "offer-created", "data-id": d.offer.id }, "Created offer ", h("a", { href: "#/offers/" + d.offer.id }, `${d.offer.name} (#${d.offer.id})`), "."));
+    form.reset();
+    load(state);
+  });
+  const listBox = h("div", { id: "offers-list" });
+  const state = { q: "", page: 1 };
+  async function load(st) {
+    const d = await api("GET", "/v2/offers" + qs({ q: st.q, page: st.page, per_page: 50 }));
+    fill(listBox, table([
+      { key: "id", label: "ID" }, { key: "name", label: "Name" }, { key: "advertiser_id", label: "Advertiser" },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${r.payout_type === "cps" || r.payout_type === "revshare" ? "%" : r.currency}` },
+      { key: "payout_type", label: "Type" }, { key: "countries", label: "Geo", fmt: (r) => (r.countries || []).join(" ") || "all" },
+      { key: "status", label: "Status", fmt: (r) => badge(r.status) },
+    ], d.offers, (r) => { location.hash = "#/offers/" + encodeURIComponent(r.id); }), pager(d.meta, (p) => { st.page = p; load(st); }));
+  }
+  fill(view, h("h1", {}, "Offers"), notice, h("details", { class: "card", id: "new-offer" }, h("summary", {}, "New offer"), form),
+    h("div", { class: "card" }, searchBar("Search offers by name or ID", (q) => { state.q = q; state.page = 1; load(state); }), listBox));
+  await load(state);
+}
+
+async function offerPage(view, { id }) {
+  const [d, advertisers] = await Promise.all([api("GET", "/v2/offers/" + encodeURIComponent(id)), allAdvertisers()]);
+  const o = d.offer;
+  const [form, body] = offerForm(o, advertisers, "Save");
+  const notice = h("div");
+  submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => offerPage(view, { id }));
+  const paused = o.status !== "active";
+  fill(view, h("p", {}, h("a", { href: "#/offers" }, "← Offers")),
+    h("h1", {}, o.name, " ", badge(o.status)),
+    h("p", { class: "muted" }, `ID ${o.id} · slug ${o.slug} · created ${(o.created_at || "").slice(0, 10)}`),
+    h("div", { class: "toolbar" },
+      h("button", { type: "button", id: "toggle-offer-status", class: paused ? "" : "secondary", onclick: async () => {
+        await api("PATCH", "/v2/offers/" + encodeURIComponent(id), { status: paused ? "active" : "paused" });
+        offerPage(view, { id });
+      } }, paused ? "Activate" : "Pause"),
+      h("a", { class: "button secondary", href: "#/stats" }, "Stats")),
+    h("div", { class: "card" }, h("h2", {}, "Tracking link for an affiliate"),
+      h("p", { class: "muted" }, "Affiliates see their own ready link in their portal; the pattern is:"),
+      h("div", { class: "link-box" }, h("input", { readonly: true, id: "offer-link", value: `${location.origin}/click/${o.id}?aff_id={aff_id}&sub1=` }))),
+    notice, form);
+}
+
+// ---- conversions -----------------------------------------------------------
+
+const statuses = ["pending", "approved", "rejected", "reversed"];
+
+async function conversionsPage(view) {
+  const f = {
+    date_from: h("input", { type: "date", name: "date_from", value: isoDay(-6) }),
+    date_to: h("input", { type: "date", name: "date_to", value: isoDay(0) }),
+    status: h("select", { name: "status" }, h("option", { value: "" }, "any"), statuses.map((s) => h("option", { value: s }, s))),
+    offer_id: h("input", { name: "offer_id", size: "8" }), affiliate_id: h("input", { name: "affiliate_id", size: "8" }),
+    advertiser_id: h("input", { name: "advertiser_id", size: "8" }),
+  };
+  const form = h("form", { class: "toolbar", id: "conversion-filters" },
+    field("From", f.date_from), field("To", f.date_to), field("Status", f.status), field("Offer", f.offer_id),
+    field("Affiliate", f.affiliate_id), field("Advertiser", f.advertiser_id), h("button", { type: "submit" }, "Filter"),
+    h("p", { class: "error form-error" }));
+  const listBox = h("div", { id: "conversions-list" });
+  let page = 1;
+  async function load() {
+    showErrors(form);
+    const params = Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value]));
+    let d;
+    try {
+      d = await api("GET", "/v2/conversions" + qs({ ...params, page, per_page: 50 }));
+    } catch (x) { showErrors(form, x); return; }
+    fill(listBox, table([
+      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) },
+      { key: "conversion_id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
+      { key: "geo", label: "Geo" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
+    ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.conversion_id); }, "No conversions match."),
+    pager(d.meta, (p) => { page = p; load(); }));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; load(); });
+  fill(view, h("h1", {}, "Conversions"), h("div", { class: "card" }, form, listBox));
+  await load();
+}
+
+async function conversionPage(view, { id }) {
+  const d = await api("GET", "/v2/conversions/" + encodeURIComponent(id));
+  drawConversion(view, d.conversion, "");
+}
+
+// drawConversion shows c; a change of status is drawn from the PATCH
+// answer, which is current at once (the listing catches up from the
+// warehouse within seconds).
+function drawConversion(view, c, message) {
+  const id = c.conversion_id;
+  const msg = h("p", { id: "conversion-message", role: "status" }, message);
+  const act = (status, label, cls) => h("button", { type: "button", class: cls, id: "conversion-" + status, disabled: c.status === status, onclick: async () => {
+    try {
+      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(id), { status });
+      drawConversion(view, { ...c, ...r.conversion }, `Marked ${r.conversion.status}.`);
+    } catch (x) { msg.textContent = x.message; msg.className = "error"; }
+  } }, label);
+  const kv = (pairs) => h("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === undefined || v === "" ? "—" : v)]));
+  const subs = c.subs || {};
+  fill(view, h("p", {}, h("a", { href: "#/conversions" }, "← Conversions")),
+    h("h1", {}, "Conversion ", c.conversion_id, " ", h("span", { id: "conversion-status" }, badge(c.status))),
+    h("div", { class: "toolbar" }, act("approved", "Approve"), act("rejected", "Reject", "danger"), act("reversed", "Reverse", "secondary")), msg,
+    h("div", { class: "grid two" },
+      h("div", { class: "card" }, h("h2", {}, "Conversion"), kv([["Status", c.status], ["Version", c.version], ["Created", c.created_at], ["Updated", c.updated_at],
+        ["Offer", c.offer_id], ["Affiliate", c.affiliate_id], ["Advertiser", c.advertiser_id], ["Goal", c.goal], ["Order (txid)", c.txid],
+        ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
+      h("div", { class: "card" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", c.click_time], ["Affiliate click ID", c.aff_click_id],
+        ["Country", c.geo], ["Device", c.device], ["OS", c.os], ["sub1", subs.sub1], ["sub2", subs.sub2], ["sub3", subs.sub3], ["sub4", subs.sub4], ["sub5", subs.sub5]]))));
+}
+
+// ---- postbacks -------------------------------------------------------------
+
+async function postbacksPage(view) {
+  const f = {
+    from: h("input", { type: "date", name: "from", value: isoDay(-1) }),
+    to: h("input", { type: "date", name: "to", value: isoDay(0) }),
+    delivery_status: h("select", { name: "delivery_status" }, h("option", { value: "" }, "any"), h("option", { value: "success" }, "delivered"), h("option", { value: "failure" }, "failed")),
+    offer: h("input", { name: "offer", size: "8" }), affiliate: h("input", { name: "affiliate", size: "8" }),
+  };
+  const request = (format) => {
+    const filters = [];
+    for (const k of ["offer", "affiliate", "delivery_status"]) {
+      for (const v of f[k].value.split(/[\s,]+/).filter(Boolean)) filters.push({ resource_type: k, filter_id_value: v });
+    }
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    return { timezone: zone, from: f.from.value, to: f.to.value, query: { filters }, ...(format ? { format } : {}) };
+  };
+  const logBox = h("div", { id: "pixel-log" });
+  const form = h("form", { class: "toolbar", id: "pixel-filters" }, field("From", f.from), field("To", f.to), field("Delivery", f.delivery_status),
+    field("Offer", f.offer), field("Affiliate", f.affiliate), h("button", { type: "submit" }, "Filter"),
+    h("button", { type: "button", class: "secondary", id: "pixels-csv", onclick: async () => {
+      try { download(await api("POST", "/v1/networks/reporting/affiliate/pixels/export", request("csv"), { raw: true }), "postbacks.csv"); } catch (x) { showErrors(form, x); }
+    } }, "Export CSV"), h("p", { class: "error form-error" }));
+  async function loadLog() {
+    showErrors(form);
+    let d;
+    try { d = await api("POST", "/v1/networks/reporting/affiliate/pixels", request()); } catch (x) { showErrors(form, x); return; }
+    fill(logBox, table([
+      { key: "timestamp", label: "Time", fmt: (r) => new Date(r.timestamp * 1000).toLocaleString() },
+      { key: "conversion_id", label: "Conversion", fmt: (r) => h("a", { href: "#/conversions/" + encodeURIComponent(r.conversion_id) }, r.conversion_id) },
+      { key: "pixel_type", label: "Event" },
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => (r.relationship && r.relationship.affiliate && r.relationship.affiliate.name) || r.affiliate_id },
+      { key: "network_offer_id", label: "Offer", fmt: (r) => (r.relationship && r.relationship.offer && r.relationship.offer.name) || r.network_offer_id },
+      { key: "pixel_status", label: "Result", fmt: (r) => badge(r.is_success ? "delivered" : "failed") },
+      { key: "failed_attempts", label: "Failed tries", num: true },
+      { key: "pixel_id", label: "Postback", fmt: (r) => h("a", { href: "#/postbacks/pb_" + r.pixel_id }, "attempts") },
+      { key: "payload", label: "Request", fmt: (r) => h("pre", {}, r.payload) },
+      { key: "debug_information", label: "Response", fmt: (r) => h("pre", {}, r.debug_information || "") },
+    ], d.pixels, null, "No postbacks in this range."));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); loadLog(); });
+  const listBox = h("div", { id: "postbacks-list" });
+  async function loadList(q) {
+    const d = await api("GET", "/v2/postbacks" + qs({ q, per_page: 100 }));
+    fill(listBox, table(postbackColumns, d.postbacks, (r) => { location.hash = "#/postbacks/" + encodeURIComponent(r.postback_id); }));
+  }
+  fill(view, h("h1", {}, "Postbacks"),
+    h("div", { class: "card" }, h("h2", {}, "Delivery log"), form, logBox),
+    h("div", { class: "card" }, h("h2", {}, "Registered postbacks"), searchBar("Search postbacks by URL, ID or affiliate", loadList), listBox));
+  await Promise.all([loadLog(), loadList("")]);
+}
+
+// deliveriesCard lists a postback's deliveries with every attempt; base is
+// /v2/postbacks/{id} or /v1/postbacks/{id}.
+export async function deliveriesCard(box, base, canRedrive) {
+  const d = await api("GET", base + "/deliveries?per_page=50");
+  const msg = h("p", { role: "status", id: "redrive-message" });
+  const rows = (d.deliveries || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
+    h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
+      dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
+      canRedrive && dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
+        try {
+          const r = await api("POST", base + "/redrive", { delivery_id: dl.delivery_id });
+          msg.textContent = `Re-driven: ${r.redriven}; already delivered: ${r.already_delivered}.`;
+        } catch (x) { msg.textContent = x.message; }
+      } }, "Re-drive") : null),
+    table([
+      { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => a.time.replace("T", " ").slice(0, 23) },
+      { key: "status_code", label: "Status", fmt: (a) => (a.status_code ? String(a.status_code) : a.error || "no answer") },
+      { key: "latency_ms", label: "Latency", num: true, fmt: (a) => `${Math.round(a.latency_ms)} ms` },
+      { key: "url", label: "Request", fmt: (a) => h("pre", {}, "GET " + a.url) },
+      { key: "response_body", label: "Response", fmt: (a) => h("pre", {}, a.response_body || a.error || "") },
+    ], dl.attempts, null, "No attempt logged yet.")));
+  fill(box, h("h2", {}, `Deliveries (${int(d.meta && d.meta.total)})`), msg, rows.length ? rows : h("p", { class: "muted" }, "No deliveries yet."));
+}
+
+async function postbackPage(view, { id }) {
+  const d = await api("GET", "/v2/postbacks/" + encodeURIComponent(id));
+  const p = d.postback;
+  const box = h("div", { id: "deliveries" });
+  fill(view, h("p", {}, h("a", { href: "#/postbacks" }, "← Postbacks")),
+    h("h1", {}, "Postback ", p.postback_id, " ", badge(p.status)),
+    h("div", { class: "card" }, h("dl", { class: "kv" },
+      ["Affiliate", p.affiliate_id, "Event", p.event, "Offer", p.offer_id || "all", "URL", p.url, "Signed", p.signed ? "yes" : "no",
+        "Created", p.created_at, "Disabled", p.disabled_at ? `${p.disabled_at} (${p.disabled_reason})` : "—"].map((v, i) => h(i % 2 ? "dd" : "dt", {}, v))),
+    p.status === "disabled" ? h("p", {}, h("button", { type: "button", onclick: async () => {
+      await api("POST", `/v2/postbacks/${encodeURIComponent(id)}/enable`);
+      postbackPage(view, { id });
+    } }, "Enable again")) : null),
+    box);
+  await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id), true);
+}
+
+// ---- stats explorer --------------------------------------------------------
+
+const dimensions = ["date", "hour", "offer", "affiliate", "advertiser", "geo", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5"];
+const dimKey = { offer: "offer_id", affiliate: "affiliate_id", advertiser: "advertiser_id" };
+
+async function statsPage(view) {
+  const f = {
+    date_from: h("input", { type: "date", name: "date_from", value: isoDay(-6) }),
+    date_to: h("input", { type: "date", name: "date_to", value: isoDay(0) }),
+    timezone: h("input", { name: "timezone", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC", size: "16" }),
+    offer_id: h("input", { name: "offer_id", size: "8" }), affiliate_id: h("input", { name: "affiliate_id", size: "8" }),
+    advertiser_id: h("input", { name: "advertiser_id", size: "8" }),
+  };
+  const checks = dimensions.map((d) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
+  const csv = h("a", { class: "button secondary", id: "stats-csv", download: "stats.csv", href: "#" }, "Export CSV");
+  const form = h("form", { class: "toolbar", id: "stats-form" },
+    field("From", f.date_from), field("To", f.date_to), field("Time zone", f.timezone), field("Offer", f.offer_id),
+    field("Affiliate", f.affiliate_id), field("Advertiser", f.advertiser_id),
+    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, c.value))),
+    h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
+  const totals = h("div", { class: "tiles", id: "stats-totals" });
+  const chartBox = h("div", { class: "card", id: "stats-chart" });
+  const tableBox = h("div", { class: "card", id: "stats-table" });
+  async function run() {
+    showErrors(form);
+    const groups = checks.filter((c) => c.checked).map((c) => c.value);
+    const params = { ...Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value.trim()])), group_by: groups.join(",") };
+    csv.setAttribute("href", "/v2/stats" + qs({ ...params, format: "csv" }));
+    let d;
+    try { d = await api("GET", "/v2/stats" + qs(params)); } catch (x) { showErrors(form, x); return; }
+    const t = d.totals || {};
+    fill(totals, tile("Clicks", int(t.clicks)), tile("Conversions", int(t.conversions)), tile("Revenue", money(t.revenue)),
+      tile("Payout", money(t.payout)), tile("Profit", money(t.profit)));
+    const keys = groups.map((g) => dimKey[g] || g);
+    const rows = d.rows || [];
+    const label = (r) => keys.map((k) => r[k] ?? "").join(" · ") || "all";
+    const timeOnly = groups.length > 0 && groups.every((g) => g === "date" || g === "hour");
+    const shown = rows.slice(0, timeOnly ? 1000 : 30);
+    fill(chartBox, chart(shown.map(label), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
+      { kind: timeOnly ? "line" : "bar", title: "Clicks and conversions" }));
+    fill(tableBox, table([
+      ...keys.map((k) => ({ key: k, label: k })),
+      { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) }, { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
+      { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "approved", label: "Approved", num: true, fmt: (r) => int(r.approved) },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
+      { key: "profit", label: "Profit", num: true, fmt: (r) => money(r.profit) }, { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) },
+      { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
+    ], rows, null, "No traffic in this range."));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals, chartBox, tableBox);
+  await run();
+}

@@ -1,0 +1,129 @@
+// DOM helpers. Every value reaches the page through textContent or an
+// attribute setter, never innerHTML: data from the APIs cannot become markup.
+
+// h builds an element: h("a", {href: "#/x", class: "b", onclick: f}, "text", child).
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// s builds an SVG element.
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "value" && "value" in el) el.value = v;
+    else if (k === "checked") el.checked = !!v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+// clear empties el and appends children.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+// Number and money formats.
+const intFmt = new Intl.NumberFormat("en-US");
+const moneyFmt = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+export const int = (n) => intFmt.format(Number(n) || 0);
+export const money = (n) => moneyFmt.format(Number(n) || 0);
+export const pct = (n) => (Number(n) || 0).toFixed(2) + "%";
+
+export function badge(status) {
+  return h("span", { class: "badge " + String(status || "") }, status || "—");
+}
+
+// table renders rows under columns [{key, label, num, fmt(row)}]; onRow
+// makes rows clickable.
+export function table(columns, rows, onRow, empty = "Nothing yet.") {
+  if (!rows || rows.length === 0) return h("p", { class: "muted" }, empty);
+  return h("table", {},
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.label)))),
+    h("tbody", {}, rows.map((r) => h("tr", {
+      class: onRow ? "clickable" : null,
+      tabindex: onRow ? "0" : null,
+      onclick: onRow ? () => onRow(r) : null,
+      onkeydown: onRow ? (e) => { if (e.key === "Enter") onRow(r); } : null,
+    }, columns.map((c) => h("td", { class: c.num ? "num" : null, "data-col": c.key }, c.fmt ? c.fmt(r) : (r[c.key] ?? "")))))));
+}
+
+export function tile(label, value, cls, id) {
+  return h("div", { class: "tile " + (cls || ""), id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+}
+
+// copyButton copies text, saying so on the button.
+export function copyButton(getText, label = "Copy") {
+  const b = h("button", { type: "button", class: "secondary" }, label);
+  b.addEventListener("click", async () => {
+    const text = getText();
+    try {
+      await navigator.clipboard.writeText(text);
+      b.textContent = "Copied";
+    } catch {
+      // No clipboard (plain HTTP on another host): select the text instead.
+      b.textContent = "Select and copy";
+    }
+    setTimeout(() => { b.textContent = label; }, 1500);
+  });
+  return b;
+}
+
+// field is a labelled input with a slot for the API's validation message.
+export function field(label, input, name) {
+  return h("label", {}, label, input, h("span", { class: "field-error", "data-field": name || input.name }));
+}
+
+// showErrors puts an API error next to the field it names (by the error
+// code: missing_name, invalid_tracking_url, ...), else in the form's error.
+export function showErrors(form, err) {
+  form.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+  const general = form.querySelector(".form-error");
+  if (general) general.textContent = "";
+  if (!err) return;
+  const code = String(err.code || "").toLowerCase();
+  const name = code.replace(/^(missing|invalid)_/, "").replace(/_(too_long|required|invalid)$/, "");
+  let slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
+  if (!slot) {
+    for (const e of form.querySelectorAll(".field-error")) {
+      if (err.message && err.message.split(/\W+/).includes(e.dataset.field)) { slot = e; break; }
+    }
+  }
+  (slot || general || form).append(document.createTextNode(err.message || "Request failed."));
+}
+
+// dateInput is YYYY-MM-DD, days from today (UTC).
+export function isoDay(daysFromToday = 0) {
+  const d = new Date(Date.now() + daysFromToday * 86400000);
+  return d.toISOString().slice(0, 10);
+}
+
+// download saves a Blob under name.
+export function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

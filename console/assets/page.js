@@ -1,0 +1,18 @@
+// Page lifetime: what a page must undo when the console moves on.
+
+let cleanups = [];
+let generation = 0;
+
+// onLeave registers f to run when the page changes (a live page's timer).
+export function onLeave(f) { cleanups.push(f); }
+
+// current answers a check that is true while the page that called it is
+// still the one shown: a slow answer must not draw over the next page.
+export function current() { const g = generation; return () => g === generation; }
+
+// leave ends the page shown.
+export function leave() {
+  generation++;
+  cleanups.forEach((f) => f());
+  cleanups = [];
+}
