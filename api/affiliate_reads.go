@@ -272,19 +272,9 @@ func (s *Server) listAffiliateConversions(ctx *fasthttp.RequestCtx, aff *model.A
 		}
 		q.OfferIDs = []string{id}
 	}
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	total, err := s.deps.Warehouse.CountConversions(rctx, q)
-	if err != nil {
-		s.storageError(ctx, err)
+	list, total, ok := s.conversionPage(ctx, q)
+	if !ok {
 		return
-	}
-	var list []model.Conversion
-	if uint64(q.Offset) < total {
-		if list, err = s.deps.Warehouse.Conversions(rctx, q); err != nil {
-			s.storageError(ctx, err)
-			return
-		}
 	}
 	out := make([]affiliateConversion, 0, len(list))
 	for i := range list {
@@ -294,4 +284,24 @@ func (s *Server) listAffiliateConversions(ctx *fasthttp.RequestCtx, aff *model.A
 		"data": out,
 		"meta": map[string]any{"total": total, "page": f.Page, "per_page": f.PerPage},
 	})
+}
+
+// conversionPage reads one page of the conversions q selects and how many
+// it selects in all; a storage failure is answered (ok false). The list is
+// read only when the page starts inside the total.
+func (s *Server) conversionPage(ctx *fasthttp.RequestCtx, q clickhouse.ConversionQuery) (list []model.Conversion, total uint64, ok bool) {
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	total, err := s.deps.Warehouse.CountConversions(rctx, q)
+	if err != nil {
+		s.storageError(ctx, err)
+		return nil, 0, false
+	}
+	if uint64(q.Offset) < total {
+		if list, err = s.deps.Warehouse.Conversions(rctx, q); err != nil {
+			s.storageError(ctx, err)
+			return nil, 0, false
+		}
+	}
+	return list, total, true
 }

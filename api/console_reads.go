@@ -450,19 +450,9 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	q.Offset, q.Limit = (page-1)*perPage, perPage
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	total, err := s.deps.Warehouse.CountConversions(rctx, q)
-	if err != nil {
-		s.storageError(ctx, err)
+	list, total, ok := s.conversionPage(ctx, q)
+	if !ok {
 		return
-	}
-	var list []model.Conversion
-	if uint64(q.Offset) < total {
-		if list, err = s.deps.Warehouse.Conversions(rctx, q); err != nil {
-			s.storageError(ctx, err)
-			return
-		}
 	}
 	out := make([]consoleConversion, 0, len(list))
 	for i := range list {
