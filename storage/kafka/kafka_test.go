@@ -69,7 +69,7 @@ func TestStartNamesTheSettingWhenKafkaIsUnreachable(t *testing.T) {
 	}
 }
 
-func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
+func TestBatchProducerPartitionsLikeTheWriterAndRoundTrips(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := NewForTest(t)
@@ -95,6 +95,11 @@ func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
 			m, err := cons.FetchMessage(ctx)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The producer compresses its batches: what is read must be
+			// what was written.
+			if want := strings.TrimPrefix(string(m.Key), "click-"); string(m.Value) != want {
+				t.Fatalf("%s: value %q, want %q", topic, m.Value, want)
 			}
 			got[string(m.Key)] = m.Partition
 		}
