@@ -22,13 +22,13 @@ import (
 //
 // Its batches are compressed with snappy (at its fastest level, see
 // fastSnappy): click records are JSON with the same keys and few distinct
-// values, a quarter of their size compressed, and every byte is copied
+// values, under a third of their size compressed, and every byte is copied
 // several times on its way (the embedded broker reads each request, writes
-// it to its log, reads it back and copies it into each fetch response): a
-// third of the process's garbage per click before, with a garbage
-// collection every 30,000 clicks, against one every 160,000 after
-// (bench/, README "Performance"). Real brokers store and serve the batch as
-// it was sent, so their disks and networks carry a quarter as much too.
+// it to its log, reads it back and copies it into each fetch response). In
+// bench/ that took the process's garbage from 6.1 to 4.5 KB per click, and
+// the embedded broker's log from 162 to 46 MB, for about 2% of the CPU
+// (compressing and decompressing). Real brokers store and serve the batch
+// as it was sent, so their disks and networks carry a third as much too.
 type BatchProducer struct {
 	client *kafka.Client
 	topic  string
