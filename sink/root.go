@@ -285,16 +285,19 @@ func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Messa
 		if err != nil {
 			break
 		}
-		if err := st.pending.add(&m); err != nil {
+		// Decoded from its slot in msgs: &m handed to the interface
+		// method would move every message to the heap.
+		msgs = append(msgs, m)
+		in := &msgs[len(msgs)-1]
+		if err := st.pending.add(in); err != nil {
 			// It cannot be stored ever: logged and skipped (its offset
 			// is still committed), not allowed to block its topic.
 			st.poison.Inc()
-			st.hotLog.Error().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).
+			st.hotLog.Error().Err(err).Int("partition", in.Partition).Int64("offset", in.Offset).
 				Msg("skipping a message that does not decode")
 		}
 		// Only the offset is needed from here on.
-		m.Key, m.Value, m.Headers = nil, nil, nil
-		msgs = append(msgs, m)
+		in.Key, in.Value, in.Headers = nil, nil, nil
 	}
 	return msgs
 }
