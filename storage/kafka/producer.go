@@ -20,8 +20,8 @@ import (
 // partition and room for BatchSize messages allocated with every batch,
 // which at a batch every two milliseconds was most of the process's garbage.
 //
-// Its batches are compressed with snappy (at its fastest level, see
-// fastSnappy): click records are JSON with the same keys and few distinct
+// Its batches are compressed, with snappy by default (at its fastest level,
+// see fastSnappy; CLICKRELAY_KAFKA_CLICK_COMPRESSION chooses): click records are JSON with the same keys and few distinct
 // values, under a third of their size compressed, and every byte is copied
 // several times on its way (the embedded broker reads each request, writes
 // it to its log, reads it back and copies it into each fetch response). In
@@ -30,8 +30,9 @@ import (
 // (compressing and decompressing). Real brokers store and serve the batch
 // as it was sent, so their disks and networks carry a third as much too.
 type BatchProducer struct {
-	client *kafka.Client
-	topic  string
+	client      *kafka.Client
+	topic       string
+	compression kafka.Compression
 
 	mu         sync.Mutex // one WriteMessages at a time: the scratch is shared
 	partitions []int
@@ -51,12 +52,15 @@ const partitionsMaxAge = time.Minute
 
 // NewBatchProducer returns a producer for a topic.
 func (c *Component) NewBatchProducer(topic string) *BatchProducer {
-	fastSnappy.Do(func() { compress.SnappyCodec.Compression = snappy.FasterCompression })
+	if c.config.ClickCompression == kafka.Snappy {
+		fastSnappy.Do(func() { compress.SnappyCodec.Compression = snappy.FasterCompression })
+	}
 	return &BatchProducer{
-		client:  c.client,
-		topic:   c.Topic(topic),
-		records: map[int][]kafka.Record{},
-		index:   map[int][]int{},
+		client:      c.client,
+		topic:       c.Topic(topic),
+		compression: c.config.ClickCompression,
+		records:     map[int][]kafka.Record{},
+		index:       map[int][]int{},
 	}
 }
 
@@ -99,7 +103,7 @@ func (p *BatchProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message
 				Partition:    part,
 				RequiredAcks: kafka.RequireAll,
 				Records:      kafka.NewRecordReader(records...),
-				Compression:  kafka.Snappy,
+				Compression:  p.compression,
 			})
 			if err == nil && resp.Error != nil {
 				err = resp.Error
