@@ -64,6 +64,10 @@ type recorder struct {
 
 	queue chan *pendingClick
 	ship  chan []*pendingClick // whole batches: one handoff per batch
+	// spare holds the batch slices shippers are done with, for the
+	// flushers to fill again: a new MaxBatch slice every Linger was the
+	// click path's largest garbage of its own.
+	spare chan []*pendingClick
 
 	flushers sync.WaitGroup
 	shippers sync.WaitGroup
@@ -92,6 +96,7 @@ func newRecorder(config Configuration, store clickStore, producer producer, m *t
 		report:    report,
 		queue:     make(chan *pendingClick, config.QueueSize),
 		ship:      make(chan []*pendingClick, max(config.ShipQueueSize/config.MaxBatch, 1)),
+		spare:     make(chan []*pendingClick, config.Flushers+config.Shippers+8),
 		retryWake: make(chan struct{}, 1),
 	}
 	r.pool.New = func() any {
@@ -168,7 +173,7 @@ func (r *recorder) flushLoop() {
 	defer r.flushers.Done()
 	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
 	for p := range r.queue {
-		batch := make([]*pendingClick, 0, r.config.MaxBatch) // handed to a shipper
+		batch := r.spareBatch() // handed to a shipper, which gives it back
 		batch = gather(r.queue, append(batch, p), r.config.MaxBatch, r.config.Linger)
 		writes = writes[:0]
 		for _, p := range batch {
@@ -208,9 +213,10 @@ func (r *recorder) flushLoop() {
 func (r *recorder) shipLoop() {
 	defer r.shippers.Done()
 	msgs := make([]kafka.Message, 0, r.config.ShipBatch)
+	var batches [][]*pendingClick
 	for batch := range r.ship {
 		// Take the batches already waiting too, up to ShipBatch clicks.
-		batches := [][]*pendingClick{batch}
+		batches = append(batches[:0], batch)
 		n := len(batch)
 	more:
 		for n < r.config.ShipBatch {
@@ -236,7 +242,23 @@ func (r *recorder) shipLoop() {
 			for _, p := range b {
 				r.pool.Put(p)
 			}
+			clear(b) // the pool owns the clicks now
+			select {
+			case r.spare <- b[:0]:
+			default: // enough spares already
+			}
 		}
+	}
+}
+
+// spareBatch returns an empty batch slice, one a shipper gave back when
+// there is one.
+func (r *recorder) spareBatch() []*pendingClick {
+	select {
+	case b := <-r.spare:
+		return b
+	default:
+		return make([]*pendingClick, 0, r.config.MaxBatch)
 	}
 }
 

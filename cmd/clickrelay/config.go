@@ -112,6 +112,13 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.integer("CLICKRELAY_KAFKA_EMBEDDED_PORT", &c.Kafka.EmbeddedPort, 0)
 	l.str("CLICKRELAY_KAFKA_EMBEDDED_DIR", &c.Kafka.EmbeddedDir)
 	l.duration("CLICKRELAY_KAFKA_BATCH_TIMEOUT", &c.Kafka.BatchTimeout)
+	if v, ok := l.get("CLICKRELAY_KAFKA_CLICK_COMPRESSION"); ok {
+		codec, known := kafka.CompressionNamed(v)
+		if !known {
+			l.fail("CLICKRELAY_KAFKA_CLICK_COMPRESSION", v, "none, snappy, lz4, zstd or gzip")
+		}
+		c.Kafka.ClickCompression = codec
+	}
 
 	l.integer("CLICKRELAY_SINK_BATCH_SIZE", &c.Sink.BatchSize, 1)
 	l.duration("CLICKRELAY_SINK_FLUSH_INTERVAL", &c.Sink.FlushInterval)

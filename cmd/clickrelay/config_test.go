@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
 )
 
 func envOf(vars map[string]string) func(string) (string, bool) {
@@ -18,6 +20,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 	cases := map[string]string{
 		"CLICKRELAY_ATTRIBUTION_WINDOW":        "30 days",
 		"CLICKRELAY_KAFKA_PARTITIONS":          "zero",
+		"CLICKRELAY_KAFKA_CLICK_COMPRESSION":   "brotli",
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE":    "maybe",
 		"CLICKRELAY_LOG_LEVEL":                 "loud",
 		"CLICKRELAY_TRUSTED_PROXIES":           "10.0.0.0/33",
@@ -58,6 +61,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF":     "2s",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "5m",
 		"CLICKRELAY_CLICK_HOT_WINDOW":          "12h",
+		"CLICKRELAY_KAFKA_CLICK_COMPRESSION":   "LZ4",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +75,12 @@ func TestConfigReadsSettings(t *testing.T) {
 	}
 	if c.API.PublicURL != "https://trk.example.com" {
 		t.Fatalf("public URL %q: want the trailing slash trimmed", c.API.PublicURL)
+	}
+	if c.Kafka.ClickCompression != kafkago.Lz4 {
+		t.Fatalf("click compression %v, want lz4", c.Kafka.ClickCompression)
+	}
+	if d, _ := loadConfig(envOf(nil)); d.Kafka.ClickCompression != kafkago.Snappy {
+		t.Fatalf("default click compression %v, want snappy", d.Kafka.ClickCompression)
 	}
 	if c.API.Addr != ":8080" {
 		t.Fatalf("default address %q", c.API.Addr)

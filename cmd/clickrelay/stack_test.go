@@ -67,14 +67,32 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// freePort is a loopback port nothing listens on now, never one it gave
+// before in this test process: a stack's broker and HTTP ports are picked
+// one after the other, and the kernel may hand a just-closed port out again.
 func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsGiven.Lock()
+	defer portsGiven.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !portsGiven.m[port] {
+			portsGiven.m[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no loopback port not given before in 100 tries")
+	return 0
 }
+
+var portsGiven = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
 
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()

@@ -1,6 +1,11 @@
 package kafka
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
 
 // Configuration of the Kafka engine.
 type Configuration struct {
@@ -30,6 +35,27 @@ type Configuration struct {
 	BatchTimeout time.Duration
 	// MaxWait bounds a consumer's long poll when a partition is idle.
 	MaxWait time.Duration
+	// ClickCompression compresses the click path's batches (BatchProducer);
+	// zero sends them as they are.
+	ClickCompression kafka.Compression
+}
+
+// CompressionNamed returns the codec of a CLICKRELAY_KAFKA_CLICK_COMPRESSION
+// value: none, snappy, lz4, zstd or gzip.
+func CompressionNamed(name string) (kafka.Compression, bool) {
+	switch strings.ToLower(name) {
+	case "none":
+		return 0, true
+	case "snappy":
+		return kafka.Snappy, true
+	case "lz4":
+		return kafka.Lz4, true
+	case "zstd":
+		return kafka.Zstd, true
+	case "gzip":
+		return kafka.Gzip, true
+	}
+	return 0, false
 }
 
 // Embedded is the Brokers value that selects the in-process broker.
@@ -44,6 +70,7 @@ func DefaultConfiguration() Configuration {
 		Retention:         7 * 24 * time.Hour,
 		BatchTimeout:      2 * time.Millisecond,
 		MaxWait:           250 * time.Millisecond,
+		ClickCompression:  kafka.Snappy,
 	}
 }
 

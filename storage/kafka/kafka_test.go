@@ -69,7 +69,7 @@ func TestStartNamesTheSettingWhenKafkaIsUnreachable(t *testing.T) {
 	}
 }
 
-func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
+func TestBatchProducerPartitionsLikeTheWriterAndRoundTrips(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := NewForTest(t)
@@ -96,6 +96,11 @@ func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The producer compresses its batches: what is read must be
+			// what was written.
+			if want := strings.TrimPrefix(string(m.Key), "click-"); string(m.Value) != want {
+				t.Fatalf("%s: value %q, want %q", topic, m.Value, want)
+			}
 			got[string(m.Key)] = m.Partition
 		}
 		return got
@@ -110,5 +115,46 @@ func TestBatchProducerPartitionsLikeTheWriter(t *testing.T) {
 	}
 	if len(spread) < 2 {
 		t.Fatalf("all keys on %d partition(s)", len(spread))
+	}
+}
+
+// Every CLICKRELAY_KAFKA_CLICK_COMPRESSION value reaches a consumer intact.
+func TestBatchProducerCompressions(t *testing.T) {
+	for _, name := range []string{"none", "snappy", "lz4", "zstd", "gzip"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			codec, ok := CompressionNamed(name)
+			if !ok {
+				t.Fatalf("%s is not a known compression", name)
+			}
+			c := NewForTest(t)
+			c.config.ClickCompression = codec
+			bp := c.NewBatchProducer(TopicClicks)
+			want := map[string]string{}
+			var msgs []kafka.Message
+			for i := range 100 {
+				key := fmt.Sprint("click-", i)
+				want[key] = fmt.Sprintf(`{"click_id":%q,"offer_id":"of_1","subs":["a","b","","",""]}`, key)
+				msgs = append(msgs, kafka.Message{Key: []byte(key), Value: []byte(want[key])})
+			}
+			if err := bp.WriteMessages(ctx, msgs...); err != nil {
+				t.Fatal(err)
+			}
+			cons := c.NewConsumer("check", TopicClicks, c.Eager())
+			defer cons.Close()
+			for seen := 0; seen < len(msgs); seen++ {
+				m, err := cons.FetchMessage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(m.Value) != want[string(m.Key)] {
+					t.Fatalf("%s: read %q, wrote %q", m.Key, m.Value, want[string(m.Key)])
+				}
+			}
+		})
+	}
+	if _, ok := CompressionNamed("brotli"); ok {
+		t.Fatal("brotli taken for a known compression")
 	}
 }

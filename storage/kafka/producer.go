@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/compress/snappy"
 )
 
 // BatchProducer writes batches its caller has already gathered, as one
@@ -17,9 +19,20 @@ import (
 // a kafka.Writer batches a second time behind the caller, with a timer per
 // partition and room for BatchSize messages allocated with every batch,
 // which at a batch every two milliseconds was most of the process's garbage.
+//
+// Its batches are compressed, with snappy by default (at its fastest level,
+// see fastSnappy; CLICKRELAY_KAFKA_CLICK_COMPRESSION chooses): click records are JSON with the same keys and few distinct
+// values, under a third of their size compressed, and every byte is copied
+// several times on its way (the embedded broker reads each request, writes
+// it to its log, reads it back and copies it into each fetch response). In
+// bench/ that took the process's garbage from 6.1 to 4.5 KB per click, and
+// the embedded broker's log from 162 to 46 MB, for about 2% of the CPU
+// (compressing and decompressing). Real brokers store and serve the batch
+// as it was sent, so their disks and networks carry a third as much too.
 type BatchProducer struct {
-	client *kafka.Client
-	topic  string
+	client      *kafka.Client
+	topic       string
+	compression kafka.Compression
 
 	mu         sync.Mutex // one WriteMessages at a time: the scratch is shared
 	partitions []int
@@ -28,16 +41,26 @@ type BatchProducer struct {
 	index      map[int][]int // message positions by partition
 }
 
+// fastSnappy sets kafka-go's snappy codec (one for the process) to its
+// fastest level once: its default, "better", costs twice the CPU for a few
+// percent more, and the click path's batches are compressed on the same
+// cores that answer the clicks.
+var fastSnappy sync.Once
+
 // partitionsMaxAge bounds how long a partition list is trusted.
 const partitionsMaxAge = time.Minute
 
 // NewBatchProducer returns a producer for a topic.
 func (c *Component) NewBatchProducer(topic string) *BatchProducer {
+	if c.config.ClickCompression == kafka.Snappy {
+		fastSnappy.Do(func() { compress.SnappyCodec.Compression = snappy.FasterCompression })
+	}
 	return &BatchProducer{
-		client:  c.client,
-		topic:   c.Topic(topic),
-		records: map[int][]kafka.Record{},
-		index:   map[int][]int{},
+		client:      c.client,
+		topic:       c.Topic(topic),
+		compression: c.config.ClickCompression,
+		records:     map[int][]kafka.Record{},
+		index:       map[int][]int{},
 	}
 }
 
@@ -80,6 +103,7 @@ func (p *BatchProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message
 				Partition:    part,
 				RequiredAcks: kafka.RequireAll,
 				Records:      kafka.NewRecordReader(records...),
+				Compression:  p.compression,
 			})
 			if err == nil && resp.Error != nil {
 				err = resp.Error
