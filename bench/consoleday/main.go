@@ -606,8 +606,8 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 
 // statsMatrix is the stats explorer's breakdowns beyond the pages above:
 // every single dimension, every pair of the entity, traffic and first sub
-// dimensions, pairs of subs, subs under each entity filter and a
-// three-way one, network-wide and for the busiest affiliate. The ones
+// dimensions, pairs of subs, subs under each entity filter, three- and
+// four-way ones, network-wide and for the busiest affiliate. The ones
 // already in reads are left out.
 func statsMatrix(n *network, day string, reads []read) []read {
 	singles := []string{"date", "hour", "week", "month", "offer", "affiliate", "advertiser", "geo", "device", "os",
@@ -621,7 +621,9 @@ func statsMatrix(n *network, day string, reads []read) []read {
 		}
 	}
 	groups = append(groups, "sub1,sub2", "sub2,sub3", "sub1,sub3", "sub3,sub4", "sub1,sub5", "date,offer,geo",
-		"date,sub1,sub2", "geo,device,os,sub1")
+		"date,sub1,sub2", "geo,device,os,sub1",
+		// No rollup has these (sub2..sub5 with traffic): they read stats_minute.
+		"geo,sub2", "device,sub3")
 	type filter struct{ name, query string }
 	scopes := []filter{{"", ""}, {"one affiliate", "&affiliate_id=" + n.affiliates[0]}}
 	filtered := []filter{{"one offer", "&offer_id=" + n.offers[0]}, {"one advertiser", "&advertiser_id=" + n.advertisers[0]},

@@ -108,12 +108,17 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		{"by sub2, one offer", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"sub2"}, []string{"3"} }), "stats_hour_campaigns"},
 		{"by sub1 and sub3, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"sub1", "sub3"}, "101" }), "stats_hour_campaigns"},
 		{"by sub1 and offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "offer"} }), "stats_hour_campaigns"},
-		// What no rollup has: sub-IDs with traffic, or affiliate, offer and traffic together.
-		{"by sub1 and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "geo"} }), "stats_minute"},
-		{"by affiliate, offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"affiliate", "offer", "geo"} }), "stats_minute"},
+		{"by sub1 and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "geo"} }), "stats_hour_campaign_traffic"},
+		{"by affiliate, offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"affiliate", "offer", "geo"} }), "stats_hour_campaign_traffic"},
 		{"by geo, one affiliate and one offer", with(day, func(q *StatsQuery) {
 			q.GroupBy, q.AffiliateID, q.OfferIDs = []string{"geo"}, "10", []string{"1"}
-		}), "stats_minute"},
+		}), "stats_hour_campaign_traffic"},
+		{"by sub1, device and os, one advertiser, minutes off the hour", with(odd, func(q *StatsQuery) {
+			q.GroupBy, q.AdvertiserID = []string{"sub1", "device", "os"}, "100"
+		}), "stats_hour_campaign_traffic"},
+		// What no rollup has: sub2..sub5 with country, device or OS.
+		{"by sub3 and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3", "geo"} }), "stats_minute"},
+		{"by sub1, sub2 and os", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2", "os"} }), "stats_minute"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

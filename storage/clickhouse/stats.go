@@ -92,7 +92,9 @@ func dimSet(names ...string) map[string]bool {
 
 // rollups, smallest first: Stats reads the first that can answer. On the
 // benchmark's 10-million-click day (bench/results/console-day.md) they
-// hold 1,440, about 77 thousand, 0.9 million, 1 million and 1 million rows.
+// hold about 1.4 thousand, 48 thousand, 1.1 million, 1.3 million, 0.9
+// million and 2.8 million rows, stats_minute 10.1 million. What none has
+// (sub2..sub5 with country, device or OS) reads stats_minute.
 var rollups = []rollup{
 	{table: "stats_minute_totals"},
 	{table: "stats_hour_entities", hourly: true, dims: dimSet("offer", "affiliate", "advertiser"),
@@ -104,6 +106,9 @@ var rollups = []rollup{
 	{table: "stats_hour_campaigns", hourly: true,
 		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "sub2", "sub3", "sub4", "sub5"),
 		columns: "advertiser_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5", filters: dimSet("offer", "affiliate", "advertiser")},
+	{table: "stats_hour_campaign_traffic", hourly: true,
+		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "geo", "device", "os"),
+		columns: "advertiser_id, offer_id, affiliate_id, sub1, country, device, os", filters: dimSet("offer", "affiliate", "advertiser")},
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and

@@ -1,15 +1,15 @@
 -- Rollups for the console's stats explorer. stats_minute keeps every
 -- dimension per minute, sub1..sub5 included, so on a busy network it has
 -- about a row per click (10 million a day) and a day's GROUP BY reads them
--- all. These five keep what the explorer's breakdowns need, per hour, in
--- far fewer rows: the per-minute totals (the live chart; dates and hours
--- in any time zone); offers, affiliates and advertisers; countries,
--- devices and operating systems per offer; the same per affiliate; and
--- the affiliates' sub-IDs with their offers (a campaign tree: an
--- affiliate's subs repeat over its clicks). Stats picks the smallest one
--- that has a query's dimensions and filters (stats.go); only a breakdown
--- crossing sub-IDs with country, device or OS, or affiliate with offer and
--- country, device or OS, still reads stats_minute.
+-- all. These six keep what the explorer's breakdowns need in far fewer
+-- rows: the per-minute totals (the live chart; dates and hours in any time
+-- zone), and per hour: offers, affiliates and advertisers; countries,
+-- devices and operating systems per offer; the same per affiliate; the
+-- affiliates' sub-IDs with their offers (a campaign tree: an affiliate's
+-- subs repeat over its clicks); and sub1 with countries, devices and
+-- operating systems. Stats picks the smallest one that has a query's
+-- dimensions and filters (stats.go); only a breakdown crossing sub2..sub5
+-- with country, device or OS still reads stats_minute.
 --
 -- 18.16 does not cascade materialized views (a view's target feeds no
 -- views of its own), so each rollup has its own three views on the raw
@@ -361,3 +361,78 @@ SELECT toStartOfHour(minute) AS hour, advertiser_id, offer_id, affiliate_id, sub
 FROM {db}.stats_minute
 WHERE (SELECT count() FROM {db}.stats_hour_campaigns) = 0
 GROUP BY hour, advertiser_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5;
+
+-- The first sub-ID (an affiliate's campaign, in the usual tree) with
+-- countries, devices and operating systems, and with every entity: which
+-- countries a campaign converts in, and affiliate, offer and country
+-- together. Several times larger than the tables above (a campaign's
+-- traffic spreads over many countries and devices), so Stats reads it only
+-- for what they cannot answer. The other sub-IDs with country, device or
+-- OS are near a row per click at any grain and read stats_minute.
+CREATE TABLE IF NOT EXISTS {db}.stats_hour_campaign_traffic (
+    hour          DateTime,
+    advertiser_id String,
+    offer_id      String,
+    affiliate_id  String,
+    sub1          String,
+    country       String,
+    device        String,
+    os            String,
+    clicks        UInt64,
+    unique_clicks UInt64,
+    bot_clicks    UInt64,
+    conversions   UInt64,
+    approved      Int64,
+    payout_micros Int64,
+    amount_micros Int64
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMM(hour)
+ORDER BY (affiliate_id, hour, advertiser_id, offer_id, sub1, country, device, os);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_campaign_traffic_clicks TO {db}.stats_hour_campaign_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os,
+    sum(toUInt64(filtered = 0)) AS clicks,
+    sum(toUInt64(is_unique = 1 AND filtered = 0)) AS unique_clicks,
+    sum(toUInt64(is_bot)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(0)) AS approved,
+    sum(if(filtered = 0, payout_micros, toInt64(0))) AS payout_micros,
+    sum(toInt64(0)) AS amount_micros
+FROM {db}.clicks
+WHERE is_test = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_campaign_traffic_conversions TO {db}.stats_hour_campaign_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(1)) AS conversions,
+    sum(toInt64(status = 'approved')) AS approved,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros)) AS payout_micros,
+    sum(if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros)) AS amount_micros
+FROM {db}.conversions
+WHERE version = 1 AND is_test = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.stats_hour_campaign_traffic_status_changes TO {db}.stats_hour_campaign_traffic AS
+SELECT
+    toStartOfHour(ts) AS hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os,
+    sum(toUInt64(0)) AS clicks,
+    sum(toUInt64(0)) AS unique_clicks,
+    sum(toUInt64(0)) AS bot_clicks,
+    sum(toUInt64(0)) AS conversions,
+    sum(toInt64(status = 'approved') - toInt64(prev_status = 'approved')) AS approved,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros) AS payout_micros,
+    sum((toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros) AS amount_micros
+FROM {db}.conversions
+WHERE version > 1 AND is_test = 0 AND status != prev_status
+GROUP BY hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os;
+
+INSERT INTO {db}.stats_hour_campaign_traffic (hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os, clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros)
+SELECT toStartOfHour(minute) AS hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os, sum(clicks), sum(unique_clicks), sum(bot_clicks), sum(conversions), sum(approved), sum(payout_micros), sum(amount_micros)
+FROM {db}.stats_minute
+WHERE (SELECT count() FROM {db}.stats_hour_campaign_traffic) = 0
+GROUP BY hour, advertiser_id, offer_id, affiliate_id, sub1, country, device, os;
