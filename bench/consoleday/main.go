@@ -570,7 +570,7 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 		get("GET /v2/stats group_by=geo", "/v2/stats?"+day+"&group_by=geo"),
 		get("GET /v2/stats group_by=device,os", "/v2/stats?"+day+"&group_by=device,os"),
 		get("GET /v2/stats group_by=sub1", "/v2/stats?"+day+"&group_by=sub1"),
-		get("GET /v2/stats group_by=sub2 (400 ad sets)", "/v2/stats?"+day+"&group_by=sub2"),
+		get("GET /v2/stats group_by=sub2 (8,000 ad sets)", "/v2/stats?"+day+"&group_by=sub2"),
 		get("GET /v2/stats group_by=offer,affiliate", "/v2/stats?"+day+"&group_by=offer,affiliate"),
 		get("GET /v2/stats group_by=sub3,date (America/New_York)", "/v2/stats?"+day+"&group_by=sub3,date&timezone=America/New_York"),
 		get("GET /v2/stats group_by=offer,geo", "/v2/stats?"+day+"&group_by=offer,geo"),
