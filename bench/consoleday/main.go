@@ -348,22 +348,39 @@ func sqlArray(values []string) string {
 // batchRows is how many rows one INSERT … SELECT writes.
 const batchRows = 1_000_000
 
+// An affiliate's campaign tree: at most this many campaigns (sub1), ad sets
+// in each (sub2) and creatives in each ad set (sub3).
+const campaignsPerAffiliate, adSetsPerCampaign, creativesPerAdSet = 5, 4, 3
+
 // The traffic's shape. Countries, devices and operating systems are
-// weighted by repetition; sub1 is a campaign (40), sub2 an ad set (400),
-// sub3 a creative (25) on half the clicks, sub4 and sub5 mostly empty.
+// weighted by repetition. The subs are an affiliate's own campaign tree, as
+// trackers see them: sub1 a campaign (the first few carrying most clicks,
+// each promoting one offer), sub2 an ad set in it (skewed the same way),
+// sub3 a creative of the ad set on half the clicks, sub4 'retarget' on 2%,
+// sub5 empty. Values repeat over many clicks (Zipf-like reuse) and belong
+// to their affiliate. An earlier version drew each sub uniformly and
+// independently from network-wide lists (40 campaigns, 400 ad sets, 25
+// creatives for every affiliate), which made nearly every click's
+// combination of affiliate and subs unique: a row per click in any table
+// keeping them together, which real traffic does not produce.
 const (
 	countries = `['US','US','US','US','US','GB','GB','DE','DE','FR','BR','BR','IN','IN','IN','CA','AU','ES','IT','MX','NL','PL','JP','ID','PH','TR','VN','ZA','AR','SE']`
 	devices   = `['mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','mobile','desktop','desktop','desktop','desktop','desktop','desktop','tablet']`
 )
 
 // trafficColumns picks, from a row number's hashes h1..h4, the affiliate
-// (skewed: the first affiliates send most traffic), one of eight offers it
-// runs, and the visitor's country, device, OS and subs. n is the row
-// number, day_end the end of the day (Unix seconds).
+// (skewed: the first affiliates send most traffic), its campaign and the
+// offer that campaign runs, and the visitor's country, device, OS and
+// subs. skewed(h, bits, n) is a draw in [0, n) from the hash bits above
+// bit 'bits', cubed so low values dominate (a Zipf-like head).
 func trafficColumns(net *network) string {
+	skewed := func(h string, shift, n int) string {
+		return fmt.Sprintf("toUInt32(floor(pow((bitShiftRight(%s, %d) %% 1000000) / 1000000, 3) * %d))", h, shift, n)
+	}
 	return fmt.Sprintf(`
     toUInt32(floor(pow((h1 %% 1000000) / 1000000, 2) * %[1]d)) AS aff_idx,
-    (aff_idx * 37 + (h2 %% 8) * 53) %% %[2]d AS offer_idx,
+    %[8]s AS campaign,
+    (aff_idx * 37 + campaign * 53) %% %[2]d AS offer_idx,
     arrayElement(%[3]s, aff_idx + 1) AS affiliate_id,
     arrayElement(%[4]s, offer_idx + 1) AS offer_id,
     arrayElement(%[5]s, offer_idx + 1) AS advertiser_id,
@@ -371,20 +388,27 @@ func trafficColumns(net *network) string {
     arrayElement(%[7]s, (h4 %% 20) + 1) AS device,
     multiIf(device = 'desktop', arrayElement(['windows','windows','windows','macos','linux'], (h2 %% 5) + 1),
             (h4 %% 7) < 3, 'ios', 'android') AS os,
-    concat('cmp', toString(h2 %% 40)) AS sub1,
-    concat('adset', toString(h3 %% 400)) AS sub2,
-    if(h4 %% 2 = 0, concat('cr', toString(h1 %% 25)), '') AS sub3,
+    concat('cmp', toString(aff_idx), '-', toString(campaign)) AS sub1,
+    concat(sub1, '-as', toString(%[9]s)) AS sub2,
+    if(h4 %% 2 = 0, concat(sub2, '-cr', toString(%[10]s)), '') AS sub3,
     if(h1 %% 50 = 0, 'retarget', '') AS sub4,
     '' AS sub5`,
 		len(net.affiliates), len(net.offers), sqlArray(net.affiliates), sqlArray(net.offers),
-		sqlArray(net.offerAdvertiser), countries, devices)
+		sqlArray(net.offerAdvertiser), countries, devices,
+		skewed("h2", 20, campaignsPerAffiliate), skewed("h3", 24, adSetsPerCampaign), skewed("h4", 28, creativesPerAdSet))
 }
 
-// hashes are four independent hashes of the row number n under a salt.
-func hashes(salt string) string {
+// hashes are four independent hashes of the row number n under a salt,
+// and the row's time. Row n of total is at the day's quantile
+// (n + 0.5) / total of a triangular distribution, the average of two
+// uniform draws: traffic peaks mid-day and thins at night, and rows come in
+// time order, as a sink's batches do (a batch a few minutes wide, not
+// spread over the whole day, which would leave the hourly rollups' parts
+// several times fuller than a live day's).
+func hashes(salt string, total int) string {
 	return fmt.Sprintf(`cityHash64(n, '%[1]s1') AS h1, cityHash64(n, '%[1]s2') AS h2, cityHash64(n, '%[1]s3') AS h3, cityHash64(n, '%[1]s4') AS h4,
-    -- Two uniform draws averaged: traffic peaks mid-day and thins at night.
-    toDateTime(%[2]s - 86400 + intDiv((h1 %% 86400) + (h2 %% 86400), 2)) AS ts`, salt, "{day_end}")
+    (n + 0.5) / %[3]d AS q,
+    toDateTime(%[2]s - 86400 + toUInt32(86400 * if(q < 0.5, sqrt(q / 2), 1 - sqrt((1 - q) / 2)))) AS ts`, salt, "{day_end}", total)
 }
 
 func loadDay(ctx context.Context, conn clickhouse.Conn, o options, net *network, dayEnd time.Time) error {
@@ -398,7 +422,7 @@ SELECT concat('gen', hex(n)), ts, offer_id, affiliate_id, advertiser_id, sub1, s
     if(h3 % 3 = 0, concat('ext-', toString(h4 % 100000000)), ''), IPv4NumToString(toUInt32(h4 % 4294967296)), 'Mozilla/5.0', '',
     country, device, os, if(os = 'ios', 'Safari', 'Chrome'),
     toUInt8(h4 % 10 < 7), toUInt8(h3 % 100 < 3), toUInt8(0), if(offer_idx % 10 = 7, toInt64(50000), toInt64(0)), toUInt8(0)
-FROM (SELECT n, ` + strings.ReplaceAll(hashes("c"), "{day_end}", end) + `, ` + trafficColumns(net) + `
+FROM (SELECT n, ` + strings.ReplaceAll(hashes("c", o.clicks), "{day_end}", end) + `, ` + trafficColumns(net) + `
       FROM (SELECT number + ` + fmt.Sprint(from) + ` AS n FROM system.numbers LIMIT ` + fmt.Sprint(rows) + `))`
 		t := time.Now()
 		if err := conn.Exec(ctx, sql); err != nil {
@@ -423,7 +447,7 @@ SELECT concat('conv_gen', hex(n)), toUInt32(1), ts, ts,
     multiIf(offer_idx % 10 = 7, toInt64(0), offer_idx % 10 = 3, intDiv(amount * (8 + offer_idx % 5), 100),
             toInt64(2000000 + (offer_idx % 20) * 2500000)),
     multiIf(offer_idx % 10 = 7, 'cpc', offer_idx % 10 = 3, 'cps', 'cpa'), toUInt8(0)
-FROM (SELECT n, ` + strings.ReplaceAll(hashes("v"), "{day_end}", end) + `, ` + trafficColumns(net) + `
+FROM (SELECT n, ` + strings.ReplaceAll(hashes("v", o.conversions), "{day_end}", end) + `, ` + trafficColumns(net) + `
       FROM (SELECT number AS n FROM system.numbers LIMIT ` + fmt.Sprint(o.conversions) + `))`
 	t := time.Now()
 	if err := conn.Exec(ctx, sql); err != nil {
@@ -485,8 +509,12 @@ func settleMerges(ctx context.Context, conn clickhouse.Conn, database string, li
 
 func tableCounts(ctx context.Context, conn clickhouse.Conn) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	for _, table := range []string{"clicks", "conversions", "postback_attempts", "stats_minute",
-		"stats_minute_totals", "stats_hour_entities", "stats_hour_traffic", "stats_hour_subs"} {
+	tables := []string{"clicks", "conversions", "postback_attempts"}
+	rollups, err := rollupTables(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	for _, table := range append(tables, rollups...) {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("counting %s: %w", table, err)
@@ -494,6 +522,25 @@ func tableCounts(ctx context.Context, conn clickhouse.Conn) (map[string]uint64, 
 		out[table] = n
 	}
 	return out, nil
+}
+
+// rollupTables are the stats tables (stats_minute and the rollups of
+// migration 0006), by name.
+func rollupTables(ctx context.Context, conn clickhouse.Conn) ([]string, error) {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'stats_%' AND engine LIKE '%MergeTree' ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("listing the rollups: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("listing the rollups: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
 }
 
 // read is one console-facing request.
@@ -523,11 +570,10 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 		get("GET /v2/stats group_by=geo", "/v2/stats?"+day+"&group_by=geo"),
 		get("GET /v2/stats group_by=device,os", "/v2/stats?"+day+"&group_by=device,os"),
 		get("GET /v2/stats group_by=sub1", "/v2/stats?"+day+"&group_by=sub1"),
-		get("GET /v2/stats group_by=sub2 (400 ad sets)", "/v2/stats?"+day+"&group_by=sub2"),
+		get("GET /v2/stats group_by=sub2 (8,000 ad sets)", "/v2/stats?"+day+"&group_by=sub2"),
 		get("GET /v2/stats group_by=offer,affiliate", "/v2/stats?"+day+"&group_by=offer,affiliate"),
 		get("GET /v2/stats group_by=sub3,date (America/New_York)", "/v2/stats?"+day+"&group_by=sub3,date&timezone=America/New_York"),
-		// No narrow rollup has both: it reads stats_minute, a row per click.
-		get("GET /v2/stats group_by=offer,geo (stats_minute)", "/v2/stats?"+day+"&group_by=offer,geo"),
+		get("GET /v2/stats group_by=offer,geo", "/v2/stats?"+day+"&group_by=offer,geo"),
 		get("GET /v2/stats group_by=affiliate, CSV", "/v2/stats?"+day+"&group_by=affiliate&format=csv"),
 		get("GET /v2/stats group_by=hour, one affiliate", "/v2/stats?"+day+"&group_by=hour&affiliate_id="+n.affiliates[0]),
 		get("GET /v2/stats group_by=date, one offer", "/v2/stats?"+day+"&group_by=date&offer_id="+n.offers[0]),
@@ -555,7 +601,61 @@ func consoleReads(n *network, dayEnd time.Time) []read {
 		{name: "GET /v1/postbacks/{id}/deliveries (affiliate)", method: "GET", path: "/v1/postbacks/" + n.postbacks[0] + "/deliveries", headers: aff},
 		{name: "GET /api/v1/stats (advertiser)", method: "GET", path: "/api/v1/stats", headers: adv},
 	}
-	return reads
+	return append(reads, statsMatrix(n, day, reads)...)
+}
+
+// statsMatrix is the stats explorer's breakdowns beyond the pages above:
+// every single dimension, every pair of the entity, traffic and first sub
+// dimensions, pairs of subs, subs under each entity filter, three- and
+// four-way ones, network-wide and for the busiest affiliate. The ones
+// already in reads are left out.
+func statsMatrix(n *network, day string, reads []read) []read {
+	singles := []string{"date", "hour", "week", "month", "offer", "affiliate", "advertiser", "geo", "device", "os",
+		"sub1", "sub2", "sub3", "sub4", "sub5"}
+	paired := []string{"offer", "affiliate", "advertiser", "geo", "device", "os", "sub1"}
+	var groups []string
+	groups = append(groups, singles...)
+	for i, a := range paired {
+		for _, b := range paired[i+1:] {
+			groups = append(groups, a+","+b)
+		}
+	}
+	groups = append(groups, "sub1,sub2", "sub2,sub3", "sub1,sub3", "sub3,sub4", "sub1,sub5", "date,offer,geo",
+		"date,sub1,sub2", "geo,device,os,sub1",
+		// No rollup has these (sub2..sub5 with traffic): they read stats_minute.
+		"geo,sub2", "device,sub3")
+	type filter struct{ name, query string }
+	scopes := []filter{{"", ""}, {"one affiliate", "&affiliate_id=" + n.affiliates[0]}}
+	filtered := []filter{{"one offer", "&offer_id=" + n.offers[0]}, {"one advertiser", "&advertiser_id=" + n.advertisers[0]},
+		{"one affiliate", "&affiliate_id=" + n.affiliates[0]}}
+	seen := map[string]bool{}
+	for _, r := range reads {
+		seen[r.path] = true
+	}
+	var out []read
+	add := func(group string, f filter) {
+		path := "/v2/stats?" + day + "&group_by=" + group + f.query
+		if seen[path] {
+			return
+		}
+		seen[path] = true
+		name := "GET /v2/stats group_by=" + group
+		if f.name != "" {
+			name += ", " + f.name
+		}
+		out = append(out, read{name: name, method: "GET", path: path, headers: admin})
+	}
+	for _, scope := range scopes {
+		for _, g := range groups {
+			add(g, scope)
+		}
+	}
+	for _, g := range []string{"sub1", "sub2", "sub3", "sub1,sub2", "geo", "device,os", "geo,sub1"} {
+		for _, f := range filtered {
+			add(g, f)
+		}
+	}
+	return out
 }
 
 type readResult struct {
@@ -611,9 +711,16 @@ func writeResults(o options, counts map[string]uint64, load, settle time.Duratio
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# The console's reads on a 10-million-click day\n\n")
-	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute` (%d, %d, %d and %d in the narrow rollups `stats_minute_totals`, `stats_hour_entities`, `stats_hour_traffic`, `stats_hour_subs`), in %v.\n",
+	var tables []string
+	for name, n := range counts {
+		if strings.HasPrefix(name, "stats_") && name != "stats_minute" {
+			tables = append(tables, fmt.Sprintf("`%s` %d", name, n))
+		}
+	}
+	slices.Sort(tables)
+	fmt.Fprintf(&md, "Loaded by `bench/consoleday` (%s): %d clicks, %d conversions, %d postback attempts, %d rows in `stats_minute`; rows in the rollups: %s. Loaded in %v.\n",
 		time.Now().UTC().Format("2006-01-02"), counts["clicks"], counts["conversions"], counts["postback_attempts"], counts["stats_minute"],
-		counts["stats_minute_totals"], counts["stats_hour_entities"], counts["stats_hour_traffic"], counts["stats_hour_subs"], load.Round(time.Second))
+		strings.Join(tables, ", "), load.Round(time.Second))
 	fmt.Fprintf(&md, "%d advertisers, %d affiliates, %d offers; merges settled %v after the load; each read called once untimed, then %d times. Bar: %v. Machine: %d cores, load average %s when the reads ended (other work shares it).\n\n",
 		o.advertisers, o.affiliates, o.offers, settle.Round(time.Second), o.calls, o.bar, runtime.NumCPU(), loadAverage())
 	md.WriteString("| read | p50 | max | under the bar |\n|---|---|---|---|\n")

@@ -10,7 +10,7 @@ import (
 	"github.com/clickrelay/clickrelay/model"
 )
 
-// The narrow rollups answer what stats_minute answers, for every query
+// The hourly rollups answer what stats_minute answers, for every query
 // Stats sends them, status changes, bots and test records included.
 func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 	ctx := context.Background()
@@ -76,7 +76,7 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		{"by geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"geo"} }), "stats_hour_traffic"},
 		{"by device, os and hour in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"device", "os", "hour"} }), "stats_hour_traffic"},
 		{"by offer and affiliate", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "affiliate"} }), "stats_hour_entities"},
-		{"by date, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"date"}, "101" }), "stats_hour_traffic"},
+		{"by date, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"date"}, "101" }), "stats_hour_entities"},
 		{"by geo, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"geo"}, "100" }), "stats_hour_traffic"},
 		{"by date, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"date"}, "12" }), "stats_hour_entities"},
 		{"by advertiser, two offers", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"advertiser"}, []string{"1", "2"} }), "stats_hour_entities"},
@@ -90,14 +90,35 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		}), "stats_hour_entities"},
 		{"by affiliate, from the hour to minutes past", with(odd, func(q *StatsQuery) { q.From, q.GroupBy = base, []string{"affiliate"} }), "stats_hour_entities"},
 		{"by offer, within one hour", with(odd, func(q *StatsQuery) { q.To, q.GroupBy = base.Add(59*time.Minute), []string{"offer"} }), "stats_hour_entities"},
-		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_minute"},
-		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_hour_subs"},
-		{"by date and sub1 in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"date", "sub1"} }), "stats_hour_subs"},
-		{"by sub3, set on some", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3"} }), "stats_hour_subs"},
-		{"by sub1 and sub2", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2"} }), "stats_minute"},
-		{"by sub1, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_minute"},
-		{"by sub1, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"sub1"}, "10" }), "stats_minute"},
-		{"by offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "geo"} }), "stats_minute"},
+		{"by geo, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"geo"}, "11" }), "stats_hour_affiliate_traffic"},
+		{"by sub1", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_hour_campaigns"},
+		{"by date and sub1 in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"date", "sub1"} }), "stats_hour_campaigns"},
+		{"by sub3, set on some", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3"} }), "stats_hour_campaigns"},
+		{"by sub1 and sub2", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2"} }), "stats_hour_campaigns"},
+		{"by sub1, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1"} }), "stats_hour_campaigns"},
+		{"by sub1, one affiliate", with(day, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"sub1"}, "10" }), "stats_hour_campaigns"},
+		{"by offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"offer", "geo"} }), "stats_hour_traffic"},
+		{"by geo, one offer", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"geo"}, []string{"2"} }), "stats_hour_traffic"},
+		{"by offer, geo and device, one advertiser", with(day, func(q *StatsQuery) {
+			q.GroupBy, q.AdvertiserID = []string{"offer", "geo", "device"}, "100"
+		}), "stats_hour_traffic"},
+		{"by affiliate and os", with(day, func(q *StatsQuery) { q.GroupBy = []string{"affiliate", "os"} }), "stats_hour_affiliate_traffic"},
+		{"by affiliate and geo in New York", with(nyDay, func(q *StatsQuery) { q.GroupBy = []string{"affiliate", "geo"} }), "stats_hour_affiliate_traffic"},
+		{"by device, one affiliate, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy, q.AffiliateID = []string{"device"}, "10" }), "stats_hour_affiliate_traffic"},
+		{"by sub2, one offer", with(day, func(q *StatsQuery) { q.GroupBy, q.OfferIDs = []string{"sub2"}, []string{"3"} }), "stats_hour_campaigns"},
+		{"by sub1 and sub3, one advertiser", with(day, func(q *StatsQuery) { q.GroupBy, q.AdvertiserID = []string{"sub1", "sub3"}, "101" }), "stats_hour_campaigns"},
+		{"by sub1 and offer, minutes off the hour", with(odd, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "offer"} }), "stats_hour_campaigns"},
+		{"by sub1 and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "geo"} }), "stats_hour_campaign_traffic"},
+		{"by affiliate, offer and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"affiliate", "offer", "geo"} }), "stats_hour_campaign_traffic"},
+		{"by geo, one affiliate and one offer", with(day, func(q *StatsQuery) {
+			q.GroupBy, q.AffiliateID, q.OfferIDs = []string{"geo"}, "10", []string{"1"}
+		}), "stats_hour_campaign_traffic"},
+		{"by sub1, device and os, one advertiser, minutes off the hour", with(odd, func(q *StatsQuery) {
+			q.GroupBy, q.AdvertiserID = []string{"sub1", "device", "os"}, "100"
+		}), "stats_hour_campaign_traffic"},
+		// What no rollup has: sub2..sub5 with country, device or OS.
+		{"by sub3 and geo", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub3", "geo"} }), "stats_minute"},
+		{"by sub1, sub2 and os", with(day, func(q *StatsQuery) { q.GroupBy = []string{"sub1", "sub2", "os"} }), "stats_minute"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

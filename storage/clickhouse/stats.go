@@ -69,31 +69,46 @@ var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 var timeDimensions = map[string]bool{"minute": true, "date": true, "hour": true, "week": true, "month": true}
 
 // rollup is a table Stats reads: stats_minute has every dimension; the
-// narrow ones (migration 0006) hold a few, in far fewer rows.
+// hourly ones (migration 0006) hold a few, in far fewer rows.
 type rollup struct {
 	table  string
 	hourly bool            // rows per hour (time column "hour"), else per minute ("minute")
 	dims   map[string]bool // the non-time dimensions it can group by
 	// columns are its key columns beside the time, which an hourly one
-	// reads alongside stats_minute's for a range's partial hours.
+	// reads alongside the raw tables' for a range's partial hours.
 	columns string
 	// filters are the entity filters it can apply ("offer", "affiliate",
 	// "advertiser").
 	filters map[string]bool
-	// subs: it groups by one sub-ID (sub_index, sub) and answers whole
-	// hours only (the raw tables hold no such rows for partial ones).
-	subs bool
 }
 
-// rollups, smallest first: Stats reads the first that can answer.
+func dimSet(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// rollups, smallest first: Stats reads the first that can answer. On the
+// benchmark's 10-million-click day (bench/results/console-day.md) they
+// hold about 1.4 thousand, 48 thousand, 1.1 million, 1.3 million, 0.9
+// million and 2.8 million rows, stats_minute 10.1 million. What none has
+// (sub2..sub5 with country, device or OS) reads stats_minute.
 var rollups = []rollup{
 	{table: "stats_minute_totals"},
-	{table: "stats_hour_traffic", hourly: true, dims: map[string]bool{"geo": true, "device": true, "os": true, "advertiser": true},
-		columns: "advertiser_id, country, device, os", filters: map[string]bool{"advertiser": true}},
-	{table: "stats_hour_entities", hourly: true, dims: map[string]bool{"offer": true, "affiliate": true, "advertiser": true},
-		columns: "advertiser_id, offer_id, affiliate_id", filters: map[string]bool{"offer": true, "affiliate": true, "advertiser": true}},
-	{table: "stats_hour_subs", hourly: true, subs: true, columns: "sub_index, sub",
-		dims: map[string]bool{"sub1": true, "sub2": true, "sub3": true, "sub4": true, "sub5": true}},
+	{table: "stats_hour_entities", hourly: true, dims: dimSet("offer", "affiliate", "advertiser"),
+		columns: "advertiser_id, offer_id, affiliate_id", filters: dimSet("offer", "affiliate", "advertiser")},
+	{table: "stats_hour_traffic", hourly: true, dims: dimSet("geo", "device", "os", "advertiser", "offer"),
+		columns: "advertiser_id, offer_id, country, device, os", filters: dimSet("offer", "advertiser")},
+	{table: "stats_hour_affiliate_traffic", hourly: true, dims: dimSet("geo", "device", "os", "affiliate"),
+		columns: "affiliate_id, country, device, os", filters: dimSet("affiliate")},
+	{table: "stats_hour_campaigns", hourly: true,
+		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "sub2", "sub3", "sub4", "sub5"),
+		columns: "advertiser_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5", filters: dimSet("offer", "affiliate", "advertiser")},
+	{table: "stats_hour_campaign_traffic", hourly: true,
+		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "geo", "device", "os"),
+		columns: "advertiser_id, offer_id, affiliate_id, sub1, country, device, os", filters: dimSet("offer", "affiliate", "advertiser")},
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and
@@ -105,9 +120,6 @@ next:
 	for _, r := range rollups {
 		if q.AffiliateID != "" && !r.filters["affiliate"] || q.AdvertiserID != "" && !r.filters["advertiser"] ||
 			len(q.OfferIDs) > 0 && !r.filters["offer"] || r.hourly && !hourZone {
-			continue
-		}
-		if r.subs && (subCount(q.GroupBy) != 1 || q.From.Unix()%3600 != 0 || q.To.Unix()%3600 != 0) {
 			continue
 		}
 		for _, d := range q.GroupBy {
@@ -122,17 +134,6 @@ next:
 		return r
 	}
 	return rollup{table: "stats_minute"}
-}
-
-// subCount is how many sub-ID dimensions groupBy names.
-func subCount(groupBy []string) int {
-	n := 0
-	for _, d := range groupBy {
-		if strings.HasPrefix(d, "sub") {
-			n++
-		}
-	}
-	return n
 }
 
 func wholeHourOffset(t time.Time, zone *time.Location) bool {
@@ -181,7 +182,6 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		return nil, fmt.Errorf("unusable time zone name %q", zone)
 	}
 	var keys []string
-	subIndex := "" // which sub-ID stats_hour_subs is read for
 	for i, d := range q.GroupBy {
 		expr, ok := statsDimensions[d]
 		if !ok {
@@ -189,9 +189,6 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		}
 		if strings.Contains(expr, "%s") {
 			expr = fmt.Sprintf(expr, "'"+zone+"'")
-		}
-		if r.subs && strings.HasPrefix(d, "sub") {
-			expr, subIndex = "sub", d[len("sub"):]
 		}
 		keys = append(keys, fmt.Sprintf("%s AS k%d", expr, i))
 	}
@@ -247,9 +244,6 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 			}
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
-		if subIndex != "" {
-			where = []string{"sub_index = " + subIndex} // "1".."5", from statsDimensions' names
-		}
 	}
 	sql := "SELECT " + strings.Join(append(keys,
 		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
