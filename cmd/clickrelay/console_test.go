@@ -45,7 +45,10 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		// No UserDataDir: chromedp makes a fresh profile directory and,
+		// on cancel, removes it only after the browser has exited (a
+		// t.TempDir could be written to while the test removes it).
+		chromedp.WindowSize(1280, 900),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -318,6 +321,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	// console, checked at the end, stays clean).
 	b.open("#/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
 	b.open("#/stats", "#stats-table table")
+	// Sub IDs group one affiliate's traffic: offered once one is named.
+	b.until("the sub IDs offered only with an affiliate", 10*time.Second,
+		`document.querySelector('#stats-form input[value="sub2"]').disabled && !document.querySelector("#stats-sub-hint").hidden`)
+	b.run("name an affiliate", 10*time.Second, chromedp.SendKeys(`#stats-form input[name="affiliate_id"]`, affiliateID))
+	b.until("the sub IDs offered", 10*time.Second,
+		`!document.querySelector('#stats-form input[value="sub2"]').disabled && document.querySelector("#stats-sub-hint").hidden`)
+	b.run("group by sub1", 10*time.Second, chromedp.Click(`#stats-form input[value="sub1"]`), chromedp.Click(`#stats-form button[type="submit"]`))
+	b.until("the affiliate's traffic by sub1", 30*time.Second, `[...document.querySelectorAll("#stats-table th")].some(th => th.textContent === "sub1")`)
 	b.open("#/offers/"+offerID, "#offer-form")
 	b.open("#/advertisers/"+advertiserID, "#endpoints")
 	b.open("#/affiliates/"+affiliateID, "#edit-account-form")

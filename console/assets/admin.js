@@ -527,11 +527,27 @@ async function statsPage(view) {
     advertiser_id: h("input", { name: "advertiser_id", size: "8" }),
   };
   const checks = dimensions.map((d) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
+  // Sub IDs are each affiliate's own values (its campaigns, ad sets,
+  // creatives), so grouping by them means something for one affiliate;
+  // network-wide, crossed with countries or devices, such a breakdown has
+  // about a group per click and cannot answer within a page's half second.
+  const subChecks = checks.filter((c) => c.value.startsWith("sub"));
+  const subHint = h("p", { class: "muted", id: "stats-sub-hint" }, "Sub IDs are each affiliate's own values: enter an affiliate to group by them.");
+  const syncSubs = () => {
+    const one = f.affiliate_id.value.trim() !== "";
+    for (const c of subChecks) {
+      c.disabled = !one;
+      if (!one) c.checked = false;
+    }
+    subHint.hidden = one;
+  };
+  f.affiliate_id.addEventListener("input", syncSubs);
+  syncSubs();
   const csv = h("a", { class: "button secondary", id: "stats-csv", download: "stats.csv", href: "#" }, "Export CSV");
   const form = h("form", { class: "toolbar", id: "stats-form" },
     field("From", f.date_from), field("To", f.date_to), field("Time zone", f.timezone), field("Offer", f.offer_id),
     field("Affiliate", f.affiliate_id), field("Advertiser", f.advertiser_id),
-    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, c.value))),
+    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, c.value)), subHint),
     h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
   const totals = h("div", { class: "tiles", id: "stats-totals" });
   const chartBox = h("div", { class: "card", id: "stats-chart" });
