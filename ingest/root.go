@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -299,7 +300,7 @@ func (s *Service) recoverStranded(ctx context.Context, claims []redis.Claim, cla
 	}
 	s.republished.Inc()
 	s.confirm(ctx, owner.ID, ownerClaims)
-	if sameClaims(ownerClaims, claims) {
+	if slices.Equal(ownerClaims, claims) {
 		return Result{Tracked: true, Conversion: &owner}, nil
 	}
 	return notTracked(claims[claim.Held].Scope), nil
@@ -326,18 +327,6 @@ func (s *Service) abandon(owner string, claims []redis.Claim) {
 	if err := s.store.Abandon(ctx, owner, claims); err != nil {
 		s.hotLog.Error().Err(err).Str("conversion_id", owner).Msg("cannot abandon dedupe claims; a retry waits for their lease to run out")
 	}
-}
-
-func sameClaims(a, b []redis.Claim) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // validate checks a conversion on its click against the offer's rules

@@ -87,39 +87,24 @@ func DecodeStoredClick(id string, mintedMs int64, data []byte, c *Click) error {
 		&c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
 		&c.AffClickID, &c.Country, &c.Device, &c.OS}
 	// One string for the whole record, which every field slices: one
-	// allocation per click rather than one per field.
-	rest := string(data[2:])
+	// allocation per click rather than one per field. The lengths are read
+	// from the bytes, at the same offsets.
+	body := data[2:]
+	all := string(body)
+	pos := 0
 	for _, f := range fields {
-		n, size := uvarint(rest)
-		if size <= 0 || n > uint64(len(rest)-size) {
+		n, size := binary.Uvarint(body[pos:])
+		if size <= 0 || n > uint64(len(body)-pos-size) {
 			*c = Click{}
 			return errBadClickRecord
 		}
-		rest = rest[size:]
-		*f = validUTF8(rest[:n])
-		rest = rest[n:]
+		pos += size
+		*f = validUTF8(all[pos : pos+int(n)])
+		pos += int(n)
 	}
-	if len(rest) != 0 {
+	if pos != len(body) {
 		*c = Click{}
 		return errBadClickRecord
 	}
 	return nil
-}
-
-// uvarint is binary.Uvarint of a string.
-func uvarint(s string) (uint64, int) {
-	var x uint64
-	var shift uint
-	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
-		b := s[i]
-		if b < 0x80 {
-			if i == binary.MaxVarintLen64-1 && b > 1 {
-				return 0, -(i + 1) // overflow
-			}
-			return x | uint64(b)<<shift, i + 1
-		}
-		x |= uint64(b&0x7f) << shift
-		shift += 7
-	}
-	return 0, 0
 }

@@ -155,21 +155,22 @@ func (t *Tracker) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr { return t.clien
 
 // TrustsPeer reports whether the request came straight from a trusted
 // proxy, whose X-Forwarded-* headers may be believed.
-func (t *Tracker) TrustsPeer(ctx *fasthttp.RequestCtx) bool {
+func (t *Tracker) TrustsPeer(ctx *fasthttp.RequestCtx) bool { return t.trusted(peerAddr(ctx)) }
+
+// peerAddr is the address the request came from (not valid when the
+// connection is not TCP).
+func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 	if tcp, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		return t.trusted(tcp.AddrPort().Addr().Unmap())
+		return tcp.AddrPort().Addr().Unmap()
 	}
-	return false
+	return netip.Addr{}
 }
 
 // clientIP is the visitor's address: the peer's, or when the peer is a
 // trusted proxy, the right-most X-Forwarded-For entry that is not one (the
 // left-most entries are whatever the client chose to send).
 func (t *Tracker) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
-	var peer netip.Addr
-	if tcp, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		peer = tcp.AddrPort().Addr().Unmap()
-	}
+	peer := peerAddr(ctx)
 	if !t.trusted(peer) {
 		return peer
 	}

@@ -230,11 +230,6 @@ func (c *Component) InsertAttemptsAt(ctx context.Context, attempts []model.Attem
 	return c.insert(ctx, "postback_attempts", n, append(cols, offsetColumns(at)...))
 }
 
-// InsertEvents stores secondary events.
-func (c *Component) InsertEvents(ctx context.Context, events []model.Event) error {
-	return c.InsertEventsAt(ctx, events, nil)
-}
-
 // InsertEventsAt stores events read from Kafka at the offsets at (one per
 // row), skipping those a previous insert stored (idempotent.go).
 func (c *Component) InsertEventsAt(ctx context.Context, events []model.Event, at []model.Offset) error {

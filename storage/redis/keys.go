@@ -33,6 +33,15 @@ func (k keys) tagged(s string) string {
 	return s
 }
 
+// slot is a name segment that only a Redis Cluster needs: tag as a hash
+// tag and a colon there, nothing on one Redis.
+func (k keys) slot(tag string) string {
+	if k.cluster {
+		return "{" + tag + "}:"
+	}
+	return ""
+}
+
 func (k keys) sequence(kind model.Kind) string { return k.prefix + "seq:" + string(kind) }
 func (k keys) entities(kind model.Kind) string { return k.prefix + "ent:" + string(kind) }
 func (k keys) apiKeys() string                 { return k.prefix + "apikeys" }
@@ -43,10 +52,7 @@ func (k keys) click(id string) string          { return k.prefix + "click:" + k.
 // claim is a dedupe claim; group (the conversion's advertiser) is its hash
 // tag on a Redis Cluster, shared by every claim one conversion takes.
 func (k keys) claim(group, scope, id string) string {
-	if k.cluster {
-		return k.prefix + "claim:{" + group + "}:" + scope + ":" + id
-	}
-	return k.prefix + "claim:" + scope + ":" + id
+	return k.prefix + "claim:" + k.slot(group) + scope + ":" + id
 }
 
 func (k keys) lock(name string) string { return k.prefix + "lock:" + name }
@@ -66,13 +72,8 @@ func (k keys) testClick(clickID string) string { return k.prefix + "testclick:" 
 
 // postbackQueue starts the names of the retry queue and the dead letters,
 // which one Cluster slot holds together.
-func (k keys) postbackQueue() string {
-	if k.cluster {
-		return k.prefix + "pb:{q}:"
-	}
-	return k.prefix + "pb:"
-}
-func (k keys) retryQueue() string { return k.postbackQueue() + "retry" }
+func (k keys) postbackQueue() string { return k.prefix + "pb:" + k.slot("q") }
+func (k keys) retryQueue() string    { return k.postbackQueue() + "retry" }
 func (k keys) delivered(conversion, postback, event string) string {
 	return k.prefix + "pb:done:" + conversion + ":" + postback + ":" + event
 }
