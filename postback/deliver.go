@@ -91,28 +91,11 @@ func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
 	return true
 }
 
-// schedule queues a retry in Redis, trying again until Redis takes it or
-// the stop's deadline passes (then it reports false: the caller keeps the
-// work uncommitted, so it is redone rather than lost).
+// schedule queues a retry in Redis, trying again (persist) until Redis
+// takes it or the stop's deadline passes.
 func (w *Worker) schedule(due time.Time, body []byte, conversionID, postbackID string) bool {
-	backoff := 50 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(w.hardCtx, 5*time.Second)
-		err := w.state.ScheduleRetry(ctx, due, body)
-		cancel()
-		if err == nil {
-			return true
-		}
-		w.scheduleErrors.Inc()
-		w.hotLog.Error().Err(err).Str("conversion_id", conversionID).Str("postback_id", postbackID).Dur("retry_in", backoff).
-			Msg("cannot schedule a postback retry; trying again, its conversion stays uncommitted")
-		select {
-		case <-time.After(backoff):
-		case <-w.hardCtx.Done():
-			return false
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	return w.persist(conversionID, postbackID, "cannot schedule a postback retry; trying again, its conversion stays uncommitted",
+		func(ctx context.Context) error { return w.state.ScheduleRetry(ctx, due, body) })
 }
 
 // errorText is err's message, "" for none (err is redacted already).
