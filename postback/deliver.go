@@ -16,11 +16,11 @@ import (
 // given up, or its next attempt durably scheduled. An unsettled job (the
 // stop's deadline came while Redis refused the retry) must not be
 // committed: its conversion is redelivered, or its leased retry runs again.
-func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
+// pb and target are what dispatch resolved (resolve) for the host slot.
+func (w *Worker) deliver(j *job, pb *model.Postback, target string, slot *hostSlot) (settled bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), w.config.Timeout+5*time.Second)
 	defer cancel()
 	c := &j.Conversion
-	pb := w.catalog.Postback(j.PostbackID)
 	if pb == nil || pb.Status != model.StatusActive && pb.Status != model.StatusDisabled {
 		return true // deleted or paused since: nothing to send
 	}
@@ -32,7 +32,6 @@ func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
 		return w.deadLetter(j, ReasonDisabled, false) // kept until it is re-enabled
 	}
 
-	target := expandURL(pb.URL, c, j.Event)
 	start := w.now()
 	outcome := w.sender.Send(ctx, target, SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
 	took := w.now().Sub(start)

@@ -299,15 +299,17 @@ func jitter(d time.Duration) time.Duration {
 	return rand.N(d)
 }
 
-// hostOf is the receiver host j's request would go to; "" when there is
-// none to bound (the postback is gone or paused, or its URL has no host:
-// deliver settles those without a request).
-func (w *Worker) hostOf(j *job) string {
+// resolve reads j's postback and, when it is active, expands the URL its
+// request goes to, once for both the host table and deliver. The URL is ""
+// when there is nothing to send (the postback is gone, paused or disabled:
+// deliver settles those without a request), and an empty or host-less URL
+// takes no host slot.
+func (w *Worker) resolve(j *job) (*model.Postback, string) {
 	pb := w.catalog.Postback(j.PostbackID)
 	if pb == nil || pb.Status != model.StatusActive {
-		return ""
+		return pb, ""
 	}
-	return hostKey(expandURL(pb.URL, &j.Conversion, j.Event))
+	return pb, expandURL(pb.URL, &j.Conversion, j.Event)
 }
 
 // postpone puts j back in the retry queue because its host could not take

@@ -335,7 +335,8 @@ const (
 // queue (raw is its queue entry when it came from there, nil otherwise),
 // so the conversion's message can commit and other hosts' jobs go on.
 func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
-	slot, admission, retryAt := w.hosts.acquire(w.hostOf(j))
+	pb, target := w.resolve(j)
+	slot, admission, retryAt := w.hosts.acquire(hostKey(target))
 	if admission != admitted {
 		w.deliveries.Add(1)
 		go func() {
@@ -353,7 +354,7 @@ func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
 	go func() {
 		d := kept
 		defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
-		if w.deliver(j, slot) {
+		if w.deliver(j, pb, target, slot) {
 			d = settled
 		}
 	}()
