@@ -38,7 +38,7 @@ func (w *Worker) deliver(j *job, pb *model.Postback, target string, slot *hostSl
 	slot.report(outcome.err) // free the host's slot before the bookkeeping
 	w.latency.Update(took.Seconds())
 
-	success := outcome.err == nil && outcome.status >= 200 && outcome.status < 300
+	success := outcome.Delivered()
 	retryable := outcome.err != nil && !outcome.invalid ||
 		outcome.status == http.StatusTooManyRequests || outcome.status >= 500
 	final := success || !retryable || j.Attempt-j.Base >= uint32(w.config.MaxAttempts)
