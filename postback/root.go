@@ -35,7 +35,6 @@ type catalog interface {
 // state records deliveries and holds the retry queue.
 type state interface {
 	Delivered(ctx context.Context, conversion, postback, event string) (bool, error)
-	MarkDelivered(ctx context.Context, conversion, postback, event string) error
 	ScheduleRetry(ctx context.Context, due time.Time, job []byte) error
 	TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error)
 	FinishRetry(ctx context.Context, job string) error
