@@ -16,11 +16,11 @@ import (
 // given up, or its next attempt durably scheduled. An unsettled job (the
 // stop's deadline came while Redis refused the retry) must not be
 // committed: its conversion is redelivered, or its leased retry runs again.
-func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
+// pb and target are what dispatch resolved (resolve) for the host slot.
+func (w *Worker) deliver(j *job, pb *model.Postback, target string, slot *hostSlot) (settled bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), w.config.Timeout+5*time.Second)
 	defer cancel()
 	c := &j.Conversion
-	pb := w.catalog.Postback(j.PostbackID)
 	if pb == nil || pb.Status != model.StatusActive && pb.Status != model.StatusDisabled {
 		return true // deleted or paused since: nothing to send
 	}
@@ -32,14 +32,13 @@ func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
 		return w.deadLetter(j, ReasonDisabled, false) // kept until it is re-enabled
 	}
 
-	target := expandURL(pb.URL, c, j.Event)
 	start := w.now()
 	outcome := w.sender.Send(ctx, target, SecretFor(pb, w.catalog.Affiliate(pb.AffiliateID)))
 	took := w.now().Sub(start)
 	slot.report(outcome.err) // free the host's slot before the bookkeeping
 	w.latency.Update(took.Seconds())
 
-	success := outcome.err == nil && outcome.status >= 200 && outcome.status < 300
+	success := outcome.Delivered()
 	retryable := outcome.err != nil && !outcome.invalid ||
 		outcome.status == http.StatusTooManyRequests || outcome.status >= 500
 	final := success || !retryable || j.Attempt-j.Base >= uint32(w.config.MaxAttempts)
@@ -91,28 +90,11 @@ func (w *Worker) deliver(j *job, slot *hostSlot) (settled bool) {
 	return true
 }
 
-// schedule queues a retry in Redis, trying again until Redis takes it or
-// the stop's deadline passes (then it reports false: the caller keeps the
-// work uncommitted, so it is redone rather than lost).
+// schedule queues a retry in Redis, trying again (persist) until Redis
+// takes it or the stop's deadline passes.
 func (w *Worker) schedule(due time.Time, body []byte, conversionID, postbackID string) bool {
-	backoff := 50 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(w.hardCtx, 5*time.Second)
-		err := w.state.ScheduleRetry(ctx, due, body)
-		cancel()
-		if err == nil {
-			return true
-		}
-		w.scheduleErrors.Inc()
-		w.hotLog.Error().Err(err).Str("conversion_id", conversionID).Str("postback_id", postbackID).Dur("retry_in", backoff).
-			Msg("cannot schedule a postback retry; trying again, its conversion stays uncommitted")
-		select {
-		case <-time.After(backoff):
-		case <-w.hardCtx.Done():
-			return false
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	return w.persist(conversionID, postbackID, "cannot schedule a postback retry; trying again, its conversion stays uncommitted",
+		func(ctx context.Context) error { return w.state.ScheduleRetry(ctx, due, body) })
 }
 
 // errorText is err's message, "" for none (err is redacted already).

@@ -99,9 +99,8 @@ type hostTable struct {
 	now    func() time.Time
 	log    zerolog.Logger // sampled: a flapping host must not flood the log
 
-	mu        sync.Mutex
-	hosts     map[string]*hostState
-	backedOff int // hosts whose backoff is open, for the gauge
+	mu    sync.Mutex
+	hosts map[string]*hostState
 }
 
 type hostState struct {
@@ -239,7 +238,6 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 	case signalAlive:
 		s.failures = 0
 		if s.backoff > 0 {
-			t.backedOff--
 			t.log.Info().Str("host", host).Msg("postback receiver answers again; its backoff is over")
 			s.backoff, s.until, s.probeReserved = 0, time.Time{}, false
 		}
@@ -255,7 +253,6 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 		case s.backoff == 0 && s.failures >= t.limits.failures:
 			s.backoff = t.limits.backoff
 			s.until, s.probeReserved = t.now().Add(s.backoff), false
-			t.backedOff++
 			t.log.Warn().Str("host", host).Dur("backoff", s.backoff).Int("failures_in_a_row", s.failures).
 				Msg("postback receiver times out or refuses connections; its postbacks wait for the backoff to end")
 		}
@@ -267,11 +264,18 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 	}
 }
 
-// backedOffHosts is how many hosts are backed off now.
+// backedOffHosts is how many hosts are backed off now (for the gauge; the
+// table holds only hosts in use or in trouble, so it is short).
 func (t *hostTable) backedOffHosts() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.backedOff
+	n := 0
+	for _, s := range t.hosts {
+		if s.backoff > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // prune forgets the backed-off hosts no job has come for since a longest
@@ -285,7 +289,6 @@ func (t *hostTable) prune() {
 	for host, s := range t.hosts {
 		if s.backoff > 0 && s.inFlight == 0 && !s.probing && now.After(s.until.Add(t.limits.backoffMax)) {
 			delete(t.hosts, host)
-			t.backedOff--
 		}
 	}
 }
@@ -299,15 +302,17 @@ func jitter(d time.Duration) time.Duration {
 	return rand.N(d)
 }
 
-// hostOf is the receiver host j's request would go to; "" when there is
-// none to bound (the postback is gone or paused, or its URL has no host:
-// deliver settles those without a request).
-func (w *Worker) hostOf(j *job) string {
+// resolve reads j's postback and, when it is active, expands the URL its
+// request goes to, once for both the host table and deliver. The URL is ""
+// when there is nothing to send (the postback is gone, paused or disabled:
+// deliver settles those without a request), and an empty or host-less URL
+// takes no host slot.
+func (w *Worker) resolve(j *job) (*model.Postback, string) {
 	pb := w.catalog.Postback(j.PostbackID)
 	if pb == nil || pb.Status != model.StatusActive {
-		return ""
+		return pb, ""
 	}
-	return hostKey(expandURL(pb.URL, &j.Conversion, j.Event))
+	return pb, expandURL(pb.URL, &j.Conversion, j.Event)
 }
 
 // postpone puts j back in the retry queue because its host could not take

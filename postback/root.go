@@ -35,7 +35,6 @@ type catalog interface {
 // state records deliveries and holds the retry queue.
 type state interface {
 	Delivered(ctx context.Context, conversion, postback, event string) (bool, error)
-	MarkDelivered(ctx context.Context, conversion, postback, event string) error
 	ScheduleRetry(ctx context.Context, due time.Time, job []byte) error
 	TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error)
 	FinishRetry(ctx context.Context, job string) error
@@ -335,7 +334,8 @@ const (
 // queue (raw is its queue entry when it came from there, nil otherwise),
 // so the conversion's message can commit and other hosts' jobs go on.
 func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
-	slot, admission, retryAt := w.hosts.acquire(w.hostOf(j))
+	pb, target := w.resolve(j)
+	slot, admission, retryAt := w.hosts.acquire(hostKey(target))
 	if admission != admitted {
 		w.deliveries.Add(1)
 		go func() {
@@ -353,7 +353,7 @@ func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
 	go func() {
 		d := kept
 		defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
-		if w.deliver(j, slot) {
+		if w.deliver(j, pb, target, slot) {
 			d = settled
 		}
 	}()

@@ -62,10 +62,7 @@ func (s *Sender) Test(ctx context.Context, pb *model.Postback, secret model.Secr
 	o := s.Send(ctx, expandURL(pb.URL, &conv, pb.Event), secret)
 	r := TestResult{
 		URL: o.URL(), Signed: o.Signed(), StatusCode: o.StatusCode(),
-		LatencyMS: float64(o.Latency().Microseconds()) / 1000, ResponseBody: o.Body(), Delivered: o.Delivered(),
-	}
-	if o.err != nil {
-		r.Error = o.err.Error()
+		LatencyMS: float64(o.Latency().Microseconds()) / 1000, ResponseBody: o.Body(), Error: errorText(o.err), Delivered: o.Delivered(),
 	}
 	s.log.Info().Bool("test", true).Str("postback_id", pb.ID).Str("affiliate_id", pb.AffiliateID).Str("url", redactURL(r.URL)).
 		Bool("signed", r.Signed).Int("status", r.StatusCode).AnErr("error", o.err).Float64("latency_ms", r.LatencyMS).
