@@ -21,6 +21,11 @@ func (w *Worker) deliver(j *job, pb *model.Postback, target string, slot *hostSl
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), w.config.Timeout+5*time.Second)
 	defer cancel()
 	c := &j.Conversion
+	// The wait for a request slot may have outlasted the postback as
+	// dispatch read it: an edit or a deletion replaces the catalog's entry.
+	if cur := w.catalog.Postback(j.PostbackID); cur != pb {
+		pb, target = w.resolve(j)
+	}
 	if pb == nil || pb.Status != model.StatusActive && pb.Status != model.StatusDisabled {
 		return true // deleted or paused since: nothing to send
 	}
