@@ -399,12 +399,9 @@ func viewConsoleConversion(c *model.Conversion) consoleConversion {
 	}
 }
 
-// Admin conversion listing limits: per_page at most 100 (default 25), and
-// without dates the last adminConversionDays days.
-const (
-	adminConversionsMaxPerPage = 100
-	adminConversionDays        = 7
-)
+// adminConversionDays is the admin conversion listing's range without
+// dates: the last days. Its page and per_page are the affiliate API's.
+const adminConversionDays = 7
 
 // adminConversionStatuses are the status filter's values.
 var adminConversionStatuses = map[string][]string{
@@ -439,12 +436,7 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 		bad(perr)
 		return
 	}
-	page, perr := parsePositive(args, "page", 1, maxPage)
-	if perr != nil {
-		bad(perr)
-		return
-	}
-	perPage, perr := parsePositive(args, "per_page", affiliateDefaultPerPage, adminConversionsMaxPerPage)
+	page, perPage, perr := parsePage(args)
 	if perr != nil {
 		bad(perr)
 		return
