@@ -495,13 +495,7 @@ func (s *Server) listEndpoints(ctx *fasthttp.RequestCtx) {
 			all = append(all, ep)
 		}
 	}
-	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"success":   true,
-		"endpoints": all[from:to],
-		"meta":      map[string]int{"total": len(all), "page": page, "per_page": perPage},
-	})
+	writeListing(ctx, "endpoints", all, page, perPage)
 }
 
 // maxSearchLen bounds the q parameter of the admin listings.

@@ -421,7 +421,7 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	var all []adminPostbackView
+	all := []adminPostbackView{} // none is [], not null
 	for _, aff := range s.catalog.Affiliates() {
 		if affiliateID != "" && aff.ID != affiliateID {
 			continue
@@ -432,13 +432,7 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 			}
 		}
 	}
-	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"success":   true,
-		"postbacks": append([]adminPostbackView{}, all[from:to]...),
-		"meta":      map[string]int{"total": len(all), "page": page, "per_page": perPage},
-	})
+	writeListing(ctx, "postbacks", all, page, perPage)
 }
 
 // getAdminPostback serves GET /v2/postbacks/{id}.
