@@ -13,6 +13,7 @@ import (
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // A postback's deliveries, its dead letter, re-drive and re-enabling, for
@@ -289,7 +290,8 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	due := now()
-	var res struct{ Queued, AlreadyDelivered, Left int64 }
+	var res redis.Redrive
+	var err error
 	switch {
 	case in.DeliveryID != nil && (in.From != nil || in.To != nil):
 		fail(ctx, fasthttp.StatusBadRequest, "invalid_redrive", "Give either delivery_id, or from and to; not both.")
@@ -300,12 +302,7 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 			fail(ctx, fasthttp.StatusBadRequest, "invalid_delivery_id", "delivery_id must be a delivery's id, {conversion_id}:{event}.")
 			return
 		}
-		r, err := s.deps.DeadLetter.RedriveDeliveries(rctx, pb.ID, []string{id}, due)
-		if err != nil {
-			s.storageError(ctx, err)
-			return
-		}
-		res.Queued, res.AlreadyDelivered, res.Left = r.Queued, r.AlreadyDelivered, r.Left
+		res, err = s.deps.DeadLetter.RedriveDeliveries(rctx, pb.ID, []string{id}, due)
 	case in.From != nil && in.To != nil:
 		from, errFrom := time.Parse(time.RFC3339, *in.From)
 		to, errTo := time.Parse(time.RFC3339, *in.To)
@@ -316,14 +313,13 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 		if !checkRange(ctx, fail, from, to) {
 			return
 		}
-		r, err := s.deps.DeadLetter.RedriveRange(rctx, pb.ID, from, to, maxRedrive, due)
-		if err != nil {
-			s.storageError(ctx, err)
-			return
-		}
-		res.Queued, res.AlreadyDelivered, res.Left = r.Queued, r.AlreadyDelivered, r.Left
+		res, err = s.deps.DeadLetter.RedriveRange(rctx, pb.ID, from, to, maxRedrive, due)
 	default:
 		fail(ctx, fasthttp.StatusBadRequest, "invalid_redrive", "Give delivery_id, or both from and to.")
+		return
+	}
+	if err != nil {
+		s.storageError(ctx, err)
 		return
 	}
 	s.redriven.Add(int(res.Queued))
