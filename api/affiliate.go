@@ -205,12 +205,7 @@ func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 		return
 	}
 	q := clickhouse.StatsQuery{From: from, To: to, AffiliateID: aff.ID, GroupBy: groupBy, Location: loc, Limit: maxStatsRows}
-	if offer := string(args.Peek("offer_id")); offer != "" {
-		if o := s.catalog.Offer(offer); o != nil {
-			offer = o.ID
-		}
-		q.OfferIDs = []string{offer}
-	}
+	q.OfferIDs = s.offerFilter(string(args.Peek("offer_id")))
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	rows, err := s.deps.Warehouse.Stats(rctx, q)

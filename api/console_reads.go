@@ -214,12 +214,22 @@ func (s *Server) entityFilters(args *fasthttp.Args, offerIDs *[]string, affiliat
 		return badParam("offer_id", "offer_id must be at most %d characters.", maxIDParamLen)
 	}
 	if offer != "" {
-		if o := s.catalog.Offer(offer); o != nil {
-			offer = o.ID
-		}
-		*offerIDs = []string{offer}
+		*offerIDs = s.offerFilter(offer)
 	}
 	return nil
+}
+
+// offerFilter is an offer_id parameter as a warehouse filter: none when
+// empty, else the offer it names by ID or slug. An ID no offer has stays
+// as given, so it filters to nothing.
+func (s *Server) offerFilter(idOrSlug string) []string {
+	if idOrSlug == "" {
+		return nil
+	}
+	if o := s.catalog.Offer(idOrSlug); o != nil {
+		idOrSlug = o.ID
+	}
+	return []string{idOrSlug}
 }
 
 // Live overview limits: minutes of GET /v2/stats/live, and its top lists.
