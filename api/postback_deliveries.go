@@ -77,12 +77,9 @@ type surfaceFail func(ctx *fasthttp.RequestCtx, status int, code, message string
 // own affiliate; another's postback is 404, as a missing one.
 func affiliatePostback(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Postback, surfaceFail)) handler {
 	return scopedParam(scope, func(s *Server, ctx *fasthttp.RequestCtx, aff *model.Affiliate, id string) {
-		pb := s.catalog.Postback(id)
-		if pb == nil || pb.AffiliateID != aff.ID {
-			affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Postback does not exist.")
-			return
+		if pb := s.ownPostback(ctx, aff, id); pb != nil {
+			h(s, ctx, pb, affiliateSurface.fail)
 		}
-		h(s, ctx, pb, affiliateSurface.fail)
 	})
 }
 
