@@ -60,9 +60,6 @@ func (s *Server) consoleAsset(ctx *fasthttp.RequestCtx, name string) {
 	ctx.SetBody(body)
 }
 
-// sealer signs and checks console sessions.
-func (s *Server) sealer() console.Sealer { return console.NewSealer(s.deps.AdminKeyHash) }
-
 // cookieState is what a request's session cookie allows.
 type cookieState uint8
 
@@ -78,7 +75,7 @@ func (s *Server) consoleSession(ctx *fasthttp.RequestCtx, want string) (console.
 	if token == "" {
 		return console.Session{}, "", false
 	}
-	sess, err := s.sealer().Open(token, time.Now())
+	sess, err := s.sealer.Open(token, time.Now())
 	if err != nil || sess.Kind != want {
 		return console.Session{}, "", false
 	}
@@ -104,7 +101,7 @@ func (s *Server) cookieAuth(ctx *fasthttp.RequestCtx, want string) (console.Sess
 	if !ok {
 		return sess, cookieNone
 	}
-	if !ctx.IsGet() && !ctx.IsHead() && !s.sealer().CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
+	if !ctx.IsGet() && !ctx.IsHead() && !s.sealer.CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
 		return sess, cookieNoCSRF
 	}
 	return sess, cookieOK
@@ -176,7 +173,7 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 		envelopeError(ctx, fasthttp.StatusUnauthorized, "invalid_key", "That key is not the network admin key or an active affiliate's API key.")
 		return
 	}
-	token := s.sealer().Seal(sess)
+	token := s.sealer.Seal(sess)
 	s.setSessionCookie(ctx, token, console.Lifetime)
 	writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, name))
 }
@@ -207,7 +204,7 @@ func (s *Server) signOut(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) viewSession(sess console.Session, token, name string) sessionView {
-	return sessionView{Success: true, Kind: sess.Kind, ID: sess.ID, Name: name, CSRFToken: s.sealer().CSRFToken(token),
+	return sessionView{Success: true, Kind: sess.Kind, ID: sess.ID, Name: name, CSRFToken: s.sealer.CSRFToken(token),
 		ExpiresAt: time.Unix(sess.Expires, 0).UTC().Format(time.RFC3339)}
 }
 
