@@ -474,13 +474,13 @@ async function postbacksPage(view) {
 
 // deliveriesCard lists a postback's deliveries with every attempt; base is
 // /v2/postbacks/{id} or /v1/postbacks/{id}.
-export async function deliveriesCard(box, base, canRedrive) {
+export async function deliveriesCard(box, base) {
   const d = await api("GET", base + "/deliveries?per_page=50");
   const msg = h("p", { role: "status", id: "redrive-message" });
   const rows = (d.deliveries || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
     h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
       dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
-      canRedrive && dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
+      dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
         try {
           const r = await api("POST", base + "/redrive", { delivery_id: dl.delivery_id });
           msg.textContent = `Re-driven: ${r.redriven}; already delivered: ${r.already_delivered}.`;
@@ -510,7 +510,7 @@ async function postbackPage(view, { id }) {
       postbackPage(view, { id });
     } }, "Enable again")) : null),
     box);
-  await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id), true);
+  await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id));
 }
 
 // ---- stats explorer --------------------------------------------------------
