@@ -1,6 +1,6 @@
 // The network admin's pages. Each calls the admin API (/v2/...) and the
 // seed 004 report, exactly as any other client would.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download } from "./dom.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp } from "./dom.js";
 import { api, qs } from "./api.js";
 import { chart } from "./chart.js";
 import { onLeave, current } from "./page.js";
@@ -378,7 +378,7 @@ async function conversionsPage(view) {
       d = await api("GET", "/v2/conversions" + qs({ ...params, page, per_page: 50 }));
     } catch (x) { showErrors(form, x); return; }
     fill(listBox, table([
-      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) },
+      { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) },
       { key: "conversion_id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
       { key: "geo", label: "Geo" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
@@ -487,7 +487,7 @@ export async function deliveriesCard(box, base) {
         } catch (x) { msg.textContent = x.message; }
       } }, "Re-drive") : null),
     table([
-      { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => a.time.replace("T", " ").slice(0, 23) },
+      { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => stamp(a.time, true) },
       { key: "status_code", label: "Status", fmt: (a) => (a.status_code ? String(a.status_code) : a.error || "no answer") },
       { key: "latency_ms", label: "Latency", num: true, fmt: (a) => `${Math.round(a.latency_ms)} ms` },
       { key: "url", label: "Request", fmt: (a) => h("pre", {}, "GET " + a.url) },
