@@ -101,13 +101,7 @@ func (s *Server) listAccounts(ctx *fasthttp.RequestCtx, kind model.Kind) {
 			}
 		}
 	}
-	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"success":          true,
-		string(kind) + "s": all[from:to],
-		"meta":             map[string]int{"total": len(all), "page": page, "per_page": perPage},
-	})
+	writeListing(ctx, string(kind)+"s", all, page, perPage)
 }
 
 // accountStatus reads an optional status field.

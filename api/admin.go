@@ -222,11 +222,17 @@ func (s *Server) listOffers(ctx *fasthttp.RequestCtx) {
 		}
 		all = found
 	}
+	writeListing(ctx, "offers", all, page, perPage)
+}
+
+// writeListing answers an admin listing read from the catalog: the page
+// of all under key, and meta with the total.
+func writeListing[T any](ctx *fasthttp.RequestCtx, key string, all []T, page, perPage int) {
 	from := min((page-1)*perPage, len(all))
 	to := min(from+perPage, len(all))
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"success": true,
-		"offers":  all[from:to],
+		key:       all[from:to],
 		"meta":    map[string]int{"total": len(all), "page": page, "per_page": perPage},
 	})
 }

@@ -205,12 +205,7 @@ func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 		return
 	}
 	q := clickhouse.StatsQuery{From: from, To: to, AffiliateID: aff.ID, GroupBy: groupBy, Location: loc, Limit: maxStatsRows}
-	if offer := string(args.Peek("offer_id")); offer != "" {
-		if o := s.catalog.Offer(offer); o != nil {
-			offer = o.ID
-		}
-		q.OfferIDs = []string{offer}
-	}
+	q.OfferIDs = s.offerFilter(string(args.Peek("offer_id")))
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	rows, err := s.deps.Warehouse.Stats(rctx, q)
@@ -249,21 +244,30 @@ func parseStatsRange(args *fasthttp.Args, maxRange time.Duration) (from, to time
 		}
 		loc = l
 	}
+	if from, to, perr = parseDayRange(args, loc, maxRange); perr != nil {
+		return from, to, nil, perr
+	}
+	return from, to, loc, nil
+}
+
+// parseDayRange reads date_from and date_to (inclusive), both required, as
+// days in loc spanning at most maxRange (0: any): [from, to).
+func parseDayRange(args *fasthttp.Args, loc *time.Location, maxRange time.Duration) (from, to time.Time, perr *paramError) {
 	from, err := parseDay(string(args.Peek("date_from")), loc)
 	if err != nil {
-		return from, to, nil, badParam("date_from", "date_from is required, in YYYY-MM-DD format.")
+		return from, to, badParam("date_from", "date_from is required, in YYYY-MM-DD format.")
 	}
 	if to, err = parseDay(string(args.Peek("date_to")), loc); err != nil {
-		return from, to, nil, badParam("date_to", "date_to is required, in YYYY-MM-DD format.")
+		return from, to, badParam("date_to", "date_to is required, in YYYY-MM-DD format.")
 	}
 	to = to.AddDate(0, 0, 1) // date_to is inclusive
 	if !to.After(from) {
-		return from, to, nil, badParam("date_to", "date_to must not be before date_from.")
+		return from, to, badParam("date_to", "date_to must not be before date_from.")
 	}
 	if maxRange > 0 && to.Sub(from) > maxRange {
-		return from, to, nil, badParam("date_to", "The date range may span at most %d days.", int(maxRange.Hours()/24))
+		return from, to, badParam("date_to", "The date range may span at most %d days.", int(maxRange.Hours()/24))
 	}
-	return from, to, loc, nil
+	return from, to, nil
 }
 
 // parseGroupBy reads group_by, a comma list of dims' names (named in

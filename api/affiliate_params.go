@@ -136,20 +136,9 @@ type conversionFilter struct {
 
 func parseConversionFilter(args *fasthttp.Args, maxRange time.Duration) (conversionFilter, *paramError) {
 	var f conversionFilter
-	var err error
-	if f.From, err = parseDay(string(args.Peek("date_from")), time.UTC); err != nil {
-		return f, badParam("date_from", "date_from is required, in YYYY-MM-DD format.")
-	}
-	to, err := parseDay(string(args.Peek("date_to")), time.UTC)
-	if err != nil {
-		return f, badParam("date_to", "date_to is required, in YYYY-MM-DD format.")
-	}
-	f.To = to.AddDate(0, 0, 1)
-	if !f.To.After(f.From) {
-		return f, badParam("date_to", "date_to must not be before date_from.")
-	}
-	if maxRange > 0 && f.To.Sub(f.From) > maxRange {
-		return f, badParam("date_to", "The date range may span at most %d days.", int(maxRange.Hours()/24))
+	var perr *paramError
+	if f.From, f.To, perr = parseDayRange(args, time.UTC, maxRange); perr != nil {
+		return f, perr
 	}
 	if st := strings.ToLower(strings.TrimSpace(string(args.Peek("status")))); st != "" {
 		statuses, ok := affiliateStatusFilter[st]
@@ -162,7 +151,6 @@ func parseConversionFilter(args *fasthttp.Args, maxRange time.Duration) (convers
 	if len(f.OfferID) > maxIDParamLen {
 		return f, badParam("offer_id", "offer_id must be at most %d characters.", maxIDParamLen)
 	}
-	var perr *paramError
 	f.Page, f.PerPage, perr = parsePage(args)
 	return f, perr
 }

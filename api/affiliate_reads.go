@@ -264,14 +264,7 @@ func (s *Server) listAffiliateConversions(ctx *fasthttp.RequestCtx, aff *model.A
 	// The affiliate filter is what keeps other affiliates' conversions out;
 	// Test is false so test conversions never show.
 	q := clickhouse.ConversionQuery{From: f.From, To: f.To, AffiliateID: aff.ID, Statuses: f.Statuses,
-		Offset: (f.Page - 1) * f.PerPage, Limit: f.PerPage}
-	if f.OfferID != "" {
-		id := f.OfferID
-		if o := s.catalog.Offer(id); o != nil {
-			id = o.ID // a slug names the offer too
-		}
-		q.OfferIDs = []string{id}
-	}
+		Offset: (f.Page - 1) * f.PerPage, Limit: f.PerPage, OfferIDs: s.offerFilter(f.OfferID)}
 	list, total, ok := s.conversionPage(ctx, q)
 	if !ok {
 		return

@@ -60,9 +60,6 @@ func (s *Server) consoleAsset(ctx *fasthttp.RequestCtx, name string) {
 	ctx.SetBody(body)
 }
 
-// sealer signs and checks console sessions.
-func (s *Server) sealer() console.Sealer { return console.NewSealer(s.deps.AdminKeyHash) }
-
 // cookieState is what a request's session cookie allows.
 type cookieState uint8
 
@@ -74,15 +71,25 @@ const (
 
 // consoleSession reads the request's session of kind want.
 func (s *Server) consoleSession(ctx *fasthttp.RequestCtx, want string) (console.Session, string, bool) {
+	sess, token, ok := s.openSession(ctx)
+	if !ok || sess.Kind != want {
+		return console.Session{}, "", false
+	}
+	return sess, token, true
+}
+
+// openSession reads the request's session, of either kind, if its cookie
+// is valid and its key still the account's.
+func (s *Server) openSession(ctx *fasthttp.RequestCtx) (console.Session, string, bool) {
 	token := string(ctx.Request.Header.Cookie(console.CookieName))
 	if token == "" {
 		return console.Session{}, "", false
 	}
-	sess, err := s.sealer().Open(token, time.Now())
-	if err != nil || sess.Kind != want {
+	sess, err := s.sealer.Open(token, time.Now())
+	if err != nil {
 		return console.Session{}, "", false
 	}
-	switch want {
+	switch sess.Kind {
 	case console.KindAdmin:
 		// The admin key is a setting, not a catalog entry: its hash is
 		// compared directly (a new admin key also changes the sealer).
@@ -93,6 +100,8 @@ func (s *Server) consoleSession(ctx *fasthttp.RequestCtx, want string) (console.
 		if !s.catalog.HoldsKey(model.Principal{Kind: model.KindAffiliate, ID: sess.ID}, sess.KeyPrefix) {
 			return console.Session{}, "", false
 		}
+	default:
+		return console.Session{}, "", false
 	}
 	return sess, token, true
 }
@@ -104,7 +113,7 @@ func (s *Server) cookieAuth(ctx *fasthttp.RequestCtx, want string) (console.Sess
 	if !ok {
 		return sess, cookieNone
 	}
-	if !ctx.IsGet() && !ctx.IsHead() && !s.sealer().CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
+	if !ctx.IsGet() && !ctx.IsHead() && !s.sealer.CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
 		return sess, cookieNoCSRF
 	}
 	return sess, cookieOK
@@ -176,7 +185,7 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 		envelopeError(ctx, fasthttp.StatusUnauthorized, "invalid_key", "That key is not the network admin key or an active affiliate's API key.")
 		return
 	}
-	token := s.sealer().Seal(sess)
+	token := s.sealer.Seal(sess)
 	s.setSessionCookie(ctx, token, console.Lifetime)
 	writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, name))
 }
@@ -185,14 +194,16 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 // console's writes repeat.
 func (s *Server) currentSession(ctx *fasthttp.RequestCtx) {
 	consoleHeaders(ctx)
-	if sess, token, ok := s.consoleSession(ctx, console.KindAdmin); ok {
-		writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, "Network admin"))
-		return
-	}
-	if sess, token, ok := s.consoleSession(ctx, console.KindAffiliate); ok {
-		if aff := s.catalog.Affiliate(sess.ID); aff != nil && aff.Status == model.StatusActive {
-			writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, aff.Name))
+	if sess, token, ok := s.openSession(ctx); ok {
+		switch sess.Kind {
+		case console.KindAdmin:
+			writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, "Network admin"))
 			return
+		case console.KindAffiliate:
+			if aff := s.catalog.Affiliate(sess.ID); aff != nil && aff.Status == model.StatusActive {
+				writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, aff.Name))
+				return
+			}
 		}
 	}
 	envelopeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "Not signed in, or the session has ended: sign in again.")
@@ -207,7 +218,7 @@ func (s *Server) signOut(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) viewSession(sess console.Session, token, name string) sessionView {
-	return sessionView{Success: true, Kind: sess.Kind, ID: sess.ID, Name: name, CSRFToken: s.sealer().CSRFToken(token),
+	return sessionView{Success: true, Kind: sess.Kind, ID: sess.ID, Name: name, CSRFToken: s.sealer.CSRFToken(token),
 		ExpiresAt: time.Unix(sess.Expires, 0).UTC().Format(time.RFC3339)}
 }
 

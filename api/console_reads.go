@@ -214,12 +214,22 @@ func (s *Server) entityFilters(args *fasthttp.Args, offerIDs *[]string, affiliat
 		return badParam("offer_id", "offer_id must be at most %d characters.", maxIDParamLen)
 	}
 	if offer != "" {
-		if o := s.catalog.Offer(offer); o != nil {
-			offer = o.ID
-		}
-		*offerIDs = []string{offer}
+		*offerIDs = s.offerFilter(offer)
 	}
 	return nil
+}
+
+// offerFilter is an offer_id parameter as a warehouse filter: none when
+// empty, else the offer it names by ID or slug. An ID no offer has stays
+// as given, so it filters to nothing.
+func (s *Server) offerFilter(idOrSlug string) []string {
+	if idOrSlug == "" {
+		return nil
+	}
+	if o := s.catalog.Offer(idOrSlug); o != nil {
+		idOrSlug = o.ID
+	}
+	return []string{idOrSlug}
 }
 
 // Live overview limits: minutes of GET /v2/stats/live, and its top lists.
@@ -399,12 +409,9 @@ func viewConsoleConversion(c *model.Conversion) consoleConversion {
 	}
 }
 
-// Admin conversion listing limits: per_page at most 100 (default 25), and
-// without dates the last adminConversionDays days.
-const (
-	adminConversionsMaxPerPage = 100
-	adminConversionDays        = 7
-)
+// adminConversionDays is the admin conversion listing's range without
+// dates: the last days. Its page and per_page are the affiliate API's.
+const adminConversionDays = 7
 
 // adminConversionStatuses are the status filter's values.
 var adminConversionStatuses = map[string][]string{
@@ -439,12 +446,7 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 		bad(perr)
 		return
 	}
-	page, perr := parsePositive(args, "page", 1, maxPage)
-	if perr != nil {
-		bad(perr)
-		return
-	}
-	perPage, perr := parsePositive(args, "per_page", affiliateDefaultPerPage, adminConversionsMaxPerPage)
+	page, perPage, perr := parsePage(args)
 	if perr != nil {
 		bad(perr)
 		return
@@ -503,13 +505,7 @@ func (s *Server) listEndpoints(ctx *fasthttp.RequestCtx) {
 			all = append(all, ep)
 		}
 	}
-	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"success":   true,
-		"endpoints": all[from:to],
-		"meta":      map[string]int{"total": len(all), "page": page, "per_page": perPage},
-	})
+	writeListing(ctx, "endpoints", all, page, perPage)
 }
 
 // maxSearchLen bounds the q parameter of the admin listings.

@@ -299,10 +299,7 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 			fail(ctx, fasthttp.StatusBadRequest, "invalid_delivery_id", "delivery_id must be a delivery's id, {conversion_id}:{event}.")
 			return
 		}
-		if res, err = s.deps.DeadLetter.RedriveDeliveries(rctx, pb.ID, []string{id}, due); err != nil {
-			s.storageError(ctx, err)
-			return
-		}
+		res, err = s.deps.DeadLetter.RedriveDeliveries(rctx, pb.ID, []string{id}, due)
 	case in.From != nil && in.To != nil:
 		from, errFrom := time.Parse(time.RFC3339, *in.From)
 		to, errTo := time.Parse(time.RFC3339, *in.To)
@@ -313,12 +310,13 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 		if !checkRange(ctx, fail, from, to) {
 			return
 		}
-		if res, err = s.deps.DeadLetter.RedriveRange(rctx, pb.ID, from, to, maxRedrive, due); err != nil {
-			s.storageError(ctx, err)
-			return
-		}
+		res, err = s.deps.DeadLetter.RedriveRange(rctx, pb.ID, from, to, maxRedrive, due)
 	default:
 		fail(ctx, fasthttp.StatusBadRequest, "invalid_redrive", "Give delivery_id, or both from and to.")
+		return
+	}
+	if err != nil {
+		s.storageError(ctx, err)
 		return
 	}
 	s.redriven.Add(int(res.Queued))
@@ -416,7 +414,7 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	var all []adminPostbackView
+	all := []adminPostbackView{} // none is [], not null
 	for _, aff := range s.catalog.Affiliates() {
 		if affiliateID != "" && aff.ID != affiliateID {
 			continue
@@ -427,13 +425,7 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 			}
 		}
 	}
-	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"success":   true,
-		"postbacks": append([]adminPostbackView{}, all[from:to]...),
-		"meta":      map[string]int{"total": len(all), "page": page, "per_page": perPage},
-	})
+	writeListing(ctx, "postbacks", all, page, perPage)
 }
 
 // getAdminPostback serves GET /v2/postbacks/{id}.

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/clickrelay/clickrelay/console"
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
@@ -143,6 +144,9 @@ type Server struct {
 	redriven   *metrics.Counter
 	stats      *serverStats
 	metricHelp promtext.Help
+	// sealer signs and checks console sessions; it is derived from the
+	// admin key's hash, which is fixed for the server's life.
+	sealer console.Sealer
 }
 
 // New prepares the server; Start listens.
@@ -165,6 +169,7 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 		redriven:      deps.Metrics.NewCounter(`clickrelay_postback_redriven_total`),
 		stats:         newServerStats(deps.Metrics),
 		metricHelp:    promtext.Merge(promtext.RuntimeHelp(), MetricHelp(), deps.MetricHelp),
+		sealer:        console.NewSealer(deps.AdminKeyHash),
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.serve,

@@ -68,7 +68,7 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v2/affiliates/{id}/rotate-key"}, handle: withAccount(model.KindAffiliate, (*Server).rotateKey)},
 	{Route: Route{"POST", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminRotateAffiliateSecret)},
 	{Route: Route{"DELETE", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminDeleteAffiliateSecret)},
-	{Route: Route{"POST", "/v2/postbacks/{id}/test"}, handle: withParam((*Server).adminTestPostback)},
+	{Route: Route{"POST", "/v2/postbacks/{id}/test"}, handle: adminPostback((*Server).adminTestPostback)},
 	{Route: Route{"POST", "/v2/offers"}, handle: plain((*Server).createOffer)},
 	{Route: Route{"GET", "/v2/offers"}, handle: plain((*Server).listOffers)},
 	{Route: Route{"GET", "/v2/offers/{id}"}, handle: withParam((*Server).getOffer)},

@@ -144,12 +144,7 @@ func (s *Server) testPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate, id
 }
 
 // adminTestPostback serves POST /v2/postbacks/{id}/test.
-func (s *Server) adminTestPostback(ctx *fasthttp.RequestCtx, id string) {
-	pb := s.catalog.Postback(id)
-	if pb == nil {
-		adminNotFound(ctx, "Postback")
-		return
-	}
+func (s *Server) adminTestPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ surfaceFail) {
 	if s.deps.Postbacks == nil {
 		envelopeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "Postback tests are not available on this server.")
 		return

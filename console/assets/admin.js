@@ -1,6 +1,6 @@
 // The network admin's pages. Each calls the admin API (/v2/...) and the
 // seed 004 report, exactly as any other client would.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download } from "./dom.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp } from "./dom.js";
 import { api, qs } from "./api.js";
 import { chart } from "./chart.js";
 import { onLeave, current } from "./page.js";
@@ -378,7 +378,7 @@ async function conversionsPage(view) {
       d = await api("GET", "/v2/conversions" + qs({ ...params, page, per_page: 50 }));
     } catch (x) { showErrors(form, x); return; }
     fill(listBox, table([
-      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) },
+      { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) },
       { key: "conversion_id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
       { key: "geo", label: "Geo" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
@@ -474,20 +474,20 @@ async function postbacksPage(view) {
 
 // deliveriesCard lists a postback's deliveries with every attempt; base is
 // /v2/postbacks/{id} or /v1/postbacks/{id}.
-export async function deliveriesCard(box, base, canRedrive) {
+export async function deliveriesCard(box, base) {
   const d = await api("GET", base + "/deliveries?per_page=50");
   const msg = h("p", { role: "status", id: "redrive-message" });
   const rows = (d.deliveries || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
     h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
       dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
-      canRedrive && dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
+      dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
         try {
           const r = await api("POST", base + "/redrive", { delivery_id: dl.delivery_id });
           msg.textContent = `Re-driven: ${r.redriven}; already delivered: ${r.already_delivered}.`;
         } catch (x) { msg.textContent = x.message; }
       } }, "Re-drive") : null),
     table([
-      { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => a.time.replace("T", " ").slice(0, 23) },
+      { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => stamp(a.time, true) },
       { key: "status_code", label: "Status", fmt: (a) => (a.status_code ? String(a.status_code) : a.error || "no answer") },
       { key: "latency_ms", label: "Latency", num: true, fmt: (a) => `${Math.round(a.latency_ms)} ms` },
       { key: "url", label: "Request", fmt: (a) => h("pre", {}, "GET " + a.url) },
@@ -510,7 +510,7 @@ async function postbackPage(view, { id }) {
       postbackPage(view, { id });
     } }, "Enable again")) : null),
     box);
-  await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id), true);
+  await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id));
 }
 
 // ---- stats explorer --------------------------------------------------------

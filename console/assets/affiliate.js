@@ -1,7 +1,7 @@
 // The affiliate portal. Every call goes to the affiliate API (/v1/...),
 // which scopes each answer to the signed-in affiliate: the portal cannot
 // show another affiliate's data because the API never hands it over.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay } from "./dom.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, stamp } from "./dom.js";
 import { api, qs } from "./api.js";
 import { chart } from "./chart.js";
 import { deliveriesCard } from "./admin.js";
@@ -82,7 +82,7 @@ async function conversionsPage(view) {
     let d;
     try { d = await api("GET", "/v1/conversions" + qs({ date_from: from.value, date_to: to.value, status: status.value, per_page: 100 })); } catch (x) { showErrors(form, x); return; }
     fill(box, table([
-      { key: "created_at", label: "Time", fmt: (r) => (r.created_at || "").replace("T", " ").slice(0, 19) }, { key: "conversion_id", label: "Conversion" },
+      { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) }, { key: "conversion_id", label: "Conversion" },
       { key: "click_id", label: "Click" }, { key: "offer_id", label: "Offer" }, { key: "sub1", label: "sub1" }, { key: "geo", label: "Geo" },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
     ], d.data, null, "No conversions in this range."));
@@ -136,5 +136,5 @@ async function postbacksPage(view) {
 async function postbackPage(view, { id }) {
   const box = h("div", { id: "deliveries" });
   fill(view, h("p", {}, h("a", { href: "#/a/postbacks" }, "← Your postbacks")), h("h1", {}, "Postback ", id), box);
-  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id), true);
+  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id));
 }

@@ -112,6 +112,10 @@ export function showErrors(form, err) {
   (slot || general || form).append(document.createTextNode(err.message || "Request failed."));
 }
 
+// stamp shows an API time (RFC 3339, UTC) as "YYYY-MM-DD hh:mm:ss", with
+// its milliseconds when ms is true.
+export const stamp = (t, ms = false) => (t || "").replace("T", " ").slice(0, ms ? 23 : 19);
+
 // dateInput is YYYY-MM-DD, days from today (UTC).
 export function isoDay(daysFromToday = 0) {
   const d = new Date(Date.now() + daysFromToday * 86400000);

@@ -33,7 +33,7 @@ type DeliveryRow struct {
 	ConversionID string
 	Event        string
 	ClickID      string
-	First, Last  time.Time // its first and latest attempt
+	First        time.Time // its first attempt
 	Success      bool      // the latest attempt's outcome
 	Final        bool      // no attempt follows the latest
 }
@@ -67,7 +67,7 @@ func (c *Component) PostbackDeliveries(ctx context.Context, q DeliveryQuery) ([]
 		return nil, 0, fmt.Errorf("postback deliveries: unknown outcome %q", q.Outcome)
 	}
 	// The first attempt's partition bounds the scan of the inner query.
-	inner := `SELECT conversion_id, event, any(click_id) AS click_id, min(ts_ms) AS first_ms, max(ts_ms) AS last_ms,
+	inner := `SELECT conversion_id, event, any(click_id) AS click_id, min(ts_ms) AS first_ms,
        argMax(success, attempt) AS ok, argMax(final, attempt) AS done
 FROM ` + attempts + `
 WHERE postback_id = ? AND (conversion_id, event) IN (
@@ -96,12 +96,12 @@ WHERE postback_id = ? AND (conversion_id, event) IN (
 	var out []DeliveryRow
 	for rows.Next() {
 		var r DeliveryRow
-		var first, last uint64
+		var first uint64
 		var ok, done uint8
-		if err := rows.Scan(&r.ConversionID, &r.Event, &r.ClickID, &first, &last, &ok, &done); err != nil {
+		if err := rows.Scan(&r.ConversionID, &r.Event, &r.ClickID, &first, &ok, &done); err != nil {
 			return nil, 0, fmt.Errorf("listing postback %s's deliveries: %w", q.PostbackID, err)
 		}
-		r.First, r.Last = time.UnixMilli(int64(first)).UTC(), time.UnixMilli(int64(last)).UTC()
+		r.First = time.UnixMilli(int64(first)).UTC()
 		r.Success, r.Final = ok == 1, done == 1
 		out = append(out, r)
 	}
@@ -118,7 +118,6 @@ type DeliveryAttempt struct {
 	Number        uint32
 	Time          time.Time
 	URL           string
-	Success       bool
 	StatusCode    uint16
 	LatencyMicros uint64
 	ResponseBody  string
@@ -137,7 +136,7 @@ func (c *Component) DeliveryAttempts(ctx context.Context, postbackID string, del
 	}
 	// Grouped by attempt rather than FINAL: a row the ReplacingMergeTree
 	// has not merged yet is read once.
-	sql := `SELECT conversion_id, event, attempt, any(ts_ms), any(url), any(success), any(status_code), any(latency_us),
+	sql := `SELECT conversion_id, event, attempt, any(ts_ms), any(url), any(status_code), any(latency_us),
        any(response_body), any(error)
 FROM ` + c.table("postback_attempts") + `
 WHERE postback_id = ? AND has(?, concat(conversion_id, ':', event))
@@ -155,12 +154,11 @@ LIMIT ` + fmt.Sprint(maxAttemptsRead)
 	for rows.Next() {
 		var a DeliveryAttempt
 		var ts uint64
-		var success uint8
-		if err := rows.Scan(&a.ConversionID, &a.Event, &a.Number, &ts, &a.URL, &success, &a.StatusCode, &a.LatencyMicros,
+		if err := rows.Scan(&a.ConversionID, &a.Event, &a.Number, &ts, &a.URL, &a.StatusCode, &a.LatencyMicros,
 			&a.ResponseBody, &a.Error); err != nil {
 			return nil, fmt.Errorf("reading postback %s's attempts: %w", postbackID, err)
 		}
-		a.Time, a.Success = time.UnixMilli(int64(ts)).UTC(), success == 1
+		a.Time = time.UnixMilli(int64(ts)).UTC()
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {

@@ -72,14 +72,13 @@ var timeDimensions = map[string]bool{"minute": true, "date": true, "hour": true,
 // hourly ones (migration 0006) hold a few, in far fewer rows.
 type rollup struct {
 	table  string
-	hourly bool            // rows per hour (time column "hour"), else per minute ("minute")
-	dims   map[string]bool // the non-time dimensions it can group by
+	hourly bool // rows per hour (time column "hour"), else per minute ("minute")
+	// dims are the non-time dimensions it can group by; the entities among
+	// them ("offer", "affiliate", "advertiser") are the filters it applies.
+	dims map[string]bool
 	// columns are its key columns beside the time, which an hourly one
 	// reads alongside the raw tables' for a range's partial hours.
 	columns string
-	// filters are the entity filters it can apply ("offer", "affiliate",
-	// "advertiser").
-	filters map[string]bool
 }
 
 func dimSet(names ...string) map[string]bool {
@@ -98,17 +97,17 @@ func dimSet(names ...string) map[string]bool {
 var rollups = []rollup{
 	{table: "stats_minute_totals"},
 	{table: "stats_hour_entities", hourly: true, dims: dimSet("offer", "affiliate", "advertiser"),
-		columns: "advertiser_id, offer_id, affiliate_id", filters: dimSet("offer", "affiliate", "advertiser")},
+		columns: "advertiser_id, offer_id, affiliate_id"},
 	{table: "stats_hour_traffic", hourly: true, dims: dimSet("geo", "device", "os", "advertiser", "offer"),
-		columns: "advertiser_id, offer_id, country, device, os", filters: dimSet("offer", "advertiser")},
+		columns: "advertiser_id, offer_id, country, device, os"},
 	{table: "stats_hour_affiliate_traffic", hourly: true, dims: dimSet("geo", "device", "os", "affiliate"),
-		columns: "affiliate_id, country, device, os", filters: dimSet("affiliate")},
+		columns: "affiliate_id, country, device, os"},
 	{table: "stats_hour_campaigns", hourly: true,
 		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "sub2", "sub3", "sub4", "sub5"),
-		columns: "advertiser_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5", filters: dimSet("offer", "affiliate", "advertiser")},
+		columns: "advertiser_id, offer_id, affiliate_id, sub1, sub2, sub3, sub4, sub5"},
 	{table: "stats_hour_campaign_traffic", hourly: true,
 		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "geo", "device", "os"),
-		columns: "advertiser_id, offer_id, affiliate_id, sub1, country, device, os", filters: dimSet("offer", "affiliate", "advertiser")},
+		columns: "advertiser_id, offer_id, affiliate_id, sub1, country, device, os"},
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and
@@ -118,8 +117,8 @@ func (q *StatsQuery) pick(zone *time.Location) rollup {
 	hourZone := wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
 next:
 	for _, r := range rollups {
-		if q.AffiliateID != "" && !r.filters["affiliate"] || q.AdvertiserID != "" && !r.filters["advertiser"] ||
-			len(q.OfferIDs) > 0 && !r.filters["offer"] || r.hourly && !hourZone {
+		if q.AffiliateID != "" && !r.dims["affiliate"] || q.AdvertiserID != "" && !r.dims["advertiser"] ||
+			len(q.OfferIDs) > 0 && !r.dims["offer"] || r.hourly && !hourZone {
 			continue
 		}
 		for _, d := range q.GroupBy {
