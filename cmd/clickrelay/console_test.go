@@ -367,7 +367,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.open("#/a/postbacks", "#new-postback-form")
 	// Its own postback's deliveries open; another affiliate's do not, nor
 	// do the admin's pages.
-	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries h2")
+	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
 	b.open("#/a/postbacks/"+otherPB.PostbackID, "#page-error")
 	if got := b.text("#page-error h1"); got != "Not found" {
 		t.Fatalf("another affiliate's postback shows %q", got)

@@ -477,7 +477,8 @@ async function postbacksPage(view) {
 export async function deliveriesCard(box, base) {
   const d = await api("GET", base + "/deliveries?per_page=50");
   const msg = h("p", { role: "status", id: "redrive-message" });
-  const rows = (d.deliveries || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
+  // The admin API answers deliveries, the affiliate API data.
+  const rows = (d.deliveries || d.data || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
     h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
       dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
       dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
