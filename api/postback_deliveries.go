@@ -379,7 +379,7 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 		}
 		s.redriven.Add(int(redriven))
 	}
-	out := map[string]any{"postback": viewPostback(&on), "redriven": redriven}
+	out := map[string]any{"postback": s.postbackView(&on), "redriven": redriven}
 	if isAdminPath(ctx) {
 		out["success"] = true
 		out["postback"] = viewAdminPostback(&on)
