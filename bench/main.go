@@ -191,7 +191,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = cr.stop()
+			_ = cr.Stop()
 		}
 	}()
 	rcv, err := startReceiver()
@@ -204,7 +204,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	defer st.close()
-	r.Stack = []stackProcess{{Name: "clickrelay", PID: cr.cmd.Process.Pid}}
+	r.Stack = []stackProcess{{Name: "clickrelay", PID: cr.Cmd.Process.Pid}}
 	for _, e := range []struct {
 		name string
 		port int
@@ -231,7 +231,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 
 	step("warming up")
-	for _, target := range []string{nginx, cr.base} {
+	for _, target := range []string{nginx, cr.Base} {
 		if _, err := runWrk(ctx, target, script, o.threads, o.connections, 3*time.Second); err != nil {
 			return nil, err
 		}
@@ -259,7 +259,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		r.Nginx = append(r.Nginx, w)
 		step("round %d: clickrelay", i+1)
-		w, err = runWrk(ctx, cr.base, script, o.threads, o.connections, o.duration)
+		w, err = runWrk(ctx, cr.Base, script, o.threads, o.connections, o.duration)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +296,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if rate == 0 {
 		rate = r.ClickrelayPerSecond / 2
 	}
-	addr, _ := url.Parse(cr.base)
+	addr, _ := url.Parse(cr.Base)
 	var lat rateResult
 	if o.phases["latency"] || o.phases["conversions"] {
 		if !o.phases["latency"] || rate == 0 {
@@ -378,7 +378,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	r.Backpressure = backpressure{ClickQueueFull: int64(full), ShipQueueFull: int64(shipFull)}
 	step("stopping clickrelay (SIGTERM) and counting")
 	stopped = true
-	if err := cr.stop(); err != nil {
+	if err := cr.Stop(); err != nil {
 		return nil, fmt.Errorf("clickrelay's shutdown: %w", err)
 	}
 	r.Accounting.Answered = int64(answered)

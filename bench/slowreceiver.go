@@ -112,7 +112,7 @@ func runSlowReceiver(ctx context.Context, cr *clickrelay, n network, rcv *receiv
 	if err != nil {
 		return res, err
 	}
-	addr, _ := url.Parse(cr.base)
+	addr, _ := url.Parse(cr.Base)
 	count := int(o.conversionRate * o.conversionDuration.Seconds())
 	// Even clicks are the hanging receiver's affiliate's, odd the healthy one's.
 	cids, err := clicksOf(ctx, addr.Host, n.Offers[0], []string{slow, fast}, count)

@@ -1,6 +1,7 @@
 // Package loadgen holds the pieces the benchmark (bench/) and the fault
 // suite (faults/) both drive clickrelay with: a cheap keep-alive HTTP/1.1
-// connection, realistic tracking links, and browsers' user agents.
+// connection, realistic tracking links, browsers' user agents, and (for
+// the bench's runners) a clickrelay process started and stopped.
 package loadgen
 
 import (
