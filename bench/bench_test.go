@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -95,7 +97,7 @@ func TestFixedRate(t *testing.T) {
 			}()
 		}
 	}()
-	res := newFixedRate(ln.Addr().String(), 1000, 4).run(t.Context(), 500*time.Millisecond, realisticLink([]string{"1"}, []string{"2"}), 10)
+	res := newFixedRate(ln.Addr().String(), 1000, 4).run(t.Context(), 500*time.Millisecond, loadgen.RealisticLink([]string{"1"}, []string{"2"}), 10)
 	if res.Sent != 500 || res.Redirected != 500 || res.Failed != 0 || len(res.Latency) != 500 || len(res.ClickIDs) < 10 || res.ClickIDs[0] != "abc" {
 		t.Fatalf("run %+v (%d latencies, %d IDs)", res, len(res.Latency), len(res.ClickIDs))
 	}

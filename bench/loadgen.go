@@ -44,7 +44,7 @@ func newFixedRate(addr string, rate float64, conns int) *fixedRate {
 }
 
 // link builds the request line's target and headers of request i.
-type link func(i int64) (path, agent, ip string)
+type link = loadgen.Link
 
 // run sends requests for d and keeps the click IDs of up to keep redirects
 // (for the conversion phase).
@@ -102,9 +102,4 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 	}
 	wg.Wait()
 	return res
-}
-
-// realisticLink is the shared realistic link, for the fixed-rate runs.
-func realisticLink(offers, affiliates []string) link {
-	return link(loadgen.RealisticLink(offers, affiliates))
 }

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 type options struct {
@@ -305,14 +307,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
 		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + o.coldCount + 1000
-		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), keep)
+		lat = fr.run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
 		r.FixedRate = lat
 		// The peer at the same rate: how much of the tail is the machine's.
 		if o.phases["latency"] {
 			step("nginx latency at %.0f requests/s", rate)
-			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), 0)
+			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), 0)
 			r.NginxLatency = peer.Latency.summary()
 		}
 	}
@@ -338,7 +340,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		coldIDs = lat.ClickIDs[from:min(len(lat.ClickIDs), from+o.coldCount)]
 		loadRate := max(rate/2, 1000)
 		step("%d conversions at %.0f/s on clicks evicted from Redis, %.0f clicks/s meanwhile", len(coldIDs), o.coldRate, loadRate)
-		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, realisticLink(n.Offers, n.Affiliates), rcv); err != nil {
+		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, loadgen.RealisticLink(n.Offers, n.Affiliates), rcv); err != nil {
 			return nil, fmt.Errorf("the cold-conversion phase: %w", err)
 		}
 	}
