@@ -26,6 +26,8 @@ merge_threads=${CLICKHOUSE_MERGE_THREADS:-$(($(nproc) > 2 ? $(nproc) : 2))}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf 'services: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 install_missing() {
 	local need=()
@@ -43,10 +45,7 @@ install_missing() {
 wait_for() { # what, command...
 	local what=$1
 	shift
-	for _ in $(seq 1 100); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.2
-	done
+	retry 100 "$@" && return 0
 	say "$what did not come up; its log is under $data"
 	return 1
 }
@@ -110,20 +109,6 @@ XML
 	echo $! >"$dir/clickhouse.pid"
 	wait_for clickhouse clickhouse-client --port "$ch_port" -q "SELECT 1"
 	say "clickhouse $(clickhouse-client --port "$ch_port" -q 'SELECT version()') on 127.0.0.1:$ch_port"
-}
-
-stop_pid() { # name, pidfile
-	[ -f "$2" ] || return 0
-	local pid
-	pid=$(cat "$2")
-	if kill "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		say "$1 stopped"
-	fi
-	rm -f "$2"
 }
 
 case ${1:-} in
