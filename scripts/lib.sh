@@ -1,5 +1,14 @@
-# Helpers scripts/services.sh and scripts/redis-cluster.sh share. Sourced;
-# the script defines say first.
+# Helpers the scripts share. Sourced; a script using stop_pid defines say
+# first.
+
+# apt_install package...: installs Debian packages quietly, with sudo unless
+# root.
+apt_install() {
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	$sudo apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
 
 # retry tries command...: runs command (its output dropped) every 0.2 s
 # until it succeeds, at most tries times.

@@ -35,11 +35,8 @@ install_missing() {
 	command -v clickhouse-server >/dev/null || need+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null || need+=(clickhouse-client)
 	[ ${#need[@]} -eq 0 ] && return
-	local sudo=""
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
 	say "installing ${need[*]} with apt-get"
-	$sudo apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+	apt_install "${need[@]}"
 }
 
 wait_for() { # what, command...
