@@ -557,20 +557,15 @@ func cpuTimes(list string) []cpuTime {
 		if !ok {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+		n, err := strconv.Atoi(strings.TrimSpace(pid))
 		if err != nil {
 			continue
 		}
-		// Fields after the command's closing parenthesis: utime and stime
-		// are the 12th and 13th.
-		_, rest, _ := strings.Cut(string(stat), ") ")
-		f := strings.Fields(rest)
-		if len(f) < 13 {
+		cpu, err := loadgen.ProcessCPU(n)
+		if err != nil {
 			continue
 		}
-		u, _ := strconv.ParseFloat(f[11], 64)
-		s, _ := strconv.ParseFloat(f[12], 64)
-		out = append(out, cpuTime{name, (u + s) / 100}) // USER_HZ is 100 on Linux
+		out = append(out, cpuTime{name, cpu.Seconds()})
 	}
 	return out
 }
