@@ -134,20 +134,6 @@ type keyKind struct {
 	TTLDays     float64 `json:"ttl_days"`
 }
 
-// usedMemory reads used_memory from INFO memory.
-func (s *stores) usedMemory(ctx context.Context) (int64, error) {
-	info, err := s.redis.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, fmt.Errorf("INFO memory: %w", err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, errors.New("INFO memory has no used_memory")
-}
-
 // keyFamily names a key by its prefix and kind: "cr:click:X" is cr:click.
 func keyFamily(key string) string {
 	parts := strings.SplitN(key, ":", 3)
@@ -164,7 +150,7 @@ func keyFamily(key string) string {
 // Redis, and counting their keys here would scan millions.
 func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, kept int64, samples int) (redisMemory, error) {
 	var err error
-	if m.UsedAfter, err = s.usedMemory(ctx); err != nil {
+	if m.UsedAfter, err = loadgen.UsedMemory(ctx, s.redis); err != nil {
 		return m, err
 	}
 	if m.ClicksKept = kept; m.ClicksKept == 0 {

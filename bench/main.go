@@ -228,7 +228,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	nginx := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
 
 	// Redis's memory before any click, for the growth per click kept.
-	if r.RedisMemory.UsedBefore, err = st.usedMemory(ctx); err != nil {
+	if r.RedisMemory.UsedBefore, err = loadgen.UsedMemory(ctx, st.redis); err != nil {
 		return nil, err
 	}
 

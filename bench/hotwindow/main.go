@@ -171,19 +171,6 @@ func clickIDOf(location string) string {
 	return u.Query().Get("cid")
 }
 
-func usedMemory(ctx context.Context, rdb *goredis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no used_memory in INFO")
-}
-
 // keyKind is what a sample of one kind of key measures.
 type keyKind struct {
 	name       string
@@ -224,7 +211,7 @@ func sampleKeys(ctx context.Context, rdb *goredis.Client, match string, samples 
 }
 
 func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr string, link loadgen.Link, seq *atomic.Int64) error {
-	before, err := usedMemory(ctx, rdb)
+	before, err := loadgen.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -253,7 +240,7 @@ func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr str
 		time.Sleep(300 * time.Millisecond)
 	}
 	cpuAfter := cpuTimes(o.pids)
-	after, err := usedMemory(ctx, rdb)
+	after, err := loadgen.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}

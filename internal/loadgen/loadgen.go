@@ -1,8 +1,8 @@
 // Package loadgen holds the pieces the benchmark (bench/) and the fault
 // suite (faults/) both drive clickrelay with: a cheap keep-alive HTTP/1.1
 // connection, realistic tracking links, browsers' user agents, and (for
-// the bench's runners) a clickrelay process started and stopped and a
-// process's CPU time.
+// the bench's runners) a clickrelay process started and stopped, a
+// process's CPU time and Redis's used_memory.
 package loadgen
 
 import (
