@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"sync"
 	"time"
 
@@ -83,8 +82,8 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 				}
 				local.Redirected++
 				if len(local.ClickIDs) < keep/f.conns+1 {
-					if u, err := url.Parse(location); err == nil && u.Query().Get("cid") != "" {
-						local.ClickIDs = append(local.ClickIDs, u.Query().Get("cid"))
+					if cid := loadgen.ClickID(location); cid != "" {
+						local.ClickIDs = append(local.ClickIDs, cid)
 					}
 				}
 			}

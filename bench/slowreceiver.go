@@ -154,12 +154,10 @@ func clicksOf(ctx context.Context, addr, offer string, affiliates []string, coun
 					errs[w] = err
 					return
 				}
-				u, err := url.Parse(location)
-				if err != nil || u.Query().Get("cid") == "" {
+				if cids[i] = loadgen.ClickID(location); cids[i] == "" {
 					errs[w] = fmt.Errorf("GET %s: Location %q carries no cid", path, location)
 					return
 				}
-				cids[i] = u.Query().Get("cid")
 			}
 		}()
 	}

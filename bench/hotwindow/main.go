@@ -152,7 +152,7 @@ func sendClicks(ctx context.Context, addr string, conns, count int, link loadgen
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
-				ids[i] = clickIDOf(location)
+				ids[i] = loadgen.ClickID(location)
 			}
 		}()
 	}
@@ -161,14 +161,6 @@ func sendClicks(ctx context.Context, addr string, conns, count int, link loadgen
 		firstErr = ctx.Err()
 	}
 	return ids, firstErr
-}
-
-func clickIDOf(location string) string {
-	u, err := url.Parse(location)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("cid")
 }
 
 // keyKind is what a sample of one kind of key measures.

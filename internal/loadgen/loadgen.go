@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -144,4 +145,14 @@ var UserAgents = []string{
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
 	"Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
 	"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+}
+
+// ClickID is the click ID a redirect's Location carries as cid, or "" when
+// it has none.
+func ClickID(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("cid")
 }
