@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -95,7 +97,7 @@ func TestFixedRate(t *testing.T) {
 			}()
 		}
 	}()
-	res := newFixedRate(ln.Addr().String(), 1000, 4).run(t.Context(), 500*time.Millisecond, realisticLink([]string{"1"}, []string{"2"}), 10)
+	res := newFixedRate(ln.Addr().String(), 1000, 4).run(t.Context(), 500*time.Millisecond, loadgen.RealisticLink([]string{"1"}, []string{"2"}), 10)
 	if res.Sent != 500 || res.Redirected != 500 || res.Failed != 0 || len(res.Latency) != 500 || len(res.ClickIDs) < 10 || res.ClickIDs[0] != "abc" {
 		t.Fatalf("run %+v (%d latencies, %d IDs)", res, len(res.Latency), len(res.ClickIDs))
 	}
@@ -164,26 +166,6 @@ func TestHangingReceiverNeverAnswers(t *testing.T) {
 	h.stop()
 }
 
-// A stat line's utime and stime, after a command name with spaces and
-// parentheses of its own.
-func TestParseStatCPU(t *testing.T) {
-	for _, c := range []struct {
-		line string
-		want time.Duration
-		bad  bool
-	}{
-		{"4242 (clickhouse-serv) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 75 0 0 30 10 40 0 1 0", 3250 * time.Millisecond, false},
-		{"7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0", 30 * time.Millisecond, false},
-		{"7 (short) R 1 7", 0, true},
-		{"no name at all", 0, true},
-	} {
-		got, err := parseStatCPU(c.line)
-		if (err != nil) != c.bad || got != c.want {
-			t.Errorf("parseStatCPU(%q) = %v, %v; want %v (error: %v)", c.line, got, err, c.want, c.bad)
-		}
-	}
-}
-
 // The runner finds its own listener's process by the port.
 func TestPidListeningOn(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -195,7 +177,7 @@ func TestPidListeningOn(t *testing.T) {
 	if err != nil || pid != os.Getpid() {
 		t.Fatalf("pidListeningOn = %d, %v; want %d", pid, err, os.Getpid())
 	}
-	if _, err := cpuTime(pid); err != nil {
+	if _, err := loadgen.ProcessCPU(pid); err != nil {
 		t.Fatalf("cpuTime of ourselves: %v", err)
 	}
 }

@@ -10,49 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 // What a click costs: CPU of every process of the stack, Redis memory held
 // while the click is kept, ClickHouse bytes on disk.
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
-// 100 on every Linux architecture Go runs on (the kernel fixes what it
-// shows user space, whatever its internal HZ).
-const clockTicks = 100
-
-// cpuTime returns the user plus system CPU a process has used, all its
-// threads together, from /proc/<pid>/stat.
-func cpuTime(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading process %d's CPU time: %w", pid, err)
-	}
-	return parseStatCPU(string(raw))
-}
-
-// parseStatCPU reads utime and stime (fields 14 and 15) from a stat line.
-// The command name (field 2) is in parentheses and may hold spaces: the
-// fields are counted after its closing one.
-func parseStatCPU(stat string) (time.Duration, error) {
-	end := strings.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, errors.New("stat line without a command name")
-	}
-	fields := strings.Fields(stat[end+1:])
-	// fields[0] is field 3 (state): utime is field 14, fields[11].
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("stat line with %d fields after the name", len(fields))
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("stat line: %w", err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
-}
 
 // pidListeningOn finds the process that listens on a loopback TCP port:
 // the socket's inode from /proc/net/tcp{,6}, then the process holding it
@@ -110,7 +73,7 @@ type cpuSample map[string]time.Duration
 func sampleCPU(procs []stackProcess) (cpuSample, error) {
 	s := cpuSample{}
 	for _, p := range procs {
-		d, err := cpuTime(p.PID)
+		d, err := loadgen.ProcessCPU(p.PID)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
@@ -171,20 +134,6 @@ type keyKind struct {
 	TTLDays     float64 `json:"ttl_days"`
 }
 
-// usedMemory reads used_memory from INFO memory.
-func (s *stores) usedMemory(ctx context.Context) (int64, error) {
-	info, err := s.redis.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, fmt.Errorf("INFO memory: %w", err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, errors.New("INFO memory has no used_memory")
-}
-
 // keyFamily names a key by its prefix and kind: "cr:click:X" is cr:click.
 func keyFamily(key string) string {
 	parts := strings.SplitN(key, ":", 3)
@@ -201,7 +150,7 @@ func keyFamily(key string) string {
 // Redis, and counting their keys here would scan millions.
 func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, kept int64, samples int) (redisMemory, error) {
 	var err error
-	if m.UsedAfter, err = s.usedMemory(ctx); err != nil {
+	if m.UsedAfter, err = loadgen.UsedMemory(ctx, s.redis); err != nil {
 		return m, err
 	}
 	if m.ClicksKept = kept; m.ClicksKept == 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"sync"
 	"time"
 
@@ -44,7 +43,7 @@ func newFixedRate(addr string, rate float64, conns int) *fixedRate {
 }
 
 // link builds the request line's target and headers of request i.
-type link func(i int64) (path, agent, ip string)
+type link = loadgen.Link
 
 // run sends requests for d and keeps the click IDs of up to keep redirects
 // (for the conversion phase).
@@ -83,8 +82,8 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 				}
 				local.Redirected++
 				if len(local.ClickIDs) < keep/f.conns+1 {
-					if u, err := url.Parse(location); err == nil && u.Query().Get("cid") != "" {
-						local.ClickIDs = append(local.ClickIDs, u.Query().Get("cid"))
+					if cid := loadgen.ClickID(location); cid != "" {
+						local.ClickIDs = append(local.ClickIDs, cid)
 					}
 				}
 			}
@@ -102,9 +101,4 @@ func (f *fixedRate) run(ctx context.Context, d time.Duration, next link, keep in
 	}
 	wg.Wait()
 	return res
-}
-
-// realisticLink is the shared realistic link, for the fixed-rate runs.
-func realisticLink(offers, affiliates []string) link {
-	return link(loadgen.RealisticLink(offers, affiliates))
 }

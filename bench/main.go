@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 type options struct {
@@ -191,7 +193,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = cr.stop()
+			_ = cr.Stop()
 		}
 	}()
 	rcv, err := startReceiver()
@@ -204,7 +206,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	defer st.close()
-	r.Stack = []stackProcess{{Name: "clickrelay", PID: cr.cmd.Process.Pid}}
+	r.Stack = []stackProcess{{Name: "clickrelay", PID: cr.Cmd.Process.Pid}}
 	for _, e := range []struct {
 		name string
 		port int
@@ -226,12 +228,12 @@ func run(ctx context.Context, o options) (*report, error) {
 	nginx := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
 
 	// Redis's memory before any click, for the growth per click kept.
-	if r.RedisMemory.UsedBefore, err = st.usedMemory(ctx); err != nil {
+	if r.RedisMemory.UsedBefore, err = loadgen.UsedMemory(ctx, st.redis); err != nil {
 		return nil, err
 	}
 
 	step("warming up")
-	for _, target := range []string{nginx, cr.base} {
+	for _, target := range []string{nginx, cr.Base} {
 		if _, err := runWrk(ctx, target, script, o.threads, o.connections, 3*time.Second); err != nil {
 			return nil, err
 		}
@@ -259,7 +261,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		r.Nginx = append(r.Nginx, w)
 		step("round %d: clickrelay", i+1)
-		w, err = runWrk(ctx, cr.base, script, o.threads, o.connections, o.duration)
+		w, err = runWrk(ctx, cr.Base, script, o.threads, o.connections, o.duration)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +298,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if rate == 0 {
 		rate = r.ClickrelayPerSecond / 2
 	}
-	addr, _ := url.Parse(cr.base)
+	addr, _ := url.Parse(cr.Base)
 	var lat rateResult
 	if o.phases["latency"] || o.phases["conversions"] {
 		if !o.phases["latency"] || rate == 0 {
@@ -305,14 +307,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
 		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + o.coldCount + 1000
-		lat = fr.run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), keep)
+		lat = fr.run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
 		r.FixedRate = lat
 		// The peer at the same rate: how much of the tail is the machine's.
 		if o.phases["latency"] {
 			step("nginx latency at %.0f requests/s", rate)
-			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, realisticLink(n.Offers, n.Affiliates), 0)
+			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), 0)
 			r.NginxLatency = peer.Latency.summary()
 		}
 	}
@@ -338,7 +340,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		coldIDs = lat.ClickIDs[from:min(len(lat.ClickIDs), from+o.coldCount)]
 		loadRate := max(rate/2, 1000)
 		step("%d conversions at %.0f/s on clicks evicted from Redis, %.0f clicks/s meanwhile", len(coldIDs), o.coldRate, loadRate)
-		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, realisticLink(n.Offers, n.Affiliates), rcv); err != nil {
+		if r.Cold, err = runCold(ctx, cr, st, addr.Host, n.AdvertiserKey, coldIDs, o.coldRate, loadRate, loadgen.RealisticLink(n.Offers, n.Affiliates), rcv); err != nil {
 			return nil, fmt.Errorf("the cold-conversion phase: %w", err)
 		}
 	}
@@ -378,7 +380,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	r.Backpressure = backpressure{ClickQueueFull: int64(full), ShipQueueFull: int64(shipFull)}
 	step("stopping clickrelay (SIGTERM) and counting")
 	stopped = true
-	if err := cr.stop(); err != nil {
+	if err := cr.Stop(); err != nil {
 		return nil, fmt.Errorf("clickrelay's shutdown: %w", err)
 	}
 	r.Accounting.Answered = int64(answered)

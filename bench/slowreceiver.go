@@ -104,15 +104,17 @@ func runSlowReceiver(ctx context.Context, cr *clickrelay, n network, rcv *receiv
 		return res, err
 	}
 	defer hang.stop()
-	slow, err := affiliateWithPostback(cr, "Slow receiver", hang.url())
+	// Each postback goes to its receiver's /pb with the click ID as cid.
+	const pb = "/pb?cid={click_id}&payout={payout}&token=bench-secret"
+	slow, _, err := loadgen.AffiliateWithPostback(cr.Base, adminKey, "Slow receiver", hang.url()+pb)
 	if err != nil {
 		return res, err
 	}
-	fast, err := affiliateWithPostback(cr, "Healthy receiver", rcv.url())
+	fast, _, err := loadgen.AffiliateWithPostback(cr.Base, adminKey, "Healthy receiver", rcv.url()+pb)
 	if err != nil {
 		return res, err
 	}
-	addr, _ := url.Parse(cr.base)
+	addr, _ := url.Parse(cr.Base)
 	count := int(o.conversionRate * o.conversionDuration.Seconds())
 	// Even clicks are the hanging receiver's affiliate's, odd the healthy one's.
 	cids, err := clicksOf(ctx, addr.Host, n.Offers[0], []string{slow, fast}, count)
@@ -127,24 +129,6 @@ func runSlowReceiver(ctx context.Context, cr *clickrelay, n network, rcv *receiv
 	res.DeferredBackoff, _ = cr.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`)
 	res.HostsBackedOff, _ = cr.metric("clickrelay_postback_hosts_backed_off")
 	return res, nil
-}
-
-// affiliateWithPostback creates an affiliate whose postback goes to
-// receiverURL + "/pb" with the click ID as cid, and returns its ID.
-func affiliateWithPostback(cr *clickrelay, name, receiverURL string) (string, error) {
-	var a struct {
-		Affiliate struct {
-			ID     string `json:"id"`
-			APIKey string `json:"api_key"`
-		} `json:"affiliate"`
-	}
-	admin := map[string]string{"Authorization": "Bearer " + adminKey}
-	if err := cr.api("POST", "/v2/affiliates", admin, map[string]any{"name": name, "tier": "premium"}, &a); err != nil {
-		return "", err
-	}
-	err := cr.api("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
-		map[string]any{"url": receiverURL + "/pb?cid={click_id}&payout={payout}&token=bench-secret"}, nil)
-	return a.Affiliate.ID, err
 }
 
 // clicksOf clicks count links of offer, the i-th as affiliates[i %
@@ -170,12 +154,10 @@ func clicksOf(ctx context.Context, addr, offer string, affiliates []string, coun
 					errs[w] = err
 					return
 				}
-				u, err := url.Parse(location)
-				if err != nil || u.Query().Get("cid") == "" {
+				if cids[i] = loadgen.ClickID(location); cids[i] == "" {
 					errs[w] = fmt.Errorf("GET %s: Location %q carries no cid", path, location)
 					return
 				}
-				cids[i] = u.Query().Get("cid")
 			}
 		}()
 	}

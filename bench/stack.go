@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -63,22 +62,16 @@ func nginxBinary() string {
 
 // clickrelay is the process under test, started as the README's run
 // command starts it: `clickrelay all` on the embedded broker.
-type clickrelay struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
-}
+type clickrelay struct{ *loadgen.Clickrelay }
 
 func startClickrelay(binary, dataDir string, port, kafkaPort, redisPort, clickhousePort int) (*clickrelay, error) {
-	cmd := exec.Command(binary, "all")
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", port),
-		"CLICKRELAY_ADMIN_KEY="+adminKey,
+	c, err := loadgen.StartClickrelay(binary, dataDir, port, []string{
+		"CLICKRELAY_ADMIN_KEY=" + adminKey,
 		fmt.Sprintf("CLICKRELAY_REDIS_URL=redis://127.0.0.1:%d/0", redisPort),
 		fmt.Sprintf("CLICKRELAY_CLICKHOUSE_DSN=clickhouse://127.0.0.1:%d/clickrelay", clickhousePort),
 		"CLICKRELAY_KAFKA_BROKERS=embedded",
 		fmt.Sprintf("CLICKRELAY_KAFKA_EMBEDDED_PORT=%d", kafkaPort),
-		"CLICKRELAY_KAFKA_EMBEDDED_DIR="+filepath.Join(dataDir, "kafka"),
+		"CLICKRELAY_KAFKA_EMBEDDED_DIR=" + filepath.Join(dataDir, "kafka"),
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE=1", // the receiver is on loopback
 		"CLICKRELAY_LOG_LEVEL=warn",
 		// One advertiser key sends every conversion, far past seed 002's
@@ -86,42 +79,11 @@ func startClickrelay(binary, dataDir string, port, kafkaPort, redisPort, clickho
 		// seed 000's 100 a minute: limits stay on (their Redis call is part
 		// of the conversion path measured), set out of reach.
 		"CLICKRELAY_RATE_LIMITS=advertiser_conversions=100000000/min,affiliate_burst=100000000/min,affiliate_standard=100000000/h,affiliate_premium=100000000/h",
-	)
-	logFile, err := os.Create(filepath.Join(dataDir, "clickrelay.log"))
+	})
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	// scripts/bench.sh stops it by this file if the runner itself dies.
-	c := &clickrelay{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
-	pidFile := filepath.Join(dataDir, "clickrelay.pid")
-	_ = os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
-	go func() {
-		err := cmd.Wait()
-		_ = os.Remove(pidFile) // its number may be another process's soon
-		logFile.Close()
-		c.done <- err
-	}()
-	if err := waitHTTP(c.base+"/health", 200); err != nil {
-		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dataDir, "clickrelay.log"))
-	}
-	return c, nil
-}
-
-// stop sends SIGTERM and waits for the graceful shutdown.
-func (c *clickrelay) stop() error {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-c.done:
-		return err
-	case <-time.After(90 * time.Second):
-		_ = c.cmd.Process.Kill()
-		return fmt.Errorf("clickrelay did not stop within 90 s")
-	}
+	return &clickrelay{c}, nil
 }
 
 func waitHTTP(url string, status int) error {
@@ -145,7 +107,7 @@ func waitHTTP(url string, status int) error {
 // clickOnce follows one tracking link and expects its 302.
 func (c *clickrelay) clickOnce(path string) error {
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(c.base + path)
+	resp, err := client.Get(c.Base + path)
 	if err != nil {
 		return err
 	}
@@ -158,7 +120,7 @@ func (c *clickrelay) clickOnce(path string) error {
 
 // api calls clickrelay's JSON API and decodes the answer into out.
 func (c *clickrelay) api(method, path string, headers map[string]string, body any, out any) error {
-	return loadgen.API(c.base, method, path, headers, body, out)
+	return loadgen.API(c.Base, method, path, headers, body, out)
 }
 
 // network is what the bench sets up: advertisers' offers and affiliates
@@ -166,12 +128,12 @@ func (c *clickrelay) api(method, path string, headers map[string]string, body an
 type network = loadgen.Network
 
 func (c *clickrelay) setUp(offers, affiliates int, postbackURL string) (network, error) {
-	return loadgen.SetUp(c.base, adminKey, offers, affiliates, postbackURL)
+	return loadgen.SetUp(c.Base, adminKey, offers, affiliates, postbackURL)
 }
 
 // metric reads one counter from /metrics.
 func (c *clickrelay) metric(name string) (float64, error) {
-	resp, err := http.Get(c.base + "/metrics")
+	resp, err := http.Get(c.Base + "/metrics")
 	if err != nil {
 		return 0, err
 	}

@@ -76,31 +76,39 @@ func (a *accounts) waitCaughtUp(ctx context.Context, clicks []minted, convs []*c
 	}
 }
 
+// countsBy runs a query of (key, UInt64 count) rows and maps each key to
+// its count.
+func (a *accounts) countsBy(ctx context.Context, query string) (map[string]int, error) {
+	rows, err := a.ch.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var key string
+		var n uint64
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, err
+		}
+		out[key] = int(n)
+	}
+	return out, nil
+}
+
 // account fills res with what was lost and what was doubled.
 func (a *accounts) account(ctx context.Context, res *result, clicks []minted, convs []*conversion, postbacks map[string]int) error {
 	// Clicks: ClickHouse after folding (FINAL) and before, and Redis.
-	inCH := map[string]int{}
-	rows, err := a.ch.Query(ctx, "SELECT click_id, toUInt64(count()) FROM "+a.db+".clicks FINAL GROUP BY click_id")
+	inCH, err := a.countsBy(ctx, "SELECT click_id, toUInt64(count()) FROM "+a.db+".clicks FINAL GROUP BY click_id")
 	if err != nil {
 		return fmt.Errorf("clicks: %w", err)
 	}
-	for rows.Next() {
-		var id string
-		var n uint64
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		inCH[id] = int(n)
-	}
-	rows.Close()
 	if res.ClickRows, err = a.count(ctx, "SELECT count() FROM "+a.db+".clicks"); err != nil {
 		return err
 	}
-	for id, n := range inCH {
+	for _, n := range inCH {
 		res.ClickRowsFinal += int64(n)
 		res.ClicksDoubled += int64(n - 1)
-		_ = id
 	}
 	for _, c := range clicks {
 		if inCH[c.id] == 0 {
@@ -124,21 +132,10 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	res.ClicksLostRedis, res.ClicksOnlyInCH = missing.lost, missing.onlyInCH
 
 	// Conversions: per txid, the distinct conversion IDs stored.
-	stored := map[string]int{}
-	rows, err = a.ch.Query(ctx, "SELECT txid, toUInt64(uniqExact(conversion_id)) FROM "+a.db+".conversions FINAL GROUP BY txid")
+	stored, err := a.countsBy(ctx, "SELECT txid, toUInt64(uniqExact(conversion_id)) FROM "+a.db+".conversions FINAL GROUP BY txid")
 	if err != nil {
 		return fmt.Errorf("conversions: %w", err)
 	}
-	for rows.Next() {
-		var tx string
-		var n uint64
-		if err := rows.Scan(&tx, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		stored[tx] = int(n)
-	}
-	rows.Close()
 	reasons := map[string]int{}
 	for _, c := range convs {
 		res.ConversionsSent++

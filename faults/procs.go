@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -176,17 +177,9 @@ func (p *proc) metric(name string) (float64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
+	body, _ := io.ReadAll(resp.Body) // a body cut short is read as far as it goes
 	var sum float64
-	for _, line := range strings.Split(b.String(), "\n") {
+	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
 			f := strings.Fields(line)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,14 +83,14 @@ func (g *clickGen) start(ctx context.Context, d time.Duration) {
 					}
 					continue
 				}
-				u, err := url.Parse(location)
-				if err != nil || u.Query().Get("cid") == "" {
+				cid := loadgen.ClickID(location)
+				if cid == "" {
 					g.failed.Add(1)
 					continue
 				}
 				g.redirected.Add(1)
 				g.mu.Lock()
-				g.answered = append(g.answered, minted{id: u.Query().Get("cid"), at: time.Now()})
+				g.answered = append(g.answered, minted{id: cid, at: time.Now()})
 				g.mu.Unlock()
 			}
 		}()

@@ -22,16 +22,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$PATH:/usr/sbin:/sbin"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
 if [ ${#need[@]} -gt 0 ]; then
-	sudo=""
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
 	echo "bench: installing ${need[*]} with apt-get" >&2
-	$sudo apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+	apt_install "${need[@]}"
 fi
 # Debian starts nginx on port 80 when installing it; the bench runs its own.
 

@@ -19,6 +19,8 @@ niceness=${SERVICES_NICE:-10}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf 'redis-cluster: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 url() {
 	local hosts=() p
@@ -32,10 +34,7 @@ cluster_ok() { redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q '^c
 wait_until() { # what, tries (0.2 s each), command...
 	local what=$1 tries=$2
 	shift 2
-	for _ in $(seq 1 "$tries"); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.2
-	done
+	retry "$tries" "$@" && return 0
 	say "$what: timed out; the nodes' logs are under $data"
 	return 1
 }
@@ -79,18 +78,9 @@ start() {
 }
 
 stop() {
-	local p pid
+	local p
 	for p in "${ports[@]}"; do
-		[ -f "$data/$p/redis.pid" ] || continue
-		pid=$(cat "$data/$p/redis.pid")
-		if kill "$pid" 2>/dev/null; then
-			for _ in $(seq 1 50); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.2
-			done
-			say "node $p stopped"
-		fi
-		rm -f "$data/$p/redis.pid"
+		stop_pid "node $p" "$data/$p/redis.pid"
 	done
 }
 

@@ -26,6 +26,8 @@ merge_threads=${CLICKHOUSE_MERGE_THREADS:-$(($(nproc) > 2 ? $(nproc) : 2))}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf 'services: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 install_missing() {
 	local need=()
@@ -33,20 +35,14 @@ install_missing() {
 	command -v clickhouse-server >/dev/null || need+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null || need+=(clickhouse-client)
 	[ ${#need[@]} -eq 0 ] && return
-	local sudo=""
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
 	say "installing ${need[*]} with apt-get"
-	$sudo apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+	apt_install "${need[@]}"
 }
 
 wait_for() { # what, command...
 	local what=$1
 	shift
-	for _ in $(seq 1 100); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.2
-	done
+	retry 100 "$@" && return 0
 	say "$what did not come up; its log is under $data"
 	return 1
 }
@@ -110,20 +106,6 @@ XML
 	echo $! >"$dir/clickhouse.pid"
 	wait_for clickhouse clickhouse-client --port "$ch_port" -q "SELECT 1"
 	say "clickhouse $(clickhouse-client --port "$ch_port" -q 'SELECT version()') on 127.0.0.1:$ch_port"
-}
-
-stop_pid() { # name, pidfile
-	[ -f "$2" ] || return 0
-	local pid
-	pid=$(cat "$2")
-	if kill "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		say "$1 stopped"
-	fi
-	rm -f "$2"
 }
 
 case ${1:-} in

@@ -5,6 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 # promtool (Debian's prometheus package) lints /metrics in the tests. Only
 # the tool is wanted: the package's daemon is kept from starting (a
@@ -19,8 +21,7 @@ install_promtool() {
 		$sudo chmod +x "$policy"
 		made=1
 	fi
-	$sudo apt-get update -q >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null || status=$?
+	apt_install prometheus || status=$?
 	[ -n "$made" ] && $sudo rm -f "$policy"
 	if [ -d /run/systemd/system ]; then
 		$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
@@ -34,11 +35,8 @@ install_promtool
 # chromium (Debian's package) runs the console's browser tests, headless.
 install_chromium() {
 	command -v chromium >/dev/null && return
-	local sudo=""
-	[ "$(id -u)" -ne 0 ] && sudo=sudo
 	echo "== installing chromium (apt-get install chromium)" >&2
-	$sudo apt-get update -q >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null
+	apt_install chromium
 }
 install_chromium
 

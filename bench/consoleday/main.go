@@ -26,7 +26,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -36,6 +35,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/clickrelay/clickrelay/internal/loadgen"
 )
 
 const adminKey = "console-day-admin-key-0123456789"
@@ -91,7 +92,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() {
-		if err := cr.stop(); err != nil {
+		if err := cr.Stop(); err != nil {
 			log.Printf("stopping clickrelay: %v", err)
 		}
 	}()
@@ -150,17 +151,11 @@ func run(ctx context.Context, o options) error {
 }
 
 // clickrelay is the process the reads are timed against.
-type clickrelay struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
-}
+type clickrelay struct{ *loadgen.Clickrelay }
 
 func startClickrelay(o options) (*clickrelay, error) {
-	cmd := exec.Command(o.binary, "all")
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("CLICKRELAY_ADDR=127.0.0.1:%d", o.port),
-		"CLICKRELAY_ADMIN_KEY="+adminKey,
+	c, err := loadgen.StartClickrelay(o.binary, o.dataDir, o.port, []string{
+		"CLICKRELAY_ADMIN_KEY=" + adminKey,
 		fmt.Sprintf("CLICKRELAY_REDIS_URL=redis://127.0.0.1:%d/0", o.redisPort),
 		fmt.Sprintf("CLICKRELAY_CLICKHOUSE_DSN=clickhouse://127.0.0.1:%d/%s", o.clickhousePort, o.database),
 		"CLICKRELAY_KAFKA_BROKERS=embedded",
@@ -169,47 +164,11 @@ func startClickrelay(o options) (*clickrelay, error) {
 		// The reads are timed, not rate limited: the affiliate and
 		// advertiser reads repeat past seed 000's and 002's limits.
 		"CLICKRELAY_RATE_LIMITS=off",
-	)
-	logFile, err := os.Create(filepath.Join(o.dataDir, "clickrelay.log"))
+	})
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	_ = os.WriteFile(filepath.Join(o.dataDir, "clickrelay.pid"), fmt.Appendf(nil, "%d\n", cmd.Process.Pid), 0o644)
-	c := &clickrelay{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", o.port), done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait(); logFile.Close() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(c.base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return c, nil
-			}
-		}
-		select {
-		case err := <-c.done:
-			return nil, fmt.Errorf("clickrelay exited at start: %v (log: %s)", err, logFile.Name())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			return nil, fmt.Errorf("clickrelay did not answer /health within 60 s (log: %s)", logFile.Name())
-		}
-	}
-}
-
-func (c *clickrelay) stop() error {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-c.done:
-		return err
-	case <-time.After(90 * time.Second):
-		_ = c.cmd.Process.Kill()
-		return fmt.Errorf("clickrelay did not stop within 90 s")
-	}
+	return &clickrelay{c}, nil
 }
 
 var client = &http.Client{Timeout: 60 * time.Second}
@@ -225,7 +184,7 @@ func (c *clickrelay) call(method, path string, headers map[string]string, body a
 		}
 		reader = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.base+path, reader)
+	req, err := http.NewRequest(method, c.Base+path, reader)
 	if err != nil {
 		return nil, err
 	}

@@ -152,7 +152,7 @@ func sendClicks(ctx context.Context, addr string, conns, count int, link loadgen
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
-				ids[i] = clickIDOf(location)
+				ids[i] = loadgen.ClickID(location)
 			}
 		}()
 	}
@@ -161,27 +161,6 @@ func sendClicks(ctx context.Context, addr string, conns, count int, link loadgen
 		firstErr = ctx.Err()
 	}
 	return ids, firstErr
-}
-
-func clickIDOf(location string) string {
-	u, err := url.Parse(location)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("cid")
-}
-
-func usedMemory(ctx context.Context, rdb *goredis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no used_memory in INFO")
 }
 
 // keyKind is what a sample of one kind of key measures.
@@ -224,7 +203,7 @@ func sampleKeys(ctx context.Context, rdb *goredis.Client, match string, samples 
 }
 
 func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr string, link loadgen.Link, seq *atomic.Int64) error {
-	before, err := usedMemory(ctx, rdb)
+	before, err := loadgen.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -253,7 +232,7 @@ func measureMemory(ctx context.Context, o options, rdb *goredis.Client, addr str
 		time.Sleep(300 * time.Millisecond)
 	}
 	cpuAfter := cpuTimes(o.pids)
-	after, err := usedMemory(ctx, rdb)
+	after, err := loadgen.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -557,20 +536,15 @@ func cpuTimes(list string) []cpuTime {
 		if !ok {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+		n, err := strconv.Atoi(strings.TrimSpace(pid))
 		if err != nil {
 			continue
 		}
-		// Fields after the command's closing parenthesis: utime and stime
-		// are the 12th and 13th.
-		_, rest, _ := strings.Cut(string(stat), ") ")
-		f := strings.Fields(rest)
-		if len(f) < 13 {
+		cpu, err := loadgen.ProcessCPU(n)
+		if err != nil {
 			continue
 		}
-		u, _ := strconv.ParseFloat(f[11], 64)
-		s, _ := strconv.ParseFloat(f[12], 64)
-		out = append(out, cpuTime{name, (u + s) / 100}) // USER_HZ is 100 on Linux
+		out = append(out, cpuTime{name, cpu.Seconds()})
 	}
 	return out
 }

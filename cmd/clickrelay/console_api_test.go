@@ -94,15 +94,8 @@ func TestConsoleReads(t *testing.T) {
 		t.Fatalf("register postback: %d", code)
 	}
 	// A second affiliate sends one Android click that never converts.
-	var other struct {
-		Affiliate struct {
-			ID string `json:"id"`
-		} `json:"affiliate"`
-	}
-	if code := s.admin("POST", "/v2/affiliates", `{"name":"Zeta Traffic"}`, &other); code != 201 {
-		t.Fatalf("second affiliate: %d", code)
-	}
-	if status, _ := s.clickAs(fmt.Sprintf("/click/%s?aff_id=%s&sub1=beta", n.offerID, other.Affiliate.ID), androidUA); status != 302 {
+	other := s.createAffiliate(`{"name":"Zeta Traffic"}`)
+	if status, _ := s.clickAs(fmt.Sprintf("/click/%s?aff_id=%s&sub1=beta", n.offerID, other.ID), androidUA); status != 302 {
 		t.Fatalf("android click: %d", status)
 	}
 	// Jane Media: three iPhone clicks in Great Britain, two converting,
@@ -169,7 +162,7 @@ func TestConsoleReads(t *testing.T) {
 				if r["affiliate_name"] != "Jane Media" || r["geo"] != "GB" || r["clicks"] != 3.0 || r["conversions"] != 2.0 || r["revenue"] != 50.0 || r["unique_clicks"] != 1.0 {
 					t.Errorf("Jane Media's row %v", r)
 				}
-			case other.Affiliate.ID:
+			case other.ID:
 				if r["clicks"] != 1.0 || r["conversions"] != 0.0 || r["cvr"] != 0.0 {
 					t.Errorf("Zeta's row %v", r)
 				}
@@ -184,7 +177,7 @@ func TestConsoleReads(t *testing.T) {
 			query        string
 			clicks, rows int
 		}{
-			{"&affiliate_id=" + other.Affiliate.ID, 1, 1},
+			{"&affiliate_id=" + other.ID, 1, 1},
 			{"&advertiser_id=" + n.advertiserID + "&group_by=sub1", 4, 2},
 			{"&offer_id=" + n.offerID + "&group_by=device,os", 4, 2},
 			{"&offer_id=no-such-offer", 0, 1},
@@ -305,7 +298,7 @@ func TestConsoleReads(t *testing.T) {
 			{"?date_from=" + today + "&date_to=" + today + "&status=all", 2, 2, convIDs[1]},
 			{"?status=approved", 1, 1, convIDs[0]},
 			{"?status=pending&affiliate_id=" + n.affiliateID, 1, 1, convIDs[1]},
-			{"?affiliate_id=" + other.Affiliate.ID, 0, 0, ""},
+			{"?affiliate_id=" + other.ID, 0, 0, ""},
 			{"?advertiser_id=" + n.advertiserID + "&offer_id=" + n.offerID + "&per_page=1&page=2", 2, 1, convIDs[0]},
 			{"?page=3&per_page=1", 2, 0, ""},
 			{"?date_from=2020-01-01&date_to=2020-01-31", 0, 0, ""},

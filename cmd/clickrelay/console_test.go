@@ -252,18 +252,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"event":"approved"}`, receiver.srv.URL+"/pb?cid={click_id}&payout={payout}"), &pb); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
-	var other struct {
-		Affiliate struct {
-			APIKey string `json:"api_key"`
-		} `json:"affiliate"`
-	}
-	if code := s.admin("POST", "/v2/affiliates", `{"name":"Other Media"}`, &other); code != 201 {
-		t.Fatalf("second affiliate: %d", code)
-	}
+	other := s.createAffiliate(`{"name":"Other Media"}`)
 	var otherPB struct {
 		PostbackID string `json:"postback_id"`
 	}
-	if code := s.call("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + other.Affiliate.APIKey},
+	if code := s.call("POST", "/v1/postbacks", other.auth(),
 		`{"url":"https://other.example/pb?c={click_id}"}`, &otherPB); code != 200 {
 		t.Fatalf("second affiliate's postback: %d", code)
 	}

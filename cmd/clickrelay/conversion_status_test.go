@@ -74,16 +74,6 @@ func (s *stack) restartSameEngines() {
 	s.start()
 }
 
-// envValue returns one of clickrelay's environment variables.
-func (s *stack) envValue(name string) string {
-	for _, kv := range s.cmd.Env {
-		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
 // nextPostback waits for the next postback the receiver gets.
 func nextPostback(t *testing.T, r *affiliateTracker) hit {
 	t.Helper()

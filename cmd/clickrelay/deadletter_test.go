@@ -136,13 +136,8 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 			!strings.Contains(own.Data[0].Attempts[0].URL, "token=s3cret") {
 			t.Fatalf("affiliate's deliveries: %d %+v", code, own)
 		}
-		var other struct {
-			Affiliate struct {
-				APIKey string `json:"api_key"`
-			} `json:"affiliate"`
-		}
-		s.admin("POST", "/v2/affiliates", `{"name":"Other Media"}`, &other)
-		if code := s.call("GET", "/v1/postbacks/"+pb.PostbackID+"/deliveries", map[string]string{"Authorization": "Bearer " + other.Affiliate.APIKey}, "", nil); code != 404 {
+		other := s.createAffiliate(`{"name":"Other Media"}`)
+		if code := s.call("GET", "/v1/postbacks/"+pb.PostbackID+"/deliveries", other.auth(), "", nil); code != 404 {
 			t.Fatalf("another affiliate's read: %d, want 404", code)
 		}
 		if got := s.metric("clickrelay_postback_dead_lettered_total"); got != 1 {
@@ -215,15 +210,9 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 	t.Run("a postback that keeps failing is disabled, keeps its deliveries, and is re-enabled with a re-drive", func(t *testing.T) {
 		// A second affiliate, so the first one's run of failures is not
 		// this one's.
-		var aff2 struct {
-			Affiliate struct {
-				ID     string `json:"id"`
-				APIKey string `json:"api_key"`
-			} `json:"affiliate"`
-		}
-		s.admin("POST", "/v2/affiliates", `{"name":"Failing Media"}`, &aff2)
+		aff2 := s.createAffiliate(`{"name":"Failing Media"}`)
 		n2 := n
-		n2.affiliateID, n2.affiliateKey = aff2.Affiliate.ID, aff2.Affiliate.APIKey
+		n2.affiliateID, n2.affiliateKey = aff2.ID, aff2.APIKey
 		gone := newFlakyReceiver(t, http.StatusNotFound) // permanent: one attempt each
 		var pb2 struct {
 			PostbackID string `json:"postback_id"`

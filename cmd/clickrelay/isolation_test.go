@@ -113,20 +113,11 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 
 	// newAffiliate creates an affiliate whose postback goes to receiverURL.
 	newAffiliate := func(name, receiverURL string) string {
-		var aff struct {
-			Affiliate struct {
-				ID     string `json:"id"`
-				APIKey string `json:"api_key"`
-			} `json:"affiliate"`
-		}
-		if code := s.admin("POST", "/v2/affiliates", fmt.Sprintf(`{"name":%q,"tier":"premium"}`, name), &aff); code != 201 {
-			t.Fatalf("create affiliate %s: %d", name, code)
-		}
-		auth := map[string]string{"Authorization": "Bearer " + aff.Affiliate.APIKey}
-		if code := s.call("POST", "/v1/postbacks", auth, fmt.Sprintf(`{"url":%q}`, receiverURL+"/pb?cid={click_id}&token=secret-token"), nil); code != 200 {
+		aff := s.createAffiliate(fmt.Sprintf(`{"name":%q,"tier":"premium"}`, name))
+		if code := s.call("POST", "/v1/postbacks", aff.auth(), fmt.Sprintf(`{"url":%q}`, receiverURL+"/pb?cid={click_id}&token=secret-token"), nil); code != 200 {
 			t.Fatalf("create %s's postback: %d", name, code)
 		}
-		return aff.Affiliate.ID
+		return aff.ID
 	}
 	// convert clicks count times as affiliate and converts each click.
 	convert := func(affiliate string, count int) []string {

@@ -277,7 +277,7 @@ func TestFullRedisStillRedirects(t *testing.T) {
 	redis := startPrivateRedis(t, "--maxmemory-policy", "noeviction")
 	s := startStack(t, "CLICKRELAY_REDIS_URL="+redis.url())
 	n := s.setUp("https://shop.example/landing?cid={click_id}")
-	if _, err := redis.do("CONFIG", "SET", "maxmemory", "1"); err != nil {
+	if err := redis.do("CONFIG", "SET", "maxmemory", "1"); err != nil {
 		t.Fatal(err)
 	}
 	link := fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID)
@@ -304,7 +304,7 @@ func TestFullRedisStillRedirects(t *testing.T) {
 		t.Errorf("/ready shows internal detail: %v", ready.Checks)
 	}
 
-	if _, err := redis.do("CONFIG", "SET", "maxmemory", "0"); err != nil {
+	if err := redis.do("CONFIG", "SET", "maxmemory", "0"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the retry list drained", 30*time.Second, func() bool {

@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // privateRedis is a redis-server of the test's own, on a free port, that
@@ -52,8 +52,7 @@ func (r *privateRedis) start() {
 		r.t.Fatal(err)
 	}
 	waitFor(r.t, "the private redis-server answers", 10*time.Second, func() bool {
-		_, err := r.do("PING")
-		return err == nil
+		return r.do("PING") == nil
 	})
 }
 
@@ -76,29 +75,10 @@ func (r *privateRedis) signal(sig syscall.Signal) {
 	}
 }
 
-// do sends one command and returns the first line of the answer.
-func (r *privateRedis) do(args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return "", err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimSpace(line)
-	if strings.HasPrefix(line, "-") {
-		return "", fmt.Errorf("redis: %s", line[1:])
-	}
-	return line, nil
+// do sends one command, on a connection of its own, once.
+func (r *privateRedis) do(args ...any) error {
+	c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port),
+		DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: -1})
+	defer c.Close()
+	return c.Do(context.Background(), args...).Err()
 }

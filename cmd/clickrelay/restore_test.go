@@ -11,7 +11,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/clickrelay/clickrelay/internal/testenv"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -20,20 +19,11 @@ import (
 // away, and returns the stack's key prefix.
 func stackRedis(t *testing.T, s *stack) (goredis.UniversalClient, string) {
 	t.Helper()
-	url := testenv.RedisURL(t)
-	for _, kv := range s.env { // the last setting wins, as in exec
-		if v, ok := strings.CutPrefix(kv, "CLICKRELAY_REDIS_URL="); ok {
-			url = v
-		}
+	prefix := s.envValue("CLICKRELAY_REDIS_PREFIX")
+	if prefix == "" {
+		t.Fatal("the stack has no CLICKRELAY_REDIS_PREFIX")
 	}
-	client := redis.ClientForTest(t, url)
-	for _, kv := range s.env {
-		if prefix, ok := strings.CutPrefix(kv, "CLICKRELAY_REDIS_PREFIX="); ok {
-			return client, prefix
-		}
-	}
-	t.Fatal("the stack has no CLICKRELAY_REDIS_PREFIX")
-	return nil, ""
+	return redis.ClientForTest(t, s.envValue("CLICKRELAY_REDIS_URL")), prefix
 }
 
 // loseConfiguration deletes the network's entities, API keys, ID sequences
@@ -183,7 +173,6 @@ func TestARedisRestartWithoutPersistenceLosesNoConfiguration(t *testing.T) {
 	ctx := context.Background()
 	r := startPrivateRedis(t)
 	s := startStack(t, "CLICKRELAY_REDIS_URL="+r.url())
-	s.env = append(s.env, "CLICKRELAY_REDIS_URL="+r.url()) // s.env leaves out extra settings
 	if !strings.Contains(s.stderr.String(), "WITHOUT an append-only file") {
 		t.Errorf("no warning about Redis without an append-only file:\n%s", s.stderr.String())
 	}

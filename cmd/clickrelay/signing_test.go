@@ -273,15 +273,8 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		if code := s.admin("POST", "/v2/postbacks/"+pb.PostbackID+"/test", "", &adminGot); code != 200 || !adminGot.Delivered || adminGot.URL == got.URL {
 			t.Fatalf("admin test: %d %+v", code, adminGot)
 		}
-		var other struct {
-			Affiliate struct {
-				APIKey string `json:"api_key"`
-			} `json:"affiliate"`
-		}
-		if code := s.admin("POST", "/v2/affiliates", `{"name":"Other Media"}`, &other); code != 201 {
-			t.Fatalf("create affiliate: %d", code)
-		}
-		if code := s.call("POST", "/v1/postbacks/"+pb.PostbackID+"/test", map[string]string{"Authorization": "Bearer " + other.Affiliate.APIKey}, "", nil); code != 404 {
+		other := s.createAffiliate(`{"name":"Other Media"}`)
+		if code := s.call("POST", "/v1/postbacks/"+pb.PostbackID+"/test", other.auth(), "", nil); code != 404 {
 			t.Fatalf("another affiliate tested the postback: %d, want 404", code)
 		}
 		if code := s.admin("POST", "/v2/postbacks/pb_nope/test", "", nil); code != 404 {

@@ -203,6 +203,18 @@ func (s *stack) startServe(extraEnv ...string) *stack {
 	return serve
 }
 
+// envValue returns one of the environment variables clickrelay runs with
+// (extra settings included): the last setting of name, as exec keeps.
+func (s *stack) envValue(name string) string {
+	v := ""
+	for _, kv := range s.cmd.Env {
+		if value, ok := strings.CutPrefix(kv, name+"="); ok {
+			v = value
+		}
+	}
+	return v
+}
+
 // terminate sends SIGTERM and waits for a clean exit.
 func (s *stack) terminate() {
 	s.t.Helper()

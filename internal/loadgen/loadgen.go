@@ -1,6 +1,8 @@
 // Package loadgen holds the pieces the benchmark (bench/) and the fault
 // suite (faults/) both drive clickrelay with: a cheap keep-alive HTTP/1.1
-// connection, realistic tracking links, and browsers' user agents.
+// connection, realistic tracking links, browsers' user agents, and (for
+// the bench's runners) a clickrelay process started and stopped, a
+// process's CPU time and Redis's used_memory.
 package loadgen
 
 import (
@@ -8,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -142,4 +145,14 @@ var UserAgents = []string{
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
 	"Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
 	"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+}
+
+// ClickID is the click ID a redirect's Location carries as cid, or "" when
+// it has none.
+func ClickID(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("cid")
 }

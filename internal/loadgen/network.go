@@ -82,19 +82,32 @@ func SetUp(base, adminKey string, offers, affiliates int, postbackURL string) (N
 		n.Offers = append(n.Offers, o.Offer.ID)
 	}
 	for i := range affiliates {
-		var a struct {
-			Affiliate keyed `json:"affiliate"`
-		}
-		if err := API(base, "POST", "/v2/affiliates", admin, map[string]any{"name": fmt.Sprintf("Load affiliate %d", i), "tier": "premium"}, &a); err != nil {
-			return n, err
-		}
-		n.Affiliates = append(n.Affiliates, a.Affiliate.ID)
-		n.AffiliateKeys = append(n.AffiliateKeys, a.Affiliate.APIKey)
-		err := API(base, "POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
-			map[string]any{"url": postbackURL + "/pb?cid={click_id}&payout={payout}&tx={txid}&s1={sub1}"}, nil)
+		id, key, err := AffiliateWithPostback(base, adminKey, fmt.Sprintf("Load affiliate %d", i),
+			postbackURL+"/pb?cid={click_id}&payout={payout}&tx={txid}&s1={sub1}")
 		if err != nil {
 			return n, err
 		}
+		n.Affiliates = append(n.Affiliates, id)
+		n.AffiliateKeys = append(n.AffiliateKeys, key)
 	}
 	return n, nil
+}
+
+// AffiliateWithPostback creates, through the admin API at base, a premium
+// affiliate named name with a postback to postbackURL, and returns its ID
+// and API key.
+func AffiliateWithPostback(base, adminKey, name, postbackURL string) (id, key string, err error) {
+	var a struct {
+		Affiliate struct {
+			ID     string `json:"id"`
+			APIKey string `json:"api_key"`
+		} `json:"affiliate"`
+	}
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	if err := API(base, "POST", "/v2/affiliates", admin, map[string]any{"name": name, "tier": "premium"}, &a); err != nil {
+		return "", "", err
+	}
+	err = API(base, "POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + a.Affiliate.APIKey},
+		map[string]any{"url": postbackURL}, nil)
+	return a.Affiliate.ID, a.Affiliate.APIKey, err
 }
