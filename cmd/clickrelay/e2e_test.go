@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -315,6 +317,11 @@ func TestBadInputGetsTheSurfacesEnvelope(t *testing.T) {
 // TestSIGTERMLosesNothing sends SIGTERM while clicks and conversions are in
 // flight: every click answered with a 302 and every conversion answered
 // tracked must be in ClickHouse once the process has exited.
+//
+// A request the server took but whose answer never reached the client (its
+// connection closed by the stop as the answer was written) may be stored
+// too, as when a visitor closes the tab: so ClickHouse may hold more than
+// was answered, by at most the requests that got no answer.
 func TestSIGTERMLosesNothing(t *testing.T) {
 	// Thousands of conversions a minute from one advertiser: past seed
 	// 002's 1,000/min, which is not what this test is about.
@@ -323,6 +330,7 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	advertiser := map[string]string{"X-API-Key": n.advertiserKey}
 
 	var redirected, tracked atomic.Int64
+	var clicksUnanswered, conversionsUnanswered atomic.Int64
 	clicked := make(chan string, 100_000)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -339,7 +347,10 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/click/%s?aff_id=%s&sub1=g%d", s.base, n.offerID, n.affiliateID, i), nil)
 				resp, err := noRedirects.Do(req)
 				if err != nil {
-					continue // refused once shutdown began: not a 302, not counted
+					if !errors.Is(err, syscall.ECONNREFUSED) {
+						clicksUnanswered.Add(1) // cut off by the stop
+					}
+					continue
 				}
 				resp.Body.Close()
 				if resp.StatusCode == 302 {
@@ -364,6 +375,9 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 					req.Header.Set("X-API-Key", advertiser["X-API-Key"])
 					resp, err := noRedirects.Do(req)
 					if err != nil {
+						if !errors.Is(err, syscall.ECONNREFUSED) {
+							conversionsUnanswered.Add(1)
+						}
 						continue
 					}
 					var b strings.Builder
@@ -401,12 +415,12 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("answered %d redirects and %d tracked conversions; ClickHouse holds %d clicks and %d conversions",
-		redirected.Load(), tracked.Load(), clicks, convs)
-	if clicks != uint64(redirected.Load()) {
-		t.Errorf("ClickHouse holds %d clicks, %d were answered with a 302", clicks, redirected.Load())
+	t.Logf("answered %d redirects and %d tracked conversions (%d and %d requests taken got no answer); ClickHouse holds %d clicks and %d conversions",
+		redirected.Load(), tracked.Load(), clicksUnanswered.Load(), conversionsUnanswered.Load(), clicks, convs)
+	if clicks < uint64(redirected.Load()) || clicks > uint64(redirected.Load()+clicksUnanswered.Load()) {
+		t.Errorf("ClickHouse holds %d clicks; %d were answered with a 302 and %d requests got no answer", clicks, redirected.Load(), clicksUnanswered.Load())
 	}
-	if convs != uint64(tracked.Load()) {
-		t.Errorf("ClickHouse holds %d conversions, %d were acknowledged as tracked", convs, tracked.Load())
+	if convs < uint64(tracked.Load()) || convs > uint64(tracked.Load()+conversionsUnanswered.Load()) {
+		t.Errorf("ClickHouse holds %d conversions; %d were acknowledged as tracked and %d requests got no answer", convs, tracked.Load(), conversionsUnanswered.Load())
 	}
 }
