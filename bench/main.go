@@ -56,8 +56,8 @@ func main() {
 	flag.StringVar(&o.outDir, "out", "bench/results", "where results are written")
 	// The bench's own engines (scripts/bench.sh starts them): with -repeat
 	// the runner empties them between runs.
-	flag.IntVar(&o.redisPort, "redis-port", 46379, "the Redis to use, the bench's own")
-	flag.IntVar(&o.clickhousePort, "clickhouse-port", 49000, "the ClickHouse to use, the bench's own")
+	flag.IntVar(&o.redisPort, "redis-port", 16390, "the Redis to use, the bench's own")
+	flag.IntVar(&o.clickhousePort, "clickhouse-port", 19010, "the ClickHouse to use, the bench's own")
 	flag.IntVar(&o.port, "port", 18080, "clickrelay's HTTP port")
 	flag.IntVar(&o.kafkaPort, "kafka-port", 29092, "the embedded broker's port")
 	flag.IntVar(&o.nginxPort, "nginx-port", 18090, "nginx's port")

@@ -7,8 +7,9 @@
 # `scripts/bench.sh -repeat 5` for each figure's median and spread.
 #
 # It runs Redis and ClickHouse of its own, on ports no one else should use
-# (BENCH_REDIS_PORT 46379, BENCH_CLICKHOUSE_PORT 49000,
-# BENCH_CLICKHOUSE_HTTP_PORT 48123; data under .data/bench), and refuses to
+# (BENCH_REDIS_PORT 16390, BENCH_CLICKHOUSE_PORT 19010,
+# BENCH_CLICKHOUSE_HTTP_PORT 18130, below Linux's ephemeral range so that no
+# outgoing connection holds one; data under .data/bench), and refuses to
 # start when something already answers there: with -repeat the runner
 # empties them between runs.
 #
@@ -35,8 +36,8 @@ fi
 # Debian starts nginx on port 80 when installing it; the bench runs its own.
 
 export CLICKRELAY_DATA_DIR=$root/.data/bench
-export REDIS_PORT=${BENCH_REDIS_PORT:-46379} CLICKHOUSE_PORT=${BENCH_CLICKHOUSE_PORT:-49000}
-export CLICKHOUSE_HTTP_PORT=${BENCH_CLICKHOUSE_HTTP_PORT:-48123}
+export REDIS_PORT=${BENCH_REDIS_PORT:-16390} CLICKHOUSE_PORT=${BENCH_CLICKHOUSE_PORT:-19010}
+export CLICKHOUSE_HTTP_PORT=${BENCH_CLICKHOUSE_HTTP_PORT:-18130}
 for port in "$REDIS_PORT" "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "bench: port $port is taken; the bench runs engines of its own (set BENCH_REDIS_PORT, BENCH_CLICKHOUSE_PORT, BENCH_CLICKHOUSE_HTTP_PORT)" >&2
