@@ -122,7 +122,7 @@ func (a *app) start(ctx context.Context) (err error) {
 		return err
 	}
 	if a.role == roleMigrate {
-		if err := a.clickhouse.Start(ctx); err != nil {
+		if err := a.reach(ctx, "ClickHouse", a.clickhouse.Start); err != nil {
 			return err
 		}
 		a.onStopEngine("clickhouse", a.clickhouse.Stop)
@@ -139,11 +139,11 @@ func (a *app) start(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if err := a.redis.Ping(ctx); err != nil {
+	if err := a.reach(ctx, "Redis", a.redis.Ping); err != nil {
 		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
 	}
 	a.onStopEngine("redis", a.redis.Stop)
-	if err := a.clickhouse.Start(ctx); err != nil {
+	if err := a.reach(ctx, "ClickHouse", a.clickhouse.Start); err != nil {
 		return err
 	}
 	a.onStopEngine("clickhouse", a.clickhouse.Stop)
@@ -160,6 +160,11 @@ func (a *app) start(ctx context.Context) (err error) {
 	}
 	if err := a.redis.Start(ctx); err != nil {
 		return err
+	}
+	if !a.config.Kafka.IsEmbedded() {
+		if err := a.reach(ctx, "Kafka", a.kafka.Ping); err != nil {
+			return err
+		}
 	}
 	if err := a.kafka.Start(ctx); err != nil {
 		return err

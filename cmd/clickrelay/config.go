@@ -31,6 +31,10 @@ type Config struct {
 	LogLevel        zerolog.Level
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// StartupWait is how long a start waits for Redis, ClickHouse and
+	// Kafka to answer: engines started together, or a Redis loading its
+	// append-only file after a restart (startup.go).
+	StartupWait time.Duration
 	// PprofAddr serves net/http/pprof when set; keep it on loopback.
 	PprofAddr string
 	// MetricsAddr serves /metrics alone when set: the only way to scrape
@@ -54,6 +58,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		LogLevel:        zerolog.InfoLevel,
 		LogFormat:       "json",
 		ShutdownTimeout: 30 * time.Second,
+		StartupWait:     60 * time.Second,
 		API:             api.DefaultConfiguration(),
 		Redis:           redis.DefaultConfiguration(),
 		Kafka:           kafka.DefaultConfiguration(),
@@ -92,6 +97,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		c.LogFormat = v
 	}
 	l.duration("CLICKRELAY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	l.durationOrZero("CLICKRELAY_STARTUP_WAIT", &c.StartupWait)
 	l.str("CLICKRELAY_PPROF_ADDR", &c.PprofAddr)
 	l.str("CLICKRELAY_METRICS_ADDR", &c.MetricsAddr)
 	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)

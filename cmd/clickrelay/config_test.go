@@ -110,6 +110,7 @@ func TestMissingEnginesNameTheSetting(t *testing.T) {
 			"CLICKRELAY_REDIS_URL":      "redis://127.0.0.1:1/0",
 			"CLICKRELAY_KAFKA_BROKERS":  "127.0.0.1:1",
 			"CLICKRELAY_ADMIN_KEY":      "0123456789abcdef0123",
+			"CLICKRELAY_STARTUP_WAIT":   "0s", // unreachable at once: no waiting
 		}
 		delete(env, want)
 		var stderr bytes.Buffer
@@ -123,6 +124,7 @@ func TestMissingEnginesNameTheSetting(t *testing.T) {
 		"CLICKRELAY_CLICKHOUSE_DSN": "clickhouse://127.0.0.1:1/clickrelay?dial_timeout=1s",
 		"CLICKRELAY_REDIS_URL":      "redis://127.0.0.1:1/0",
 		"CLICKRELAY_KAFKA_BROKERS":  "127.0.0.1:1",
+		"CLICKRELAY_STARTUP_WAIT":   "0s",
 	}), &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), "CLICKRELAY_REDIS_URL") {
 		t.Errorf("unreachable Redis: exit %d, log %s", code, stderr.String())

@@ -80,7 +80,7 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	a := &app{role: role, config: config, log: log, metrics: metrics.NewSet(), notice: stderr}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
-	startCtx, startCancel := context.WithTimeout(ctx, 2*time.Minute)
+	startCtx, startCancel := context.WithTimeout(ctx, 2*time.Minute+config.StartupWait)
 	err = a.start(startCtx)
 	startCancel()
 	if err != nil {

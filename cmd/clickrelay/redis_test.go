@@ -45,15 +45,20 @@ func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0
 // start runs the server and waits until it answers.
 func (r *privateRedis) start() {
 	r.t.Helper()
-	argv := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}, r.args...)
-	r.cmd = exec.Command("redis-server", argv...)
+	r.cmd = r.command()
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
 	waitFor(r.t, "the private redis-server answers", 10*time.Second, func() bool {
 		return r.do("PING") == nil
 	})
+}
+
+// command is the server's command line.
+func (r *privateRedis) command() *exec.Cmd {
+	argv := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}, r.args...)
+	return exec.Command("redis-server", argv...)
 }
 
 // kill ends the server with SIGKILL and waits for it. A frozen process is

@@ -96,6 +96,14 @@ var portsGiven = struct {
 
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
+	s := newStack(t, extraEnv...)
+	s.start()
+	return s
+}
+
+// newStack is startStack without the start: the test starts s.cmd.
+func newStack(t *testing.T, extraEnv ...string) *stack {
+	t.Helper()
 	token := testenv.Token(t)
 	dsn, err := url.Parse(testenv.ClickHouseDSN(t))
 	if err != nil {
@@ -115,7 +123,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		"CLICKRELAY_SINK_FLUSH_INTERVAL=250ms",
 		"CLICKRELAY_LOG_LEVEL=warn",
 	}
-	s := launch(t, "all", append(env, extraEnv...))
+	s := prepare(t, "all", append(env, extraEnv...))
 	s.adminKey = "admin-key-for-tests-" + token
 	s.env, s.brokerPort = env, brokerPort
 
@@ -139,6 +147,14 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 // for /health.
 func launch(t *testing.T, role string, env []string) *stack {
 	t.Helper()
+	s := prepare(t, role, env)
+	s.start()
+	return s
+}
+
+// prepare is launch without the start.
+func prepare(t *testing.T, role string, env []string) *stack {
+	t.Helper()
 	port := freePort(t)
 	s := &stack{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command(os.Args[0], "-test.run=^$", role)
@@ -154,7 +170,6 @@ func launch(t *testing.T, role string, env []string) *stack {
 			t.Logf("clickrelay %s's log:\n%s", role, s.stderr.String())
 		}
 	})
-	s.start()
 	return s
 }
 

@@ -63,6 +63,21 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 	}, nil
 }
 
+// Ping asks the configured brokers for their metadata: whether Kafka
+// answers, before Start (not for the embedded broker, which Start starts).
+func (c *Component) Ping(ctx context.Context) error {
+	return ping(ctx, &kafka.Client{Addr: kafka.TCP(c.config.Brokers...), Timeout: 10 * time.Second}, c.config.Brokers)
+}
+
+func ping(ctx context.Context, client *kafka.Client, brokers []string) error {
+	checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := client.Metadata(checkCtx, &kafka.MetadataRequest{}); err != nil {
+		return fmt.Errorf("CLICKRELAY_KAFKA_BROKERS: cannot reach Kafka at %s: %w", strings.Join(brokers, ","), err)
+	}
+	return nil
+}
+
 // Start starts the embedded broker if configured, checks the brokers
 // answer, and creates the topics.
 func (c *Component) Start(ctx context.Context) error {
@@ -93,11 +108,11 @@ func (c *Component) Start(ctx context.Context) error {
 	}
 	c.client = &kafka.Client{Addr: kafka.TCP(c.brokers...), Timeout: 10 * time.Second}
 
+	if err := ping(ctx, c.client, c.brokers); err != nil {
+		return err
+	}
 	checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.client.Metadata(checkCtx, &kafka.MetadataRequest{}); err != nil {
-		return fmt.Errorf("CLICKRELAY_KAFKA_BROKERS: cannot reach Kafka at %s: %w", strings.Join(c.brokers, ","), err)
-	}
 	if err := c.createTopics(checkCtx); err != nil {
 		return err
 	}
