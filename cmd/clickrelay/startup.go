@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -34,8 +35,14 @@ func (a *app) reach(ctx context.Context, engine string, try func(context.Context
 			return nil
 		}
 		now := time.Now()
-		if !notAnsweringYet(err) || ctx.Err() != nil || now.Add(delay).After(deadline) {
+		if !notAnsweringYet(err) || ctx.Err() != nil {
 			return err
+		}
+		if now.Add(delay).After(deadline) {
+			if since.IsZero() {
+				return err
+			}
+			return fmt.Errorf("%w (no answer for %s: CLICKRELAY_STARTUP_WAIT)", err, now.Sub(since).Round(time.Second))
 		}
 		if since.IsZero() {
 			since = now

@@ -48,6 +48,7 @@ type Component struct {
 
 // New checks the configuration and prepares the client; Start connects.
 func New(deps Dependencies, config Configuration) (*Component, error) {
+	useClientLog(deps.Logger.With().Str("component", "redis").Logger())
 	if config.URL == "" {
 		return nil, errors.New("CLICKRELAY_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
 	}
