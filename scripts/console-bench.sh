@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The console's reads on a 10-million-click day: starts a Redis and a
-# ClickHouse of its own (ports 36379, 39000 and 38123 unless REDIS_PORT,
+# ClickHouse of its own (ports 16395, 19015 and 18135 unless REDIS_PORT,
 # CLICKHOUSE_PORT, CLICKHOUSE_HTTP_PORT say otherwise; data under
 # .data/console-bench, deleted after), runs bench/consoleday (which starts
 # clickrelay, creates the network, loads the day and times every read) and
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 export CLICKRELAY_DATA_DIR=${CONSOLE_BENCH_DATA_DIR:-$root/.data/console-bench}
-export REDIS_PORT=${REDIS_PORT:-36379} CLICKHOUSE_PORT=${CLICKHOUSE_PORT:-39000} CLICKHOUSE_HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-38123}
+export REDIS_PORT=${REDIS_PORT:-16395} CLICKHOUSE_PORT=${CLICKHOUSE_PORT:-19015} CLICKHOUSE_HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-18135}
 # Refuse to load a day into servers this script did not start: the day is
 # written into them and their data deleted after.
 for port in "$REDIS_PORT" "$CLICKHOUSE_PORT"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fault suite: clickrelay under steady load on Redis and ClickHouse
-# processes of its own (ports 36379 and 39000, data under .data/faults),
+# processes of its own (ports 16395 and 19015, below the ephemeral range,
+# data under .data/faults),
 # which it kills, freezes and stops one scenario at a time, accounting for
 # every 302 and every acknowledged conversion. Bounded: a few minutes a
 # scenario, loopback traffic only. Writes faults/results/latest.{md,json};
@@ -11,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 export CLICKRELAY_DATA_DIR=$root/.data/faults
-export REDIS_PORT=${FAULTS_REDIS_PORT:-36379} CLICKHOUSE_PORT=${FAULTS_CLICKHOUSE_PORT:-39000} CLICKHOUSE_HTTP_PORT=${FAULTS_CLICKHOUSE_HTTP_PORT:-38123}
+export REDIS_PORT=${FAULTS_REDIS_PORT:-16395} CLICKHOUSE_PORT=${FAULTS_CLICKHOUSE_PORT:-19015} CLICKHOUSE_HTTP_PORT=${FAULTS_CLICKHOUSE_HTTP_PORT:-18135}
 
 runner=""
 cleanup() {
