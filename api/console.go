@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -103,7 +106,27 @@ func (s *Server) openSession(ctx *fasthttp.RequestCtx) (console.Session, string,
 	default:
 		return console.Session{}, "", false
 	}
+	if s.deps.SignedOut != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		revoked, err := s.deps.SignedOut.SessionRevoked(ctx, sessionID(token))
+		if err != nil {
+			// Refused: a session that cannot be checked may have been
+			// signed out.
+			s.sampledLog.Warn().Err(err).Msg("console session refused: cannot check it was not signed out")
+		}
+		if revoked || err != nil {
+			return console.Session{}, "", false
+		}
+	}
 	return sess, token, true
+}
+
+// sessionID names a session in the signed-out list: a hash of its token,
+// never the token itself.
+func sessionID(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:16])
 }
 
 // cookieAuth is what the request's session of kind want allows: reads need
@@ -168,7 +191,8 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	hash := sha256.Sum256([]byte(key))
-	sess := console.Session{Expires: time.Now().Add(console.Lifetime).Unix(), KeyPrefix: hash[:16]}
+	sess := console.Session{Expires: time.Now().Add(console.Lifetime).Unix(), KeyPrefix: hash[:16], Nonce: make([]byte, 8)}
+	_, _ = rand.Read(sess.Nonce) // never fails (crypto/rand)
 	var name string
 	if subtle.ConstantTimeCompare(hash[:], s.deps.AdminKeyHash[:]) == 1 {
 		sess.Kind, sess.ID, name = console.KindAdmin, adminSessionID, "Network admin"
@@ -209,10 +233,20 @@ func (s *Server) currentSession(ctx *fasthttp.RequestCtx) {
 	envelopeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "Not signed in, or the session has ended: sign in again.")
 }
 
-// signOut clears the cookie. The session itself stays valid until it
-// expires or its key is rotated; the cookie is all a browser holds.
+// signOut ends the session: its token is refused by every process from
+// now on (a copy of the cookie included), and the browser's cookie is
+// cleared.
 func (s *Server) signOut(ctx *fasthttp.RequestCtx) {
 	consoleHeaders(ctx)
+	if sess, token, ok := s.openSession(ctx); ok && s.deps.SignedOut != nil {
+		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := s.deps.SignedOut.RevokeSession(rctx, sessionID(token), time.Unix(sess.Expires, 0)); err != nil {
+			s.log.Error().Err(err).Msg("console sign-out: the session could not be ended")
+			envelopeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "The session could not be ended; try signing out again.")
+			return
+		}
+	}
 	s.setSessionCookie(ctx, "", 0)
 	writeJSON(ctx, fasthttp.StatusOK, map[string]bool{"success": true})
 }

@@ -178,3 +178,43 @@ func TestSessionCookieSecureBehindATLSProxy(t *testing.T) {
 type trustingClicks struct{ noClicks }
 
 func (trustingClicks) TrustsPeer(*fasthttp.RequestCtx) bool { return true }
+
+// Signing out ends the session on the server: a copy of the cookie is
+// refused afterwards, by this process and by another on the same Redis,
+// while the same account's other sessions go on.
+func TestConsoleSignOutEndsTheSession(t *testing.T) {
+	s, rd, _ := newTestServer(t, nil)
+	other, _, _ := newTestServerOn(t, rd, nil, DefaultConfiguration()) // a second process
+	aff := createAccount(t, s, "affiliates", `{"name":"Jane Media"}`)
+	kept, _ := signInCookie(t, s, aff["api_key"].(string))
+	ended, _ := signInCookie(t, s, aff["api_key"].(string))
+	admin, _ := signInCookie(t, s, testAdminKey)
+
+	r := do(s, "DELETE", "/console/session", ended, "")
+	if r.StatusCode() != 200 || !strings.Contains(string(r.Header.Peek("Set-Cookie")), "cr_session=;") {
+		t.Fatalf("sign out: %d %s, Set-Cookie %q", r.StatusCode(), r.Body(), r.Header.Peek("Set-Cookie"))
+	}
+	for _, c := range []struct {
+		name    string
+		server  *Server
+		uri     string
+		headers map[string]string
+		want    int
+	}{
+		{"the signed-out cookie, session", s, "/console/session", ended, 401},
+		{"the signed-out cookie, API", s, "/v1/postbacks", ended, 401},
+		{"the signed-out cookie, another process", other, "/v1/postbacks", ended, 401},
+		{"the account's other session", s, "/v1/postbacks", kept, 200},
+		{"the admin's session", other, "/v2/affiliates", admin, 200},
+	} {
+		if r := do(c.server, "GET", c.uri, c.headers, ""); r.StatusCode() != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, r.StatusCode(), r.Body(), c.want)
+		}
+	}
+	// Signing out again, or without a session, only clears the cookie.
+	for _, h := range []map[string]string{ended, nil} {
+		if r := do(s, "DELETE", "/console/session", h, ""); r.StatusCode() != 200 {
+			t.Errorf("sign out again: %d %s", r.StatusCode(), r.Body())
+		}
+	}
+}

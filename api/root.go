@@ -100,9 +100,19 @@ type Dependencies struct {
 	// re-enabling (postback_deliveries.go); without them those answer 503.
 	DeadLetter deadLetter
 	Deliveries deliveryLog
+	// SignedOut remembers console sessions signed out before they expire;
+	// without it a sign-out only clears the browser's cookie.
+	SignedOut signedOutSessions
 	// MetricHelp describes the families of Metrics, for /metrics; the
 	// server's own and the Go runtime's are added.
 	MetricHelp promtext.Help
+}
+
+// signedOutSessions remembers console sessions signed out before their
+// expiry, for every process (storage/redis/sessions.go).
+type signedOutSessions interface {
+	RevokeSession(ctx context.Context, id string, until time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // deadLetter is the postbacks' dead letter (storage/redis/deadletter.go).

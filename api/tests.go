@@ -90,7 +90,7 @@ func newTestServerOn(t *testing.T, rd *redis.Component, conv *fakeConverter, con
 		}}
 	}
 	s, err := New(Dependencies{Logger: zerolog.Nop(), Store: rd, Clicks: noClicks{}, Conversions: conv, Warehouse: wh,
-		AdminKeyHash: sha256.Sum256([]byte(testAdminKey)), Limiter: rd}, config)
+		AdminKeyHash: sha256.Sum256([]byte(testAdminKey)), Limiter: rd, SignedOut: rd}, config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,10 @@ type Session struct {
 	// with, so a session ends when its key is rotated: the server checks
 	// that the key still belongs to the account.
 	KeyPrefix []byte `json:"f"`
+	// Nonce tells apart two sessions of the same key started in the same
+	// second: signing one out (which lists its token as ended) must not
+	// end the other.
+	Nonce []byte `json:"n,omitempty"`
 }
 
 // Errors Open answers.

@@ -265,7 +265,7 @@ func (a *app) startServe(ctx context.Context) error {
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
 		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
 		Postbacks:  postback.NewSender(a.config.Postback, a.log), // test postbacks go out as deliveries do
-		DeadLetter: a.redis, Deliveries: a.clickhouse,
+		DeadLetter: a.redis, Deliveries: a.clickhouse, SignedOut: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
 		MetricHelp: metricHelp(),

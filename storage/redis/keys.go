@@ -68,6 +68,9 @@ func (k keys) unique(offer, visitor string) string {
 
 // A test session (seed 002) by its token, and the token by its test click.
 func (k keys) testSession(token string) string { return k.prefix + "testsess:" + token }
+
+// revokedSession marks a console session signed out before its expiry.
+func (k keys) revokedSession(id string) string { return k.prefix + "signedout:" + id }
 func (k keys) testClick(clickID string) string { return k.prefix + "testclick:" + k.tagged(clickID) }
 
 // postbackQueue starts the names of the retry queue and the dead letters,
