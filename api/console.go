@@ -107,9 +107,9 @@ func (s *Server) openSession(ctx *fasthttp.RequestCtx) (console.Session, string,
 		return console.Session{}, "", false
 	}
 	if s.deps.SignedOut != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		revoked, err := s.deps.SignedOut.SessionRevoked(ctx, sessionID(token))
+		revoked, err := s.deps.SignedOut.SessionRevoked(rctx, sessionID(token))
 		if err != nil {
 			// Refused: a session that cannot be checked may have been
 			// signed out.
