@@ -35,8 +35,8 @@ func startPrivateRedis(t *testing.T, args ...string) *privateRedis {
 		t.Skip("redis-server is not installed")
 	}
 	r := &privateRedis{t: t, port: freePort(t), dir: t.TempDir(), args: args}
+	t.Cleanup(r.kill) // before the start, which may fail the test with the server running
 	r.start()
-	t.Cleanup(r.kill)
 	return r
 }
 
