@@ -47,27 +47,14 @@ done
 rm -rf "$CLICKRELAY_DATA_DIR"
 
 runner=""
-# stop_pid ends one process this script (or its runner) started, by its id:
-# SIGTERM, up to 40 s for a graceful stop, then SIGKILL.
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 400); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	echo "bench: pid $pid did not stop within 40 s; killing it" >&2
-	kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
 	trap - INT TERM
 	if [ -n "$runner" ]; then
-		stop_pid "$runner"
+		end_process "$runner" 40
 		wait "$runner" 2>/dev/null || true
 	fi
 	for pidfile in "$CLICKRELAY_DATA_DIR/wrk.pid" "$CLICKRELAY_DATA_DIR/clickrelay.pid" "$CLICKRELAY_DATA_DIR/nginx/nginx.pid"; do
-		[ -f "$pidfile" ] && stop_pid "$(tr -dc 0-9 <"$pidfile")"
+		[ -f "$pidfile" ] && end_process "$(tr -dc 0-9 <"$pidfile")" 40
 	done
 	"$root/scripts/services.sh" stop
 }

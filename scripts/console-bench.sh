@@ -11,6 +11,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 export CLICKRELAY_DATA_DIR=${CONSOLE_BENCH_DATA_DIR:-$root/.data/console-bench}
 export REDIS_PORT=${REDIS_PORT:-16395} CLICKHOUSE_PORT=${CLICKHOUSE_PORT:-19015} CLICKHOUSE_HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-18135}
@@ -28,14 +30,11 @@ mkdir -p "$CLICKRELAY_DATA_DIR"
 runner=""
 cleanup() {
 	trap - INT TERM
-	if [ -n "$runner" ] && kill -0 "$runner" 2>/dev/null; then
-		kill -TERM "$runner" 2>/dev/null || true
+	if [ -n "$runner" ]; then
+		end_process "$runner" 40
 		wait "$runner" 2>/dev/null || true
 	fi
-	if [ -f "$CLICKRELAY_DATA_DIR/clickrelay.pid" ]; then
-		pid=$(tr -dc 0-9 <"$CLICKRELAY_DATA_DIR/clickrelay.pid")
-		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
-	fi
+	[ -f "$CLICKRELAY_DATA_DIR/clickrelay.pid" ] && end_process "$(tr -dc 0-9 <"$CLICKRELAY_DATA_DIR/clickrelay.pid")" 40
 	"$root/scripts/services.sh" stop
 	rm -rf "$CLICKRELAY_DATA_DIR"
 }

@@ -37,3 +37,18 @@ stop_pid() {
 	fi
 	rm -f "$2"
 }
+
+# end_process pid seconds: SIGTERM pid (one a script or its runner
+# started), wait up to seconds for a graceful stop, then SIGKILL. Nothing
+# when pid is empty or not running.
+end_process() {
+	local pid=$1 seconds=$2
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq $((seconds * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "pid $pid did not stop within $seconds s; killing it" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+}
