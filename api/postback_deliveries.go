@@ -73,31 +73,38 @@ const deliveryTimeLayout = "2006-01-02T15:04:05.000Z"
 // surfaceFail answers a refused request in a surface's envelope.
 type surfaceFail func(ctx *fasthttp.RequestCtx, status int, code, message string)
 
+// postbackCaller is who called a postback route: the postback's owner
+// (/v1) or the admin (/v2), whose answers carry success: true and whose
+// errors are in the admin's envelope.
+type postbackCaller struct {
+	admin bool
+	fail  surfaceFail
+}
+
+// postbackHandler serves a postback route for its caller.
+type postbackHandler func(*Server, *fasthttp.RequestCtx, *model.Postback, postbackCaller)
+
 // affiliatePostback serves a /v1/postbacks/{id}/... route for the postback's
 // own affiliate; another's postback is 404, as a missing one.
-func affiliatePostback(scope string, h func(*Server, *fasthttp.RequestCtx, *model.Postback, surfaceFail)) handler {
+func affiliatePostback(scope string, h postbackHandler) handler {
 	return scopedParam(scope, func(s *Server, ctx *fasthttp.RequestCtx, aff *model.Affiliate, id string) {
 		if pb := s.ownPostback(ctx, aff, id); pb != nil {
-			h(s, ctx, pb, affiliateSurface.fail)
+			h(s, ctx, pb, postbackCaller{fail: affiliateSurface.fail})
 		}
 	})
 }
 
 // adminPostback serves a /v2/postbacks/{id}/... route.
-func adminPostback(h func(*Server, *fasthttp.RequestCtx, *model.Postback, surfaceFail)) handler {
+func adminPostback(h postbackHandler) handler {
 	return withParam(func(s *Server, ctx *fasthttp.RequestCtx, id string) {
 		pb := s.catalog.Postback(id)
 		if pb == nil {
 			adminNotFound(ctx, "Postback")
 			return
 		}
-		h(s, ctx, pb, adminSurface.fail)
+		h(s, ctx, pb, postbackCaller{admin: true, fail: adminSurface.fail})
 	})
 }
-
-// isAdminPath tells the admin's answers (wrapped in success: true) from
-// the affiliate's.
-func isAdminPath(ctx *fasthttp.RequestCtx) bool { return strings.HasPrefix(string(ctx.Path()), "/v2/") }
 
 // deliveriesReady answers 503 when this process has no dead letter or
 // attempt log to read (a build without them).
@@ -110,7 +117,8 @@ func (s *Server) deliveriesReady(ctx *fasthttp.RequestCtx, fail surfaceFail) boo
 }
 
 // listDeliveries serves GET .../postbacks/{id}/deliveries.
-func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surfaceFail) {
+func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, caller postbackCaller) {
+	fail := caller.fail
 	if !s.deliveriesReady(ctx, fail) {
 		return
 	}
@@ -195,7 +203,7 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 		return
 	}
 	meta := map[string]int64{"total": total, "page": int64(page), "per_page": int64(perPage)}
-	if isAdminPath(ctx) {
+	if caller.admin {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "deliveries": views, "meta": meta})
 		return
 	}
@@ -271,7 +279,8 @@ func checkRange(ctx *fasthttp.RequestCtx, fail surfaceFail, from, to time.Time) 
 // redrive serves POST .../postbacks/{id}/redrive: {"delivery_id"} or
 // {"from", "to"} (dead deliveries that died in the range, at most
 // maxRedrive a call). A delivery that landed since is dropped, not sent.
-func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surfaceFail) {
+func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, caller postbackCaller) {
+	fail := caller.fail
 	if !s.deliveriesReady(ctx, fail) {
 		return
 	}
@@ -321,9 +330,9 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 	}
 	s.redriven.Add(int(res.Queued))
 	s.log.Info().Str("postback_id", pb.ID).Int64("redriven", res.Queued).Int64("already_delivered", res.AlreadyDelivered).
-		Bool("admin", isAdminPath(ctx)).Msg("postback deliveries re-driven")
+		Bool("admin", caller.admin).Msg("postback deliveries re-driven")
 	out := map[string]any{"redriven": res.Queued, "already_delivered": res.AlreadyDelivered, "remaining": res.Left}
-	if isAdminPath(ctx) {
+	if caller.admin {
 		out["success"] = true
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
@@ -332,7 +341,8 @@ func (s *Server) redrive(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surf
 // enablePostback serves POST .../postbacks/{id}/enable, optionally
 // {"redrive": true}: the postback is active again, its run of failures
 // forgotten, and (when asked) what its dead letter kept re-driven.
-func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, fail surfaceFail) {
+func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, caller postbackCaller) {
+	fail := caller.fail
 	if !s.deliveriesReady(ctx, fail) {
 		return
 	}
@@ -360,7 +370,7 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 			s.storageError(ctx, err)
 			return
 		}
-		s.log.Info().Str("postback_id", pb.ID).Bool("admin", isAdminPath(ctx)).Msg("postback re-enabled")
+		s.log.Info().Str("postback_id", pb.ID).Bool("admin", caller.admin).Msg("postback re-enabled")
 	}
 	var redriven int64
 	if in.Redrive != nil && *in.Redrive {
@@ -380,7 +390,7 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, fa
 		s.redriven.Add(int(redriven))
 	}
 	out := map[string]any{"postback": s.postbackView(&on), "redriven": redriven}
-	if isAdminPath(ctx) {
+	if caller.admin {
 		out["success"] = true
 		out["postback"] = viewAdminPostback(&on)
 	}
@@ -429,6 +439,6 @@ func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
 }
 
 // getAdminPostback serves GET /v2/postbacks/{id}.
-func (s *Server) getAdminPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ surfaceFail) {
+func (s *Server) getAdminPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ postbackCaller) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "postback": viewAdminPostback(pb)})
 }

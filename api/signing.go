@@ -144,7 +144,7 @@ func (s *Server) testPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate, id
 }
 
 // adminTestPostback serves POST /v2/postbacks/{id}/test.
-func (s *Server) adminTestPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ surfaceFail) {
+func (s *Server) adminTestPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ postbackCaller) {
 	if s.deps.Postbacks == nil {
 		envelopeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "Postback tests are not available on this server.")
 		return
