@@ -255,3 +255,50 @@ func (s *stores) measureClickhouseBytes(ctx context.Context, clicks int64) (clic
 	}
 	return b, nil
 }
+
+// cpuShare is how busy a latency run kept the machine's cores, and each
+// process of the stack: a tail is read against the load the cores carried.
+type cpuShare struct {
+	MachinePercent float64            `json:"machine_percent"` // busy share of all cores
+	ProcessCores   map[string]float64 `json:"process_cores"`   // cores' worth each process used
+}
+
+// shareMeter measures a cpuShare from its start to its stop.
+type shareMeter struct {
+	stack       []stackProcess
+	busy, total int64
+	procs       cpuSample
+	start       time.Time
+}
+
+func startShare(stack []stackProcess) (*shareMeter, error) {
+	m := &shareMeter{stack: stack, start: time.Now()}
+	var err error
+	if m.busy, m.total, err = loadgen.MachineCPU(); err != nil {
+		return nil, err
+	}
+	if m.procs, err = sampleCPU(stack); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *shareMeter) stop() (cpuShare, error) {
+	wall := time.Since(m.start)
+	busy, total, err := loadgen.MachineCPU()
+	if err != nil {
+		return cpuShare{}, err
+	}
+	procs, err := sampleCPU(m.stack)
+	if err != nil {
+		return cpuShare{}, err
+	}
+	s := cpuShare{ProcessCores: map[string]float64{}}
+	if total > m.total {
+		s.MachinePercent = round2(100 * float64(busy-m.busy) / float64(total-m.total))
+	}
+	for name, d := range procs {
+		s.ProcessCores[name] = round2(float64(d-m.procs[name]) / float64(wall))
+	}
+	return s, nil
+}

@@ -307,14 +307,27 @@ func run(ctx context.Context, o options) (*report, error) {
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
 		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + o.coldCount + 1000
+		share, err := startShare(r.Stack)
+		if err != nil {
+			return nil, err
+		}
 		lat = fr.run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
+		if r.ClickLatencyCPU, err = share.stop(); err != nil {
+			return nil, err
+		}
 		r.LatencyRate = rate
 		r.ClickLatency = lat.Latency.summary()
 		r.FixedRate = lat
 		// The peer at the same rate: how much of the tail is the machine's.
 		if o.phases["latency"] {
 			step("nginx latency at %.0f requests/s", rate)
+			if share, err = startShare(r.Stack); err != nil {
+				return nil, err
+			}
 			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), 0)
+			if r.NginxLatencyCPU, err = share.stop(); err != nil {
+				return nil, err
+			}
 			r.NginxLatency = peer.Latency.summary()
 		}
 	}

@@ -28,17 +28,20 @@ type report struct {
 	ClickrelayPerSecond float64     `json:"clickrelay_per_second"`
 	Ratio               float64     `json:"ratio"`
 
-	Settled      string             `json:"settled_after"` // before the latency run
-	LatencyRate  float64            `json:"latency_rate"`
-	ClickLatency summary            `json:"click_latency"`
-	NginxLatency summary            `json:"nginx_latency_same_rate"`
-	FixedRate    rateResult         `json:"fixed_rate_run"`
-	Conversions  conversionResult   `json:"conversions"`
-	SlowReceiver slowReceiverResult `json:"postbacks_slow_receiver"`
-	Freshness    summary            `json:"stats_freshness"`
-	Cold         coldResult         `json:"cold_conversions"`
-	Accounting   accounting         `json:"accounting"`
-	Backpressure backpressure       `json:"backpressure"`
+	Settled      string  `json:"settled_after"` // before the latency run
+	LatencyRate  float64 `json:"latency_rate"`
+	ClickLatency summary `json:"click_latency"`
+	NginxLatency summary `json:"nginx_latency_same_rate"`
+	// How busy the cores were during each latency run.
+	ClickLatencyCPU cpuShare           `json:"click_latency_cpu"`
+	NginxLatencyCPU cpuShare           `json:"nginx_latency_cpu"`
+	FixedRate       rateResult         `json:"fixed_rate_run"`
+	Conversions     conversionResult   `json:"conversions"`
+	SlowReceiver    slowReceiverResult `json:"postbacks_slow_receiver"`
+	Freshness       summary            `json:"stats_freshness"`
+	Cold            coldResult         `json:"cold_conversions"`
+	Accounting      accounting         `json:"accounting"`
+	Backpressure    backpressure       `json:"backpressure"`
 
 	// What a click costs.
 	Stack           []stackProcess  `json:"stack_processes"`
@@ -158,11 +161,16 @@ func (rs runs) markdown() string {
 			f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.RollupPerClick })+" B", "", "")
 	row(fmt.Sprintf("click latency at %s clicks/s (half the maximum), p50 / p99 / p99.9 / max", f("%.0f", func(r *report) float64 { return r.LatencyRate })),
 		f("%.2f", func(r *report) float64 { return r.ClickLatency.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.ClickLatency.P99 })+"** / "+
-			f("%.2f", func(r *report) float64 { return r.ClickLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.ClickLatency.Max })+" ms",
+			f("%.2f", func(r *report) float64 { return r.ClickLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.ClickLatency.Max })+" ms; "+
+			"the cores "+f("%.0f", func(r *report) float64 { return r.ClickLatencyCPU.MachinePercent })+" % busy (cores' worth: clickrelay "+
+			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["clickrelay"] })+", Redis "+
+			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["redis"] })+", ClickHouse "+
+			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["clickhouse"] })+", the rest the generator and the kernel)",
 		fmt.Sprintf("p99 ≤ %.0f ms", clickP99Ceiling), rs.met("latency", func(r *report) bool { return r.ClickLatency.P99 <= clickP99Ceiling }))
 	row("nginx at the same rate, same generator, p50 / p99 / p99.9 / max",
 		f("%.2f", func(r *report) float64 { return r.NginxLatency.P50 })+" / "+f("%.2f", func(r *report) float64 { return r.NginxLatency.P99 })+" / "+
-			f("%.2f", func(r *report) float64 { return r.NginxLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.NginxLatency.Max })+" ms", "the peer", "")
+			f("%.2f", func(r *report) float64 { return r.NginxLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.NginxLatency.Max })+" ms; "+
+			"the cores "+f("%.0f", func(r *report) float64 { return r.NginxLatencyCPU.MachinePercent })+" % busy", "the peer", "")
 	row("conversions acknowledged", f("%.0f", func(r *report) float64 { return r.Conversions.PerSecond })+" /s ("+
 		f("%.0f", func(r *report) float64 { return float64(r.Conversions.Acknowledged) })+" of "+f("%.0f", func(r *report) float64 { return float64(r.Conversions.Sent) })+" sent)",
 		fmt.Sprintf("≥ %d /s", conversionFloor), rs.met("conversions", func(r *report) bool {
