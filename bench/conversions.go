@@ -59,6 +59,10 @@ type conversionResult struct {
 	Intake       summary `json:"intake_latency"`   // request to 200
 	Postback     summary `json:"postback_latency"` // request sent to postback received
 	Missing      int64   `json:"postbacks_missing"`
+	// Postbacks the worker put back in the retry queue meanwhile, their
+	// receiver host at its bound of requests in flight, or backed off.
+	DeferredBusy    float64 `json:"deferred_host_busy"`
+	DeferredBackoff float64 `json:"deferred_host_backoff"`
 }
 
 // driveConversions posts one conversion per click ID at rate, each with a

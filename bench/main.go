@@ -339,7 +339,10 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.phases["conversions"] {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
 		step("%d conversions at %.0f/s", convs, o.conversionRate)
+		busy, backoff := cr.deferredPostbacks()
 		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv, nil)
+		busyAfter, backoffAfter := cr.deferredPostbacks()
+		r.Conversions.DeferredBusy, r.Conversions.DeferredBackoff = busyAfter-busy, backoffAfter-backoff
 	}
 
 	if err := ctx.Err(); err != nil {

@@ -181,7 +181,8 @@ func (rs runs) markdown() string {
 			f("%.2f", func(r *report) float64 { return r.Conversions.Intake.Max })+" ms", "", "")
 	row("postback end to end (conversion sent → GET received), p50 / p99 / max",
 		f("%.2f", func(r *report) float64 { return r.Conversions.Postback.P50 })+" / "+f("%.2f", func(r *report) float64 { return r.Conversions.Postback.P99 })+" / "+
-			f("%.2f", func(r *report) float64 { return r.Conversions.Postback.Max })+" ms ("+f("%.0f", func(r *report) float64 { return float64(r.Conversions.Missing) })+" missing)",
+			f("%.2f", func(r *report) float64 { return r.Conversions.Postback.Max })+" ms ("+f("%.0f", func(r *report) float64 { return float64(r.Conversions.Missing) })+" missing; deferred: "+
+			f("%.0f", func(r *report) float64 { return r.Conversions.DeferredBusy })+" host busy, "+f("%.0f", func(r *report) float64 { return r.Conversions.DeferredBackoff })+" backed off)",
 		fmt.Sprintf("p99 ≤ %.0f ms", postbackP99Max), rs.met("conversions", func(r *report) bool {
 			return r.Conversions.Postback.P99 <= postbackP99Max && r.Conversions.Missing == 0
 		}))

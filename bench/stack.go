@@ -147,6 +147,14 @@ func (c *clickrelay) metric(name string) (float64, error) {
 	return 0, fmt.Errorf("metric %s not found", name)
 }
 
+// deferredPostbacks reads how many postbacks the worker has put back in
+// the retry queue so far, their host at its bound (busy) or backed off.
+func (c *clickrelay) deferredPostbacks() (busy, backoff float64) {
+	busy, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_busy"}`)
+	backoff, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`)
+	return busy, backoff
+}
+
 // stores counts what reached Redis and ClickHouse.
 type stores struct {
 	redis *goredis.Client
