@@ -30,7 +30,8 @@ type Configuration struct {
 	DeadLetterMax int
 	DeadLetterTTL time.Duration
 	// HostConcurrency caps requests in flight to one receiver host
-	// (host:port); a job past it is deferred, not waited for.
+	// (host:port); a job past it waits HostBusyWait at most, then is
+	// deferred.
 	HostConcurrency int
 	// HostFailures is how many requests to a host in a row may time out
 	// or fail to connect before the host is backed off as a whole.
@@ -39,6 +40,10 @@ type Configuration struct {
 	// up to HostBackoffMax.
 	HostBackoff    time.Duration
 	HostBackoffMax time.Duration
+	// HostBusyWait is how long a job whose host is at its bound may wait in
+	// the worker for a request to end, before it is put back in the retry
+	// queue (CLICKRELAY_POSTBACK_HOST_BUSY_WAIT); 0 puts it back at once.
+	HostBusyWait time.Duration
 	// HostBusyDelay is how long a job whose host is at its bound waits in
 	// the retry queue (plus up to as much again of jitter).
 	HostBusyDelay time.Duration
@@ -63,6 +68,7 @@ func DefaultConfiguration() Configuration {
 		HostFailures:    5,
 		HostBackoff:     time.Second,
 		HostBackoffMax:  time.Minute,
+		HostBusyWait:    100 * time.Millisecond,
 		HostBusyDelay:   200 * time.Millisecond,
 	}
 }

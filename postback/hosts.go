@@ -120,7 +120,29 @@ type hostState struct {
 	latency  time.Duration // moving average of its requests' time
 	fullAt   time.Time     // when it last reached its bound
 	busyNext time.Time     // when the last job turned away as busy is due
+
+	// Jobs turned away as busy may wait in the worker for room, up to the
+	// bound in number: freed is closed when a request to the host ends.
+	waiters int
+	freed   chan struct{}
 }
+
+// room is the channel closed when a request to the host ends.
+func (s *hostState) room() chan struct{} {
+	if s.freed == nil {
+		s.freed = make(chan struct{})
+	}
+	return s.freed
+}
+
+// idle: a healthy host with nothing in flight nor waiting needs no entry,
+// so the table holds only hosts in use or in trouble.
+func (s *hostState) idle() bool {
+	return s.inFlight == 0 && s.waiters == 0 && s.failures == 0 && s.backoff == 0
+}
+
+// roomNow is a closed channel: a waiter told of it looks again at once.
+var roomNow = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func newHostTable(limits hostLimits, now func() time.Time, log zerolog.Logger) *hostTable {
 	return &hostTable{limits: limits, now: now, log: log, hosts: map[string]*hostState{}}
@@ -190,6 +212,56 @@ func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
 	return &hostSlot{table: t, host: host, probe: probe, start: now}, admitted, time.Time{}
 }
 
+// wait registers a job that acquire turned away as busy to wait for room
+// at host: the channel returned is closed when a request to host ends (at
+// once when one ended meanwhile). It refuses when host already has as many
+// jobs waiting as its bound, or is backed off; each job it accepts must
+// call endWait.
+func (t *hostTable) wait(host string) (<-chan struct{}, bool) {
+	if t == nil || host == "" {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.hosts[host]
+	if s == nil { // every request ended meanwhile
+		s = &hostState{}
+		t.hosts[host] = s
+	}
+	if s.waiters >= t.limits.concurrency || s.backoff > 0 {
+		return nil, false
+	}
+	s.waiters++
+	if s.inFlight < t.limits.concurrency {
+		return roomNow, true
+	}
+	return s.room(), true
+}
+
+// next is what a waiter turned away again waits on: the channel closed
+// when the next request to host ends.
+func (t *hostTable) next(host string) <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.hosts[host]
+	if s == nil || s.inFlight < t.limits.concurrency {
+		return roomNow
+	}
+	return s.room()
+}
+
+// endWait ends a wait that wait accepted, whether it ended admitted or not.
+func (t *hostTable) endWait(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.hosts[host]; s != nil {
+		s.waiters--
+		if s.idle() {
+			delete(t.hosts, host)
+		}
+	}
+}
+
 func laterOf(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -226,6 +298,10 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 	if probe {
 		s.probing = false
 	}
+	if s.freed != nil { // wake the jobs waiting for room
+		close(s.freed)
+		s.freed = nil
+	}
 	if signal != signalNone {
 		took := t.now().Sub(start)
 		if s.latency == 0 {
@@ -257,9 +333,7 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 				Msg("postback receiver times out or refuses connections; its postbacks wait for the backoff to end")
 		}
 	}
-	// A healthy idle host needs no entry: the table holds only hosts in
-	// use or in trouble.
-	if s.inFlight == 0 && s.failures == 0 && s.backoff == 0 {
+	if s.idle() {
 		delete(t.hosts, host)
 	}
 }

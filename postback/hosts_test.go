@@ -202,6 +202,68 @@ func TestHostTableForgetsHealthyIdleHosts(t *testing.T) {
 	}
 }
 
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Jobs turned away as busy may wait for room, as many as the host's bound;
+// the room they wait on opens when a request to the host ends.
+func TestHostTableWaitsForRoom(t *testing.T) {
+	const host = "slow.test:80"
+	table, _ := newTestTable(t, hostLimits{concurrency: 2, failures: 1, backoff: time.Second, backoffMax: time.Minute})
+	first := mustAdmit(t, table, host)
+	mustAdmit(t, table, host)
+	if _, got, _ := table.acquire(host); got != hostBusy {
+		t.Fatalf("admission %d, want busy", got)
+	}
+	room1, ok1 := table.wait(host)
+	room2, ok2 := table.wait(host)
+	if !ok1 || !ok2 || closed(room1) || closed(room2) {
+		t.Fatalf("two waits on a full host bounded at 2: accepted %v %v, open %v %v; want accepted and open", ok1, ok2, !closed(room1), !closed(room2))
+	}
+	if _, ok := table.wait(host); ok {
+		t.Fatal("a third wait accepted: waiters are bounded by the host's bound")
+	}
+	first.report(nil)
+	if !closed(room1) || !closed(room2) {
+		t.Fatal("a request ended and the waiters' room is still shut")
+	}
+	// One of them takes the place; the other waits on, for the next end.
+	mustAdmit(t, table, host)
+	table.endWait(host)
+	if _, got, _ := table.acquire(host); got != hostBusy {
+		t.Fatalf("admission %d, want busy", got)
+	}
+	if next := table.next(host); closed(next) {
+		t.Fatal("next room open while the host is full")
+	}
+	table.endWait(host)
+
+	// A host with room, or with no entry at all, is waited for not at all.
+	if room, ok := table.wait("idle.test:80"); !ok || !closed(room) {
+		t.Fatalf("wait on an idle host: accepted %v, open %v; want an open room", ok, closed(room))
+	}
+	table.endWait("idle.test:80")
+
+	// A backed-off host is not waited for: its backoff decides.
+	mustAdmit(t, table, "down.test:80").report(refusedErr)
+	if _, ok := table.wait("down.test:80"); ok {
+		t.Fatal("a wait on a backed-off host accepted")
+	}
+	table.mu.Lock()
+	_, kept := table.hosts["idle.test:80"]
+	table.mu.Unlock()
+	if kept {
+		t.Fatal("an idle host's entry outlived its last waiter")
+	}
+}
+
 func TestSignalOf(t *testing.T) {
 	blocked := &url.Error{Op: "Get", URL: "http://10.0.0.1/pb",
 		Err: &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("10.0.0.1: %w", ErrBlocked)}}

@@ -15,17 +15,61 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// A host at its bound has its jobs put back in the retry queue, over and
-// over while it stays busy, as the same entries: the queue does not grow,
-// no attempt is used up, and once the host answers each job is delivered
-// once, as its first attempt.
-func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
-	h := &harness{k: kafka.NewForTest(t), rd: redis.NewForTest(t), attempts: &memoryAttempts{}}
-	config := DefaultConfiguration()
+// heldReceiver is a receiver host that holds every request until
+// released (or until its client gives up), counting them by conversion.
+type heldReceiver struct {
+	srv     *httptest.Server
+	release func()
+
+	mu   sync.Mutex
+	got  map[string]int // requests by conversion ID
+	held int            // requests taken in all
+}
+
+func startHeldReceiver(t *testing.T) *heldReceiver {
+	r := &heldReceiver{got: map[string]int{}}
+	released := make(chan struct{})
+	var once sync.Once
+	r.release = func() { once.Do(func() { close(released) }) }
+	r.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.got[req.URL.Query().Get("conv")]++
+		r.held++
+		r.mu.Unlock()
+		select {
+		case <-released:
+		case <-req.Context().Done():
+		}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *heldReceiver) holding() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
+}
+
+// onceEach checks that every conversion was received exactly once.
+func (r *heldReceiver) onceEach(t *testing.T, convs ...string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, conv := range convs {
+		if r.got[conv] != 1 {
+			t.Errorf("%s received %d times, want once", conv, r.got[conv])
+		}
+	}
+}
+
+// startBoundedWorker starts a worker whose one postback goes to rcv, with
+// config's host bounds and quick retry polls. Cleanups run last first:
+// rcv releases its held requests, then the worker stops.
+func startBoundedWorker(t *testing.T, h *harness, config Configuration, rcv *heldReceiver) *Worker {
 	config.AllowPrivate = true
 	config.Timeout = 30 * time.Second // held requests stay held
 	config.RetryPoll = 20 * time.Millisecond
-	config.HostConcurrency = 1
 	config.HostBusyDelay = 20 * time.Millisecond
 	w, err := New(Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		Kafka: h.k, Catalog: h.rd.Catalog(), State: h.rd, Attempts: h.attempts, Drain: true}, config)
@@ -33,32 +77,46 @@ func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Start()
-
-	release := make(chan struct{})
-	var mu sync.Mutex
-	got := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		mu.Lock()
-		got[req.URL.Query().Get("conv")]++
-		mu.Unlock()
-		select {
-		case <-release:
-		case <-req.Context().Done():
-		}
-	}))
-	// Cleanups run last first: release the held request, stop the worker,
-	// then close the server.
-	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		_ = w.Stop(ctx)
 	})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
+	t.Cleanup(rcv.release)
+	h.postback(t, "pb_1", "", model.EventConversion, rcv.srv.URL+"/pb?conv={conversion_id}")
+	return w
+}
 
-	h.postback(t, "pb_1", "", model.EventConversion, srv.URL+"/pb?conv={conversion_id}")
+// firstAttemptsOnly checks that every attempt made was a first and
+// succeeded: waiting for a host uses up no attempt.
+func firstAttemptsOnly(t *testing.T, h *harness) {
+	t.Helper()
+	for _, a := range h.attempts.list() {
+		if a.Number != 1 || !a.Success {
+			t.Errorf("attempt %+v: want the first, successful (waiting for a host uses up no attempt)", a)
+		}
+	}
+}
+
+func retryQueueEmpties(t *testing.T, h *harness, w *Worker) {
+	t.Helper()
+	waitFor(t, "no job waiting and the retry queue empty", func() bool {
+		n, err := h.rd.PendingRetries(context.Background())
+		return err == nil && n == 0 && len(w.waiting) == 0
+	})
+}
+
+// A host at its bound has its jobs put back in the retry queue, over and
+// over while it stays busy, as the same entries: the queue does not grow,
+// no attempt is used up, and once the host answers each job is delivered
+// once, as its first attempt. (No wait in the worker here: HostBusyWait 0.)
+func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
+	h := &harness{k: kafka.NewForTest(t), rd: redis.NewForTest(t), attempts: &memoryAttempts{}}
+	config := DefaultConfiguration()
+	config.HostConcurrency = 1
+	config.HostBusyWait = 0
+	rcv := startHeldReceiver(t)
+	w := startBoundedWorker(t, h, config, rcv)
 	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"))
 
 	// One request held; the two others deferred again and again.
@@ -67,22 +125,40 @@ func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
 		t.Fatalf("retry queue holds %d jobs (%v), want the 2 deferred, each once", n, err)
 	}
 
-	unblock()
+	rcv.release()
 	waitFor(t, "three deliveries", func() bool { return w.delivered.Get() == 3 })
-	for _, a := range h.attempts.list() {
-		if a.Number != 1 || !a.Success {
-			t.Errorf("attempt %+v: want the first, successful (deferrals use up no attempt)", a)
-		}
-	}
-	mu.Lock()
-	for _, conv := range []string{"conv_1", "conv_2", "conv_3"} {
-		if got[conv] != 1 {
-			t.Errorf("%s received %d times, want once", conv, got[conv])
-		}
-	}
-	mu.Unlock()
-	waitFor(t, "the retry queue emptied", func() bool {
-		n, err := h.rd.PendingRetries(context.Background())
-		return err == nil && n == 0
+	firstAttemptsOnly(t, h)
+	rcv.onceEach(t, "conv_1", "conv_2", "conv_3")
+	retryQueueEmpties(t, h, w)
+}
+
+// A host at its bound for a moment is waited for in the worker: its jobs,
+// as many as its bound, wait for room instead of a trip through the retry
+// queue (at least HostBusyDelay plus a poll), and go the moment a request
+// ends. Jobs past that many are put back as before.
+func TestABrieflyBusyHostIsWaitedFor(t *testing.T) {
+	h := &harness{k: kafka.NewForTest(t), rd: redis.NewForTest(t), attempts: &memoryAttempts{}}
+	config := DefaultConfiguration()
+	config.HostConcurrency = 2
+	config.HostBusyWait = time.Minute // the waits end by the release, never by this
+	rcv := startHeldReceiver(t)
+	w := startBoundedWorker(t, h, config, rcv)
+
+	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"), conversion("conv_4"))
+	waitFor(t, "2 requests held and the 2 other jobs waiting or put back", func() bool {
+		return rcv.holding() == 2 && (len(w.waiting) == 2 || w.deferredBusy.Get() > 0)
 	})
+	if n, waiting := w.deferredBusy.Get(), len(w.waiting); n != 0 || waiting != 2 {
+		t.Fatalf("%d jobs put back in the retry queue and %d waiting, want the 2 past the bound waiting in the worker", n, waiting)
+	}
+	// Two more: the host's waiting places are taken, so these go back to
+	// the retry queue (again and again while the host stays full).
+	h.convert(t, conversion("conv_5"), conversion("conv_6"))
+	waitFor(t, "jobs past the waiting places put back", func() bool { return w.deferredBusy.Get() >= 2 })
+
+	rcv.release()
+	waitFor(t, "six deliveries", func() bool { return w.delivered.Get() == 6 })
+	firstAttemptsOnly(t, h)
+	rcv.onceEach(t, "conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_6")
+	retryQueueEmpties(t, h, w)
 }

@@ -12,6 +12,7 @@ func MetricHelp() promtext.Help {
 		"clickrelay_postback_dead_letter_evicted_total": "Dead postback deliveries dropped past the dead letter's cap or TTL.",
 		"clickrelay_postback_deferred_total":            "Postback jobs put back in the retry queue without a request or an attempt used, because their receiver host was at its in-flight bound (host_busy) or backed off (host_backoff).",
 		"clickrelay_postback_hosts_backed_off":          "Receiver hosts currently backed off after repeated timeouts or connection failures.",
+		"clickrelay_postback_waiting_for_host":          "Postback jobs waiting in the worker, without a request slot, for their receiver host to finish a request (at most CLICKRELAY_POSTBACK_HOST_BUSY_WAIT each).",
 		"clickrelay_postbacks_disabled_total":           "Postbacks disabled automatically because their receiver kept failing.",
 	}
 }

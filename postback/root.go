@@ -86,6 +86,7 @@ type Worker struct {
 	sem        chan struct{} // one token per request in flight
 	hosts      *hostTable    // per receiver host: in-flight bound and backoff
 	postponing chan struct{} // one token per deferral being written to Redis
+	waiting    chan struct{} // one token per job waiting for room at its host
 	commits    *commitTracker
 	consumed   chan struct{} // closed when consume returns
 	deliveries sync.WaitGroup
@@ -129,8 +130,8 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		return nil, errors.New("postback: attempts, concurrency, timeout and retry base must be positive")
 	}
 	if config.HostConcurrency < 1 || config.HostFailures < 1 || config.HostBackoff <= 0 ||
-		config.HostBackoffMax < config.HostBackoff || config.HostBusyDelay <= 0 {
-		return nil, errors.New("postback: host concurrency, failures, backoff and busy delay must be positive, and the backoff cap at least the backoff")
+		config.HostBackoffMax < config.HostBackoff || config.HostBusyDelay <= 0 || config.HostBusyWait < 0 {
+		return nil, errors.New("postback: host concurrency, failures, backoff and busy delay must be positive, the busy wait not negative, and the backoff cap at least the backoff")
 	}
 	set := deps.Metrics
 	if set == nil {
@@ -175,10 +176,12 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 	// intake: a host's backlog coming due at once must not take every
 	// connection.
 	w.postponing = make(chan struct{}, 8)
+	w.waiting = make(chan struct{}, config.Concurrency)
 	w.hosts = newHostTable(hostLimits{concurrency: config.HostConcurrency, failures: config.HostFailures,
 		backoff: config.HostBackoff, backoffMax: config.HostBackoffMax, busyDelay: config.HostBusyDelay, probeWait: config.Timeout},
 		w.now, w.hotLog)
 	set.NewGauge(`clickrelay_postback_hosts_backed_off`, func() float64 { return float64(w.hosts.backedOffHosts()) })
+	set.NewGauge(`clickrelay_postback_waiting_for_host`, func() float64 { return float64(len(w.waiting)) })
 	w.stopCtx, w.stopCancel = context.WithCancel(context.Background())
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
 	return w, nil
@@ -330,33 +333,98 @@ const (
 
 // dispatch runs j when its receiver host and a global request slot can
 // take it, then calls done with where j ended up. A job whose host is at
-// its bound or backed off is never waited for: it goes back to the retry
-// queue (raw is its queue entry when it came from there, nil otherwise),
-// so the conversion's message can commit and other hosts' jobs go on.
+// its bound waits for room a moment (HostBusyWait) without holding a
+// global slot, so a receiver slow for a few milliseconds gets its
+// postbacks at once; past that wait, or when the host is backed off, the
+// job goes back to the retry queue (raw is its queue entry when it came
+// from there, nil otherwise), so the conversion's message can commit and
+// other hosts' jobs go on.
 func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
 	pb, target := w.resolve(j)
-	slot, admission, retryAt := w.hosts.acquire(hostKey(target))
+	host := hostKey(target)
+	slot, admission, retryAt := w.hosts.acquire(host)
+	w.deliveries.Add(1)
+	if admission == hostBusy {
+		if room, ok := w.startWaiting(host); ok {
+			go func() {
+				slot, admission, retryAt := w.awaitRoom(host, room, retryAt)
+				if admission != admitted {
+					w.putBack(j, raw, admission, retryAt, done)
+					return
+				}
+				w.sem <- struct{}{}
+				w.run(j, pb, target, slot, done)
+			}()
+			return
+		}
+	}
 	if admission != admitted {
-		w.deliveries.Add(1)
-		go func() {
-			d := kept
-			w.postponing <- struct{}{}
-			defer func() { <-w.postponing; w.deliveries.Done(); done(d) }()
-			if w.postpone(j, raw, admission, retryAt) {
-				d = deferred
-			}
-		}()
+		go w.putBack(j, raw, admission, retryAt, done)
 		return
 	}
 	w.sem <- struct{}{}
-	w.deliveries.Add(1)
-	go func() {
-		d := kept
-		defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
-		if w.deliver(j, pb, target, slot) {
-			d = settled
+	go w.run(j, pb, target, slot, done)
+}
+
+// run delivers j with its host slot and a global slot taken, and gives
+// both back.
+func (w *Worker) run(j *job, pb *model.Postback, target string, slot *hostSlot, done func(disposition)) {
+	d := kept
+	defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
+	if w.deliver(j, pb, target, slot) {
+		d = settled
+	}
+}
+
+// putBack returns j to the retry queue, its host unable to take it.
+func (w *Worker) putBack(j *job, raw []byte, why admission, retryAt time.Time, done func(disposition)) {
+	d := kept
+	w.postponing <- struct{}{}
+	defer func() { <-w.postponing; w.deliveries.Done(); done(d) }()
+	if w.postpone(j, raw, why, retryAt) {
+		d = deferred
+	}
+}
+
+// startWaiting takes a place for a job to wait for room at its busy host:
+// one of the worker's (as many as its global bound) and one of the host's
+// (as many as its bound). No place, no wait: the job is put back.
+func (w *Worker) startWaiting(host string) (<-chan struct{}, bool) {
+	if w.config.HostBusyWait <= 0 {
+		return nil, false
+	}
+	select {
+	case w.waiting <- struct{}{}:
+	default:
+		return nil, false
+	}
+	room, ok := w.hosts.wait(host)
+	if !ok {
+		<-w.waiting
+	}
+	return room, ok
+}
+
+// awaitRoom waits, up to HostBusyWait and no longer than until the worker
+// stops, for a request to host to end and admit the job in its place.
+func (w *Worker) awaitRoom(host string, room <-chan struct{}, retryAt time.Time) (*hostSlot, admission, time.Time) {
+	defer func() { w.hosts.endWait(host); <-w.waiting }()
+	timeout := time.NewTimer(w.config.HostBusyWait)
+	defer timeout.Stop()
+	for {
+		select {
+		case <-room:
+		case <-timeout.C:
+			return nil, hostBusy, retryAt
+		case <-w.stopCtx.Done():
+			return nil, hostBusy, retryAt
 		}
-	}()
+		slot, admission, at := w.hosts.acquire(host)
+		if admission != hostBusy {
+			return slot, admission, at
+		}
+		retryAt, room = at, w.hosts.next(host)
+	}
 }
 
 // commitLoop commits finished messages every 100 ms until consuming ends;

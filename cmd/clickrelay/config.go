@@ -140,6 +140,10 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.duration("CLICKRELAY_POSTBACK_DEAD_LETTER_TTL", &c.Postback.DeadLetterTTL)
 	l.integer("CLICKRELAY_POSTBACK_HOST_CONCURRENCY", &c.Postback.HostConcurrency, 1)
 	l.integer("CLICKRELAY_POSTBACK_HOST_FAILURES", &c.Postback.HostFailures, 1)
+	l.durationOrZero("CLICKRELAY_POSTBACK_HOST_BUSY_WAIT", &c.Postback.HostBusyWait)
+	if c.Postback.HostBusyWait > maxHostBusyWait {
+		l.fail("CLICKRELAY_POSTBACK_HOST_BUSY_WAIT", c.Postback.HostBusyWait.String(), "a duration from 0 to "+maxHostBusyWait.String())
+	}
 	l.duration("CLICKRELAY_POSTBACK_HOST_BACKOFF", &c.Postback.HostBackoff)
 	l.duration("CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX", &c.Postback.HostBackoffMax)
 	if c.Postback.HostBackoffMax < c.Postback.HostBackoff {
@@ -186,6 +190,10 @@ type envLoader struct {
 	env  func(string) (string, bool)
 	errs []error
 }
+
+// maxHostBusyWait bounds CLICKRELAY_POSTBACK_HOST_BUSY_WAIT: a job waiting
+// for its host holds its conversion's Kafka commit back meanwhile.
+const maxHostBusyWait = 5 * time.Second
 
 func (l *envLoader) get(name string) (string, bool) {
 	v, ok := l.env(name)

@@ -32,6 +32,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"CLICKRELAY_POSTBACK_DEAD_LETTER_TTL":  "0s",
 		"CLICKRELAY_POSTBACK_HOST_CONCURRENCY": "0",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "10ms", // below the 1 s backoff
+		"CLICKRELAY_POSTBACK_HOST_BUSY_WAIT":   "1m",   // past the 5 s cap
 		"CLICKRELAY_CLICK_HOT_WINDOW":          "0s",
 	}
 	for name, value := range cases {
@@ -60,6 +61,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		"CLICKRELAY_POSTBACK_HOST_FAILURES":    "3",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF":     "2s",
 		"CLICKRELAY_POSTBACK_HOST_BACKOFF_MAX": "5m",
+		"CLICKRELAY_POSTBACK_HOST_BUSY_WAIT":   "0",
 		"CLICKRELAY_CLICK_HOT_WINDOW":          "12h",
 		"CLICKRELAY_KAFKA_CLICK_COMPRESSION":   "LZ4",
 	}))
@@ -70,7 +72,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		c.Ingest.AttributionWindow != 168*time.Hour || c.Redis.HotWindow != 12*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
 	}
-	if p := c.Postback; p.HostConcurrency != 8 || p.HostFailures != 3 || p.HostBackoff != 2*time.Second || p.HostBackoffMax != 5*time.Minute {
+	if p := c.Postback; p.HostConcurrency != 8 || p.HostFailures != 3 || p.HostBackoff != 2*time.Second || p.HostBackoffMax != 5*time.Minute || p.HostBusyWait != 0 {
 		t.Fatalf("postback host settings %+v", p)
 	}
 	if c.API.PublicURL != "https://trk.example.com" {
@@ -92,7 +94,7 @@ func TestPostbackDisableSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.Postback; p.DisableAfter != 100 || p.DisableMinAge != 24*time.Hour || p.DeadLetterMax != 10_000 || p.DeadLetterTTL != 720*time.Hour {
+	if p := c.Postback; p.DisableAfter != 100 || p.DisableMinAge != 24*time.Hour || p.DeadLetterMax != 10_000 || p.DeadLetterTTL != 720*time.Hour || p.HostBusyWait != 100*time.Millisecond {
 		t.Fatalf("defaults %+v", p)
 	}
 	// 0 is meaningful for both: never disable, and disable as soon as the
