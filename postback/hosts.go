@@ -121,18 +121,19 @@ type hostState struct {
 	fullAt   time.Time     // when it last reached its bound
 	busyNext time.Time     // when the last job turned away as busy is due
 
-	// Jobs turned away as busy may wait in the worker for room, up to the
-	// bound in number: freed is closed when a request to the host ends.
+	// Jobs turned away as busy may wait in the worker for room, as many
+	// as the bound: a request that ends while some wait leaves a token in
+	// freed, which wakes one of them.
 	waiters int
 	freed   chan struct{}
 }
 
-// room is the channel closed when a request to the host ends.
-func (s *hostState) room() chan struct{} {
-	if s.freed == nil {
-		s.freed = make(chan struct{})
+// wake tells one waiter there is room (a token already waiting will do).
+func (s *hostState) wake() {
+	select {
+	case s.freed <- struct{}{}:
+	default:
 	}
-	return s.freed
 }
 
 // idle: a healthy host with nothing in flight nor waiting needs no entry,
@@ -140,9 +141,6 @@ func (s *hostState) room() chan struct{} {
 func (s *hostState) idle() bool {
 	return s.inFlight == 0 && s.waiters == 0 && s.failures == 0 && s.backoff == 0
 }
-
-// roomNow is a closed channel: a waiter told of it looks again at once.
-var roomNow = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func newHostTable(limits hostLimits, now func() time.Time, log zerolog.Logger) *hostTable {
 	return &hostTable{limits: limits, now: now, log: log, hosts: map[string]*hostState{}}
@@ -160,6 +158,19 @@ type hostSlot struct {
 // acquire admits a request to host, or says why not and when to try again.
 // A nil table, or an empty host, admits without bound.
 func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
+	return t.admit(host, true)
+}
+
+// retake is acquire for a job waiting for room, already turned away as
+// busy once: turned away again, it is given no due time of its own, so a
+// waiter woken in vain does not push the host's later jobs further out.
+func (t *hostTable) retake(host string) (*hostSlot, admission, time.Time) {
+	return t.admit(host, false)
+}
+
+// admit is acquire; spaceBusy says whether a job turned away as busy is
+// given its place in the host's pace (busyNext).
+func (t *hostTable) admit(host string, spaceBusy bool) (*hostSlot, admission, time.Time) {
 	if t == nil || host == "" {
 		return &hostSlot{}, admitted, time.Time{}
 	}
@@ -196,6 +207,9 @@ func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
 		probe = true
 	}
 	if s.inFlight >= t.limits.concurrency {
+		if !spaceBusy {
+			return nil, hostBusy, time.Time{}
+		}
 		// Spaced by the host's pace: its requests' average time, or, while
 		// none has finished, how long it has been full.
 		pace := max(s.latency, now.Sub(s.fullAt)) / time.Duration(t.limits.concurrency)
@@ -213,10 +227,10 @@ func (t *hostTable) acquire(host string) (*hostSlot, admission, time.Time) {
 }
 
 // wait registers a job that acquire turned away as busy to wait for room
-// at host: the channel returned is closed when a request to host ends (at
-// once when one ended meanwhile). It refuses when host already has as many
-// jobs waiting as its bound, or is backed off; each job it accepts must
-// call endWait.
+// at host: the channel returned gets a token each time a request to host
+// ends, for one waiter (one at once when a request ended meanwhile), who
+// then retakes. It refuses when host already has as many jobs waiting as
+// its bound, or is backed off; each job it accepts must call endWait.
 func (t *hostTable) wait(host string) (<-chan struct{}, bool) {
 	if t == nil || host == "" {
 		return nil, false
@@ -232,22 +246,13 @@ func (t *hostTable) wait(host string) (<-chan struct{}, bool) {
 		return nil, false
 	}
 	s.waiters++
+	if s.freed == nil {
+		s.freed = make(chan struct{}, t.limits.concurrency)
+	}
 	if s.inFlight < t.limits.concurrency {
-		return roomNow, true
+		s.wake()
 	}
-	return s.room(), true
-}
-
-// next is what a waiter turned away again waits on: the channel closed
-// when the next request to host ends.
-func (t *hostTable) next(host string) <-chan struct{} {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.hosts[host]
-	if s == nil || s.inFlight < t.limits.concurrency {
-		return roomNow
-	}
-	return s.room()
+	return s.freed, true
 }
 
 // endWait ends a wait that wait accepted, whether it ended admitted or not.
@@ -298,9 +303,8 @@ func (t *hostTable) finish(host string, probe bool, start time.Time, signal host
 	if probe {
 		s.probing = false
 	}
-	if s.freed != nil { // wake the jobs waiting for room
-		close(s.freed)
-		s.freed = nil
+	if s.waiters > 0 {
+		s.wake()
 	}
 	if signal != signalNone {
 		took := t.now().Sub(start)

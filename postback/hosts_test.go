@@ -202,8 +202,8 @@ func TestHostTableForgetsHealthyIdleHosts(t *testing.T) {
 	}
 }
 
-// closed reports whether ch is closed, without waiting.
-func closed(ch <-chan struct{}) bool {
+// signaled takes a token from ch if one is there, without waiting.
+func signaled(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
@@ -213,7 +213,7 @@ func closed(ch <-chan struct{}) bool {
 }
 
 // Jobs turned away as busy may wait for room, as many as the host's bound;
-// the room they wait on opens when a request to the host ends.
+// each request that ends wakes one of them, who retakes its place.
 func TestHostTableWaitsForRoom(t *testing.T) {
 	const host = "slow.test:80"
 	table, _ := newTestTable(t, hostLimits{concurrency: 2, failures: 1, backoff: time.Second, backoffMax: time.Minute})
@@ -222,32 +222,34 @@ func TestHostTableWaitsForRoom(t *testing.T) {
 	if _, got, _ := table.acquire(host); got != hostBusy {
 		t.Fatalf("admission %d, want busy", got)
 	}
-	room1, ok1 := table.wait(host)
-	room2, ok2 := table.wait(host)
-	if !ok1 || !ok2 || closed(room1) || closed(room2) {
-		t.Fatalf("two waits on a full host bounded at 2: accepted %v %v, open %v %v; want accepted and open", ok1, ok2, !closed(room1), !closed(room2))
+	room, ok1 := table.wait(host)
+	_, ok2 := table.wait(host)
+	if !ok1 || !ok2 || signaled(room) {
+		t.Fatalf("two waits on a full host bounded at 2: accepted %v %v, woken %v; want accepted, none woken", ok1, ok2, !ok1 || signaled(room))
 	}
 	if _, ok := table.wait(host); ok {
 		t.Fatal("a third wait accepted: waiters are bounded by the host's bound")
 	}
 	first.report(nil)
-	if !closed(room1) || !closed(room2) {
-		t.Fatal("a request ended and the waiters' room is still shut")
+	if !signaled(room) || signaled(room) {
+		t.Fatal("a request ended: want exactly one waiter woken")
 	}
-	// One of them takes the place; the other waits on, for the next end.
-	mustAdmit(t, table, host)
+	// The woken one takes the place; the other waits on, for the next end.
+	if _, got, _ := table.retake(host); got != admitted {
+		t.Fatalf("the woken waiter retakes: admission %d, want admitted", got)
+	}
 	table.endWait(host)
-	if _, got, _ := table.acquire(host); got != hostBusy {
-		t.Fatalf("admission %d, want busy", got)
+	if _, got, _ := table.retake(host); got != hostBusy {
+		t.Fatalf("admission %d while the host is full, want busy", got)
 	}
-	if next := table.next(host); closed(next) {
-		t.Fatal("next room open while the host is full")
+	if signaled(room) {
+		t.Fatal("a waiter woken while the host is full")
 	}
 	table.endWait(host)
 
-	// A host with room, or with no entry at all, is waited for not at all.
-	if room, ok := table.wait("idle.test:80"); !ok || !closed(room) {
-		t.Fatalf("wait on an idle host: accepted %v, open %v; want an open room", ok, closed(room))
+	// A host with room, or with no entry at all, wakes its waiter at once.
+	if room, ok := table.wait("idle.test:80"); !ok || !signaled(room) {
+		t.Fatalf("wait on an idle host: accepted %v; want a waiter woken at once", ok)
 	}
 	table.endWait("idle.test:80")
 
@@ -261,6 +263,31 @@ func TestHostTableWaitsForRoom(t *testing.T) {
 	table.mu.Unlock()
 	if kept {
 		t.Fatal("an idle host's entry outlived its last waiter")
+	}
+}
+
+// A waiter turned away again is given no due time: the jobs the host
+// turns away later come due as if it had never retaken.
+func TestHostTableRetakesDoNotSpaceTheHostsJobs(t *testing.T) {
+	limits := hostLimits{concurrency: 1, failures: 3, backoff: time.Second, backoffMax: time.Minute, busyDelay: time.Millisecond}
+	dueOfSecondBusy := func(retakes int) time.Time {
+		table, clock := newTestTable(t, limits)
+		// One request of 100 ms sets the host's pace; then it is full.
+		first := mustAdmit(t, table, "slow.test:80")
+		clock.advance(100 * time.Millisecond)
+		first.report(nil)
+		mustAdmit(t, table, "slow.test:80")
+		table.acquire("slow.test:80")
+		for range retakes {
+			if _, got, due := table.retake("slow.test:80"); got != hostBusy || !due.IsZero() {
+				t.Fatalf("retake of a full host: admission %d, due %v; want busy, no due time", got, due)
+			}
+		}
+		_, _, due := table.acquire("slow.test:80")
+		return due
+	}
+	if with, without := dueOfSecondBusy(5), dueOfSecondBusy(0); !with.Equal(without) {
+		t.Fatalf("a job turned away after 5 retakes is due %v, without them %v", with, without)
 	}
 }
 

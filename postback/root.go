@@ -407,6 +407,7 @@ func (w *Worker) startWaiting(host string) (<-chan struct{}, bool) {
 
 // awaitRoom waits, up to HostBusyWait and no longer than until the worker
 // stops, for a request to host to end and admit the job in its place.
+// Turned away, the job keeps retryAt, the due time its first try was given.
 func (w *Worker) awaitRoom(host string, room <-chan struct{}, retryAt time.Time) (*hostSlot, admission, time.Time) {
 	defer func() { w.hosts.endWait(host); <-w.waiting }()
 	timeout := time.NewTimer(w.config.HostBusyWait)
@@ -419,11 +420,9 @@ func (w *Worker) awaitRoom(host string, room <-chan struct{}, retryAt time.Time)
 		case <-w.stopCtx.Done():
 			return nil, hostBusy, retryAt
 		}
-		slot, admission, at := w.hosts.acquire(host)
-		if admission != hostBusy {
+		if slot, admission, at := w.hosts.retake(host); admission != hostBusy {
 			return slot, admission, at
 		}
-		retryAt, room = at, w.hosts.next(host)
 	}
 }
 
