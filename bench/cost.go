@@ -263,42 +263,33 @@ type cpuShare struct {
 	ProcessCores   map[string]float64 `json:"process_cores"`   // cores' worth each process used
 }
 
-// shareMeter measures a cpuShare from its start to its stop.
-type shareMeter struct {
-	stack       []stackProcess
-	busy, total int64
-	procs       cpuSample
-	start       time.Time
-}
-
-func startShare(stack []stackProcess) (*shareMeter, error) {
-	m := &shareMeter{stack: stack, start: time.Now()}
-	var err error
-	if m.busy, m.total, err = loadgen.MachineCPU(); err != nil {
-		return nil, err
+// shareDuring runs run and measures the cpuShare it kept.
+func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
+	start := time.Now()
+	busy0, total0, err := loadgen.MachineCPU()
+	if err != nil {
+		return cpuShare{}, err
 	}
-	if m.procs, err = sampleCPU(stack); err != nil {
-		return nil, err
+	procs0, err := sampleCPU(stack)
+	if err != nil {
+		return cpuShare{}, err
 	}
-	return m, nil
-}
-
-func (m *shareMeter) stop() (cpuShare, error) {
-	wall := time.Since(m.start)
+	run()
+	wall := time.Since(start)
 	busy, total, err := loadgen.MachineCPU()
 	if err != nil {
 		return cpuShare{}, err
 	}
-	procs, err := sampleCPU(m.stack)
+	procs, err := sampleCPU(stack)
 	if err != nil {
 		return cpuShare{}, err
 	}
 	s := cpuShare{ProcessCores: map[string]float64{}}
-	if total > m.total {
-		s.MachinePercent = round2(100 * float64(busy-m.busy) / float64(total-m.total))
+	if total > total0 {
+		s.MachinePercent = round2(100 * float64(busy-busy0) / float64(total-total0))
 	}
 	for name, d := range procs {
-		s.ProcessCores[name] = round2(float64(d-m.procs[name]) / float64(wall))
+		s.ProcessCores[name] = round2(float64(d-procs0[name]) / float64(wall))
 	}
 	return s, nil
 }

@@ -307,12 +307,11 @@ func run(ctx context.Context, o options) (*report, error) {
 		step("latency at %.0f clicks/s", rate)
 		fr := newFixedRate(addr.Host, rate, 64)
 		keep := int(o.conversionRate*o.conversionDuration.Seconds()) + o.coldCount + 1000
-		share, err := startShare(r.Stack)
+		var err error
+		r.ClickLatencyCPU, err = shareDuring(r.Stack, func() {
+			lat = fr.run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
+		})
 		if err != nil {
-			return nil, err
-		}
-		lat = fr.run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
-		if r.ClickLatencyCPU, err = share.stop(); err != nil {
 			return nil, err
 		}
 		r.LatencyRate = rate
@@ -321,11 +320,11 @@ func run(ctx context.Context, o options) (*report, error) {
 		// The peer at the same rate: how much of the tail is the machine's.
 		if o.phases["latency"] {
 			step("nginx latency at %.0f requests/s", rate)
-			if share, err = startShare(r.Stack); err != nil {
-				return nil, err
-			}
-			peer := newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), 0)
-			if r.NginxLatencyCPU, err = share.stop(); err != nil {
+			var peer rateResult
+			r.NginxLatencyCPU, err = shareDuring(r.Stack, func() {
+				peer = newFixedRate(fmt.Sprintf("127.0.0.1:%d", o.nginxPort), rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), 0)
+			})
+			if err != nil {
 				return nil, err
 			}
 			r.NginxLatency = peer.Latency.summary()
@@ -339,10 +338,10 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.phases["conversions"] {
 		convs := min(len(lat.ClickIDs), int(o.conversionRate*o.conversionDuration.Seconds()))
 		step("%d conversions at %.0f/s", convs, o.conversionRate)
-		busy, backoff := cr.deferredPostbacks()
-		r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv, nil)
-		busyAfter, backoffAfter := cr.deferredPostbacks()
-		r.Conversions.DeferredBusy, r.Conversions.DeferredBackoff = busyAfter-busy, backoffAfter-backoff
+		busy, backoff := cr.deferredDuring(func() {
+			r.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, lat.ClickIDs[:convs], o.conversionRate, rcv, nil)
+		})
+		r.Conversions.DeferredBusy, r.Conversions.DeferredBackoff = busy, backoff
 	}
 
 	if err := ctx.Err(); err != nil {

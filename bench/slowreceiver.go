@@ -122,12 +122,11 @@ func runSlowReceiver(ctx context.Context, cr *clickrelay, n network, rcv *receiv
 		return res, err
 	}
 	healthy := func(i int) bool { return i%2 == 1 }
-	busy, backoff := cr.deferredPostbacks()
-	res.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, cids, o.conversionRate, rcv, healthy)
+	res.DeferredBusy, res.DeferredBackoff = cr.deferredDuring(func() {
+		res.Conversions = driveConversions(ctx, addr.Host, n.AdvertiserKey, cids, o.conversionRate, rcv, healthy)
+	})
 	res.Healthy = int64(count / 2)
 	res.HangingConnections = hang.accepted.Load()
-	busyAfter, backoffAfter := cr.deferredPostbacks()
-	res.DeferredBusy, res.DeferredBackoff = busyAfter-busy, backoffAfter-backoff
 	res.HostsBackedOff, _ = cr.metric("clickrelay_postback_hosts_backed_off")
 	return res, nil
 }

@@ -147,12 +147,18 @@ func (c *clickrelay) metric(name string) (float64, error) {
 	return 0, fmt.Errorf("metric %s not found", name)
 }
 
-// deferredPostbacks reads how many postbacks the worker has put back in
-// the retry queue so far, their host at its bound (busy) or backed off.
-func (c *clickrelay) deferredPostbacks() (busy, backoff float64) {
-	busy, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_busy"}`)
-	backoff, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`)
-	return busy, backoff
+// deferredDuring runs run and counts the postbacks the worker put back in
+// the retry queue meanwhile, their host at its bound (busy) or backed off.
+func (c *clickrelay) deferredDuring(run func()) (busy, backoff float64) {
+	read := func() (busy, backoff float64) {
+		busy, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_busy"}`)
+		backoff, _ = c.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`)
+		return busy, backoff
+	}
+	busy0, backoff0 := read()
+	run()
+	busy, backoff = read()
+	return busy - busy0, backoff - backoff0
 }
 
 // stores counts what reached Redis and ClickHouse.
