@@ -21,8 +21,9 @@ import (
 // which at a batch every two milliseconds was most of the process's garbage.
 //
 // Its batches are compressed, with snappy by default (at its fastest level,
-// see fastSnappy; CLICKRELAY_KAFKA_CLICK_COMPRESSION chooses): click records are JSON with the same keys and few distinct
-// values, under a third of their size compressed, and every byte is copied
+// see fastSnappy; CLICKRELAY_KAFKA_CLICK_COMPRESSION chooses): click
+// records are JSON with the same keys and few distinct values, under a
+// third of their size compressed, and every byte is copied
 // several times on its way (the embedded broker reads each request, writes
 // it to its log, reads it back and copies it into each fetch response). In
 // bench/ that took the process's garbage from 6.1 to 4.5 KB per click, and
