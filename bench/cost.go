@@ -265,31 +265,39 @@ type cpuShare struct {
 
 // shareDuring runs run and measures the cpuShare it kept.
 func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
-	start := time.Now()
-	busy0, total0, err := loadgen.MachineCPU()
-	if err != nil {
-		return cpuShare{}, err
-	}
-	procs0, err := sampleCPU(stack)
+	before, err := sampleShare(stack)
 	if err != nil {
 		return cpuShare{}, err
 	}
 	run()
-	wall := time.Since(start)
-	busy, total, err := loadgen.MachineCPU()
+	after, err := sampleShare(stack)
 	if err != nil {
 		return cpuShare{}, err
 	}
-	procs, err := sampleCPU(stack)
-	if err != nil {
-		return cpuShare{}, err
-	}
+	wall := after.at.Sub(before.at)
 	s := cpuShare{ProcessCores: map[string]float64{}}
-	if total > total0 {
-		s.MachinePercent = round2(100 * float64(busy-busy0) / float64(total-total0))
+	if after.total > before.total {
+		s.MachinePercent = round2(100 * float64(after.busy-before.busy) / float64(after.total-before.total))
 	}
-	for name, d := range procs {
-		s.ProcessCores[name] = round2(float64(d-procs0[name]) / float64(wall))
+	for name, d := range after.procs {
+		s.ProcessCores[name] = round2(float64(d-before.procs[name]) / float64(wall))
 	}
 	return s, nil
+}
+
+// shareSample is the machine's and the stack's CPU time at one moment.
+type shareSample struct {
+	at          time.Time
+	busy, total int64
+	procs       cpuSample
+}
+
+func sampleShare(stack []stackProcess) (shareSample, error) {
+	s := shareSample{at: time.Now()}
+	var err error
+	if s.busy, s.total, err = loadgen.MachineCPU(); err != nil {
+		return s, err
+	}
+	s.procs, err = sampleCPU(stack)
+	return s, err
 }
