@@ -1,7 +1,13 @@
-// Package api serves every HTTP surface of API.md from one fasthttp server:
-// the click redirect, the network admin API, the advertiser API (seed 002),
-// the affiliate API (seed 000), the postback report (seed 004), and the
-// operational endpoints (/health, /ready, /metrics).
+// Package api serves every HTTP surface from one fasthttp server: the click
+// redirect, the network admin API, the advertiser API (seed 002), the
+// affiliate API (seed 000), the publisher feed (seed 001), the postback
+// report (seed 004), the web console, and the operational endpoints
+// (/health, /ready, /metrics). api/openapi.json is their contract.
+//
+// Files are named after the surface and the resource they serve
+// (admin_offers.go, advertiser_conversions.go, ...), routes.go lists every
+// route and the file that answers it, and web_*.go hold what the surfaces
+// share: envelopes, auth, forms, parameters, listings.
 package api
 
 import (
@@ -97,7 +103,7 @@ type Dependencies struct {
 	// endpoints answer 503.
 	Postbacks postbackTester
 	// DeadLetter and Deliveries serve postbacks' deliveries, re-drive and
-	// re-enabling (postback_deliveries.go); without them those answer 503.
+	// re-enabling (affiliate_deliveries.go); without them those answer 503.
 	DeadLetter deadLetter
 	Deliveries deliveryLog
 	// SignedOut remembers console sessions signed out before they expire;

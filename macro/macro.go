@@ -18,9 +18,9 @@ import (
 // Name identifies a macro.
 type Name uint8
 
-// The macros API.md defines, then those added for postbacks pasted from
-// other platforms (platforms.go). Tracking links use the first group;
-// postbacks use them all.
+// clickrelay's own macros (the README's macro table), then those added for
+// postbacks pasted from other platforms (platforms.go). Tracking links use
+// the first group; postbacks use them all.
 const (
 	Unknown Name = iota
 	ClickID

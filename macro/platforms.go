@@ -6,7 +6,7 @@ import "strings"
 // TUNE (HasOffers), CAKE or Affise keeps its affiliates' postback URLs. An
 // alias resolves to the clickrelay value that means the same thing; where
 // two platforms give one name different meanings, or a platform's meaning
-// differs from the one API.md fixes, clickrelay's own meaning wins (the
+// differs from clickrelay's own, clickrelay's own meaning wins (the
 // README's macro table lists each case). A platform macro clickrelay has no
 // value for is simply not listed: it expands empty, as any unknown name.
 //

@@ -11,7 +11,8 @@ import (
 )
 
 // Offer is something an advertiser pays for and affiliates send traffic to.
-// Its JSON is seed 003's offer object plus the extensions API.md lists.
+// Its JSON is seed 003's offer object plus clickrelay's extensions
+// (api/openapi.json).
 type Offer struct {
 	ID               string            `json:"id"`
 	Slug             string            `json:"slug"`

@@ -14,7 +14,7 @@ func expandURL(tmpl string, c *model.Conversion, event string) string {
 	return string(macro.ExpandPostback(nil, tmpl, values(c, event)))
 }
 
-// values fills a postback's macros from a conversion (API.md §6, and the
+// values fills a postback's macros from a conversion (the README's macro table, and the
 // aliases of other platforms that macro/platforms.go maps onto them).
 func values(c *model.Conversion, event string) *macro.Values {
 	var v macro.Values

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 
@@ -12,13 +11,9 @@ import (
 	"github.com/clickrelay/clickrelay/model"
 )
 
-// codeAccountInactive refuses the key of a paused or suspended account, in
-// the envelope of the surface it was sent to.
-const codeAccountInactive = "ACCOUNT_INACTIVE"
-
-func inactiveMessage(status string) string {
-	return "This account is " + status + "; contact the network."
-}
+// What advertisers and affiliates share in the admin API (/v2/advertisers,
+// /v2/affiliates): reading, listing, patching and rotating keys, and the
+// creation of an account with its first key.
 
 // accountStatuses are what an admin may set on an advertiser or affiliate.
 var accountStatuses = []string{model.StatusActive, model.StatusPaused, model.StatusSuspended}
@@ -116,53 +111,6 @@ func (f *form) accountStatus(current string) string {
 	return status
 }
 
-func (s *Server) patchAdvertiser(ctx *fasthttp.RequestCtx, current *model.Advertiser) {
-	f, ok := readForm(ctx)
-	if !ok {
-		return
-	}
-	adv := *current // catalog entities are immutable: change a copy
-	if name := f.str("name", model.MaxOfferNameLen); name != "" {
-		adv.Name = name
-	}
-	if _, present := f.fields["contact_email"]; present {
-		adv.ContactEmail = f.str("contact_email", model.MaxShortFieldLen)
-		if addr, err := mail.ParseAddress(adv.ContactEmail); adv.ContactEmail != "" && (err != nil || addr.Address != adv.ContactEmail) {
-			f.fail("invalid_contact_email", "contact_email is not a valid e-mail address.")
-		}
-	}
-	adv.Status = f.accountStatus(adv.Status)
-	if f.failed {
-		return
-	}
-	s.saveAndAnswer(ctx, &adv, "advertiser")
-}
-
-func (s *Server) patchAffiliate(ctx *fasthttp.RequestCtx, current *model.Affiliate) {
-	f, ok := readForm(ctx)
-	if !ok {
-		return
-	}
-	aff := *current
-	if name := f.str("name", model.MaxOfferNameLen); name != "" {
-		aff.Name = name
-	}
-	if tier := f.str("tier", 32); tier != "" {
-		if tier != model.TierStandard && tier != model.TierPremium {
-			f.fail("invalid_tier", "The tier value is not standard or premium.")
-		}
-		aff.Tier = tier
-	}
-	if _, present := f.fields["scopes"]; present && !f.failed {
-		aff.Scopes = f.scopes()
-	}
-	aff.Status = f.accountStatus(aff.Status)
-	if f.failed {
-		return
-	}
-	s.saveAndAnswer(ctx, &aff, "affiliate")
-}
-
 // scopes reads the scopes field: a list of seed 000's scopes, sorted and
 // without repeats.
 func (f *form) scopes() []string {
@@ -206,4 +154,35 @@ func (s *Server) rotateKey(ctx *fasthttp.RequestCtx, e model.Entity) {
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(e.EntityKind()): withAPIKey(e, key)})
+}
+
+// createWithKey gives a new advertiser or affiliate its ID and an API key
+// (stored hashed), saves it, and answers with the key shown once.
+func (s *Server) createWithKey(ctx *fasthttp.RequestCtx, e model.Entity, id *string, keyPrefix, field string) {
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	var err error
+	if *id, err = s.deps.Store.NextID(rctx, e.EntityKind()); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	key := token(keyPrefix, 40)
+	if err := s.deps.Store.SaveAPIKey(rctx, key, model.Principal{Kind: e.EntityKind(), ID: *id}); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	if err := s.deps.Store.SaveEntity(rctx, e); err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true, field: withAPIKey(e, key)})
+}
+
+// withAPIKey adds the key, shown once, to an entity's JSON.
+func withAPIKey(e model.Entity, key string) map[string]any {
+	body, _ := json.Marshal(publicAccount(e))
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	m["api_key"] = key
+	return m
 }

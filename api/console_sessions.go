@@ -18,10 +18,9 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// The web console: its page and assets, and its sessions. The console's
-// pages call the same JSON APIs as any client; a session cookie stands in
-// for the key on them (isAdmin, withAffiliate), and a write must repeat
-// the session's CSRF token.
+// The web console's sessions: POST, GET and DELETE /console/session. A
+// session cookie stands in for the key on the JSON APIs (isAdmin,
+// withAffiliate), and a write must repeat the session's CSRF token.
 
 // signInLimit bounds sign-in attempts per client address, right or wrong:
 // guessing keys through the console is as slow as through the APIs.
@@ -29,39 +28,6 @@ var signInLimit = redis.Window{Name: "signin", Limit: 30, Period: time.Minute}
 
 // csrfHeader carries a cookie session's CSRF token on writes.
 const csrfHeader = "X-CSRF-Token"
-
-// consoleHeaders are the security headers of every console answer.
-func consoleHeaders(ctx *fasthttp.RequestCtx) {
-	h := &ctx.Response.Header
-	h.Set("Content-Security-Policy", console.ContentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-}
-
-// consoleIndex serves the page every hash route (#/overview, ...) lives in.
-func (s *Server) consoleIndex(ctx *fasthttp.RequestCtx) {
-	consoleHeaders(ctx)
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.SetBody(console.Index())
-}
-
-// consoleAsset serves a script, style sheet or image of the console.
-func (s *Server) consoleAsset(ctx *fasthttp.RequestCtx, name string) {
-	body, contentType, ok := console.Asset(name)
-	if !ok {
-		adminNotFound(ctx, "Asset")
-		return
-	}
-	consoleHeaders(ctx)
-	// Revalidated on every load (fasthttp answers no ETag): the assets
-	// change with the binary, and a stale script against a new API is
-	// worse than a few kilobytes.
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.SetContentType(contentType)
-	ctx.SetBody(body)
-}
 
 // cookieState is what a request's session cookie allows.
 type cookieState uint8
@@ -272,19 +238,4 @@ func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, token string, maxAge
 		c.SetExpire(fasthttp.CookieExpireDelete)
 	}
 	ctx.Response.Header.SetCookie(c)
-}
-
-// proxyJudge is what the click handler offers to tell a trusted proxy.
-type proxyJudge interface {
-	TrustsPeer(ctx *fasthttp.RequestCtx) bool
-}
-
-// overTLS reports whether the browser reached us over TLS: directly, or
-// through a trusted proxy that says so in X-Forwarded-Proto.
-func (s *Server) overTLS(ctx *fasthttp.RequestCtx) bool {
-	if ctx.IsTLS() {
-		return true
-	}
-	j, ok := s.deps.Clicks.(proxyJudge)
-	return ok && j.TrustsPeer(ctx) && strings.EqualFold(string(ctx.Request.Header.Peek("X-Forwarded-Proto")), "https")
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 )
 
+// Random tokens: API keys, endpoint IDs, app IDs.
+
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // token returns prefix followed by n random base62 characters (about 5.95

@@ -10,6 +10,8 @@ import (
 	"github.com/clickrelay/clickrelay/internal/promtext"
 )
 
+// What operators and load balancers read: /health, /ready and /metrics.
+
 // health is seed 002's health check: the process answers. It touches no
 // engine, so a load balancer never drops a node for a slow dependency.
 func (s *Server) health(ctx *fasthttp.RequestCtx) {

@@ -43,19 +43,20 @@ type handler = func(s *Server, ctx *fasthttp.RequestCtx, p []string)
 // routeTable is the whole API but the click path, which serve tests first
 // and alone. Under /v2/ the admin key is checked before routing.
 var routeTable = compile([]route{
+	// Operations (ops_health.go, ops_openapi.go).
 	{Route: Route{"GET", "/health"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.health(ctx) }},
 	{Route: Route{"GET", "/ready"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.ready(ctx) }},
 	{Route: Route{"GET", "/metrics"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.metrics(ctx) }},
 	{Route: Route{"GET", "/openapi.json"}, handle: func(s *Server, ctx *fasthttp.RequestCtx, _ []string) { s.openAPI(ctx) }},
 
-	// The web console (console.go): its page, assets and sessions.
+	// The web console (console_pages.go, console_sessions.go).
 	{Route: Route{"GET", "/"}, handle: plain((*Server).consoleIndex)},
 	{Route: Route{"GET", "/assets/{file}"}, handle: withParam((*Server).consoleAsset)},
 	{Route: Route{"POST", "/console/session"}, handle: plain((*Server).signIn)},
 	{Route: Route{"GET", "/console/session"}, handle: plain((*Server).currentSession)},
 	{Route: Route{"DELETE", "/console/session"}, handle: plain((*Server).signOut)},
 
-	// Network admin API.
+	// Network admin API. Accounts (admin_accounts.go, admin_advertisers.go, admin_affiliates.go).
 	{Route: Route{"POST", "/v2/advertisers"}, handle: plain((*Server).createAdvertiser)},
 	{Route: Route{"GET", "/v2/advertisers"}, handle: listAccounts(model.KindAdvertiser)},
 	{Route: Route{"GET", "/v2/advertisers/{id}"}, handle: withAccount(model.KindAdvertiser, (*Server).getAccount)},
@@ -68,30 +69,37 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v2/affiliates/{id}/rotate-key"}, handle: withAccount(model.KindAffiliate, (*Server).rotateKey)},
 	{Route: Route{"POST", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminRotateAffiliateSecret)},
 	{Route: Route{"DELETE", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminDeleteAffiliateSecret)},
-	{Route: Route{"POST", "/v2/postbacks/{id}/test"}, handle: adminPostback((*Server).adminTestPostback)},
+
+	// Offers and conversion endpoints (admin_offers.go, admin_endpoints.go).
 	{Route: Route{"POST", "/v2/offers"}, handle: plain((*Server).createOffer)},
 	{Route: Route{"GET", "/v2/offers"}, handle: plain((*Server).listOffers)},
 	{Route: Route{"GET", "/v2/offers/{id}"}, handle: withParam((*Server).getOffer)},
 	{Route: Route{"PATCH", "/v2/offers/{id}"}, handle: withParam((*Server).patchOffer)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
 	{Route: Route{"GET", "/v2/pb-endpoints"}, handle: plain((*Server).listEndpoints)},
-	// The console's reads (console_reads.go).
+
+	// Stats and conversions (admin_stats.go, admin_live_stats.go, admin_conversions.go).
 	{Route: Route{"GET", "/v2/stats"}, handle: plain((*Server).adminStats)},
 	{Route: Route{"GET", "/v2/stats/live"}, handle: plain((*Server).liveStats)},
 	{Route: Route{"GET", "/v2/conversions"}, handle: plain((*Server).adminConversions)},
 	{Route: Route{"GET", "/v2/conversions/{id}"}, handle: withParam((*Server).adminConversion)},
 	{Route: Route{"PATCH", "/v2/conversions/{id}"}, handle: withParam((*Server).patchConversionAdmin)},
+
+	// Postbacks (admin_postbacks.go; their deliveries: affiliate_deliveries.go).
+	{Route: Route{"POST", "/v2/postbacks/{id}/test"}, handle: adminPostback((*Server).adminTestPostback)},
 	{Route: Route{"GET", "/v2/postbacks"}, handle: plain((*Server).listAdminPostbacks)},
 	{Route: Route{"GET", "/v2/postbacks/{id}"}, handle: adminPostback((*Server).getAdminPostback)},
 	{Route: Route{"GET", "/v2/postbacks/{id}/deliveries"}, handle: adminPostback((*Server).listDeliveries)},
 	{Route: Route{"POST", "/v2/postbacks/{id}/redrive"}, handle: adminPostback((*Server).redrive)},
 	{Route: Route{"POST", "/v2/postbacks/{id}/enable"}, handle: adminPostback((*Server).enablePostback)},
 
-	// Postback report (seed 004), admin key also in X-Eflow-API-Key.
+	// Postback report (seed 004, report_pixels.go), admin key also in X-Eflow-API-Key.
 	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, false) })},
 	{Route: Route{"POST", "/v1/networks/reporting/affiliate/pixels/export"}, handle: adminOnly(func(s *Server, ctx *fasthttp.RequestCtx) { s.reportPixels(ctx, true) })},
 
-	// Advertiser API (seed 002).
+	// Advertiser API (seed 002): advertiser_conversions.go, advertiser_events.go,
+	// advertiser_stats.go, advertiser_offers.go, advertiser_profile.go,
+	// advertiser_test_sessions.go.
 	{Route: Route{"POST", "/api/v1/conversions"}, handle: plain((*Server).postConversion), limit: limitConversions},
 	{Route: Route{"GET", "/api/v1/conversions"}, handle: plain((*Server).listConversions)},
 	{Route: Route{"GET", "/api/v1/conversions/{id}"}, handle: withParam((*Server).getConversion)},
@@ -106,10 +114,12 @@ var routeTable = compile([]route{
 	{Route: Route{"GET", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback), limit: limitEndpoint},
 	{Route: Route{"POST", "/pb/{endpointId}"}, handle: withParam((*Server).endpointCallback), limit: limitEndpoint},
 
-	// Publisher offer feed (seed 001).
+	// Publisher offer feed (seed 001, publisher_feed.go).
 	{Route: Route{"GET", "/v1/s2s/offers"}, handle: plain((*Server).publisherFeed)},
 
-	// Affiliate API (seed 000).
+	// Affiliate API (seed 000): affiliate_postbacks.go, affiliate_secrets.go,
+	// affiliate_deliveries.go, affiliate_stats.go, affiliate_offers.go,
+	// affiliate_conversions.go.
 	{Route: Route{"POST", "/v1/postbacks"}, handle: scoped(model.ScopeWritePostback, (*Server).createPostback)},
 	// Listing one's own postbacks needs a valid key, not write:postback.
 	{Route: Route{"GET", "/v1/postbacks"}, handle: scoped(anyScope, (*Server).listPostbacks)},
@@ -249,85 +259,4 @@ func (r *route) match(segs, params []string) ([]string, bool) {
 		}
 	}
 	return params, true
-}
-
-// surfaceErrors are a surface's answers to a path or method it lacks, and
-// to any other failure (fail: an error code in the admin API's lower-case
-// words, such as "server_error", answered in the surface's own words).
-type surfaceErrors struct {
-	notFound   func(ctx *fasthttp.RequestCtx)
-	notAllowed func(ctx *fasthttp.RequestCtx, allow string)
-	fail       func(ctx *fasthttp.RequestCtx, status int, code, message string)
-}
-
-// upperCode is a seed 000 or 002 error code: upper case, and a server error
-// is INTERNAL_ERROR, as seed 002 names it.
-func upperCode(code string) string {
-	if code == "server_error" {
-		return "INTERNAL_ERROR"
-	}
-	return strings.ToUpper(code)
-}
-
-var (
-	adminSurface = surfaceErrors{
-		notFound: func(ctx *fasthttp.RequestCtx) {
-			envelopeError(ctx, fasthttp.StatusNotFound, "not_found", "No such endpoint.")
-		},
-		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
-			methodNotAllowed(ctx, envelopeError, "method_not_allowed", allow)
-		},
-		fail: envelopeError,
-	}
-	advertiserSurface = surfaceErrors{
-		notFound: func(ctx *fasthttp.RequestCtx) {
-			envelopeError(ctx, fasthttp.StatusNotFound, codeNotFound, msgNotFound)
-		},
-		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
-			methodNotAllowed(ctx, envelopeError, "METHOD_NOT_ALLOWED", allow)
-		},
-		fail: func(ctx *fasthttp.RequestCtx, status int, code, message string) {
-			envelopeError(ctx, status, upperCode(code), message)
-		},
-	}
-	affiliateSurface = surfaceErrors{
-		notFound: func(ctx *fasthttp.RequestCtx) {
-			affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Resource does not exist.")
-		},
-		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
-			methodNotAllowed(ctx, affiliateError, "METHOD_NOT_ALLOWED", allow)
-		},
-		fail: func(ctx *fasthttp.RequestCtx, status int, code, message string) {
-			affiliateError(ctx, status, upperCode(code), message)
-		},
-	}
-	publisherSurface = surfaceErrors{
-		notFound: func(ctx *fasthttp.RequestCtx) {
-			feedError(ctx, fasthttp.StatusNotFound, feedNotFound, "No such endpoint; the offer feed is GET /v1/s2s/offers.")
-		},
-		notAllowed: func(ctx *fasthttp.RequestCtx, allow string) {
-			ctx.Response.Header.Set("Allow", allow)
-			feedError(ctx, fasthttp.StatusMethodNotAllowed, feedMethod, "Method not allowed; use "+allow+".")
-		},
-		fail: func(ctx *fasthttp.RequestCtx, status int, _, message string) {
-			c := feedServerError
-			if status < 500 {
-				c = feedBadRequest
-			}
-			feedError(ctx, status, c, message)
-		},
-	}
-)
-
-// surfaceOf is the surface a path belongs to, by its prefix.
-func surfaceOf(path string) surfaceErrors {
-	switch {
-	case strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/pb/"):
-		return advertiserSurface
-	case strings.HasPrefix(path, "/v1/s2s/"):
-		return publisherSurface
-	case strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/v1/networks/"):
-		return affiliateSurface
-	}
-	return adminSurface
 }

@@ -247,35 +247,6 @@ func (s *Server) attachAttempts(ctx context.Context, postbackID string, views []
 	return nil
 }
 
-// readTime reads an optional RFC 3339 query parameter into dst.
-func readTime(ctx *fasthttp.RequestCtx, fail surfaceFail, name string, dst *time.Time) bool {
-	raw := string(ctx.QueryArgs().Peek(name))
-	if raw == "" {
-		return true
-	}
-	t, err := time.Parse(time.RFC3339, raw)
-	if err != nil {
-		fail(ctx, fasthttp.StatusBadRequest, "invalid_"+name, name+" must be an RFC 3339 time such as 2026-11-22T10:00:00Z.")
-		return false
-	}
-	*dst = t.UTC()
-	return true
-}
-
-// checkRange refuses an empty, inverted or too long range.
-func checkRange(ctx *fasthttp.RequestCtx, fail surfaceFail, from, to time.Time) bool {
-	switch {
-	case !to.After(from):
-		fail(ctx, fasthttp.StatusBadRequest, "invalid_range", "to must be after from.")
-		return false
-	case to.Sub(from) > maxDeliveryRange:
-		fail(ctx, fasthttp.StatusBadRequest, "invalid_range",
-			fmt.Sprintf("from..to may span at most %d days.", int(maxDeliveryRange.Hours()/24)))
-		return false
-	}
-	return true
-}
-
 // redrive serves POST .../postbacks/{id}/redrive: {"delivery_id"} or
 // {"from", "to"} (dead deliveries that died in the range, at most
 // maxRedrive a call). A delivery that landed since is dropped, not sent.
@@ -395,50 +366,4 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, ca
 		out["postback"] = viewAdminPostback(&on)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
-}
-
-// adminPostbackView is a postback as the admin reads it: with its
-// affiliate.
-type adminPostbackView struct {
-	postbackView
-	AffiliateID string `json:"affiliate_id"`
-}
-
-func viewAdminPostback(p *model.Postback) adminPostbackView {
-	return adminPostbackView{postbackView: viewPostback(p), AffiliateID: p.AffiliateID}
-}
-
-// listAdminPostbacks serves GET /v2/postbacks?affiliate_id=&status=&page=&per_page=.
-func (s *Server) listAdminPostbacks(ctx *fasthttp.RequestCtx) {
-	page, perPage, ok := s.paging(ctx, envelopeError, "invalid_paging")
-	if !ok {
-		return
-	}
-	args := ctx.QueryArgs()
-	affiliateID, status := string(args.Peek("affiliate_id")), string(args.Peek("status"))
-	if status != "" && status != model.StatusActive && status != model.StatusDisabled {
-		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_status", "status must be active or disabled.")
-		return
-	}
-	search, ok := searchTerm(ctx)
-	if !ok {
-		return
-	}
-	all := []adminPostbackView{} // none is [], not null
-	for _, aff := range s.catalog.Affiliates() {
-		if affiliateID != "" && aff.ID != affiliateID {
-			continue
-		}
-		for _, pb := range s.catalog.Postbacks(aff.ID) {
-			if (status == "" || pb.Status == status) && search.matches(pb.ID, pb.URL, aff.Name) {
-				all = append(all, viewAdminPostback(pb))
-			}
-		}
-	}
-	writeListing(ctx, "postbacks", all, page, perPage)
-}
-
-// getAdminPostback serves GET /v2/postbacks/{id}.
-func (s *Server) getAdminPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, _ postbackCaller) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "postback": viewAdminPostback(pb)})
 }

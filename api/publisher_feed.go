@@ -1,8 +1,6 @@
 package api
 
 import (
-	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -148,20 +146,61 @@ func feedPayoutType(o *model.Offer) string {
 	return strings.ToUpper(o.PayoutType)
 }
 
-// clientLocator is what the click handler offers to find the caller's
-// address behind trusted proxies (tracker.Tracker does).
-type clientLocator interface {
-	ClientIP(ctx *fasthttp.RequestCtx) netip.Addr
+// Publisher feed limits (seed 001: page_size no greater than 10000). The
+// default page is small enough to answer fast and large enough that most
+// publishers need one request.
+const (
+	feedDefaultPageSize = 100
+	feedMaxPageSize     = 10_000
+	// maxDeviceIDLen bounds gaid, andid and thirdparty_id: a GAID is a
+	// 36-character UUID and an Android ID 16 hex digits; anything far
+	// longer is not one, and each is copied into every tracking link.
+	maxDeviceIDLen = 128
+)
+
+// feedRequest is a GET /v1/s2s/offers request, app_id aside.
+type feedRequest struct {
+	OS           string // android or ios
+	Country      string // alpha-2; empty: the caller's IP decides
+	GAID, AndID  string
+	ThirdPartyID string
+	Page         int
+	PageSize     int
 }
 
-// clientIP is the caller's address, judged by the click path's rules on
-// trusted proxies when the click handler offers them, else the peer's.
-func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
-	if l, ok := s.deps.Clicks.(clientLocator); ok {
-		return l.ClientIP(ctx)
+func parseFeedRequest(args *fasthttp.Args) (feedRequest, *paramError) {
+	r := feedRequest{}
+	switch r.OS = strings.ToLower(strings.TrimSpace(string(args.Peek("os")))); r.OS {
+	case "android", "ios":
+	case "":
+		return r, badParam("os", "os is required: android or ios.")
+	default:
+		return r, badParam("os", "os must be android or ios.")
 	}
-	if tcp, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		return tcp.AddrPort().Addr().Unmap()
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"gaid", &r.GAID}, {"andid", &r.AndID}, {"thirdparty_id", &r.ThirdPartyID}} {
+		*p.dst = strings.TrimSpace(string(args.Peek(p.name)))
+		if len(*p.dst) > maxDeviceIDLen {
+			return r, badParam(p.name, "%s must be at most %d characters.", p.name, maxDeviceIDLen)
+		}
 	}
-	return netip.Addr{}
+	if r.OS == "android" {
+		if r.GAID == "" {
+			return r, badParam("gaid", "gaid is required when os is android.")
+		}
+		if r.AndID == "" {
+			return r, badParam("andid", "andid is required when os is android.")
+		}
+	}
+	var perr *paramError
+	if r.Country, perr = parseCountry(args, "country"); perr != nil {
+		return r, perr
+	}
+	if r.Page, perr = parsePositive(args, "page", 1, maxPage); perr != nil {
+		return r, perr
+	}
+	r.PageSize, perr = parsePositive(args, "page_size", feedDefaultPageSize, feedMaxPageSize)
+	return r, perr
 }

@@ -23,7 +23,7 @@ const (
 )
 
 // everflowTimezones maps the timezone_id values clients send to IANA names.
-// API.md requires 67 (UTC) and 80 (America/New_York); any IANA name is
+// Clients send 67 (UTC) and 80 (America/New_York); any IANA name is
 // accepted in "timezone" as well.
 var everflowTimezones = map[int]string{67: "UTC", 80: "America/New_York"}
 

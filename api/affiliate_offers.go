@@ -2,7 +2,7 @@ package api
 
 import (
 	"context"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -11,8 +11,8 @@ import (
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 )
 
-// The affiliate API's reads (seed 000): GET /v1/offers, GET
-// /v1/offers/{offer_id} and GET /v1/conversions.
+// The offers an affiliate runs (seed 000): GET /v1/offers and
+// /v1/offers/{offer_id}.
 
 // epcWindow is the span epc_avg averages over.
 const epcWindow = 30 * 24 * time.Hour
@@ -69,6 +69,47 @@ var trackingParameters = []trackingParameter{
 	{"sub4", "Your sub-ID 4; returned as sub4 and {sub4}."},
 	{"sub5", "Your sub-ID 5; returned as sub5 and {sub5}."},
 	{"aff_click_id", "Your own click ID, returned in the {aff_click_id} postback macro."},
+}
+
+// Offer status filters (seed 000).
+const offerStatusAll = "all"
+
+// offerFilter is a GET /v1/offers request.
+type offerFilter struct {
+	Geo        string // alpha-2, upper case; empty: any
+	PayoutType string // one of model.PayoutTypes; empty: any
+	Status     string // active, paused or all
+	Page       int
+	PerPage    int
+}
+
+func parseOfferFilter(args *fasthttp.Args) (offerFilter, *paramError) {
+	f := offerFilter{Status: model.StatusActive}
+	var perr *paramError
+	if f.Geo, perr = parseCountry(args, "geo"); perr != nil {
+		return f, perr
+	}
+	if pt := strings.ToLower(strings.TrimSpace(string(args.Peek("payout_type")))); pt != "" {
+		if !model.ValidPayoutType(pt) {
+			return f, badParam("payout_type", "payout_type must be one of %s.", strings.Join(model.PayoutTypes, ", "))
+		}
+		f.PayoutType = pt
+	}
+	if st := strings.ToLower(strings.TrimSpace(string(args.Peek("status")))); st != "" {
+		if st != model.StatusActive && st != model.StatusPaused && st != offerStatusAll {
+			return f, badParam("status", "status must be active, paused or all.")
+		}
+		f.Status = st
+	}
+	f.Page, f.PerPage, perr = parsePage(args)
+	return f, perr
+}
+
+// matches reports whether the filter selects o.
+func (f *offerFilter) matches(o *model.Offer) bool {
+	return (f.Status == offerStatusAll || o.Status == f.Status) &&
+		(f.PayoutType == "" || o.PayoutType == f.PayoutType) &&
+		(f.Geo == "" || o.Targets(f.Geo))
 }
 
 func (s *Server) listAffiliateOffers(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
@@ -173,128 +214,4 @@ func (s *Server) offerEPC(ctx context.Context, offers []*model.Offer) (map[strin
 		}
 	}
 	return epc, nil
-}
-
-// publicBase is the scheme and host of the click path for tracking links:
-// CLICKRELAY_PUBLIC_URL, else the host this request reached.
-func (s *Server) publicBase(ctx *fasthttp.RequestCtx) string {
-	if s.config.PublicURL != "" {
-		return s.config.PublicURL
-	}
-	host := string(ctx.Host())
-	if host == "" || !validHost(host) {
-		host = ctx.LocalAddr().String()
-	}
-	return "http://" + host
-}
-
-// validHost accepts a host[:port] of letters, digits, '.', '-', ':' and
-// brackets (IPv6): a Host header with anything else is not echoed into links.
-func validHost(h string) bool {
-	if len(h) > 255 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
-			return false
-		}
-	}
-	return true
-}
-
-// trackingLink is the click path's link attributing traffic on o to aff:
-// <base>/click/<offer id>?aff_id=<affiliate id>, then extra's parameters.
-func trackingLink(base string, o *model.Offer, aff *model.Affiliate, extra []queryParam) string {
-	link := base + "/click/" + url.PathEscape(o.ID) + "?aff_id=" + url.QueryEscape(aff.ID)
-	for _, p := range extra {
-		if p.value != "" {
-			link += "&" + p.name + "=" + url.QueryEscape(p.value)
-		}
-	}
-	return link
-}
-
-type queryParam struct{ name, value string }
-
-// affiliateConversion is one record of GET /v1/conversions: the
-// affiliate's view, without the advertiser's customer, order or sale data.
-type affiliateConversion struct {
-	ID         string  `json:"conversion_id"`
-	ClickID    string  `json:"click_id"`
-	AffClickID string  `json:"aff_click_id"`
-	OfferID    string  `json:"offer_id"`
-	Status     string  `json:"status"`
-	Payout     float64 `json:"payout"`
-	Currency   string  `json:"currency"`
-	Goal       string  `json:"goal"`
-	Sub1       string  `json:"sub1"`
-	Sub2       string  `json:"sub2"`
-	Sub3       string  `json:"sub3"`
-	Sub4       string  `json:"sub4"`
-	Sub5       string  `json:"sub5"`
-	Geo        string  `json:"geo"`
-	Device     string  `json:"device"`
-	OS         string  `json:"os"`
-	CreatedAt  string  `json:"created_at"`
-	UpdatedAt  string  `json:"updated_at"`
-}
-
-func viewAffiliateConversion(c *model.Conversion) affiliateConversion {
-	status := c.Status
-	if status == model.ConversionReversed {
-		status = model.ConversionRejected // unpaid either way; see affiliateStatusFilter
-	}
-	return affiliateConversion{
-		ID: c.ID, ClickID: c.ClickID, AffClickID: c.AffClickID, OfferID: c.OfferID, Status: status,
-		Payout: model.MicrosToUnits(c.PayoutMicros), Currency: c.Currency, Goal: c.Goal,
-		Sub1: c.Subs[0], Sub2: c.Subs[1], Sub3: c.Subs[2], Sub4: c.Subs[3], Sub5: c.Subs[4],
-		Geo: c.Country, Device: c.Device, OS: c.OS,
-		CreatedAt: model.FormatTime(time.UnixMilli(c.Time), model.APITimeLayout),
-		UpdatedAt: model.FormatTime(time.UnixMilli(c.UpdatedTime), model.APITimeLayout),
-	}
-}
-
-func (s *Server) listAffiliateConversions(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
-	f, perr := parseConversionFilter(ctx.QueryArgs(), s.config.MaxStatsRange)
-	if perr != nil {
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", perr.Message)
-		return
-	}
-	// The affiliate filter is what keeps other affiliates' conversions out;
-	// Test is false so test conversions never show.
-	q := clickhouse.ConversionQuery{From: f.From, To: f.To, AffiliateID: aff.ID, Statuses: f.Statuses,
-		Offset: (f.Page - 1) * f.PerPage, Limit: f.PerPage, OfferIDs: s.offerFilter(f.OfferID)}
-	list, total, ok := s.conversionPage(ctx, q)
-	if !ok {
-		return
-	}
-	out := make([]affiliateConversion, 0, len(list))
-	for i := range list {
-		out = append(out, viewAffiliateConversion(&list[i]))
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"data": out,
-		"meta": map[string]any{"total": total, "page": f.Page, "per_page": f.PerPage},
-	})
-}
-
-// conversionPage reads one page of the conversions q selects and how many
-// it selects in all; a storage failure is answered (ok false). The list is
-// read only when the page starts inside the total.
-func (s *Server) conversionPage(ctx *fasthttp.RequestCtx, q clickhouse.ConversionQuery) (list []model.Conversion, total uint64, ok bool) {
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	total, err := s.deps.Warehouse.CountConversions(rctx, q)
-	if err != nil {
-		s.storageError(ctx, err)
-		return nil, 0, false
-	}
-	if uint64(q.Offset) < total {
-		if list, err = s.deps.Warehouse.Conversions(rctx, q); err != nil {
-			s.storageError(ctx, err)
-			return nil, 0, false
-		}
-	}
-	return list, total, true
 }

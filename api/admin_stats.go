@@ -1,0 +1,229 @@
+package api
+
+import (
+	"encoding/csv"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/storage/clickhouse"
+)
+
+// GET /v2/stats: the network's figures by any dimension of the rollup, as
+// JSON or CSV, read from the same warehouse query as the affiliate's and
+// the advertiser's stats.
+
+// adminStatsDimensions are the dimensions GET /v2/stats groups by: every
+// one the rollup has but the minute (GET /v2/stats/live has that).
+var adminStatsDimensions = map[string]string{
+	"date": "", "hour": "", "week": "", "month": "", "offer": "", "affiliate": "", "advertiser": "",
+	"geo": "", "device": "", "os": "", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "",
+}
+
+const adminStatsDimensionNames = "date, hour, week, month, offer, affiliate, advertiser, geo, device, os, sub1..sub5"
+
+// statsNumbers are a stats group's figures as the admin reads them.
+type statsNumbers struct {
+	Clicks       uint64  `json:"clicks"`
+	UniqueClicks uint64  `json:"unique_clicks"`
+	Conversions  uint64  `json:"conversions"`
+	Approved     int64   `json:"approved"`
+	Revenue      float64 `json:"revenue"`
+	Payout       float64 `json:"payout"`
+	Profit       float64 `json:"profit"`
+	CVR          float64 `json:"cvr"`
+	EPC          float64 `json:"epc"`
+}
+
+// statsMicros are the sums behind statsNumbers, added before rounding.
+type statsMicros struct {
+	clicks, unique, conversions uint64
+	approved, revenue, payout   int64
+}
+
+func (m *statsMicros) add(r *clickhouse.StatsRow) {
+	m.clicks += r.Clicks
+	m.unique += r.UniqueClicks
+	m.conversions += r.Conversions
+	m.approved += r.Approved
+	m.revenue += revenueMicros(r)
+	m.payout += r.PayoutMicros
+}
+
+// numbers rounds money to cents; cvr is conversions per 100 clicks (2
+// decimals) and epc revenue per click (4 decimals: cents would hide it).
+func (m *statsMicros) numbers() statsNumbers {
+	revenue := model.MicrosToUnits(m.revenue)
+	return statsNumbers{
+		Clicks: m.clicks, UniqueClicks: m.unique, Conversions: m.conversions, Approved: m.approved,
+		Revenue: round(revenue, 2), Payout: round(model.MicrosToUnits(m.payout), 2),
+		Profit: round(model.MicrosToUnits(m.revenue-m.payout), 2),
+		CVR:    ratio(float64(m.conversions)*100, float64(m.clicks), 2),
+		EPC:    ratio(revenue, float64(m.clicks), 4),
+	}
+}
+
+// numberColumns are the CSV columns after the group keys.
+var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc"}
+
+func (n statsNumbers) cells() []string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return []string{strconv.FormatUint(n.Clicks, 10), strconv.FormatUint(n.UniqueClicks, 10),
+		strconv.FormatUint(n.Conversions, 10), strconv.FormatInt(n.Approved, 10),
+		f(n.Revenue), f(n.Payout), f(n.Profit), f(n.CVR), f(n.EPC)}
+}
+
+// adminStats serves GET /v2/stats.
+func (s *Server) adminStats(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	bad := func(perr *paramError) {
+		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_"+perr.Param, perr.Message)
+	}
+	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange)
+	if perr != nil {
+		bad(perr)
+		return
+	}
+	groupBy, perr := parseGroupBy(args, adminStatsDimensions, adminStatsDimensionNames)
+	if perr != nil {
+		bad(perr)
+		return
+	}
+	limit, perr := parsePositive(args, "limit", maxStatsRows, maxStatsRows)
+	if perr != nil {
+		bad(perr)
+		return
+	}
+	format := string(args.Peek("format"))
+	if format != "" && format != "json" && format != "csv" {
+		bad(badParam("format", "format must be json or csv."))
+		return
+	}
+	q := clickhouse.StatsQuery{From: from, To: to, GroupBy: groupBy, Location: loc, Limit: limit}
+	if perr = s.entityFilters(args, &q.OfferIDs, &q.AffiliateID, &q.AdvertiserID); perr != nil {
+		bad(perr)
+		return
+	}
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	rows, err := s.deps.Warehouse.Stats(rctx, q)
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	// Totals add the rows up, so they agree with the table; when the limit
+	// cut rows off, the whole range is asked for instead.
+	var totals statsMicros
+	cut := len(groupBy) > 0 && len(rows) >= limit
+	if cut {
+		q.GroupBy, q.Limit = nil, 0
+		all, err := s.deps.Warehouse.Stats(rctx, q)
+		if err != nil {
+			s.storageError(ctx, err)
+			return
+		}
+		for i := range all {
+			totals.add(&all[i])
+		}
+	}
+	out := make([]map[string]any, 0, len(rows))
+	records := make([][]string, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		if len(r.Keys) != len(groupBy) {
+			continue
+		}
+		if !cut {
+			totals.add(r)
+		}
+		var m statsMicros
+		m.add(r)
+		n := m.numbers()
+		if format == "csv" {
+			record := make([]string, 0, len(groupBy)+len(numberColumns))
+			for _, k := range r.Keys {
+				record = append(record, csvCell(k))
+			}
+			records = append(records, append(record, n.cells()...))
+			continue
+		}
+		row := map[string]any{"clicks": n.Clicks, "unique_clicks": n.UniqueClicks, "conversions": n.Conversions,
+			"approved": n.Approved, "revenue": n.Revenue, "payout": n.Payout, "profit": n.Profit, "cvr": n.CVR, "epc": n.EPC}
+		for j, d := range groupBy {
+			row[d] = r.Keys[j]
+			if name, ok := s.entityName(d, r.Keys[j]); ok {
+				row[d+"_name"] = name
+			}
+		}
+		out = append(out, row)
+	}
+	if format == "csv" {
+		ctx.SetContentType("text/csv; charset=utf-8")
+		ctx.Response.Header.Set("Content-Disposition", `attachment; filename="stats.csv"`)
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		w := csv.NewWriter(ctx)
+		_ = w.Write(append(append([]string{}, groupBy...), numberColumns...))
+		_ = w.WriteAll(records)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "rows": out, "totals": totals.numbers()})
+}
+
+// entityName is the name of the offer, affiliate or advertiser a stats key
+// names, for the console's tables; ok is false for other dimensions and
+// for entities no longer in the catalog.
+func (s *Server) entityName(dimension, id string) (string, bool) {
+	switch dimension {
+	case "offer":
+		if o := s.catalog.Offer(id); o != nil {
+			return o.Name, true
+		}
+	case "affiliate":
+		if a := s.catalog.Affiliate(id); a != nil {
+			return a.Name, true
+		}
+	case "advertiser":
+		if a := s.catalog.Advertiser(id); a != nil {
+			return a.Name, true
+		}
+	}
+	return "", false
+}
+
+// entityFilters reads offer_id (an ID or slug), affiliate_id and
+// advertiser_id. An ID no entity has filters to nothing, as in the
+// affiliate API: the answer is then empty, which is the truth.
+func (s *Server) entityFilters(args *fasthttp.Args, offerIDs *[]string, affiliateID, advertiserID *string) *paramError {
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"affiliate_id", affiliateID}, {"advertiser_id", advertiserID}} {
+		*p.dst = strings.TrimSpace(string(args.Peek(p.name)))
+		if len(*p.dst) > maxIDParamLen {
+			return badParam(p.name, "%s must be at most %d characters.", p.name, maxIDParamLen)
+		}
+	}
+	offer := strings.TrimSpace(string(args.Peek("offer_id")))
+	if len(offer) > maxIDParamLen {
+		return badParam("offer_id", "offer_id must be at most %d characters.", maxIDParamLen)
+	}
+	if offer != "" {
+		*offerIDs = s.offerFilter(offer)
+	}
+	return nil
+}
+
+// offerFilter is an offer_id parameter as a warehouse filter: none when
+// empty, else the offer it names by ID or slug. An ID no offer has stays
+// as given, so it filters to nothing.
+func (s *Server) offerFilter(idOrSlug string) []string {
+	if idOrSlug == "" {
+		return nil
+	}
+	if o := s.catalog.Offer(idOrSlug); o != nil {
+		idOrSlug = o.ID
+	}
+	return []string{idOrSlug}
+}
