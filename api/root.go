@@ -28,6 +28,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/console"
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
@@ -112,6 +113,9 @@ type Dependencies struct {
 	// MetricHelp describes the families of Metrics, for /metrics; the
 	// server's own and the Go runtime's are added.
 	MetricHelp promtext.Help
+	// Failer hears of a listener that fails while the server runs: the
+	// process would otherwise go on answering nothing.
+	Failer daemon.Failer
 }
 
 // signedOutSessions remembers console sessions signed out before their
@@ -147,6 +151,7 @@ type Server struct {
 	server     *fasthttp.Server
 	ln         net.Listener
 	done       chan error
+	stopping   atomic.Bool
 	// conns and handling let Stop tell requests being answered (drained)
 	// from connections still sending one (closed).
 	conns    connSet
@@ -204,8 +209,9 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 	return s, nil
 }
 
-// Start listens on Addr and serves in the background.
-func (s *Server) Start() error {
+// Start listens on Addr and serves in the background. A listener that
+// fails afterwards is reported to the Failer.
+func (s *Server) Start(context.Context) error {
 	ln, err := net.Listen("tcp", s.config.Addr)
 	if err != nil {
 		return fmt.Errorf("CLICKRELAY_ADDR: cannot listen on %s: %w", s.config.Addr, err)
@@ -213,7 +219,18 @@ func (s *Server) Start() error {
 	s.conns.maxPerIP = s.config.MaxConnsPerIP
 	s.ln = s.conns.listener(ln)
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.server.Serve(s.ln) }()
+	go func() {
+		err := s.server.Serve(s.ln)
+		if err != nil && !s.stopping.Load() {
+			err = fmt.Errorf("the listener on %s failed: %w", ln.Addr(), err)
+			if s.deps.Failer != nil {
+				s.deps.Failer.Fail("http server", err)
+			} else {
+				s.log.Error().Err(err).Msg("no longer taking connections")
+			}
+		}
+		s.done <- err
+	}()
 	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving HTTP")
 	return nil
 }
@@ -235,6 +252,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
+	s.stopping.Store(true)
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- s.server.ShutdownWithContext(ctx) }()
 	grace := time.Now().Add(stopGrace)

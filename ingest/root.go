@@ -141,6 +141,15 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 	return s, nil
 }
 
+// Start and Stop are the lifecycle every component shares
+// (internal/daemon). The intake runs nothing of its own between them: its
+// work is the HTTP server's requests, drained before the intake stops, and
+// its producers are stopped after it.
+func (s *Service) Start(context.Context) error { return nil }
+
+// Stop: see Start.
+func (s *Service) Stop(context.Context) error { return nil }
+
 // Reasons a conversion is acknowledged but not tracked (seed 002), with the
 // message sent along.
 const (

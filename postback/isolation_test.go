@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -76,7 +77,7 @@ func startBoundedWorker(t *testing.T, h *harness, config Configuration, rcv *hel
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Start()
+	testkit.Start(t, w)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -98,7 +99,7 @@ func newHarness(t *testing.T, allowPrivate bool) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.worker.Start()
+	testkit.Start(t, h.worker)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
@@ -69,6 +70,8 @@ type Dependencies struct {
 	// up (the embedded broker keeps nothing after exit).
 	Drain bool
 	Now   func() time.Time
+	// Failer hears of a loop or a delivery that cannot go on (it panicked).
+	Failer daemon.Failer
 }
 
 // Worker delivers postbacks.
@@ -82,6 +85,7 @@ type Worker struct {
 	sender   *Sender
 	drain    bool
 	now      func() time.Time
+	failer   daemon.Failer
 
 	sem        chan struct{} // one token per request in flight
 	hosts      *hostTable    // per receiver host: in-flight bound and backoff
@@ -121,6 +125,9 @@ type job struct {
 // The consumer group every postback worker joins.
 const group = "postback"
 
+// component names the worker in the failures it reports.
+const component = "postback worker"
+
 // New prepares the worker; Start starts it.
 func New(deps Dependencies, config Configuration) (*Worker, error) {
 	if deps.Kafka == nil || deps.Catalog == nil || deps.State == nil || deps.Attempts == nil {
@@ -146,6 +153,7 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 		consumer:  deps.Kafka.NewConsumer(group, kafka.TopicConversions, deps.Kafka.Eager()), // delivery within 500 ms
 		sender:    NewSender(config, deps.Logger),
 		drain:     deps.Drain,
+		failer:    deps.Failer,
 		now:       deps.Now,
 		sem:       make(chan struct{}, config.Concurrency),
 		commits:   newCommitTracker(),
@@ -188,11 +196,17 @@ func New(deps Dependencies, config Configuration) (*Worker, error) {
 }
 
 // Start starts consuming conversions and polling the retry queue.
-func (w *Worker) Start() {
+func (w *Worker) Start(context.Context) error {
 	w.loops.Add(3)
-	go func() { defer w.loops.Done(); defer close(w.consumed); w.consume() }()
-	go func() { defer w.loops.Done(); w.commitLoop() }()
-	go func() { defer w.loops.Done(); w.retryLoop() }()
+	go func() {
+		defer w.loops.Done()
+		defer close(w.consumed)
+		defer daemon.Recover(w.failer, component)
+		w.consume()
+	}()
+	go func() { defer w.loops.Done(); defer daemon.Recover(w.failer, component); w.commitLoop() }()
+	go func() { defer w.loops.Done(); defer daemon.Recover(w.failer, component); w.retryLoop() }()
+	return nil
 }
 
 // Stop finishes the requests in flight and commits what is done; with
@@ -371,6 +385,7 @@ func (w *Worker) dispatch(j *job, raw []byte, done func(disposition)) {
 func (w *Worker) run(j *job, pb *model.Postback, target string, slot *hostSlot, done func(disposition)) {
 	d := kept
 	defer func() { slot.release(); <-w.sem; w.deliveries.Done(); done(d) }()
+	defer daemon.Recover(w.failer, component)
 	if w.deliver(j, pb, target, slot) {
 		d = settled
 	}
@@ -381,6 +396,7 @@ func (w *Worker) putBack(j *job, raw []byte, why admission, retryAt time.Time, d
 	d := kept
 	w.postponing <- struct{}{}
 	defer func() { <-w.postponing; w.deliveries.Done(); done(d) }()
+	defer daemon.Recover(w.failer, component)
 	if w.postpone(j, raw, why, retryAt) {
 		d = deferred
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -42,7 +43,7 @@ func (h *harness) newWorker(t *testing.T, state state) *Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Start()
+	testkit.Start(t, w)
 	return w
 }
 

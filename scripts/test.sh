@@ -40,6 +40,10 @@ install_chromium() {
 }
 install_chromium
 
+# ss (Debian's iproute2) kills a running server's listening socket in the
+# test of a listener that fails.
+command -v ss >/dev/null || apt_install iproute2
+
 export CLICKRELAY_DATA_DIR=$root/.data/test
 export REDIS_PORT=16379 CLICKHOUSE_PORT=19000 CLICKHOUSE_HTTP_PORT=18123
 rm -rf "$CLICKRELAY_DATA_DIR"

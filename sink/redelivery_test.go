@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/kafka"
@@ -81,7 +82,7 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.Start()
+	testkit.Start(t, first)
 	count := func(q string) uint64 {
 		t.Helper()
 		n, err := ch.Count(ctx, q)
@@ -106,7 +107,7 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second.Start()
+	testkit.Start(t, second)
 	stopCtx, cancelStop := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelStop()
 	if err := second.Stop(stopCtx); err != nil {
@@ -128,7 +129,7 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	third.Start()
+	testkit.Start(t, third)
 	if err := third.Stop(stopCtx); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
@@ -61,6 +62,8 @@ type Dependencies struct {
 	// Drain keeps consuming at Stop until every topic is caught up: with
 	// the embedded broker, what is not consumed before exit is not safe.
 	Drain bool
+	// Failer hears of a consumer that cannot go on (it panicked).
+	Failer daemon.Failer
 }
 
 // Sink runs one consumer per topic.
@@ -121,14 +124,16 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 }
 
 // Start starts one consumer per topic.
-func (s *Sink) Start() {
+func (s *Sink) Start(context.Context) error {
 	for _, st := range s.streams {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer daemon.Recover(s.deps.Failer, "sink "+st.topic)
 			st.run()
 		}()
 	}
+	return nil
 }
 
 // Stop flushes what each consumer holds and commits it; with Drain, it

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/kafka"
@@ -25,7 +26,7 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Start()
+	testkit.Start(t, s)
 
 	write := func(topic string, records ...any) {
 		w := k.NewWriter(topic, 100)

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -85,6 +86,8 @@ type recorderReports struct {
 	redisRefused func(n int, err error)
 	// redisGaveUp: clicks the retry list gave up on; they are in Kafka.
 	redisGaveUp func(n int, err error)
+	// failer hears of a loop that cannot go on (it panicked).
+	failer daemon.Failer
 }
 
 func newRecorder(config Configuration, store clickStore, producer producer, m *trackerMetrics, report recorderReports) *recorder {
@@ -171,6 +174,7 @@ func (r *recorder) stop(ctx context.Context) error {
 
 func (r *recorder) flushLoop() {
 	defer r.flushers.Done()
+	defer daemon.Recover(r.report.failer, component)
 	writes := make([]redis.ClickWrite, 0, r.config.MaxBatch)
 	for p := range r.queue {
 		batch := r.spareBatch() // handed to a shipper, which gives it back
@@ -212,6 +216,7 @@ func (r *recorder) flushLoop() {
 
 func (r *recorder) shipLoop() {
 	defer r.shippers.Done()
+	defer daemon.Recover(r.report.failer, component)
 	msgs := make([]kafka.Message, 0, r.config.ShipBatch)
 	var batches [][]*pendingClick
 	for batch := range r.ship {
@@ -305,6 +310,7 @@ func (r *recorder) retryLater(writes []redis.ClickWrite) {
 // stop deadline passes; what is left then is lost.
 func (r *recorder) retryLoop() {
 	defer r.retrying.Done()
+	defer daemon.Recover(r.report.failer, component)
 	backoff := 50 * time.Millisecond
 	wake := r.retryWake // nil once closed: stop has begun
 	for {

@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/clickid"
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
@@ -48,7 +49,12 @@ type Dependencies struct {
 	Minter   *clickid.Minter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Failer hears of a click queue that cannot go on (it panicked).
+	Failer daemon.Failer
 }
+
+// component names the click queues in the failures they report.
+const component = "click queues"
 
 // Tracker serves /click.
 type Tracker struct {
@@ -99,12 +105,16 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 			t.log.Warn().Err(err).Int("clicks", n).Msg("clicks not stored in Redis (clickrelay_click_redis_gave_up_total): " +
 				"they were sent to Kafka, and conversions find them in ClickHouse")
 		},
+		failer: deps.Failer,
 	})
 	return t, nil
 }
 
 // Start starts the flushers and shippers.
-func (t *Tracker) Start() { t.recorder.start() }
+func (t *Tracker) Start(context.Context) error {
+	t.recorder.start()
+	return nil
+}
 
 // Stop writes every click already answered to Redis and Kafka. Call it after
 // the HTTP server has stopped taking requests.

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"sync"
-	"time"
+	"net/http/pprof"
+	"slices"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
@@ -19,6 +18,7 @@ import (
 	"github.com/clickrelay/clickrelay/api"
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
@@ -41,68 +41,49 @@ const (
 // attempts (see kafka.NewWriter).
 const smallBatch = 64
 
-// app holds the components of one process and stops them in order.
+// app holds the components of one process; its supervisor starts them in
+// the order of the role's steps and stops them in reverse.
 type app struct {
-	role    string
-	config  Config
-	log     zerolog.Logger
-	metrics *metrics.Set
-	notice  io.Writer // where a generated admin key is printed, once
+	role       string
+	config     Config
+	log        zerolog.Logger
+	metrics    *metrics.Set
+	notice     io.Writer // where a generated admin key is printed, once
+	supervisor *daemon.Supervisor
 
 	redis      *redis.Component
 	kafka      *kafka.Component
 	clickhouse *clickhouse.Component
 	tracker    *tracker.Tracker
-	api        *api.Server
-	sink       *sink.Sink
-	postback   *postback.Worker
-	writers    []*kafkago.Writer // serve's producers
-	attempts   *kafkago.Writer   // work's producer
-
-	// started is every component started so far, in order: stop walks it
-	// backwards.
-	started []component
 }
 
-// component is one step of the lifecycle: started by start, stopped by
-// stop in reverse order, each bounded by the shutdown context.
-type component struct {
-	name string
-	stop func(ctx context.Context) error
-	// cut says what is given up when the step fails or the deadline cuts
-	// it short, for the operator reading the log.
-	cut string
-	// engine marks a client of an engine: when the shutdown deadline
-	// passes, it is closed at once, whatever step the stop is at, so that
-	// calls blocked on an engine that does not answer (Redis frozen by
-	// SIGSTOP: go-redis heeds a context's deadline, not its cancellation)
-	// return and the steps before it end.
-	engine bool
+func newApp(role string, config Config, log zerolog.Logger, notice io.Writer) *app {
+	return &app{role: role, config: config, log: log, metrics: metrics.NewSet(), notice: notice, supervisor: daemon.New(log)}
 }
 
-// onStop registers a started component.
-func (a *app) onStop(name, cut string, stop func(ctx context.Context) error) {
-	a.started = append(a.started, component{name: name, stop: stop, cut: cut})
+// step builds the next parts of a role, with what the parts before it,
+// already started, provide (a secret kept in Redis, the catalog).
+type step func(a *app, ctx context.Context) ([]daemon.Part, error)
+
+// roles are the steps of each role, in start order. The engines' clients
+// are prepared first, so that a setting missing from the configuration is
+// named before any engine is waited for.
+var roles = map[string][]step{
+	roleMigrate: {(*app).newClickHouse, (*app).clickhouseEngine, (*app).schema},
+	roleRestore: {(*app).newClickHouse, (*app).newRedis, (*app).redisEngine, (*app).clickhouseEngine, (*app).journal, (*app).restore},
+	roleServe:   join(spine, (*app).journal, (*app).catalog, (*app).kafkaEngine, (*app).serveSide, (*app).debugListeners),
+	roleWork:    join(spine, (*app).schema, (*app).catalog, (*app).kafkaEngine, (*app).workSide, (*app).debugListeners),
+	roleAll: join(spine, (*app).schema, (*app).catalog, (*app).kafkaEngine, (*app).workSide, (*app).serveSide,
+		(*app).debugListeners),
 }
 
-// onStopEngine registers a started engine client (see component.engine).
-func (a *app) onStopEngine(name string, stop func() error) {
-	var once sync.Once
-	var err error
-	a.started = append(a.started, component{name: name, cut: "connections left to the exit", engine: true,
-		stop: func(context.Context) error {
-			once.Do(func() { err = stop() })
-			return err
-		}})
-}
+// spine is how every long-running role begins: the three engines'
+// clients, then Redis and ClickHouse reached.
+var spine = []step{(*app).newClickHouse, (*app).newRedis, (*app).newKafka, (*app).redisEngine, (*app).clickhouseEngine}
 
-// noContext adapts a Stop or Close that takes no context: stop abandons it
-// at the deadline all the same.
-func noContext(fn func() error) func(context.Context) error {
-	return func(context.Context) error { return fn() }
-}
+func join(first []step, then ...step) []step { return append(slices.Clip(first), then...) }
 
-// start brings up what role needs. On error, what was started is stopped.
+// start brings up what the role needs. On error, what was started is stopped.
 func (a *app) start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -111,87 +92,118 @@ func (a *app) start(ctx context.Context) (err error) {
 			_ = a.stop(stopCtx) // each step logs its own failure
 		}
 	}()
-	serve := a.role == roleAll || a.role == roleServe
-	work := a.role == roleAll || a.role == roleWork
-	if a.config.Kafka.IsEmbedded() && a.role != roleAll && a.role != roleMigrate && a.role != roleRestore {
+	if a.config.Kafka.IsEmbedded() && (a.role == roleServe || a.role == roleWork) {
 		return errors.New("CLICKRELAY_KAFKA_BROKERS=embedded works only with `clickrelay all`: the embedded broker lives inside that one process")
 	}
-
-	a.clickhouse, err = clickhouse.New(clickhouse.Dependencies{Logger: a.log}, a.config.ClickHouse)
-	if err != nil {
-		return err
-	}
-	if a.role == roleMigrate {
-		if err := a.reach(ctx, "ClickHouse", a.clickhouse.Start); err != nil {
+	for _, build := range roles[a.role] {
+		parts, err := build(a, ctx)
+		if err != nil {
 			return err
 		}
-		a.onStopEngine("clickhouse", a.clickhouse.Stop)
-		return a.clickhouse.Migrate(ctx)
-	}
-	// ClickHouse's entity journal is the durable copy of what Redis
-	// serves: Redis starts after it, to restore from it if it lost its data.
-	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics, Journal: a.clickhouse}, a.config.Redis)
-	if err != nil {
-		return err
-	}
-	if a.role != roleRestore {
-		if a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka); err != nil {
+		if err := a.supervisor.Start(ctx, parts...); err != nil {
 			return err
 		}
 	}
-	if err := a.reach(ctx, "Redis", a.redis.Ping); err != nil {
-		return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
+	if a.role != roleMigrate && a.role != roleRestore {
+		a.log.Info().Str("role", a.role).Msg("clickrelay started")
 	}
-	a.onStopEngine("redis", a.redis.Stop)
-	if err := a.reach(ctx, "ClickHouse", a.clickhouse.Start); err != nil {
-		return err
-	}
-	a.onStopEngine("clickhouse", a.clickhouse.Stop)
-	if work {
-		err = a.clickhouse.Migrate(ctx)
-	} else {
-		err = a.clickhouse.EnsureJournal(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	if a.role == roleRestore {
-		return a.restore(ctx)
-	}
-	if err := a.redis.Start(ctx); err != nil {
-		return err
-	}
-	if !a.config.Kafka.IsEmbedded() {
-		if err := a.reach(ctx, "Kafka", a.kafka.Ping); err != nil {
-			return err
-		}
-	}
-	if err := a.kafka.Start(ctx); err != nil {
-		return err
-	}
-	a.onStop("kafka", "the embedded broker, if any, left to the exit", noContext(a.kafka.Stop))
-
-	if work {
-		if err := a.startWork(); err != nil {
-			return err
-		}
-	}
-	if serve {
-		if err := a.startServe(ctx); err != nil {
-			return err
-		}
-	}
-	if a.config.MetricsAddr != "" {
-		if err := a.serveMetrics(); err != nil {
-			return err
-		}
-	}
-	a.log.Info().Str("role", a.role).Msg("clickrelay started")
 	return nil
 }
 
+// stop stops every started part in reverse order (daemon.Supervisor.Stop).
+func (a *app) stop(ctx context.Context) error { return a.supervisor.Stop(ctx) }
+
+// engine is an engine's client as a part: its start waits for the engine
+// to answer (reach), and it is closed at once at the stop deadline.
+func (a *app) engine(name, engine string, c daemon.Component, ping func(context.Context) error) daemon.Part {
+	return daemon.Part{Name: name, Engine: true, GivesUp: "connections left to the exit",
+		Component: daemon.Hook{
+			OnStart: func(ctx context.Context) error {
+				if err := a.reach(ctx, engine, ping); err != nil {
+					return err
+				}
+				return c.Start(ctx)
+			},
+			OnStop: c.Stop,
+		}}
+}
+
+// newClickHouse, newRedis and newKafka prepare the engines' clients: each
+// checks its settings, and none connects yet.
+func (a *app) newClickHouse(context.Context) ([]daemon.Part, error) {
+	var err error
+	a.clickhouse, err = clickhouse.New(clickhouse.Dependencies{Logger: a.log}, a.config.ClickHouse)
+	return nil, err
+}
+
+// newRedis prepares Redis, ClickHouse's entity journal its durable copy.
+func (a *app) newRedis(context.Context) ([]daemon.Part, error) {
+	var err error
+	a.redis, err = redis.New(redis.Dependencies{Logger: a.log, Metrics: a.metrics, Journal: a.clickhouse, Failer: a.supervisor}, a.config.Redis)
+	return nil, err
+}
+
+func (a *app) newKafka(context.Context) ([]daemon.Part, error) {
+	var err error
+	a.kafka, err = kafka.New(kafka.Dependencies{Logger: a.log}, a.config.Kafka)
+	return nil, err
+}
+
+// redisEngine reaches Redis. Stopping it ends the catalog's follower too.
+func (a *app) redisEngine(context.Context) ([]daemon.Part, error) {
+	ping := func(ctx context.Context) error {
+		if err := a.redis.Ping(ctx); err != nil {
+			return fmt.Errorf("CLICKRELAY_REDIS_URL: cannot reach Redis: %w", err)
+		}
+		return nil
+	}
+	return []daemon.Part{a.engine("redis", "Redis", daemon.Hook{OnStop: a.redis.Stop}, ping)}, nil
+}
+
+// clickhouseEngine reaches ClickHouse.
+func (a *app) clickhouseEngine(context.Context) ([]daemon.Part, error) {
+	// Connecting is what answers: the start is reached, then done.
+	return []daemon.Part{a.engine("clickhouse", "ClickHouse", daemon.Hook{OnStop: a.clickhouse.Stop}, a.clickhouse.Start)}, nil
+}
+
+// schema applies the ClickHouse schema (migrate, work and all).
+func (a *app) schema(context.Context) ([]daemon.Part, error) {
+	return []daemon.Part{{Name: "schema", Component: daemon.Hook{OnStart: a.clickhouse.Migrate}}}, nil
+}
+
+// journal makes sure the entity journal exists (serve and restore), which
+// Redis is restored from and written through.
+func (a *app) journal(context.Context) ([]daemon.Part, error) {
+	return []daemon.Part{{Name: "entity journal", Component: daemon.Hook{OnStart: a.clickhouse.EnsureJournal}}}, nil
+}
+
+// catalog loads the entities from Redis, restoring Redis from the journal
+// first if it lost its data, and follows their changes. Its follower ends
+// with the redis part.
+func (a *app) catalog(context.Context) ([]daemon.Part, error) {
+	return []daemon.Part{{Name: "catalog", Component: daemon.Hook{OnStart: a.redis.Start}}}, nil
+}
+
+// kafkaEngine reaches the brokers (or starts the embedded one) and creates
+// the topics.
+func (a *app) kafkaEngine(context.Context) ([]daemon.Part, error) {
+	ping := a.kafka.Ping
+	if a.config.Kafka.IsEmbedded() {
+		ping = func(context.Context) error { return nil } // Start starts it
+	}
+	part := a.engine("kafka", "Kafka", a.kafka, ping)
+	// The embedded broker is not a client: stopped in its turn, after the
+	// consumers that drain it, never at the deadline under them.
+	part.Engine, part.GivesUp = false, "the embedded broker, if any, left to the exit"
+	return []daemon.Part{part}, nil
+}
+
 // restore rebuilds Redis from the entity journal, for `clickrelay restore`.
-func (a *app) restore(ctx context.Context) error {
+func (a *app) restore(context.Context) ([]daemon.Part, error) {
+	return []daemon.Part{{Name: "restore", Component: daemon.Hook{OnStart: a.restoreRedis}}}, nil
+}
+
+func (a *app) restoreRedis(ctx context.Context) error {
 	report, err := a.redis.Restore(ctx)
 	if err != nil {
 		return err
@@ -204,102 +216,118 @@ func (a *app) restore(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) startWork() error {
+// workSide is the consumers: the ClickHouse sink and the postback worker
+// with its attempts producer.
+func (a *app) workSide(context.Context) ([]daemon.Part, error) {
 	drain := a.kafka.Embedded()
-	var err error
-	a.sink, err = sink.New(sink.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
-		Warehouse: a.clickhouse, Locks: a.redis, Drain: drain}, a.config.Sink)
+	clickhouseSink, err := sink.New(sink.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
+		Warehouse: a.clickhouse, Locks: a.redis, Drain: drain, Failer: a.supervisor}, a.config.Sink)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.attempts = a.kafka.NewWriter(kafka.TopicAttempts, smallBatch)
-	a.onStop("attempts producer", "delivery records not yet acknowledged are missing from the postback report", noContext(a.attempts.Close))
-	a.postback, err = postback.New(postback.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
-		Catalog: a.redis.Catalog(), State: a.redis, Attempts: a.attempts, Drain: drain}, a.config.Postback)
+	attempts := a.kafka.NewWriter(kafka.TopicAttempts, smallBatch)
+	worker, err := postback.New(postback.Dependencies{Logger: a.log, Metrics: a.metrics, Kafka: a.kafka,
+		Catalog: a.redis.Catalog(), State: a.redis, Attempts: attempts, Drain: drain, Failer: a.supervisor}, a.config.Postback)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.sink.Start()
-	a.onStop("sink", "batches not committed are redelivered at the next start (lost on an embedded broker without CLICKRELAY_KAFKA_EMBEDDED_DIR)", a.sink.Stop)
-	a.postback.Start()
-	a.onStop("postback worker", "conversions not committed are redelivered at the next start; scheduled retries stay in Redis", a.postback.Stop)
-	return nil
+	return []daemon.Part{
+		{Name: "attempts producer", Component: producer(attempts),
+			GivesUp: "delivery records not yet acknowledged are missing from the postback report"},
+		{Name: "sink", Component: clickhouseSink,
+			GivesUp: "batches not committed are redelivered at the next start (lost on an embedded broker without CLICKRELAY_KAFKA_EMBEDDED_DIR)"},
+		{Name: "postback worker", Component: worker,
+			GivesUp: "conversions not committed are redelivered at the next start; scheduled retries stay in Redis"},
+	}, nil
 }
 
-func (a *app) startServe(ctx context.Context) error {
+// producer is a Kafka producer as a part: nothing to start, closed at stop.
+func producer(w *kafkago.Writer) daemon.Component {
+	return daemon.Hook{OnStop: func(context.Context) error { return w.Close() }}
+}
+
+// serveSide is the HTTP side: the click queues, the conversion intake with
+// its producers, and the HTTP server.
+func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 	secret := []byte(a.config.ClickSecret)
 	if len(secret) == 0 {
 		var err error
 		if secret, err = a.redis.Secret(ctx, "clickid"); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	minter, err := clickid.NewMinter(secret)
 	if err != nil {
-		return fmt.Errorf("CLICKRELAY_CLICK_SECRET: %w", err)
+		return nil, fmt.Errorf("CLICKRELAY_CLICK_SECRET: %w", err)
 	}
 	adminHash, err := a.adminKeyHash(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The tracker gathers clicks into batches itself: they go out as they
 	// are. Conversions and events come one at a time, to be batched.
 	clicks := a.kafka.NewBatchProducer(kafka.TopicClicks)
 	conversions, events := a.kafka.NewWriter(kafka.TopicConversions, smallBatch), a.kafka.NewWriter(kafka.TopicEvents, smallBatch)
-	a.writers = []*kafkago.Writer{conversions, events}
-	for _, w := range a.writers {
-		a.onStop("producer "+w.Topic, "messages not acknowledged were answered 503", noContext(w.Close))
-	}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
-		Store: a.redis, Producer: clicks, Minter: minter}, a.config.Tracker)
+		Store: a.redis, Producer: clicks, Minter: minter, Failer: a.supervisor}, a.config.Tracker)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: conversions, Events: events, Minter: minter, Tests: a.redis,
 		Conversions: a.clickhouse, Statuses: a.redis, Clicks: a.clickhouse}, a.config.Ingest)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.api, err = api.New(api.Dependencies{
+	server, err := api.New(api.Dependencies{
 		Logger: a.log, Metrics: a.metrics, Store: a.redis, Clicks: a.tracker, Conversions: intake,
 		Warehouse: a.clickhouse, TestSessions: intake, Statuses: intake, AdminKeyHash: adminHash, Limiter: a.redis,
 		Postbacks:  postback.NewSender(a.config.Postback, a.log), // test postbacks go out as deliveries do
 		DeadLetter: a.redis, Deliveries: a.clickhouse, SignedOut: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
-		MetricHelp: metricHelp(),
+		MetricHelp: metricHelp(), Failer: a.supervisor,
 	}, a.config.API)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.tracker.Start()
-	a.onStop("click queues", "clicks not stored are counted in clickrelay_clicks_lost_total", a.tracker.Stop)
-	if err := a.api.Start(); err != nil {
-		return err
-	}
-	a.onStop("http server", "connections of requests still running were closed", a.api.Stop)
-	return nil
+	const unanswered = "messages not acknowledged were answered 503"
+	return []daemon.Part{
+		{Name: "producer " + conversions.Topic, Component: producer(conversions), GivesUp: unanswered},
+		{Name: "producer " + events.Topic, Component: producer(events), GivesUp: unanswered},
+		{Name: "click queues", Component: a.tracker, GivesUp: "clicks not stored are counted in clickrelay_clicks_lost_total"},
+		{Name: "conversion intake", Component: intake},
+		{Name: "http server", Component: server, GivesUp: "connections of requests still running were closed"},
+	}, nil
 }
 
-// serveMetrics serves /metrics on CLICKRELAY_METRICS_ADDR, apart from the
-// public port: what the API's /metrics answers, for every role.
-func (a *app) serveMetrics() error {
-	ln, err := net.Listen("tcp", a.config.MetricsAddr)
-	if err != nil {
-		return fmt.Errorf("CLICKRELAY_METRICS_ADDR: cannot listen on %s: %w", a.config.MetricsAddr, err)
+// debugListeners are the optional listeners apart from the public port:
+// /metrics on CLICKRELAY_METRICS_ADDR (what the API's /metrics answers, for
+// every role: how Prometheus scrapes a work process), and Go's profiler on
+// CLICKRELAY_PPROF_ADDR.
+func (a *app) debugListeners(context.Context) ([]daemon.Part, error) {
+	var parts []daemon.Part
+	if a.config.MetricsAddr != "" {
+		help := promtext.Merge(promtext.RuntimeHelp(), api.MetricHelp(), metricHelp())
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			promtext.Expose(w, a.metrics, help)
+		})
+		parts = append(parts, daemon.Part{Name: "metrics listener", GivesUp: "a scrape under way was cut",
+			Component: a.sideListener("metrics listener", "CLICKRELAY_METRICS_ADDR", a.config.MetricsAddr, mux)})
 	}
-	help := promtext.Merge(promtext.RuntimeHelp(), api.MetricHelp(), metricHelp())
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		promtext.Expose(w, a.metrics, help)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	a.onStop("metrics listener", "a scrape under way was cut", srv.Shutdown)
-	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics")
-	return nil
+	if a.config.PprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		parts = append(parts, daemon.Part{Name: "pprof listener", GivesUp: "a profile under way was cut",
+			Component: a.sideListener("pprof listener", "CLICKRELAY_PPROF_ADDR", a.config.PprofAddr, mux)})
+	}
+	return parts, nil
 }
 
 // metricHelp describes every metric family a process may expose: each
@@ -358,69 +386,6 @@ func (a *app) adminKeyHash(ctx context.Context) ([32]byte, error) {
 		a.log.Info().Msg("using the admin key generated at first start (set CLICKRELAY_ADMIN_KEY to replace it)")
 	}
 	return hash, nil
-}
-
-// stopGrace is how long past the shutdown deadline stop waits, in all, for
-// steps that do not heed it, before it abandons them to the exit; each step
-// after that gets stopStragglerWait. So a stop ends within
-// CLICKRELAY_SHUTDOWN_TIMEOUT plus about a second whatever an engine does.
-const (
-	stopGrace         = 500 * time.Millisecond
-	stopStragglerWait = 20 * time.Millisecond
-)
-
-// stop stops every started component in reverse order of start, which is
-// the order data flows: no new requests (the handlers under way drained),
-// then the click queues, the producers, the consumers (which, on the
-// embedded broker, first drain their topics), and the engines. Every step
-// gets ctx; a step that fails or is cut short is logged with what it gave
-// up, and the steps after it still run (with ctx done, they stop at once).
-// It returns what was given up, nil after a clean stop.
-func (a *app) stop(ctx context.Context) error {
-	var hard <-chan time.Time
-	if deadline, ok := ctx.Deadline(); ok {
-		t := time.NewTimer(time.Until(deadline) + stopGrace)
-		defer t.Stop()
-		hard = t.C
-	}
-	// At the deadline, the engines' clients close under whatever still
-	// waits on them.
-	interrupt := context.AfterFunc(ctx, func() {
-		for _, c := range a.started {
-			if c.engine {
-				go func() { _ = c.stop(ctx) }()
-			}
-		}
-	})
-	defer interrupt()
-	abandoning := false
-	var gaveUp []error
-	for i := len(a.started) - 1; i >= 0; i-- {
-		c := a.started[i]
-		start := time.Now()
-		done := make(chan error, 1)
-		go func() { done <- c.stop(ctx) }()
-		var err error
-		if abandoning {
-			select {
-			case err = <-done:
-			case <-time.After(stopStragglerWait):
-				err = errors.New("abandoned: the shutdown deadline has passed")
-			}
-		} else {
-			select {
-			case err = <-done:
-			case <-hard:
-				abandoning = true
-				err = fmt.Errorf("abandoned %s after the shutdown deadline", stopGrace)
-			}
-		}
-		if err != nil {
-			a.log.Error().Err(err).Str("step", c.name).Str("gave_up", c.cut).Dur("took", time.Since(start)).Msg("shutdown step cut short")
-			gaveUp = append(gaveUp, fmt.Errorf("%s: %w", c.name, err))
-		}
-	}
-	return errors.Join(gaveUp...)
 }
 
 // shutdownContext bounds the whole shutdown.

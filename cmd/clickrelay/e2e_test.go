@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // affiliateTracker is an affiliate's tracker receiving postbacks.
@@ -317,95 +320,110 @@ func TestBadInputGetsTheSurfacesEnvelope(t *testing.T) {
 // TestSIGTERMLosesNothing sends SIGTERM while clicks and conversions are in
 // flight: every click answered with a 302 and every conversion answered
 // tracked must be in ClickHouse once the process has exited.
-//
-// A request the server took but whose answer never reached the client (its
-// connection closed by the stop as the answer was written) may be stored
-// too, as when a visitor closes the tab: so ClickHouse may hold more than
-// was answered, by at most the requests that got no answer.
 func TestSIGTERMLosesNothing(t *testing.T) {
 	// Thousands of conversions a minute from one advertiser: past seed
 	// 002's 1,000/min, which is not what this test is about.
 	s := startStack(t, "CLICKRELAY_RATE_LIMITS=advertiser_conversions=1000000/min")
 	n := s.setUp("https://shop.example.com/?c={click_id}")
-	advertiser := map[string]string{"X-API-Key": n.advertiserKey}
+	load := startSpineLoad(s, n)
+	load.await(t)
+	s.terminate() // while the load is running
+	load.halt()
+	load.checkStored(t, s)
+}
 
-	var redirected, tracked atomic.Int64
-	var clicksUnanswered, conversionsUnanswered atomic.Int64
+// spineLoad clicks an offer from 8 goroutines and converts every fifth
+// click from 4 more, until halted, counting what was answered: a 302, a
+// conversion tracked, and the requests the server took that got no answer
+// (their connection closed by a stop as the answer was written).
+type spineLoad struct {
+	redirected, tracked                     atomic.Int64
+	clicksUnanswered, conversionsUnanswered atomic.Int64
+	stop                                    chan struct{}
+	wg                                      sync.WaitGroup
+}
+
+func startSpineLoad(s *stack, n network) *spineLoad {
+	l := &spineLoad{stop: make(chan struct{})}
 	clicked := make(chan string, 100_000)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for g := range 8 {
+		l.wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
 				default:
 				}
-				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/click/%s?aff_id=%s&sub1=g%d", s.base, n.offerID, n.affiliateID, i), nil)
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/click/%s?aff_id=%s&sub1=g%d-%d", s.base, n.offerID, n.affiliateID, g, i), nil)
 				resp, err := noRedirects.Do(req)
 				if err != nil {
 					if !errors.Is(err, syscall.ECONNREFUSED) {
-						clicksUnanswered.Add(1) // cut off by the stop
+						l.clicksUnanswered.Add(1)
 					}
 					continue
 				}
 				resp.Body.Close()
 				if resp.StatusCode == 302 {
-					redirected.Add(1)
+					l.redirected.Add(1)
 					if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && i%5 == 0 {
 						clicked <- loc.Query().Get("c")
 					}
 				}
 			}
-		}()
+		})
 	}
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 4 {
+		l.wg.Go(func() {
 			for {
+				var cid string
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
-				case cid := <-clicked:
-					req, _ := http.NewRequest("POST", s.base+"/api/v1/conversions", strings.NewReader(fmt.Sprintf(`{"click_id":%q,"txid":"T-%s"}`, cid, cid)))
-					req.Header.Set("X-API-Key", advertiser["X-API-Key"])
-					resp, err := noRedirects.Do(req)
-					if err != nil {
-						if !errors.Is(err, syscall.ECONNREFUSED) {
-							conversionsUnanswered.Add(1)
-						}
-						continue
+				case cid = <-clicked:
+				}
+				req, _ := http.NewRequest("POST", s.base+"/api/v1/conversions", strings.NewReader(fmt.Sprintf(`{"click_id":%q,"txid":"T-%s"}`, cid, cid)))
+				req.Header.Set("X-API-Key", n.advertiserKey)
+				resp, err := noRedirects.Do(req)
+				if err != nil {
+					if !errors.Is(err, syscall.ECONNREFUSED) {
+						l.conversionsUnanswered.Add(1)
 					}
-					var b strings.Builder
-					buf := make([]byte, 512)
-					for {
-						k, err := resp.Body.Read(buf)
-						b.Write(buf[:k])
-						if err != nil {
-							break
-						}
-					}
-					resp.Body.Close()
-					if resp.StatusCode == 200 && strings.Contains(b.String(), `"tracked":true`) {
-						tracked.Add(1)
-					}
+					continue
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode == 200 && strings.Contains(string(body), `"tracked":true`) {
+					l.tracked.Add(1)
 				}
 			}
-		}()
+		})
 	}
+	return l
+}
 
-	time.Sleep(3 * time.Second)
-	s.terminate() // while the load is running
-	close(stop)
-	wg.Wait()
-	if redirected.Load() < 100 || tracked.Load() < 10 {
-		t.Fatalf("too little load to mean anything: %d clicks, %d conversions", redirected.Load(), tracked.Load())
-	}
+// await waits until the load has made enough clicks and conversions to mean
+// something.
+func (l *spineLoad) await(t *testing.T) {
+	t.Helper()
+	testkit.Poll(t, "1,000 clicks and 30 conversions answered", time.Minute, func() (bool, string) {
+		c, v := l.redirected.Load(), l.tracked.Load()
+		return c >= 1000 && v >= 30, fmt.Sprintf("%d clicks and %d conversions", c, v)
+	})
+}
 
+// halt stops the load and waits for its goroutines.
+func (l *spineLoad) halt() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// checkStored checks, once the process has exited, that ClickHouse holds
+// every click answered with a 302 and every conversion answered tracked. A
+// request the server took but whose answer never reached the client may be
+// stored too, as when a visitor closes the tab: so ClickHouse may hold
+// more than was answered, by at most the requests that got no answer.
+func (l *spineLoad) checkStored(t *testing.T, s *stack) {
+	t.Helper()
 	ctx := context.Background()
 	clicks, err := s.ch.Count(ctx, "SELECT count() FROM "+s.ch.Table("clicks")+" FINAL")
 	if err != nil {
@@ -415,12 +433,13 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	redirected, tracked := l.redirected.Load(), l.tracked.Load()
 	t.Logf("answered %d redirects and %d tracked conversions (%d and %d requests taken got no answer); ClickHouse holds %d clicks and %d conversions",
-		redirected.Load(), tracked.Load(), clicksUnanswered.Load(), conversionsUnanswered.Load(), clicks, convs)
-	if clicks < uint64(redirected.Load()) || clicks > uint64(redirected.Load()+clicksUnanswered.Load()) {
-		t.Errorf("ClickHouse holds %d clicks; %d were answered with a 302 and %d requests got no answer", clicks, redirected.Load(), clicksUnanswered.Load())
+		redirected, tracked, l.clicksUnanswered.Load(), l.conversionsUnanswered.Load(), clicks, convs)
+	if clicks < uint64(redirected) || clicks > uint64(redirected+l.clicksUnanswered.Load()) {
+		t.Errorf("ClickHouse holds %d clicks; %d were answered with a 302 and %d requests got no answer", clicks, redirected, l.clicksUnanswered.Load())
 	}
-	if convs < uint64(tracked.Load()) || convs > uint64(tracked.Load()+conversionsUnanswered.Load()) {
-		t.Errorf("ClickHouse holds %d conversions; %d were acknowledged as tracked and %d requests got no answer", convs, tracked.Load(), conversionsUnanswered.Load())
+	if convs < uint64(tracked) || convs > uint64(tracked+l.conversionsUnanswered.Load()) {
+		t.Errorf("ClickHouse holds %d conversions; %d were acknowledged as tracked and %d requests got no answer", convs, tracked, l.conversionsUnanswered.Load())
 	}
 }

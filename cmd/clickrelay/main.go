@@ -13,9 +13,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -24,7 +21,6 @@ import (
 	"time"
 	_ "time/tzdata" // time zones for stats and reports, whatever the image
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 )
 
@@ -71,13 +67,7 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 	}
 	log := zerolog.New(out).Level(config.LogLevel).With().Timestamp().Logger()
 
-	if config.PprofAddr != "" {
-		if err := servePprof(config.PprofAddr, log); err != nil {
-			log.Error().Err(err).Msg("CLICKRELAY_PPROF_ADDR: cannot listen")
-			return 1
-		}
-	}
-	a := &app{role: role, config: config, log: log, metrics: metrics.NewSet(), notice: stderr}
+	a := newApp(role, config, log, stderr)
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	startCtx, startCancel := context.WithTimeout(ctx, 2*time.Minute+config.StartupWait)
@@ -96,8 +86,17 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 		_ = a.stop(stopCtx) // each step logs its own failure
 		return 0
 	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down: flushing every buffer")
+	status := 0
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: flushing every buffer")
+	case f := <-a.supervisor.Failed():
+		// A part that cannot go on leaves the process half working (a
+		// server answering /health through no listener): stop it all, so
+		// that the service manager restarts it, or the operator sees it.
+		log.Error().Err(f.Err).Str("component", f.Component).Msg(f.Component + " failed: stopping, flushing every buffer")
+		status = 1
+	}
 	stopCtx, stopCancel := a.shutdownContext()
 	defer stopCancel()
 	if err := a.stop(stopCtx); err != nil {
@@ -105,26 +104,12 @@ func run(args []string, env func(string) (string, bool), stderr io.Writer) int {
 		log.Error().Err(err).Dur("timeout", config.ShutdownTimeout).Msg("shutdown gave something up; see the steps above")
 		return 1
 	}
+	if status != 0 {
+		log.Error().Msg("clickrelay stopped after a failure")
+		return status
+	}
 	log.Info().Msg("clickrelay stopped cleanly")
 	return 0
-}
-
-// servePprof serves the Go profiler on its own listener, apart from the
-// public port.
-func servePprof(addr string, log zerolog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	log.Warn().Str("addr", ln.Addr().String()).Msg("serving pprof: keep this address private")
-	go func() { _ = http.Serve(ln, mux) }()
-	return nil
 }
 
 // tuneRuntime adapts the Go runtime to a process that answers clicks while

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // clickLoad clicks a link from a few goroutines until stopped, tolerating
@@ -326,4 +331,46 @@ func TestFullRedisStillRedirects(t *testing.T) {
 	}
 	s.terminate()
 	noPanicIn(t, s.stderr.String())
+}
+
+// A process whose HTTP listener fails while it runs (here its listening
+// socket is destroyed from outside, as `ss -K` does) stops, the rest of it
+// gracefully, and exits non-zero with a log line naming the component,
+// within its shutdown timeout: it does not go on answering /health through
+// no listener. Every click answered with a 302 and every conversion
+// answered tracked before is in ClickHouse afterwards.
+func TestAFailedListenerStopsTheProcess(t *testing.T) {
+	ss := testenv.Tool(t, "ss", "iproute2")
+	const shutdown = 10 * time.Second
+	// Go listens with multipath TCP where the kernel has it, and the
+	// kernel destroys only plain TCP sockets: this listener is plain.
+	s := startStack(t, "CLICKRELAY_RATE_LIMITS=advertiser_conversions=1000000/min", "CLICKRELAY_SHUTDOWN_TIMEOUT="+shutdown.String(),
+		"GODEBUG=multipathtcp=0")
+	n := s.setUp("https://shop.example.com/?c={click_id}")
+	load := startSpineLoad(s, n)
+	load.await(t)
+
+	addr := strings.TrimPrefix(s.base, "http://")
+	start := time.Now()
+	out, err := exec.Command(ss, "-K", "state", "listening", "src", addr).CombinedOutput()
+	if !strings.Contains(string(out), addr) {
+		t.Fatalf("ss -K found no listener on %s (%v): %s", addr, err, out)
+	}
+	exit := testkit.Receive(t, "the exit after the listener failed", shutdown+5*time.Second, s.exited)
+	took := time.Since(start)
+	load.halt()
+
+	var exitErr *exec.ExitError
+	if !errors.As(exit, &exitErr) || exitErr.ExitCode() != 1 {
+		t.Errorf("exit %v, want status 1", exit)
+	}
+	if took > shutdown+time.Second {
+		t.Errorf("the exit took %s, past the shutdown timeout (%s) plus a second", took, shutdown)
+	}
+	log := s.stderr.String()
+	if !strings.Contains(log, `"component":"http server"`) || !strings.Contains(log, "http server failed: stopping") {
+		t.Errorf("no log line names the failed http server:\n%s", log)
+	}
+	noPanicIn(t, log)
+	load.checkStored(t, s)
 }

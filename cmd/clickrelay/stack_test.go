@@ -138,7 +138,7 @@ func newStack(t *testing.T, extraEnv ...string) *stack {
 	}
 	t.Cleanup(func() {
 		_ = s.ch.DropDatabase(context.Background())
-		_ = s.ch.Stop()
+		_ = s.ch.Stop(context.Background())
 	})
 	return s
 }

@@ -38,18 +38,21 @@ func need(t testing.TB, name string) string {
 
 // Promtool returns the path of Prometheus' promtool (Debian's prometheus
 // package; .ci/run installs it), which checks the /metrics exposition.
-// Missing, it skips the test, or fails it under
-// CLICKRELAY_TEST_REQUIRE_SERVICES=1.
-func Promtool(t testing.TB) string {
+func Promtool(t testing.TB) string { return Tool(t, "promtool", "prometheus") }
+
+// Tool returns the path of a command the tests need, from Debian's package
+// pkg (scripts/test.sh installs it). Missing, it skips the test, or fails it
+// under CLICKRELAY_TEST_REQUIRE_SERVICES=1.
+func Tool(t testing.TB, name, pkg string) string {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
+	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
 	if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
-		t.Fatal("promtool is not installed (apt-get install prometheus), and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it")
+		t.Fatalf("%s is not installed (apt-get install %s), and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it", name, pkg)
 	}
-	t.Skip("promtool is not installed: apt-get install prometheus")
+	t.Skipf("%s is not installed: apt-get install %s", name, pkg)
 	return ""
 }
 

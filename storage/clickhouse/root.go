@@ -81,7 +81,7 @@ func (c *Component) Start(ctx context.Context) error {
 }
 
 // Stop closes the pool.
-func (c *Component) Stop() error {
+func (c *Component) Stop(context.Context) error {
 	if c.conn == nil {
 		return nil
 	}

@@ -41,7 +41,7 @@ func NewForTest(t testing.TB) *Component {
 	}
 	t.Cleanup(func() {
 		_ = c.DropDatabase(context.Background())
-		_ = c.Stop()
+		_ = c.Stop(context.Background())
 	})
 	return c
 }

@@ -122,7 +122,7 @@ func (c *Component) Start(ctx context.Context) error {
 
 // Stop stops the embedded broker, if any. Producers and consumers are
 // closed by their owners first.
-func (c *Component) Stop() error {
+func (c *Component) Stop(context.Context) error {
 	if c.embedded != nil {
 		c.embedded.Close()
 	}

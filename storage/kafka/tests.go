@@ -33,6 +33,6 @@ func NewForTest(t testing.TB) *Component {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Stop() })
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
 	return c
 }

@@ -18,7 +18,7 @@ func TestRateWindowsAreSharedAndReset(t *testing.T) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer b.Stop()
+	defer b.Stop(context.Background())
 	windows := []Window{{Name: "burst", Limit: 3, Period: time.Minute}, {Name: "hour", Limit: 5, Period: time.Hour}}
 	now := time.Date(2026, 5, 1, 10, 0, 30, 0, time.UTC)
 	var last []WindowCount
@@ -59,7 +59,7 @@ func TestReplaceAPIKeysRevokesTheOldKeyEverywhere(t *testing.T) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer b.Stop()
+	defer b.Stop(context.Background())
 	p := model.Principal{Kind: model.KindAffiliate, ID: "9"}
 	other := model.Principal{Kind: model.KindAffiliate, ID: "10"}
 	if err := a.SaveAPIKey(ctx, "old-key-0123456789", p); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -581,7 +582,7 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 // resubscribes after a lost connection and then delivers a Subscription
 // message: messages may have been missed meanwhile, so each one triggers a
 // full reload.
-func (cat *Catalog) follow(ctx context.Context, sub *goredis.PubSub) {
+func (cat *Catalog) follow(ctx context.Context, sub *goredis.PubSub) error {
 	defer sub.Close()
 	ch := sub.ChannelWithSubscriptions(goredis.WithChannelSize(1024))
 	resync := time.NewTicker(cat.c.config.CatalogResync)
@@ -590,12 +591,12 @@ func (cat *Catalog) follow(ctx context.Context, sub *goredis.PubSub) {
 		var err error
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-resync.C:
 			err = cat.reloadAll(ctx)
 		case m, ok := <-ch:
 			if !ok {
-				return
+				return errors.New("the subscription to catalog invalidations ended: this process would serve a stale catalog")
 			}
 			switch m := m.(type) {
 			case *goredis.Subscription:

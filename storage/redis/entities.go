@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -54,6 +55,82 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	c.catalog.write(e.EntityKind(), e.EntityID(), e)
 	c.publish(ctx, string(e.EntityKind())+":"+e.EntityID())
 	return nil
+}
+
+// ErrNoEntity is UpdateEntity's answer for an entity Redis does not hold.
+var ErrNoEntity = errors.New("no such entity")
+
+// ErrNoChange, returned by an UpdateEntity change, leaves the entity as it
+// is: what change would do is done already, or no longer applies.
+var ErrNoChange = errors.New("no change")
+
+// maxUpdateTries bounds UpdateEntity's reads and writes when other writes
+// keep coming in between: each try loses only to a write that succeeded.
+const maxUpdateTries = 20
+
+// updateScript replaces the body of entity ARGV[1] with ARGV[3] only if it
+// is still ARGV[2], the body the change was computed from.
+var updateScript = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`)
+
+// UpdateEntity applies change to the entity as Redis holds it now, not as
+// this process's catalog may still show it, and saves the result only if
+// no other write came in between; otherwise it reads the newer version and
+// applies change to that. So writers that each change their own fields (an
+// admin's PATCH, the postback worker disabling a failing postback) never
+// undo each other, as they would saving whole copies: last writer wins.
+//
+// change gets a copy it may modify and return (or return another entity of
+// the same kind and ID); ErrNoChange saves nothing and returns the current
+// entity, any other error is returned as it is. The saved entity goes
+// through the journal first, as SaveEntity's do. A try that lost to
+// another write has been journaled too; the journal then holds a version
+// Redis never did until the retry's, which follows at once (a process that
+// dies in between leaves it there, as a failed write does: see journal).
+func (c *Component) UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
+	key := c.keys.entities(kind)
+	for range maxUpdateTries {
+		old, err := c.client.HGet(ctx, key, id).Result()
+		if isNil(err) {
+			return nil, ErrNoEntity
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s %s: %w", kind, id, err)
+		}
+		current := model.NewEntity(kind)
+		if err := json.Unmarshal([]byte(old), current); err != nil {
+			return nil, fmt.Errorf("decoding %s %s: %w", kind, id, err)
+		}
+		next, err := change(current)
+		if errors.Is(err, ErrNoChange) {
+			return current, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if next.EntityKind() != kind || next.EntityID() != id {
+			return nil, fmt.Errorf("updating %s %s: the change returned %s %s", kind, id, next.EntityKind(), next.EntityID())
+		}
+		body, err := json.Marshal(next)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Body: body}); err != nil {
+			return nil, err
+		}
+		saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
+		if err != nil {
+			return nil, fmt.Errorf("saving %s %s: %w", kind, id, err)
+		}
+		if saved == 1 {
+			c.catalog.write(kind, id, next)
+			c.publish(ctx, string(kind)+":"+id)
+			return next, nil
+		}
+	}
+	return nil, fmt.Errorf("updating %s %s: it changed under %d tries in a row", kind, id, maxUpdateTries)
 }
 
 // DeleteEntity removes an entity everywhere.

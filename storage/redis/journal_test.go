@@ -64,7 +64,7 @@ func withJournal(t *testing.T, c *Component, j Journal) *Component {
 	if err := other.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = other.Stop() })
+	t.Cleanup(func() { _ = other.Stop(context.Background()) })
 	return other
 }
 

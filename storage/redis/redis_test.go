@@ -21,7 +21,7 @@ func TestEntitiesAreSharedAcrossProcesses(t *testing.T) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer b.Stop()
+	defer b.Stop(context.Background())
 
 	id, err := a.NextID(ctx, model.KindOffer)
 	if err != nil {

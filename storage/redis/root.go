@@ -17,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/internal/daemon"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -27,6 +28,8 @@ type Dependencies struct {
 	// Journal, when set, is the durable copy of entities, keys and
 	// secrets: written before Redis, and Redis is rebuilt from it.
 	Journal Journal
+	// Failer hears of a catalog that stopped following invalidations.
+	Failer daemon.Failer
 }
 
 // Component holds the Redis connection pool and what lives in Redis.
@@ -41,6 +44,7 @@ type Component struct {
 	keys    keys
 	// journalStore is Dependencies.Journal (nil: no journal).
 	journalStore Journal
+	failer       daemon.Failer
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,6 +69,7 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		keys:    keys{prefix: config.KeyPrefix, cluster: cluster},
 
 		journalStore: deps.Journal,
+		failer:       deps.Failer,
 	}
 	c.catalog = newCatalog(c, deps.Metrics)
 	if deps.Metrics != nil {
@@ -111,7 +116,14 @@ func (c *Component) Start(ctx context.Context) error {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.catalog.follow(runCtx, sub)
+		defer daemon.Recover(c.failer, "catalog")
+		if err := c.catalog.follow(runCtx, sub); err != nil {
+			if c.failer == nil {
+				c.log.Error().Err(err).Msg("the catalog stopped following invalidations")
+				return
+			}
+			c.failer.Fail("catalog", err)
+		}
 	}()
 	c.log.Info().Str("addr", c.addr).Bool("cluster", c.cluster).Msg("redis ready")
 	return nil
@@ -139,8 +151,9 @@ func (c *Component) ping(ctx context.Context) error {
 	}
 }
 
-// Stop ends the invalidation follower and closes the pool.
-func (c *Component) Stop() error {
+// Stop ends the invalidation follower and closes the pool. It does not
+// wait on Redis, so ctx has nothing to bound.
+func (c *Component) Stop(context.Context) error {
 	if c.cancel != nil {
 		c.cancel()
 	}

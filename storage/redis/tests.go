@@ -42,7 +42,7 @@ func NewForTest(t testing.TB) *Component {
 			}
 			return iter.Err()
 		})
-		_ = c.Stop()
+		_ = c.Stop(context.Background())
 	})
 	return c
 }

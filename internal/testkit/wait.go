@@ -1,0 +1,54 @@
+package testkit
+
+import (
+	"testing"
+	"time"
+)
+
+// pollEvery is how often Wait and Poll look again.
+const pollEvery = 10 * time.Millisecond
+
+// Wait polls cond until it holds, failing the test with what when within
+// passes first. It is how a test waits for something to happen: never a
+// sleep, never a bare channel receive.
+func Wait(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	Poll(t, what, within, func() (bool, string) { return cond(), "" })
+}
+
+// Poll is Wait for a condition worth describing when it fails: check says
+// whether it holds and what it saw, and a failure names the last thing
+// seen.
+func Poll(t testing.TB, what string, within time.Duration, check func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		done, seen := check()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			if seen != "" {
+				t.Fatalf("%s: not within %v; last seen: %s", what, within, seen)
+			}
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// Receive takes a value from ch, failing the test with what when within
+// passes first.
+func Receive[T any](t testing.TB, what string, within time.Duration, ch <-chan T) T {
+	t.Helper()
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("%s: not within %v", what, within)
+		var zero T
+		return zero
+	}
+}
