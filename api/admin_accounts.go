@@ -129,14 +129,12 @@ func (f *form) scopes() []string {
 	return slices.Compact(scopes)
 }
 
-func (s *Server) saveAndAnswer(ctx *fasthttp.RequestCtx, e model.Entity, field string) {
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	if err := s.deps.Store.SaveEntity(rctx, e); err != nil {
-		s.storageError(ctx, err)
-		return
+// updateAccount applies a PATCH's change to an account (update) and
+// answers with the account saved.
+func (s *Server) updateAccount(ctx *fasthttp.RequestCtx, current model.Entity, change func(model.Entity) (model.Entity, error)) {
+	if saved, ok := s.update(ctx, current, envelopeError, change); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, string(saved.EntityKind()): publicAccount(saved)})
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, field: publicAccount(e)})
 }
 
 // rotateKey gives an account a new API key, shown once; the old one stops

@@ -35,23 +35,26 @@ func (s *Server) createAdvertiser(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) patchAdvertiser(ctx *fasthttp.RequestCtx, current *model.Advertiser) {
-	f, ok := readForm(ctx)
+	fields, ok := jsonFields(ctx)
 	if !ok {
 		return
 	}
-	adv := *current // catalog entities are immutable: change a copy
-	if name := f.str("name", model.MaxOfferNameLen); name != "" {
-		adv.Name = name
-	}
-	if _, present := f.fields["contact_email"]; present {
-		adv.ContactEmail = f.str("contact_email", model.MaxShortFieldLen)
-		if addr, err := mail.ParseAddress(adv.ContactEmail); adv.ContactEmail != "" && (err != nil || addr.Address != adv.ContactEmail) {
-			f.fail("invalid_contact_email", "contact_email is not a valid e-mail address.")
+	s.updateAccount(ctx, current, func(e model.Entity) (model.Entity, error) {
+		adv := e.(*model.Advertiser)
+		f := &form{ctx: ctx, fields: fields}
+		if name := f.str("name", model.MaxOfferNameLen); name != "" {
+			adv.Name = name
 		}
-	}
-	adv.Status = f.accountStatus(adv.Status)
-	if f.failed {
-		return
-	}
-	s.saveAndAnswer(ctx, &adv, "advertiser")
+		if _, present := f.fields["contact_email"]; present {
+			adv.ContactEmail = f.str("contact_email", model.MaxShortFieldLen)
+			if addr, err := mail.ParseAddress(adv.ContactEmail); adv.ContactEmail != "" && (err != nil || addr.Address != adv.ContactEmail) {
+				f.fail("invalid_contact_email", "contact_email is not a valid e-mail address.")
+			}
+		}
+		adv.Status = f.accountStatus(adv.Status)
+		if f.failed {
+			return nil, errAnswered
+		}
+		return adv, nil
+	})
 }

@@ -44,28 +44,31 @@ func (s *Server) createAffiliate(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) patchAffiliate(ctx *fasthttp.RequestCtx, current *model.Affiliate) {
-	f, ok := readForm(ctx)
+	fields, ok := jsonFields(ctx)
 	if !ok {
 		return
 	}
-	aff := *current
-	if name := f.str("name", model.MaxOfferNameLen); name != "" {
-		aff.Name = name
-	}
-	if tier := f.str("tier", 32); tier != "" {
-		if tier != model.TierStandard && tier != model.TierPremium {
-			f.fail("invalid_tier", "The tier value is not standard or premium.")
+	s.updateAccount(ctx, current, func(e model.Entity) (model.Entity, error) {
+		aff := e.(*model.Affiliate)
+		f := &form{ctx: ctx, fields: fields}
+		if name := f.str("name", model.MaxOfferNameLen); name != "" {
+			aff.Name = name
 		}
-		aff.Tier = tier
-	}
-	if _, present := f.fields["scopes"]; present && !f.failed {
-		aff.Scopes = f.scopes()
-	}
-	aff.Status = f.accountStatus(aff.Status)
-	if f.failed {
-		return
-	}
-	s.saveAndAnswer(ctx, &aff, "affiliate")
+		if tier := f.str("tier", 32); tier != "" {
+			if tier != model.TierStandard && tier != model.TierPremium {
+				f.fail("invalid_tier", "The tier value is not standard or premium.")
+			}
+			aff.Tier = tier
+		}
+		if _, present := f.fields["scopes"]; present && !f.failed {
+			aff.Scopes = f.scopes()
+		}
+		aff.Status = f.accountStatus(aff.Status)
+		if f.failed {
+			return nil, errAnswered
+		}
+		return aff, nil
+	})
 }
 
 // adminRotateAffiliateSecret serves POST /v2/affiliates/{id}/signing-secret.
@@ -74,18 +77,14 @@ func (s *Server) adminRotateAffiliateSecret(ctx *fasthttp.RequestCtx, e model.En
 	if !ok {
 		return
 	}
-	aff := *e.(*model.Affiliate)
-	aff.SigningSecret = secret
-	if s.saveSecret(ctx, &aff) {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "affiliate_id": aff.ID, "signing_secret": secret.Reveal()})
+	if _, ok := s.update(ctx, e, envelopeError, setSecret(secret)); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "affiliate_id": e.EntityID(), "signing_secret": secret.Reveal()})
 	}
 }
 
 // adminDeleteAffiliateSecret serves DELETE /v2/affiliates/{id}/signing-secret.
 func (s *Server) adminDeleteAffiliateSecret(ctx *fasthttp.RequestCtx, e model.Entity) {
-	aff := *e.(*model.Affiliate)
-	aff.SigningSecret = ""
-	if s.saveSecret(ctx, &aff) {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "affiliate": publicAccount(&aff)})
+	if saved, ok := s.update(ctx, e, envelopeError, setSecret("")); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "affiliate": publicAccount(saved)})
 	}
 }

@@ -1,9 +1,6 @@
 package api
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/clickrelay/clickrelay/model"
@@ -96,26 +93,23 @@ func (s *Server) patchOffer(ctx *fasthttp.RequestCtx, id string) {
 	if !ok {
 		return
 	}
-	offer := *current // catalog entities are immutable: change a copy
-	offer.Metadata = maps.Clone(current.Metadata)
-	offer.Countries = slices.Clone(current.Countries)
-	if err := model.ApplyOfferFields(&offer, fields); err != nil {
-		envelopeError(ctx, fasthttp.StatusBadRequest, err.Code, err.Message)
-		return
+	saved, ok := s.update(ctx, current, envelopeError, func(e model.Entity) (model.Entity, error) {
+		offer := e.(*model.Offer)
+		if err := model.ApplyOfferFields(offer, fields); err != nil {
+			envelopeError(ctx, fasthttp.StatusBadRequest, err.Code, err.Message)
+			return nil, errAnswered
+		}
+		if err := model.ValidateOffer(offer); err != nil {
+			envelopeError(ctx, fasthttp.StatusBadRequest, err.Code, err.Message)
+			return nil, errAnswered
+		}
+		if !s.checkAdvertiser(ctx, offer) {
+			return nil, errAnswered
+		}
+		offer.UpdatedAt = model.FormatTime(now(), model.OfferTimeLayout)
+		return offer, nil
+	})
+	if ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "offer": saved})
 	}
-	if err := model.ValidateOffer(&offer); err != nil {
-		envelopeError(ctx, fasthttp.StatusBadRequest, err.Code, err.Message)
-		return
-	}
-	if !s.checkAdvertiser(ctx, &offer) {
-		return
-	}
-	offer.UpdatedAt = model.FormatTime(now(), model.OfferTimeLayout)
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	if err := s.deps.Store.SaveEntity(rctx, &offer); err != nil {
-		s.storageError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "offer": &offer})
 }

@@ -81,6 +81,15 @@ type postbackCaller struct {
 	fail  surfaceFail
 }
 
+// code is the error code of a refusal for the caller: the admin's own, or
+// seed 000's BAD_REQUEST.
+func (c postbackCaller) code(admin string) string {
+	if c.admin {
+		return admin
+	}
+	return "BAD_REQUEST"
+}
+
 // postbackHandler serves a postback route for its caller.
 type postbackHandler func(*Server, *fasthttp.RequestCtx, *model.Postback, postbackCaller)
 
@@ -334,13 +343,22 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, ca
 		s.storageError(ctx, err)
 		return
 	}
-	on := *pb // catalog entities are immutable: change a copy
-	on.Status, on.DisabledAt, on.DisabledReason = model.StatusActive, "", ""
-	if pb.Status != model.StatusActive || pb.DisabledAt != "" {
-		if err := s.deps.Store.SaveEntity(rctx, &on); err != nil {
-			s.storageError(ctx, err)
-			return
+	enabled := false
+	saved, ok := s.update(ctx, pb, fail, func(e model.Entity) (model.Entity, error) {
+		on := e.(*model.Postback)
+		enabled = false // change may run again, on a newer version
+		if on.Status == model.StatusActive && on.DisabledAt == "" {
+			return nil, redis.ErrNoChange
 		}
+		on.Status, on.DisabledAt, on.DisabledReason = model.StatusActive, "", ""
+		enabled = true
+		return on, nil
+	})
+	if !ok {
+		return
+	}
+	on := saved.(*model.Postback)
+	if enabled {
 		s.log.Info().Str("postback_id", pb.ID).Bool("admin", caller.admin).Msg("postback re-enabled")
 	}
 	var redriven int64
@@ -360,10 +378,10 @@ func (s *Server) enablePostback(ctx *fasthttp.RequestCtx, pb *model.Postback, ca
 		}
 		s.redriven.Add(int(redriven))
 	}
-	out := map[string]any{"postback": s.postbackView(&on), "redriven": redriven}
+	out := map[string]any{"postback": s.postbackView(on), "redriven": redriven}
 	if caller.admin {
 		out["success"] = true
-		out["postback"] = viewAdminPostback(&on)
+		out["postback"] = viewAdminPostback(on)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 }

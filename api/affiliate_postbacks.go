@@ -51,39 +51,58 @@ func (s *Server) postbackView(p *model.Postback) postbackView {
 // maxPostbacksPerAffiliate bounds the work one conversion can cause.
 const maxPostbacksPerAffiliate = 100
 
-func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
-	var in struct {
-		URL     *string `json:"url"`
-		OfferID *string `json:"offer_id"`
-		Event   *string `json:"event"`
-		Signed  *bool   `json:"signed"`
-	}
-	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil {
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "The body must be a JSON object with url, and optionally offer_id and event, as strings, and signed, a boolean.")
-		return
-	}
-	pb := &model.Postback{AffiliateID: aff.ID, Event: model.EventConversion, Status: model.StatusActive}
-	switch {
-	case in.URL == nil || strings.TrimSpace(*in.URL) == "":
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "url is required.")
-		return
-	case !model.ValidURL(*in.URL):
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "url must be an http or https URL of at most 2048 characters whose host is not a macro.")
-		return
-	}
-	pb.URL = *in.URL
-	if in.OfferID != nil && *in.OfferID != "" {
-		if s.catalog.Offer(*in.OfferID) == nil {
-			affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "offer_id does not name an offer.")
-			return
+// postbackFields are the fields of a postback its owner chooses, as a
+// create or a PATCH sends them; nil is absent.
+type postbackFields struct {
+	URL     *string `json:"url"`
+	OfferID *string `json:"offer_id"`
+	Event   *string `json:"event"`
+	Signed  *bool   `json:"signed"` // at create only; later, the signing-secret routes
+}
+
+// apply sets the fields present on pb; a refused one is named, with why.
+func (in *postbackFields) apply(s *Server, pb *model.Postback) (field, refusal string) {
+	if in.URL != nil {
+		switch {
+		case strings.TrimSpace(*in.URL) == "":
+			return "url", "url is required."
+		case !model.ValidURL(*in.URL):
+			return "url", "url must be an http or https URL of at most 2048 characters whose host is not a macro."
 		}
-		pb.OfferID = s.catalog.Offer(*in.OfferID).ID // a slug names the offer too
+		pb.URL = *in.URL
+	}
+	if in.OfferID != nil {
+		pb.OfferID = ""
+		if *in.OfferID != "" {
+			o := s.catalog.Offer(*in.OfferID)
+			if o == nil {
+				return "offer_id", "offer_id does not name an offer."
+			}
+			pb.OfferID = o.ID // a slug names the offer too
+		}
 	}
 	if in.Event != nil && *in.Event != "" {
 		pb.Event = *in.Event
 	}
 	if pb.Event != model.EventConversion && pb.Event != model.EventApproved && pb.Event != model.EventRejected {
-		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "event must be conversion, approved or rejected.")
+		return "event", "event must be conversion, approved or rejected."
+	}
+	return "", ""
+}
+
+func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
+	var in postbackFields
+	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "The body must be a JSON object with url, and optionally offer_id and event, as strings, and signed, a boolean.")
+		return
+	}
+	pb := &model.Postback{AffiliateID: aff.ID, Event: model.EventConversion, Status: model.StatusActive}
+	if in.URL == nil {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "url is required.")
+		return
+	}
+	if _, refusal := in.apply(s, pb); refusal != "" {
+		affiliateError(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", refusal)
 		return
 	}
 	if n := len(s.catalog.Postbacks(aff.ID)); n >= maxPostbacksPerAffiliate {
@@ -112,6 +131,35 @@ func (s *Server) createPostback(ctx *fasthttp.RequestCtx, aff *model.Affiliate) 
 	view := s.postbackView(pb)
 	view.SigningSecret = pb.SigningSecret.Reveal() // shown this once
 	writeJSON(ctx, fasthttp.StatusOK, view)
+}
+
+// patchPostback serves PATCH /v1/postbacks/{id} (its owner) and PATCH
+// /v2/postbacks/{id} (the admin): url, offer_id and event, each when
+// present. The change is made to the postback as stored now, so one the
+// worker disabled meanwhile stays disabled (re-enabling is .../enable).
+func (s *Server) patchPostback(ctx *fasthttp.RequestCtx, pb *model.Postback, caller postbackCaller) {
+	var in postbackFields
+	if err := json.Unmarshal(ctx.PostBody(), &in); err != nil || in.Signed != nil {
+		caller.fail(ctx, fasthttp.StatusBadRequest, caller.code("invalid_json"),
+			"The body must be a JSON object with any of url, offer_id and event, as strings; a postback's signing secret has routes of its own.")
+		return
+	}
+	saved, ok := s.update(ctx, pb, caller.fail, func(e model.Entity) (model.Entity, error) {
+		next := e.(*model.Postback)
+		if field, refusal := in.apply(s, next); refusal != "" {
+			caller.fail(ctx, fasthttp.StatusBadRequest, caller.code("invalid_"+field), refusal)
+			return nil, errAnswered
+		}
+		return next, nil
+	})
+	if !ok {
+		return
+	}
+	if caller.admin {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "postback": viewAdminPostback(saved.(*model.Postback))})
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, s.postbackView(saved.(*model.Postback)))
 }
 
 func (s *Server) listPostbacks(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {

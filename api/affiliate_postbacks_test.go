@@ -1,9 +1,16 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/postback"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 func TestAffiliateScopesAreEnforced(t *testing.T) {
@@ -64,5 +71,89 @@ func TestPostbacksBelongToTheirAffiliate(t *testing.T) {
 		if r := do(s, "POST", "/v1/postbacks", alice, body); r.StatusCode() != 400 || errorCode(t, r.Body()) != "BAD_REQUEST" {
 			t.Errorf("%s: %d %s", body, r.StatusCode(), r.Body())
 		}
+	}
+}
+
+// An admin's PATCH of a postback and the postback worker's auto-disable of
+// it, run at once, both stay: the URL the admin set and the status the
+// worker set. Saving an edited copy of the catalog's postback, as both did
+// before, let the last writer undo the other.
+func TestPostbackPatchRacingItsAutoDisableKeepsBoth(t *testing.T) {
+	s, rd, _ := newTestServer(t, nil)
+	admin := map[string]string{"X-Api-Key": testAdminKey}
+	ctx := context.Background()
+	for i := range 40 {
+		id := fmt.Sprintf("pb_%d", i+1)
+		if err := rd.SaveEntity(ctx, &model.Postback{ID: id, AffiliateID: "1", URL: "https://t.example/old",
+			Event: model.EventConversion, Status: model.StatusActive}); err != nil {
+			t.Fatal(err)
+		}
+		url := fmt.Sprintf("https://t.example/new-%d?c={click_id}", i)
+		var wg sync.WaitGroup
+		var status int
+		var answer string
+		wg.Go(func() {
+			r := do(s, "PATCH", "/v2/postbacks/"+id, admin, fmt.Sprintf(`{"url":%q}`, url))
+			status, answer = r.StatusCode(), string(r.Body())
+		})
+		var disableErr error
+		wg.Go(func() {
+			_, disableErr = rd.UpdateEntity(ctx, model.KindPostback, id, postback.Disabling(time.Now(), "100 consecutive failed deliveries"))
+		})
+		wg.Wait()
+		if status != 200 || disableErr != nil {
+			t.Fatalf("round %d: PATCH %d %s; disable: %v", i, status, answer, disableErr)
+		}
+		var stored *model.Postback
+		if _, err := rd.UpdateEntity(ctx, model.KindPostback, id, func(e model.Entity) (model.Entity, error) {
+			stored = e.(*model.Postback)
+			return nil, redis.ErrNoChange
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if stored.URL != url || stored.Status != model.StatusDisabled || stored.DisabledReason == "" {
+			t.Fatalf("round %d: stored %+v: want the admin's URL %s and the worker's disabled status", i, stored, url)
+		}
+	}
+}
+
+// PATCH /v1/postbacks/{id} and /v2/postbacks/{id} change url, offer_id and
+// event, refuse a bad value in their surface's envelope, and do not reach
+// another affiliate's postback.
+func TestPatchPostback(t *testing.T) {
+	s, rd, _ := newTestServer(t, nil)
+	admin := map[string]string{"X-Api-Key": testAdminKey}
+	key := func(name string) (string, map[string]string) {
+		r := do(s, "POST", "/v2/affiliates", admin, fmt.Sprintf(`{"name":%q}`, name))
+		a := decode(t, r.Body())["affiliate"].(map[string]any)
+		return a["id"].(string), map[string]string{"Authorization": "Bearer " + a["api_key"].(string)}
+	}
+	_, owner := key("Owner")
+	_, other := key("Other")
+	r := do(s, "POST", "/v1/postbacks", owner, `{"url":"https://t.example/a?c={click_id}"}`)
+	id := decode(t, r.Body())["postback_id"].(string)
+
+	r = do(s, "PATCH", "/v1/postbacks/"+id, owner, `{"url":"https://t.example/b?c={click_id}","event":"approved"}`)
+	if body := decode(t, r.Body()); r.StatusCode() != 200 || body["url"] != "https://t.example/b?c={click_id}" || body["event"] != "approved" {
+		t.Errorf("owner's PATCH: %d %s", r.StatusCode(), r.Body())
+	}
+	if r := do(s, "PATCH", "/v1/postbacks/"+id, owner, `{"url":"ftp://t.example/"}`); r.StatusCode() != 400 || errorCode(t, r.Body()) != "BAD_REQUEST" {
+		t.Errorf("a bad URL: %d %s", r.StatusCode(), r.Body())
+	}
+	if r := do(s, "PATCH", "/v1/postbacks/"+id, owner, `{"signed":true}`); r.StatusCode() != 400 {
+		t.Errorf("signed in a PATCH: %d %s", r.StatusCode(), r.Body())
+	}
+	if r := do(s, "PATCH", "/v1/postbacks/"+id, other, `{"url":"https://evil.example/"}`); r.StatusCode() != 404 {
+		t.Errorf("another affiliate's PATCH: %d %s", r.StatusCode(), r.Body())
+	}
+	r = do(s, "PATCH", "/v2/postbacks/"+id, admin, `{"event":"rejected"}`)
+	if pb := decode(t, r.Body())["postback"].(map[string]any); r.StatusCode() != 200 || pb["event"] != "rejected" || pb["url"] != "https://t.example/b?c={click_id}" {
+		t.Errorf("admin's PATCH: %d %s", r.StatusCode(), r.Body())
+	}
+	if r := do(s, "PATCH", "/v2/postbacks/"+id, admin, `{"event":"clicked"}`); r.StatusCode() != 400 || errorCode(t, r.Body()) != "invalid_event" {
+		t.Errorf("a bad event: %d %s", r.StatusCode(), r.Body())
+	}
+	if got := rd.Catalog().Postback(id); got.Event != model.EventRejected || got.URL != "https://t.example/b?c={click_id}" {
+		t.Errorf("catalog %+v", got)
 	}
 }

@@ -11,16 +11,18 @@ import (
 // reaches every process through the entity store's pub/sub), and shown in
 // the answer that creates them only.
 
-// saveSecret stores e after change set or cleared its secret; it answers
-// the storage error itself and reports whether it saved.
-func (s *Server) saveSecret(ctx *fasthttp.RequestCtx, e model.Entity) bool {
-	rctx, cancel := requestContext(ctx)
-	defer cancel()
-	if err := s.deps.Store.SaveEntity(rctx, e); err != nil {
-		s.storageError(ctx, err)
-		return false
+// setSecret is the change that gives a postback or an affiliate secret
+// ("" for none).
+func setSecret(secret model.Secret) func(model.Entity) (model.Entity, error) {
+	return func(e model.Entity) (model.Entity, error) {
+		switch e := e.(type) {
+		case *model.Postback:
+			e.SigningSecret = secret
+		case *model.Affiliate:
+			e.SigningSecret = secret
+		}
+		return e, nil
 	}
-	return true
 }
 
 // newSecret draws a secret; crypto/rand failing is a server fault.
@@ -45,10 +47,8 @@ func (s *Server) rotatePostbackSecret(ctx *fasthttp.RequestCtx, aff *model.Affil
 	if !ok {
 		return
 	}
-	pb := *current // catalog entities are immutable: change a copy
-	pb.SigningSecret = secret
-	if s.saveSecret(ctx, &pb) {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"postback_id": pb.ID, "signing_secret": secret.Reveal()})
+	if _, ok := s.update(ctx, current, affiliateSurface.fail, setSecret(secret)); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"postback_id": current.ID, "signing_secret": secret.Reveal()})
 	}
 }
 
@@ -59,10 +59,8 @@ func (s *Server) deletePostbackSecret(ctx *fasthttp.RequestCtx, aff *model.Affil
 	if current == nil {
 		return
 	}
-	pb := *current
-	pb.SigningSecret = ""
-	if s.saveSecret(ctx, &pb) {
-		writeJSON(ctx, fasthttp.StatusOK, s.postbackView(&pb))
+	if saved, ok := s.update(ctx, current, affiliateSurface.fail, setSecret("")); ok {
+		writeJSON(ctx, fasthttp.StatusOK, s.postbackView(saved.(*model.Postback)))
 	}
 }
 
@@ -73,18 +71,14 @@ func (s *Server) rotateAffiliateSecret(ctx *fasthttp.RequestCtx, current *model.
 	if !ok {
 		return
 	}
-	aff := *current
-	aff.SigningSecret = secret
-	if s.saveSecret(ctx, &aff) {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"affiliate_id": aff.ID, "signing_secret": secret.Reveal()})
+	if _, ok := s.update(ctx, current, affiliateSurface.fail, setSecret(secret)); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"affiliate_id": current.ID, "signing_secret": secret.Reveal()})
 	}
 }
 
 // deleteAffiliateSecret serves DELETE /v1/signing-secret.
 func (s *Server) deleteAffiliateSecret(ctx *fasthttp.RequestCtx, current *model.Affiliate) {
-	aff := *current
-	aff.SigningSecret = ""
-	if s.saveSecret(ctx, &aff) {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"affiliate_id": aff.ID, "signed": false})
+	if _, ok := s.update(ctx, current, affiliateSurface.fail, setSecret("")); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"affiliate_id": current.ID, "signed": false})
 	}
 }

@@ -40,6 +40,7 @@ import (
 type entityStore interface {
 	NextID(ctx context.Context, kind model.Kind) (string, error)
 	SaveEntity(ctx context.Context, e model.Entity) error
+	UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error)
 	DeleteEntity(ctx context.Context, kind model.Kind, id string) error
 	SaveAPIKey(ctx context.Context, key string, p model.Principal) error
 	ReplaceAPIKeys(ctx context.Context, key string, p model.Principal) error

@@ -89,6 +89,7 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v2/postbacks/{id}/test"}, handle: adminPostback((*Server).adminTestPostback)},
 	{Route: Route{"GET", "/v2/postbacks"}, handle: plain((*Server).listAdminPostbacks)},
 	{Route: Route{"GET", "/v2/postbacks/{id}"}, handle: adminPostback((*Server).getAdminPostback)},
+	{Route: Route{"PATCH", "/v2/postbacks/{id}"}, handle: adminPostback((*Server).patchPostback)},
 	{Route: Route{"GET", "/v2/postbacks/{id}/deliveries"}, handle: adminPostback((*Server).listDeliveries)},
 	{Route: Route{"POST", "/v2/postbacks/{id}/redrive"}, handle: adminPostback((*Server).redrive)},
 	{Route: Route{"POST", "/v2/postbacks/{id}/enable"}, handle: adminPostback((*Server).enablePostback)},
@@ -124,6 +125,7 @@ var routeTable = compile([]route{
 	// Listing one's own postbacks needs a valid key, not write:postback.
 	{Route: Route{"GET", "/v1/postbacks"}, handle: scoped(anyScope, (*Server).listPostbacks)},
 	{Route: Route{"DELETE", "/v1/postbacks/{id}"}, handle: scopedParam(model.ScopeWritePostback, (*Server).deletePostback)},
+	{Route: Route{"PATCH", "/v1/postbacks/{id}"}, handle: affiliatePostback(model.ScopeWritePostback, (*Server).patchPostback)},
 	{Route: Route{"POST", "/v1/postbacks/{id}/signing-secret"}, handle: scopedParam(model.ScopeWritePostback, (*Server).rotatePostbackSecret)},
 	{Route: Route{"DELETE", "/v1/postbacks/{id}/signing-secret"}, handle: scopedParam(model.ScopeWritePostback, (*Server).deletePostbackSecret)},
 	{Route: Route{"POST", "/v1/postbacks/{id}/test"}, handle: scopedParam(model.ScopeWritePostback, (*Server).testPostback)},

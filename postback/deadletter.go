@@ -3,6 +3,7 @@ package postback
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -93,27 +94,50 @@ func (w *Worker) deadLetter(j *job, reason string, made bool) bool {
 }
 
 // disable turns a postback off after its run of failed deliveries, through
-// the entity store: every process sees it, and the journal keeps it.
+// the entity store: every process sees it, and the journal keeps it. Only
+// its status fields change, on the postback as stored now: an edit made
+// since this process's catalog was read stays (Disabling).
 func (w *Worker) disable(postbackID string, run redis.DeadLetterAdd) {
-	pb := w.catalog.Postback(postbackID)
-	if pb == nil || pb.Status != model.StatusActive {
+	if pb := w.catalog.Postback(postbackID); pb == nil || pb.Status != model.StatusActive {
 		return // deleted, paused, or disabled already (by another worker)
 	}
-	off := *pb // catalog entities are immutable: change a copy
-	off.Status = model.StatusDisabled
-	off.DisabledAt = model.FormatTime(w.now(), model.APITimeLayout)
-	off.DisabledReason = fmt.Sprintf("%d consecutive failed deliveries since %s", run.Failures,
-		model.FormatTime(run.FirstFailure, model.APITimeLayout))
+	reason := fmt.Sprintf("%d consecutive failed deliveries since %s", run.Failures, model.FormatTime(run.FirstFailure, model.APITimeLayout))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.hardCtx), 10*time.Second)
 	defer cancel()
-	if err := w.state.SaveEntity(ctx, &off); err != nil {
+	disabled := false
+	saved, err := w.state.UpdateEntity(ctx, model.KindPostback, postbackID, func(e model.Entity) (model.Entity, error) {
+		next, err := Disabling(w.now(), reason)(e)
+		disabled = err == nil
+		return next, err
+	})
+	switch {
+	case errors.Is(err, redis.ErrNoEntity) || err == nil && !disabled:
+		return // deleted, or not active any more, meanwhile
+	case err != nil:
 		// The next failed delivery tries again.
 		w.hotLog.Error().Err(err).Str("postback_id", postbackID).Msg("cannot disable a failing postback")
 		return
 	}
 	w.disabled.Inc()
-	w.log.Warn().Str("postback_id", postbackID).Str("affiliate_id", pb.AffiliateID).Int64("consecutive_failures", run.Failures).
+	w.log.Warn().Str("postback_id", postbackID).Str("affiliate_id", saved.(*model.Postback).AffiliateID).Int64("consecutive_failures", run.Failures).
 		Time("failing_since", run.FirstFailure).Msg("postback disabled: its receiver keeps failing; its deliveries are kept in the dead letter")
+}
+
+// Disabling is the change (for the entity store's UpdateEntity) that turns
+// an active postback off at at, for reason: its status fields only, so an
+// edit of its URL or event made meanwhile is kept. A postback that is not
+// active any more is left as it is (redis.ErrNoChange).
+func Disabling(at time.Time, reason string) func(model.Entity) (model.Entity, error) {
+	return func(e model.Entity) (model.Entity, error) {
+		pb := e.(*model.Postback)
+		if pb.Status != model.StatusActive {
+			return nil, redis.ErrNoChange
+		}
+		pb.Status = model.StatusDisabled
+		pb.DisabledAt = model.FormatTime(at, model.APITimeLayout)
+		pb.DisabledReason = reason
+		return pb, nil
+	}
 }
 
 // persist runs write until Redis takes it or the stop's deadline passes

@@ -40,11 +40,11 @@ type state interface {
 	TakeDueRetries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error)
 	FinishRetry(ctx context.Context, job string) error
 	// The dead letter (deadletter.go); a landed delivery ends its
-	// postback's run of failures; SaveEntity disables a failing postback.
+	// postback's run of failures; UpdateEntity disables a failing postback.
 	AddDeadLetter(ctx context.Context, postbackID, deliveryID string, job []byte, now time.Time,
 		limits redis.DeadLetterLimits, countFailure bool) (redis.DeadLetterAdd, error)
 	RecordDelivered(ctx context.Context, conversion, postback, event string) error
-	SaveEntity(ctx context.Context, e model.Entity) error
+	UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error)
 }
 
 // consumers opens consumer groups.

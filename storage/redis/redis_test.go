@@ -2,10 +2,13 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -313,5 +316,72 @@ func TestClickTTLIsTheHotWindowWithinTheAttributionWindow(t *testing.T) {
 				t.Fatalf("clickTTL = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// Writers updating one entity at once, each its own field, lose nothing:
+// each update is applied to the entity as Redis holds it, and saved only if
+// nothing came in between.
+func TestConcurrentUpdatesKeepEveryChange(t *testing.T) {
+	c := NewForTest(t)
+	ctx := context.Background()
+	if err := c.SaveEntity(ctx, &model.Offer{ID: "1", Name: "Racing", Metadata: map[string]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := c.UpdateEntity(ctx, model.KindOffer, "1", func(e model.Entity) (model.Entity, error) {
+					o := e.(*model.Offer)
+					o.Metadata[fmt.Sprintf("w%d-%d", w, i)] = "done"
+					return o, nil
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("update: %v", err)
+	}
+	got, found, err := c.loadEntity(ctx, model.KindOffer, "1")
+	if err != nil || !found {
+		t.Fatalf("load: %v %v", found, err)
+	}
+	if n := len(got.(*model.Offer).Metadata); n != writers*each {
+		t.Errorf("%d of %d changes kept", n, writers*each)
+	}
+	// The catalog follows: this process's at once or, when two of its own
+	// writes crossed, at the invalidation that reloads the entity.
+	testkit.Wait(t, "the catalog to hold every change", 5*time.Second, func() bool {
+		o := c.Catalog().Offer("1")
+		return o != nil && len(o.Metadata) == writers*each
+	})
+}
+
+// An update's change may leave the entity as it is, or refuse; an entity
+// Redis does not hold is ErrNoEntity.
+func TestUpdateEntityNoChangeAndMissing(t *testing.T) {
+	c := NewForTest(t)
+	ctx := context.Background()
+	if err := c.SaveEntity(ctx, &model.Offer{ID: "1", Name: "Kept"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.UpdateEntity(ctx, model.KindOffer, "1", func(model.Entity) (model.Entity, error) { return nil, ErrNoChange })
+	if err != nil || got.(*model.Offer).Name != "Kept" {
+		t.Errorf("no change: %v %+v", err, got)
+	}
+	refused := errors.New("refused")
+	if _, err := c.UpdateEntity(ctx, model.KindOffer, "1", func(model.Entity) (model.Entity, error) { return nil, refused }); !errors.Is(err, refused) {
+		t.Errorf("a refused change: %v", err)
+	}
+	if _, err := c.UpdateEntity(ctx, model.KindOffer, "2", func(e model.Entity) (model.Entity, error) { return e, nil }); !errors.Is(err, ErrNoEntity) {
+		t.Errorf("a missing entity: %v", err)
 	}
 }
