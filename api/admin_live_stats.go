@@ -29,6 +29,9 @@ type liveMinute struct {
 	Conversions  uint64  `json:"conversions"`
 	Revenue      float64 `json:"revenue"`
 	Payout       float64 `json:"payout"`
+	// Clicks turned away (see statsNumbers).
+	OffTarget uint64 `json:"off_target"`
+	Paused    uint64 `json:"paused"`
 }
 
 // liveTop is one entry of a top list.
@@ -115,6 +118,7 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 		point := liveMinute{Minute: m.Format(time.RFC3339)}
 		if r := byMinute[strconv.FormatInt(m.Unix(), 10)]; r != nil {
 			point.Clicks, point.UniqueClicks, point.Conversions = r.Clicks, r.UniqueClicks, r.Conversions
+			point.OffTarget, point.Paused = r.OffTarget, r.Paused
 			point.Revenue = round(model.MicrosToUnits(revenueMicros(r)), 2)
 			point.Payout = round(model.MicrosToUnits(r.PayoutMicros), 2)
 		}

@@ -35,12 +35,17 @@ type statsNumbers struct {
 	Profit       float64 `json:"profit"`
 	CVR          float64 `json:"cvr"`
 	EPC          float64 `json:"epc"`
+	// Clicks turned away: a visitor outside the offer's targeting, and an
+	// offer not active (sent to the fallback URL, or answered 404).
+	OffTarget uint64 `json:"off_target"`
+	Paused    uint64 `json:"paused"`
 }
 
 // statsMicros are the sums behind statsNumbers, added before rounding.
 type statsMicros struct {
 	clicks, unique, conversions uint64
 	approved, revenue, payout   int64
+	offTarget, paused           uint64
 }
 
 func (m *statsMicros) add(r *clickhouse.StatsRow) {
@@ -50,6 +55,8 @@ func (m *statsMicros) add(r *clickhouse.StatsRow) {
 	m.approved += r.Approved
 	m.revenue += revenueMicros(r)
 	m.payout += r.PayoutMicros
+	m.offTarget += r.OffTarget
+	m.paused += r.Paused
 }
 
 // numbers rounds money to cents; cvr is conversions per 100 clicks (2
@@ -59,20 +66,23 @@ func (m *statsMicros) numbers() statsNumbers {
 	return statsNumbers{
 		Clicks: m.clicks, UniqueClicks: m.unique, Conversions: m.conversions, Approved: m.approved,
 		Revenue: round(revenue, 2), Payout: round(model.MicrosToUnits(m.payout), 2),
-		Profit: round(model.MicrosToUnits(m.revenue-m.payout), 2),
-		CVR:    ratio(float64(m.conversions)*100, float64(m.clicks), 2),
-		EPC:    ratio(revenue, float64(m.clicks), 4),
+		Profit:    round(model.MicrosToUnits(m.revenue-m.payout), 2),
+		CVR:       ratio(float64(m.conversions)*100, float64(m.clicks), 2),
+		EPC:       ratio(revenue, float64(m.clicks), 4),
+		OffTarget: m.offTarget, Paused: m.paused,
 	}
 }
 
 // numberColumns are the CSV columns after the group keys.
-var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc"}
+var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc",
+	"off_target", "paused"}
 
 func (n statsNumbers) cells() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	return []string{strconv.FormatUint(n.Clicks, 10), strconv.FormatUint(n.UniqueClicks, 10),
 		strconv.FormatUint(n.Conversions, 10), strconv.FormatInt(n.Approved, 10),
-		f(n.Revenue), f(n.Payout), f(n.Profit), f(n.CVR), f(n.EPC)}
+		f(n.Revenue), f(n.Payout), f(n.Profit), f(n.CVR), f(n.EPC),
+		strconv.FormatUint(n.OffTarget, 10), strconv.FormatUint(n.Paused, 10)}
 }
 
 // adminStats serves GET /v2/stats.
@@ -150,7 +160,8 @@ func (s *Server) adminStats(ctx *fasthttp.RequestCtx) {
 			continue
 		}
 		row := map[string]any{"clicks": n.Clicks, "unique_clicks": n.UniqueClicks, "conversions": n.Conversions,
-			"approved": n.Approved, "revenue": n.Revenue, "payout": n.Payout, "profit": n.Profit, "cvr": n.CVR, "epc": n.EPC}
+			"approved": n.Approved, "revenue": n.Revenue, "payout": n.Payout, "profit": n.Profit, "cvr": n.CVR, "epc": n.EPC,
+			"off_target": n.OffTarget, "paused": n.Paused}
 		for j, d := range groupBy {
 			row[d] = r.Keys[j]
 			if name, ok := s.entityName(d, r.Keys[j]); ok {

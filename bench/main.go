@@ -246,7 +246,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	answeredBefore, err := cr.metric("clickrelay_clicks_total")
+	answeredBefore, err := cr.metric(`clickrelay_clicks_total{outcome="redirected"}`)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		answeredAfter, err := cr.metric("clickrelay_clicks_total")
+		answeredAfter, err := cr.metric(`clickrelay_clicks_total{outcome="redirected"}`)
 		if err != nil {
 			return nil, err
 		}
@@ -385,7 +385,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	// Accounting: every 302 answered is a click stored; every conversion
 	// acknowledged is a conversion stored. The graceful stop flushes every
 	// buffer (the embedded broker drains into ClickHouse) first.
-	answered, err := cr.metric("clickrelay_clicks_total")
+	answered, err := cr.metric(`clickrelay_clicks_total{outcome="redirected"}`)
 	if err != nil {
 		return nil, err
 	}

@@ -208,7 +208,7 @@ func settle(ctx context.Context, cr *clickrelay, st *stores) (string, error) {
 	start := time.Now()
 	quiet := 0
 	for time.Since(start) < settleLimit {
-		answered, err := cr.metric("clickrelay_clicks_total")
+		answered, err := cr.metric(`clickrelay_clicks_total{outcome="redirected"}`)
 		if err != nil {
 			return "", err
 		}

@@ -114,6 +114,8 @@ func (d *clickDecoder) field(key []byte, c *Click) error {
 		c.Referrer, err = d.string()
 	case "unique":
 		c.Unique, err = d.bool()
+	case "outcome":
+		c.Outcome, err = d.string()
 	default:
 		err = errSlowPath
 	}

@@ -31,7 +31,18 @@ type Click struct {
 	// Unique: the visitor's first click on the offer within the unique
 	// window, as Redis answered when the click was stored.
 	Unique bool `json:"unique,omitempty"`
+	// Outcome is empty for a click sent to its offer; otherwise why the
+	// tracker turned it away (ClickOffTarget, ClickPaused). A turned-away
+	// click is stored for the stats only: it never converts.
+	Outcome string `json:"outcome,omitempty"`
 }
+
+// Outcomes of clicks the tracker did not send to their offer: the visitor
+// went to the offer's fallback URL, or got a 404 when it has none.
+const (
+	ClickOffTarget = "off_target" // outside the offer's targeting
+	ClickPaused    = "paused"     // the offer is not active
+)
 
 // Conversion statuses (seed 002).
 const (

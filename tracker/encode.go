@@ -99,6 +99,7 @@ type clickFields struct {
 	ip          []byte
 	userAgent   []byte
 	referrer    []byte
+	outcome     string // a click turned away (model.ClickOffTarget, ...)
 }
 
 // encodeClick writes the hot record (for Redis: attribution only, in
@@ -166,5 +167,9 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 	full = appendJSONString(full, f.userAgent)
 	full = append(full, `,"ref":`...)
 	full = appendJSONString(full, f.referrer)
+	if f.outcome != "" {
+		full = append(full, `,"outcome":`...)
+		full = appendJSONString(full, f.outcome)
+	}
 	return hot, append(full, '}')
 }

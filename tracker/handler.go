@@ -59,23 +59,18 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 
 	ua := ctx.Request.Header.UserAgent()
 	agent := t.agents.classify(ua) // recorded with the click anyway: targeting costs nothing more
-	// A paused offer, or a visitor outside its countries or OS, goes to
-	// the fallback URL when there is one; otherwise there is no offer for
-	// them.
-	if offer.Status != model.StatusActive || !targeted(offer, country, agent.os) {
-		if offer.FallbackURL != "" {
-			t.metrics.fallbacks.Inc()
-			t.redirect(ctx, offer.FallbackURL, &values, nil)
-			return
-		}
-		t.metrics.notFound.Inc()
-		ctx.Error("Not Found", fasthttp.StatusNotFound)
-		return
+	// A paused offer, or a visitor outside its countries or OS, is turned
+	// away: stored for the stats with its outcome, never convertible.
+	outcome := ""
+	switch {
+	case offer.Status != model.StatusActive:
+		outcome = model.ClickPaused
+	case !targeted(offer, country, agent.os):
+		outcome = model.ClickOffTarget
 	}
 
 	p := t.recorder.get()
 	id := t.minter.Append(p.id[:0], now)
-	values.Set(macro.ClickID, id)
 	var ipText [64]byte
 	fields := clickFields{
 		id:          id,
@@ -91,15 +86,21 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		ip:          ip.AppendTo(ipText[:0]),
 		userAgent:   t.param(ua),
 		referrer:    t.param(ctx.Request.Header.Referer()),
+		outcome:     outcome,
 	}
 	for i := range fields.subs {
 		fields.subs[i] = values.Bytes(subMacros[i])
 	}
 	p.hot, p.full = encodeClick(p.hot, p.full, &fields)
 	p.offerID, p.visitor = offer.ID, 0
+	if outcome != "" {
+		t.turnAway(ctx, offer, &values, p, outcome)
+		return
+	}
 	if !fields.agent.bot {
 		p.visitor = visitorHash(fields.ip, fields.userAgent)
 	}
+	values.Set(macro.ClickID, id)
 	// The answer is built while the click still aliases the request; the
 	// click itself goes to the recorder and the 302 leaves at once.
 	t.redirect(ctx, offer.TrackingURL, &values, id)
@@ -112,6 +113,22 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	t.metrics.redirects.Inc()
+}
+
+// turnAway answers a click the offer does not take: the offer's fallback
+// URL, without a click_id, or else a 404. The click goes to Kafka (and so
+// to ClickHouse, counted by its outcome), not to Redis: nothing converts
+// on it. While stopping it is not stored: the answer promised nothing.
+func (t *Tracker) turnAway(ctx *fasthttp.RequestCtx, offer *model.Offer, values *macro.Values, p *pendingClick, outcome string) {
+	p.hot = p.hot[:0] // for Kafka only
+	if offer.FallbackURL != "" {
+		t.metrics.fallbacks.Inc()
+		t.redirect(ctx, offer.FallbackURL, values, nil)
+	} else {
+		ctx.Error("Not Found", fasthttp.StatusNotFound)
+	}
+	t.recorder.record(p)
+	t.metrics.outcome(outcome).Inc()
 }
 
 // redirect answers 302 to tmpl with macros expanded. A link without a

@@ -19,7 +19,7 @@ import (
 // writes it to Kafka and returns it to the pool.
 type pendingClick struct {
 	id      [clickid.Len]byte
-	hot     []byte // the hot record (model.DecodeStoredClick) for Redis
+	hot     []byte // the hot record (model.DecodeStoredClick) for Redis; empty: Kafka only (a click turned away)
 	full    []byte // JSON for Kafka
 	offerID string
 	visitor uint64 // 0: not a candidate for unique (bots)
@@ -181,27 +181,38 @@ func (r *recorder) flushLoop() {
 		batch = gather(r.queue, append(batch, p), r.config.MaxBatch, r.config.Linger)
 		writes = writes[:0]
 		for _, p := range batch {
-			writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.hot, OfferID: p.offerID, Visitor: p.visitor})
+			if len(p.hot) > 0 {
+				writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.hot, OfferID: p.offerID, Visitor: p.visitor})
+			}
 		}
-		err := errRedisBehind
-		if !r.redisBehind() {
-			ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
-			err = r.store.SaveClicks(ctx, writes)
-			cancel()
-			r.noteRedis(err)
+		var err error
+		if len(writes) > 0 {
+			err = errRedisBehind
+			if !r.redisBehind() {
+				ctx, cancel := context.WithTimeout(r.stopCtx, r.config.RedisTimeout)
+				err = r.store.SaveClicks(ctx, writes)
+				cancel()
+				r.noteRedis(err)
+			}
+			r.metrics.redisBatch.Update(float64(len(writes)))
 		}
-		r.metrics.redisBatch.Update(float64(len(batch)))
 		if err != nil {
-			r.metrics.redisErrors.Add(len(batch))
+			r.metrics.redisErrors.Add(len(writes))
 			if err != errRedisBehind {
-				r.report.redisRefused(len(batch), err)
+				r.report.redisRefused(len(writes), err)
 			}
 			r.retryLater(writes)
 		}
-		for i, p := range batch {
-			if err == nil && writes[i].Unique {
+		// writes lines up with the batch's clicks for Redis, in order.
+		w := 0
+		for _, p := range batch {
+			if len(p.hot) == 0 {
+				continue
+			}
+			if err == nil && writes[w].Unique {
 				p.full = markUnique(p.full)
 			}
+			w++
 		}
 		// Ship even what Redis refused: the click was redirected, so it
 		// must reach the warehouse.

@@ -136,6 +136,7 @@ func (t *Tracker) Stop(ctx context.Context) error {
 
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
+	offTarget, paused                      *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
 	redisGaveUp                            *metrics.Counter
 	queueFull, shipQueueFull               *metrics.Counter
@@ -147,8 +148,11 @@ type trackerMetrics struct {
 
 func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 	return &trackerMetrics{
-		redirects:   set.NewCounter(`clickrelay_clicks_total`),
-		notFound:    set.NewCounter(`clickrelay_click_not_found_total`),
+		// Every click answered, by what became of it.
+		redirects:   set.NewCounter(`clickrelay_clicks_total{outcome="redirected"}`),
+		notFound:    set.NewCounter(`clickrelay_clicks_total{outcome="not_found"}`),
+		offTarget:   set.NewCounter(`clickrelay_clicks_total{outcome="off_target"}`),
+		paused:      set.NewCounter(`clickrelay_clicks_total{outcome="paused"}`),
 		fallbacks:   set.NewCounter(`clickrelay_click_fallbacks_total`),
 		redisErrors: set.NewCounter(`clickrelay_click_redis_errors_total`),
 		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
@@ -168,6 +172,14 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		// 1 while Redis refuses click writes for want of memory.
 		redisFull: newAtomicGauge(set, `clickrelay_redis_full`),
 	}
+}
+
+// outcome is the counter of clicks turned away for outcome.
+func (m *trackerMetrics) outcome(outcome string) *metrics.Counter {
+	if outcome == model.ClickPaused {
+		return m.paused
+	}
+	return m.offTarget
 }
 
 // atomicGauge is a gauge set from the code rather than read by a callback.

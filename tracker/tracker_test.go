@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
@@ -486,5 +488,49 @@ func BenchmarkEncodeClick(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		hot, full = encodeClick(hot[:0], full[:0], &fields)
+	}
+}
+
+// A click the offer does not take (paused, or a visitor outside its
+// targeting) goes to the fallback URL without a click_id, or gets a 404,
+// and is stored for the stats with its outcome: in Kafka, never in Redis,
+// so nothing converts on it. Each is counted by outcome.
+func TestTurnedAwayClicksAreStoredWithTheirOutcome(t *testing.T) {
+	h := newHarness(t)
+	uris := map[string]string{ // uri → outcome
+		"/click/14?aff_id=7&sub1=q": model.ClickPaused,    // with a fallback
+		"/click/15?aff_id=7":        model.ClickPaused,    // 404
+		"/click/16?aff_id=7":        model.ClickOffTarget, // country, with a fallback
+		"/click/17?aff_id=7":        model.ClickOffTarget, // country, 404
+		"/click/19?aff_id=7":        model.ClickOffTarget, // OS, 404
+		"/click/12?aff_id=7":        "",                   // sent to the offer
+	}
+	for uri := range uris {
+		ctx := newRequest(uri, iphoneUA, "", net.ParseIP("8.8.8.8"))
+		h.tracker.Handle(ctx)
+		if loc := string(ctx.Response.Header.Peek("Location")); uris[uri] != "" && strings.Contains(loc, "click_id") {
+			t.Errorf("%s: the fallback %q carries a click_id", uri, loc)
+		}
+	}
+	h.stop(t)
+	outcomes := map[string]int{}
+	for _, m := range h.producer.msgs {
+		var c model.Click
+		if err := model.DecodeClick(m.Value, &c); err != nil {
+			t.Fatal(err)
+		}
+		if _, inRedis := h.store.clicks[c.ID]; inRedis != (c.Outcome == "") {
+			t.Errorf("click on offer %s with outcome %q: in Redis %v", c.OfferID, c.Outcome, inRedis)
+		}
+		outcomes[c.Outcome]++
+	}
+	if want := map[string]int{"": 1, model.ClickPaused: 2, model.ClickOffTarget: 3}; !maps.Equal(outcomes, want) {
+		t.Errorf("Kafka got clicks by outcome %v, want %v", outcomes, want)
+	}
+	for counter, want := range map[*metrics.Counter]uint64{h.tracker.metrics.paused: 2, h.tracker.metrics.offTarget: 3,
+		h.tracker.metrics.redirects: 1, h.tracker.metrics.fallbacks: 2} {
+		if got := counter.Get(); got != want {
+			t.Errorf("a counter is %d, want %d", got, want)
+		}
 	}
 }

@@ -206,9 +206,9 @@ func TestConsoleReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := [][]string{
-			{"sub1", "clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc"},
-			{"alpha", "3", "1", "2", "1", "50", "5", "45", "66.67", "16.6667"},
-			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0"},
+			{"sub1", "clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc", "off_target", "paused"},
+			{"alpha", "3", "1", "2", "1", "50", "5", "45", "66.67", "16.6667", "0", "0"},
+			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
 		}
 		if fmt.Sprint(records) != fmt.Sprint(want) {
 			t.Errorf("csv\n%v\nwant\n%v", records, want)

@@ -109,7 +109,9 @@ FROM ` + c.table("clicks") + ` WHERE (ts, click_id) IN (`)
 		q.WriteString("(?, ?)")
 		args = append(args, r.ts, r.id)
 	}
-	q.WriteString(")")
+	// A click turned away (its outcome set) never converts; its ID is
+	// never handed out either.
+	q.WriteString(") AND outcome = ''")
 
 	found := make(map[clickKey]model.Click, len(batch))
 	err := c.queryClicks(q.String(), args, found)

@@ -134,6 +134,7 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 		values("filtered", func(i int) uint8 { return flag(clicks[i].Bot && clicks[i].FilterBots) }),
 		values("payout_micros", func(i int) int64 { return clicks[i].PayoutMicros }),
 		values("is_test", func(i int) uint8 { return flag(clicks[i].Test) }),
+		values("outcome", func(i int) string { return clicks[i].Outcome }),
 	)
 	return c.insert(ctx, "clicks", n, append(cols, offsetColumns(at)...))
 }

@@ -31,6 +31,12 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 		if i%4 == 0 {
 			clicks[i].Subs[2] = fmt.Sprint("cr", i%3) // sub3 on some
 		}
+		switch i % 17 {
+		case 5:
+			clicks[i].Outcome = model.ClickOffTarget
+		case 9:
+			clicks[i].Outcome = model.ClickPaused
+		}
 	}
 	if err := c.InsertClicks(ctx, clicks); err != nil {
 		t.Fatal(err)
@@ -144,5 +150,48 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 				t.Errorf("got\n%+v\nwant (stats_minute)\n%+v", got, want)
 			}
 		})
+	}
+}
+
+// A click turned away is counted as its outcome and never as a click, nor
+// does it pay; revenue is the payout's where a record carries none (every
+// record before offers had a revenue); rejected counts conversions
+// rejected or reversed now, following their status changes.
+func TestStatsCountOutcomesRevenueAndRejections(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	at := time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC).UnixMilli()
+	clicks := []model.Click{
+		{ID: "c1", Time: at, OfferID: "1", PayoutMicros: 100_000},
+		{ID: "c2", Time: at, OfferID: "1", PayoutMicros: 100_000, Unique: true},
+		{ID: "c3", Time: at, OfferID: "1", PayoutMicros: 100_000, Outcome: model.ClickOffTarget},
+		{ID: "c4", Time: at, OfferID: "1", PayoutMicros: 100_000, Outcome: model.ClickOffTarget, Unique: true},
+		{ID: "c5", Time: at, OfferID: "1", Outcome: model.ClickPaused},
+	}
+	if err := c.InsertClicks(ctx, clicks); err != nil {
+		t.Fatal(err)
+	}
+	convs := []model.Conversion{
+		{ID: "conv_1", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
+		{ID: "conv_2", Version: 1, Time: at, Status: model.ConversionRejected, OfferID: "1", PayoutMicros: 2_000_000},
+		{ID: "conv_3", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
+		{ID: "conv_3", Version: 2, Time: at, Status: model.ConversionReversed, PrevStatus: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
+	}
+	if err := c.InsertConversions(ctx, convs); err != nil {
+		t.Fatal(err)
+	}
+	day := StatsQuery{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
+	for _, q := range []StatsQuery{day, {From: day.From, To: day.To, GroupBy: []string{"offer"}}, {From: day.From, To: day.To, GroupBy: []string{"sub1", "sub2", "geo"}}} {
+		rows, err := c.Stats(ctx, q)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("%v: %+v %v", q.GroupBy, rows, err)
+		}
+		got := rows[0]
+		got.Keys = nil
+		want := StatsRow{Clicks: 2, UniqueClicks: 1, Conversions: 3, Rejected: 2, OffTarget: 2, Paused: 1,
+			PayoutMicros: 200_000 + 2_000_000, RevenueMicros: 200_000 + 2_000_000}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%v (from %s):\n got %+v\nwant %+v", q.GroupBy, q.pick(time.UTC).table, got, want)
+		}
 	}
 }

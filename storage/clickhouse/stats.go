@@ -30,12 +30,18 @@ type StatsRow struct {
 	UniqueClicks uint64
 	BotClicks    uint64
 	Conversions  uint64
-	// Approved counts conversions whose status is approved now.
-	Approved int64
-	// PayoutMicros and AmountMicros leave out rejected and reversed
-	// conversions.
-	PayoutMicros int64
-	AmountMicros int64
+	// Approved counts conversions whose status is approved now, Rejected
+	// those rejected or reversed now (from migration 0007 on).
+	Approved, Rejected int64
+	// PayoutMicros (what the network owes affiliates), RevenueMicros (what
+	// advertisers owe the network) and AmountMicros (the sale amounts)
+	// leave out rejected and reversed conversions.
+	PayoutMicros  int64
+	RevenueMicros int64
+	AmountMicros  int64
+	// Clicks turned away, by outcome (model.ClickOffTarget, ...): never
+	// counted in Clicks.
+	OffTarget, Paused, Capped, Blocked uint64
 }
 
 // statsDimensions maps each groupable dimension to its SQL expression; %s
@@ -150,22 +156,32 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 }
 
 // statsMeasures are the summed columns every rollup has.
-const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, payout_micros, amount_micros"
+const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, rejected, payout_micros, revenue_micros, amount_micros, " +
+	"off_target, paused, capped, blocked"
 
-// rawMeasures are the rollup views' sums (migrations 0002 and 0006) as
-// read from the raw tables, row by row: what a range's partial hours add.
+// rawMeasures are the rollup views' sums (migration 0007) as read from the
+// raw tables, row by row: what a range's partial hours add.
 var rawMeasures = []struct{ table, measures, where string }{
-	{"clicks", `toUInt64(filtered = 0) AS clicks, toUInt64(is_unique = 1 AND filtered = 0) AS unique_clicks,
-    toUInt64(is_bot) AS bot_clicks, toUInt64(0) AS conversions, toInt64(0) AS approved,
-    if(filtered = 0, payout_micros, toInt64(0)) AS payout_micros, toInt64(0) AS amount_micros`, "is_test = 0"},
+	{"clicks", `toUInt64(outcome = '' AND filtered = 0) AS clicks,
+    toUInt64(outcome = '' AND is_unique = 1 AND filtered = 0) AS unique_clicks,
+    toUInt64(outcome = '' AND is_bot = 1) AS bot_clicks, toUInt64(0) AS conversions, toInt64(0) AS approved, toInt64(0) AS rejected,
+    if(outcome = '' AND filtered = 0, payout_micros, toInt64(0)) AS payout_micros,
+    if(outcome = '' AND filtered = 0, revenue_micros, toInt64(0)) AS revenue_micros, toInt64(0) AS amount_micros,
+    toUInt64(outcome = 'off_target') AS off_target, toUInt64(outcome = 'paused') AS paused,
+    toUInt64(outcome = 'capped') AS capped, toUInt64(outcome = 'blocked') AS blocked`, "is_test = 0"},
 	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks,
-    toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved,
+    toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved, toInt64(status IN ('rejected', 'reversed')) AS rejected,
     if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros) AS payout_micros,
-    if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros`, "version = 1 AND is_test = 0"},
+    if(status IN ('rejected', 'reversed'), toInt64(0), revenue_micros) AS revenue_micros,
+    if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros,
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked`, "version = 1 AND is_test = 0"},
 	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks, toUInt64(0) AS conversions,
     toInt64(status = 'approved') - toInt64(prev_status = 'approved') AS approved,
+    toInt64(status IN ('rejected', 'reversed')) - toInt64(prev_status IN ('rejected', 'reversed')) AS rejected,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros AS payout_micros,
-    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros`,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * revenue_micros AS revenue_micros,
+    (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros,
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked`,
 		"version > 1 AND is_test = 0 AND status != prev_status"},
 }
 
@@ -244,9 +260,11 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
 	}
-	sql := "SELECT " + strings.Join(append(keys,
-		"sum(clicks)", "sum(unique_clicks)", "sum(bot_clicks)", "sum(conversions)", "sum(approved)",
-		"sum(payout_micros)", "sum(amount_micros)"), ", ") +
+	sums := make([]string, 0, len(keys)+13)
+	for _, m := range strings.Split(statsMeasures, ", ") {
+		sums = append(sums, "sum("+m+")")
+	}
+	sql := "SELECT " + strings.Join(append(keys, sums...), ", ") +
 		" FROM " + source +
 		" WHERE " + strings.Join(where, " AND ")
 	if len(keys) > 0 {
@@ -274,11 +292,13 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 	var out []StatsRow
 	for rows.Next() {
 		r := StatsRow{Keys: make([]string, len(keys))}
-		dest := make([]any, 0, len(keys)+7)
+		dest := make([]any, 0, len(keys)+13)
 		for i := range r.Keys {
 			dest = append(dest, &r.Keys[i])
 		}
-		dest = append(dest, &r.Clicks, &r.UniqueClicks, &r.BotClicks, &r.Conversions, &r.Approved, &r.PayoutMicros, &r.AmountMicros)
+		// In statsMeasures' order.
+		dest = append(dest, &r.Clicks, &r.UniqueClicks, &r.BotClicks, &r.Conversions, &r.Approved, &r.Rejected,
+			&r.PayoutMicros, &r.RevenueMicros, &r.AmountMicros, &r.OffTarget, &r.Paused, &r.Capped, &r.Blocked)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("stats query: %w", err)
 		}
