@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 func TestAffiliateScopesAreEnforced(t *testing.T) {
@@ -13,13 +15,12 @@ func TestAffiliateScopesAreEnforced(t *testing.T) {
 	if r.StatusCode() != 201 {
 		t.Fatalf("create: %d %s", r.StatusCode(), r.Body())
 	}
-	key := decode(t, r.Body())["affiliate"].(map[string]any)["api_key"].(string)
+	key := testkit.JSON(t, r.Body()).Get("affiliate", "api_key").String()
 	aff := map[string]string{"Authorization": "Bearer " + key}
 
 	r = do(s, "POST", "/v1/postbacks", aff, `{"url":"https://t.example/pb?c={click_id}"}`)
-	body := decode(t, r.Body())
-	e := body["error"].(map[string]any)
-	if r.StatusCode() != 403 || e["code"] != "FORBIDDEN" || e["status"] != float64(403) || !strings.Contains(e["message"].(string), "write:postback") {
+	e := testkit.JSON(t, r.Body()).Get("error")
+	if r.StatusCode() != 403 || e.Get("code").String() != "FORBIDDEN" || e.Get("status").Int() != 403 || !strings.Contains(e.Get("message").String(), "write:postback") {
 		t.Fatalf("postback without write:postback: %d %s", r.StatusCode(), r.Body())
 	}
 	r = do(s, "GET", "/v1/stats?date_from=2026-03-01&date_to=2026-03-02&group_by=geo,sub2&timezone=America/New_York", aff, "")
@@ -42,22 +43,22 @@ func TestPostbacksBelongToTheirAffiliate(t *testing.T) {
 	admin := map[string]string{"X-Api-Key": testAdminKey}
 	keyOf := func(name string) map[string]string {
 		r := do(s, "POST", "/v2/affiliates", admin, `{"name":"`+name+`"}`)
-		return map[string]string{"Authorization": "Bearer " + decode(t, r.Body())["affiliate"].(map[string]any)["api_key"].(string)}
+		return map[string]string{"Authorization": "Bearer " + testkit.JSON(t, r.Body()).Get("affiliate", "api_key").String()}
 	}
 	alice, bob := keyOf("alice"), keyOf("bob")
 	r := do(s, "POST", "/v1/postbacks", alice, `{"url":"https://alice.example/pb?c={click_id}","event":"approved"}`)
-	pb := decode(t, r.Body())
-	if r.StatusCode() != 200 || !strings.HasPrefix(pb["postback_id"].(string), "pb_") || pb["status"] != "active" || pb["event"] != "approved" {
+	pb := testkit.JSON(t, r.Body())
+	if r.StatusCode() != 200 || !strings.HasPrefix(pb.Get("postback_id").String(), "pb_") || pb.Get("status").String() != "active" || pb.Get("event").String() != "approved" {
 		t.Fatalf("register: %d %s", r.StatusCode(), r.Body())
 	}
-	id := pb["postback_id"].(string)
+	id := pb.Get("postback_id").String()
 	if r := do(s, "DELETE", "/v1/postbacks/"+id, bob, ""); r.StatusCode() != 404 {
 		t.Fatalf("bob deleted alice's postback: %d", r.StatusCode())
 	}
 	if r := do(s, "GET", "/v1/postbacks", bob, ""); !strings.Contains(string(r.Body()), `"data":[]`) {
 		t.Fatalf("bob sees %s", r.Body())
 	}
-	if r := do(s, "DELETE", "/v1/postbacks/"+id, alice, ""); r.StatusCode() != 200 || decode(t, r.Body())["status"] != "deleted" {
+	if r := do(s, "DELETE", "/v1/postbacks/"+id, alice, ""); r.StatusCode() != 200 || testkit.JSON(t, r.Body()).Get("status").String() != "deleted" {
 		t.Fatalf("alice's delete: %d %s", r.StatusCode(), r.Body())
 	}
 	for _, body := range []string{`{}`, `{"url":"ftp://x.example/"}`, `{"url":"https://x.example/","event":"clicked"}`, `{"url":"https://x.example/","offer_id":"404"}`, `[1]`} {

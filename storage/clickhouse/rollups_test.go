@@ -3,10 +3,10 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -140,8 +140,8 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 			if len(want) == 0 || want[0].Clicks == 0 && len(want) == 1 {
 				t.Fatalf("the reference answer is empty: %+v", want)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("got\n%+v\nwant (stats_minute)\n%+v", got, want)
+			if d := testkit.Diff(want, got); d != "" {
+				t.Errorf("the answer differs from stats_minute's (-stats_minute +got):\n%s", d)
 			}
 		})
 	}
