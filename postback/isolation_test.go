@@ -2,6 +2,7 @@ package postback
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,9 +61,9 @@ func firstAttemptsOnly(t *testing.T, h *harness) {
 
 func retryQueueEmpties(t *testing.T, h *harness, w *Worker) {
 	t.Helper()
-	testkit.Wait(t, "no job waiting and the retry queue empty", waitLimit, func() bool {
+	testkit.Poll(t, "no job waiting and the retry queue empty", waitLimit, func() (bool, string) {
 		n, err := h.rd.PendingRetries(context.Background())
-		return err == nil && n == 0 && len(w.waiting) == 0
+		return err == nil && n == 0 && len(w.waiting) == 0, fmt.Sprintf("%d queued (%v), %d waiting", n, err, len(w.waiting))
 	})
 }
 
@@ -80,13 +81,13 @@ func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
 	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"))
 
 	// One request held; the two others deferred again and again.
-	testkit.Wait(t, "jobs deferred as host_busy several times", waitLimit, func() bool { return w.deferredBusy.Get() >= 6 })
+	testkit.Poll(t, "jobs deferred as host_busy several times", waitLimit, counted(w.deferredBusy, 6))
 	if n, err := h.rd.PendingRetries(context.Background()); err != nil || n != 2 {
 		t.Fatalf("retry queue holds %d jobs (%v), want the 2 deferred, each once", n, err)
 	}
 
 	rcv.Release()
-	testkit.Wait(t, "three deliveries", waitLimit, func() bool { return w.delivered.Get() == 3 })
+	testkit.Poll(t, "three deliveries", waitLimit, counted(w.delivered, 3))
 	firstAttemptsOnly(t, h)
 	onceEach(t, rcv, "conv_1", "conv_2", "conv_3")
 	retryQueueEmpties(t, h, w)
@@ -105,8 +106,9 @@ func TestABrieflyBusyHostIsWaitedFor(t *testing.T) {
 	w := startBoundedWorker(t, h, config, rcv)
 
 	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"), conversion("conv_4"))
-	testkit.Wait(t, "2 requests held and the 2 other jobs waiting or put back", waitLimit, func() bool {
-		return rcv.Count() == 2 && (len(w.waiting) == 2 || w.deferredBusy.Get() > 0)
+	testkit.Poll(t, "2 requests held and the 2 other jobs waiting or put back", waitLimit, func() (bool, string) {
+		held, waiting, deferred := rcv.Count(), len(w.waiting), w.deferredBusy.Get()
+		return held == 2 && (waiting == 2 || deferred > 0), fmt.Sprintf("%d held, %d waiting, %d put back", held, waiting, deferred)
 	})
 	if n, waiting := w.deferredBusy.Get(), len(w.waiting); n != 0 || waiting != 2 {
 		t.Fatalf("%d jobs put back in the retry queue and %d waiting, want the 2 past the bound waiting in the worker", n, waiting)
@@ -114,10 +116,10 @@ func TestABrieflyBusyHostIsWaitedFor(t *testing.T) {
 	// Two more: the host's waiting places are taken, so these go back to
 	// the retry queue (again and again while the host stays full).
 	h.convert(t, conversion("conv_5"), conversion("conv_6"))
-	testkit.Wait(t, "jobs past the waiting places put back", waitLimit, func() bool { return w.deferredBusy.Get() >= 2 })
+	testkit.Poll(t, "jobs past the waiting places put back", waitLimit, counted(w.deferredBusy, 2))
 
 	rcv.Release()
-	testkit.Wait(t, "six deliveries", waitLimit, func() bool { return w.delivered.Get() == 6 })
+	testkit.Poll(t, "six deliveries", waitLimit, counted(w.delivered, 6))
 	firstAttemptsOnly(t, h)
 	onceEach(t, rcv, "conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_6")
 	retryQueueEmpties(t, h, w)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -118,6 +119,23 @@ func conversion(id string) model.Conversion {
 // waitLimit bounds the waits of this package's tests.
 const waitLimit = 15 * time.Second
 
+// attemptsMade is a check (testkit.Poll) that at least n attempts were
+// recorded.
+func (h *harness) attemptsMade(n int) func() (bool, string) {
+	return func() (bool, string) {
+		got := h.attempts.list()
+		return len(got) >= n, fmt.Sprintf("%d attempts: %+v", len(got), got)
+	}
+}
+
+// counted is a check (testkit.Poll) that c reached n.
+func counted(c *metrics.Counter, n uint64) func() (bool, string) {
+	return func() (bool, string) {
+		got := c.Get()
+		return got >= n, fmt.Sprint(got)
+	}
+}
+
 // idle reports whether w has nothing left to do with what it took: every
 // conversion it fetched done (all its jobs ended), no request under way,
 // no job waiting for its host or being put back, and the retry queue
@@ -156,7 +174,7 @@ func TestDeliversWithMacrosExpanded(t *testing.T) {
 	if strings.Contains(first.URL, "{") {
 		t.Errorf("a literal macro reached the affiliate: %s", first.URL)
 	}
-	testkit.Wait(t, "the attempt record", waitLimit, func() bool { return len(h.attempts.list()) >= 1 })
+	testkit.Poll(t, "the attempt record", waitLimit, h.attemptsMade(1))
 	// The conversion's jobs were all dispatched at once: once it is done
 	// and the worker idle, any other postback matched would have fired.
 	testkit.Poll(t, "the worker idle", waitLimit, func() (bool, string) { return h.idle(h.worker) })
@@ -174,7 +192,7 @@ func TestRetriesThenDelivers(t *testing.T) {
 	rcv := newReceiver(t, 503, 429, 200)
 	h.postback(t, "pb_1", "12", model.EventConversion, rcv.URL+"/pb?c={click_id}")
 	h.convert(t, conversion("conv_1"))
-	testkit.Wait(t, "three attempts", waitLimit, func() bool { return len(h.attempts.list()) == 3 })
+	testkit.Poll(t, "three attempts", waitLimit, h.attemptsMade(3))
 	got := h.attempts.list()
 	for i, want := range []struct {
 		status         int
@@ -223,7 +241,7 @@ func TestPrivateTargetsRefusedByDefault(t *testing.T) {
 	h.postback(t, "pb_1", "", model.EventConversion, rcv.URL+"/pb") // 127.0.0.1
 	h.postback(t, "pb_2", "", model.EventConversion, "http://169.254.169.254/latest/meta-data")
 	h.convert(t, conversion("conv_1"))
-	testkit.Wait(t, "two refused attempts", waitLimit, func() bool { return len(h.attempts.list()) == 2 })
+	testkit.Poll(t, "two refused attempts", waitLimit, h.attemptsMade(2))
 	for _, a := range h.attempts.list() {
 		if a.Success || !a.Final || !strings.Contains(a.Debug, "private or reserved address refused") {
 			t.Errorf("attempt %+v", a)

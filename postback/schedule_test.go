@@ -3,6 +3,7 @@ package postback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,7 +70,10 @@ func TestUnscheduledRetryKeepsItsConversion(t *testing.T) {
 	st.refuse.Store(true)
 	first := h.newWorker(t, st)
 	h.convert(t, conversion("conv_1"))
-	testkit.Wait(t, "a refused scheduling", waitLimit, func() bool { return st.refused.Load() >= 2 })
+	testkit.Poll(t, "a refused scheduling", waitLimit, func() (bool, string) {
+		n := st.refused.Load()
+		return n >= 2, fmt.Sprintf("%d refused", n)
+	})
 
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancelStop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -229,10 +230,14 @@ func TestClicksRedisRefusedAreRetriedUntilStored(t *testing.T) {
 		}
 		ids = append(ids, clickIDOf(t, ctx))
 	}
-	testkit.Wait(t, "the clicks reach Kafka during the outage", 5*time.Second, func() bool { return h.producer.count() == 3 })
+	testkit.Poll(t, "the clicks reach Kafka during the outage", 5*time.Second, func() (bool, string) {
+		n := h.producer.count()
+		return n == 3, fmt.Sprintf("%d in Kafka", n)
+	})
 	h.store.setErr(nil) // Redis is back
-	testkit.Wait(t, "the clicks reach Redis after it", 5*time.Second, func() bool {
-		return h.store.has(ids...) && h.tracker.metrics.redisRetried.Get() == 3
+	testkit.Poll(t, "the clicks reach Redis after it", 5*time.Second, func() (bool, string) {
+		stored, retried := h.store.has(ids...), h.tracker.metrics.redisRetried.Get()
+		return stored && retried == 3, fmt.Sprintf("all in Redis: %v, %d retried", stored, retried)
 	})
 	h.stop(t)
 	if lost := h.tracker.metrics.lost.Get(); lost != 0 {

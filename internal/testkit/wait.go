@@ -17,7 +17,8 @@ const (
 
 // Wait polls cond until it holds, failing the test with what when within
 // passes first. It is how a test waits for something to happen: never a
-// sleep, never a bare channel receive.
+// sleep, never a bare channel receive. It is for a yes-or-no condition,
+// whose last look is what failed; Poll tells what it saw.
 func Wait(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	Poll(t, what, within, func() (bool, string) { return cond(), "" })
