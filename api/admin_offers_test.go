@@ -3,15 +3,17 @@ package api
 import (
 	"strings"
 	"testing"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 func TestPatchOffer(t *testing.T) {
 	s, rd, _ := newTestServer(t, nil)
 	admin := map[string]string{"X-Api-Key": testAdminKey}
 	r := do(s, "POST", "/v2/offers", admin, `{"name":"Promo","tracking_url":"https://t.example/?c={click_id}","metadata":{"a":"b"}}`)
-	offer := decode(t, r.Body())["offer"].(map[string]any)
-	id := offer["id"].(string)
-	if !strings.HasPrefix(offer["slug"].(string), "ofr_promo_") || offer["payout_type"] != "cpa" || offer["status"] != "active" {
+	offer := testkit.JSON(t, r.Body()).Get("offer")
+	id := offer.Get("id").String()
+	if !strings.HasPrefix(offer.Get("slug").String(), "ofr_promo_") || offer.Get("payout_type").String() != "cpa" || offer.Get("status").String() != "active" {
 		t.Fatalf("created %v", offer)
 	}
 	r = do(s, "PATCH", "/v2/offers/"+id, admin, `{"status":"paused","payout":3}`)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -18,12 +19,12 @@ func newAdvertiser(t *testing.T, s *Server, name string) (key, slug string) {
 	if r.StatusCode() != 201 {
 		t.Fatalf("create advertiser: %d %s", r.StatusCode(), r.Body())
 	}
-	adv := decode(t, r.Body())["advertiser"].(map[string]any)
-	r = do(s, "POST", "/v2/offers", admin, fmt.Sprintf(`{"name":"%s offer","tracking_url":"https://x.example/?c={click_id}","advertiser_id":%q,"payout":30}`, name, adv["id"]))
+	adv := testkit.JSON(t, r.Body()).Get("advertiser")
+	r = do(s, "POST", "/v2/offers", admin, fmt.Sprintf(`{"name":"%s offer","tracking_url":"https://x.example/?c={click_id}","advertiser_id":%q,"payout":30}`, name, adv.Get("id").String()))
 	if r.StatusCode() != 201 {
 		t.Fatalf("create offer: %d %s", r.StatusCode(), r.Body())
 	}
-	return adv["api_key"].(string), decode(t, r.Body())["offer"].(map[string]any)["slug"].(string)
+	return adv.Get("api_key").String(), testkit.JSON(t, r.Body()).Get("offer", "slug").String()
 }
 
 // Bad parameters are 400 VALIDATION_ERROR in seed 002's envelope, before
@@ -60,8 +61,8 @@ func TestAdvertiserReadsRefuseBadParameters(t *testing.T) {
 	} {
 		t.Run(tc.method+" "+tc.path+" "+tc.body, func(t *testing.T) {
 			r := do(s, tc.method, tc.path, h, tc.body)
-			e, _ := decode(t, r.Body())["error"].(map[string]any)
-			if r.StatusCode() != 400 || e["code"] != codeValidation || e["message"] != tc.message {
+			e := testkit.JSON(t, r.Body()).Get("error")
+			if r.StatusCode() != 400 || e.Get("code").String() != codeValidation || e.Get("message").String() != tc.message {
 				t.Fatalf("%d %s, want 400 %s %q", r.StatusCode(), r.Body(), codeValidation, tc.message)
 			}
 		})

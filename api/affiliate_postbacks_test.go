@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -20,13 +21,12 @@ func TestAffiliateScopesAreEnforced(t *testing.T) {
 	if r.StatusCode() != 201 {
 		t.Fatalf("create: %d %s", r.StatusCode(), r.Body())
 	}
-	key := decode(t, r.Body())["affiliate"].(map[string]any)["api_key"].(string)
+	key := testkit.JSON(t, r.Body()).Get("affiliate", "api_key").String()
 	aff := map[string]string{"Authorization": "Bearer " + key}
 
 	r = do(s, "POST", "/v1/postbacks", aff, `{"url":"https://t.example/pb?c={click_id}"}`)
-	body := decode(t, r.Body())
-	e := body["error"].(map[string]any)
-	if r.StatusCode() != 403 || e["code"] != "FORBIDDEN" || e["status"] != float64(403) || !strings.Contains(e["message"].(string), "write:postback") {
+	e := testkit.JSON(t, r.Body()).Get("error")
+	if r.StatusCode() != 403 || e.Get("code").String() != "FORBIDDEN" || e.Get("status").Int() != 403 || !strings.Contains(e.Get("message").String(), "write:postback") {
 		t.Fatalf("postback without write:postback: %d %s", r.StatusCode(), r.Body())
 	}
 	r = do(s, "GET", "/v1/stats?date_from=2026-03-01&date_to=2026-03-02&group_by=geo,sub2&timezone=America/New_York", aff, "")
@@ -49,22 +49,22 @@ func TestPostbacksBelongToTheirAffiliate(t *testing.T) {
 	admin := map[string]string{"X-Api-Key": testAdminKey}
 	keyOf := func(name string) map[string]string {
 		r := do(s, "POST", "/v2/affiliates", admin, `{"name":"`+name+`"}`)
-		return map[string]string{"Authorization": "Bearer " + decode(t, r.Body())["affiliate"].(map[string]any)["api_key"].(string)}
+		return map[string]string{"Authorization": "Bearer " + testkit.JSON(t, r.Body()).Get("affiliate", "api_key").String()}
 	}
 	alice, bob := keyOf("alice"), keyOf("bob")
 	r := do(s, "POST", "/v1/postbacks", alice, `{"url":"https://alice.example/pb?c={click_id}","event":"approved"}`)
-	pb := decode(t, r.Body())
-	if r.StatusCode() != 200 || !strings.HasPrefix(pb["postback_id"].(string), "pb_") || pb["status"] != "active" || pb["event"] != "approved" {
+	pb := testkit.JSON(t, r.Body())
+	if r.StatusCode() != 200 || !strings.HasPrefix(pb.Get("postback_id").String(), "pb_") || pb.Get("status").String() != "active" || pb.Get("event").String() != "approved" {
 		t.Fatalf("register: %d %s", r.StatusCode(), r.Body())
 	}
-	id := pb["postback_id"].(string)
+	id := pb.Get("postback_id").String()
 	if r := do(s, "DELETE", "/v1/postbacks/"+id, bob, ""); r.StatusCode() != 404 {
 		t.Fatalf("bob deleted alice's postback: %d", r.StatusCode())
 	}
 	if r := do(s, "GET", "/v1/postbacks", bob, ""); !strings.Contains(string(r.Body()), `"data":[]`) {
 		t.Fatalf("bob sees %s", r.Body())
 	}
-	if r := do(s, "DELETE", "/v1/postbacks/"+id, alice, ""); r.StatusCode() != 200 || decode(t, r.Body())["status"] != "deleted" {
+	if r := do(s, "DELETE", "/v1/postbacks/"+id, alice, ""); r.StatusCode() != 200 || testkit.JSON(t, r.Body()).Get("status").String() != "deleted" {
 		t.Fatalf("alice's delete: %d %s", r.StatusCode(), r.Body())
 	}
 	for _, body := range []string{`{}`, `{"url":"ftp://x.example/"}`, `{"url":"https://x.example/","event":"clicked"}`, `{"url":"https://x.example/","offer_id":"404"}`, `[1]`} {
@@ -125,16 +125,17 @@ func TestPatchPostback(t *testing.T) {
 	admin := map[string]string{"X-Api-Key": testAdminKey}
 	key := func(name string) (string, map[string]string) {
 		r := do(s, "POST", "/v2/affiliates", admin, fmt.Sprintf(`{"name":%q}`, name))
-		a := decode(t, r.Body())["affiliate"].(map[string]any)
-		return a["id"].(string), map[string]string{"Authorization": "Bearer " + a["api_key"].(string)}
+		a := testkit.JSON(t, r.Body()).Get("affiliate")
+		return a.Get("id").String(), map[string]string{"Authorization": "Bearer " + a.Get("api_key").String()}
 	}
 	_, owner := key("Owner")
 	_, other := key("Other")
 	r := do(s, "POST", "/v1/postbacks", owner, `{"url":"https://t.example/a?c={click_id}"}`)
-	id := decode(t, r.Body())["postback_id"].(string)
+	id := testkit.JSON(t, r.Body()).Get("postback_id").String()
 
 	r = do(s, "PATCH", "/v1/postbacks/"+id, owner, `{"url":"https://t.example/b?c={click_id}","event":"approved"}`)
-	if body := decode(t, r.Body()); r.StatusCode() != 200 || body["url"] != "https://t.example/b?c={click_id}" || body["event"] != "approved" {
+	if body := testkit.JSON(t, r.Body()); r.StatusCode() != 200 || body.Get("url").String() != "https://t.example/b?c={click_id}" ||
+		body.Get("event").String() != "approved" {
 		t.Errorf("owner's PATCH: %d %s", r.StatusCode(), r.Body())
 	}
 	if r := do(s, "PATCH", "/v1/postbacks/"+id, owner, `{"url":"ftp://t.example/"}`); r.StatusCode() != 400 || errorCode(t, r.Body()) != "BAD_REQUEST" {
@@ -147,7 +148,8 @@ func TestPatchPostback(t *testing.T) {
 		t.Errorf("another affiliate's PATCH: %d %s", r.StatusCode(), r.Body())
 	}
 	r = do(s, "PATCH", "/v2/postbacks/"+id, admin, `{"event":"rejected"}`)
-	if pb := decode(t, r.Body())["postback"].(map[string]any); r.StatusCode() != 200 || pb["event"] != "rejected" || pb["url"] != "https://t.example/b?c={click_id}" {
+	if pb := testkit.JSON(t, r.Body()).Get("postback"); r.StatusCode() != 200 || pb.Get("event").String() != "rejected" ||
+		pb.Get("url").String() != "https://t.example/b?c={click_id}" {
 		t.Errorf("admin's PATCH: %d %s", r.StatusCode(), r.Body())
 	}
 	if r := do(s, "PATCH", "/v2/postbacks/"+id, admin, `{"event":"clicked"}`); r.StatusCode() != 400 || errorCode(t, r.Body()) != "invalid_event" {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // signInCookie signs in with key and returns the Cookie header and the
@@ -24,7 +26,7 @@ func signInCookie(t *testing.T, s *Server, key string) (map[string]string, strin
 	if !c.HTTPOnly() || c.SameSite() != fasthttp.CookieSameSiteStrictMode || string(c.Path()) != "/" || c.Secure() {
 		t.Fatalf("cookie attributes: %s", r.Header.Peek("Set-Cookie"))
 	}
-	return map[string]string{"Cookie": "cr_session=" + string(c.Value())}, decode(t, r.Body())["csrf_token"].(string)
+	return map[string]string{"Cookie": "cr_session=" + string(c.Value())}, testkit.JSON(t, r.Body()).Get("csrf_token").String()
 }
 
 func withHeader(h map[string]string, k, v string) map[string]string {
@@ -40,7 +42,7 @@ func TestConsoleSessionStandsInForTheKey(t *testing.T) {
 	aff := createAccount(t, s, "affiliates", `{"name":"Jane <b>Media</b>"}`)
 	other := createAccount(t, s, "affiliates", `{"name":"Other"}`)
 	admin, adminCSRF := signInCookie(t, s, testAdminKey)
-	affCookie, affCSRF := signInCookie(t, s, aff["api_key"].(string))
+	affCookie, affCSRF := signInCookie(t, s, aff.Get("api_key").String())
 
 	cases := []struct {
 		name, method, uri string
@@ -70,15 +72,15 @@ func TestConsoleSessionStandsInForTheKey(t *testing.T) {
 	}
 
 	t.Run("GET /console/session names who signed in", func(t *testing.T) {
-		got := decode(t, do(s, "GET", "/console/session", affCookie, "").Body())
-		if got["kind"] != "affiliate" || got["id"] != aff["id"] || got["name"] != "Jane <b>Media</b>" || got["csrf_token"] != affCSRF {
+		got := testkit.JSON(t, do(s, "GET", "/console/session", affCookie, "").Body())
+		if got.Get("kind").String() != "affiliate" || got.Get("id").String() != aff.Get("id").String() || got.Get("name").String() != "Jane <b>Media</b>" ||
+			got.Get("csrf_token").String() != affCSRF {
 			t.Fatalf("session = %v", got)
 		}
 	})
 	t.Run("an affiliate's session sees only its own postbacks", func(t *testing.T) {
-		otherCookie, otherCSRF := signInCookie(t, s, other["api_key"].(string))
-		mine := decode(t, do(s, "GET", "/v1/postbacks", affCookie, "").Body())["data"].([]any)
-		id := mine[0].(map[string]any)["postback_id"].(string)
+		otherCookie, otherCSRF := signInCookie(t, s, other.Get("api_key").String())
+		id := testkit.JSON(t, do(s, "GET", "/v1/postbacks", affCookie, "").Body()).Get("data", 0, "postback_id").String()
 		if r := do(s, "GET", "/v1/postbacks/"+id+"/deliveries", otherCookie, ""); r.StatusCode() != 404 {
 			t.Fatalf("another affiliate's deliveries: %d %s", r.StatusCode(), r.Body())
 		}
@@ -87,7 +89,7 @@ func TestConsoleSessionStandsInForTheKey(t *testing.T) {
 		}
 	})
 	t.Run("rotating the key ends the session", func(t *testing.T) {
-		if r := do(s, "POST", "/v2/affiliates/"+aff["id"].(string)+"/rotate-key", adminHeaders, ""); r.StatusCode() != 200 {
+		if r := do(s, "POST", "/v2/affiliates/"+aff.Get("id").String()+"/rotate-key", adminHeaders, ""); r.StatusCode() != 200 {
 			t.Fatalf("rotate: %d %s", r.StatusCode(), r.Body())
 		}
 		if r := do(s, "GET", "/v1/postbacks", affCookie, ""); r.StatusCode() != 401 {
@@ -108,7 +110,7 @@ func TestConsoleSignInRefusals(t *testing.T) {
 		code       string
 	}{
 		{"wrong key", `{"key":"not-a-key"}`, 401, "invalid_key"},
-		{"an advertiser's key", `{"key":"` + adv["api_key"].(string) + `"}`, 401, "invalid_key"},
+		{"an advertiser's key", `{"key":"` + adv.Get("api_key").String() + `"}`, 401, "invalid_key"},
 		{"no key", `{"key":""}`, 400, "missing_key"},
 		{"not JSON", `key=1`, 400, "invalid_json"},
 	}
@@ -186,8 +188,8 @@ func TestConsoleSignOutEndsTheSession(t *testing.T) {
 	s, rd, _ := newTestServer(t, nil)
 	other, _, _ := newTestServerOn(t, rd, nil, DefaultConfiguration()) // a second process
 	aff := createAccount(t, s, "affiliates", `{"name":"Jane Media"}`)
-	kept, _ := signInCookie(t, s, aff["api_key"].(string))
-	ended, _ := signInCookie(t, s, aff["api_key"].(string))
+	kept, _ := signInCookie(t, s, aff.Get("api_key").String())
+	ended, _ := signInCookie(t, s, aff.Get("api_key").String())
 	admin, _ := signInCookie(t, s, testAdminKey)
 
 	r := do(s, "DELETE", "/console/session", ended, "")

@@ -1,26 +1,19 @@
 package api
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-func decode(t *testing.T, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatalf("not JSON: %q", body)
-	}
-	return m
-}
-
+// errorCode is the code of an error answer, "" for an answer without one.
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	e, _ := decode(t, body)["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	return code
+	if code, ok := testkit.JSON(t, body).Lookup("error", "code"); ok {
+		return code.String()
+	}
+	return ""
 }
 
 func TestAdminKeyIsChecked(t *testing.T) {
@@ -44,9 +37,9 @@ func TestAdminKeyIsChecked(t *testing.T) {
 func TestPanicAnswers500InTheEnvelope(t *testing.T) {
 	conv := &fakeConverter{convert: func(ingest.Scope, ingest.Request) (ingest.Result, error) { panic("boom") }}
 	s, _, _ := newTestServer(t, conv)
-	key := createAccount(t, s, "advertisers", `{"name":"Acme"}`)["api_key"].(string)
+	key := createAccount(t, s, "advertisers", `{"name":"Acme"}`).Get("api_key").String()
 	r := do(s, "POST", "/api/v1/conversions", map[string]string{"X-API-Key": key}, `{"click_id":"x"}`)
-	if r.StatusCode() != 500 || errorCode(t, r.Body()) != "INTERNAL_ERROR" || decode(t, r.Body())["success"] != false {
+	if r.StatusCode() != 500 || errorCode(t, r.Body()) != "INTERNAL_ERROR" || testkit.JSON(t, r.Body()).Get("success").Bool() {
 		t.Fatalf("panic: %d %s", r.StatusCode(), r.Body())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/clickrelay/clickrelay/ingest"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -39,8 +40,7 @@ func TestConversionStatusEnvelopes(t *testing.T) {
 		if r.StatusCode() != 201 {
 			t.Fatalf("create advertiser: %d %s", r.StatusCode(), r.Body())
 		}
-		adv := decode(t, r.Body())["advertiser"].(map[string]any)
-		return adv["api_key"].(string)
+		return testkit.JSON(t, r.Body()).Get("advertiser", "api_key").String()
 	}
 	ownKey, otherKey := advertiserKey("Acme"), advertiserKey("Globex")
 	ownID, _ := s.principal(ownKey, model.KindAdvertiser)
@@ -78,9 +78,9 @@ func TestConversionStatusEnvelopes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			fake.broken = c.broken
 			r := do(s, c.method, c.path, c.headers, c.body)
-			body := decode(t, r.Body())
-			e, _ := body["error"].(map[string]any)
-			if r.StatusCode() != c.status || body["success"] != false || e["code"] != c.code || (c.message != "" && e["message"] != c.message) {
+			body := testkit.JSON(t, r.Body())
+			e := body.Get("error")
+			if r.StatusCode() != c.status || body.Get("success").Bool() || e.Get("code").String() != c.code || (c.message != "" && e.Get("message").String() != c.message) {
 				t.Fatalf("%d %s; want %d %s %q", r.StatusCode(), r.Body(), c.status, c.code, c.message)
 			}
 			if c.status == 503 && string(r.Header.Peek("Retry-After")) == "" {
@@ -91,25 +91,21 @@ func TestConversionStatusEnvelopes(t *testing.T) {
 	fake.broken = false
 
 	r := do(s, "PATCH", "/v2/conversions/conv_1", admin, `{"status":"approved"}`)
-	body := decode(t, r.Body())
-	conv, _ := body["conversion"].(map[string]any)
-	if r.StatusCode() != 200 || body["success"] != true || conv["id"] != "conv_1" || conv["status"] != "approved" ||
-		conv["previous_status"] != "pending" || conv["version"] != float64(2) || conv["payout"] != 2.5 || conv["created_at"] != "2024-01-26T02:02:47Z" {
+	body := testkit.JSON(t, r.Body())
+	conv := body.Get("conversion")
+	if r.StatusCode() != 200 || !body.Get("success").Bool() || conv.Get("id").String() != "conv_1" || conv.Get("status").String() != "approved" ||
+		conv.Get("previous_status").String() != "pending" || conv.Get("version").Int() != 2 || conv.Get("payout").Float() != 2.5 ||
+		conv.Get("created_at").String() != "2024-01-26T02:02:47Z" {
 		t.Fatalf("admin approve: %d %s", r.StatusCode(), r.Body())
 	}
 	r = do(s, "PATCH", "/api/v1/conversions/conv_1", map[string]string{"Authorization": "Bearer " + ownKey}, `{"status":"reversed"}`)
-	body = decode(t, r.Body())
-	data, _ := body["data"].(map[string]any)
-	want := map[string]any{"id": "conv_1", "offerCode": "9", "vendorTxId": "ORDER-1", "currency": "USD", "saleAmountCents": float64(14999),
-		"advertiserPayoutCents": float64(250), "status": "reversed", "createdAt": float64(1706234567000)}
-	if r.StatusCode() != 200 || body["success"] != true || len(data) != len(want) {
+	body = testkit.JSON(t, r.Body())
+	if r.StatusCode() != 200 || !body.Get("success").Bool() {
 		t.Fatalf("advertiser reverse: %d %s", r.StatusCode(), r.Body())
 	}
-	for k, v := range want {
-		if data[k] != v {
-			t.Errorf("data.%s = %v, want %v", k, data[k], v)
-		}
-	}
+	want := map[string]any{"id": "conv_1", "offerCode": "9", "vendorTxId": "ORDER-1", "currency": "USD", "saleAmountCents": float64(14999),
+		"advertiserPayoutCents": float64(250), "status": "reversed", "createdAt": float64(1706234567000)}
+	testkit.Equal(t, "the advertiser's answer's data", any(want), body.Get("data").Value())
 	// The key may also come in the body's "secure" field, as on seed 002's POSTs.
 	if r := do(s, "PATCH", "/api/v1/conversions/conv_1", nil, `{"status":"reversed","secure":"`+ownKey+`"}`); r.StatusCode() != 200 {
 		t.Fatalf("key in secure: %d %s", r.StatusCode(), r.Body())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -44,7 +45,7 @@ func TestParseOfferFilter(t *testing.T) {
 			case c.wantParam != "" && (perr == nil || perr.Param != c.wantParam || !strings.Contains(perr.Message, c.wantParam)):
 				t.Fatalf("got %+v, want an error naming %s", perr, c.wantParam)
 			case c.wantParam == "" && got != c.want:
-				t.Fatalf("got %+v, want %+v", got, c.want)
+				t.Fatalf("parsed differently (-want +got):\n%s", testkit.Diff(c.want, got))
 			}
 		})
 	}
@@ -147,7 +148,7 @@ func TestParseFeedRequest(t *testing.T) {
 			case c.wantParam != "" && (perr == nil || perr.Param != c.wantParam):
 				t.Fatalf("got %+v, want an error naming %s", perr, c.wantParam)
 			case c.wantParam == "" && got != c.want:
-				t.Fatalf("got %+v, want %+v", got, c.want)
+				t.Fatalf("parsed differently (-want +got):\n%s", testkit.Diff(c.want, got))
 			}
 			if perr != nil {
 				if _, ok := feedParamCodes[perr.Param]; !ok {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -18,7 +19,7 @@ func TestRateLimitsAreSharedByServers(t *testing.T) {
 	a, _, _ := newTestServerOn(t, rd, nil, config)
 	b, _, _ := newTestServerOn(t, rd, nil, config) // a second serve process
 	aff := createAccount(t, a, "affiliates", `{"name":"Jane"}`)
-	key := map[string]string{"Authorization": "Bearer " + aff["api_key"].(string)}
+	key := map[string]string{"Authorization": "Bearer " + aff.Get("api_key").String()}
 	for i, s := range []*Server{a, b, a, b} {
 		r := do(s, "GET", "/v1/postbacks", key, "")
 		h := &r.Header
@@ -29,15 +30,15 @@ func TestRateLimitsAreSharedByServers(t *testing.T) {
 		}
 	}
 	r := do(b, "GET", "/v1/postbacks", key, "")
-	e, _ := decode(t, r.Body())["error"].(map[string]any)
+	e := testkit.JSON(t, r.Body()).Get("error")
 	reset, _ := strconv.ParseInt(string(r.Header.Peek("X-RateLimit-Reset")), 10, 64)
-	if r.StatusCode() != 429 || e["code"] != "RATE_LIMITED" || e["status"] != float64(429) ||
+	if r.StatusCode() != 429 || e.Get("code").String() != "RATE_LIMITED" || e.Get("status").Int() != 429 ||
 		string(r.Header.Peek("X-RateLimit-Remaining")) != "0" || reset <= time.Now().Unix() || reset > time.Now().Add(time.Minute).Unix() {
 		t.Fatalf("5th request: %d %s reset %d", r.StatusCode(), r.Body(), reset)
 	}
 
 	adv := createAccount(t, a, "advertisers", `{"name":"Acme"}`)
-	advKey := map[string]string{"X-API-Key": adv["api_key"].(string)}
+	advKey := map[string]string{"X-API-Key": adv.Get("api_key").String()}
 	for range 3 {
 		if r := do(a, "POST", "/api/v1/events", advKey, `{"click_id":"x","event_type":"lead"}`); r.StatusCode() == 429 {
 			t.Fatal("limited before the limit")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,15 +170,16 @@ func TestAFreshClickIsWaitedFor(t *testing.T) {
 	h := newHarness(t)
 	id := h.minter.New(h.now.Add(-50 * time.Millisecond))
 	body, _ := json.Marshal(model.Click{ID: id, OfferID: "1", AffiliateID: "7"})
-	go func() { // the tracker's flusher, a little behind the 302
-		time.Sleep(100 * time.Millisecond)
-		h.store.mu.Lock()
-		h.store.clicks[id] = body
-		h.store.mu.Unlock()
-	}()
+	// The tracker's flusher, a little behind the 302: the click lands
+	// only once the conversion has looked for it and missed.
+	late := &lateClickStore{memoryStore: h.store, id: id, body: body}
+	h.svc.store = late
 	res, err := convert(t, h, `{"click_id":"`+id+`"}`)
 	if err != nil || !res.Tracked {
 		t.Fatalf("a conversion right after its click: %+v, %v", res, err)
+	}
+	if looks := late.looks.Load(); looks < 2 {
+		t.Fatalf("the click was looked for %d times, want a miss and a look again", looks)
 	}
 	// One minted long enough ago is not waited for.
 	old := h.minter.New(h.now.Add(-time.Second))
@@ -185,6 +187,25 @@ func TestAFreshClickIsWaitedFor(t *testing.T) {
 	if _, err := convert(t, h, `{"click_id":"`+old+`"}`); err == nil || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("an old unknown click: %v after %v", err, time.Since(start))
 	}
+}
+
+// lateClickStore is the store whose click id lands just after the first
+// look for it misses.
+type lateClickStore struct {
+	*memoryStore
+	id    string
+	body  []byte
+	looks atomic.Int32
+}
+
+func (s *lateClickStore) Click(ctx context.Context, id string) ([]byte, bool, error) {
+	payload, found, err := s.memoryStore.Click(ctx, id)
+	if id == s.id && s.looks.Add(1) == 1 && !found {
+		s.mu.Lock()
+		s.clicks[id] = s.body
+		s.mu.Unlock()
+	}
+	return payload, found, err
 }
 
 func TestPercentagePayout(t *testing.T) {

@@ -18,13 +18,24 @@ import (
 type fakeConversions struct {
 	mu    sync.Mutex
 	convs map[string]model.Conversion
+	// arriving are stored by the sink just after a read misses them.
+	arriving map[string]model.Conversion
+	reads    map[string]int
 }
 
 func (f *fakeConversions) Conversion(_ context.Context, id string, test bool) (model.Conversion, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.reads == nil {
+		f.reads = map[string]int{}
+	}
+	f.reads[id]++
 	c, ok := f.convs[id]
 	if !ok || c.Test != test {
+		if late, ok := f.arriving[id]; ok {
+			f.convs[id] = late
+			delete(f.arriving, id)
+		}
 		return model.Conversion{}, false, nil
 	}
 	return c, true, nil
@@ -124,16 +135,19 @@ func TestChangeStatusWaitsForAFreshConversion(t *testing.T) {
 	fresh := conv
 	fresh.ID = "conv_" + h.minter.New(time.Now())
 	h.now = time.Now()
-	// The sink stores it while the change waits.
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		wh.mu.Lock()
-		wh.convs[fresh.ID] = fresh
-		wh.mu.Unlock()
-	}()
+	// The sink stores it while the change waits: once the change has
+	// looked for it and missed.
+	wh.mu.Lock()
+	wh.arriving = map[string]model.Conversion{fresh.ID: fresh}
+	wh.mu.Unlock()
 	res, err := h.svc.ChangeStatus(context.Background(), Scope{}, fresh.ID, model.ConversionApproved)
 	if err != nil || res.Conversion.Version != 2 {
 		t.Fatalf("%+v %v", res, err)
+	}
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	if reads := wh.reads[fresh.ID]; reads < 2 {
+		t.Fatalf("the conversion was read %d times, want a miss and a read again", reads)
 	}
 }
 

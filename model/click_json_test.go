@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 var sampleClick = Click{
@@ -19,9 +21,7 @@ func TestDecodeClickMatchesEncodingJSON(t *testing.T) {
 	if !fastDecodeClick(body, &fast) {
 		t.Fatalf("the fast path refused a record encoding/json wrote: %s", body)
 	}
-	if !reflect.DeepEqual(fast, sampleClick) {
-		t.Fatalf("fast decode\n got %+v\nwant %+v", fast, sampleClick)
-	}
+	testkit.Equal(t, "the fast decode", sampleClick, fast)
 	// Shapes the fast path leaves to encoding/json still decode.
 	for _, s := range []string{
 		` {"click_id":"a"}`,                    // whitespace
@@ -55,8 +55,8 @@ func FuzzDecodeClick(f *testing.F) {
 		if err := json.Unmarshal(data, &want); err != nil {
 			t.Fatalf("fast path accepted %q, which encoding/json refuses: %v", data, err)
 		}
-		if !reflect.DeepEqual(fast, want) {
-			t.Fatalf("%q\nfast %+v\njson %+v", data, fast, want)
+		if d := testkit.Diff(want, fast); d != "" {
+			t.Fatalf("%q: the fast path differs from encoding/json (-json +fast):\n%s", data, d)
 		}
 	})
 }

@@ -2,8 +2,9 @@ package model
 
 import (
 	"encoding/json"
-	"reflect"
 	"testing"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // appendClickRecord writes c's hot record as the tracker does.
@@ -51,16 +52,15 @@ func TestHotClickRecord(t *testing.T) {
 			if err := DecodeStoredClick(c.click.ID, c.click.Time, rec, &got); err != nil {
 				t.Fatalf("decode %q: %v", rec, err)
 			}
-			if want := hotFields(c.click); !reflect.DeepEqual(got, want) {
-				t.Fatalf("round trip\n got %+v\nwant %+v", got, want)
-			}
+			testkit.Equal(t, "the round trip", hotFields(c.click), got)
 			// The JSON a test session (or an earlier release) stored still
 			// decodes, to the same click.
 			body, _ := json.Marshal(hotFields(c.click))
 			var fromJSON Click
-			if err := DecodeStoredClick("ignored", 0, body, &fromJSON); err != nil || !reflect.DeepEqual(fromJSON, got) {
-				t.Fatalf("from JSON %+v, %v; from the hot record %+v", fromJSON, err, got)
+			if err := DecodeStoredClick("ignored", 0, body, &fromJSON); err != nil {
+				t.Fatalf("from JSON: %v", err)
 			}
+			testkit.Equal(t, "the click from JSON against the hot record's", got, fromJSON)
 		})
 	}
 	if n := len(appendClickRecord(nil, &sampleClick)); n*2 > len(mustJSON(hotFields(sampleClick))) {
@@ -99,9 +99,7 @@ func FuzzHotClickRecord(f *testing.F) {
 		if err := json.Unmarshal(mustJSON(c), &want); err != nil {
 			t.Fatal(err)
 		}
-		if got != want {
-			t.Fatalf("hot record\n %+v\nJSON\n %+v", got, want)
-		}
+		testkit.Equal(t, "the hot record against the JSON", want, got)
 		var any Click
 		_ = DecodeStoredClick("x", 1, raw, &any) // damaged input is an error, never a panic
 	})

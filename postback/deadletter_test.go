@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -34,7 +35,7 @@ func TestDeliveryID(t *testing.T) {
 func (h *harness) deadJob(t *testing.T, postbackID, conversionID string) DeadJob {
 	t.Helper()
 	var found []byte
-	waitFor(t, conversionID+" in "+postbackID+"'s dead letter", func() bool {
+	testkit.Wait(t, conversionID+" in "+postbackID+"'s dead letter", waitLimit, func() bool {
 		list, _, err := h.rd.DeadLetters(context.Background(), postbackID, time.UnixMilli(0), time.Now().Add(time.Hour), 0, 100)
 		for _, d := range list {
 			if err == nil && d.ID == DeliveryID(conversionID, model.EventConversion) {
@@ -55,8 +56,8 @@ func TestGivingUpDeadLettersWithItsReason(t *testing.T) {
 	h := newHarness(t, true)
 	gone := newReceiver(t, 410)
 	down := newReceiver(t, 500, 500, 500, 502, 502, 200)
-	h.postback(t, "pb_1", "", model.EventConversion, gone.srv.URL+"/gone")
-	h.postback(t, "pb_2", "", model.EventConversion, down.srv.URL+"/down")
+	h.postback(t, "pb_1", "", model.EventConversion, gone.URL+"/gone")
+	h.postback(t, "pb_2", "", model.EventConversion, down.URL+"/down")
 	h.postback(t, "pb_3", "", model.EventConversion, "http://{nohost}/x")
 	h.convert(t, conversion("conv_1"))
 
@@ -76,7 +77,7 @@ func TestGivingUpDeadLettersWithItsReason(t *testing.T) {
 	if err != nil || r.Queued != 1 {
 		t.Fatalf("re-drive: %+v %v", r, err)
 	}
-	waitFor(t, "the re-driven round delivered", func() bool {
+	testkit.Wait(t, "the re-driven round delivered", waitLimit, func() bool {
 		done, _ := h.rd.Delivered(context.Background(), "conv_1", "pb_2", model.EventConversion)
 		return done
 	})

@@ -2,9 +2,7 @@ package postback
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"sync"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,50 +14,12 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// heldReceiver is a receiver host that holds every request until
-// released (or until its client gives up), counting them by conversion.
-type heldReceiver struct {
-	srv     *httptest.Server
-	release func()
-
-	mu   sync.Mutex
-	got  map[string]int // requests by conversion ID
-	held int            // requests taken in all
-}
-
-func startHeldReceiver(t *testing.T) *heldReceiver {
-	r := &heldReceiver{got: map[string]int{}}
-	released := make(chan struct{})
-	var once sync.Once
-	r.release = func() { once.Do(func() { close(released) }) }
-	r.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.got[req.URL.Query().Get("conv")]++
-		r.held++
-		r.mu.Unlock()
-		select {
-		case <-released:
-		case <-req.Context().Done():
-		}
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *heldReceiver) holding() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.held
-}
-
 // onceEach checks that every conversion was received exactly once.
-func (r *heldReceiver) onceEach(t *testing.T, convs ...string) {
+func onceEach(t *testing.T, rcv *testkit.Receiver, convs ...string) {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, conv := range convs {
-		if r.got[conv] != 1 {
-			t.Errorf("%s received %d times, want once", conv, r.got[conv])
+		if n := rcv.CountQuery("conv", conv); n != 1 {
+			t.Errorf("%s received %d times, want once", conv, n)
 		}
 	}
 }
@@ -67,7 +27,7 @@ func (r *heldReceiver) onceEach(t *testing.T, convs ...string) {
 // startBoundedWorker starts a worker whose one postback goes to rcv, with
 // config's host bounds and quick retry polls. Cleanups run last first:
 // rcv releases its held requests, then the worker stops.
-func startBoundedWorker(t *testing.T, h *harness, config Configuration, rcv *heldReceiver) *Worker {
+func startBoundedWorker(t *testing.T, h *harness, config Configuration, rcv *testkit.Receiver) *Worker {
 	config.AllowPrivate = true
 	config.Timeout = 30 * time.Second // held requests stay held
 	config.RetryPoll = 20 * time.Millisecond
@@ -83,8 +43,8 @@ func startBoundedWorker(t *testing.T, h *harness, config Configuration, rcv *hel
 		defer cancel()
 		_ = w.Stop(ctx)
 	})
-	t.Cleanup(rcv.release)
-	h.postback(t, "pb_1", "", model.EventConversion, rcv.srv.URL+"/pb?conv={conversion_id}")
+	t.Cleanup(rcv.Release)
+	h.postback(t, "pb_1", "", model.EventConversion, rcv.URL+"/pb?conv={conversion_id}")
 	return w
 }
 
@@ -101,9 +61,9 @@ func firstAttemptsOnly(t *testing.T, h *harness) {
 
 func retryQueueEmpties(t *testing.T, h *harness, w *Worker) {
 	t.Helper()
-	waitFor(t, "no job waiting and the retry queue empty", func() bool {
+	testkit.Poll(t, "no job waiting and the retry queue empty", waitLimit, func() (bool, string) {
 		n, err := h.rd.PendingRetries(context.Background())
-		return err == nil && n == 0 && len(w.waiting) == 0
+		return err == nil && n == 0 && len(w.waiting) == 0, fmt.Sprintf("%d queued (%v), %d waiting", n, err, len(w.waiting))
 	})
 }
 
@@ -116,20 +76,20 @@ func TestBusyHostsJobsWaitInTheRetryQueue(t *testing.T) {
 	config := DefaultConfiguration()
 	config.HostConcurrency = 1
 	config.HostBusyWait = 0
-	rcv := startHeldReceiver(t)
+	rcv := testkit.NewReceiver(t, testkit.Held())
 	w := startBoundedWorker(t, h, config, rcv)
 	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"))
 
 	// One request held; the two others deferred again and again.
-	waitFor(t, "jobs deferred as host_busy several times", func() bool { return w.deferredBusy.Get() >= 6 })
+	testkit.Poll(t, "jobs deferred as host_busy several times", waitLimit, counted(w.deferredBusy, 6))
 	if n, err := h.rd.PendingRetries(context.Background()); err != nil || n != 2 {
 		t.Fatalf("retry queue holds %d jobs (%v), want the 2 deferred, each once", n, err)
 	}
 
-	rcv.release()
-	waitFor(t, "three deliveries", func() bool { return w.delivered.Get() == 3 })
+	rcv.Release()
+	testkit.Poll(t, "three deliveries", waitLimit, counted(w.delivered, 3))
 	firstAttemptsOnly(t, h)
-	rcv.onceEach(t, "conv_1", "conv_2", "conv_3")
+	onceEach(t, rcv, "conv_1", "conv_2", "conv_3")
 	retryQueueEmpties(t, h, w)
 }
 
@@ -142,12 +102,13 @@ func TestABrieflyBusyHostIsWaitedFor(t *testing.T) {
 	config := DefaultConfiguration()
 	config.HostConcurrency = 2
 	config.HostBusyWait = time.Minute // the waits end by the release, never by this
-	rcv := startHeldReceiver(t)
+	rcv := testkit.NewReceiver(t, testkit.Held())
 	w := startBoundedWorker(t, h, config, rcv)
 
 	h.convert(t, conversion("conv_1"), conversion("conv_2"), conversion("conv_3"), conversion("conv_4"))
-	waitFor(t, "2 requests held and the 2 other jobs waiting or put back", func() bool {
-		return rcv.holding() == 2 && (len(w.waiting) == 2 || w.deferredBusy.Get() > 0)
+	testkit.Poll(t, "2 requests held and the 2 other jobs waiting or put back", waitLimit, func() (bool, string) {
+		held, waiting, deferred := rcv.Count(), len(w.waiting), w.deferredBusy.Get()
+		return held == 2 && (waiting == 2 || deferred > 0), fmt.Sprintf("%d held, %d waiting, %d put back", held, waiting, deferred)
 	})
 	if n, waiting := w.deferredBusy.Get(), len(w.waiting); n != 0 || waiting != 2 {
 		t.Fatalf("%d jobs put back in the retry queue and %d waiting, want the 2 past the bound waiting in the worker", n, waiting)
@@ -155,11 +116,11 @@ func TestABrieflyBusyHostIsWaitedFor(t *testing.T) {
 	// Two more: the host's waiting places are taken, so these go back to
 	// the retry queue (again and again while the host stays full).
 	h.convert(t, conversion("conv_5"), conversion("conv_6"))
-	waitFor(t, "jobs past the waiting places put back", func() bool { return w.deferredBusy.Get() >= 2 })
+	testkit.Poll(t, "jobs past the waiting places put back", waitLimit, counted(w.deferredBusy, 2))
 
-	rcv.release()
-	waitFor(t, "six deliveries", func() bool { return w.delivered.Get() == 6 })
+	rcv.Release()
+	testkit.Poll(t, "six deliveries", waitLimit, counted(w.delivered, 6))
 	firstAttemptsOnly(t, h)
-	rcv.onceEach(t, "conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_6")
+	onceEach(t, rcv, "conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_6")
 	retryQueueEmpties(t, h, w)
 }

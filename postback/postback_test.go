@@ -3,14 +3,15 @@ package postback
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -20,38 +21,16 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// receiver is an affiliate's tracker: it answers with the statuses it is
-// given, in turn, and keeps every request.
-type receiver struct {
-	mu       sync.Mutex
-	statuses []int
-	got      []*http.Request
-	arrived  chan time.Time
-	srv      *httptest.Server
-}
-
-func newReceiver(t *testing.T, statuses ...int) *receiver {
-	r := &receiver{statuses: statuses, arrived: make(chan time.Time, 100)}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		status := 200
-		if len(r.got) < len(r.statuses) {
-			status = r.statuses[len(r.got)]
-		}
-		r.got = append(r.got, req)
-		r.mu.Unlock()
-		w.Header().Set("Server", "test-tracker")
-		w.WriteHeader(status)
-		r.arrived <- time.Now()
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *receiver) requests() []*http.Request {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*http.Request(nil), r.got...)
+// newReceiver is an affiliate's tracker: it answers with the statuses it
+// is given, in turn, then 200, each answer with the Server header an
+// attempt's debug shows.
+func newReceiver(t *testing.T, statuses ...int) *testkit.Receiver {
+	header := http.Header{"Server": {"test-tracker"}}
+	answers := make([]testkit.Answer, len(statuses))
+	for i, status := range statuses {
+		answers[i] = testkit.Answer{Status: status, Header: header}
+	}
+	return testkit.NewReceiver(t, testkit.InTurn(answers...), testkit.Default(testkit.Answer{Header: header}))
 }
 
 type memoryAttempts struct {
@@ -137,32 +116,54 @@ func conversion(id string) model.Conversion {
 		Country: "DE", TxID: "ORDER-1", Goal: "purchase", Currency: "USD", AmountMicros: 149_990_000, PayoutMicros: 22_498_500}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+// waitLimit bounds the waits of this package's tests.
+const waitLimit = 15 * time.Second
+
+// attemptsMade is a check (testkit.Poll) that at least n attempts were
+// recorded.
+func (h *harness) attemptsMade(n int) func() (bool, string) {
+	return func() (bool, string) {
+		got := h.attempts.list()
+		return len(got) >= n, fmt.Sprintf("%d attempts: %+v", len(got), got)
 	}
+}
+
+// counted is a check (testkit.Poll) that c reached n.
+func counted(c *metrics.Counter, n uint64) func() (bool, string) {
+	return func() (bool, string) {
+		got := c.Get()
+		return got >= n, fmt.Sprint(got)
+	}
+}
+
+// idle reports whether w has nothing left to do with what it took: every
+// conversion it fetched done (all its jobs ended), no request under way,
+// no job waiting for its host or being put back, and the retry queue
+// empty. Once a test has seen w fetch its conversions, an idle worker
+// sends nothing more: a job ends only delivered, given up, or queued.
+func (h *harness) idle(w *Worker) (bool, string) {
+	queued, err := h.rd.PendingRetries(context.Background())
+	busy := fmt.Sprintf("%d requests under way, %d jobs waiting for their host, %d being put back, %d retries queued (%v), conversions done: %v",
+		len(w.sem), len(w.waiting), len(w.postponing), queued, err, w.commits.idle())
+	return err == nil && queued == 0 && len(w.sem) == 0 && len(w.waiting) == 0 && len(w.postponing) == 0 && w.commits.idle(), busy
 }
 
 func TestDeliversWithMacrosExpanded(t *testing.T) {
 	h := newHarness(t, true)
 	rcv := newReceiver(t)
 	h.postback(t, "pb_1", "", model.EventConversion,
-		rcv.srv.URL+"/pb?cid={click_id}&payout={payout}&geo={geo}&s1={sub1}&s5={sub5}&ext={aff_click_id}&tid={transaction_id}&tx={txid}&amt={amount}&cur={currency}&ev={event}&st={status}&ts={timestamp}&nope={nope}")
-	h.postback(t, "pb_2", "99", model.EventConversion, rcv.srv.URL+"/other-offer") // not this offer
-	h.postback(t, "pb_3", "", model.EventApproved, rcv.srv.URL+"/approved")        // not this event
+		rcv.URL+"/pb?cid={click_id}&payout={payout}&geo={geo}&s1={sub1}&s5={sub5}&ext={aff_click_id}&tid={transaction_id}&tx={txid}&amt={amount}&cur={currency}&ev={event}&st={status}&ts={timestamp}&nope={nope}")
+	h.postback(t, "pb_2", "99", model.EventConversion, rcv.URL+"/other-offer") // not this offer
+	h.postback(t, "pb_3", "", model.EventApproved, rcv.URL+"/approved")        // not this event
 	sent := h.convert(t, conversion("conv_1"))
 
-	arrived := <-rcv.arrived
+	arrived := rcv.Await(t, 1, waitLimit).Time
 	t.Logf("postback arrived %v after the conversion was acknowledged", arrived.Sub(sent))
 	if arrived.Sub(sent) > 500*time.Millisecond {
 		t.Errorf("postback took %v, seed 000 promises under 500 ms", arrived.Sub(sent))
 	}
-	q := rcv.requests()[0].URL.Query()
+	first := rcv.Requests()[0]
+	q := first.Query
 	want := url.Values{"cid": {"01clk"}, "payout": {"22.4985"}, "geo": {"DE"}, "s1": {"a b"}, "s5": {"s5"}, "ext": {"vol&1"},
 		"tid": {"01clk"}, "tx": {"ORDER-1"}, "amt": {"149.99"}, "cur": {"USD"}, "ev": {"conversion"}, "st": {"pending"}, "ts": {"1763800000"}, "nope": {""}}
 	for k, v := range want {
@@ -170,26 +171,28 @@ func TestDeliversWithMacrosExpanded(t *testing.T) {
 			t.Errorf("macro %s = %q, want %q", k, q.Get(k), v[0])
 		}
 	}
-	if strings.Contains(rcv.requests()[0].URL.RawQuery, "{") {
-		t.Errorf("a literal macro reached the affiliate: %s", rcv.requests()[0].URL.RawQuery)
+	if strings.Contains(first.URL, "{") {
+		t.Errorf("a literal macro reached the affiliate: %s", first.URL)
 	}
-	waitFor(t, "the attempt record", func() bool { return len(h.attempts.list()) == 1 })
+	testkit.Poll(t, "the attempt record", waitLimit, h.attemptsMade(1))
+	// The conversion's jobs were all dispatched at once: once it is done
+	// and the worker idle, any other postback matched would have fired.
+	testkit.Poll(t, "the worker idle", waitLimit, func() (bool, string) { return h.idle(h.worker) })
+	if n, attempts := rcv.Count(), len(h.attempts.list()); n != 1 || attempts != 1 {
+		t.Fatalf("%d requests and %d attempts, want 1 (offer- and event-scoped postbacks must not fire)", n, attempts)
+	}
 	a := h.attempts.list()[0]
 	if !a.Success || a.StatusCode != 200 || !a.Final || a.Level != "global" || !strings.Contains(a.Debug, "Server: [test-tracker]") {
 		t.Fatalf("attempt %+v", a)
-	}
-	time.Sleep(200 * time.Millisecond)
-	if n := len(rcv.requests()); n != 1 {
-		t.Fatalf("%d requests, want 1 (offer- and event-scoped postbacks must not fire)", n)
 	}
 }
 
 func TestRetriesThenDelivers(t *testing.T) {
 	h := newHarness(t, true)
 	rcv := newReceiver(t, 503, 429, 200)
-	h.postback(t, "pb_1", "12", model.EventConversion, rcv.srv.URL+"/pb?c={click_id}")
+	h.postback(t, "pb_1", "12", model.EventConversion, rcv.URL+"/pb?c={click_id}")
 	h.convert(t, conversion("conv_1"))
-	waitFor(t, "three attempts", func() bool { return len(h.attempts.list()) == 3 })
+	testkit.Poll(t, "three attempts", waitLimit, h.attemptsMade(3))
 	got := h.attempts.list()
 	for i, want := range []struct {
 		status         int
@@ -205,15 +208,24 @@ func TestNoRetryOnClientErrorsNorPastMaxAttempts(t *testing.T) {
 	h := newHarness(t, true)
 	notFound := newReceiver(t, 404)
 	down := newReceiver(t, 500, 500, 500, 500, 500)
-	h.postback(t, "pb_1", "", model.EventConversion, notFound.srv.URL+"/gone")
-	h.postback(t, "pb_2", "", model.EventConversion, down.srv.URL+"/down")
+	h.postback(t, "pb_1", "", model.EventConversion, notFound.URL+"/gone")
+	h.postback(t, "pb_2", "", model.EventConversion, down.URL+"/down")
 	h.convert(t, conversion("conv_1"))
-	waitFor(t, "1 + 3 attempts", func() bool { return len(h.attempts.list()) == 4 })
-	time.Sleep(300 * time.Millisecond)
-	if n := len(notFound.requests()); n != 1 {
+	// Both ended for good (counted delivered or failed once their last
+	// attempt is recorded), and nothing under way nor queued: nothing more
+	// is sent.
+	testkit.Poll(t, "both deliveries ended and the worker idle", waitLimit, func() (bool, string) {
+		idle, busy := h.idle(h.worker)
+		ended := h.worker.failed.Get() + h.worker.delivered.Get()
+		return idle && ended == 2, fmt.Sprintf("%d ended, %d attempts; %s", ended, len(h.attempts.list()), busy)
+	})
+	if n := len(h.attempts.list()); n != 4 {
+		t.Errorf("%d attempts, want 1 + 3", n)
+	}
+	if n := notFound.Count(); n != 1 {
 		t.Errorf("a 404 was tried %d times", n)
 	}
-	if n := len(down.requests()); n != 3 {
+	if n := down.Count(); n != 3 {
 		t.Errorf("a 500 was tried %d times, want MaxAttempts=3", n)
 	}
 	for _, a := range h.attempts.list() {
@@ -226,16 +238,16 @@ func TestNoRetryOnClientErrorsNorPastMaxAttempts(t *testing.T) {
 func TestPrivateTargetsRefusedByDefault(t *testing.T) {
 	h := newHarness(t, false)
 	rcv := newReceiver(t)
-	h.postback(t, "pb_1", "", model.EventConversion, rcv.srv.URL+"/pb") // 127.0.0.1
+	h.postback(t, "pb_1", "", model.EventConversion, rcv.URL+"/pb") // 127.0.0.1
 	h.postback(t, "pb_2", "", model.EventConversion, "http://169.254.169.254/latest/meta-data")
 	h.convert(t, conversion("conv_1"))
-	waitFor(t, "two refused attempts", func() bool { return len(h.attempts.list()) == 2 })
+	testkit.Poll(t, "two refused attempts", waitLimit, h.attemptsMade(2))
 	for _, a := range h.attempts.list() {
 		if a.Success || !a.Final || !strings.Contains(a.Debug, "private or reserved address refused") {
 			t.Errorf("attempt %+v", a)
 		}
 	}
-	if n := len(rcv.requests()); n != 0 {
+	if n := rcv.Count(); n != 0 {
 		t.Fatalf("a loopback receiver got %d requests", n)
 	}
 }
@@ -243,16 +255,22 @@ func TestPrivateTargetsRefusedByDefault(t *testing.T) {
 func TestRedeliveredConversionFiresOnce(t *testing.T) {
 	h := newHarness(t, true)
 	rcv := newReceiver(t)
-	h.postback(t, "pb_1", "", model.EventConversion, rcv.srv.URL+"/pb")
+	h.postback(t, "pb_1", "", model.EventConversion, rcv.URL+"/pb")
 	h.convert(t, conversion("conv_1"))
-	<-rcv.arrived
-	waitFor(t, "the delivery mark", func() bool {
+	rcv.Await(t, 1, waitLimit)
+	testkit.Wait(t, "the delivery mark", waitLimit, func() bool {
 		done, _ := h.rd.Delivered(context.Background(), "conv_1", "pb_1", model.EventConversion)
 		return done
 	})
 	h.convert(t, conversion("conv_1")) // as after a rebalance
-	time.Sleep(500 * time.Millisecond)
-	if n := len(rcv.requests()); n != 1 {
+	// The redelivered job ends one way or the other: skipped, or (wrongly)
+	// delivered again.
+	testkit.Poll(t, "the redelivered conversion's job ended and the worker idle", waitLimit, func() (bool, string) {
+		idle, busy := h.idle(h.worker)
+		ended := h.worker.skipped.Get() + h.worker.delivered.Get()
+		return idle && ended == 2, fmt.Sprintf("%d jobs skipped or delivered; %s", ended, busy)
+	})
+	if n := rcv.Count(); n != 1 {
 		t.Fatalf("delivered %d times", n)
 	}
 }

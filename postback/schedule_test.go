@@ -3,6 +3,7 @@ package postback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,13 +64,16 @@ func TestUnscheduledRetryKeepsItsConversion(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t, 503) // then 200
-	h.postback(t, "pb_1", "12", model.EventConversion, rcv.srv.URL+"/pb?c={click_id}")
+	h.postback(t, "pb_1", "12", model.EventConversion, rcv.URL+"/pb?c={click_id}")
 
 	st := &refusingState{Component: h.rd}
 	st.refuse.Store(true)
 	first := h.newWorker(t, st)
 	h.convert(t, conversion("conv_1"))
-	waitFor(t, "a refused scheduling", func() bool { return st.refused.Load() >= 2 })
+	testkit.Poll(t, "a refused scheduling", waitLimit, func() (bool, string) {
+		n := st.refused.Load()
+		return n >= 2, fmt.Sprintf("%d refused", n)
+	})
 
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancelStop()
@@ -83,7 +87,7 @@ func TestUnscheduledRetryKeepsItsConversion(t *testing.T) {
 		defer cancel()
 		_ = second.Stop(ctx)
 	})
-	waitFor(t, "the redelivered conversion's postback", func() bool {
+	testkit.Wait(t, "the redelivered conversion's postback", waitLimit, func() bool {
 		for _, a := range h.attempts.list() {
 			if a.Success {
 				return true

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -98,41 +98,32 @@ func TestSecretFor(t *testing.T) {
 // The sender signs what it sends, and a receiver that rebuilds the URL
 // from its request verifies it.
 func TestSenderSignsWhatItSends(t *testing.T) {
-	type seen struct {
-		url       string
-		signature string
-		timestamp string
-	}
-	got := make(chan seen, 2)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- seen{"http://" + r.Host + r.RequestURI, r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp)}
-		w.Write([]byte("ok"))
-	}))
-	defer srv.Close()
+	rcv := testkit.NewReceiver(t, testkit.Default(testkit.Answer{Body: "ok"}))
 	config := DefaultConfiguration()
 	config.AllowPrivate = true
 	s := NewSender(config, zerolog.Nop())
 	defer s.CloseIdleConnections()
 
 	const secret = "whsec_unit"
-	o := s.Send(context.Background(), srv.URL+"/pb?cid=a%2Fb&payout=1.00", secret)
-	if !o.Delivered() || !o.Signed() || o.Body() != "ok" || o.URL() != srv.URL+"/pb?cid=a%2Fb&payout=1.00" {
+	o := s.Send(context.Background(), rcv.URL+"/pb?cid=a%2Fb&payout=1.00", secret)
+	if !o.Delivered() || !o.Signed() || o.Body() != "ok" || o.URL() != rcv.URL+"/pb?cid=a%2Fb&payout=1.00" {
 		t.Fatalf("outcome %+v", o)
 	}
-	r := <-got
-	ts, err := strconv.ParseInt(r.timestamp, 10, 64)
+	r := rcv.Await(t, 1, waitLimit)
+	timestamp, signature := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
-		t.Fatalf("timestamp %q", r.timestamp)
+		t.Fatalf("timestamp %q", timestamp)
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("GET\n" + r.url + "\n" + r.timestamp))
-	if want := "v1=" + hex.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(r.signature), []byte(want)) {
-		t.Fatalf("signature %q, want %q over %q", r.signature, want, r.url)
+	mac.Write([]byte("GET\n" + r.URL + "\n" + timestamp))
+	if want := "v1=" + hex.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(signature), []byte(want)) {
+		t.Fatalf("signature %q, want %q over %q", signature, want, r.URL)
 	}
 
-	o = s.Send(context.Background(), srv.URL+"/pb", "")
-	if r := <-got; o.Signed() || r.signature != "" || r.timestamp != "" {
-		t.Fatalf("unsigned request carried %q %q", r.signature, r.timestamp)
+	o = s.Send(context.Background(), rcv.URL+"/pb", "")
+	if r := rcv.Await(t, 2, waitLimit); o.Signed() || r.Header.Get(HeaderSignature) != "" || r.Header.Get(HeaderTimestamp) != "" {
+		t.Fatalf("unsigned request carried %q %q", r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp))
 	}
 }
 
@@ -140,11 +131,7 @@ func TestSenderSignsWhatItSends(t *testing.T) {
 // unusable target is a test that ran, with its error and no query shown
 // in the error.
 func TestSenderTestReportsWhatCameOfIt(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTeapot)
-		w.Write([]byte(strings.Repeat("x", 1000)))
-	}))
-	defer srv.Close()
+	srv := testkit.NewReceiver(t, testkit.Default(testkit.Answer{Status: http.StatusTeapot, Body: strings.Repeat("x", 1000)}))
 	guarded := NewSender(DefaultConfiguration(), zerolog.Nop())
 	config := DefaultConfiguration()
 	config.AllowPrivate = true

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -28,10 +29,14 @@ type gatedPending struct {
 func (p *gatedPending) add(*kafkago.Message) error { return nil }
 func (p *gatedPending) len() int                   { return 0 }
 func (p *gatedPending) reset()                     {}
-func (p *gatedPending) store(context.Context) error {
+func (p *gatedPending) store(ctx context.Context) error {
 	p.record(p.name + " in")
 	p.entered <- p.name
-	<-p.release
+	select {
+	case <-p.release:
+	case <-ctx.Done(): // the test ended without letting it go
+		return ctx.Err()
+	}
 	p.record(p.name + " out")
 	return nil
 }
@@ -47,7 +52,7 @@ func (p *gatedPending) record(e string) {
 // what the new one was handed again) never check-and-insert at once, so
 // the second sees the first's rows and skips them.
 func TestInsertsOfAPartitionAreSerialised(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	rd := redis.NewForTest(t)
 	k := kafka.NewForTest(t)
 	var events []string
@@ -76,13 +81,8 @@ func TestInsertsOfAPartitionAreSerialised(t *testing.T) {
 	waitEntered(t, pb)
 	close(pb.release)
 	for range 2 {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a store did not end")
+		if err := testkit.Receive(t, "a store's end", 10*time.Second, done); err != nil {
+			t.Fatal(err)
 		}
 	}
 	mu.Lock()
@@ -100,11 +100,7 @@ func TestInsertsOfAPartitionAreSerialised(t *testing.T) {
 
 func waitEntered(t *testing.T, p *gatedPending) {
 	t.Helper()
-	select {
-	case <-p.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s never started storing", p.name)
-	}
+	testkit.Receive(t, p.name+" starting to store", 10*time.Second, p.entered)
 }
 
 // noWarehouse stores nothing: the gated batches never reach it.

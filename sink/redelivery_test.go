@@ -91,13 +91,10 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for count("SELECT count() FROM "+ch.Table("clicks")) < 300 || count("SELECT count() FROM "+ch.Table("conversions")) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first worker did not store the batches")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Poll(t, "the first worker storing the batches", 30*time.Second, func() (bool, string) {
+		clicks, convs := count("SELECT count() FROM "+ch.Table("clicks")), count("SELECT count() FROM "+ch.Table("conversions"))
+		return clicks >= 300 && convs >= 2, fmt.Sprintf("%d clicks and %d conversions stored", clicks, convs)
+	})
 	dead, cancel := context.WithCancel(ctx)
 	cancel() // a hard stop: nothing committed
 	_ = first.Stop(dead)

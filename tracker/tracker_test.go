@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"net/netip"
@@ -104,9 +105,7 @@ func TestClickRedirectsAndRecords(t *testing.T) {
 	}
 	want := model.Click{ID: id, Time: minted.UnixMilli(), OfferID: "12", AffiliateID: "7", AdvertiserID: "3",
 		Subs: [5]string{"a b&c", "x"}, AffClickID: "vol-123", Country: "US", Device: "mobile", OS: "ios", FilterBots: true}
-	if rec != want {
-		t.Fatalf("hot record\n got %+v\nwant %+v", rec, want)
-	}
+	testkit.Equal(t, "the hot record", want, rec)
 	if len(h.producer.msgs) != 1 || string(h.producer.msgs[0].Key) != id {
 		t.Fatalf("Kafka got %d messages", len(h.producer.msgs))
 	}
@@ -126,19 +125,8 @@ func TestClicksReachRedisWithinALinger(t *testing.T) {
 	sent := time.Now()
 	h.tracker.Handle(ctx)
 	id := clickIDOf(t, ctx)
-	for {
-		h.store.mu.Lock()
-		_, ok := h.store.clicks[id]
-		h.store.mu.Unlock()
-		if ok {
-			t.Logf("in the store %v after the 302", time.Since(sent))
-			return
-		}
-		if time.Since(sent) > time.Second {
-			t.Fatal("the click did not reach the store within 1 s")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	testkit.Wait(t, "the click in the store", time.Second, func() bool { return h.store.has(id) })
+	t.Logf("in the store %v after the 302", time.Since(sent))
 }
 
 // clickIDOf returns the click ID a redirect carries in its cid parameter.
@@ -244,10 +232,14 @@ func TestClicksRedisRefusedAreRetriedUntilStored(t *testing.T) {
 		}
 		ids = append(ids, clickIDOf(t, ctx))
 	}
-	waitUntil(t, "the clicks reach Kafka during the outage", func() bool { return h.producer.count() == 3 })
+	testkit.Poll(t, "the clicks reach Kafka during the outage", 5*time.Second, func() (bool, string) {
+		n := h.producer.count()
+		return n == 3, fmt.Sprintf("%d in Kafka", n)
+	})
 	h.store.setErr(nil) // Redis is back
-	waitUntil(t, "the clicks reach Redis after it", func() bool {
-		return h.store.has(ids...) && h.tracker.metrics.redisRetried.Get() == 3
+	testkit.Poll(t, "the clicks reach Redis after it", 5*time.Second, func() (bool, string) {
+		stored, retried := h.store.has(ids...), h.tracker.metrics.redisRetried.Get()
+		return stored && retried == 3, fmt.Sprintf("all in Redis: %v, %d retried", stored, retried)
 	})
 	h.stop(t)
 	if lost := h.tracker.metrics.lost.Get(); lost != 0 {
@@ -304,8 +296,8 @@ func TestStopFlushesEverything(t *testing.T) {
 			done <- struct{}{}
 		}()
 	}
-	for g := 0; g < 10; g++ {
-		<-done
+	for range 10 {
+		testkit.Receive(t, "a clicking goroutine's end", 30*time.Second, done)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -366,9 +358,7 @@ func FuzzHotRecordMatchesFullRecord(f *testing.F) {
 		}
 		// What the hot record leaves out: the request's details.
 		fromFull.Browser, fromFull.Bot, fromFull.IP, fromFull.UserAgent, fromFull.Referrer = "", false, "", "", ""
-		if fromHot != fromFull {
-			t.Fatalf("hot record\n %+v\nfull record\n %+v", fromHot, fromFull)
-		}
+		testkit.Equal(t, "the hot record against the full one", fromFull, fromHot)
 	})
 }
 
@@ -463,18 +453,6 @@ func FuzzParseAddr(f *testing.F) {
 			t.Fatalf("parseAddr(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
 		}
 	})
-}
-
-// waitUntil polls cond until it holds, failing with what after 5 s.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 5 s: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // BenchmarkEncodeClick: the two records of a click, written on the click

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // TestLimitsAndAccountsAcrossServeProcesses runs a second node, `clickrelay
@@ -69,9 +72,9 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if resp := a.raw("POST", "/api/v1/conversions", oldKey, `{"click_id":"nope"}`); resp.status != 401 || resp.errorCode(t) != "INVALID_API_KEY" {
 			t.Fatalf("old key on the rotating node: %d %s", resp.status, resp.body)
 		}
-		waitFor(t, "the old key refused by the other node", 10*time.Second, func() bool {
-			return b.raw("POST", "/api/v1/conversions", oldKey, `{"click_id":"nope"}`).status == 401 &&
-				b.raw("POST", "/api/v1/conversions", newKey, `{"click_id":"nope"}`).status == 400
+		testkit.Poll(t, "the old key refused by the other node", 10*time.Second, func() (bool, string) {
+			old, fresh := b.raw("POST", "/api/v1/conversions", oldKey, `{"click_id":"nope"}`), b.raw("POST", "/api/v1/conversions", newKey, `{"click_id":"nope"}`)
+			return old.status == 401 && fresh.status == 400, fmt.Sprintf("the old key %d, the new one %d", old.status, fresh.status)
 		})
 	})
 
@@ -79,18 +82,18 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if code := b.admin("PATCH", "/v2/affiliates/"+n.affiliateID, `{"status":"paused"}`, nil); code != 200 {
 			t.Fatalf("pause: %d", code)
 		}
-		waitFor(t, "a paused affiliate's clicks refused by the other node", 10*time.Second, func() bool {
+		testkit.Poll(t, "a paused affiliate's clicks refused by the other node", 10*time.Second, func() (bool, string) {
 			status, _ := a.click("/click/" + n.offerID + "?aff_id=" + n.affiliateID)
-			return status == 404
+			return status == 404, fmt.Sprint(status)
 		})
 		resp := a.raw("GET", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + n.affiliateKey}, "")
 		if resp.status != 403 || resp.errorCode(t) != "ACCOUNT_INACTIVE" {
 			t.Fatalf("paused affiliate's key: %d %s", resp.status, resp.body)
 		}
 		b.admin("PATCH", "/v2/affiliates/"+n.affiliateID, `{"status":"active"}`, nil)
-		waitFor(t, "a reactivated affiliate's clicks redirected", 10*time.Second, func() bool {
+		testkit.Poll(t, "a reactivated affiliate's clicks redirected", 10*time.Second, func() (bool, string) {
 			status, _ := a.click("/click/" + n.offerID + "?aff_id=" + n.affiliateID)
-			return status == 302
+			return status == 302, fmt.Sprint(status)
 		})
 	})
 
@@ -104,9 +107,9 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 			t.Fatalf("create offer: %d", code)
 		}
 		link := "/click/" + offer.Offer.ID + "?aff_id=" + n.affiliateID
-		waitFor(t, "the new offer redirecting Android on the other node", 10*time.Second, func() bool {
+		testkit.Poll(t, "the new offer redirecting Android on the other node", 10*time.Second, func() (bool, string) {
 			status, _ := b.clickAs(link, androidUA)
-			return status == 302
+			return status == 302, fmt.Sprint(status)
 		})
 		if status, _ := b.click(link); status != 404 { // the stack's clicks come from an iPhone
 			t.Fatalf("iPhone on an Android offer: %d", status)
@@ -114,9 +117,9 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		if code := a.admin("PATCH", "/v2/offers/"+offer.Offer.ID, `{"fallback_url":"https://apps.example.com/other"}`, nil); code != 200 {
 			t.Fatalf("patch: %d", code)
 		}
-		waitFor(t, "an iPhone sent to the fallback", 10*time.Second, func() bool {
+		testkit.Poll(t, "an iPhone sent to the fallback", 10*time.Second, func() (bool, string) {
 			status, location := b.click(link)
-			return status == 302 && location == "https://apps.example.com/other"
+			return status == 302 && location == "https://apps.example.com/other", fmt.Sprint(status, " ", location)
 		})
 	})
 }

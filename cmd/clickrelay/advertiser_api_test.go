@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // seed002Conversion is seed 002's conversion object.
@@ -92,7 +94,7 @@ type seed002TestSession struct {
 func TestAdvertiserAPI(t *testing.T) {
 	s := startStack(t)
 	n := s.setUp("https://shop.example.com/land?cid={click_id}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 	adv := map[string]string{"X-API-Key": n.advertiserKey, "Content-Type": "application/json"}
 
 	var offer struct {
@@ -132,7 +134,7 @@ func TestAdvertiserAPI(t *testing.T) {
 		t.Fatalf("other offer: %d", code)
 	}
 	if code := s.call("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + n.affiliateKey},
-		fmt.Sprintf(`{"url":%q}`, receiver.srv.URL+"/pb?cid={click_id}&tx={txid}"), nil); code != 200 {
+		fmt.Sprintf(`{"url":%q}`, receiver.URL+"/pb?cid={click_id}&tx={txid}"), nil); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
 
@@ -167,19 +169,7 @@ func TestAdvertiserAPI(t *testing.T) {
 		}
 		realIDs = append(realIDs, id)
 	}
-	postbacks := map[string]bool{} // click IDs the affiliate was told about
-	awaitPostback := func() {
-		t.Helper()
-		select {
-		case h := <-receiver.hits:
-			postbacks[h.query.Get("cid")] = true
-		case <-time.After(15 * time.Second):
-			t.Fatalf("postback not received within 15 s; have %v", postbacks)
-		}
-	}
-	for range 3 {
-		awaitPostback()
-	}
+	receiver.Await(t, 3, 15*time.Second)
 
 	t.Run("test session", func(t *testing.T) {
 		var created struct {
@@ -280,16 +270,10 @@ func TestAdvertiserAPI(t *testing.T) {
 		t.Fatalf("last real conversion: %d", code)
 	}
 	realIDs = append(realIDs, lastID)
-	for !postbacks[lastClick] {
-		awaitPostback()
-	}
-	for drained := false; !drained; {
-		select {
-		case h := <-receiver.hits:
-			postbacks[h.query.Get("cid")] = true
-		default:
-			drained = true
-		}
+	receiver.AwaitFind(t, "cid="+lastClick, 15*time.Second)
+	postbacks := map[string]bool{} // click IDs the affiliate was told about
+	for _, h := range receiver.Requests() {
+		postbacks[h.Query.Get("cid")] = true
 	}
 	for cid := range postbacks {
 		if !realClicks[cid] {
@@ -302,20 +286,13 @@ func TestAdvertiserAPI(t *testing.T) {
 
 	// Every real conversion reaches ClickHouse through the sink.
 	var all seed002Page[seed002Conversion]
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Poll(t, "every real conversion listed", 30*time.Second, func() (bool, string) {
 		all = seed002Page[seed002Conversion]{}
 		if code := s.call("GET", "/api/v1/conversions?limit=500", adv, "", &all); code != 200 {
 			t.Fatalf("list: %d", code)
 		}
-		if len(all.Data) >= len(realIDs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d conversions listed after 30 s", len(all.Data), len(realIDs))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(all.Data) >= len(realIDs), fmt.Sprintf("%d of %d conversions listed", len(all.Data), len(realIDs))
+	})
 
 	t.Run("conversions", func(t *testing.T) {
 		listed := map[string]bool{}
@@ -409,20 +386,13 @@ func TestAdvertiserAPI(t *testing.T) {
 		// Revenue is the sale amounts: 3 × 149.99 + 50.
 		const wantRevenue = 3*14999 + 5000
 		var st seed002Stats
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		testkit.Poll(t, "the 4 real clicks and conversions in the stats", 60*time.Second, func() (bool, string) {
 			st = seed002Stats{}
 			if code := s.call("GET", "/api/v1/stats", adv, "", &st); code != 200 || !st.Success {
 				t.Fatalf("stats: %d", code)
 			}
-			if st.Data.Summary.TotalClicks >= 4 && st.Data.Summary.TotalConversions >= 4 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("stats after 60 s: %+v", st.Data.Summary)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+			return st.Data.Summary.TotalClicks >= 4 && st.Data.Summary.TotalConversions >= 4, fmt.Sprintf("%+v", st.Data.Summary)
+		})
 		sum := st.Data.Summary
 		// Exactly the real ones: the test click and conversions are not counted.
 		if sum.TotalClicks != 4 || sum.TotalConversions != 4 || sum.ApprovedConversions != 0 || sum.TotalRevenueCents != wantRevenue || sum.ConversionRate != "100.00" {

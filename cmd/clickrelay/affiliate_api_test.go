@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -84,12 +85,22 @@ type offersPage struct {
 }
 
 type conversionsPage struct {
-	Data []map[string]any `json:"data"`
+	Data []json.RawMessage `json:"data"` // read with rows
 	Meta struct {
 		Total   int `json:"total"`
 		Page    int `json:"page"`
 		PerPage int `json:"per_page"`
 	} `json:"meta"`
+}
+
+// rows reads the page's conversions field by field.
+func (p conversionsPage) rows(t *testing.T) []testkit.JSONValue {
+	t.Helper()
+	var rows []testkit.JSONValue
+	for _, raw := range p.Data {
+		rows = append(rows, testkit.JSON(t, raw))
+	}
+	return rows
 }
 
 type feedAnswer struct {
@@ -189,7 +200,7 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 
 	t.Run("offers list with epc from real stats", func(t *testing.T) {
 		// Network-wide: (2.5 + 2.5) paid over 3 clicks.
-		poll(t, "epc_avg of the web offer", func() (bool, string) {
+		testkit.Poll(t, "epc_avg of the web offer", stackWait, func() (bool, string) {
 			var page offersPage
 			if code := s.call("GET", "/v1/offers", janeAuth, "", &page); code != 200 {
 				t.Fatalf("GET /v1/offers: %d", code)
@@ -249,30 +260,31 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 	})
 
 	t.Run("one offer in full, by ID or slug; unknown is 404", func(t *testing.T) {
-		var detail map[string]any
-		if code := s.call("GET", "/v1/offers/"+appOffer, janeAuth, "", &detail); code != 200 {
-			t.Fatalf("GET offer: %d", code)
+		answer := s.raw("GET", "/v1/offers/"+appOffer, janeAuth, "")
+		if answer.status != 200 {
+			t.Fatalf("GET offer: %d", answer.status)
 		}
-		if detail["package"] != "com.Plus500" || detail["os"] != "android" || detail["currency"] != "USD" ||
-			fmt.Sprint(detail["geo"]) != "[GB DE]" || detail["payout"] != 3.6 || detail["epc_avg"] != 0.0 {
+		detail := testkit.JSON(t, answer.body)
+		if detail.Get("package").String() != "com.Plus500" || detail.Get("os").String() != "android" || detail.Get("currency").String() != "USD" ||
+			detail.Get("geo").Text() != `["GB","DE"]` || detail.Get("payout").Float() != 3.6 || detail.Get("epc_avg").Float() != 0 {
 			t.Fatalf("offer detail %v", detail)
 		}
-		template, _ := detail["tracking_link_template"].(string)
+		template := detail.Get("tracking_link_template").String()
 		for i := 1; i <= 5; i++ {
 			if !strings.Contains(template, fmt.Sprintf("&sub%d={sub%d}", i, i)) {
 				t.Fatalf("tracking_link_template %q lacks sub%d", template, i)
 			}
 		}
-		if params, _ := detail["tracking_parameters"].([]any); len(params) != 6 {
-			t.Fatalf("tracking_parameters %v", detail["tracking_parameters"])
+		if params := detail.Get("tracking_parameters"); params.Len() != 6 {
+			t.Fatalf("tracking_parameters %v", params)
 		}
-		if _, leaked := detail["tracking_url"]; leaked {
+		if detail.Has("tracking_url") {
 			t.Fatal("the advertiser's tracking_url is shown to affiliates")
 		}
-		slug, _ := detail["slug"].(string)
-		var bySlug map[string]any
-		if code := s.call("GET", "/v1/offers/"+slug, janeAuth, "", &bySlug); code != 200 || bySlug["id"] != appOffer {
-			t.Fatalf("offer by slug %q: %d %v", slug, code, bySlug["id"])
+		slug := detail.Get("slug").String()
+		bySlug := s.raw("GET", "/v1/offers/"+slug, janeAuth, "")
+		if bySlug.status != 200 || testkit.JSON(t, bySlug.body).Get("id").String() != appOffer {
+			t.Fatalf("offer by slug %q: %d %s", slug, bySlug.status, bySlug.body)
 		}
 		var notFound affiliateErrorBody
 		if code := s.call("GET", "/v1/offers/999999", janeAuth, "", &notFound); code != 404 ||
@@ -284,7 +296,7 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 	t.Run("conversions: own only, never test, newest first", func(t *testing.T) {
 		var page conversionsPage
 		query := "/v1/conversions?" + days
-		poll(t, "Jane's conversions", func() (bool, string) {
+		testkit.Poll(t, "Jane's conversions", stackWait, func() (bool, string) {
 			page = conversionsPage{}
 			if code := s.call("GET", query, janeAuth, "", &page); code != 200 {
 				t.Fatalf("GET conversions: %d", code)
@@ -292,40 +304,40 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 			return page.Meta.Total == 2 && len(page.Data) == 2, fmt.Sprintf("%+v", page)
 		})
 		var ids []string
-		for _, c := range page.Data {
-			ids = append(ids, c["conversion_id"].(string))
-			if c["conversion_id"] == rivalConv || c["conversion_id"] == "conv_test_1" {
+		var mine testkit.JSONValue
+		for _, c := range page.rows(t) {
+			id := c.Get("conversion_id").String()
+			ids = append(ids, id)
+			if id == rivalConv || id == "conv_test_1" {
 				t.Fatalf("listed %v", c)
 			}
 			for _, hidden := range []string{"customer_id", "txid", "amount", "advertiser_id", "adv_id"} {
-				if _, ok := c[hidden]; ok {
+				if c.Has(hidden) {
 					t.Fatalf("conversion shows %s: %v", hidden, c)
 				}
+			}
+			if id == janeConv {
+				mine = c
 			}
 		}
 		if !slices.Contains(ids, janeConv) || !slices.Contains(ids, "conv_reversed_1") {
 			t.Fatalf("conversions %v, want %s and conv_reversed_1", ids, janeConv)
 		}
-		var mine map[string]any
-		for _, c := range page.Data {
-			if c["conversion_id"] == janeConv {
-				mine = c
-			}
-		}
-		created, err := time.Parse(time.RFC3339, fmt.Sprint(mine["created_at"]))
-		if err != nil || mine["click_id"] != janeClick || mine["offer_id"] != webOffer || mine["status"] != "pending" ||
-			mine["payout"] != 2.5 || mine["currency"] != "USD" || mine["sub1"] != "jane-1" || mine["geo"] != "GB" ||
-			time.Since(created) > time.Hour || !strings.HasSuffix(fmt.Sprint(mine["created_at"]), "Z") {
+		createdAt := mine.Get("created_at").String()
+		created, err := time.Parse(time.RFC3339, createdAt)
+		if err != nil || mine.Get("click_id").String() != janeClick || mine.Get("offer_id").String() != webOffer || mine.Get("status").String() != "pending" ||
+			mine.Get("payout").Float() != 2.5 || mine.Get("currency").String() != "USD" || mine.Get("sub1").String() != "jane-1" || mine.Get("geo").String() != "GB" ||
+			time.Since(created) > time.Hour || !strings.HasSuffix(createdAt, "Z") {
 			t.Fatalf("Jane's conversion %v", mine)
 		}
 		// The rival sees its own and nothing of Jane's.
 		var theirs conversionsPage
-		poll(t, "the rival's conversions", func() (bool, string) {
+		testkit.Poll(t, "the rival's conversions", stackWait, func() (bool, string) {
 			theirs = conversionsPage{}
 			s.call("GET", query, rival.auth(), "", &theirs)
 			return theirs.Meta.Total == 1, fmt.Sprintf("%+v", theirs)
 		})
-		if theirs.Data[0]["conversion_id"] != rivalConv {
+		if theirs.rows(t)[0].Get("conversion_id").String() != rivalConv {
 			t.Fatalf("rival sees %v", theirs.Data)
 		}
 	})
@@ -352,10 +364,10 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 				t.Fatalf("%s: %d", c.query, code)
 			}
 			var ids []string
-			for _, conv := range page.Data {
-				ids = append(ids, conv["conversion_id"].(string))
-				if conv["status"] != c.status {
-					t.Errorf("%s: status %v, want %s", c.query, conv["status"], c.status)
+			for _, conv := range page.rows(t) {
+				ids = append(ids, conv.Get("conversion_id").String())
+				if status := conv.Get("status").String(); status != c.status {
+					t.Errorf("%s: status %v, want %s", c.query, status, c.status)
 				}
 			}
 			if !slices.Equal(ids, c.ids) || page.Meta.Total != c.total || page.Data == nil {
@@ -475,7 +487,7 @@ func TestAffiliateReadsAndPublisherFeed(t *testing.T) {
 		if got := clickID(t, location, "aff"); got != publisher.ID {
 			t.Fatalf("click attributed to %q, want %q", got, publisher.ID)
 		}
-		poll(t, "the feed click in Jane's stats", func() (bool, string) {
+		testkit.Poll(t, "the feed click in Jane's stats", stackWait, func() (bool, string) {
 			var stats struct {
 				Data []struct {
 					OfferID string `json:"offer_id"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -74,29 +75,26 @@ func (s *stack) restartSameEngines() {
 	s.start()
 }
 
-// nextPostback waits for the next postback the receiver gets.
-func nextPostback(t *testing.T, r *affiliateTracker) hit {
+// nextPostback waits for the receiver's postback after the seen ones it
+// has seen, and counts it seen.
+func nextPostback(t *testing.T, r *testkit.Receiver, seen *int) testkit.Request {
 	t.Helper()
-	select {
-	case h := <-r.hits:
-		return h
-	case <-time.After(15 * time.Second):
-		t.Fatal("no postback within 15 s")
-		return hit{}
-	}
+	*seen++
+	return r.Await(t, *seen, 15*time.Second)
 }
 
 func TestConversionStatusChanges(t *testing.T) {
 	s := startStack(t)
 	n := s.setUp("https://shop.example.com/?cid={click_id}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
+	seen := 0 // postbacks the test has looked at
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
 	advertiser := map[string]string{"X-API-Key": n.advertiserKey}
 	for _, event := range []string{"approved", "rejected"} {
 		var pb struct {
 			PostbackID string `json:"postback_id"`
 		}
-		url := receiver.srv.URL + "/pb?e=" + event + "&st={status}&conv={conversion_id}&payout={payout}"
+		url := receiver.URL + "/pb?e=" + event + "&st={status}&conv={conversion_id}&payout={payout}"
 		if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"event":%q}`, url, event), &pb); code != 200 {
 			t.Fatalf("register the %s postback: %d", event, code)
 		}
@@ -126,9 +124,9 @@ func TestConversionStatusChanges(t *testing.T) {
 	}
 	expectHit := func(t *testing.T, event, conv string) {
 		t.Helper()
-		h := nextPostback(t, receiver)
-		if h.query.Get("e") != event || h.query.Get("st") != event || h.query.Get("conv") != conv || h.query.Get("payout") != "2.5" {
-			t.Fatalf("postback %v; want the %s postback of %s with {status}=%s", h.query, event, conv, event)
+		h := nextPostback(t, receiver, &seen)
+		if h.Query.Get("e") != event || h.Query.Get("st") != event || h.Query.Get("conv") != conv || h.Query.Get("payout") != "2.5" {
+			t.Fatalf("postback %v; want the %s postback of %s with {status}=%s", h.Query, event, conv, event)
 		}
 	}
 
@@ -147,7 +145,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 2 || a.Conversion.Status != "approved" {
 			t.Fatalf("approve again: %d %+v", code, a)
 		}
-		pollUntilEmpty(t, "stats after approval", func() string {
+		testkit.Settle(t, "stats after approval", stackWait, func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -188,7 +186,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		}
 		// A duplicate approved postback would have been queued before this one.
 		expectHit(t, "rejected", conv)
-		pollUntilEmpty(t, "stats after rejection", func() string {
+		testkit.Settle(t, "stats after rejection", stackWait, func() string {
 			if c, ap, rev := stats(); c != 1 || ap != 0 || rev != 0 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)
 			}
@@ -197,7 +195,7 @@ func TestConversionStatusChanges(t *testing.T) {
 	})
 
 	t.Run("the report shows both postbacks", func(t *testing.T) {
-		pollUntilEmpty(t, "report", func() string {
+		testkit.Settle(t, "report", stackWait, func() string {
 			var report struct {
 				Pixels []struct {
 					ConversionID string `json:"conversion_id"`
@@ -246,11 +244,11 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv2, `{"status":"reversed"}`, nil); code != 200 {
 			t.Fatalf("reverse: %d", code)
 		}
-		h := nextPostback(t, receiver)
-		if h.query.Get("e") != "rejected" || h.query.Get("st") != "reversed" || h.query.Get("conv") != conv2 {
-			t.Fatalf("after the concurrent approvals: %v; want the rejected postback with {status}=reversed", h.query)
+		h := nextPostback(t, receiver, &seen)
+		if h.Query.Get("e") != "rejected" || h.Query.Get("st") != "reversed" || h.Query.Get("conv") != conv2 {
+			t.Fatalf("after the concurrent approvals: %v; want the rejected postback with {status}=reversed", h.Query)
 		}
-		pollUntilEmpty(t, "versions in ClickHouse", func() string {
+		testkit.Settle(t, "versions in ClickHouse", stackWait, func() string {
 			rows, err := s.ch.Count(context.Background(), "SELECT count() FROM "+s.ch.Table("conversions")+" WHERE conversion_id = '"+conv2+"'")
 			if err != nil {
 				t.Fatal(err)
@@ -275,7 +273,7 @@ func TestConversionStatusChanges(t *testing.T) {
 		if code := s.admin("PATCH", "/v2/conversions/"+conv, `{"status":"approved"}`, &a); code != 200 || a.Conversion.Version != 4 || a.Conversion.PreviousStatus != "rejected" {
 			t.Fatalf("approve after the restart: %d %+v; want version 4", code, a)
 		}
-		pollUntilEmpty(t, "stats after re-approval", func() string {
+		testkit.Settle(t, "stats after re-approval", stackWait, func() string {
 			// conv approved again; conv2 reversed.
 			if c, ap, rev := stats(); c != 2 || ap != 1 || rev != 2.5 {
 				return fmt.Sprintf("conversions=%d approved=%d revenue=%v", c, ap, rev)

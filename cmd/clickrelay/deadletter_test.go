@@ -3,47 +3,35 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-// flakyReceiver is an affiliate's tracker that answers every request with
-// the status it is set to, and counts what it got per conversion.
-type flakyReceiver struct {
-	srv    *httptest.Server
-	status atomic.Int32
-	mu     sync.Mutex
-	hits   map[string]int // conversion id → requests
-	landed map[string]int // conversion id → requests answered 2xx
-}
-
-func newFlakyReceiver(t *testing.T, status int) *flakyReceiver {
-	r := &flakyReceiver{hits: map[string]int{}, landed: map[string]int{}}
-	r.status.Store(int32(status))
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		status := int(r.status.Load())
-		cv := req.URL.Query().Get("cv")
-		r.mu.Lock()
-		r.hits[cv]++
-		if status < 300 {
-			r.landed[cv]++
-		}
-		r.mu.Unlock()
-		w.WriteHeader(status)
-		fmt.Fprintf(w, "answer %d for %s", status, cv)
-	}))
-	t.Cleanup(r.srv.Close)
+// newFlakyReceiver is an affiliate's tracker that answers every request
+// with the status it is set to (answerWith), its body naming the status
+// and the conversion.
+func newFlakyReceiver(t *testing.T, status int) *testkit.Receiver {
+	r := testkit.NewReceiver(t)
+	answerWith(r, status)
 	return r
 }
 
-func (r *flakyReceiver) counts(cv string) (hits, landed int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.hits[cv], r.landed[cv]
+// answerWith sets the status r answers the requests to come with.
+func answerWith(r *testkit.Receiver, status int) {
+	r.AnswerWith(func(q *testkit.Request) testkit.Answer {
+		return testkit.Answer{Status: status, Body: fmt.Sprintf("answer %d for %s", status, q.Query.Get("cv"))}
+	})
+}
+
+// counts is how many requests r got for conversion cv, and how many of
+// them it answered 2xx.
+func counts(r *testkit.Receiver, cv string) (hits, landed int) {
+	return r.CountQuery("cv", cv), r.CountWhere(func(q testkit.Request) bool {
+		return q.Query.Get("cv") == cv && q.Answer.Status < 300
+	})
 }
 
 // deliveriesAnswer is the admin's GET /v2/postbacks/{id}/deliveries.
@@ -97,7 +85,7 @@ func (s *stack) deliveryOf(postbackID, conversionID, query string) (outcome stri
 // wantAttempts attempts.
 func (s *stack) waitDelivery(postbackID, conversionID, outcome string, wantAttempts int) {
 	s.t.Helper()
-	poll(s.t, conversionID+" "+outcome+" with its attempts", func() (bool, string) {
+	testkit.Poll(s.t, conversionID+" "+outcome+" with its attempts", stackWait, func() (bool, string) {
 		got, statuses, _ := s.deliveryOf(postbackID, conversionID, "")
 		return got == outcome && len(statuses) == wantAttempts, fmt.Sprintf("%s %v", got, statuses)
 	})
@@ -113,7 +101,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 		PostbackID string `json:"postback_id"`
 	}
 	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`,
-		receiver.srv.URL+"/pb?cv={conversion_id}&ev={event}&token=s3cret"), &pb); code != 200 {
+		receiver.URL+"/pb?cv={conversion_id}&ev={event}&token=s3cret"), &pb); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
 
@@ -146,7 +134,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 	})
 
 	t.Run("re-driven after the receiver recovers, it lands exactly once", func(t *testing.T) {
-		receiver.status.Store(http.StatusOK)
+		answerWith(receiver, http.StatusOK)
 		var r struct {
 			Redriven int `json:"redriven"`
 		}
@@ -159,7 +147,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 		if code := s.admin("POST", "/v2/postbacks/"+pb.PostbackID+"/redrive", body, &r); code != 200 || r.Redriven != 0 {
 			t.Fatalf("second re-drive: %d %+v; want nothing queued", code, r)
 		}
-		if hits, landed := receiver.counts(conv1); hits != 3 || landed != 1 {
+		if hits, landed := counts(receiver, conv1); hits != 3 || landed != 1 {
 			t.Fatalf("receiver got %d requests for %s, %d answered 200; want 3 and 1", hits, conv1, landed)
 		}
 		if got := s.metric("clickrelay_postback_redriven_total"); got != 1 {
@@ -180,7 +168,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 	})
 
 	t.Run("the dead letter survives a restart, and a time range re-drives what died in it", func(t *testing.T) {
-		receiver.status.Store(http.StatusBadGateway)
+		answerWith(receiver, http.StatusBadGateway)
 		start := time.Now().UTC().Add(-time.Second)
 		conv2, conv3 := s.clickAndConvert(n, "DL-2"), s.clickAndConvert(n, "DL-3")
 		s.waitDelivery(pb.PostbackID, conv2, "dead", 2)
@@ -189,7 +177,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 		if outcome, _, _ := s.deliveryOf(pb.PostbackID, conv2, ""); outcome != "dead" {
 			t.Fatalf("after a restart %s is %q, want dead", conv2, outcome)
 		}
-		receiver.status.Store(http.StatusOK)
+		answerWith(receiver, http.StatusOK)
 		var r struct {
 			Redriven  int `json:"redriven"`
 			Remaining int `json:"remaining"`
@@ -201,7 +189,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 		s.waitDelivery(pb.PostbackID, conv2, "delivered", 3)
 		s.waitDelivery(pb.PostbackID, conv3, "delivered", 3)
 		for _, cv := range []string{conv1, conv2, conv3} {
-			if _, landed := receiver.counts(cv); landed != 1 {
+			if _, landed := counts(receiver, cv); landed != 1 {
 				t.Errorf("%s landed %d times, want once", cv, landed)
 			}
 		}
@@ -218,7 +206,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 			PostbackID string `json:"postback_id"`
 		}
 		if code := s.call("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + n2.affiliateKey},
-			fmt.Sprintf(`{"url":%q}`, gone.srv.URL+"/pb?cv={conversion_id}"), &pb2); code != 200 {
+			fmt.Sprintf(`{"url":%q}`, gone.URL+"/pb?cv={conversion_id}"), &pb2); code != 200 {
 			t.Fatalf("register postback: %d", code)
 		}
 		var convs []string
@@ -235,7 +223,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 				AffiliateID    string `json:"affiliate_id"`
 			} `json:"postback"`
 		}
-		poll(t, "the postback disabled", func() (bool, string) {
+		testkit.Poll(t, "the postback disabled", stackWait, func() (bool, string) {
 			s.admin("GET", "/v2/postbacks/"+pb2.PostbackID, "", &got)
 			return got.Postback.Status == "disabled", fmt.Sprintf("%+v", got)
 		})
@@ -257,10 +245,10 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 
 		// The receiver is back, but the postback is off: a new conversion
 		// is kept in the dead letter, not sent.
-		gone.status.Store(http.StatusOK)
+		answerWith(gone, http.StatusOK)
 		kept := s.clickAndConvert(n2, "AD-kept")
 		var dead deliveriesAnswer
-		poll(t, "the new conversion kept", func() (bool, string) {
+		testkit.Poll(t, "the new conversion kept", stackWait, func() (bool, string) {
 			dead = deliveriesAnswer{}
 			s.admin("GET", "/v2/postbacks/"+pb2.PostbackID+"/deliveries?outcome=dead", "", &dead)
 			for _, d := range dead.Deliveries {
@@ -270,7 +258,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 			}
 			return false, fmt.Sprintf("%+v", dead)
 		})
-		if hits, _ := gone.counts(kept); hits != 0 {
+		if hits, _ := counts(gone, kept); hits != 0 {
 			t.Fatalf("a disabled postback was sent %d times", hits)
 		}
 
@@ -289,7 +277,7 @@ func TestDeadLetterRedriveAndAutoDisable(t *testing.T) {
 			s.waitDelivery(pb2.PostbackID, cv, "delivered", 2)
 		}
 		for _, cv := range append(convs, kept) {
-			if _, landed := gone.counts(cv); landed != 1 {
+			if _, landed := counts(gone, cv); landed != 1 {
 				t.Errorf("%s landed %d times, want once", cv, landed)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,31 +17,10 @@ import (
 	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-// affiliateTracker is an affiliate's tracker receiving postbacks.
-type affiliateTracker struct {
-	srv  *httptest.Server
-	hits chan hit
-}
-
-type hit struct {
-	at    time.Time
-	query url.Values
-}
-
-func newAffiliateTracker(t *testing.T) *affiliateTracker {
-	a := &affiliateTracker{hits: make(chan hit, 100)}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.hits <- hit{at: time.Now(), query: r.URL.Query()}
-		w.Write([]byte("OK"))
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
 func TestEndToEnd(t *testing.T) {
 	s := startStack(t)
 	n := s.setUp("https://shop.example.com/land?cid={click_id}&s1={sub1}&geo={geo}&x={unknown_macro}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
 
 	// The affiliate registers a postback with seed 000's macros and ours.
@@ -51,7 +29,7 @@ func TestEndToEnd(t *testing.T) {
 		Status     string `json:"status"`
 	}
 	code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`,
-		receiver.srv.URL+"/postback?cid={click_id}&payout={payout}&offer={offer_id}&geo={geo}&s1={sub1}&s2={sub2}&ext={aff_click_id}&tx={txid}&nope={nope}"), &pb)
+		receiver.URL+"/postback?cid={click_id}&payout={payout}&offer={offer_id}&geo={geo}&s1={sub1}&s2={sub2}&ext={aff_click_id}&tx={txid}&nope={nope}"), &pb)
 	if code != 200 || !strings.HasPrefix(pb.PostbackID, "pb_") || pb.Status != "active" {
 		t.Fatalf("register postback: %d %+v", code, pb)
 	}
@@ -93,22 +71,18 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The affiliate's tracker gets the postback, macros filled in.
-	select {
-	case h := <-receiver.hits:
-		latency := h.at.Sub(sent)
-		t.Logf("postback received %v after the conversion was sent", latency)
-		if latency > 500*time.Millisecond {
-			t.Errorf("postback took %v; seed 000 promises under 500 ms", latency)
+	h := receiver.Await(t, 1, 10*time.Second)
+	latency := h.Time.Sub(sent)
+	t.Logf("postback received %v after the conversion was sent", latency)
+	if latency > 500*time.Millisecond {
+		t.Errorf("postback took %v; seed 000 promises under 500 ms", latency)
+	}
+	want := map[string]string{"cid": cid, "payout": "2.5", "offer": n.offerID, "geo": "GB", "s1": "summer sale",
+		"s2": "banner-7", "ext": "vol-123", "tx": "ORDER-98765", "nope": ""}
+	for k, v := range want {
+		if got := h.Query.Get(k); got != v {
+			t.Errorf("postback %s = %q, want %q", k, got, v)
 		}
-		want := map[string]string{"cid": cid, "payout": "2.5", "offer": n.offerID, "geo": "GB", "s1": "summer sale",
-			"s2": "banner-7", "ext": "vol-123", "tx": "ORDER-98765", "nope": ""}
-		for k, v := range want {
-			if got := h.query.Get(k); got != v {
-				t.Errorf("postback %s = %q, want %q", k, got, v)
-			}
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no postback within 10 s")
 	}
 
 	// A second sale through a named GET endpoint, as trackers without JSON do.
@@ -134,7 +108,7 @@ func TestEndToEnd(t *testing.T) {
 	if code := s.call("GET", "/pb/no-such-endpoint?clickid="+cid2+"&secure="+n.advertiserKey, nil, "", nil); code != 404 {
 		t.Fatalf("unknown endpoint: %d, want 404", code)
 	}
-	<-receiver.hits
+	receiver.Await(t, 2, 10*time.Second)
 
 	// Secondary events: by JSON, and through a secondary GET endpoint.
 	var secondary struct {
@@ -163,101 +137,74 @@ func TestEndToEnd(t *testing.T) {
 
 	// Both clicks and both conversions show in the affiliate's stats within 60 s.
 	today := time.Now().UTC().Format("2006-01-02")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var stats struct {
-			Data []struct {
-				OfferID     string  `json:"offer_id"`
-				Date        string  `json:"date"`
-				Clicks      int     `json:"clicks"`
-				Conversions int     `json:"conversions"`
-				Revenue     float64 `json:"revenue"`
-			} `json:"data"`
-		}
-		code := s.call("GET", "/v1/stats?date_from="+today+"&date_to="+today+"&group_by=offer,date", affiliate, "", &stats)
-		if code != 200 {
+	type statsRow struct {
+		OfferID     string  `json:"offer_id"`
+		Date        string  `json:"date"`
+		Clicks      int     `json:"clicks"`
+		Conversions int     `json:"conversions"`
+		Revenue     float64 `json:"revenue"`
+	}
+	var stats struct {
+		Data []statsRow `json:"data"`
+	}
+	testkit.Poll(t, "both clicks and both conversions in the stats", 60*time.Second, func() (bool, string) {
+		stats.Data = nil
+		if code := s.call("GET", "/v1/stats?date_from="+today+"&date_to="+today+"&group_by=offer,date", affiliate, "", &stats); code != 200 {
 			t.Fatalf("stats: %d", code)
 		}
-		if len(stats.Data) == 1 && stats.Data[0].Clicks == 2 && stats.Data[0].Conversions == 2 {
-			if r := stats.Data[0]; r.OfferID != n.offerID || r.Date != today || r.Revenue != 5 {
-				t.Fatalf("stats row %+v", r)
-			}
-			t.Logf("stats complete %v after the last conversion", time.Since(sent))
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats after 60 s: %+v", stats.Data)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return len(stats.Data) == 1 && stats.Data[0].Clicks == 2 && stats.Data[0].Conversions == 2, fmt.Sprintf("%+v", stats.Data)
+	})
+	testkit.Equal(t, "the stats row", statsRow{OfferID: n.offerID, Date: today, Clicks: 2, Conversions: 2, Revenue: 5}, stats.Data[0])
+	t.Logf("stats complete %v after the last conversion", time.Since(sent))
 
 	// The delivered postbacks appear in seed 004's report.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		var report struct {
-			Pixels []struct {
-				ConversionID   string `json:"conversion_id"`
-				TransactionID  string `json:"transaction_id"`
-				IsSuccess      bool   `json:"is_success"`
-				Payload        string `json:"payload"`
-				FailedAttempts int    `json:"failed_attempts"`
-				PixelLevel     string `json:"pixel_level"`
-			} `json:"pixels"`
-		}
+	type pixel struct {
+		ConversionID   string `json:"conversion_id"`
+		TransactionID  string `json:"transaction_id"`
+		IsSuccess      bool   `json:"is_success"`
+		Payload        string `json:"payload"`
+		FailedAttempts int    `json:"failed_attempts"`
+		PixelLevel     string `json:"pixel_level"`
+	}
+	var report struct {
+		Pixels []pixel `json:"pixels"`
+	}
+	testkit.Poll(t, "both delivered postbacks in the report", 30*time.Second, func() (bool, string) {
+		report.Pixels = nil
 		code := s.call("POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey},
 			fmt.Sprintf(`{"timezone_id":67,"from":%q,"to":%q,"query":{"filters":[{"resource_type":"offer","filter_id_value":%q},{"resource_type":"delivery_status","filter_id_value":"success"}]}}`,
 				today, today, n.offerID), &report)
 		if code != 200 {
 			t.Fatalf("report: %d", code)
 		}
-		if len(report.Pixels) == 2 {
-			for _, p := range report.Pixels {
-				if !p.IsSuccess || p.FailedAttempts != 0 || p.PixelLevel != "global" || !strings.HasPrefix(p.Payload, receiver.srv.URL) {
-					t.Fatalf("report row %+v", p)
-				}
-			}
-			if report.Pixels[1].ConversionID != first.Data.ConversionID || report.Pixels[1].TransactionID != cid {
-				t.Fatalf("oldest report row %+v, want conversion %s", report.Pixels[1], first.Data.ConversionID)
-			}
-			break
+		return len(report.Pixels) == 2, fmt.Sprintf("%+v", report.Pixels)
+	})
+	for _, p := range report.Pixels {
+		if !p.IsSuccess || p.FailedAttempts != 0 || p.PixelLevel != "global" || !strings.HasPrefix(p.Payload, receiver.URL) {
+			t.Fatalf("report row %+v", p)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("report after 30 s: %+v", report.Pixels)
-		}
-		time.Sleep(250 * time.Millisecond)
+	}
+	if report.Pixels[1].ConversionID != first.Data.ConversionID || report.Pixels[1].TransactionID != cid {
+		t.Fatalf("oldest report row %+v, want conversion %s", report.Pixels[1], first.Data.ConversionID)
 	}
 
 	// The events reached ClickHouse; they are not conversions.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	testkit.Poll(t, "both events in ClickHouse", 30*time.Second, func() (bool, string) {
 		n, err := s.ch.Count(context.Background(), "SELECT count() FROM "+s.ch.Table("events"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events in ClickHouse after 30 s, want 2", n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return n == 2, fmt.Sprintf("%d events", n)
+	})
 
 	// A PATCH reaches the click path within 1 s.
 	if code := s.admin("PATCH", "/v2/offers/"+n.offerID, `{"status":"paused"}`, nil); code != 200 {
 		t.Fatalf("pause offer: %d", code)
 	}
-	paused := time.Now()
-	for {
+	testkit.Poll(t, "the paused offer answering 404 on the click path", time.Second, func() (bool, string) {
 		status, _ := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
-		if status == 404 {
-			break
-		}
-		if time.Since(paused) > time.Second {
-			t.Fatalf("the paused offer still redirects after 1 s (%d)", status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return status == 404, fmt.Sprint(status)
+	})
 }
 
 func TestBadInputGetsTheSurfacesEnvelope(t *testing.T) {

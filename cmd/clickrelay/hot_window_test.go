@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -25,14 +26,14 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 		return redis.ClickKeyForTest(s.envValue("CLICKRELAY_REDIS_URL"), prefix, id)
 	}
 	n := s.setUp("https://shop.example.com/?cid={click_id}&s={sub1}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
 	var pb struct {
 		PostbackID string `json:"postback_id"`
 	}
 	// Every macro a postback may carry, so any difference between the two
 	// paths shows.
-	pbURL := receiver.srv.URL + "/pb?cid={click_id}&tid={transaction_id}&conv={conversion_id}&tx={txid}&ts={timestamp}" +
+	pbURL := receiver.URL + "/pb?cid={click_id}&tid={transaction_id}&conv={conversion_id}&tx={txid}&ts={timestamp}" +
 		"&offer={offer_id}&aff={aff_id}&s1={sub1}&s2={sub2}&s3={sub3}&s4={sub4}&s5={sub5}&geo={geo}&ext={aff_click_id}" +
 		"&payout={payout}&amount={amount}&cur={currency}&event={event}&goal={goal}&status={status}"
 	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`, pbURL), &pb); code != 200 {
@@ -53,9 +54,10 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 	cold, fresh := ids[0], ids[1]
 
 	// Redis keeps a click for the hot window, not the attribution window.
-	waitFor(t, "the clicks in Redis", 10*time.Second, func() bool {
+	testkit.Poll(t, "the clicks in Redis", 10*time.Second, func() (bool, string) {
 		// One key a call: on a cluster the two live in different slots.
-		return client.Exists(ctx, clickKey(cold)).Val() == 1 && client.Exists(ctx, clickKey(fresh)).Val() == 1
+		c, f := client.Exists(ctx, clickKey(cold)).Val(), client.Exists(ctx, clickKey(fresh)).Val()
+		return c == 1 && f == 1, fmt.Sprintf("the first click's key %d, the second's %d", c, f)
 	})
 	if ttl := client.TTL(ctx, clickKey(cold)).Val(); ttl <= 35*time.Hour || ttl > 36*time.Hour {
 		t.Fatalf("the click's Redis key expires in %v; want the 36h hot window", ttl)
@@ -78,7 +80,7 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 		}
 		return sum
 	}
-	poll(t, "both clicks in stats", func() (bool, string) {
+	testkit.Poll(t, "both clicks in stats", stackWait, func() (bool, string) {
 		got := stats()
 		return got.clicks == 2, fmt.Sprintf("%+v", got)
 	})
@@ -135,21 +137,17 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 	// Both postbacks carry the same macros, but for the click's and the
 	// conversion's own identity.
 	got := map[string]url.Values{}
-	for len(got) < 2 {
-		select {
-		case h := <-receiver.hits:
-			got[h.query.Get("cid")] = h.query
-		case <-time.After(10 * time.Second):
-			t.Fatalf("postbacks received for %d of the 2 conversions", len(got))
+	testkit.Poll(t, "the postbacks of both conversions", 10*time.Second, func() (bool, string) {
+		for _, h := range receiver.Requests() {
+			got[h.Query.Get("cid")] = h.Query
 		}
-	}
+		return len(got) == 2, fmt.Sprintf("postbacks for %d of the 2 conversions", len(got))
+	})
 	for _, own := range []string{"cid", "tid", "conv", "tx", "ts"} {
 		delete(got[cold], own)
 		delete(got[fresh], own)
 	}
-	if g, w := got[cold].Encode(), got[fresh].Encode(); g != w {
-		t.Fatalf("postback on the cold click\n %s\non the fresh one\n %s", g, w)
-	}
+	testkit.Equal(t, "the postback on the cold click against the fresh one's, their own IDs aside", got[fresh], got[cold])
 	if got[cold].Get("s5") != "plé" || got[cold].Get("ext") != "vol-9" || got[cold].Get("s3") != "ad 3" {
 		t.Fatalf("postback macros %v", got[cold])
 	}
@@ -164,7 +162,7 @@ func TestAClickPastItsHotWindowConvertsLikeAFreshOne(t *testing.T) {
 		t.Fatalf("event on the cold click: %d %+v", code, event)
 	}
 
-	poll(t, "both conversions in stats", func() (bool, string) {
+	testkit.Poll(t, "both conversions in stats", stackWait, func() (bool, string) {
 		got := stats()
 		return got.conversions == 2, fmt.Sprintf("%+v", got)
 	})

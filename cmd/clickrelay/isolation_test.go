@@ -3,60 +3,29 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-// countingReceiver is an affiliate's tracker that counts the postbacks it
-// gets per click ID. One that holds answers every request only once the
-// test releases it (or the test's deadline passes), as a receiver that
-// hangs does.
-type countingReceiver struct {
-	srv     *http.Server
-	url     string
-	mu      sync.Mutex
-	counts  map[string]int // click ID to requests received
-	release chan struct{}
-	once    sync.Once
+// newCountingReceiver is an affiliate's tracker serving on ln (a loopback
+// listener). One that holds answers every request only once the test
+// releases it, as a receiver that hangs does.
+func newCountingReceiver(t *testing.T, ln net.Listener, holding bool) *testkit.Receiver {
+	options := []testkit.ReceiverOption{testkit.Listener(ln), testkit.Default(testkit.Answer{Body: "OK"})}
+	if holding {
+		options = append(options, testkit.Held())
+	}
+	return testkit.NewReceiver(t, options...)
 }
 
-// newCountingReceiver serves on ln (a loopback listener).
-func newCountingReceiver(t *testing.T, ln net.Listener, holding bool) *countingReceiver {
-	r := &countingReceiver{url: "http://" + ln.Addr().String(), counts: map[string]int{}, release: make(chan struct{})}
-	if !holding {
-		r.unblock()
-	}
-	deadline, ok := t.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Minute)
-	}
-	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.counts[req.URL.Query().Get("cid")]++
-		r.mu.Unlock()
-		select {
-		case <-r.release:
-		case <-req.Context().Done():
-		case <-time.After(time.Until(deadline)):
-		}
-		_, _ = w.Write([]byte("OK"))
-	})}
-	go func() { _ = r.srv.Serve(ln) }()
-	t.Cleanup(func() { r.unblock(); _ = r.srv.Close() })
-	return r
-}
-
-func (r *countingReceiver) unblock() { r.once.Do(func() { close(r.release) }) }
-
-// missing lists the click IDs of want not received yet, and the doubled.
-func (r *countingReceiver) missing(want []string) (missing, doubled []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// unreceived lists the click IDs of want r has not received yet, and those
+// it received more than once.
+func unreceived(r *testkit.Receiver, want []string) (missing, doubled []string) {
 	for _, cid := range want {
-		switch n := r.counts[cid]; {
+		switch n := r.CountQuery("cid", cid); {
 		case n == 0:
 			missing = append(missing, cid)
 		case n > 1:
@@ -64,16 +33,6 @@ func (r *countingReceiver) missing(want []string) (missing, doubled []string) {
 		}
 	}
 	return missing, doubled
-}
-
-func (r *countingReceiver) received() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, c := range r.counts {
-		n += c
-	}
-	return n
 }
 
 func listenLoopback(t *testing.T) net.Listener {
@@ -141,21 +100,23 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 	t.Run("a hanging receiver does not hold the others' postbacks", func(t *testing.T) {
 		hanging := newCountingReceiver(t, listenLoopback(t), true)
 		healthy := newCountingReceiver(t, listenLoopback(t), false)
-		slowAff := newAffiliate("Slow Media", hanging.url)
-		fastAff := newAffiliate("Fast Media", healthy.url)
+		slowAff := newAffiliate("Slow Media", hanging.URL)
+		fastAff := newAffiliate("Fast Media", healthy.URL)
 
 		// The hanging receiver's postbacks first: without a bound per host
 		// they would take all 4 slots.
 		held := convert(slowAff, 6)
-		waitFor(t, "the hanging receiver holding requests", 30*time.Second, func() bool { return hanging.received() >= 2 })
+		testkit.Poll(t, "the hanging receiver holding requests", 30*time.Second, func() (bool, string) {
+			return hanging.Count() >= 2, fmt.Sprintf("%d held", hanging.Count())
+		})
 		healthyCIDs := convert(fastAff, 6)
-		pollUntilEmpty(t, "every healthy postback while the other receiver hangs", func() string {
-			if missing, _ := healthy.missing(healthyCIDs); len(missing) > 0 {
+		testkit.Settle(t, "every healthy postback while the other receiver hangs", stackWait, func() string {
+			if missing, _ := unreceived(healthy, healthyCIDs); len(missing) > 0 {
 				return fmt.Sprintf("%d of %d healthy postbacks missing", len(missing), len(healthyCIDs))
 			}
 			return ""
 		})
-		if got := hanging.received(); got != 2 {
+		if got := hanging.Count(); got != 2 {
 			t.Errorf("the hanging receiver got %d requests at once, want its bound, 2", got)
 		}
 		if busy := s.metric(`clickrelay_postback_deferred_total{reason="host_busy"}`); busy < 1 {
@@ -164,9 +125,9 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 
 		// Released, the receiver gets every postback held or deferred,
 		// each once, and none used up an attempt waiting.
-		hanging.unblock()
-		pollUntilEmpty(t, "every held or deferred postback delivered", func() string {
-			missing, doubled := hanging.missing(held)
+		hanging.Release()
+		testkit.Settle(t, "every held or deferred postback delivered", stackWait, func() string {
+			missing, doubled := unreceived(hanging, held)
 			if len(missing) > 0 || delivered() < 12 {
 				return fmt.Sprintf("%d missing, %v delivered", len(missing), delivered())
 			}
@@ -175,8 +136,8 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 			}
 			return ""
 		})
-		for name, r := range map[string]*countingReceiver{"hanging": hanging, "healthy": healthy} {
-			if _, doubled := r.missing(append(held, healthyCIDs...)); len(doubled) > 0 {
+		for name, r := range map[string]*testkit.Receiver{"hanging": hanging, "healthy": healthy} {
+			if _, doubled := unreceived(r, append(held, healthyCIDs...)); len(doubled) > 0 {
 				t.Errorf("the %s receiver got %v more than once", name, doubled)
 			}
 		}
@@ -196,17 +157,17 @@ func TestReceiverHostsAreIsolated(t *testing.T) {
 		downAff := newAffiliate("Down Media", "http://"+addr)
 		before := delivered()
 		cids := convert(downAff, 3)
-		waitFor(t, "the refusing host backed off", 30*time.Second, func() bool {
-			return s.metric("clickrelay_postback_hosts_backed_off") == 1 &&
-				s.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`) > 0
+		testkit.Poll(t, "the refusing host backed off", 30*time.Second, func() (bool, string) {
+			hosts, deferred := s.metric("clickrelay_postback_hosts_backed_off"), s.metric(`clickrelay_postback_deferred_total{reason="host_backoff"}`)
+			return hosts == 1 && deferred > 0, fmt.Sprintf("%v hosts backed off, %v postbacks deferred for it", hosts, deferred)
 		})
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("the port %s was taken meanwhile: %v", addr, err)
 		}
 		up := newCountingReceiver(t, ln, false)
-		pollUntilEmpty(t, "the backed-off host's postbacks delivered after it came back", func() string {
-			missing, doubled := up.missing(cids)
+		testkit.Settle(t, "the backed-off host's postbacks delivered after it came back", stackWait, func() string {
+			missing, doubled := unreceived(up, cids)
 			switch {
 			case len(missing) > 0:
 				return fmt.Sprintf("%d missing (backed off %v, deferred %v/%v, retry queue %v, delivered %v, retries %v, dead %v)", len(missing),

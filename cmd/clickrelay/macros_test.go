@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // An affiliate migrating from Everflow, TUNE, CAKE or Affise pastes its
@@ -31,14 +33,14 @@ func TestPostbackMacrosOfOtherPlatforms(t *testing.T) {
 		{"CAKE", "click_id=#s2#&affiliate=#s1#&s5=#s5#&lead=#leadid#&aff=#affid#&offer=#oid#&tid=#tid#&req=#reqid#" +
 			"&price=#price#&ts=#utcunixtime#&ip=#ip#"},
 	}
-	receivers := map[string]*affiliateTracker{}
+	receivers := map[string]*testkit.Receiver{}
 	for _, p := range platforms {
-		r := newAffiliateTracker(t)
+		r := newReceiver(t)
 		receivers[p.name] = r
 		var pb struct {
 			PostbackID string `json:"postback_id"`
 		}
-		body := fmt.Sprintf(`{"url":%q}`, r.srv.URL+"/pb?"+p.query)
+		body := fmt.Sprintf(`{"url":%q}`, r.URL+"/pb?"+p.query)
 		if code := s.call("POST", "/v1/postbacks", affiliate, body, &pb); code != 200 || pb.PostbackID == "" {
 			t.Fatalf("register the %s postback: %d %+v", p.name, code, pb)
 		}
@@ -107,13 +109,7 @@ func TestPostbackMacrosOfOtherPlatforms(t *testing.T) {
 	}
 	for _, p := range platforms {
 		t.Run(p.name, func(t *testing.T) {
-			var q url.Values
-			select {
-			case h := <-receivers[p.name].hits:
-				q = h.query
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no %s postback within 30 s", p.name)
-			}
+			q := receivers[p.name].Await(t, 1, 30*time.Second).Query
 			for param, v := range want[p.name] {
 				if got, ok := q[param]; !ok || len(got) != 1 || got[0] != v {
 					t.Errorf("%s = %q, want %q (query %s)", param, got, v, queryParamNames(q))

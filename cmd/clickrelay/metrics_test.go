@@ -17,6 +17,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // dashboardFile is the Grafana dashboard shipped for operators.
@@ -31,9 +32,9 @@ func TestMetricsPassPromtool(t *testing.T) {
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := startStack(t, "CLICKRELAY_METRICS_ADDR="+metricsAddr)
 	n := s.setUp("https://shop.example.com/land?cid={click_id}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
-	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`, receiver.srv.URL+"/pb?cid={click_id}"), nil); code != 200 {
+	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`, receiver.URL+"/pb?cid={click_id}"), nil); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
 	status, location := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
@@ -45,19 +46,20 @@ func TestMetricsPassPromtool(t *testing.T) {
 	if code := s.call("POST", "/api/v1/conversions", advertiser, body, nil); code != 200 {
 		t.Fatalf("conversion: %d", code)
 	}
-	select {
-	case <-receiver.hits:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no postback within 30 s")
-	}
+	receiver.Await(t, 1, 30*time.Second)
 	// Scraped once the sink has stored the click and the attempt, so the
 	// histograms of every stage hold an observation.
 	var exposition []byte
-	waitFor(t, "the click and the postback attempt stored", 30*time.Second, func() bool {
+	testkit.Poll(t, "the click and the postback attempt stored", 30*time.Second, func() (bool, string) {
 		exposition = scrape(t, s.base+"/metrics")
-		return bytes.Contains(exposition, []byte("\nclickrelay_sink_records_total{topic=\"clicks\"} 1\n")) &&
-			bytes.Contains(exposition, []byte("\nclickrelay_sink_records_total{topic=\"postback_attempts\"} 1\n")) &&
-			bytes.Contains(exposition, []byte("\nclickrelay_postback_request_seconds_count 1\n"))
+		var missing []string
+		for _, line := range []string{`clickrelay_sink_records_total{topic="clicks"} 1`, `clickrelay_sink_records_total{topic="postback_attempts"} 1`,
+			"clickrelay_postback_request_seconds_count 1"} {
+			if !bytes.Contains(exposition, []byte("\n"+line+"\n")) {
+				missing = append(missing, line)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("/metrics lacks %s", strings.Join(missing, ", "))
 	})
 
 	if u := promtext.Undocumented(exposition); len(u) != 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // privateRedis is a redis-server of the test's own, on a free port, that
@@ -49,8 +51,9 @@ func (r *privateRedis) start() {
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	waitFor(r.t, "the private redis-server answers", 10*time.Second, func() bool {
-		return r.do("PING") == nil
+	testkit.Poll(r.t, "the private redis-server answers", 10*time.Second, func() (bool, string) {
+		err := r.do("PING")
+		return err == nil, fmt.Sprint(err)
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
@@ -93,8 +94,9 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 	if err := client.Publish(ctx, prefix+"invalidate", "*").Err(); err != nil { // a full reload now, not at the next resync
 		t.Fatal(err)
 	}
-	waitFor(t, "Redis restored by the reload", 30*time.Second, func() bool {
-		return client.HExists(ctx, prefix+"ent:offer", n.offerID).Val()
+	testkit.Poll(t, "Redis restored by the reload", 30*time.Second, func() (bool, string) {
+		there, err := client.HExists(ctx, prefix+"ent:offer", n.offerID).Result()
+		return there, fmt.Sprintf("the offer in Redis: %v (%v)", there, err)
 	})
 	if got := s.metric("clickrelay_catalog_empty_reloads_total"); got < 1 {
 		t.Errorf("clickrelay_catalog_empty_reloads_total = %v, want at least 1", got)
@@ -183,8 +185,9 @@ func TestARedisRestartWithoutPersistenceLosesNoConfiguration(t *testing.T) {
 	r.start()
 	// go-redis resubscribes to invalidations after the lost connection, and
 	// that triggers a full reload: it finds Redis empty.
-	waitFor(t, "Redis rebuilt from the journal", 30*time.Second, func() bool {
-		return client.HExists(ctx, prefix+"ent:offer", n.offerID).Val() && client.Exists(ctx, prefix+"secret:clickid").Val() == 1
+	testkit.Poll(t, "Redis rebuilt from the journal", 30*time.Second, func() (bool, string) {
+		offer, secret := client.HExists(ctx, prefix+"ent:offer", n.offerID).Val(), client.Exists(ctx, prefix+"secret:clickid").Val() == 1
+		return offer && secret, fmt.Sprintf("the offer in Redis: %v, the click secret: %v", offer, secret)
 	})
 	if got := s.metric("clickrelay_catalog_empty_reloads_total"); got < 1 {
 		t.Errorf("clickrelay_catalog_empty_reloads_total = %v, want at least 1", got)
@@ -201,8 +204,9 @@ func TestARedisRestartWithoutPersistenceLosesNoConfiguration(t *testing.T) {
 		} `json:"data"`
 	}
 	// The click reaches Redis behind its 302: retried until it has.
-	waitFor(t, "a fresh click converts with the restored key", 30*time.Second, func() bool {
-		return s.call("POST", "/api/v1/conversions", advertiser, fmt.Sprintf(`{"click_id":%q,"txid":"R-1"}`, cid), &conv) == 200 && conv.Data.Tracked
+	testkit.Poll(t, "a fresh click converts with the restored key", 30*time.Second, func() (bool, string) {
+		code := s.call("POST", "/api/v1/conversions", advertiser, fmt.Sprintf(`{"click_id":%q,"txid":"R-1"}`, cid), &conv)
+		return code == 200 && conv.Data.Tracked, fmt.Sprintf("%d %+v", code, conv)
 	})
 	s.terminate()
 }

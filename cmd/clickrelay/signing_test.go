@@ -6,84 +6,43 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-// signedHit is a postback as a receiver got it: the URL rebuilt from the
-// request (what a receiver verifies against) and the signature headers.
-type signedHit struct {
-	url, timestamp, signature string
+// newSigningReceiver is an affiliate's tracker that keeps every request.
+func newSigningReceiver(t *testing.T) *testkit.Receiver {
+	return testkit.NewReceiver(t, testkit.Default(testkit.Answer{Body: "OK from the receiver"}))
 }
 
-// signingReceiver is an affiliate's tracker that keeps every request.
-type signingReceiver struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits []signedHit
-}
+// signingWait bounds the wait for a signed postback.
+const signingWait = 20 * time.Second
 
-func newSigningReceiver(t *testing.T) *signingReceiver {
-	r := &signingReceiver{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.hits = append(r.hits, signedHit{"http://" + req.Host + req.RequestURI,
-			req.Header.Get("X-Clickrelay-Timestamp"), req.Header.Get("X-Clickrelay-Signature")})
-		r.mu.Unlock()
-		w.Write([]byte("OK from the receiver"))
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *signingReceiver) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.hits)
-}
-
-// find returns the request whose URL contains part.
-func (r *signingReceiver) find(part string) (signedHit, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, h := range r.hits {
-		if strings.Contains(h.url, part) {
-			return h, true
-		}
-	}
-	return signedHit{}, false
-}
-
-// await waits for the receiver's n-th request and returns it.
-func (r *signingReceiver) await(t *testing.T, n int) signedHit {
-	t.Helper()
-	waitFor(t, fmt.Sprintf("postback %d at %s", n, r.srv.URL), 20*time.Second, func() bool { return r.count() >= n })
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.hits[n-1]
-}
+// The signature headers of a postback as a receiver got it.
+func timestampOf(h testkit.Request) string { return h.Header.Get("X-Clickrelay-Timestamp") }
+func signatureOf(h testkit.Request) string { return h.Header.Get("X-Clickrelay-Signature") }
 
 // verify checks a hit's signature the way the README tells a receiver to,
 // with the standard library only: HMAC-SHA256 keyed with the secret over
 // "GET\n" + URL + "\n" + timestamp, and a timestamp within 5 minutes.
-func verify(secret string, h signedHit) error {
-	ts, err := strconv.ParseInt(h.timestamp, 10, 64)
+func verify(secret string, h testkit.Request) error {
+	timestamp, signature := timestampOf(h), signatureOf(h)
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return fmt.Errorf("timestamp %q: %w", h.timestamp, err)
+		return fmt.Errorf("timestamp %q: %w", timestamp, err)
 	}
 	if age := time.Since(time.Unix(ts, 0)); age > 5*time.Minute || age < -5*time.Minute {
 		return fmt.Errorf("timestamp %d is %v old", ts, age)
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("GET\n" + h.url + "\n" + h.timestamp))
+	mac.Write([]byte("GET\n" + h.URL + "\n" + timestamp))
 	want := "v1=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(h.signature), []byte(want)) {
-		return fmt.Errorf("signature %q, want %q", h.signature, want)
+	if !hmac.Equal([]byte(signature), []byte(want)) {
+		return fmt.Errorf("signature %q, want %q", signature, want)
 	}
 	return nil
 }
@@ -128,26 +87,26 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		SigningSecret string `json:"signing_secret"`
 	}
 	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"signed":true}`,
-		signedRecv.srv.URL+"/pb?cid={click_id}&payout={payout}&s1={sub1}&token="+token), &signed); code != 200 ||
+		signedRecv.URL+"/pb?cid={click_id}&payout={payout}&s1={sub1}&token="+token), &signed); code != 200 ||
 		!signed.Signed || !strings.HasPrefix(signed.SigningSecret, "whsec_") || len(signed.SigningSecret) != 70 {
 		t.Fatalf("create signed postback: %d %+v", code, signed)
 	}
 	secrets = append(secrets, signed.SigningSecret)
-	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`, plainRecv.srv.URL+"/plain?cid={click_id}"), &plain); code != 200 ||
+	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q}`, plainRecv.URL+"/plain?cid={click_id}"), &plain); code != 200 ||
 		plain.Signed || plain.SigningSecret != "" {
 		t.Fatalf("create unsigned postback: %d %+v", code, plain)
 	}
 
 	t.Run("a signed postback verifies; an unsigned one carries no signature", func(t *testing.T) {
 		cid := s.sale(t, n, "ORDER-S1")
-		h := signedRecv.await(t, 1)
+		h := signedRecv.Await(t, 1, signingWait)
 		if err := verify(signed.SigningSecret, h); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(h.url, "cid="+cid) || !strings.Contains(h.url, "token="+token) {
-			t.Fatalf("signed URL %q", h.url)
+		if !strings.Contains(h.URL, "cid="+cid) || !strings.Contains(h.URL, "token="+token) {
+			t.Fatalf("signed URL %q", h.URL)
 		}
-		if p := plainRecv.await(t, 1); p.signature != "" || p.timestamp != "" {
+		if p := plainRecv.Await(t, 1, signingWait); signatureOf(p) != "" || timestampOf(p) != "" {
 			t.Fatalf("an unsigned postback carried %+v", p)
 		}
 	})
@@ -159,14 +118,14 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		}
 		secrets = append(secrets, rotated.SigningSecret)
 		s.sale(t, n, "ORDER-S2")
-		h := signedRecv.await(t, 2)
+		h := signedRecv.Await(t, 2, signingWait)
 		if err := verify(rotated.SigningSecret, h); err != nil {
 			t.Fatalf("with the new secret: %v", err)
 		}
 		if verify(signed.SigningSecret, h) == nil {
 			t.Fatal("the old secret still verifies")
 		}
-		plainRecv.await(t, 2)
+		plainRecv.Await(t, 2, signingWait)
 	})
 
 	t.Run("an affiliate-wide secret signs postbacks without their own", func(t *testing.T) {
@@ -188,10 +147,10 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		}
 		secrets = append(secrets, aff.SigningSecret, adminAff.SigningSecret)
 		s.sale(t, n, "ORDER-S3")
-		if err := verify(adminAff.SigningSecret, plainRecv.await(t, 3)); err != nil {
+		if err := verify(adminAff.SigningSecret, plainRecv.Await(t, 3, signingWait)); err != nil {
 			t.Fatalf("the unsigned postback, now under the affiliate's secret: %v", err)
 		}
-		if err := verify(rotated.SigningSecret, signedRecv.await(t, 3)); err != nil {
+		if err := verify(rotated.SigningSecret, signedRecv.Await(t, 3, signingWait)); err != nil {
 			t.Fatalf("the postback's own secret takes precedence: %v", err)
 		}
 		var view struct {
@@ -201,10 +160,10 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 			t.Fatalf("removing the postback's own secret leaves it signed by the affiliate's: %d %+v", code, view)
 		}
 		s.sale(t, n, "ORDER-S4")
-		if err := verify(adminAff.SigningSecret, signedRecv.await(t, 4)); err != nil {
+		if err := verify(adminAff.SigningSecret, signedRecv.Await(t, 4, signingWait)); err != nil {
 			t.Fatalf("after its own secret was removed: %v", err)
 		}
-		plainRecv.await(t, 4)
+		plainRecv.Await(t, 4, signingWait)
 
 		var cleared struct {
 			Success   bool `json:"success"`
@@ -216,10 +175,10 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 			t.Fatalf("admin removes the affiliate's secret: %d %+v", code, cleared)
 		}
 		s.sale(t, n, "ORDER-S5")
-		if h := plainRecv.await(t, 5); h.signature != "" {
+		if h := plainRecv.Await(t, 5, signingWait); signatureOf(h) != "" {
 			t.Fatalf("unsigned again, yet %+v", h)
 		}
-		if h := signedRecv.await(t, 5); h.signature != "" {
+		if h := signedRecv.Await(t, 5, signingWait); signatureOf(h) != "" {
 			t.Fatalf("unsigned again, yet %+v", h)
 		}
 		// Signed once more for what follows, through the affiliate's own route.
@@ -237,13 +196,13 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 
 	t.Run("test a postback", func(t *testing.T) {
 		// 5 conversions, 2 postbacks each, all delivered by now.
-		poll(t, "the deliveries counted", func() (bool, string) {
+		testkit.Poll(t, "the deliveries counted", stackWait, func() (bool, string) {
 			v := s.metric(`clickrelay_postbacks_total{result="delivered"}`)
 			return v == 10, fmt.Sprint(v)
 		})
 		var pb postbackAnswer
 		if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"signed":true,"event":"approved"}`,
-			testRecv.srv.URL+"/t?cid={click_id}&payout={payout}&s={sub1},{sub5}&ev={event}&st={status}&ts={timestamp}&token="+token), &pb); code != 200 {
+			testRecv.URL+"/t?cid={click_id}&payout={payout}&s={sub1},{sub5}&ev={event}&st={status}&ts={timestamp}&token="+token), &pb); code != 200 {
 			t.Fatalf("create: %d", code)
 		}
 		secrets = append(secrets, pb.SigningSecret)
@@ -251,20 +210,20 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		if code := s.call("POST", "/v1/postbacks/"+pb.PostbackID+"/test", affiliate, "", &got); code != 200 {
 			t.Fatalf("test: %d", code)
 		}
-		if testRecv.count() != 1 {
-			t.Fatalf("the receiver got %d requests, want 1", testRecv.count())
+		if testRecv.Count() != 1 {
+			t.Fatalf("the receiver got %d requests, want 1", testRecv.Count())
 		}
-		h := testRecv.await(t, 1)
-		if got.URL != h.url || !got.Signed || got.StatusCode != 200 || !got.Delivered || got.ResponseBody != "OK from the receiver" ||
+		h := testRecv.Await(t, 1, signingWait)
+		if got.URL != h.URL || !got.Signed || got.StatusCode != 200 || !got.Delivered || got.ResponseBody != "OK from the receiver" ||
 			got.Error != nil || got.LatencyMS <= 0 {
-			t.Fatalf("test answer %+v; the receiver got %q", got, h.url)
+			t.Fatalf("test answer %+v; the receiver got %q", got, h.URL)
 		}
 		if err := verify(pb.SigningSecret, h); err != nil {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"cid=test_", "payout=1", "s=sub1,sub5", "ev=approved", "st=approved", "ts=" + strconv.FormatInt(time.Now().Unix(), 10)[:5]} {
-			if !strings.Contains(h.url, want) {
-				t.Errorf("test URL %q lacks %q", h.url, want)
+			if !strings.Contains(h.URL, want) {
+				t.Errorf("test URL %q lacks %q", h.URL, want)
 			}
 		}
 
@@ -282,7 +241,7 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		}
 
 		// Never counted: the tests are counted apart, the deliveries not.
-		if c := testRecv.count(); c != 2 {
+		if c := testRecv.Count(); c != 2 {
 			t.Fatalf("the receiver got %d requests for two tests", c)
 		}
 		if v := s.metric("clickrelay_postback_tests_total"); v != 2 {
@@ -293,7 +252,7 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		}
 		// The report holds the real deliveries (10 by now) and no test.
 		today := time.Now().UTC().Format("2006-01-02")
-		poll(t, "the delivery report", func() (bool, string) {
+		testkit.Poll(t, "the delivery report", stackWait, func() (bool, string) {
 			var report struct {
 				Pixels []struct {
 					Payload string `json:"payload"`
@@ -305,7 +264,7 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 				t.Fatalf("report: %d", code)
 			}
 			for _, p := range report.Pixels {
-				if strings.Contains(p.Payload, testRecv.srv.URL) || strings.Contains(p.Payload, "test_") {
+				if strings.Contains(p.Payload, testRecv.URL) || strings.Contains(p.Payload, "test_") {
 					t.Fatalf("a test postback is in the report: %q", p.Payload)
 				}
 			}
@@ -325,21 +284,17 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		secrets = append(secrets, again.SigningSecret)
 		// The other process's catalog hears of it through the entity
 		// store's pub/sub; its test endpoint signs as its worker does.
-		waitFor(t, "the new secret in the all process", 10*time.Second, func() bool {
+		testkit.Poll(t, "the new secret in the all process", 10*time.Second, func() (bool, string) {
 			var got testAnswer
 			if code := s.call("POST", "/v1/postbacks/"+signed.PostbackID+"/test", affiliate, "", &got); code != 200 {
 				t.Fatalf("test: %d", code)
 			}
-			return verify(again.SigningSecret, signedRecv.await(t, signedRecv.count())) == nil
+			err := verify(again.SigningSecret, signedRecv.Await(t, signedRecv.Count(), signingWait))
+			return err == nil, fmt.Sprint(err)
 		})
 		s.sale(t, n, "ORDER-S6")
-		plainRecv.await(t, 6)
-		var delivery signedHit
-		waitFor(t, "the delivery of ORDER-S6", 20*time.Second, func() bool {
-			var ok bool
-			delivery, ok = signedRecv.find("s1=s1-ORDER-S6")
-			return ok
-		})
+		plainRecv.Await(t, 6, signingWait)
+		delivery := signedRecv.AwaitFind(t, "s1=s1-ORDER-S6", signingWait)
 		if err := verify(again.SigningSecret, delivery); err != nil {
 			t.Fatalf("the delivery after the rotation: %v", err)
 		}
@@ -347,7 +302,7 @@ func TestSignedPostbacksAndTests(t *testing.T) {
 		if code := serve.call("POST", "/v1/postbacks/"+signed.PostbackID+"/test", affiliate, "", &got); code != 200 || !got.Delivered || !got.Signed {
 			t.Fatalf("serve's test: %d %+v", code, got)
 		}
-		if err := verify(again.SigningSecret, signedRecv.await(t, signedRecv.count())); err != nil {
+		if err := verify(again.SigningSecret, signedRecv.Await(t, signedRecv.Count(), signingWait)); err != nil {
 			t.Fatalf("serve's test: %v", err)
 		}
 	})

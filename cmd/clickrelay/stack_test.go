@@ -22,6 +22,7 @@ import (
 	"github.com/clickrelay/clickrelay/api"
 	"github.com/clickrelay/clickrelay/internal/contract"
 	"github.com/clickrelay/clickrelay/internal/testenv"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 )
 
@@ -164,7 +165,7 @@ func prepare(t *testing.T, role string, env []string) *stack {
 	t.Cleanup(func() {
 		if s.cmd.ProcessState == nil && s.cmd.Process != nil {
 			_ = s.cmd.Process.Kill()
-			<-s.exited
+			testkit.Receive(t, "clickrelay "+role+"'s exit once killed", 30*time.Second, s.exited)
 		}
 		if t.Failed() {
 			t.Logf("clickrelay %s's log:\n%s", role, s.stderr.String())
@@ -177,29 +178,43 @@ func prepare(t *testing.T, role string, env []string) *stack {
 // when it exits or does not answer within 60 s.
 func (s *stack) start() {
 	s.t.Helper()
+	s.run()
+	s.awaitHealth()
+}
+
+// run runs s.cmd, its exit heard on s.exited.
+func (s *stack) run() {
+	s.t.Helper()
 	s.exited = make(chan error, 1)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
 	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(s.cmd, s.exited)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(s.base + "/health"); err == nil {
+}
+
+// awaitHealth waits until s answers /health, failing the test when it
+// exits or does not answer within 60 s.
+func (s *stack) awaitHealth() {
+	s.t.Helper()
+	role := s.cmd.Args[len(s.cmd.Args)-1]
+	testkit.Poll(s.t, "clickrelay "+role+" answering /health", 60*time.Second, func() (bool, string) {
+		resp, err := http.Get(s.base + "/health")
+		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return true, ""
 			}
 		}
 		select {
 		case err := <-s.exited:
-			s.t.Fatalf("clickrelay %s exited at start: %v\n%s", s.cmd.Args[len(s.cmd.Args)-1], err, s.stderr.String())
+			s.t.Fatalf("clickrelay %s exited at start: %v\n%s", role, err, s.stderr.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("clickrelay %s did not answer /health within 60 s\n%s", s.cmd.Args[len(s.cmd.Args)-1], s.stderr.String())
+		if err != nil {
+			return false, fmt.Sprintf("%v; its log:\n%s", err, s.stderr.String())
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%d; its log:\n%s", resp.StatusCode, s.stderr.String())
+	})
 }
 
 // startServe starts a second process, `clickrelay serve`, on the stack's
@@ -236,13 +251,8 @@ func (s *stack) terminate() {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		s.t.Fatal(err)
 	}
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			s.t.Fatalf("clickrelay exited with %v after SIGTERM", err)
-		}
-	case <-time.After(60 * time.Second):
-		s.t.Fatal("clickrelay did not exit within 60 s of SIGTERM")
+	if err := testkit.Receive(s.t, "clickrelay's exit after SIGTERM", 60*time.Second, s.exited); err != nil {
+		s.t.Fatalf("clickrelay exited with %v after SIGTERM", err)
 	}
 }
 
@@ -400,42 +410,13 @@ func clickID(t *testing.T, location, name string) string {
 	return id
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+// newReceiver is an affiliate's tracker receiving postbacks: it answers
+// each with a 200 and OK, and records it.
+func newReceiver(t *testing.T) *testkit.Receiver {
+	return testkit.NewReceiver(t, testkit.Default(testkit.Answer{Body: "OK"}))
 }
 
-// poll is waitFor for a condition worth describing when it fails: check
-// says whether it holds and what it saw; a failure after 60 s names the
-// last thing seen.
-func poll(t *testing.T, what string, check func() (bool, string)) {
-	t.Helper()
-	var seen string
-	defer func() {
-		if t.Failed() {
-			t.Logf("%s: last seen %s", what, seen)
-		}
-	}()
-	waitFor(t, what, 60*time.Second, func() bool {
-		var done bool
-		done, seen = check()
-		return done
-	})
-}
-
-// pollUntilEmpty is poll for a check that answers what is still wrong, or
-// "" once nothing is.
-func pollUntilEmpty(t *testing.T, what string, check func() string) {
-	t.Helper()
-	poll(t, what, func() (bool, string) {
-		wrong := check()
-		return wrong == "", wrong
-	})
-}
+// stackWait bounds a wait for the stack's asynchronous work: a click or a
+// conversion through Kafka and the sink into ClickHouse, a postback with
+// its retries.
+const stackWait = 60 * time.Second

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // A start waits for an engine that is not up yet: here Redis, started
@@ -24,53 +24,22 @@ func TestStartWaitsForAnEngineComingUp(t *testing.T) {
 	t.Cleanup(r.kill)
 	s := newStack(t, "CLICKRELAY_REDIS_URL="+r.url(), "CLICKRELAY_STARTUP_WAIT=2m")
 
-	// Redis starts in the background once the log shows the wait, while
-	// s.start waits for /health.
-	started := make(chan *exec.Cmd, 1)
-	failed := make(chan error, 1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(s.stderr.String(), "waiting for Redis to answer") {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				failed <- errors.New("clickrelay did not say within 60 s that it waits for Redis")
-				return
-			}
-		}
-		cmd := r.command()
-		if err := cmd.Start(); err != nil {
-			failed <- err
-			return
-		}
-		started <- cmd
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
+	// Redis starts once the log shows the wait; then clickrelay serves.
+	s.run()
+	testkit.Poll(t, "clickrelay saying it waits for Redis", 60*time.Second, func() (bool, string) {
 		select {
-		case cmd := <-started:
-			r.cmd = cmd
-			r.kill()
+		case err := <-s.exited:
+			t.Fatalf("clickrelay exited while it should wait for Redis: %v\n%s", err, s.stderr.String())
 		default:
 		}
+		log := s.stderr.String()
+		return strings.Contains(log, "waiting for Redis to answer"), log
 	})
-	s.start() // fails the test if clickrelay exits, or does not answer within 60 s
-	select {
-	case cmd := <-started:
-		r.cmd = cmd
-	case err := <-failed:
+	r.cmd = r.command()
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("clickrelay answers /health, yet Redis was not started within 10 s")
 	}
+	s.awaitHealth() // fails the test if clickrelay exits, or does not answer within 60 s
 
 	n := s.setUp("https://shop.example.com/?c={click_id}")
 	if status, _ := s.click("/click/" + n.offerID + "?aff_id=" + n.affiliateID); status != 302 {
@@ -94,13 +63,8 @@ func TestStartDoesNotWaitOnAWrongPassword(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- s.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err == nil {
-			t.Fatal("clickrelay started with a wrong Redis password")
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("clickrelay still runs 60 s after starting with a wrong Redis password")
+	if err := testkit.Receive(t, "clickrelay's exit after starting with a wrong Redis password", 60*time.Second, exited); err == nil {
+		t.Fatal("clickrelay started with a wrong Redis password")
 	}
 	log := s.stderr.String()
 	if !strings.Contains(log, "CLICKRELAY_REDIS_URL") || !strings.Contains(log, "WRONGPASS") {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -23,9 +24,9 @@ func TestAClickRedisLostStillConverts(t *testing.T) {
 		t.Fatalf("click: %d", status)
 	}
 	cid := clickID(t, location, "cid")
-	waitFor(t, "the click in ClickHouse", 30*time.Second, func() bool {
+	testkit.Poll(t, "the click in ClickHouse", 30*time.Second, func() (bool, string) {
 		c, err := s.ch.Count(ctx, "SELECT count() FROM "+s.ch.Table("clicks")+" WHERE click_id = ?", cid)
-		return err == nil && c == 1
+		return err == nil && c == 1, fmt.Sprintf("%d rows (%v)", c, err)
 	})
 	if err := client.Del(ctx, redis.ClickKeyForTest(s.envValue("CLICKRELAY_REDIS_URL"), prefix, cid)).Err(); err != nil {
 		t.Fatal(err)
@@ -55,9 +56,9 @@ func TestAClickRedisLostStillConverts(t *testing.T) {
 	}
 	day := time.Now().UTC().Format("2006-01-02")
 	affiliate := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
-	waitFor(t, "the conversion in the affiliate's log", 30*time.Second, func() bool {
+	testkit.Poll(t, "the conversion in the affiliate's log", 30*time.Second, func() (bool, string) {
 		s.call("GET", "/v1/conversions?date_from="+day+"&date_to="+day, affiliate, "", &list)
-		return len(list.Data) == 1
+		return len(list.Data) == 1, fmt.Sprintf("%+v", list.Data)
 	})
 	if got := list.Data[0]; got.ConversionID != conv.Data.ConversionID || got.ClickID != cid || got.Sub1 != "lost-in-redis" || got.Geo != "GB" {
 		t.Fatalf("attributed as %+v", got)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // stopOnly is a part that does nothing at start and runs stop at stop.
@@ -64,11 +66,7 @@ func TestStopIsOrderedAndBounded(t *testing.T) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- s.Stop(ctx) }()
-	select {
-	case err = <-done:
-	case <-time.After(timeout + time.Second):
-		t.Fatalf("stop did not end within its timeout plus a second")
-	}
+	err = testkit.Receive(t, "the stop's end, within its timeout plus a second", timeout+time.Second, done)
 	t.Logf("stop took %s: %v", time.Since(start), err)
 	mu.Lock()
 	defer mu.Unlock()
@@ -152,11 +150,7 @@ func TestRecoverReportsAPanic(t *testing.T) {
 		var flushed []int
 		_ = flushed[3] // an index out of range panics
 	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the goroutine did not end")
-	}
+	testkit.Receive(t, "the panicking goroutine's end", 5*time.Second, done)
 	select {
 	case f := <-s.Failed():
 		if f.Component != "click queues" || !strings.Contains(f.Err.Error(), "panic: runtime error: index out of range") ||

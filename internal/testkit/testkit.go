@@ -1,7 +1,9 @@
 // Package testkit holds what the tests of several packages share: waiting
-// on a condition with a deadline, an HTTP receiver that records what it is
-// sent, JSON answers read field by field, and components started for a
-// test. Test code only: no release build links it.
+// on a condition with a deadline (Wait, Poll, Settle, Receive), an HTTP
+// receiver that records what it is sent (Receiver), JSON answers read
+// field by field (JSON), values compared with a diff on failure (Equal,
+// Diff), and components started for a test (Start). Test code only: only
+// tests import it, so no release build links it.
 package testkit
 
 import (

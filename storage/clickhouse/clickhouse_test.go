@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -285,9 +286,7 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("Click: %v %v", found, err)
 	}
-	if got != click {
-		t.Fatalf("got %+v\nwant %+v", got, click)
-	}
+	testkit.Equal(t, "the click read back", click, got)
 	if _, found, err := c.Click(ctx, "01abc", minted.Add(time.Second)); found || err != nil {
 		t.Fatalf("found at another mint time: %v %v", found, err)
 	}

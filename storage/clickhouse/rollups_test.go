@@ -3,10 +3,10 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -146,8 +146,8 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 			if len(want) == 0 || want[0].Clicks == 0 && len(want) == 1 {
 				t.Fatalf("the reference answer is empty: %+v", want)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("got\n%+v\nwant (stats_minute)\n%+v", got, want)
+			if d := testkit.Diff(want, got); d != "" {
+				t.Errorf("the answer differs from stats_minute's (-stats_minute +got):\n%s", d)
 			}
 		})
 	}
@@ -190,8 +190,6 @@ func TestStatsCountOutcomesRevenueAndRejections(t *testing.T) {
 		got.Keys = nil
 		want := StatsRow{Clicks: 2, UniqueClicks: 1, Conversions: 3, Rejected: 2, OffTarget: 2, Paused: 1,
 			PayoutMicros: 200_000 + 2_000_000, RevenueMicros: 200_000 + 2_000_000}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%v (from %s):\n got %+v\nwant %+v", q.GroupBy, q.pick(time.UTC).table, got, want)
-		}
+		testkit.Equal(t, fmt.Sprintf("%v (from %s)", q.GroupBy, q.pick(time.UTC).table), want, got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickrelay/clickrelay/internal/testkit"
 	"github.com/clickrelay/clickrelay/model"
 )
 
@@ -68,7 +69,7 @@ func TestReplaceAPIKeysRevokesTheOldKeyEverywhere(t *testing.T) {
 	if err := a.SaveAPIKey(ctx, "others-key-0123456789", other); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { _, ok := b.Catalog().Principal("old-key-0123456789"); return ok })
+	testkit.Wait(t, "the other process knows the key", 5*time.Second, func() bool { _, ok := b.Catalog().Principal("old-key-0123456789"); return ok })
 	if err := a.ReplaceAPIKeys(ctx, "new-key-0123456789", p); err != nil {
 		t.Fatal(err)
 	}
@@ -78,24 +79,12 @@ func TestReplaceAPIKeysRevokesTheOldKeyEverywhere(t *testing.T) {
 	if got, ok := a.Catalog().Principal("new-key-0123456789"); !ok || got != p {
 		t.Fatalf("new key: %+v %v", got, ok)
 	}
-	waitFor(t, func() bool {
+	testkit.Wait(t, "the other process knows the new key only", 5*time.Second, func() bool {
 		_, oldOK := b.Catalog().Principal("old-key-0123456789")
 		_, newOK := b.Catalog().Principal("new-key-0123456789")
 		return !oldOK && newOK
 	})
 	if got, ok := b.Catalog().Principal("others-key-0123456789"); !ok || got != other {
 		t.Fatal("rotating one account's key revoked another's")
-	}
-}
-
-// waitFor polls cond until it holds, failing after 5 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

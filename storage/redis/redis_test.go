@@ -40,30 +40,18 @@ func TestEntitiesAreSharedAcrossProcesses(t *testing.T) {
 
 	paused := *offer
 	paused.Status = model.StatusPaused
-	start := time.Now()
 	if err := a.SaveEntity(ctx, &paused); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if o := b.Catalog().OfferBytes([]byte("ofr_x_1")); o != nil && o.Status == model.StatusPaused {
-			break
-		}
-		if time.Since(start) > time.Second {
-			t.Fatal("the other process did not see the PATCH within 1 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(t, "the other process sees the PATCH", time.Second, func() (bool, string) {
+		o := b.Catalog().OfferBytes([]byte("ofr_x_1"))
+		return o != nil && o.Status == model.StatusPaused, fmt.Sprintf("%+v", o)
+	})
 
 	if err := a.DeleteEntity(ctx, model.KindOffer, id); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for b.Catalog().Offer(id) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the other process still has the deleted offer")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Wait(t, "the other process forgets the deleted offer", time.Second, func() bool { return b.Catalog().Offer(id) == nil })
 }
 
 func TestAPIKeysAreFoundByHashOnly(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 func TestAdvanceStatus(t *testing.T) {
@@ -82,22 +84,17 @@ func TestAdvanceStatusLeaseRunsOut(t *testing.T) {
 	}
 	// The owner died: once its lease has run out, its version counts as
 	// taken and the next change numbers past it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		outcome, got, err := c.AdvanceStatus(ctx, "conv_lease", seed, "rejected", "next", time.Second, time.UnixMilli(3))
+	var got StatusVersion
+	testkit.Poll(t, "the next change advancing past a lapsed 1 ms lease", 5*time.Second, func() (bool, string) {
+		outcome, replaced, err := c.AdvanceStatus(ctx, "conv_lease", seed, "rejected", "next", time.Second, time.UnixMilli(3))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if outcome == StatusAdvanced {
-			if got.Version != 2 || got.Status != "approved" {
-				t.Fatalf("after a lapsed lease: %+v, want to replace version 2 approved", got)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 5 s after a 1 ms lease", outcome)
-		}
-		time.Sleep(5 * time.Millisecond)
+		got = replaced
+		return outcome == StatusAdvanced, fmt.Sprint(outcome)
+	})
+	if got.Version != 2 || got.Status != "approved" {
+		t.Fatalf("after a lapsed lease: %+v, want to replace version 2 approved", got)
 	}
 }
 
