@@ -78,7 +78,7 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 	if len(args.Peek("date_from")) == 0 && len(args.Peek("date_to")) == 0 {
 		today := now().Truncate(24 * time.Hour)
 		q.From, q.To = today.AddDate(0, 0, 1-adminConversionDays), today.AddDate(0, 0, 1)
-	} else if q.From, q.To, _, perr = parseStatsRange(args, s.config.MaxStatsRange); perr != nil {
+	} else if q.From, q.To, _, perr = parseStatsRange(args, s.config.MaxStatsRange, s.config.Location); perr != nil {
 		bad(perr)
 		return
 	}

@@ -27,11 +27,15 @@ type liveMinute struct {
 	Clicks       uint64  `json:"clicks"`
 	UniqueClicks uint64  `json:"unique_clicks"`
 	Conversions  uint64  `json:"conversions"`
+	SaleAmount   float64 `json:"sale_amount"`
 	Revenue      float64 `json:"revenue"`
 	Payout       float64 `json:"payout"`
+	Profit       float64 `json:"profit"`
 	// Clicks turned away (see statsNumbers).
 	OffTarget uint64 `json:"off_target"`
 	Paused    uint64 `json:"paused"`
+	Blocked   uint64 `json:"blocked"`
+	Capped    uint64 `json:"capped"`
 }
 
 // liveTop is one entry of a top list.
@@ -41,6 +45,7 @@ type liveTop struct {
 	Clicks      uint64  `json:"clicks"`
 	Conversions uint64  `json:"conversions"`
 	Revenue     float64 `json:"revenue"`
+	Profit      float64 `json:"profit"`
 }
 
 // deadLetterCounter counts dead deliveries across postbacks
@@ -117,10 +122,12 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 	for m := from; m.Before(to); m = m.Add(time.Minute) {
 		point := liveMinute{Minute: m.Format(time.RFC3339)}
 		if r := byMinute[strconv.FormatInt(m.Unix(), 10)]; r != nil {
-			point.Clicks, point.UniqueClicks, point.Conversions = r.Clicks, r.UniqueClicks, r.Conversions
-			point.OffTarget, point.Paused = r.OffTarget, r.Paused
-			point.Revenue = round(model.MicrosToUnits(revenueMicros(r)), 2)
-			point.Payout = round(model.MicrosToUnits(r.PayoutMicros), 2)
+			var m statsMicros
+			m.add(r)
+			n := m.numbers()
+			point.Clicks, point.UniqueClicks, point.Conversions = n.Clicks, n.UniqueClicks, n.Conversions
+			point.SaleAmount, point.Revenue, point.Payout, point.Profit = n.SaleAmount, n.Revenue, n.Payout, n.Profit
+			point.OffTarget, point.Paused, point.Blocked, point.Capped = n.OffTarget, n.Paused, n.Blocked, n.Capped
 		}
 		series = append(series, point)
 	}
@@ -132,7 +139,7 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 				continue
 			}
 			e := liveTop{ID: r.Keys[0], Name: r.Keys[0], Clicks: r.Clicks, Conversions: r.Conversions,
-				Revenue: round(model.MicrosToUnits(revenueMicros(&r)), 2)}
+				Revenue: model.MicrosToUnits(r.RevenueMicros), Profit: model.MicrosToUnits(r.RevenueMicros - r.PayoutMicros)}
 			if name, ok := s.entityName(queries[i+1].GroupBy[0], e.ID); ok {
 				e.Name = name
 			}

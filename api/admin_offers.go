@@ -40,7 +40,73 @@ func (s *Server) createOffer(ctx *fasthttp.RequestCtx) {
 		s.storageError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true, "offer": offer})
+	s.answerOffer(ctx, fasthttp.StatusCreated, offer)
+}
+
+// adminOffer is an offer as the admin reads it: its revenue in force (its
+// payout's when it has none of its own), its visibility, and each cap with
+// where it stands.
+type adminOffer struct {
+	*model.Offer
+	Revenue    float64   `json:"revenue"`
+	Visibility string    `json:"visibility"`
+	Caps       []capView `json:"caps"`
+}
+
+// capView is a cap and where it stands in its current period: a count, or
+// an amount in the offer's currency.
+type capView struct {
+	model.Cap
+	Used float64 `json:"used"`
+}
+
+// viewOffer shows o to the admin.
+func (s *Server) viewOffer(ctx *fasthttp.RequestCtx, o *model.Offer) (adminOffer, error) {
+	caps, err := s.capViews(ctx, o, nil)
+	visibility := o.Visibility
+	if visibility == "" {
+		visibility = model.VisibilityPublic
+	}
+	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), Visibility: visibility, Caps: caps}, err
+}
+
+// capViews shows the caps of rec (an affiliate's on offer), or of offer
+// when rec is nil, with where they stand.
+func (s *Server) capViews(ctx *fasthttp.RequestCtx, offer *model.Offer, rec *model.OfferAffiliate) ([]capView, error) {
+	caps := offer.Caps
+	if rec != nil {
+		caps = rec.Caps
+	}
+	out := make([]capView, len(caps))
+	var used []int64
+	if len(caps) > 0 && s.deps.Caps != nil {
+		rctx, cancel := requestContext(ctx)
+		defer cancel()
+		var err error
+		if used, err = s.deps.Caps.Used(rctx, offer, rec); err != nil {
+			return nil, err
+		}
+	}
+	for i, c := range caps {
+		out[i].Cap = c
+		if i < len(used) {
+			out[i].Used = float64(used[i])
+			if c.Money() {
+				out[i].Used = model.MicrosToUnits(used[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+// answerOffer answers {"success": true, "offer": ...}.
+func (s *Server) answerOffer(ctx *fasthttp.RequestCtx, status int, o *model.Offer) {
+	view, err := s.viewOffer(ctx, o)
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	writeJSON(ctx, status, map[string]any{"success": true, "offer": view})
 }
 
 // checkAdvertiser refuses an offer naming an advertiser that does not exist.
@@ -71,7 +137,16 @@ func (s *Server) listOffers(ctx *fasthttp.RequestCtx) {
 		}
 		all = found
 	}
-	writeListing(ctx, "offers", all, page, perPage)
+	list := pageOf(all, page, perPage)
+	views := make([]adminOffer, len(list))
+	for i, o := range list {
+		var err error
+		if views[i], err = s.viewOffer(ctx, o); err != nil {
+			s.storageError(ctx, err)
+			return
+		}
+	}
+	writePage(ctx, "offers", views, len(all), page, perPage)
 }
 
 func (s *Server) getOffer(ctx *fasthttp.RequestCtx, id string) {
@@ -80,7 +155,7 @@ func (s *Server) getOffer(ctx *fasthttp.RequestCtx, id string) {
 		adminNotFound(ctx, "Offer")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "offer": offer})
+	s.answerOffer(ctx, fasthttp.StatusOK, offer)
 }
 
 func (s *Server) patchOffer(ctx *fasthttp.RequestCtx, id string) {
@@ -110,6 +185,6 @@ func (s *Server) patchOffer(ctx *fasthttp.RequestCtx, id string) {
 		return offer, nil
 	})
 	if ok {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "offer": saved})
+		s.answerOffer(ctx, fasthttp.StatusOK, saved.(*model.Offer))
 	}
 }

@@ -24,28 +24,42 @@ var adminStatsDimensions = map[string]string{
 
 const adminStatsDimensionNames = "date, hour, week, month, offer, affiliate, advertiser, geo, device, os, sub1..sub5"
 
-// statsNumbers are a stats group's figures as the admin reads them.
+// statsNumbers are a stats group's figures as the admin reads them. Money
+// is in the offers' currency, exact to the micro-unit, so the rows add up to
+// the totals to the last digit: sale_amount is what the sales came to,
+// revenue what advertisers owe the network, payout what the network owes
+// affiliates, and profit revenue minus payout; rejected and reversed
+// conversions leave all three.
 type statsNumbers struct {
 	Clicks       uint64  `json:"clicks"`
 	UniqueClicks uint64  `json:"unique_clicks"`
 	Conversions  uint64  `json:"conversions"`
 	Approved     int64   `json:"approved"`
+	Rejected     int64   `json:"rejected"`
+	SaleAmount   float64 `json:"sale_amount"`
 	Revenue      float64 `json:"revenue"`
 	Payout       float64 `json:"payout"`
 	Profit       float64 `json:"profit"`
-	CVR          float64 `json:"cvr"`
-	EPC          float64 `json:"epc"`
-	// Clicks turned away: a visitor outside the offer's targeting, and an
-	// offer not active (sent to the fallback URL, or answered 404).
+	// Margin is profit per 100 of revenue (2 decimals; 0 without revenue),
+	// CVR conversions per 100 clicks, EPC revenue per click (4 decimals).
+	Margin float64 `json:"margin"`
+	CVR    float64 `json:"cvr"`
+	EPC    float64 `json:"epc"`
+	// Clicks turned away (README, "Clicks turned away"): a visitor outside
+	// the offer's targeting, an offer not active, an affiliate without
+	// access or a blocked sub-ID, a click cap reached.
 	OffTarget uint64 `json:"off_target"`
 	Paused    uint64 `json:"paused"`
+	Blocked   uint64 `json:"blocked"`
+	Capped    uint64 `json:"capped"`
 }
 
-// statsMicros are the sums behind statsNumbers, added before rounding.
+// statsMicros are the sums behind statsNumbers.
 type statsMicros struct {
-	clicks, unique, conversions uint64
-	approved, revenue, payout   int64
-	offTarget, paused           uint64
+	clicks, unique, conversions        uint64
+	approved, rejected                 int64
+	amount, revenue, payout            int64
+	offTarget, paused, blocked, capped uint64
 }
 
 func (m *statsMicros) add(r *clickhouse.StatsRow) {
@@ -53,36 +67,48 @@ func (m *statsMicros) add(r *clickhouse.StatsRow) {
 	m.unique += r.UniqueClicks
 	m.conversions += r.Conversions
 	m.approved += r.Approved
-	m.revenue += revenueMicros(r)
+	m.rejected += r.Rejected
+	m.amount += r.AmountMicros
+	m.revenue += r.RevenueMicros
 	m.payout += r.PayoutMicros
 	m.offTarget += r.OffTarget
 	m.paused += r.Paused
+	m.blocked += r.Blocked
+	m.capped += r.Capped
 }
 
-// numbers rounds money to cents; cvr is conversions per 100 clicks (2
-// decimals) and epc revenue per click (4 decimals: cents would hide it).
 func (m *statsMicros) numbers() statsNumbers {
 	revenue := model.MicrosToUnits(m.revenue)
 	return statsNumbers{
-		Clicks: m.clicks, UniqueClicks: m.unique, Conversions: m.conversions, Approved: m.approved,
-		Revenue: round(revenue, 2), Payout: round(model.MicrosToUnits(m.payout), 2),
-		Profit:    round(model.MicrosToUnits(m.revenue-m.payout), 2),
+		Clicks: m.clicks, UniqueClicks: m.unique, Conversions: m.conversions, Approved: m.approved, Rejected: m.rejected,
+		SaleAmount: model.MicrosToUnits(m.amount), Revenue: revenue, Payout: model.MicrosToUnits(m.payout),
+		Profit:    model.MicrosToUnits(m.revenue - m.payout),
+		Margin:    ratio(float64(m.revenue-m.payout)*100, float64(m.revenue), 2),
 		CVR:       ratio(float64(m.conversions)*100, float64(m.clicks), 2),
 		EPC:       ratio(revenue, float64(m.clicks), 4),
-		OffTarget: m.offTarget, Paused: m.paused,
+		OffTarget: m.offTarget, Paused: m.paused, Blocked: m.blocked, Capped: m.capped,
 	}
 }
 
-// numberColumns are the CSV columns after the group keys.
-var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc",
-	"off_target", "paused"}
+// numberColumns are the CSV columns after the group keys, in statsNumbers'
+// order.
+var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "rejected", "sale_amount", "revenue", "payout",
+	"profit", "margin", "cvr", "epc", "off_target", "paused", "blocked", "capped"}
 
 func (n statsNumbers) cells() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	return []string{strconv.FormatUint(n.Clicks, 10), strconv.FormatUint(n.UniqueClicks, 10),
-		strconv.FormatUint(n.Conversions, 10), strconv.FormatInt(n.Approved, 10),
-		f(n.Revenue), f(n.Payout), f(n.Profit), f(n.CVR), f(n.EPC),
-		strconv.FormatUint(n.OffTarget, 10), strconv.FormatUint(n.Paused, 10)}
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	return []string{u(n.Clicks), u(n.UniqueClicks), u(n.Conversions), strconv.FormatInt(n.Approved, 10), strconv.FormatInt(n.Rejected, 10),
+		f(n.SaleAmount), f(n.Revenue), f(n.Payout), f(n.Profit), f(n.Margin), f(n.CVR), f(n.EPC),
+		u(n.OffTarget), u(n.Paused), u(n.Blocked), u(n.Capped)}
+}
+
+// row is n as a JSON object, for a row beside its keys.
+func (n statsNumbers) row() map[string]any {
+	return map[string]any{"clicks": n.Clicks, "unique_clicks": n.UniqueClicks, "conversions": n.Conversions,
+		"approved": n.Approved, "rejected": n.Rejected, "sale_amount": n.SaleAmount, "revenue": n.Revenue, "payout": n.Payout,
+		"profit": n.Profit, "margin": n.Margin, "cvr": n.CVR, "epc": n.EPC,
+		"off_target": n.OffTarget, "paused": n.Paused, "blocked": n.Blocked, "capped": n.Capped}
 }
 
 // adminStats serves GET /v2/stats.
@@ -91,7 +117,7 @@ func (s *Server) adminStats(ctx *fasthttp.RequestCtx) {
 	bad := func(perr *paramError) {
 		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_"+perr.Param, perr.Message)
 	}
-	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange)
+	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange, s.config.Location)
 	if perr != nil {
 		bad(perr)
 		return
@@ -159,9 +185,7 @@ func (s *Server) adminStats(ctx *fasthttp.RequestCtx) {
 			records = append(records, append(record, n.cells()...))
 			continue
 		}
-		row := map[string]any{"clicks": n.Clicks, "unique_clicks": n.UniqueClicks, "conversions": n.Conversions,
-			"approved": n.Approved, "revenue": n.Revenue, "payout": n.Payout, "profit": n.Profit, "cvr": n.CVR, "epc": n.EPC,
-			"off_target": n.OffTarget, "paused": n.Paused}
+		row := n.row()
 		for j, d := range groupBy {
 			row[d] = r.Keys[j]
 			if name, ok := s.entityName(d, r.Keys[j]); ok {

@@ -74,6 +74,22 @@ func (s *Server) convert(ctx *fasthttp.RequestCtx, scope ingest.Scope, req inges
 				"currency":     res.Conversion.Currency,
 			},
 		})
+	case res.Reason == ingest.ReasonCapReached:
+		// Seed 002's not-tracked answer, and the conversion as recorded
+		// (rejected) for the advertiser to reconcile against.
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+			"success": true,
+			"tracked": false,
+			"reason":  res.Reason,
+			"message": res.Message,
+			"data": map[string]any{
+				"tracked":      false,
+				"reason":       res.Reason,
+				"conversionId": res.Conversion.ID,
+				"status":       res.Conversion.Status,
+				"currency":     res.Conversion.Currency,
+			},
+		})
 	default:
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 			"success": true,
@@ -263,7 +279,7 @@ func (s *Server) conversionJSON(c *model.Conversion) map[string]any {
 		"vendorTxId":            txID,
 		"currency":              c.Currency,
 		"saleAmountCents":       cents(c.AmountMicros),
-		"advertiserPayoutCents": cents(c.PayoutMicros),
+		"advertiserPayoutCents": cents(c.RevenueMicros), // what the advertiser pays: revenue, never the payout
 		"status":                c.Status,
 		"createdAt":             c.Time,
 	}

@@ -59,9 +59,9 @@ func offerStatus(o *model.Offer) string {
 // says how much, advertiserPayoutCents is null.
 func payoutTerms(o *model.Offer) map[string]any {
 	if o.IsPercentage() {
-		return map[string]any{"advertiserPayoutCents": nil, "percent": o.Payout}
+		return map[string]any{"advertiserPayoutCents": nil, "percent": o.RevenueOrPayout()}
 	}
-	return map[string]any{"advertiserPayoutCents": cents(model.UnitsToMicros(o.Payout))}
+	return map[string]any{"advertiserPayoutCents": cents(model.UnitsToMicros(o.RevenueOrPayout()))}
 }
 
 // listAdvertiserOffers serves GET /api/v1/offers: the advertiser's offers

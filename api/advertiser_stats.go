@@ -102,7 +102,7 @@ func (s *Server) advertiserStats(ctx *fasthttp.RequestCtx) {
 		clicks += r.Clicks
 		conversions += r.Conversions
 		approved += max(r.Approved, 0)
-		rev := revenueMicros(r)
+		rev := advertiserRevenueMicros(r)
 		revenue += rev
 		row := map[string]any{"offerCode": r.Keys[0], "offerName": "", "currency": "USD",
 			"clicks": r.Clicks, "conversions": r.Conversions, "revenueCents": cents(rev)}

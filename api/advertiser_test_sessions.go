@@ -129,7 +129,7 @@ func (s *Server) testConversionJSON(sess *redis.TestSession, rec *redis.TestConv
 		"amount":                orNil(rec.Amount),
 		"currency":              orNil(rec.Currency),
 		"saleAmountCents":       cents(rec.AmountMicros),
-		"advertiserPayoutCents": cents(rec.PayoutMicros),
+		"advertiserPayoutCents": cents(rec.RevenueMicros),
 		"status":                orNil(rec.Status),
 		"receivedAt":            rec.ReceivedAt,
 	}

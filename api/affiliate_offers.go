@@ -9,6 +9,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // The offers an affiliate runs (seed 000): GET /v1/offers and
@@ -31,7 +32,14 @@ type affiliateOffer struct {
 	PreviewURL     string   `json:"preview_url"`
 	CreativesCount int      `json:"creatives_count"`
 	EPCAvg         float64  `json:"epc_avg"`
-	TrackingLink   string   `json:"tracking_link"`
+	// TrackingLink is there only when the affiliate may send traffic to
+	// the offer.
+	TrackingLink string `json:"tracking_link,omitempty"`
+	// Visibility is the offer's; ApprovalStatus where the affiliate stands
+	// on it: approved (a public offer, or approved on it), not_applied,
+	// pending, or rejected.
+	Visibility     string `json:"visibility"`
+	ApprovalStatus string `json:"approval_status"`
 }
 
 // affiliateOfferDetail is GET /v1/offers/{offer_id}: the list's fields and
@@ -49,7 +57,7 @@ type affiliateOfferDetail struct {
 	// TrackingLinkTemplate is TrackingLink with every parameter the click
 	// path reads, each value a {placeholder} for the affiliate's tracker to
 	// fill; TrackingParameters says what each one is for.
-	TrackingLinkTemplate string              `json:"tracking_link_template"`
+	TrackingLinkTemplate string              `json:"tracking_link_template,omitempty"`
 	TrackingParameters   []trackingParameter `json:"tracking_parameters"`
 	CreatedAt            string              `json:"created_at"`
 	UpdatedAt            string              `json:"updated_at"`
@@ -120,7 +128,7 @@ func (s *Server) listAffiliateOffers(ctx *fasthttp.RequestCtx, aff *model.Affili
 	}
 	var selected []*model.Offer
 	for _, o := range s.catalog.Offers() {
-		if f.matches(o) {
+		if f.matches(o) && model.Sees(o, s.catalog.OfferAffiliate(o.ID, aff.ID)) {
 			selected = append(selected, o)
 		}
 	}
@@ -137,7 +145,7 @@ func (s *Server) listAffiliateOffers(ctx *fasthttp.RequestCtx, aff *model.Affili
 	base := s.publicBase(ctx)
 	out := make([]affiliateOffer, 0, len(page))
 	for _, o := range page {
-		out = append(out, viewAffiliateOffer(o, aff, base, epc[o.ID]))
+		out = append(out, s.viewAffiliateOffer(o, aff, base, epc[o.ID]))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"data": out,
@@ -146,9 +154,8 @@ func (s *Server) listAffiliateOffers(ctx *fasthttp.RequestCtx, aff *model.Affili
 }
 
 func (s *Server) getAffiliateOffer(ctx *fasthttp.RequestCtx, aff *model.Affiliate, idOrSlug string) {
-	o := s.catalog.Offer(idOrSlug)
+	o := s.visibleOffer(ctx, aff, idOrSlug)
 	if o == nil {
-		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Offer does not exist.")
 		return
 	}
 	rctx, cancel := requestContext(ctx)
@@ -160,30 +167,105 @@ func (s *Server) getAffiliateOffer(ctx *fasthttp.RequestCtx, aff *model.Affiliat
 	}
 	base := s.publicBase(ctx)
 	view := affiliateOfferDetail{
-		affiliateOffer: viewAffiliateOffer(o, aff, base, epc[o.ID]),
+		affiliateOffer: s.viewAffiliateOffer(o, aff, base, epc[o.ID]),
 		Slug:           o.Slug, Currency: o.Currency, OS: o.OS,
 		Icon: o.Icon, Package: o.Package, ConversionFlow: o.ConversionFlow, OSVersion: o.OSVersion,
-		Creatives:            []string{},
-		TrackingLinkTemplate: trackingLink(base, o, aff, nil),
-		TrackingParameters:   trackingParameters,
-		CreatedAt:            o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Creatives:          []string{},
+		TrackingParameters: trackingParameters,
+		CreatedAt:          o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
-	for _, p := range trackingParameters {
-		view.TrackingLinkTemplate += "&" + p.Name + "={" + p.Name + "}"
+	if view.TrackingLink != "" {
+		view.TrackingLinkTemplate = view.TrackingLink
+		for _, p := range trackingParameters {
+			view.TrackingLinkTemplate += "&" + p.Name + "={" + p.Name + "}"
+		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, view)
 }
 
-func viewAffiliateOffer(o *model.Offer, aff *model.Affiliate, base string, epc float64) affiliateOffer {
+func (s *Server) viewAffiliateOffer(o *model.Offer, aff *model.Affiliate, base string, epc float64) affiliateOffer {
 	geo := o.Countries
 	if geo == nil {
 		geo = []string{} // no targeting: every country, and a list either way
 	}
-	return affiliateOffer{
-		ID: o.ID, Name: o.Name, Vertical: o.Vertical, Payout: o.Payout, PayoutType: o.PayoutType,
+	rec := s.catalog.OfferAffiliate(o.ID, aff.ID)
+	v := affiliateOffer{
+		ID: o.ID, Name: o.Name, Vertical: o.Vertical, Payout: model.TermsFor(o, rec).Payout, PayoutType: o.PayoutType,
 		Geo: geo, Status: o.Status, PreviewURL: o.PreviewURL, EPCAvg: epc,
-		TrackingLink: trackingLink(base, o, aff, nil),
+		Visibility: visibilityOf(o), ApprovalStatus: approvalStatus(o, rec),
 	}
+	if model.MayRun(o, rec) {
+		v.TrackingLink = trackingLink(base, o, aff, nil)
+	}
+	return v
+}
+
+// visibilityOf is o's visibility, public when it names none.
+func visibilityOf(o *model.Offer) string {
+	if o.Visibility == "" {
+		return model.VisibilityPublic
+	}
+	return o.Visibility
+}
+
+// approvalStatus is where an affiliate with record rec stands on o: its
+// record's access, or without one approved on a public offer and
+// not_applied on the others.
+func approvalStatus(o *model.Offer, rec *model.OfferAffiliate) string {
+	switch {
+	case rec != nil:
+		return rec.Access
+	case visibilityOf(o) == model.VisibilityPublic:
+		return model.AccessApproved
+	}
+	return "not_applied"
+}
+
+// visibleOffer is the offer idOrSlug names if the affiliate sees it; a
+// private offer it is not approved on, or one it is rejected or blocked
+// on, is answered 404 as a missing one.
+func (s *Server) visibleOffer(ctx *fasthttp.RequestCtx, aff *model.Affiliate, idOrSlug string) *model.Offer {
+	o := s.catalog.Offer(idOrSlug)
+	if o == nil || !model.Sees(o, s.catalog.OfferAffiliate(o.ID, aff.ID)) {
+		affiliateError(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "Offer does not exist.")
+		return nil
+	}
+	return o
+}
+
+// applyToOffer serves POST /v1/offers/{offer_id}/apply: the affiliate asks
+// to run the offer. On a public offer it is approved at once; on the others
+// it waits (pending) for the network. Asking again changes nothing.
+func (s *Server) applyToOffer(ctx *fasthttp.RequestCtx, aff *model.Affiliate, idOrSlug string) {
+	o := s.visibleOffer(ctx, aff, idOrSlug)
+	if o == nil {
+		return
+	}
+	access := model.AccessPending
+	if visibilityOf(o) == model.VisibilityPublic {
+		access = model.AccessApproved
+	}
+	rctx, cancel := requestContext(ctx)
+	defer cancel()
+	saved, err := s.deps.Store.UpsertEntity(rctx, model.KindOfferAffiliate, model.OfferAffiliateID(o.ID, aff.ID),
+		func(e model.Entity) (model.Entity, error) {
+			if e != nil {
+				return nil, redis.ErrNoChange // applied already: its access stands
+			}
+			rec, at := s.newRecord(nil, o.ID, aff.ID, access)
+			rec.UpdatedAt = at
+			return rec, nil
+		})
+	if err != nil {
+		s.storageError(ctx, err)
+		return
+	}
+	rec := saved.(*model.OfferAffiliate)
+	out := map[string]any{"offer_id": o.ID, "approval_status": rec.Access}
+	if model.MayRun(o, rec) {
+		out["tracking_link"] = trackingLink(s.publicBase(ctx), o, aff, nil)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 // offerEPC is each offer's network-wide earnings per click over the last

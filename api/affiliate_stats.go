@@ -19,7 +19,7 @@ var affiliateDimensions = map[string]string{
 func (s *Server) affiliateStats(ctx *fasthttp.RequestCtx, aff *model.Affiliate) {
 	var groupBy []string
 	args := ctx.QueryArgs()
-	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange)
+	from, to, loc, perr := parseStatsRange(args, s.config.MaxStatsRange, s.config.Location)
 	if perr == nil {
 		groupBy, perr = parseGroupBy(args, affiliateDimensions, "date, hour, offer, geo, sub1..sub5, device, os")
 	}

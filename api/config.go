@@ -31,6 +31,9 @@ type Configuration struct {
 	// every tracking link the affiliate API and the publisher feed hand
 	// out. Empty: "http://" + the request's Host.
 	PublicURL string
+	// Location is the network's time zone (CLICKRELAY_TIMEZONE): the
+	// zone of every report whose request names none.
+	Location *time.Location
 }
 
 // DefaultConfiguration returns the documented defaults.
@@ -45,5 +48,6 @@ func DefaultConfiguration() Configuration {
 		MaxPageSize:   500,
 		MaxStatsRange: 366 * 24 * time.Hour,
 		RateLimits:    DefaultRateLimits(),
+		Location:      time.UTC,
 	}
 }

@@ -95,7 +95,8 @@ func (s *Server) publisherFeed(ctx *fasthttp.RequestCtx) {
 
 	var selected []*model.Offer
 	for _, o := range s.catalog.Offers() {
-		if o.Status == model.StatusActive && (o.OS == "" || o.OS == req.OS) && o.Targets(country) {
+		if o.Status == model.StatusActive && (o.OS == "" || o.OS == req.OS) && o.Targets(country) &&
+			model.MayRun(o, s.catalog.OfferAffiliate(o.ID, aff.ID)) {
 			selected = append(selected, o)
 		}
 	}
@@ -105,7 +106,7 @@ func (s *Server) publisherFeed(ctx *fasthttp.RequestCtx) {
 	extra := []queryParam{{"gaid", req.GAID}, {"andid", req.AndID}, {"thirdparty_id", req.ThirdPartyID}}
 	data := make([]feedOffer, 0, len(page))
 	for _, o := range page {
-		data = append(data, viewFeedOffer(o, trackingLink(base, o, aff, extra)))
+		data = append(data, viewFeedOffer(o, s.catalog.OfferAffiliate(o.ID, aff.ID), trackingLink(base, o, aff, extra)))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"c": feedOK,
@@ -113,14 +114,16 @@ func (s *Server) publisherFeed(ctx *fasthttp.RequestCtx) {
 	})
 }
 
-func viewFeedOffer(o *model.Offer, link string) feedOffer {
+// viewFeedOffer shows o to the publisher whose affiliate has record rec
+// on it: its own payout.
+func viewFeedOffer(o *model.Offer, rec *model.OfferAffiliate, link string) feedOffer {
 	countries := o.Countries
 	if countries == nil {
 		countries = []string{}
 	}
 	return feedOffer{
 		ID: o.ID, Icon: o.Icon, Name: o.Name, ConversionFlow: o.ConversionFlow, TrackingLink: link,
-		Payout:     strconv.FormatFloat(o.Payout, 'f', 2, 64),
+		Payout:     strconv.FormatFloat(model.TermsFor(o, rec).Payout, 'f', 2, 64),
 		PreviewURL: o.PreviewURL, Package: o.Package,
 		OfferType: feedOfferType(o), PayoutType: feedPayoutType(o),
 		OS: o.OS, Countries: countries, OSVersion: o.OSVersion,

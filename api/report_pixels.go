@@ -22,10 +22,36 @@ const (
 	maxPixelRows     = 1000
 )
 
-// everflowTimezones maps the timezone_id values clients send to IANA names.
-// Clients send 67 (UTC) and 80 (America/New_York); any IANA name is
-// accepted in "timezone" as well.
-var everflowTimezones = map[int]string{67: "UTC", 80: "America/New_York"}
+// everflowTimezones is Everflow's timezone table (its metadata API,
+// GET /v1/meta/timezones): timezone_id 1 to 99 as IANA names, 67 UTC and
+// 80 America/New_York among them.
+var everflowTimezones = map[int]string{
+	1: "Pacific/Kiritimati", 2: "Pacific/Enderbury", 3: "Pacific/Tongatapu", 4: "Pacific/Chatham",
+	5: "Pacific/Auckland", 6: "Pacific/Fiji", 7: "Asia/Kamchatka", 8: "Pacific/Norfolk",
+	9: "Australia/Lord_Howe", 10: "Pacific/Guadalcanal", 11: "Australia/Adelaide", 12: "Australia/Sydney",
+	13: "Australia/Brisbane", 14: "Australia/Darwin", 15: "Asia/Seoul", 16: "Asia/Tokyo",
+	17: "Asia/Hong_Kong", 18: "Asia/Kuala_Lumpur", 19: "Asia/Manila", 20: "Asia/Shanghai",
+	21: "Asia/Singapore", 22: "Asia/Taipei", 23: "Australia/Perth", 24: "Asia/Bangkok",
+	25: "Asia/Ho_Chi_Minh", 26: "Asia/Jakarta", 27: "Asia/Rangoon", 28: "Asia/Dhaka",
+	29: "Asia/Kathmandu", 30: "Asia/Colombo", 31: "Asia/Kolkata", 32: "Asia/Karachi",
+	33: "Asia/Tashkent", 34: "Asia/Yekaterinburg", 35: "Asia/Kabul", 36: "Asia/Baku",
+	37: "Asia/Dubai", 38: "Asia/Tbilisi", 39: "Asia/Yerevan", 40: "Asia/Tehran",
+	41: "Africa/Nairobi", 42: "Asia/Baghdad", 43: "Asia/Kuwait", 44: "Asia/Riyadh",
+	45: "Europe/Minsk", 46: "Europe/Moscow", 47: "Africa/Cairo", 48: "Asia/Beirut",
+	49: "Asia/Jerusalem", 50: "Europe/Athens", 51: "Europe/Bucharest", 52: "Europe/Helsinki",
+	53: "Europe/Istanbul", 54: "Africa/Johannesburg", 55: "Europe/Amsterdam", 56: "Europe/Berlin",
+	57: "Europe/Brussels", 58: "Europe/Paris", 59: "Europe/Prague", 60: "Europe/Rome",
+	61: "Europe/Lisbon", 62: "Africa/Algiers", 63: "Europe/London", 64: "Atlantic/Cape_Verde",
+	65: "Africa/Casablanca", 66: "Europe/Dublin", 67: "UTC", 68: "America/Scoresbysund",
+	69: "Atlantic/Azores", 70: "Atlantic/South_Georgia", 71: "America/St_Johns", 72: "America/Sao_Paulo",
+	73: "America/Argentina/Buenos_Aires", 74: "America/Santiago", 75: "America/Halifax", 76: "America/Puerto_Rico",
+	77: "Atlantic/Bermuda", 78: "America/Caracas", 79: "America/Indiana/Indianapolis", 80: "America/New_York",
+	81: "America/Bogota", 82: "America/Lima", 83: "America/Panama", 84: "America/Mexico_City",
+	85: "America/Chicago", 86: "America/El_Salvador", 87: "America/Denver", 88: "America/Mazatlan",
+	89: "America/Phoenix", 90: "America/Los_Angeles", 91: "America/Tijuana", 92: "Pacific/Pitcairn",
+	93: "America/Anchorage", 94: "Pacific/Gambier", 95: "America/Adak", 96: "Pacific/Marquesas",
+	97: "Pacific/Honolulu", 98: "Pacific/Niue", 99: "Pacific/Pago_Pago",
+}
 
 // pixelsRequest is seed 004's request body.
 type pixelsRequest struct {
@@ -44,7 +70,7 @@ type pixelsRequest struct {
 
 // reportPixels serves the report, or with export its streaming export.
 func (s *Server) reportPixels(ctx *fasthttp.RequestCtx, export bool) {
-	q, format, msg := parsePixelsRequest(ctx.PostBody(), export)
+	q, format, msg := parsePixelsRequest(ctx.PostBody(), export, s.config.Location)
 	if msg != "" {
 		envelopeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)
 		return
@@ -68,8 +94,9 @@ func (s *Server) reportPixels(ctx *fasthttp.RequestCtx, export bool) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"pixels": pixels})
 }
 
-// parsePixelsRequest reads a seed 004 body; msg explains a refusal.
-func parsePixelsRequest(body []byte, export bool) (q clickhouse.PostbackQuery, format, msg string) {
+// parsePixelsRequest reads a seed 004 body; msg explains a refusal. A
+// request naming no time zone is in network's (CLICKRELAY_TIMEZONE).
+func parsePixelsRequest(body []byte, export bool, network *time.Location) (q clickhouse.PostbackQuery, format, msg string) {
 	var req pixelsRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return q, "", "The body must be a JSON object with timezone_id, from, to and optional query.filters."
@@ -85,11 +112,11 @@ func parsePixelsRequest(body []byte, export bool) (q clickhouse.PostbackQuery, f
 	case req.TimezoneID != nil:
 		name, ok := everflowTimezones[*req.TimezoneID]
 		if !ok {
-			return q, "", fmt.Sprintf("Unknown timezone_id %d: use 67 (UTC) or 80 (America/New_York), or a timezone name such as \"Europe/Paris\".", *req.TimezoneID)
+			return q, "", fmt.Sprintf("Unknown timezone_id %d: Everflow's table goes from 1 to 99 (67 is UTC, 80 America/New_York); or send a timezone name such as \"Europe/Paris\".", *req.TimezoneID)
 		}
 		loc, _ = time.LoadLocation(name)
 	default:
-		return q, "", "timezone_id is required (67 for UTC, 80 for America/New_York)."
+		loc = network
 	}
 	var ok bool
 	if q.From, ok = parseReportTime(req.From, loc, false); !ok {

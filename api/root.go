@@ -41,6 +41,7 @@ type entityStore interface {
 	NextID(ctx context.Context, kind model.Kind) (string, error)
 	SaveEntity(ctx context.Context, e model.Entity) error
 	UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error)
+	UpsertEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error)
 	DeleteEntity(ctx context.Context, kind model.Kind, id string) error
 	SaveAPIKey(ctx context.Context, key string, p model.Principal) error
 	ReplaceAPIKeys(ctx context.Context, key string, p model.Principal) error
@@ -117,6 +118,14 @@ type Dependencies struct {
 	// Failer hears of a listener that fails while the server runs: the
 	// process would otherwise go on answering nothing.
 	Failer daemon.Failer
+	// Caps says where caps stand ("used"); without it they read 0.
+	Caps capsReader
+}
+
+// capsReader says where an offer's caps, or an affiliate's on it, stand in
+// their current periods (caps.Caps).
+type capsReader interface {
+	Used(ctx context.Context, offer *model.Offer, rec *model.OfferAffiliate) ([]int64, error)
 }
 
 // signedOutSessions remembers console sessions signed out before their

@@ -70,11 +70,17 @@ var routeTable = compile([]route{
 	{Route: Route{"POST", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminRotateAffiliateSecret)},
 	{Route: Route{"DELETE", "/v2/affiliates/{id}/signing-secret"}, handle: withAccount(model.KindAffiliate, (*Server).adminDeleteAffiliateSecret)},
 
-	// Offers and conversion endpoints (admin_offers.go, admin_endpoints.go).
+	// Offers, affiliates on them, and conversion endpoints (admin_offers.go,
+	// admin_offer_affiliates.go, admin_endpoints.go).
 	{Route: Route{"POST", "/v2/offers"}, handle: plain((*Server).createOffer)},
 	{Route: Route{"GET", "/v2/offers"}, handle: plain((*Server).listOffers)},
 	{Route: Route{"GET", "/v2/offers/{id}"}, handle: withParam((*Server).getOffer)},
 	{Route: Route{"PATCH", "/v2/offers/{id}"}, handle: withParam((*Server).patchOffer)},
+	{Route: Route{"GET", "/v2/offers/{id}/affiliates"}, handle: withParam((*Server).listOfferAffiliates)},
+	{Route: Route{"GET", "/v2/offers/{id}/affiliates/{affiliate_id}"}, handle: withParams((*Server).getOfferAffiliate)},
+	{Route: Route{"PUT", "/v2/offers/{id}/affiliates/{affiliate_id}"}, handle: withParams((*Server).putOfferAffiliate)},
+	{Route: Route{"DELETE", "/v2/offers/{id}/affiliates/{affiliate_id}"}, handle: withParams((*Server).deleteOfferAffiliate)},
+	{Route: Route{"GET", "/v2/offer-affiliates"}, handle: plain((*Server).listAllOfferAffiliates)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
 	{Route: Route{"GET", "/v2/pb-endpoints"}, handle: plain((*Server).listEndpoints)},
 
@@ -138,6 +144,7 @@ var routeTable = compile([]route{
 	{Route: Route{"GET", "/v1/stats"}, handle: scoped(model.ScopeReadStats, (*Server).affiliateStats)},
 	{Route: Route{"GET", "/v1/offers"}, handle: scoped(model.ScopeReadOffers, (*Server).listAffiliateOffers)},
 	{Route: Route{"GET", "/v1/offers/{offer_id}"}, handle: scopedParam(model.ScopeReadOffers, (*Server).getAffiliateOffer)},
+	{Route: Route{"POST", "/v1/offers/{offer_id}/apply"}, handle: scopedParam(model.ScopeReadOffers, (*Server).applyToOffer)},
 	{Route: Route{"GET", "/v1/conversions"}, handle: scoped(model.ScopeReadConversions, (*Server).listAffiliateConversions)},
 })
 
@@ -163,6 +170,10 @@ func plain(h func(*Server, *fasthttp.RequestCtx)) handler {
 
 func withParam(h func(*Server, *fasthttp.RequestCtx, string)) handler {
 	return func(s *Server, ctx *fasthttp.RequestCtx, p []string) { h(s, ctx, p[0]) }
+}
+
+func withParams(h func(*Server, *fasthttp.RequestCtx, string, string)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, p []string) { h(s, ctx, p[0], p[1]) }
 }
 
 func adminOnly(h func(*Server, *fasthttp.RequestCtx)) handler {

@@ -45,7 +45,7 @@ func TestConversionStatusEnvelopes(t *testing.T) {
 	ownKey, otherKey := advertiserKey("Acme"), advertiserKey("Globex")
 	ownID, _ := s.principal(ownKey, model.KindAdvertiser)
 	fake := &fakeStatuses{conv: model.Conversion{ID: "conv_1", Version: 1, Status: "pending", AdvertiserID: ownID, OfferID: "9",
-		TxID: "ORDER-1", Currency: "USD", AmountMicros: 149_990_000, PayoutMicros: 2_500_000, Time: 1706234567000, UpdatedTime: 1706234567000}}
+		TxID: "ORDER-1", Currency: "USD", AmountMicros: 149_990_000, PayoutMicros: 2_500_000, RevenueMicros: 2_500_000, Time: 1706234567000, UpdatedTime: 1706234567000}}
 	s.deps.Statuses = fake
 	own := map[string]string{"X-API-Key": ownKey}
 

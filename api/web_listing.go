@@ -18,12 +18,22 @@ import (
 // writeListing answers an admin listing read from the catalog: the page
 // of all under key, and meta with the total.
 func writeListing[T any](ctx *fasthttp.RequestCtx, key string, all []T, page, perPage int) {
+	writePage(ctx, key, pageOf(all, page, perPage), len(all), page, perPage)
+}
+
+// pageOf is page (from 1) of all, perPage a page.
+func pageOf[T any](all []T, page, perPage int) []T {
 	from := min((page-1)*perPage, len(all))
-	to := min(from+perPage, len(all))
+	return all[from:min(from+perPage, len(all))]
+}
+
+// writePage answers an admin listing's page: items under key, and meta
+// with the total.
+func writePage(ctx *fasthttp.RequestCtx, key string, items any, total, page, perPage int) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"success": true,
-		key:       all[from:to],
-		"meta":    map[string]int{"total": len(all), "page": page, "per_page": perPage},
+		key:       items,
+		"meta":    map[string]int{"total": total, "page": page, "per_page": perPage},
 	})
 }
 

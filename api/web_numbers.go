@@ -28,15 +28,16 @@ func round(f float64, decimals int) float64 {
 	return math.Round(f*p) / p
 }
 
-// revenueMicros is the revenue the network generated for the advertiser
-// in a stats group: the sale amount. A CPA conversion reported without an
-// amount has none, so a group with no amount at all counts its payout
-// instead (what the advertiser valued the action at). The rollup keeps
-// sums, not which conversions carried an amount, so a CPA offer mixing
-// both counts only the amounts: documented as a lower bound.
-func revenueMicros(r *clickhouse.StatsRow) int64 {
+// advertiserRevenueMicros is what an advertiser's stats call its revenue in
+// a stats group: its sales (the sale amounts). A CPA conversion reported
+// without an amount has none, so a group with no amount at all counts what
+// the advertiser pays for its conversions instead (the network's revenue,
+// never the affiliates' payout). The rollup keeps sums, not which
+// conversions carried an amount, so a CPA offer mixing both counts only the
+// amounts: documented as a lower bound.
+func advertiserRevenueMicros(r *clickhouse.StatsRow) int64 {
 	if r.AmountMicros > 0 {
 		return r.AmountMicros
 	}
-	return r.PayoutMicros
+	return r.RevenueMicros
 }

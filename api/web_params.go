@@ -75,11 +75,11 @@ const (
 	maxPathIDLen = 128
 )
 
-// parseStatsRange reads a stats request's timezone (IANA, default UTC),
-// date_from and date_to (inclusive), both required, spanning at most
-// maxRange: the affiliate's and the admin's stats share it.
-func parseStatsRange(args *fasthttp.Args, maxRange time.Duration) (from, to time.Time, loc *time.Location, perr *paramError) {
-	loc = time.UTC
+// parseStatsRange reads a stats request's timezone (IANA, default network:
+// CLICKRELAY_TIMEZONE), date_from and date_to (inclusive), both required,
+// spanning at most maxRange: the affiliate's and the admin's stats share it.
+func parseStatsRange(args *fasthttp.Args, maxRange time.Duration, network *time.Location) (from, to time.Time, loc *time.Location, perr *paramError) {
+	loc = network
 	if tz := string(args.Peek("timezone")); tz != "" {
 		l, err := time.LoadLocation(tz)
 		if err != nil || len(tz) > 64 || tz == "Local" {

@@ -17,7 +17,7 @@ import (
 // downStore is a Redis that refuses everything.
 type downStore struct{ memoryStore }
 
-func (*downStore) Claim(context.Context, string, []redis.Claim, []byte, time.Time, time.Duration) (redis.ClaimResult, error) {
+func (*downStore) Claim(context.Context, string, []redis.Claim, []redis.CapCount, []byte, []byte, time.Time, time.Duration) (redis.ClaimResult, error) {
 	return redis.ClaimResult{}, errors.New("dial tcp: connection refused")
 }
 

@@ -24,9 +24,15 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// catalog is where offers are read.
+// catalog is where offers, and affiliates' records on them, are read.
 type catalog interface {
 	Offer(idOrSlug string) *model.Offer
+	OfferAffiliate(offerID, affiliateID string) *model.OfferAffiliate
+}
+
+// conversionCaps are the caps a conversion counts against (caps.Caps).
+type conversionCaps interface {
+	ConversionCounts(offer *model.Offer, rec *model.OfferAffiliate, payout, revenue int64, now time.Time) []redis.CapCount
 }
 
 // store holds clicks and dedupe claims.
@@ -37,9 +43,11 @@ type warehouseClicks interface {
 
 type store interface {
 	Click(ctx context.Context, id string) ([]byte, bool, error)
-	Claim(ctx context.Context, owner string, claims []redis.Claim, payload []byte, now time.Time, lease time.Duration) (redis.ClaimResult, error)
+	Claim(ctx context.Context, owner string, claims []redis.Claim, caps []redis.CapCount, payload, rejected []byte,
+		now time.Time, lease time.Duration) (redis.ClaimResult, error)
 	Confirm(ctx context.Context, owner string, claims []redis.Claim) error
 	Abandon(ctx context.Context, owner string, claims []redis.Claim) error
+	ReleaseCaps(ctx context.Context, counts []redis.CapCount) error
 }
 
 // producer writes to a topic and waits for the ack.
@@ -69,6 +77,9 @@ type Dependencies struct {
 	// still converts.
 	Clicks   warehouseClicks
 	Statuses statusStore
+	// Caps, when set, are counted in the script that takes a conversion's
+	// claims: past a reached one it is recorded as rejected (cap_reached).
+	Caps conversionCaps
 }
 
 // Service takes conversions.
@@ -89,9 +100,11 @@ type Service struct {
 	conversions conversionReader
 	clicks      warehouseClicks
 	statuses    statusStore
+	caps        conversionCaps
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 	statusChanges, republished, clickPending, clicksFromWarehouse        *metrics.Counter
+	capReached                                                           *metrics.Counter
 	// warehouseLookup times the cold path's ClickHouse read.
 	warehouseLookup *promtext.Histogram
 }
@@ -117,6 +130,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		tests:         deps.Tests,
 		tracked:       set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
 		duplicates:    set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
+		capReached:    set.NewCounter(`clickrelay_conversions_total{result="cap_reached"}`),
 		invalid:       set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
 		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
@@ -130,6 +144,7 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		conversions:         deps.Conversions,
 		clicks:              deps.Clicks,
 		statuses:            deps.Statuses,
+		caps:                deps.Caps,
 	}
 	s.hotLog = hotlog.Sampled(s.log)
 	if s.now == nil {
@@ -156,6 +171,8 @@ const (
 	ReasonDuplicateTxID   = "duplicate_txid"
 	ReasonCustomerLimit   = "cpa_customer_limit"
 	ReasonClickLimit      = "cpa_click_limit"
+	ReasonCapReached      = model.ReasonCapReached
+	msgCapReached         = "Conversion received. The offer's cap is reached: it is recorded as rejected and pays nothing."
 	defaultGoal           = "purchase"
 	msgDuplicateTxID      = "Conversion received. A conversion with this transaction ID was already recorded."
 	msgCustomerLimit      = "Conversion received. This customer already converted under this CPA offer."
@@ -199,6 +216,8 @@ func (s *Service) Convert(ctx context.Context, scope Scope, req Request) (Result
 		return res, s.count(err)
 	case res.Tracked:
 		s.tracked.Inc()
+	case res.Reason == ReasonCapReached:
+		s.capReached.Inc()
 	default:
 		s.duplicates.Inc()
 	}
@@ -258,7 +277,23 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding a conversion: %w", err)
 	}
-	claim, err := s.store.Claim(ctx, conv.ID, claims, body, now, s.claimLease())
+	// Past a reached cap it is recorded all the same, as rejected and
+	// paying nothing, so the advertiser can reconcile against it.
+	var caps []redis.CapCount
+	var capped *model.Conversion
+	var rejected []byte
+	if s.caps != nil {
+		caps = s.caps.ConversionCounts(offer, s.catalog.OfferAffiliate(offer.ID, conv.AffiliateID), conv.PayoutMicros, conv.RevenueMicros, now)
+	}
+	if len(caps) > 0 {
+		c := *conv
+		c.Status, c.Reason, c.PayoutMicros, c.RevenueMicros = model.ConversionRejected, model.ReasonCapReached, 0, 0
+		capped = &c
+		if rejected, err = json.Marshal(capped); err != nil {
+			return Result{}, fmt.Errorf("encoding a conversion: %w", err)
+		}
+	}
+	claim, err := s.store.Claim(ctx, conv.ID, claims, caps, body, rejected, now, s.claimLease())
 	switch {
 	case err != nil:
 		s.hotLog.Error().Err(err).Msg("cannot claim dedupe keys")
@@ -271,14 +306,43 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 		return Result{}, ErrUnavailable
 	case claim.Held >= 0:
 		return notTracked(claims[claim.Held].Scope), nil
+	case claim.CapReached >= 0:
+		conv, body, caps = capped, rejected, nil // no counter took it
 	}
 	if err := s.publishRaw(ctx, s.producer, conv.ClickID, body); err != nil {
 		s.hotLog.Error().Err(err).Str("conversion_id", conv.ID).Msg("conversion not acknowledged by Kafka; answering 503")
 		s.abandon(conv.ID, claims)
+		if len(claims) == 0 {
+			// No claim keeps its place for a retry to re-publish it by.
+			s.releaseCaps(caps)
+		}
 		return Result{}, ErrUnavailable
 	}
 	s.confirm(ctx, conv.ID, claims)
-	return Result{Tracked: true, Conversion: conv}, nil
+	return resultOf(conv), nil
+}
+
+// resultOf answers a conversion recorded: tracked, or acknowledged and not
+// tracked past a reached cap.
+func resultOf(conv *model.Conversion) Result {
+	if conv.Reason == model.ReasonCapReached {
+		return Result{Conversion: conv, Reason: ReasonCapReached, Message: msgCapReached}
+	}
+	return Result{Tracked: true, Conversion: conv}
+}
+
+// releaseCaps takes back what a conversion that was not recorded added to
+// its caps' counters. A failure leaves the places taken until the period
+// ends: a cap stops a conversion early, never lets one more through.
+func (s *Service) releaseCaps(caps []redis.CapCount) {
+	if len(caps) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.ReleaseCaps(ctx, caps); err != nil {
+		s.hotLog.Error().Err(err).Msg("cannot release the caps a conversion not recorded took")
+	}
 }
 
 // claimLease is how long a conversion's claims stay pending before a
@@ -310,7 +374,7 @@ func (s *Service) recoverStranded(ctx context.Context, claims []redis.Claim, cla
 	s.republished.Inc()
 	s.confirm(ctx, owner.ID, ownerClaims)
 	if slices.Equal(ownerClaims, claims) {
-		return Result{Tracked: true, Conversion: &owner}, nil
+		return resultOf(&owner), nil
 	}
 	return notTracked(claims[claim.Held].Scope), nil
 }
@@ -388,7 +452,7 @@ func (s *Service) validate(scope Scope, req Request, click *model.Click, now tim
 	} else if offer.IsPercentage() {
 		return offer, conv, &FieldError{errAmountRequired}
 	}
-	conv.PayoutMicros = model.Payout(offer, conv.AmountMicros)
+	conv.PayoutMicros, conv.RevenueMicros = model.TermsFor(offer, s.catalog.OfferAffiliate(offer.ID, conv.AffiliateID)).Conversion(conv.AmountMicros)
 	if offer.AutoApprove {
 		conv.Status = model.ConversionApproved
 	}

@@ -18,7 +18,8 @@ import (
 
 type fakeCatalog map[string]*model.Offer
 
-func (c fakeCatalog) Offer(id string) *model.Offer { return c[id] }
+func (c fakeCatalog) Offer(id string) *model.Offer                        { return c[id] }
+func (c fakeCatalog) OfferAffiliate(string, string) *model.OfferAffiliate { return nil }
 
 // memoryStore mimics the Redis semantics the service relies on: claims are
 // all or nothing and released only by their owner.
@@ -27,6 +28,7 @@ type memoryStore struct {
 	clicks  map[string][]byte
 	claims  map[string]string // claim -> owner
 	pending map[string]*memoryPending
+	caps    map[string]int64 // counter -> total
 }
 
 func (s *memoryStore) Click(_ context.Context, id string) ([]byte, bool, error) {
@@ -36,7 +38,8 @@ func (s *memoryStore) Click(_ context.Context, id string) ([]byte, bool, error) 
 	return p, ok, nil
 }
 
-func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Claim, payload []byte, now time.Time, lease time.Duration) (redis.ClaimResult, error) {
+func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Claim, caps []redis.CapCount, payload, rejected []byte,
+	now time.Time, lease time.Duration) (redis.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, c := range claims {
@@ -53,6 +56,21 @@ func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Clai
 		}
 		return redis.ClaimResult{Held: i}, nil
 	}
+	reached := -1
+	for j, k := range caps {
+		if s.caps[k.Key]+k.Add > k.Limit {
+			reached, payload = j, rejected
+			break
+		}
+	}
+	if reached < 0 {
+		if s.caps == nil {
+			s.caps = map[string]int64{}
+		}
+		for _, k := range caps {
+			s.caps[k.Key] += k.Add
+		}
+	}
 	for _, c := range claims {
 		s.claims[c.Scope+":"+c.ID] = owner
 	}
@@ -60,7 +78,16 @@ func (s *memoryStore) Claim(_ context.Context, owner string, claims []redis.Clai
 		s.pending = map[string]*memoryPending{}
 	}
 	s.pending[owner] = &memoryPending{until: now.Add(lease), payload: payload}
-	return redis.ClaimResult{Held: -1}, nil
+	return redis.ClaimResult{Held: -1, CapReached: reached}, nil
+}
+
+func (s *memoryStore) ReleaseCaps(_ context.Context, caps []redis.CapCount) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range caps {
+		s.caps[k.Key] -= k.Add
+	}
+	return nil
 }
 
 func (s *memoryStore) Confirm(_ context.Context, owner string, _ []redis.Claim) error {

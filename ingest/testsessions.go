@@ -87,6 +87,7 @@ func (s *Service) recordTest(ctx context.Context, req Request, conv *model.Conve
 		Amount:         req.Amount,
 		AmountMicros:   conv.AmountMicros,
 		PayoutMicros:   conv.PayoutMicros,
+		RevenueMicros:  conv.RevenueMicros,
 		Currency:       conv.Currency,
 	}
 	var fe *FieldError

@@ -100,6 +100,8 @@ func (d *clickDecoder) field(key []byte, c *Click) error {
 		c.FilterBots, err = d.bool()
 	case "payout_micros":
 		c.PayoutMicros, err = d.int()
+	case "revenue_micros":
+		c.RevenueMicros, err = d.int()
 	case "test":
 		c.Test, err = d.bool()
 	case "browser":

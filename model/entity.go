@@ -13,10 +13,13 @@ const (
 	KindOffer      Kind = "offer"
 	KindPostback   Kind = "postback"
 	KindEndpoint   Kind = "endpoint"
+	// KindOfferAffiliate is an affiliate's record on an offer, its ID
+	// OfferAffiliateID(offer, affiliate).
+	KindOfferAffiliate Kind = "offer_affiliate"
 )
 
 // Kinds lists every kind, in the order a catalog loads them.
-var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint}
+var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate}
 
 // Entity is what the entity store persists and every process caches.
 type Entity interface {
@@ -164,16 +167,18 @@ type Principal struct {
 	ID   string `json:"id"`
 }
 
-func (a *Advertiser) EntityKind() Kind { return KindAdvertiser }
-func (a *Advertiser) EntityID() string { return a.ID }
-func (a *Affiliate) EntityKind() Kind  { return KindAffiliate }
-func (a *Affiliate) EntityID() string  { return a.ID }
-func (o *Offer) EntityKind() Kind      { return KindOffer }
-func (o *Offer) EntityID() string      { return o.ID }
-func (p *Postback) EntityKind() Kind   { return KindPostback }
-func (p *Postback) EntityID() string   { return p.ID }
-func (e *Endpoint) EntityKind() Kind   { return KindEndpoint }
-func (e *Endpoint) EntityID() string   { return e.ID }
+func (a *Advertiser) EntityKind() Kind     { return KindAdvertiser }
+func (a *Advertiser) EntityID() string     { return a.ID }
+func (a *Affiliate) EntityKind() Kind      { return KindAffiliate }
+func (a *Affiliate) EntityID() string      { return a.ID }
+func (o *Offer) EntityKind() Kind          { return KindOffer }
+func (o *Offer) EntityID() string          { return o.ID }
+func (p *Postback) EntityKind() Kind       { return KindPostback }
+func (p *Postback) EntityID() string       { return p.ID }
+func (e *Endpoint) EntityKind() Kind       { return KindEndpoint }
+func (e *Endpoint) EntityID() string       { return e.ID }
+func (r *OfferAffiliate) EntityKind() Kind { return KindOfferAffiliate }
+func (r *OfferAffiliate) EntityID() string { return OfferAffiliateID(r.OfferID, r.AffiliateID) }
 
 // NewEntity returns an empty entity of kind, for decoding.
 func NewEntity(kind Kind) Entity {
@@ -188,6 +193,8 @@ func NewEntity(kind Kind) Entity {
 		return &Postback{}
 	case KindEndpoint:
 		return &Endpoint{}
+	case KindOfferAffiliate:
+		return &OfferAffiliate{}
 	}
 	return nil
 }

@@ -121,22 +121,42 @@ func PercentOf(amountMicros int64, percent float64) int64 {
 	return int64(q)
 }
 
-// Payout is what one conversion pays the affiliate on offer o. CPC offers
-// pay per click (ClickPayout), not per conversion.
-func Payout(o *Offer, amountMicros int64) int64 {
-	switch {
-	case o.IsPercentage():
-		return PercentOf(amountMicros, o.Payout)
-	case o.PayoutType == PayoutCPC:
-		return 0
-	}
-	return UnitsToMicros(o.Payout)
+// Terms are what a conversion (or a click, on a CPC offer) on an offer is
+// worth, in the offer's unit: an amount, or a percentage of the sale for
+// CPS and RevShare. Payout is what the network owes the affiliate (its
+// custom payout on the offer, else the offer's), Revenue what the
+// advertiser owes the network.
+type Terms struct {
+	Type            string
+	Payout, Revenue float64
 }
 
-// ClickPayout is what one click pays on offer o: its payout on CPC offers.
-func ClickPayout(o *Offer) int64 {
-	if o.PayoutType == PayoutCPC {
-		return UnitsToMicros(o.Payout)
+// TermsFor are offer o's terms for an affiliate whose record on it is rec
+// (nil: none).
+func TermsFor(o *Offer, rec *OfferAffiliate) Terms {
+	t := Terms{Type: o.PayoutType, Payout: o.Payout, Revenue: o.RevenueOrPayout()}
+	if rec != nil && rec.Payout != nil {
+		t.Payout = *rec.Payout
 	}
-	return 0
+	return t
+}
+
+// Conversion is what one conversion with sale amount amountMicros pays the
+// affiliate and earns the network. CPC offers pay per click (Click).
+func (t Terms) Conversion(amountMicros int64) (payout, revenue int64) {
+	switch t.Type {
+	case PayoutCPS, PayoutRevShare:
+		return PercentOf(amountMicros, t.Payout), PercentOf(amountMicros, t.Revenue)
+	case PayoutCPC:
+		return 0, 0
+	}
+	return UnitsToMicros(t.Payout), UnitsToMicros(t.Revenue)
+}
+
+// Click is what one click pays and earns: CPC offers only.
+func (t Terms) Click() (payout, revenue int64) {
+	if t.Type == PayoutCPC {
+		return UnitsToMicros(t.Payout), UnitsToMicros(t.Revenue)
+	}
+	return 0, 0
 }

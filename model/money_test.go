@@ -32,23 +32,35 @@ func TestParseMoney(t *testing.T) {
 	}
 }
 
-func TestPayout(t *testing.T) {
+// What a conversion pays the affiliate and earns the network: fixed
+// amounts for CPA, percentages of the sale for CPS and RevShare, nothing
+// for CPC (which pays per click); revenue is the payout's where the offer
+// has none, and a custom payout replaces the offer's for its affiliate.
+func TestTermsOfAConversion(t *testing.T) {
+	four, three, forty := 4.0, 3.0, 40.0
 	cases := []struct {
-		offer  Offer
-		amount int64
-		want   int64
+		offer           Offer
+		rec             *OfferAffiliate
+		amount          int64
+		payout, revenue int64
 	}{
-		{Offer{PayoutType: PayoutCPA, Payout: 30}, 149_990_000, 30_000_000},
-		{Offer{PayoutType: PayoutCPS, Payout: 15}, 149_990_000, 22_498_500},
-		{Offer{PayoutType: PayoutRevShare, Payout: 20}, 9_990_000, 1_998_000},
-		{Offer{PayoutType: PayoutCPS, Payout: 33.333333}, 1, 0},
-		{Offer{PayoutType: PayoutCPS, Payout: 50}, 1, 1}, // half up
-		{Offer{PayoutType: PayoutCPS, Payout: 100}, MaxAmountMicros, MaxAmountMicros},
-		{Offer{PayoutType: PayoutCPC, Payout: 0.35}, 5_000_000, 0}, // CPC pays per click
+		{Offer{PayoutType: PayoutCPA, Payout: 30}, nil, 149_990_000, 30_000_000, 30_000_000},
+		{Offer{PayoutType: PayoutCPA, Payout: 2.5, Revenue: &four}, nil, 0, 2_500_000, 4_000_000},
+		{Offer{PayoutType: PayoutCPA, Payout: 2.5, Revenue: &four}, &OfferAffiliate{Payout: &three}, 0, 3_000_000, 4_000_000},
+		{Offer{PayoutType: PayoutCPA, Payout: 2.5, Revenue: &four}, &OfferAffiliate{}, 0, 2_500_000, 4_000_000},
+		{Offer{PayoutType: PayoutCPS, Payout: 15}, nil, 149_990_000, 22_498_500, 22_498_500},
+		{Offer{PayoutType: PayoutCPS, Payout: 15, Revenue: &forty}, nil, 149_990_000, 22_498_500, 59_996_000},
+		{Offer{PayoutType: PayoutRevShare, Payout: 20}, nil, 9_990_000, 1_998_000, 1_998_000},
+		{Offer{PayoutType: PayoutCPS, Payout: 33.333333}, nil, 1, 0, 0},
+		{Offer{PayoutType: PayoutCPS, Payout: 50}, nil, 1, 1, 1}, // half up
+		{Offer{PayoutType: PayoutCPS, Payout: 100}, nil, MaxAmountMicros, MaxAmountMicros, MaxAmountMicros},
+		{Offer{PayoutType: PayoutCPC, Payout: 0.35}, nil, 5_000_000, 0, 0}, // CPC pays per click
 	}
 	for _, c := range cases {
-		if got := Payout(&c.offer, c.amount); got != c.want {
-			t.Errorf("Payout(%s %v, %d) = %d, want %d", c.offer.PayoutType, c.offer.Payout, c.amount, got, c.want)
+		payout, revenue := TermsFor(&c.offer, c.rec).Conversion(c.amount)
+		if payout != c.payout || revenue != c.revenue {
+			t.Errorf("%s %v (revenue %v, record %+v) on %d: payout %d revenue %d, want %d and %d",
+				c.offer.PayoutType, c.offer.Payout, c.offer.Revenue, c.rec, c.amount, payout, revenue, c.payout, c.revenue)
 		}
 	}
 }
@@ -65,12 +77,13 @@ func TestFormatMicros(t *testing.T) {
 	}
 }
 
-func TestClickPayout(t *testing.T) {
-	if got := ClickPayout(&Offer{PayoutType: PayoutCPC, Payout: 0.35}); got != 350_000 {
-		t.Errorf("CPC click payout = %d", got)
+func TestTermsOfAClick(t *testing.T) {
+	half := 0.5
+	if p, r := TermsFor(&Offer{PayoutType: PayoutCPC, Payout: 0.35, Revenue: &half}, nil).Click(); p != 350_000 || r != 500_000 {
+		t.Errorf("CPC click: payout %d revenue %d", p, r)
 	}
-	if got := ClickPayout(&Offer{PayoutType: PayoutCPA, Payout: 30}); got != 0 {
-		t.Errorf("CPA click payout = %d", got)
+	if p, r := TermsFor(&Offer{PayoutType: PayoutCPA, Payout: 30}, nil).Click(); p != 0 || r != 0 {
+		t.Errorf("CPA click: payout %d revenue %d", p, r)
 	}
 }
 

@@ -14,32 +14,48 @@ import (
 // Its JSON is seed 003's offer object plus clickrelay's extensions
 // (api/openapi.json).
 type Offer struct {
-	ID               string            `json:"id"`
-	Slug             string            `json:"slug"`
-	Name             string            `json:"name"`
-	TrackingURL      string            `json:"tracking_url"`
-	ExternalPlatform *string           `json:"external_platform"`
-	ExternalID       string            `json:"external_id"`
-	AdvertiserID     string            `json:"advertiser_id"`
-	Payout           float64           `json:"payout"`
-	PayoutType       string            `json:"payout_type"`
-	FilterBots       bool              `json:"filter_bots"`
-	Status           string            `json:"status"`
-	Metadata         map[string]string `json:"metadata"`
-	Countries        []string          `json:"countries"`
-	OS               string            `json:"os"`
-	Currency         string            `json:"currency"`
-	FallbackURL      string            `json:"fallback_url"`
-	AutoApprove      bool              `json:"auto_approve"`
-	PreviewURL       string            `json:"preview_url"`
-	Vertical         string            `json:"vertical"`
+	ID               string  `json:"id"`
+	Slug             string  `json:"slug"`
+	Name             string  `json:"name"`
+	TrackingURL      string  `json:"tracking_url"`
+	ExternalPlatform *string `json:"external_platform"`
+	ExternalID       string  `json:"external_id"`
+	AdvertiserID     string  `json:"advertiser_id"`
+	Payout           float64 `json:"payout"`
+	// Revenue is what the advertiser pays the network, in the payout's
+	// unit; nil when the offer leaves it to its payout (RevenueOrPayout).
+	Revenue     *float64          `json:"revenue,omitempty"`
+	PayoutType  string            `json:"payout_type"`
+	FilterBots  bool              `json:"filter_bots"`
+	Status      string            `json:"status"`
+	Metadata    map[string]string `json:"metadata"`
+	Countries   []string          `json:"countries"`
+	OS          string            `json:"os"`
+	Currency    string            `json:"currency"`
+	FallbackURL string            `json:"fallback_url"`
+	AutoApprove bool              `json:"auto_approve"`
+	PreviewURL  string            `json:"preview_url"`
+	Vertical    string            `json:"vertical"`
 	// App-install fields of the publisher feed (seed 001); all optional.
 	Icon           string `json:"icon"`
 	Package        string `json:"package"`
 	ConversionFlow string `json:"conversion_flow"`
 	OSVersion      string `json:"os_version"`
-	CreatedAt      string `json:"created_at"`
-	UpdatedAt      string `json:"updated_at"`
+	// Visibility says who may run the offer (VisibilityPublic, ...; empty
+	// is public), Caps what it may take per period.
+	Visibility string `json:"visibility,omitempty"`
+	Caps       []Cap  `json:"caps,omitempty"`
+	CreatedAt  string `json:"created_at"`
+	UpdatedAt  string `json:"updated_at"`
+}
+
+// RevenueOrPayout is what the advertiser pays per conversion (or click, or
+// percent of the sale): the offer's revenue, or its payout when it has none.
+func (o *Offer) RevenueOrPayout() float64 {
+	if o.Revenue != nil {
+		return *o.Revenue
+	}
+	return o.Payout
 }
 
 // Payout types. CPA and CPL pay a fixed amount per conversion (a CPL
@@ -116,7 +132,7 @@ func invalidField(field, message string) *FieldError {
 // the one seed 003 lists first.
 var offerFieldOrder = []string{
 	"name", "tracking_url", "external_platform", "external_id", "advertiser_id",
-	"payout", "payout_type", "filter_bots", "status", "metadata", "countries",
+	"payout", "revenue", "payout_type", "visibility", "caps", "filter_bots", "status", "metadata", "countries",
 	"os", "currency", "fallback_url", "auto_approve", "preview_url", "vertical",
 	"icon", "package", "conversion_flow", "os_version",
 }
@@ -185,6 +201,31 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 			return invalidField("payout", fmt.Sprintf("payout must be between 0 and %d.", MaxPayout))
 		}
 		o.Payout = f
+	case "revenue":
+		if null {
+			o.Revenue = nil
+			return nil
+		}
+		var f float64
+		if json.Unmarshal(raw, &f) != nil {
+			return invalidField("revenue", "revenue must be a number, or null for the payout's.")
+		}
+		if f < 0 || f > MaxPayout {
+			return invalidField("revenue", fmt.Sprintf("revenue must be between 0 and %d.", MaxPayout))
+		}
+		o.Revenue = &f
+	case "visibility":
+		s, ok := jsonString(raw)
+		if !ok || !slices.Contains(Visibilities, s) {
+			return invalidField("visibility", "visibility must be public, require_approval or private.")
+		}
+		o.Visibility = s
+	case "caps":
+		caps, err := ParseCaps(raw)
+		if err != nil {
+			return err
+		}
+		o.Caps = caps
 	case "payout_type":
 		s, ok := jsonString(raw)
 		switch {
@@ -285,7 +326,7 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 
 // DefaultOffer returns an offer with seed 003's defaults.
 func DefaultOffer() *Offer {
-	return &Offer{PayoutType: PayoutCPA, Status: StatusActive, Currency: "USD"}
+	return &Offer{PayoutType: PayoutCPA, Status: StatusActive, Currency: "USD", Visibility: VisibilityPublic}
 }
 
 // ValidateOffer checks what only the whole offer can tell: required fields
@@ -299,6 +340,9 @@ func ValidateOffer(o *Offer) *FieldError {
 	}
 	if o.IsPercentage() && o.Payout > 100 {
 		return invalidField("payout", "payout is a percentage of the sale for cps and revshare offers and must be between 0 and 100.")
+	}
+	if o.IsPercentage() && o.RevenueOrPayout() > 100 {
+		return invalidField("revenue", "revenue is a percentage of the sale for cps and revshare offers and must be between 0 and 100.")
 	}
 	return nil
 }

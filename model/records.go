@@ -19,9 +19,11 @@ type Click struct {
 	// FilterBots is the offer's setting at click time: a bot click on such
 	// an offer is stored but left out of stats.
 	FilterBots bool `json:"filter_bots,omitempty"`
-	// PayoutMicros is what the click itself pays: CPC offers only.
-	PayoutMicros int64 `json:"payout_micros,omitempty"`
-	Test         bool  `json:"test,omitempty"`
+	// PayoutMicros is what the click itself pays the affiliate, and
+	// RevenueMicros what the advertiser pays for it: CPC offers only.
+	PayoutMicros  int64 `json:"payout_micros,omitempty"`
+	RevenueMicros int64 `json:"revenue_micros,omitempty"`
+	Test          bool  `json:"test,omitempty"`
 	// The full record only.
 	Browser   string `json:"browser,omitempty"`
 	Bot       bool   `json:"bot,omitempty"`
@@ -32,7 +34,7 @@ type Click struct {
 	// window, as Redis answered when the click was stored.
 	Unique bool `json:"unique,omitempty"`
 	// Outcome is empty for a click sent to its offer; otherwise why the
-	// tracker turned it away (ClickOffTarget, ClickPaused). A turned-away
+	// tracker turned it away (ClickOffTarget, ...). A turned-away
 	// click is stored for the stats only: it never converts.
 	Outcome string `json:"outcome,omitempty"`
 }
@@ -42,6 +44,8 @@ type Click struct {
 const (
 	ClickOffTarget = "off_target" // outside the offer's targeting
 	ClickPaused    = "paused"     // the offer is not active
+	ClickBlocked   = "blocked"    // an affiliate without access to the offer, or a sub-ID it blocks
+	ClickCapped    = "capped"     // past a click cap reached
 )
 
 // Conversion statuses (seed 002).
@@ -82,10 +86,20 @@ type Conversion struct {
 	Goal         string    `json:"goal"`
 	Currency     string    `json:"currency"`
 	AmountMicros int64     `json:"amount_micros"`
-	PayoutMicros int64     `json:"payout_micros"`
-	PayoutType   string    `json:"payout_type"`
-	Test         bool      `json:"test,omitempty"`
+	// PayoutMicros is what the network owes the affiliate for it,
+	// RevenueMicros what the advertiser owes the network.
+	PayoutMicros  int64  `json:"payout_micros"`
+	RevenueMicros int64  `json:"revenue_micros"`
+	PayoutType    string `json:"payout_type"`
+	// Reason is why a conversion taken as rejected was (ReasonCapReached):
+	// acknowledged to the advertiser, kept in the log, paying nothing.
+	Reason string `json:"reason,omitempty"`
+	Test   bool   `json:"test,omitempty"`
 }
+
+// ReasonCapReached: the conversion came past a cap of its offer, or of its
+// affiliate on the offer, that was reached.
+const ReasonCapReached = "cap_reached"
 
 // Event is a secondary, non-paying funnel step on a click (seed 002):
 // pageview, registration or lead.

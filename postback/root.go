@@ -316,7 +316,9 @@ func events(c *model.Conversion) []string {
 // disabled one, whose delivery deliver keeps in the dead letter). Test
 // conversions fire nothing.
 func (w *Worker) match(c *model.Conversion) []*job {
-	if c.Test {
+	// A conversion past a reached cap was never the affiliate's: it fires
+	// nothing, whatever its status later becomes.
+	if c.Test || c.Reason == model.ReasonCapReached {
 		return nil
 	}
 	var jobs []*job

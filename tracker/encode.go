@@ -95,7 +95,7 @@ type clickFields struct {
 	country     string
 	agent       agent
 	filterBots  bool
-	payout      int64 // micros, CPC offers only
+	terms       model.Terms // what the click pays and earns: CPC offers only
 	ip          []byte
 	userAgent   []byte
 	referrer    []byte
@@ -151,9 +151,11 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 		full = append(full, `,"filter_bots":true`...)
 	}
 
-	if f.payout != 0 {
+	if payout, revenue := f.terms.Click(); payout != 0 || revenue != 0 {
 		full = append(full, `,"payout_micros":`...)
-		full = strconv.AppendInt(full, f.payout, 10)
+		full = strconv.AppendInt(full, payout, 10)
+		full = append(full, `,"revenue_micros":`...)
+		full = strconv.AppendInt(full, revenue, 10)
 	}
 
 	full = append(full, `,"browser":`...)

@@ -53,22 +53,32 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 	values.SetString(macro.AffID, affiliate.ID)
 	values.SetString(macro.Geo, country)
 	values.Set(macro.AffClickID, t.param(args.Peek("aff_click_id")))
-	for i, name := range subParams {
-		values.Set(subMacros[i], t.param(args.Peek(name)))
-	}
 
 	ua := ctx.Request.Header.UserAgent()
 	agent := t.agents.classify(ua) // recorded with the click anyway: targeting costs nothing more
 	// A paused offer, or a visitor outside its countries or OS, is turned
 	// away: stored for the stats with its outcome, never convertible.
+	var subs [5][]byte
+	for i, name := range subParams {
+		subs[i] = t.param(args.Peek(name))
+	}
+	rec := t.catalog.OfferAffiliateBytes(offer.ID, args.Peek("aff_id"))
 	outcome := ""
 	switch {
 	case offer.Status != model.StatusActive:
 		outcome = model.ClickPaused
 	case !targeted(offer, country, agent.os):
 		outcome = model.ClickOffTarget
+	case !model.MayRun(offer, rec) || rec != nil && rec.BlockedSubs.Blocks(&subs):
+		outcome = model.ClickBlocked
+	case t.caps != nil && t.caps.ClickCapped(offer, rec, now):
+		outcome = model.ClickCapped
 	}
 
+	for i := range subs {
+		values.Set(subMacros[i], subs[i])
+	}
+	terms := model.TermsFor(offer, rec)
 	p := t.recorder.get()
 	id := t.minter.Append(p.id[:0], now)
 	var ipText [64]byte
@@ -82,7 +92,7 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		country:     country,
 		agent:       agent,
 		filterBots:  offer.FilterBots,
-		payout:      model.ClickPayout(offer),
+		terms:       terms,
 		ip:          ip.AppendTo(ipText[:0]),
 		userAgent:   t.param(ua),
 		referrer:    t.param(ctx.Request.Header.Referer()),
@@ -99,6 +109,9 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	if !fields.agent.bot {
 		p.visitor = visitorHash(fields.ip, fields.userAgent)
+	}
+	if t.caps != nil && !(fields.agent.bot && offer.FilterBots) { // a click caps count: one the stats count
+		p.caps = t.caps.AppendClickCounts(p.caps, offer, rec, now)
 	}
 	values.Set(macro.ClickID, id)
 	// The answer is built while the click still aliases the request; the

@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,8 @@ type pendingClick struct {
 	hot     []byte // the hot record (model.DecodeStoredClick) for Redis; empty: Kafka only (a click turned away)
 	full    []byte // JSON for Kafka
 	offerID string
-	visitor uint64 // 0: not a candidate for unique (bots)
+	visitor uint64           // 0: not a candidate for unique (bots)
+	caps    []redis.CapCount // the click caps it counts against
 }
 
 // recorder makes clicks durable behind the 302, which waits for nothing: a
@@ -50,6 +52,7 @@ type recorder struct {
 	producer producer
 	metrics  *trackerMetrics
 	report   recorderReports
+	caps     clickCaps // nil: no caps
 
 	pool sync.Pool
 	// inflight counts record calls under way, so stop closes the queue
@@ -124,7 +127,7 @@ func (r *recorder) start() {
 
 func (r *recorder) get() *pendingClick {
 	p := r.pool.Get().(*pendingClick)
-	p.hot, p.full = p.hot[:0], p.full[:0]
+	p.hot, p.full, p.caps = p.hot[:0], p.full[:0], p.caps[:0]
 	return p
 }
 
@@ -182,7 +185,7 @@ func (r *recorder) flushLoop() {
 		writes = writes[:0]
 		for _, p := range batch {
 			if len(p.hot) > 0 {
-				writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.hot, OfferID: p.offerID, Visitor: p.visitor})
+				writes = append(writes, redis.ClickWrite{ID: p.id[:], Payload: p.hot, OfferID: p.offerID, Visitor: p.visitor, Caps: p.caps})
 			}
 		}
 		var err error
@@ -202,6 +205,9 @@ func (r *recorder) flushLoop() {
 				r.report.redisRefused(len(writes), err)
 			}
 			r.retryLater(writes)
+		}
+		if err == nil {
+			r.countedCaps(writes)
 		}
 		// writes lines up with the batch's clicks for Redis, in order.
 		w := 0
@@ -292,10 +298,23 @@ func (r *recorder) redisBehind() bool {
 // retryLater keeps copies of writes (their buffers go back to the pool
 // once shipped) for the retry loop. Past RetryQueueSize clicks, they are
 // lost: counted, and logged by the caller's logger.
+// countedCaps hands what Redis answered for the clicks' caps to the caps.
+func (r *recorder) countedCaps(writes []redis.ClickWrite) {
+	if r.caps == nil {
+		return
+	}
+	for _, w := range writes {
+		if len(w.Caps) > 0 {
+			r.caps.ClicksCounted(w.Caps)
+		}
+	}
+}
+
 func (r *recorder) retryLater(writes []redis.ClickWrite) {
 	batch := make([]redis.ClickWrite, len(writes))
 	for i, w := range writes {
-		batch[i] = redis.ClickWrite{ID: append([]byte(nil), w.ID...), Payload: append([]byte(nil), w.Payload...), OfferID: w.OfferID, Visitor: w.Visitor}
+		batch[i] = redis.ClickWrite{ID: append([]byte(nil), w.ID...), Payload: append([]byte(nil), w.Payload...), OfferID: w.OfferID, Visitor: w.Visitor,
+			Caps: slices.Clone(w.Caps)}
 	}
 	r.retryMu.Lock()
 	full := r.retryClicks+len(batch) > r.config.RetryQueueSize
@@ -345,6 +364,7 @@ func (r *recorder) retryLoop() {
 		cancel()
 		r.noteRedis(err)
 		if err == nil {
+			r.countedCaps(batch)
 			r.retryMu.Lock()
 			r.retries = r.retries[1:]
 			r.retryClicks -= len(batch)

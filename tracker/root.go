@@ -27,6 +27,15 @@ import (
 type catalog interface {
 	OfferBytes(idOrSlug []byte) *model.Offer
 	AffiliateBytes(id []byte) *model.Affiliate
+	OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate
+}
+
+// clickCaps knows which click caps are reached, and counts clicks against
+// them behind the 302 (caps.Caps).
+type clickCaps interface {
+	ClickCapped(offer *model.Offer, rec *model.OfferAffiliate, now time.Time) bool
+	AppendClickCounts(dst []redis.CapCount, offer *model.Offer, rec *model.OfferAffiliate, now time.Time) []redis.CapCount
+	ClicksCounted(counts []redis.CapCount)
 }
 
 // clickStore keeps click records where conversions find them.
@@ -51,6 +60,8 @@ type Dependencies struct {
 	Now func() time.Time
 	// Failer hears of a click queue that cannot go on (it panicked).
 	Failer daemon.Failer
+	// Caps turns away clicks past a reached click cap; nil: no caps.
+	Caps clickCaps
 }
 
 // component names the click queues in the failures they report.
@@ -66,6 +77,7 @@ type Tracker struct {
 	agents   *agentCache
 	recorder *recorder
 	metrics  *trackerMetrics
+	caps     clickCaps // nil: no caps
 }
 
 // New returns a tracker; Start starts its flushers.
@@ -107,6 +119,7 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 		},
 		failer: deps.Failer,
 	})
+	t.caps, t.recorder.caps = deps.Caps, deps.Caps
 	return t, nil
 }
 
@@ -136,7 +149,7 @@ func (t *Tracker) Stop(ctx context.Context) error {
 
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
-	offTarget, paused                      *metrics.Counter
+	offTarget, paused, blocked, capped     *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
 	redisGaveUp                            *metrics.Counter
 	queueFull, shipQueueFull               *metrics.Counter
@@ -153,6 +166,8 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		notFound:    set.NewCounter(`clickrelay_clicks_total{outcome="not_found"}`),
 		offTarget:   set.NewCounter(`clickrelay_clicks_total{outcome="off_target"}`),
 		paused:      set.NewCounter(`clickrelay_clicks_total{outcome="paused"}`),
+		blocked:     set.NewCounter(`clickrelay_clicks_total{outcome="blocked"}`),
+		capped:      set.NewCounter(`clickrelay_clicks_total{outcome="capped"}`),
 		fallbacks:   set.NewCounter(`clickrelay_click_fallbacks_total`),
 		redisErrors: set.NewCounter(`clickrelay_click_redis_errors_total`),
 		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
@@ -176,8 +191,13 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 
 // outcome is the counter of clicks turned away for outcome.
 func (m *trackerMetrics) outcome(outcome string) *metrics.Counter {
-	if outcome == model.ClickPaused {
+	switch outcome {
+	case model.ClickPaused:
 		return m.paused
+	case model.ClickBlocked:
+		return m.blocked
+	case model.ClickCapped:
+		return m.capped
 	}
 	return m.offTarget
 }

@@ -22,10 +22,14 @@ import (
 type fakeCatalog struct {
 	offers     map[string]*model.Offer
 	affiliates map[string]*model.Affiliate
+	records    map[string]*model.OfferAffiliate // by model.OfferAffiliateID
 }
 
 func (c *fakeCatalog) OfferBytes(id []byte) *model.Offer         { return c.offers[string(id)] }
 func (c *fakeCatalog) AffiliateBytes(id []byte) *model.Affiliate { return c.affiliates[string(id)] }
+func (c *fakeCatalog) OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate {
+	return c.records[model.OfferAffiliateID(offerID, string(affiliateID))]
+}
 
 // memoryStore and memoryProducer keep what the recorder writes.
 type memoryStore struct {

@@ -16,6 +16,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/caps"
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/internal/daemon"
@@ -268,14 +269,19 @@ func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 	// are. Conversions and events come one at a time, to be batched.
 	clicks := a.kafka.NewBatchProducer(kafka.TopicClicks)
 	conversions, events := a.kafka.NewWriter(kafka.TopicConversions, smallBatch), a.kafka.NewWriter(kafka.TopicEvents, smallBatch)
+	networkCaps, err := caps.New(caps.Dependencies{Logger: a.log, Metrics: a.metrics, Store: a.redis, Catalog: a.redis.Catalog(),
+		Warehouse: a.clickhouse, Failer: a.supervisor}, a.config.Caps)
+	if err != nil {
+		return nil, err
+	}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
-		Store: a.redis, Producer: clicks, Minter: minter, Failer: a.supervisor}, a.config.Tracker)
+		Store: a.redis, Producer: clicks, Minter: minter, Failer: a.supervisor, Caps: networkCaps}, a.config.Tracker)
 	if err != nil {
 		return nil, err
 	}
 	intake, err := ingest.New(ingest.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
 		Store: a.redis, Producer: conversions, Events: events, Minter: minter, Tests: a.redis,
-		Conversions: a.clickhouse, Statuses: a.redis, Clicks: a.clickhouse}, a.config.Ingest)
+		Conversions: a.clickhouse, Statuses: a.redis, Clicks: a.clickhouse, Caps: networkCaps}, a.config.Ingest)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +292,7 @@ func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 		DeadLetter: a.redis, Deliveries: a.clickhouse, SignedOut: a.redis,
 		Checks: []api.Check{{Name: "redis", Ping: a.redis.Ping}, {Name: "clickhouse", Ping: a.clickhouse.Ping},
 			{Name: "clicks", Ping: a.clickWrites}},
-		MetricHelp: metricHelp(), Failer: a.supervisor,
+		MetricHelp: metricHelp(), Failer: a.supervisor, Caps: networkCaps,
 	}, a.config.API)
 	if err != nil {
 		return nil, err
@@ -295,6 +301,7 @@ func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 	return []daemon.Part{
 		{Name: "producer " + conversions.Topic, Component: producer(conversions), GivesUp: unanswered},
 		{Name: "producer " + events.Topic, Component: producer(events), GivesUp: unanswered},
+		{Name: "caps", Component: networkCaps},
 		{Name: "click queues", Component: a.tracker, GivesUp: "clicks not stored are counted in clickrelay_clicks_lost_total"},
 		{Name: "conversion intake", Component: intake},
 		{Name: "http server", Component: server, GivesUp: "connections of requests still running were closed"},
@@ -335,7 +342,7 @@ func (a *app) debugListeners(context.Context) ([]daemon.Part, error) {
 // family left out fails TestMetricsPassPromtool.
 func metricHelp() promtext.Help {
 	return promtext.Merge(tracker.MetricHelp(), ingest.MetricHelp(), postback.MetricHelp(), sink.MetricHelp(),
-		redis.MetricHelp(), kafka.MetricHelp())
+		redis.MetricHelp(), kafka.MetricHelp(), caps.MetricHelp())
 }
 
 // clickWrites is the readiness of the click path's writes to Redis: a Redis

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/caps"
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
@@ -49,6 +50,7 @@ type Config struct {
 	Ingest     ingest.Configuration
 	Sink       sink.Configuration
 	Postback   postback.Configuration
+	Caps       caps.Configuration
 }
 
 // loadConfig reads the configuration from env; every error names the
@@ -67,6 +69,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		Ingest:          ingest.DefaultConfiguration(),
 		Sink:            sink.DefaultConfiguration(),
 		Postback:        postback.DefaultConfiguration(),
+		Caps:            caps.DefaultConfiguration(),
 	}
 	l := &envLoader{env: env}
 	l.str("CLICKRELAY_ADDR", &c.API.Addr)
@@ -100,6 +103,14 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.durationOrZero("CLICKRELAY_STARTUP_WAIT", &c.StartupWait)
 	l.str("CLICKRELAY_PPROF_ADDR", &c.PprofAddr)
 	l.str("CLICKRELAY_METRICS_ADDR", &c.MetricsAddr)
+	if v, ok := l.get("CLICKRELAY_TIMEZONE"); ok && v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil || v == "Local" {
+			l.fail("CLICKRELAY_TIMEZONE", v, "an IANA time zone name such as UTC or America/New_York")
+		} else {
+			c.Caps.Location, c.API.Location = loc, loc
+		}
+	}
 	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)
 	if c.ClickSecret != "" && len(c.ClickSecret) < 16 {
 		l.fail("CLICKRELAY_CLICK_SECRET", "(hidden)", "at least 16 characters")

@@ -18,6 +18,7 @@ type consoleStats struct {
 		UniqueClicks int     `json:"unique_clicks"`
 		Conversions  int     `json:"conversions"`
 		Approved     int     `json:"approved"`
+		SaleAmount   float64 `json:"sale_amount"`
 		Revenue      float64 `json:"revenue"`
 		Payout       float64 `json:"payout"`
 		Profit       float64 `json:"profit"`
@@ -145,11 +146,13 @@ func TestConsoleReads(t *testing.T) {
 			t.Fatalf("%d %+v", code, st)
 		}
 		tot := st.Totals
+		// The offer has no revenue of its own: the advertiser pays its
+		// payout, 2.50 a conversion, and the network's profit is 0.
 		want := struct {
-			clicks, unique, conversions       int
-			revenue, payout, profit, cvr, epc float64
-		}{4, 2, 2, 50, 5, 45, 50, 12.5}
-		if tot.Clicks != want.clicks || tot.UniqueClicks != want.unique || tot.Conversions != want.conversions ||
+			clicks, unique, conversions             int
+			sale, revenue, payout, profit, cvr, epc float64
+		}{4, 2, 2, 50, 5, 5, 0, 50, 1.25}
+		if tot.Clicks != want.clicks || tot.UniqueClicks != want.unique || tot.Conversions != want.conversions || tot.SaleAmount != want.sale ||
 			tot.Revenue != want.revenue || tot.Payout != want.payout || tot.Profit != want.profit || tot.CVR != want.cvr || tot.EPC != want.epc {
 			t.Errorf("totals %+v, want %+v", tot, want)
 		}
@@ -159,7 +162,7 @@ func TestConsoleReads(t *testing.T) {
 		for _, r := range st.Rows {
 			switch r["affiliate"] {
 			case n.affiliateID:
-				if r["affiliate_name"] != "Jane Media" || r["geo"] != "GB" || r["clicks"] != 3.0 || r["conversions"] != 2.0 || r["revenue"] != 50.0 || r["unique_clicks"] != 1.0 {
+				if r["affiliate_name"] != "Jane Media" || r["geo"] != "GB" || r["clicks"] != 3.0 || r["conversions"] != 2.0 || r["revenue"] != 5.0 || r["sale_amount"] != 50.0 || r["unique_clicks"] != 1.0 {
 					t.Errorf("Jane Media's row %v", r)
 				}
 			case other.ID:
@@ -206,9 +209,10 @@ func TestConsoleReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := [][]string{
-			{"sub1", "clicks", "unique_clicks", "conversions", "approved", "revenue", "payout", "profit", "cvr", "epc", "off_target", "paused"},
-			{"alpha", "3", "1", "2", "1", "50", "5", "45", "66.67", "16.6667", "0", "0"},
-			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
+			{"sub1", "clicks", "unique_clicks", "conversions", "approved", "rejected", "sale_amount", "revenue", "payout", "profit", "margin",
+				"cvr", "epc", "off_target", "paused", "blocked", "capped"},
+			{"alpha", "3", "1", "2", "1", "0", "50", "5", "5", "0", "0", "66.67", "1.6667", "0", "0", "0", "0"},
+			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
 		}
 		if fmt.Sprint(records) != fmt.Sprint(want) {
 			t.Errorf("csv\n%v\nwant\n%v", records, want)
@@ -255,7 +259,7 @@ func TestConsoleReads(t *testing.T) {
 				}
 				clicks, conversions, revenue = clicks+m.Clicks, conversions+m.Conversions, revenue+m.Revenue
 			}
-			if clicks != 4 || conversions != 2 || revenue != 50 {
+			if clicks != 4 || conversions != 2 || revenue != 5 {
 				return fmt.Sprintf("series adds to %d clicks, %d conversions, %v revenue", clicks, conversions, revenue)
 			}
 			offers, affs, countries := live.Top["offers"], live.Top["affiliates"], live.Top["countries"]

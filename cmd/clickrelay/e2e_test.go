@@ -238,7 +238,7 @@ func TestBadInputGetsTheSurfacesEnvelope(t *testing.T) {
 		{"stats without dates", "GET", "/v1/stats", map[string]string{"Authorization": "Bearer " + n.affiliateKey}, "", 400, "BAD_REQUEST", ""},
 		{"stats bad group", "GET", "/v1/stats?date_from=2026-01-01&date_to=2026-01-02&group_by=planet", map[string]string{"Authorization": "Bearer " + n.affiliateKey}, "", 400, "BAD_REQUEST", ""},
 		{"stats with the admin key", "GET", "/v1/stats", map[string]string{"Authorization": "Bearer " + s.adminKey}, "", 401, "INVALID_API_KEY", "The provided API key is invalid or has been revoked."},
-		{"report unknown zone", "POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey}, `{"timezone_id":5,"from":"2026-01-01","to":"2026-01-02"}`, 400, "invalid_request", ""},
+		{"report unknown zone", "POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey}, `{"timezone_id":100,"from":"2026-01-01","to":"2026-01-02"}`, 400, "invalid_request", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -133,6 +133,7 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 		values("is_bot", func(i int) uint8 { return flag(clicks[i].Bot) }),
 		values("filtered", func(i int) uint8 { return flag(clicks[i].Bot && clicks[i].FilterBots) }),
 		values("payout_micros", func(i int) int64 { return clicks[i].PayoutMicros }),
+		values("revenue_micros", func(i int) int64 { return clicks[i].RevenueMicros }),
 		values("is_test", func(i int) uint8 { return flag(clicks[i].Test) }),
 		values("outcome", func(i int) string { return clicks[i].Outcome }),
 	)
@@ -185,7 +186,9 @@ func (c *Component) InsertConversionsAt(ctx context.Context, convs []model.Conve
 		values("currency", func(i int) string { return convs[i].Currency }),
 		values("amount_micros", func(i int) int64 { return convs[i].AmountMicros }),
 		values("payout_micros", func(i int) int64 { return convs[i].PayoutMicros }),
+		values("revenue_micros", func(i int) int64 { return convs[i].RevenueMicros }),
 		values("payout_type", func(i int) string { return convs[i].PayoutType }),
+		values("reason", func(i int) string { return convs[i].Reason }),
 		values("is_test", func(i int) uint8 { return flag(convs[i].Test) }),
 	)
 	return c.insert(ctx, "conversions", n, append(cols, offsetColumns(at)...))

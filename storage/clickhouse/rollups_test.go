@@ -154,28 +154,28 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 }
 
 // A click turned away is counted as its outcome and never as a click, nor
-// does it pay; revenue is the payout's where a record carries none (every
-// record before offers had a revenue); rejected counts conversions
-// rejected or reversed now, following their status changes.
+// does it pay or earn; revenue is summed beside payout; rejected counts
+// conversions rejected or reversed now, following their status changes.
 func TestStatsCountOutcomesRevenueAndRejections(t *testing.T) {
 	ctx := context.Background()
 	c := NewForTest(t)
 	at := time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC).UnixMilli()
 	clicks := []model.Click{
-		{ID: "c1", Time: at, OfferID: "1", PayoutMicros: 100_000},
-		{ID: "c2", Time: at, OfferID: "1", PayoutMicros: 100_000, Unique: true},
-		{ID: "c3", Time: at, OfferID: "1", PayoutMicros: 100_000, Outcome: model.ClickOffTarget},
-		{ID: "c4", Time: at, OfferID: "1", PayoutMicros: 100_000, Outcome: model.ClickOffTarget, Unique: true},
+		{ID: "c1", Time: at, OfferID: "1", PayoutMicros: 100_000, RevenueMicros: 150_000},
+		{ID: "c2", Time: at, OfferID: "1", PayoutMicros: 100_000, RevenueMicros: 150_000, Unique: true},
+		{ID: "c3", Time: at, OfferID: "1", PayoutMicros: 100_000, RevenueMicros: 150_000, Outcome: model.ClickOffTarget},
+		{ID: "c4", Time: at, OfferID: "1", PayoutMicros: 100_000, RevenueMicros: 150_000, Outcome: model.ClickOffTarget, Unique: true},
 		{ID: "c5", Time: at, OfferID: "1", Outcome: model.ClickPaused},
 	}
 	if err := c.InsertClicks(ctx, clicks); err != nil {
 		t.Fatal(err)
 	}
 	convs := []model.Conversion{
-		{ID: "conv_1", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
-		{ID: "conv_2", Version: 1, Time: at, Status: model.ConversionRejected, OfferID: "1", PayoutMicros: 2_000_000},
-		{ID: "conv_3", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
-		{ID: "conv_3", Version: 2, Time: at, Status: model.ConversionReversed, PrevStatus: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000},
+		{ID: "conv_1", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000, RevenueMicros: 3_000_000},
+		{ID: "conv_2", Version: 1, Time: at, Status: model.ConversionRejected, OfferID: "1", PayoutMicros: 2_000_000, RevenueMicros: 3_000_000},
+		{ID: "conv_3", Version: 1, Time: at, Status: model.ConversionPending, OfferID: "1", PayoutMicros: 2_000_000, RevenueMicros: 3_000_000},
+		{ID: "conv_3", Version: 2, Time: at, Status: model.ConversionReversed, PrevStatus: model.ConversionPending, OfferID: "1",
+			PayoutMicros: 2_000_000, RevenueMicros: 3_000_000},
 	}
 	if err := c.InsertConversions(ctx, convs); err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestStatsCountOutcomesRevenueAndRejections(t *testing.T) {
 		got := rows[0]
 		got.Keys = nil
 		want := StatsRow{Clicks: 2, UniqueClicks: 1, Conversions: 3, Rejected: 2, OffTarget: 2, Paused: 1,
-			PayoutMicros: 200_000 + 2_000_000, RevenueMicros: 200_000 + 2_000_000}
+			PayoutMicros: 200_000 + 2_000_000, RevenueMicros: 300_000 + 3_000_000}
 		testkit.Equal(t, fmt.Sprintf("%v (from %s)", q.GroupBy, q.pick(time.UTC).table), want, got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -38,6 +39,9 @@ type Catalog struct {
 	offers      map[string]*model.Offer
 	postbacks   map[string]*model.Postback
 	endpoints   map[string]*model.Endpoint
+	// offerAffiliates holds affiliates' records on offers, by offer then
+	// affiliate: the click path finds one with two map lookups.
+	offerAffiliates map[string]map[string]*model.OfferAffiliate
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
 	affiliatesByAppID    map[string]*model.Affiliate
@@ -61,7 +65,14 @@ type Catalog struct {
 	// emptyLog is sampled: an emptied Redis is seen at every resync of
 	// every process until it is restored.
 	emptyLog zerolog.Logger
+	// capReached hears of cap counters other processes saw reach their
+	// limit (OnCapReached).
+	capReached atomic.Pointer[func(key string)]
 }
+
+// OnCapReached sets what hears of a cap counter reaching its limit in any
+// process (PublishCapReached), as invalidations arrive.
+func (cat *Catalog) OnCapReached(fn func(key string)) { cat.capReached.Store(&fn) }
 
 func newCatalog(c *Component, set *metrics.Set) *Catalog {
 	cat := &Catalog{c: c, emptyLog: c.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Minute}), lastWrite: map[string]uint64{}}
@@ -82,7 +93,8 @@ func (cat *Catalog) EmptyReloads() uint64 { return cat.emptyReloads.Get() }
 func (cat *Catalog) empty() bool {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
-	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+len(cat.keys) == 0
+	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+
+		len(cat.offerAffiliates)+len(cat.keys) == 0
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id
@@ -121,6 +133,7 @@ func (cat *Catalog) reset() {
 	cat.offers = map[string]*model.Offer{}
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
+	cat.offerAffiliates = map[string]map[string]*model.OfferAffiliate{}
 	cat.offersBySlug = map[string]*model.Offer{}
 	cat.affiliatesByAppID = map[string]*model.Affiliate{}
 	cat.postbacksByAffiliate = map[string][]*model.Postback{}
@@ -225,6 +238,54 @@ func (cat *Catalog) Endpoints() []*model.Endpoint {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// OfferAffiliate returns the affiliate's record on the offer, or nil.
+func (cat *Catalog) OfferAffiliate(offerID, affiliateID string) *model.OfferAffiliate {
+	cat.mu.RLock()
+	defer cat.mu.RUnlock()
+	return cat.offerAffiliates[offerID][affiliateID]
+}
+
+// OfferAffiliateBytes is OfferAffiliate for the click path: it does not
+// allocate.
+func (cat *Catalog) OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate {
+	cat.mu.RLock()
+	r := cat.offerAffiliates[offerID][string(affiliateID)]
+	cat.mu.RUnlock()
+	return r
+}
+
+// OfferAffiliates returns the records of every affiliate on the offer, by
+// affiliate ID.
+func (cat *Catalog) OfferAffiliates(offerID string) []*model.OfferAffiliate {
+	cat.mu.RLock()
+	out := slices.Collect(maps.Values(cat.offerAffiliates[offerID]))
+	cat.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *model.OfferAffiliate) int { return compareIDs(a.AffiliateID, b.AffiliateID) })
+	return out
+}
+
+// OfferAffiliatesWhere returns every record keep accepts, by offer then
+// affiliate.
+func (cat *Catalog) OfferAffiliatesWhere(keep func(*model.OfferAffiliate) bool) []*model.OfferAffiliate {
+	cat.mu.RLock()
+	var out []*model.OfferAffiliate
+	for _, byAffiliate := range cat.offerAffiliates {
+		for _, r := range byAffiliate {
+			if keep(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	cat.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *model.OfferAffiliate) int {
+		if c := compareIDs(a.OfferID, b.OfferID); c != 0 {
+			return c
+		}
+		return compareIDs(a.AffiliateID, b.AffiliateID)
 	})
 	return out
 }
@@ -349,6 +410,13 @@ func (cat *Catalog) putLocked(e model.Entity) {
 		cat.postbacksByAffiliate[e.AffiliateID] = list
 	case *model.Endpoint:
 		cat.endpoints[e.ID] = e
+	case *model.OfferAffiliate:
+		byAffiliate := cat.offerAffiliates[e.OfferID]
+		if byAffiliate == nil {
+			byAffiliate = map[string]*model.OfferAffiliate{}
+			cat.offerAffiliates[e.OfferID] = byAffiliate
+		}
+		byAffiliate[e.AffiliateID] = e
 	}
 }
 
@@ -373,6 +441,11 @@ func (cat *Catalog) entityLocked(kind model.Kind, id string) model.Entity {
 		}
 	case model.KindEndpoint:
 		if e := cat.endpoints[id]; e != nil {
+			return e
+		}
+	case model.KindOfferAffiliate:
+		offerID, affiliateID, _ := model.SplitOfferAffiliateID(id)
+		if e := cat.offerAffiliates[offerID][affiliateID]; e != nil {
 			return e
 		}
 	}
@@ -406,6 +479,14 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 		delete(cat.postbacks, id)
 	case model.KindEndpoint:
 		delete(cat.endpoints, id)
+	case model.KindOfferAffiliate:
+		offerID, affiliateID, _ := model.SplitOfferAffiliateID(id)
+		if byAffiliate := cat.offerAffiliates[offerID]; byAffiliate != nil {
+			delete(byAffiliate, affiliateID)
+			if len(byAffiliate) == 0 {
+				delete(cat.offerAffiliates, offerID)
+			}
+		}
 	}
 }
 
@@ -480,7 +561,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 		}
 	}
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
-	cat.postbacks, cat.endpoints = fresh.postbacks, fresh.endpoints
+	cat.postbacks, cat.endpoints, cat.offerAffiliates = fresh.postbacks, fresh.endpoints, fresh.offerAffiliates
 	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
 	cat.mu.Unlock()
@@ -536,6 +617,12 @@ func decodeKey(h, body string) ([32]byte, model.Principal, error) {
 func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 	if msg == reloadAllMessage {
 		return cat.reloadAll(ctx)
+	}
+	if key, ok := strings.CutPrefix(msg, capReachedPrefix); ok {
+		if fn := cat.capReached.Load(); fn != nil {
+			(*fn)(key)
+		}
+		return nil
 	}
 	kind, id, ok := strings.Cut(msg, ":")
 	if !ok {

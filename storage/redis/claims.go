@@ -72,6 +72,11 @@ type ClaimResult struct {
 	// without a confirmation. The caller now holds that owner's lease: it
 	// re-publishes Stranded and confirms it under the owner's ID.
 	Stranded []byte
+	// CapReached is the index of the first cap the conversion did not fit
+	// in, or -1 when it fit in them all (and was added to each). Either
+	// way every claim was taken (Held is -1): a conversion past a cap is
+	// recorded, as rejected, so its retry is a duplicate.
+	CapReached int
 }
 
 // claimLua parses a claim value: state ("p", "c" or nil for a legacy
@@ -87,27 +92,51 @@ local function parse(v)
 end
 `
 
-// claimScript takes every claim or none. ARGV: owner, dedupe window (ms),
-// now (ms), lease end (ms), payload. It answers {0} after taking them all,
-// {i, 0} when claim i is confirmed, {i, 1} when it is pending within its
-// lease, {i, 2, payload} when it is stranded (its lease is then the
-// caller's).
+// claimScript takes every claim or none, then checks the conversion against
+// its caps. KEYS: the claims (ARGV[7] of them), then the cap counters.
+// ARGV: owner, dedupe window (ms), now (ms), lease end (ms), payload,
+// payload as rejected past a cap, the number of claims, then for each cap
+// its limit, what the conversion adds and the counter's TTL (ms, 0 for
+// none). It answers {i, 0} when claim i is confirmed, {i, 1} when it is
+// pending within its lease, {i, 2, payload} when it is stranded (its lease
+// is then the caller's), taking nothing; otherwise it takes every claim and
+// answers {0, 0} when the conversion fits in every cap (and adds it to
+// each), or {0, j} when it does not fit in cap j (and adds it to none; the
+// claims then hold the rejected payload).
 var claimScript = goredis.NewScript(claimLua + `
-for i, k in ipairs(KEYS) do
-  local v = redis.call('GET', k)
+local claims = tonumber(ARGV[7])
+for i = 1, claims do
+  local v = redis.call('GET', KEYS[i])
   if v then
     local state, lease, owner, body = parse(v)
     if state ~= 'p' then return {i, 0} end
     if lease > tonumber(ARGV[3]) then return {i, 1} end
-    redis.call('SET', k, 'p|' .. ARGV[4] .. '|' .. owner .. '|' .. body, 'KEEPTTL')
+    redis.call('SET', KEYS[i], 'p|' .. ARGV[4] .. '|' .. owner .. '|' .. body, 'KEEPTTL')
     return {i, 2, body}
   end
 end
-local value = 'p|' .. ARGV[4] .. '|' .. ARGV[1] .. '|' .. ARGV[5]
-for _, k in ipairs(KEYS) do
-  redis.call('SET', k, value, 'PX', ARGV[2])
+local reached = 0
+for j = 1, #KEYS - claims do
+  local limit, add = tonumber(ARGV[5 + 3 * j]), tonumber(ARGV[6 + 3 * j])
+  if (tonumber(redis.call('GET', KEYS[claims + j]) or '0')) + add > limit then
+    reached = j
+    break
+  end
 end
-return {0}`)
+if reached == 0 then
+  for j = 1, #KEYS - claims do
+    local k, ttl = KEYS[claims + j], tonumber(ARGV[7 + 3 * j])
+    redis.call('INCRBY', k, ARGV[6 + 3 * j])
+    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+  end
+end
+local payload = ARGV[5]
+if reached > 0 then payload = ARGV[6] end
+local value = 'p|' .. ARGV[4] .. '|' .. ARGV[1] .. '|' .. payload
+for i = 1, claims do
+  redis.call('SET', KEYS[i], value, 'PX', ARGV[2])
+end
+return {0, reached}`)
 
 // confirmScript confirms the claims ARGV[1] holds pending, and no others.
 var confirmScript = goredis.NewScript(claimLua + `
@@ -145,25 +174,36 @@ return 0`)
 
 // Claim atomically takes every claim for owner, pending until now+lease,
 // with payload (the owner's conversion) kept for whoever must re-publish it
-// should the owner never confirm. Claims expire after the dedupe window.
-func (c *Component) Claim(ctx context.Context, owner string, claims []Claim, payload []byte, now time.Time, lease time.Duration) (ClaimResult, error) {
-	if len(claims) == 0 {
-		return ClaimResult{Held: -1}, nil
+// should the owner never confirm; claims expire after the dedupe window.
+// In the same step it checks the conversion against caps: past one, the
+// claims keep rejected instead (the conversion as recorded past a cap) and
+// no counter changes; within them all, each counter takes what the
+// conversion adds.
+func (c *Component) Claim(ctx context.Context, owner string, claims []Claim, caps []CapCount, payload, rejected []byte,
+	now time.Time, lease time.Duration) (ClaimResult, error) {
+	if len(claims) == 0 && len(caps) == 0 {
+		return ClaimResult{Held: -1, CapReached: -1}, nil
 	}
 	keys, err := c.claimKeys(claims)
 	if err != nil {
 		return ClaimResult{}, err
 	}
-	res, err := claimScript.Run(ctx, c.client, keys, owner, c.config.DedupeWindow.Milliseconds(),
-		strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(now.Add(lease).UnixMilli(), 10), payload).Slice()
+	args := []any{owner, c.config.DedupeWindow.Milliseconds(), strconv.FormatInt(now.UnixMilli(), 10),
+		strconv.FormatInt(now.Add(lease).UnixMilli(), 10), payload, rejected, len(claims)}
+	for _, k := range caps {
+		keys = append(keys, k.Key)
+		args = append(args, k.Limit, k.Add, k.TTL.Milliseconds())
+	}
+	res, err := claimScript.Run(ctx, c.client, keys, args...).Slice()
 	if err != nil {
-		return ClaimResult{}, fmt.Errorf("claiming dedupe keys: %w", err)
+		return ClaimResult{}, fmt.Errorf("claiming dedupe keys and caps: %w", err)
 	}
 	index, _ := res[0].(int64)
 	if index == 0 {
-		return ClaimResult{Held: -1}, nil
+		reached, _ := res[1].(int64)
+		return ClaimResult{Held: -1, CapReached: int(reached) - 1}, nil
 	}
-	out := ClaimResult{Held: int(index) - 1}
+	out := ClaimResult{Held: int(index) - 1, CapReached: -1}
 	if len(res) > 1 {
 		switch state, _ := res[1].(int64); state {
 		case 1:

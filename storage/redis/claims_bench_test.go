@@ -21,7 +21,7 @@ func benchClaims(b *testing.B, confirm bool) {
 		i++
 		owner := "conv_" + strconv.Itoa(i)
 		claims := []Claim{{ClaimTxID, "adv:" + owner, "adv"}, {ClaimClick, "o:" + owner, "adv"}}
-		if _, err := c.Claim(ctx, owner, claims, payload, time.Now(), 15*time.Second); err != nil {
+		if _, err := c.Claim(ctx, owner, claims, nil, payload, nil, time.Now(), 15*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		if confirm {

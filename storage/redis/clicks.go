@@ -23,6 +23,9 @@ type ClickWrite struct {
 	// Unique is the answer: whether this is the visitor's first click on
 	// the offer within the unique window.
 	Unique bool
+	// Caps are the click caps the click counts against: each counter takes
+	// its Add, and Total says where it stands after.
+	Caps []CapCount
 }
 
 // SaveClicks stores a batch of click records in one pipeline, each expiring
@@ -33,6 +36,7 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	ttl := c.clickTTL()
 	pipe := c.client.Pipeline()
 	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
+	var counts []*goredis.IntCmd                     // in the order of the clicks' caps
 	var visitor [16]byte
 	for i := range clicks {
 		w := &clicks[i]
@@ -40,6 +44,12 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 		if w.Visitor != 0 {
 			key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
 			marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
+		}
+		for _, k := range w.Caps {
+			counts = append(counts, pipe.IncrBy(ctx, k.Key, k.Add))
+			if k.TTL > 0 {
+				pipe.PExpire(ctx, k.Key, k.TTL)
+			}
 		}
 	}
 	// Exec reports the first command that failed, and a first visit's
@@ -56,6 +66,13 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 			first, err := cmd.Result()
 			// Nil: nothing was there, this click is the first.
 			clicks[i].Unique = isNil(err) || first == string(clicks[i].ID)
+		}
+	}
+	n := 0
+	for i := range clicks {
+		for j := range clicks[i].Caps {
+			clicks[i].Caps[j].Total = counts[n].Val()
+			n++
 		}
 	}
 	return nil

@@ -69,9 +69,10 @@ var ErrNoChange = errors.New("no change")
 const maxUpdateTries = 20
 
 // updateScript replaces the body of entity ARGV[1] with ARGV[3] only if it
-// is still ARGV[2], the body the change was computed from.
+// is still ARGV[2], the body the change was computed from ("" when there
+// was none: no entity's body is empty).
 var updateScript = goredis.NewScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1`)
 
@@ -90,18 +91,34 @@ return 1`)
 // Redis never did until the retry's, which follows at once (a process that
 // dies in between leaves it there, as a failed write does: see journal).
 func (c *Component) UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
+	return c.updateEntity(ctx, kind, id, false, change)
+}
+
+// UpsertEntity is UpdateEntity for an entity that may not exist yet:
+// change then gets nil and may create it. Two upserts at once of a new
+// entity do not both create it: the second applies its change to what the
+// first made.
+func (c *Component) UpsertEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
+	return c.updateEntity(ctx, kind, id, true, change)
+}
+
+func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string, create bool, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
 	key := c.keys.entities(kind)
 	for range maxUpdateTries {
 		old, err := c.client.HGet(ctx, key, id).Result()
-		if isNil(err) {
+		absent := isNil(err)
+		switch {
+		case absent && !create:
 			return nil, ErrNoEntity
-		}
-		if err != nil {
+		case err != nil && !absent:
 			return nil, fmt.Errorf("reading %s %s: %w", kind, id, err)
 		}
-		current := model.NewEntity(kind)
-		if err := json.Unmarshal([]byte(old), current); err != nil {
-			return nil, fmt.Errorf("decoding %s %s: %w", kind, id, err)
+		var current model.Entity
+		if !absent {
+			current = model.NewEntity(kind)
+			if err := json.Unmarshal([]byte(old), current); err != nil {
+				return nil, fmt.Errorf("decoding %s %s: %w", kind, id, err)
+			}
 		}
 		next, err := change(current)
 		if errors.Is(err, ErrNoChange) {

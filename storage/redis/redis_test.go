@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,7 +93,7 @@ func TestClaimsAreAllOrNothing(t *testing.T) {
 	const lease = 10 * time.Second
 	claim := func(owner string, claims []Claim, at time.Time) ClaimResult {
 		t.Helper()
-		res, err := c.Claim(ctx, owner, claims, []byte(`{"id":"`+owner+`"}`), at, lease)
+		res, err := c.Claim(ctx, owner, claims, nil, []byte(`{"id":"`+owner+`"}`), nil, at, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,5 +372,75 @@ func TestUpdateEntityNoChangeAndMissing(t *testing.T) {
 	}
 	if _, err := c.UpdateEntity(ctx, model.KindOffer, "2", func(e model.Entity) (model.Entity, error) { return e, nil }); !errors.Is(err, ErrNoEntity) {
 		t.Errorf("a missing entity: %v", err)
+	}
+}
+
+// Conversions racing for a cap's last places take exactly the limit: the
+// counters are checked and added to in the script that takes the claims.
+// One past a cap takes its claims all the same, with the rejected payload,
+// and adds to no counter; a money cap refuses what would carry it past its
+// limit.
+func TestClaimsCountCapsExactly(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	now := time.Now()
+	daily := CapCount{Key: c.CapKey("adv1", "o:1:conversions:2026-12-06"), Limit: 20, Add: 1, TTL: 48 * time.Hour}
+	payout := CapCount{Key: c.CapKey("adv1", "o:1:payout:2026-12"), Limit: 100_000_000, Add: 2_500_000, TTL: 40 * 24 * time.Hour}
+	var fit, past atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			owner := fmt.Sprintf("conv_%d", i)
+			claims := []Claim{{ClaimTxID, "adv1:T-" + owner, "adv1"}}
+			res, err := c.Claim(ctx, owner, claims, []CapCount{daily, payout}, []byte("tracked"), []byte("rejected"), now, 10*time.Second)
+			switch {
+			case err != nil:
+				t.Error(err)
+			case res.Held != -1:
+				t.Errorf("%s: claims not taken: %+v", owner, res)
+			case res.CapReached == 0:
+				past.Add(1)
+			case res.CapReached == -1:
+				fit.Add(1)
+			default:
+				t.Errorf("%s: %+v", owner, res)
+			}
+		})
+	}
+	wg.Wait()
+	totals, err := c.CapTotals(ctx, []string{daily.Key, payout.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit.Load() != 20 || past.Load() != 40 || totals[0] != 20 || totals[1] != 50_000_000 {
+		t.Errorf("%d fit, %d past the cap; counters %v: want 20, 40 and [20 50000000]", fit.Load(), past.Load(), totals)
+	}
+	if ttl := c.client.PTTL(ctx, daily.Key).Val(); ttl <= 47*time.Hour || ttl > 48*time.Hour {
+		t.Errorf("the day counter lives %s", ttl)
+	}
+	// A claim taken past a cap holds the rejected conversion, which a
+	// request meeting it once its lease ran out re-publishes.
+	res, err := c.Claim(ctx, "conv_late", []Claim{{ClaimTxID, "adv1:T-conv_59", "adv1"}}, []CapCount{daily}, []byte("x"), []byte("y"),
+		now.Add(time.Minute), 10*time.Second)
+	if err != nil || res.Held != 0 || (string(res.Stranded) != "tracked" && string(res.Stranded) != "rejected") {
+		t.Errorf("the stranded claim: %+v %v", res, err)
+	}
+
+	// 38 places of 2.5 left under the payout cap: a conversion paying 40
+	// does not fit, one paying 37.5 does, exactly.
+	big := payout
+	big.Add = 50_000_001
+	if res, _ := c.Claim(ctx, "conv_big", nil, []CapCount{big}, nil, nil, now, time.Second); res.CapReached != 0 {
+		t.Errorf("past the payout cap: %+v", res)
+	}
+	big.Add = 50_000_000
+	if res, _ := c.Claim(ctx, "conv_fits", nil, []CapCount{big}, nil, nil, now, time.Second); res.CapReached != -1 {
+		t.Errorf("up to the payout cap: %+v", res)
+	}
+	if err := c.ReleaseCaps(ctx, []CapCount{big}); err != nil {
+		t.Fatal(err)
+	}
+	if totals, _ := c.CapTotals(ctx, []string{payout.Key}); totals[0] != 50_000_000 {
+		t.Errorf("after a release: %v", totals)
 	}
 }

@@ -49,8 +49,10 @@ type TestConversion struct {
 	Amount       string `json:"amount,omitempty"` // as sent
 	AmountMicros int64  `json:"amount_micros"`
 	PayoutMicros int64  `json:"payout_micros"`
-	Currency     string `json:"currency,omitempty"`
-	Status       string `json:"status,omitempty"`
+	// RevenueMicros is what the advertiser would have paid for it.
+	RevenueMicros int64  `json:"revenue_micros"`
+	Currency      string `json:"currency,omitempty"`
+	Status        string `json:"status,omitempty"`
 }
 
 // ErrNoTestSession: the test click has no live session (expired or never
