@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 )
 
@@ -160,5 +162,22 @@ func MetricHelp() promtext.Help {
 // logger is kafka-go's error logger for a topic's clients.
 func (c *Component) logger(topic string) func(string, ...any) {
 	log := c.log.With().Str("topic", topic).Logger()
-	return func(format string, args ...any) { log.Warn().Msgf(format, args...) }
+	sampled := hotlog.Sampled(log)
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if routine(msg) {
+			log.Debug().Msg(msg)
+			return
+		}
+		sampled.Warn().Msg(msg)
+	}
+}
+
+// routine tells kafka-go's errors that are part of its normal work from
+// those an operator should see: a fetch from an idle partition that timed
+// out, which kafka-go retries at once (an idle server logged it in bursts,
+// 23 lines in 17 minutes).
+func routine(msg string) bool {
+	return strings.Contains(msg, "error reading partition") &&
+		(strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "context deadline exceeded"))
 }

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -156,5 +157,22 @@ func TestBatchProducerCompressions(t *testing.T) {
 	}
 	if _, ok := CompressionNamed("brotli"); ok {
 		t.Fatal("brotli taken for a known compression")
+	}
+}
+
+// A fetch timing out on an idle partition is kafka-go's routine, logged at
+// debug; its other errors are warnings, sampled.
+func TestKafkaErrorsAtTheirLevel(t *testing.T) {
+	var buf bytes.Buffer
+	c := &Component{log: zerolog.New(&buf).Level(zerolog.InfoLevel)}
+	logf := c.logger("clickrelay.clicks")
+	logf("the kafka reader got an unknown error reading partition %d of %s at offset %d: %s", 3, "clickrelay.clicks", 1200,
+		"read tcp 127.0.0.1:53124->127.0.0.1:9092: i/o timeout")
+	if buf.Len() != 0 {
+		t.Errorf("a fetch timeout was logged at info or above: %s", buf.String())
+	}
+	logf("failed to dial: %s", "dial tcp 127.0.0.1:9092: connect: connection refused")
+	if !strings.Contains(buf.String(), `"level":"warn"`) || !strings.Contains(buf.String(), "connection refused") {
+		t.Errorf("a broker that refuses was not a warning: %s", buf.String())
 	}
 }
