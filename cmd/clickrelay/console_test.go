@@ -288,7 +288,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.open("#/conversions", "#conversion-filters")
 	b.until("the conversion in the list", 60*time.Second, fmt.Sprintf(`document.querySelector("#conversions-list").textContent.includes(%q)`, convID),
 		chromedp.Click(`#conversion-filters button[type="submit"]`))
-	b.run("open the conversion", 20*time.Second, chromedp.Click(fmt.Sprintf(`//td[@data-col="conversion_id"][text()=%q]`, convID), chromedp.BySearch),
+	b.run("open the conversion", 20*time.Second, chromedp.Click(fmt.Sprintf(`//td[@data-col="id"][text()=%q]`, convID), chromedp.BySearch),
 		chromedp.WaitVisible("#conversion-approved"))
 	if got := b.text("#conversion-status"); got != "pending" {
 		t.Fatalf("status before approval: %q", got)

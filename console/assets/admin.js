@@ -379,10 +379,10 @@ async function conversionsPage(view) {
     } catch (x) { showErrors(form, x); return; }
     fill(listBox, table([
       { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) },
-      { key: "conversion_id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
-      { key: "geo", label: "Geo" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
+      { key: "id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
+      { key: "country", label: "Country" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
-    ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.conversion_id); }, "No conversions match."),
+    ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.id); }, "No conversions match."),
     pager(d.meta, (p) => { page = p; load(); }));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; load(); });
@@ -395,29 +395,30 @@ async function conversionPage(view, { id }) {
   drawConversion(view, d.conversion, "");
 }
 
-// drawConversion shows c; a change of status is drawn from the PATCH
-// answer, which is current at once (the listing catches up from the
-// warehouse within seconds).
+// drawConversion shows c, as GET and PATCH /v2/conversions/{id} both
+// answer it (one shape: a change of status is drawn from PATCH's answer,
+// current at once, while the listing catches up within seconds).
 function drawConversion(view, c, message) {
-  const id = c.conversion_id;
   const msg = h("p", { id: "conversion-message", role: "status" }, message);
   const act = (status, label, cls) => h("button", { type: "button", class: cls, id: "conversion-" + status, disabled: c.status === status, onclick: async () => {
     try {
-      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(id), { status });
-      drawConversion(view, { ...c, ...r.conversion }, `Marked ${r.conversion.status}.`);
+      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(c.id), { status });
+      drawConversion(view, r.conversion, `Marked ${r.conversion.status}.`);
     } catch (x) { msg.textContent = x.message; msg.className = "error"; }
   } }, label);
   const kv = (pairs) => h("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === undefined || v === "" ? "—" : v)]));
-  const subs = c.subs || {};
   fill(view, h("p", {}, h("a", { href: "#/conversions" }, "← Conversions")),
-    h("h1", {}, "Conversion ", c.conversion_id, " ", h("span", { id: "conversion-status" }, badge(c.status))),
+    h("h1", {}, "Conversion ", c.id, " ", h("span", { id: "conversion-status" }, badge(c.status))),
     h("div", { class: "toolbar" }, act("approved", "Approve"), act("rejected", "Reject", "danger"), act("reversed", "Reverse", "secondary")), msg,
     h("div", { class: "grid two" },
-      h("div", { class: "card" }, h("h2", {}, "Conversion"), kv([["Status", c.status], ["Version", c.version], ["Created", c.created_at], ["Updated", c.updated_at],
-        ["Offer", c.offer_id], ["Affiliate", c.affiliate_id], ["Advertiser", c.advertiser_id], ["Goal", c.goal], ["Order (txid)", c.txid],
-        ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
-      h("div", { class: "card" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", c.click_time], ["Affiliate click ID", c.aff_click_id],
-        ["Country", c.geo], ["Device", c.device], ["OS", c.os], ["sub1", subs.sub1], ["sub2", subs.sub2], ["sub3", subs.sub3], ["sub4", subs.sub4], ["sub5", subs.sub5]]))));
+      h("div", { class: "card", id: "conversion-facts" }, h("h2", {}, "Conversion"), kv([["Status", c.status], ["Previous status", c.previous_status],
+        ["Version", c.version], ["Created", stamp(c.created_at)], ["Updated", stamp(c.updated_at)],
+        ["Offer", c.offer_name || c.offer_id], ["Affiliate", c.affiliate_name || c.affiliate_id], ["Advertiser", c.advertiser_name || c.advertiser_id],
+        ["Goal", c.goal], ["Order (txid)", c.txid], ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`],
+        ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
+      h("div", { class: "card", id: "conversion-click" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", stamp(c.clicked_at)],
+        ["Affiliate click ID", c.aff_click_id], ["Country", c.country], ["Device", c.device], ["OS", c.os],
+        ["sub1", c.sub1], ["sub2", c.sub2], ["sub3", c.sub3], ["sub4", c.sub4], ["sub5", c.sub5]]))));
 }
 
 // ---- postbacks -------------------------------------------------------------
