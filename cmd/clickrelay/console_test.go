@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +15,12 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/internal/contract"
 )
 
 // browser is a headless Chromium driving the console of a stack, which
@@ -26,7 +32,50 @@ type browser struct {
 
 	mu     sync.Mutex
 	errors []string
+	// reads are the fields the console read from the APIs' answers:
+	// "GET /v2/stats 200" → "rows.[].offer_name" → true.
+	reads map[string]map[string]bool
 }
+
+// readRecorder runs in every page before the console's scripts (DevTools
+// puts it there; the page's CSP does not apply): it wraps each JSON answer
+// fetch() hands the console in a Proxy that reports, through the
+// __consoleRead binding, every field the console reads from it, so that
+// the test can check each is one the OpenAPI document declares for that
+// answer (checkReads). Array indexes read as "[]"; an array's own
+// methods and length, and what every object inherits, are not fields.
+const readRecorder = `(() => {
+  const send = (call, path) => window.__consoleRead(JSON.stringify({ call, path: path.join(".") }));
+  const seen = new Set();
+  const wrap = (value, call, path) => {
+    if (value === null || typeof value !== "object") return value;
+    return new Proxy(value, {
+      get(target, prop, receiver) {
+        if (typeof prop === "symbol") return Reflect.get(target, prop, receiver);
+        if (Array.isArray(target)) {
+          if (!/^[0-9]+$/.test(prop)) return Reflect.get(target, prop, receiver);
+          return wrap(target[prop], call, path.concat("[]"));
+        }
+        if (!Object.hasOwn(target, prop) && (prop in Object.prototype || prop === "then" || prop === "toJSON")) {
+          return Reflect.get(target, prop, receiver);
+        }
+        const at = path.concat(prop);
+        const key = call + " " + at.join(".");
+        if (!seen.has(key)) { seen.add(key); send(call, at); }
+        return wrap(target[prop], call, at);
+      },
+    });
+  };
+  const fetch0 = window.fetch;
+  window.fetch = async function (input, init) {
+    const resp = await fetch0.call(this, input, init);
+    const method = ((init && init.method) || "GET").toUpperCase();
+    const call = method + " " + new URL(resp.url).pathname + " " + resp.status;
+    const json0 = resp.json.bind(resp);
+    resp.json = async () => wrap(await json0(), call, []);
+    return resp;
+  };
+})();`
 
 // newBrowser starts Debian's chromium headless with a fresh profile. Where
 // the services are required (CI), a missing chromium fails the test.
@@ -53,9 +102,21 @@ func newBrowser(t *testing.T, base string) *browser {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx, base: base}
+	b := &browser{t: t, ctx: ctx, base: base, reads: map[string]map[string]bool{}}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
+		case *runtime.EventBindingCalled:
+			if ev.Name == "__consoleRead" {
+				var r struct{ Call, Path string }
+				if err := json.Unmarshal([]byte(ev.Payload), &r); err == nil {
+					b.mu.Lock()
+					if b.reads[r.Call] == nil {
+						b.reads[r.Call] = map[string]bool{}
+					}
+					b.reads[r.Call][r.Path] = true
+					b.mu.Unlock()
+				}
+			}
 		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
 				var args []string
@@ -79,11 +140,57 @@ func newBrowser(t *testing.T, base string) *browser {
 	// given: so ctx itself, not a deadline's child, which would close the
 	// browser when it ends. A stalled start is bounded by a timer instead.
 	stall := time.AfterFunc(60*time.Second, cancel)
-	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable()); err != nil {
+	err = chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), runtime.AddBinding("__consoleRead"),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := page.AddScriptToEvaluateOnNewDocument(readRecorder).Do(ctx)
+			return err
+		}))
+	if err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	stall.Stop()
+	// Registered after the browser's own cleanup, so run before it.
+	t.Cleanup(b.checkReads)
 	return b
+}
+
+// checkReads fails the test for every field the console read from an
+// answer that the OpenAPI document does not declare for that answer: the
+// console reads what the API answers, and api/openapi.json (every answer
+// of the API tests is validated against it) is where the two meet. It
+// also fails when nothing was recorded by a test that passed otherwise,
+// so that a broken recorder is no silent pass.
+func (b *browser) checkReads() {
+	b.t.Helper()
+	contractOnce.Do(func() { contractValidator, contractErr = contract.Load(api.OpenAPIDocument()) })
+	if contractErr != nil {
+		b.t.Fatal(contractErr)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.reads) == 0 {
+		if !b.t.Failed() {
+			b.t.Fatal("the console read no field of any answer: the read recorder is broken")
+		}
+		return
+	}
+	fields := 0
+	for call, paths := range b.reads {
+		fields += len(paths)
+		var method, path string
+		var status int
+		if _, err := fmt.Sscanf(call, "%s %s %d", &method, &path, &status); err != nil {
+			b.t.Errorf("recorded call %q: %v", call, err)
+			continue
+		}
+		req, _ := http.NewRequest(method, b.base+path, nil)
+		for p := range paths {
+			if err := contractValidator.Declares(req, status, strings.Split(p, ".")); err != nil {
+				b.t.Errorf("the console reads a field its API does not answer: %v", err)
+			}
+		}
+	}
+	b.t.Logf("checked the %d fields the console read from %d kinds of answer against the OpenAPI document", fields, len(b.reads))
 }
 
 func (b *browser) record(msg string) {

@@ -219,7 +219,7 @@ async function accountPage(view, kind, id) {
     } }, "Rotate key"));
   const extra = h("div");
   fill(view, h("p", {}, h("a", { href: "#/" + kind }, `← ${kind === "advertisers" ? "Advertisers" : "Affiliates"}`)),
-    h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, acc.app_id ? ` · app_id ${acc.app_id}` : ""),
+    h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, kind === "affiliates" ? ` · app_id ${acc.app_id}` : ""),
     notice, actions, form, extra);
   if (kind === "advertisers") await endpointsCard(extra, id);
   else await affiliatePostbacksCard(extra, id);
@@ -473,13 +473,13 @@ async function postbacksPage(view) {
   await Promise.all([loadLog(), loadList("")]);
 }
 
-// deliveriesCard lists a postback's deliveries with every attempt; base is
-// /v2/postbacks/{id} or /v1/postbacks/{id}.
-export async function deliveriesCard(box, base) {
+// deliveriesCard lists a postback's deliveries with every attempt: from
+// the admin API (/v2/postbacks/{id}, whose answer lists them under
+// "deliveries") or the affiliate's (/v1/postbacks/{id}, under "data").
+export async function deliveriesCard(box, base, { list = "deliveries" } = {}) {
   const d = await api("GET", base + "/deliveries?per_page=50");
   const msg = h("p", { role: "status", id: "redrive-message" });
-  // The admin API answers deliveries, the affiliate API data.
-  const rows = (d.deliveries || d.data || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
+  const rows = (d[list] || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
     h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
       dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
       dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {

@@ -136,5 +136,5 @@ async function postbacksPage(view) {
 async function postbackPage(view, { id }) {
   const box = h("div", { id: "deliveries" });
   fill(view, h("p", {}, h("a", { href: "#/a/postbacks" }, "← Your postbacks")), h("h1", {}, "Postback ", id), box);
-  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id));
+  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id), { list: "data" });
 }
