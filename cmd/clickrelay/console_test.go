@@ -253,6 +253,23 @@ func (b *browser) until(what string, within time.Duration, cond string, between 
 	})
 }
 
+// as makes t, a subtest, the test b fails, until the function it returns
+// gives b back to the test it had: defer b.as(t)() in each subtest.
+func (b *browser) as(t *testing.T) func() {
+	parent := b.t
+	b.t = t
+	return func() { b.t = parent }
+}
+
+// eval evaluates the JavaScript expression js into out (a promise is
+// awaited), within a deadline.
+func (b *browser) eval(what, js string, out any) {
+	b.t.Helper()
+	b.run(what, 20*time.Second, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+}
+
 // pageText is the text the page shows, for a failure's log.
 func (b *browser) pageText() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)

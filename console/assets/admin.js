@@ -1,9 +1,9 @@
 // The network admin's pages. Each calls the admin API (/v2/...) and the
 // seed 004 report, exactly as any other client would.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp } from "./dom.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp, named, nameLabel } from "./dom.js";
 import { api, qs } from "./api.js";
-import { chart } from "./chart.js";
-import { onLeave, current } from "./page.js";
+import { chart, chartKey } from "./chart.js";
+import { onLeave, current, sequence } from "./page.js";
 
 export const adminNav = [
   ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
@@ -100,6 +100,13 @@ async function overview(view) {
 }
 
 // ---- shared bits ---------------------------------------------------------
+
+// pages of the entities an ID names.
+const pageOf = { offer: "#/offers/", affiliate: "#/affiliates/", advertiser: "#/advertisers/" };
+
+// entity shows an offer's, affiliate's or advertiser's ID by its name,
+// linked to its page.
+const entity = (kind, id, name) => named(name, id, id ? pageOf[kind] + encodeURIComponent(id) : null);
 
 // keyNotice shows a key once, with a copy button.
 function keyNotice(what, key, id) {
@@ -517,18 +524,44 @@ async function postbackPage(view, { id }) {
 
 // ---- stats explorer --------------------------------------------------------
 
-const dimensions = ["date", "hour", "offer", "affiliate", "advertiser", "geo", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5"];
-const dimKey = { offer: "offer_id", affiliate: "affiliate_id", advertiser: "advertiser_id" };
+// dimensions are GET /v2/stats's group_by values with their column titles.
+// Each row carries its keys under these names, and offer_name,
+// affiliate_name, advertiser_name beside an entity's ID (README, the
+// console's reads).
+const dimensions = [
+  ["date", "Date"], ["hour", "Hour"], ["week", "Week"], ["month", "Month"], ["offer", "Offer"], ["affiliate", "Affiliate"],
+  ["advertiser", "Advertiser"], ["geo", "Country"], ["device", "Device"], ["os", "OS"],
+  ["sub1", "sub1"], ["sub2", "sub2"], ["sub3", "sub3"], ["sub4", "sub4"], ["sub5", "sub5"],
+];
+const dimensionTitle = Object.fromEntries(dimensions);
+const timeDimensions = new Set(["date", "hour", "week", "month"]);
+
+// keyText is a row's key as a person reads it: an entity's name and ID, a
+// week by its Monday, a month by its year and month, "—" for no value.
+function keyText(r, d) {
+  const v = r[d] ?? "";
+  if (pageOf[d]) return nameLabel(r[d + "_name"], v);
+  if (v === "") return "—";
+  if (d === "week") return "week of " + v;
+  if (d === "month") return v.slice(0, 7);
+  return v;
+}
+
+// keyCell is keyText in the table, an entity linked to its page.
+const keyCell = (r, d) => (pageOf[d] ? entity(d, r[d], r[d + "_name"]) : keyText(r, d));
 
 async function statsPage(view) {
+  // #/stats?offer_id=3 (an offer's Stats button) fills the filters.
+  const given = new URLSearchParams(location.hash.split("?")[1] || "");
   const f = {
     date_from: h("input", { type: "date", name: "date_from", value: isoDay(-6) }),
     date_to: h("input", { type: "date", name: "date_to", value: isoDay(0) }),
     timezone: h("input", { name: "timezone", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC", size: "16" }),
-    offer_id: h("input", { name: "offer_id", size: "8" }), affiliate_id: h("input", { name: "affiliate_id", size: "8" }),
-    advertiser_id: h("input", { name: "advertiser_id", size: "8" }),
+    offer_id: h("input", { name: "offer_id", size: "8", value: given.get("offer_id") || "" }),
+    affiliate_id: h("input", { name: "affiliate_id", size: "8", value: given.get("affiliate_id") || "" }),
+    advertiser_id: h("input", { name: "advertiser_id", size: "8", value: given.get("advertiser_id") || "" }),
   };
-  const checks = dimensions.map((d) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
+  const checks = dimensions.map(([d]) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
   // Sub IDs are each affiliate's own values (its campaigns, ad sets,
   // creatives), so grouping by them means something for one affiliate;
   // network-wide, crossed with countries or devices, such a breakdown has
@@ -549,30 +582,34 @@ async function statsPage(view) {
   const form = h("form", { class: "toolbar", id: "stats-form" },
     field("From", f.date_from), field("To", f.date_to), field("Time zone", f.timezone), field("Offer", f.offer_id),
     field("Affiliate", f.affiliate_id), field("Advertiser", f.advertiser_id),
-    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, c.value)), subHint),
+    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, dimensionTitle[c.value])), subHint),
     h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
   const totals = h("div", { class: "tiles", id: "stats-totals" });
   const chartBox = h("div", { class: "card", id: "stats-chart" });
   const tableBox = h("div", { class: "card", id: "stats-table" });
+  const next = sequence();
   async function run() {
     showErrors(form);
+    const latest = next();
     const groups = checks.filter((c) => c.checked).map((c) => c.value);
     const params = { ...Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value.trim()])), group_by: groups.join(",") };
     csv.setAttribute("href", "/v2/stats" + qs({ ...params, format: "csv" }));
     let d;
-    try { d = await api("GET", "/v2/stats" + qs(params)); } catch (x) { showErrors(form, x); return; }
+    try { d = await api("GET", "/v2/stats" + qs(params)); } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     const t = d.totals || {};
-    fill(totals, tile("Clicks", int(t.clicks)), tile("Conversions", int(t.conversions)), tile("Revenue", money(t.revenue)),
-      tile("Payout", money(t.payout)), tile("Profit", money(t.profit)));
-    const keys = groups.map((g) => dimKey[g] || g);
+    fill(totals, tile("Clicks", int(t.clicks), "", "stats-total-clicks"), tile("Conversions", int(t.conversions), "", "stats-total-conversions"),
+      tile("Revenue", money(t.revenue), "", "stats-total-revenue"), tile("Payout", money(t.payout), "", "stats-total-payout"),
+      tile("Profit", money(t.profit), "", "stats-total-profit"));
     const rows = d.rows || [];
-    const label = (r) => keys.map((k) => r[k] ?? "").join(" · ") || "all";
-    const timeOnly = groups.length > 0 && groups.every((g) => g === "date" || g === "hour");
+    const label = (r) => groups.map((g) => keyText(r, g)).join(" · ") || "All traffic";
+    const timeOnly = groups.length > 0 && groups.every((g) => timeDimensions.has(g));
     const shown = rows.slice(0, timeOnly ? 1000 : 30);
     fill(chartBox, chart(shown.map(label), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
-      { kind: timeOnly ? "line" : "bar", title: "Clicks and conversions" }));
+      { kind: timeOnly ? "line" : "bar", title: "Clicks and conversions" }), chartKey(["Clicks", "Conversions"]),
+    rows.length > shown.length ? h("p", { class: "muted" }, `The chart shows the first ${shown.length} of ${int(rows.length)} rows; the table has them all.`) : null);
     fill(tableBox, table([
-      ...keys.map((k) => ({ key: k, label: k })),
+      ...groups.map((g) => ({ key: g, label: dimensionTitle[g], fmt: (r) => keyCell(r, g) })),
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) }, { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "approved", label: "Approved", num: true, fmt: (r) => int(r.approved) },
       { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },

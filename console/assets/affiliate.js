@@ -3,8 +3,9 @@
 // show another affiliate's data because the API never hands it over.
 import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, stamp } from "./dom.js";
 import { api, qs } from "./api.js";
-import { chart } from "./chart.js";
+import { chart, chartKey } from "./chart.js";
 import { deliveriesCard } from "./admin.js";
+import { sequence } from "./page.js";
 
 export const affiliateNav = [["#/a/offers", "Offers"], ["#/a/stats", "Stats"], ["#/a/conversions", "Conversions"], ["#/a/postbacks", "Postbacks"]];
 
@@ -44,22 +45,26 @@ async function statsPage(view) {
   const totals = h("div", { class: "tiles", id: "aff-totals" });
   const chartBox = h("div", { class: "card" });
   const tableBox = h("div", { class: "card", id: "aff-stats-table" });
+  const next = sequence();
   async function run() {
     showErrors(form);
+    // The grouping asked for, not the form's when the answer comes.
+    const latest = next(), grouping = group.value;
     let d;
-    try { d = await api("GET", "/v1/stats" + qs({ date_from: from.value, date_to: to.value, group_by: group.value })); } catch (x) { showErrors(form, x); return; }
+    try { d = await api("GET", "/v1/stats" + qs({ date_from: from.value, date_to: to.value, group_by: grouping })); } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     const rows = d.data || [];
     const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
     fill(totals, tile("Clicks", int(sum("clicks")), "", "aff-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "aff-unique"),
       tile("Conversions", int(sum("conversions")), "", "aff-conversions"), tile("Earnings", money(sum("revenue")), "", "aff-revenue"),
       tile("EPC", money(sum("clicks") ? sum("revenue") / sum("clicks") : 0), "", "aff-epc"));
-    const key = group.value === "offer" ? "offer_id" : group.value;
+    const key = grouping === "offer" ? "offer_id" : grouping;
     const time = key === "date" || key === "hour";
     const shown = rows.slice(0, time ? 1000 : 30);
     fill(chartBox, chart(shown.map((r) => r[key] || "—"), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
-      { kind: time ? "line" : "bar", title: "Clicks and conversions" }));
+      { kind: time ? "line" : "bar", title: "Clicks and conversions" }), chartKey(["Clicks", "Conversions"]));
     fill(tableBox, table([
-      { key, label: group.value }, { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
+      { key, label: grouping }, { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
       { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) },
       { key: "revenue", label: "Earnings", num: true, fmt: (r) => money(r.revenue) }, { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },

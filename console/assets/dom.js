@@ -68,6 +68,19 @@ export function table(columns, rows, onRow, empty = "Nothing yet.") {
     }, columns.map((c) => h("td", { class: c.num ? "num" : null, "data-col": c.key }, c.fmt ? c.fmt(r) : (r[c.key] ?? "")))))));
 }
 
+// named shows an offer, affiliate or advertiser by its name, linked to its
+// page (href, when it has one), its ID beside: "Summer Promo #3". Without
+// a name (an entity no longer in the catalog) the ID alone shows.
+export function named(name, id, href) {
+  if (id === undefined || id === null || id === "") return "—";
+  const label = name || "#" + id;
+  return h("span", { class: "named" }, href ? h("a", { href }, label) : label,
+    name ? h("span", { class: "muted id" }, " #" + id) : null);
+}
+
+// nameLabel is named as plain text, for a chart's labels: "Summer Promo (#3)".
+export const nameLabel = (name, id) => (name ? `${name} (#${id})` : "#" + id);
+
 export function tile(label, value, cls, id) {
   return h("div", { class: "tile " + (cls || ""), id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
 }
