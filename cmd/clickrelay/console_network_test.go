@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,9 +35,9 @@ type consoleNetwork struct {
 	postbacks                       map[string]string // affiliate ID → its postback's ID
 	conversions                     []string
 	// clicksOf counts the clicks sent per entity: "offer:1" → 75.
-	clicksOf                   map[string]int
-	clicks, approved, rejected int
-	today                      string
+	clicksOf         map[string]int
+	clicks, approved int
+	today            string
 }
 
 // entity is the seeded offer, affiliate or advertiser of ID id.
@@ -172,8 +173,6 @@ func (s *stack) seedConsoleNetwork() consoleNetwork {
 		}
 		if status == "approved" {
 			n.approved++
-		} else {
-			n.rejected++
 		}
 	}
 
@@ -216,13 +215,126 @@ func number(t *testing.T, s string) float64 {
 }
 
 // TestConsoleOnANetwork walks the admin console on a network the size a
-// newcomer tries it on, reading what a person reads in each view: the
-// stats explorer labelled for every grouping.
+// newcomer tries it on, reading what a person reads in each view: names
+// where IDs would be, the stats explorer labelled for every grouping, a
+// delivery log of long URLs that stays readable, cards that fit.
 func TestConsoleOnANetwork(t *testing.T) {
 	s := startStack(t)
 	n := s.seedConsoleNetwork()
 	b := newBrowser(t, s.base)
 	b.signIn(s.adminKey, "#kpis .tile")
+
+	t.Run("overview", func(t *testing.T) {
+		defer b.as(t)()
+		b.open("#/overview", "#tops table")
+		b.until("the overview's figures", 30*time.Second, fmt.Sprintf(
+			`document.querySelector("#kpi-clicks .value").textContent === %q && document.querySelector("#kpi-conversions .value").textContent === %q`,
+			strconv.Itoa(n.clicks), strconv.Itoa(len(n.conversions))))
+		// Top offers: every offer by name, linked, with its clicks; they add
+		// up to the clicks tile.
+		var top []struct{ Name, Href, Clicks string }
+		b.eval("read the top offers", `[...document.querySelectorAll("#tops .card")[0].querySelectorAll("tbody tr")].map(tr => ({
+			Name: tr.querySelector('[data-col="name"]').textContent, Href: tr.querySelector('[data-col="name"] a').getAttribute("href"),
+			Clicks: tr.querySelector('[data-col="clicks"]').textContent}))`, &top)
+		if len(top) != len(n.offers) {
+			t.Fatalf("top offers %+v, want %d", top, len(n.offers))
+		}
+		sum := 0.0
+		for _, r := range top {
+			var o consoleEntity
+			for _, e := range n.offers {
+				if e.Name == r.Name {
+					o = e
+				}
+			}
+			if o.ID == "" || r.Href != "#/offers/"+o.ID || number(t, r.Clicks) != float64(n.clicksOf["offer:"+o.ID]) {
+				t.Errorf("top offer %+v", r)
+			}
+			sum += number(t, r.Clicks)
+		}
+		if kpi := number(t, b.text("#kpi-clicks .value")); sum != kpi {
+			t.Errorf("top offers add up to %v clicks, the tile reads %v", sum, kpi)
+		}
+		// Each card fits its table, Revenue column included, at any width.
+		for _, width := range []int64{1280, 1024, 820, 390} {
+			b.viewport(width, 900, width < 600)
+			var overflow []string
+			b.eval("measure the cards", `[...document.querySelectorAll("#tops .card")].flatMap(c => {
+				const box = c.getBoundingClientRect(), last = [...c.querySelectorAll("th")].pop().getBoundingClientRect();
+				return c.scrollWidth > c.clientWidth + 1 || last.right > box.right + 0.5
+					? [c.querySelector("h2").textContent + ": content " + c.scrollWidth + " px in " + c.clientWidth + " px"] : [];
+			})`, &overflow)
+			if len(overflow) > 0 {
+				t.Errorf("at %d px wide, cards overflow: %v", width, overflow)
+			}
+		}
+		b.viewport(1280, 900, false)
+	})
+
+	t.Run("names and links where IDs are", func(t *testing.T) {
+		defer b.as(t)()
+		b.open("#/offers", "#offers-list table")
+		for _, o := range n.offers {
+			adv := n.entity("advertiser", o.Owner)
+			var cell struct{ Text, Href string }
+			b.eval("the offer's advertiser", fmt.Sprintf(`(() => {
+				const tr = [...document.querySelectorAll("#offers-list tbody tr")].find(tr => tr.querySelector('[data-col="name"]').textContent === %q);
+				const td = tr.querySelector('[data-col="advertiser_id"]');
+				return { Text: td.textContent, Href: td.querySelector("a").getAttribute("href") };
+			})()`, o.Name), &cell)
+			if cell.Text != adv.label() || cell.Href != "#/advertisers/"+adv.ID {
+				t.Errorf("offer %s's advertiser reads %+v, want %q linked", o.Name, cell, adv.label())
+			}
+		}
+
+		b.open("#/conversions", "#conversions-list table")
+		var rows []struct{ ID, Offer, OfferHref, Affiliate, AffiliateHref string }
+		b.eval("read the conversions", `[...document.querySelectorAll("#conversions-list tbody tr")].map(tr => {
+			const c = (k) => tr.querySelector('[data-col="' + k + '"]');
+			return { ID: c("id").textContent, Offer: c("offer_id").textContent, OfferHref: c("offer_id").querySelector("a").getAttribute("href"),
+				Affiliate: c("affiliate_id").textContent, AffiliateHref: c("affiliate_id").querySelector("a").getAttribute("href") };
+		})`, &rows)
+		if len(rows) != len(n.conversions) {
+			t.Fatalf("%d conversions listed, want %d", len(rows), len(n.conversions))
+		}
+		for _, r := range rows {
+			i := slices.Index(n.conversions, r.ID)
+			if i < 0 {
+				t.Errorf("conversion %q listed, not one of ours", r.ID)
+				continue
+			}
+			// The seed converts the first clicks: click i is offer i%4's, affiliate i%3's.
+			o, a := n.offers[i%len(n.offers)], n.affiliates[i%len(n.affiliates)]
+			if r.Offer != o.label() || r.OfferHref != "#/offers/"+o.ID || r.Affiliate != a.label() || r.AffiliateHref != "#/affiliates/"+a.ID {
+				t.Errorf("conversion %s reads %+v; want %q and %q, linked", r.ID, r, o.label(), a.label())
+			}
+		}
+
+		b.open("#/conversions/"+n.conversions[1], "#conversion-facts")
+		b.screenshot("console-conversion")
+		o, a := n.offers[1], n.affiliates[1]
+		facts := strings.Join(b.texts("#conversion-facts dd"), "|")
+		for _, want := range []string{o.label(), a.label(), n.entity("advertiser", o.Owner).label()} {
+			if !strings.Contains(facts, want) {
+				t.Errorf("the conversion page reads %q, without %q", facts, want)
+			}
+		}
+		b.run("follow the offer's link", 20*time.Second, chromedp.Click(fmt.Sprintf(`#conversion-facts a[href="#/offers/%s"]`, o.ID)),
+			chromedp.WaitVisible("#offer-facts"))
+		if got := b.text("h1"); !strings.HasPrefix(got, o.Name) {
+			t.Errorf("the offer's link opened %q", got)
+		}
+		if facts := b.text("#offer-facts"); !strings.Contains(facts, n.entity("advertiser", o.Owner).label()) {
+			t.Errorf("the offer page reads %q, without its advertiser's name", facts)
+		}
+
+		b.open("#/affiliates/"+a.ID, "#edit-account-form")
+		b.until("the affiliate's postback", 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll('[data-col="affiliate_id"]')].some(td => td.textContent === %q)`, a.label()))
+		b.open("#/postbacks/"+n.postbacks[a.ID], "#postback-facts")
+		if facts := b.text("#postback-facts"); !strings.Contains(facts, a.label()) {
+			t.Errorf("the postback page reads %q, without its affiliate's name", facts)
+		}
+	})
 
 	t.Run("stats explorer labels every grouping", func(t *testing.T) {
 		defer b.as(t)()
@@ -322,13 +434,147 @@ func TestConsoleOnANetwork(t *testing.T) {
 					t.Errorf("by %s: %d axis labels for %d bars: %q", g, len(axis), len(rows), axis)
 				}
 			}
-			if g == "offer" || g == "affiliate" || g == "advertiser" {
-				b.screenshot("walk-stats-" + g)
+			if g == "offer" {
+				b.screenshot("console-stats-by-offer")
 			}
+		}
+	})
+
+	t.Run("delivery log of long URLs", func(t *testing.T) {
+		defer b.as(t)()
+		var report struct {
+			Pixels []struct {
+				ConversionID string `json:"conversion_id"`
+				Payload      string `json:"payload"`
+				Debug        string `json:"debug_information"`
+				Success      bool   `json:"is_success"`
+			} `json:"pixels"`
+		}
+		s.admin("POST", "/v1/networks/reporting/affiliate/pixels", fmt.Sprintf(`{"timezone":"UTC","from":%q,"to":%q}`, n.today, n.today), &report)
+		if len(report.Pixels) < seedConversions {
+			t.Fatalf("%d deliveries in the report, want %d", len(report.Pixels), seedConversions)
+		}
+		b.open("#/postbacks", "#pixel-log table")
+		b.until("every delivery in the log", 30*time.Second, fmt.Sprintf(`document.querySelectorAll("#pixel-log tbody tr").length === %d`, len(report.Pixels)),
+			chromedp.Click(`#pixel-filters button[type="submit"]`))
+		var heights []float64
+		b.eval("measure the rows", `[...document.querySelectorAll("#pixel-log tbody tr")].map(r => r.getBoundingClientRect().height)`, &heights)
+		var page, logWidth, logRoom float64
+		b.eval("measure the page", `document.documentElement.scrollHeight`, &page)
+		b.eval("measure the log", `document.querySelector("#pixel-log").scrollWidth`, &logWidth)
+		b.eval("measure the log's room", `document.querySelector("#pixel-log").clientWidth`, &logRoom)
+		t.Logf("delivery log: %d rows, the tallest %.0f px, the page %.0f px long, the log %.0f px wide in %.0f px",
+			len(heights), slices.Max(heights), page, logWidth, logRoom)
+		for i, h := range heights {
+			if h > 120 {
+				t.Errorf("row %d is %.0f px tall, want at most 120", i, h)
+			}
+		}
+		if logWidth > logRoom+1 {
+			t.Errorf("the log is %.0f px wide in %.0f px: columns are cut off", logWidth, logRoom)
+		}
+		// The whole request and response of a refused delivery open on
+		// demand, and the row stays bounded.
+		var row int
+		for i, p := range report.Pixels {
+			if !p.Success {
+				row = i
+				break
+			}
+		}
+		want := report.Pixels[row]
+		if len(want.Payload) < longURLPadding || len(want.Debug) < 500 {
+			t.Fatalf("delivery %+v: not the long URL and answer the test sent", want)
+		}
+		tr := fmt.Sprintf(`#pixel-log tbody tr:nth-child(%d)`, row+1)
+		if got := b.text(tr + ` [data-col="conversion_id"]`); got != want.ConversionID {
+			t.Fatalf("row %d is conversion %q, the report's %q", row, got, want.ConversionID)
+		}
+		for col, full := range map[string]string{"payload": want.Payload, "debug_information": want.Debug} {
+			var shown struct {
+				Title string
+				Cut   bool
+			}
+			b.eval("the cell shown", `(() => { const s = document.querySelector(`+strconv.Quote(tr+` [data-col="`+col+`"] button.clip`)+`);
+				return { Title: s.title, Cut: s.scrollWidth > s.clientWidth }; })()`, &shown)
+			if shown.Title != full || !shown.Cut {
+				t.Errorf("%s: one line cut %v, its title the whole text %v", col, shown.Cut, shown.Title == full)
+			}
+		}
+		more := tr + " + tr.more"
+		b.run("open the request", 10*time.Second, chromedp.Click(tr+` [data-col="payload"] button.clip`), chromedp.WaitVisible(more+" pre"))
+		for col, full := range map[string]string{"payload": want.Payload, "debug_information": want.Debug} {
+			if got := b.text(more + ` pre[data-col="` + col + `"]`); got != full {
+				t.Errorf("%s opened reads %d characters, want the %d of the delivery", col, len(got), len(full))
+			}
+		}
+		var open []float64
+		b.eval("measure the open row", `[`+strconv.Quote(tr)+`, `+strconv.Quote(more)+`].map(s => document.querySelector(s).getBoundingClientRect().height)`, &open)
+		if open[0] > 120 || open[1] > 500 {
+			t.Errorf("the open row is %.0f px tall, its texts %.0f px; want at most 120 and 500 (they scroll)", open[0], open[1])
+		}
+		b.eval("measure the log", `document.querySelector("#pixel-log").scrollWidth`, &logWidth)
+		if logWidth > logRoom+1 {
+			t.Errorf("the log opened is %.0f px wide in %.0f px", logWidth, logRoom)
+		}
+		b.screenshotTop("console-delivery-log")
+
+		// One postback's deliveries, each attempt on one line too.
+		aff := n.affiliates[0]
+		b.open("#/postbacks/"+n.postbacks[aff.ID], "#deliveries .delivery table")
+		var cards, attempts []float64
+		b.eval("measure the deliveries", `[...document.querySelectorAll("#deliveries .delivery")].map(d => d.getBoundingClientRect().height)`, &cards)
+		b.eval("measure the attempts", `[...document.querySelectorAll("#deliveries .delivery tbody tr")].map(r => r.getBoundingClientRect().height)`, &attempts)
+		if len(cards) != n.conversionsOf(aff.ID) || len(attempts) < len(cards) {
+			t.Errorf("%d deliveries with %d attempts shown, %d conversions were %s's", len(cards), len(attempts), n.conversionsOf(aff.ID), aff.Name)
+		}
+		for i, h := range attempts {
+			if h > 120 {
+				t.Errorf("attempt row %d is %.0f px tall, want at most 120", i, h)
+			}
+		}
+		first := `#deliveries .delivery:first-of-type tbody tr:first-child`
+		b.run("open an attempt's request", 10*time.Second, chromedp.Click(first+` [data-col="url"] button.clip`),
+			chromedp.WaitVisible(first+` + tr.more pre[data-col="url"]`))
+		if got := b.text(first + ` + tr.more pre[data-col="url"]`); !strings.HasPrefix(got, "GET ") || len(got) < longURLPadding {
+			t.Errorf("the attempt's request opened reads %q", got)
+		}
+	})
+
+	t.Run("the affiliate portal names its offers", func(t *testing.T) {
+		defer b.as(t)()
+		aff := n.affiliates[0]
+		b.run("sign out", 20*time.Second, chromedp.Click("#sign-out"), chromedp.WaitVisible("#signin-key"))
+		b.signIn(aff.Key, ".tracking-link")
+		b.open("#/a/stats", "#aff-stats-form")
+		b.run("group by offer", 10*time.Second, chromedp.SetValue(`#aff-stats-form select[name="group_by"]`, "offer"),
+			chromedp.Click(`#aff-stats-form button[type="submit"]`))
+		b.until("the affiliate's stats by offer", 30*time.Second, `document.querySelector("#aff-stats-table th")?.textContent === "offer"`)
+		keys := b.texts(`#aff-stats-table td[data-col="offer_id"]`)
+		var want []string
+		for _, o := range n.offers {
+			want = append(want, o.label())
+		}
+		slices.Sort(keys)
+		slices.Sort(want)
+		if !slices.Equal(keys, want) {
+			t.Errorf("the affiliate's stats by offer read %q, want %q\n%s", keys, want, b.pageText())
 		}
 	})
 
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Fatalf("the browser console reported errors:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// conversionsOf is how many of the seeded conversions are aff's: the
+// seed converts clicks 0..49, click i being affiliate i%3's.
+func (n *consoleNetwork) conversionsOf(aff string) int {
+	c := 0
+	for i := range n.conversions {
+		if n.affiliates[i%len(n.affiliates)].ID == aff {
+			c++
+		}
+	}
+	return c
 }

@@ -270,6 +270,15 @@ func (b *browser) eval(what, js string, out any) {
 	}))
 }
 
+// texts are the text contents of every element sel matches, trimmed, as
+// a person reads them.
+func (b *browser) texts(sel string) []string {
+	b.t.Helper()
+	var out []string
+	b.eval("read "+sel, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent.trim())`, sel), &out)
+	return out
+}
+
 // pageText is the text the page shows, for a failure's log.
 func (b *browser) pageText() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
@@ -291,18 +300,36 @@ func (b *browser) signIn(key, sel string) {
 // screenshot saves the page as name.png into CLICKRELAY_SCREENSHOTS, when set.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	dir := os.Getenv("CLICKRELAY_SCREENSHOTS")
-	if dir == "" {
+	if os.Getenv("CLICKRELAY_SCREENSHOTS") == "" {
 		return
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
 	}
 	var png []byte
 	b.run("screenshot "+name, 20*time.Second, chromedp.FullScreenshot(&png, 100)) // 100: PNG; less is JPEG
+	b.save(name, png)
+}
+
+// save writes a screenshot as name.png into CLICKRELAY_SCREENSHOTS.
+func (b *browser) save(name string, png []byte) {
+	b.t.Helper()
+	dir := os.Getenv("CLICKRELAY_SCREENSHOTS")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
+	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// screenshotTop saves what the window shows of the page's top (a long
+// page's first screen), as screenshot does.
+func (b *browser) screenshotTop(name string) {
+	b.t.Helper()
+	if os.Getenv("CLICKRELAY_SCREENSHOTS") == "" {
+		return
+	}
+	var png []byte
+	b.run("screenshot "+name, 20*time.Second, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.CaptureScreenshot(&png))
+	b.save(name, png)
 }
 
 // viewport sets the window's size and kind (a phone is mobile, with touch).
@@ -417,8 +444,28 @@ func TestConsoleInABrowser(t *testing.T) {
 	if got := b.text("#conversion-status"); got != "pending" {
 		t.Fatalf("status before approval: %q", got)
 	}
+	// Its offer, affiliate and advertiser by name, the sale and the click
+	// as they were sent.
+	advertiserName := "Acme <script>alert(1)</script>"
+	wantFacts := func(sel string, want ...string) {
+		t.Helper()
+		facts := strings.Join(b.texts(sel), " | ")
+		for _, w := range want {
+			if !strings.Contains(facts, w) {
+				t.Errorf("%s reads %q, without %q", sel, facts, w)
+			}
+		}
+	}
+	wantFacts("#conversion-facts dd", "Summer Promo #"+offerID, "Jane Media #"+affiliateID, advertiserName+" #"+advertiserID, "40.00 USD", "ORDER-1", "2.50 (cpa)")
+	wantFacts("#conversion-click dd", cid, "console", "GB")
 	b.run("approve", 20*time.Second, chromedp.Click("#conversion-approved"))
 	b.until("the conversion approved", 20*time.Second, `document.querySelector("#conversion-status").textContent === "approved"`)
+	// Drawn from PATCH's answer, the same shape as GET's: nothing lost.
+	if got := b.text("#conversion-message"); got != "Marked approved." {
+		t.Errorf("after approving, the page says %q", got)
+	}
+	wantFacts("#conversion-facts dd", "pending", "Summer Promo #"+offerID, "Jane Media #"+affiliateID, advertiserName+" #"+advertiserID, "40.00 USD")
+	wantFacts("#conversion-click dd", cid, "console", "GB")
 
 	// The approved postback reaches the affiliate and shows in the log.
 	select {
@@ -437,7 +484,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Every other admin page draws what it is about (and the browser
 	// console, checked at the end, stays clean).
 	b.open("#/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	wantFacts("#postback-facts dd", "Jane Media #"+affiliateID, "approved", receiver.srv.URL+"/pb?cid={click_id}")
+	wantFacts("#deliveries .delivery", "approved", "delivered", "conversion "+convID)
 	b.open("#/stats", "#stats-table table")
+	// By date: today's row, its clicks and conversion, the totals above.
+	b.until("today's traffic", 30*time.Second, `document.querySelector("#stats-total-conversions .value")?.textContent === "1"`,
+		chromedp.Click(`#stats-form button[type="submit"]`))
+	wantFacts("#stats-totals .value", "1")
+	if got := b.texts(`#stats-table tbody td[data-col="clicks"]`); len(got) != 1 || got[0] != "1" {
+		t.Errorf("the stats by date read clicks %q, want one day of 1", got)
+	}
 	// Sub IDs group one affiliate's traffic: offered once one is named.
 	b.until("the sub IDs offered only with an affiliate", 10*time.Second,
 		`document.querySelector('#stats-form input[value="sub2"]').disabled && !document.querySelector("#stats-sub-hint").hidden`)
@@ -446,14 +502,34 @@ func TestConsoleInABrowser(t *testing.T) {
 		`!document.querySelector('#stats-form input[value="sub2"]').disabled && document.querySelector("#stats-sub-hint").hidden`)
 	b.run("group by sub1", 10*time.Second, chromedp.Click(`#stats-form input[value="sub1"]`), chromedp.Click(`#stats-form button[type="submit"]`))
 	b.until("the affiliate's traffic by sub1", 30*time.Second, `[...document.querySelectorAll("#stats-table th")].some(th => th.textContent === "sub1")`)
+	if got := b.texts(`#stats-table tbody td[data-col="sub1"]`); len(got) != 1 || got[0] != "console" {
+		t.Errorf("the affiliate's traffic by sub1 reads %q, want the click's sub1", got)
+	}
 	b.open("#/offers/"+offerID, "#offer-form")
+	if got := b.text("h1"); !strings.HasPrefix(got, "Summer Promo") {
+		t.Errorf("the offer page is titled %q", got)
+	}
+	wantFacts("#offer-facts", "advertiser "+advertiserName+" #"+advertiserID)
 	b.open("#/advertisers/"+advertiserID, "#endpoints")
+	if got := b.text("h1"); !strings.HasPrefix(got, advertiserName) {
+		t.Errorf("the advertiser page is titled %q", got)
+	}
+	wantFacts("#endpoints", "Nothing yet.")
 	b.open("#/affiliates/"+affiliateID, "#edit-account-form")
+	if got := b.text("h1"); !strings.HasPrefix(got, "Jane Media") {
+		t.Errorf("the affiliate page is titled %q", got)
+	}
+	b.until("the affiliate's postback", 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll('[data-col="postback_id"]')].some(td => td.textContent === %q)`, pb.PostbackID))
 
 	// The overview with its numbers, for the README.
 	b.open("#/overview", "#live-chart svg")
 	b.until("the overview's numbers", 30*time.Second, `document.querySelector("#kpi-conversions .value").textContent === "1"`)
 	adminClicks, adminConversions := b.text("#kpi-clicks .value"), b.text("#kpi-conversions .value")
+	b.until("the top offer and affiliate", 30*time.Second,
+		`document.querySelector("#tops .card:nth-child(1) tbody td")?.textContent === "Summer Promo" && document.querySelector("#tops .card:nth-child(2) tbody td")?.textContent === "Jane Media"`)
+	if got := b.text("#pb-delivered .value"); got == "0" {
+		t.Errorf("postback health reads %s delivered", got)
+	}
 	b.screenshot("console-overview")
 
 	// The affiliate signs in and sees the same numbers, its link, its
@@ -475,6 +551,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.until("the affiliate's approved conversion", 60*time.Second,
 		fmt.Sprintf(`[...document.querySelectorAll("#aff-conversions-list tbody tr")].some(r => r.textContent.includes(%q) && r.textContent.includes("approved"))`, convID),
 		chromedp.Click(`#aff-conversion-filters button[type="submit"]`))
+	wantFacts(`#aff-conversions-list td[data-col="offer_id"]`, "Summer Promo #"+offerID)
 	b.viewport(390, 844, true)
 	b.open("#/a/stats", "#aff-stats-form")
 	b.until("the phone's stats", 30*time.Second, fmt.Sprintf(`document.querySelector("#aff-conversions .value")?.textContent === %q`, adminConversions))
@@ -485,6 +562,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Its own postback's deliveries open; another affiliate's do not, nor
 	// do the admin's pages.
 	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	wantFacts("#deliveries .delivery", "approved", "delivered", "conversion "+convID)
 	b.open("#/a/postbacks/"+otherPB.PostbackID, "#page-error")
 	if got := b.text("#page-error h1"); got != "Not found" {
 		t.Fatalf("another affiliate's postback shows %q", got)
