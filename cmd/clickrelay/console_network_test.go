@@ -327,6 +327,15 @@ func TestConsoleOnANetwork(t *testing.T) {
 		if facts := b.text("#offer-facts"); !strings.Contains(facts, n.entity("advertiser", o.Owner).label()) {
 			t.Errorf("the offer page reads %q, without its advertiser's name", facts)
 		}
+		// Its Stats button opens the explorer on that offer.
+		b.run("open the offer's stats", 20*time.Second, chromedp.Click(`a.button[href^="#/stats"]`), chromedp.WaitVisible("#stats-table table"))
+		var filter string
+		b.eval("read the offer filter", `document.querySelector('#stats-form input[name="offer_id"]').value`, &filter)
+		b.until("the offer's clicks", 20*time.Second, fmt.Sprintf(`document.querySelector("#stats-total-clicks .value")?.textContent === %q`,
+			strconv.Itoa(n.clicksOf["offer:"+o.ID])))
+		if filter != o.ID {
+			t.Errorf("the offer's Stats button opened the explorer filtered on %q, want %q", filter, o.ID)
+		}
 
 		b.open("#/affiliates/"+a.ID, "#edit-account-form")
 		b.until("the affiliate's postback", 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll('[data-col="affiliate_id"]')].some(td => td.textContent === %q)`, a.label()))
