@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,44 +14,60 @@ import (
 // The network's conversions: GET /v2/conversions, and GET and PATCH
 // /v2/conversions/{id}.
 
-// consoleConversion is a conversion as the console shows it: everything
-// the warehouse keeps of it.
-type consoleConversion struct {
-	ID           string            `json:"conversion_id"`
-	Status       string            `json:"status"`
-	Version      uint32            `json:"version"`
-	CreatedAt    string            `json:"created_at"`
-	UpdatedAt    string            `json:"updated_at"`
-	ClickID      string            `json:"click_id"`
-	ClickTime    string            `json:"click_time"`
-	OfferID      string            `json:"offer_id"`
-	AffiliateID  string            `json:"affiliate_id"`
-	AdvertiserID string            `json:"advertiser_id"`
-	Subs         map[string]string `json:"subs"`
-	AffClickID   string            `json:"aff_click_id"`
-	Geo          string            `json:"geo"`
-	Device       string            `json:"device"`
-	OS           string            `json:"os"`
-	TxID         string            `json:"txid"`
-	CustomerID   string            `json:"customer_id"`
-	Goal         string            `json:"goal"`
-	Currency     string            `json:"currency"`
-	Amount       float64           `json:"amount"`
-	Payout       float64           `json:"payout"`
-	PayoutType   string            `json:"payout_type"`
+// adminConversion is a conversion as the admin API answers it, in GET
+// /v2/conversions, GET /v2/conversions/{id} and PATCH's answer alike
+// (api/openapi.json, Conversion): everything the warehouse keeps of it,
+// with the names of its offer, affiliate and advertiser beside their IDs.
+type adminConversion struct {
+	ID             string  `json:"id"`
+	Status         string  `json:"status"`
+	PreviousStatus string  `json:"previous_status"`
+	Version        uint32  `json:"version"`
+	CreatedAt      string  `json:"created_at"`
+	UpdatedAt      string  `json:"updated_at"`
+	ClickID        string  `json:"click_id"`
+	ClickedAt      string  `json:"clicked_at"`
+	OfferID        string  `json:"offer_id"`
+	OfferName      string  `json:"offer_name"`
+	AffiliateID    string  `json:"affiliate_id"`
+	AffiliateName  string  `json:"affiliate_name"`
+	AdvertiserID   string  `json:"advertiser_id"`
+	AdvertiserName string  `json:"advertiser_name"`
+	Sub1           string  `json:"sub1"`
+	Sub2           string  `json:"sub2"`
+	Sub3           string  `json:"sub3"`
+	Sub4           string  `json:"sub4"`
+	Sub5           string  `json:"sub5"`
+	AffClickID     string  `json:"aff_click_id"`
+	Country        string  `json:"country"`
+	Device         string  `json:"device"`
+	OS             string  `json:"os"`
+	TxID           string  `json:"txid"`
+	CustomerID     string  `json:"customer_id"`
+	Goal           string  `json:"goal"`
+	Currency       string  `json:"currency"`
+	Amount         float64 `json:"amount"`
+	Payout         float64 `json:"payout"`
+	PayoutType     string  `json:"payout_type"`
 }
 
-func viewConsoleConversion(c *model.Conversion) consoleConversion {
+// viewConversion is c as the admin API answers it. A name is empty when
+// its entity is no longer in the catalog.
+func (s *Server) viewConversion(c *model.Conversion) adminConversion {
 	at := func(ms int64) string { return model.FormatTime(time.UnixMilli(ms).UTC(), model.APITimeLayout) }
-	subs := make(map[string]string, len(c.Subs))
-	for i, v := range c.Subs {
-		subs[fmt.Sprintf("sub%d", i+1)] = v
+	name := func(dimension, id string) string {
+		n, _ := s.entityName(dimension, id)
+		return n
 	}
-	return consoleConversion{
-		ID: c.ID, Status: c.Status, Version: c.Version, CreatedAt: at(c.Time), UpdatedAt: at(c.UpdatedTime),
-		ClickID: c.ClickID, ClickTime: at(c.ClickTime), OfferID: c.OfferID, AffiliateID: c.AffiliateID,
-		AdvertiserID: c.AdvertiserID, Subs: subs, AffClickID: c.AffClickID, Geo: c.Country, Device: c.Device,
-		OS: c.OS, TxID: c.TxID, CustomerID: c.CustomerID, Goal: c.Goal, Currency: c.Currency,
+	return adminConversion{
+		ID: c.ID, Status: c.Status, PreviousStatus: c.PrevStatus, Version: c.Version,
+		CreatedAt: at(c.Time), UpdatedAt: at(c.UpdatedTime), ClickID: c.ClickID, ClickedAt: at(c.ClickTime),
+		OfferID: c.OfferID, OfferName: name("offer", c.OfferID),
+		AffiliateID: c.AffiliateID, AffiliateName: name("affiliate", c.AffiliateID),
+		AdvertiserID: c.AdvertiserID, AdvertiserName: name("advertiser", c.AdvertiserID),
+		Sub1: c.Subs[0], Sub2: c.Subs[1], Sub3: c.Subs[2], Sub4: c.Subs[3], Sub5: c.Subs[4],
+		AffClickID: c.AffClickID, Country: c.Country, Device: c.Device, OS: c.OS,
+		TxID: c.TxID, CustomerID: c.CustomerID, Goal: c.Goal, Currency: c.Currency,
 		Amount: model.MicrosToUnits(c.AmountMicros), Payout: model.MicrosToUnits(c.PayoutMicros), PayoutType: c.PayoutType,
 	}
 }
@@ -104,9 +119,9 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	out := make([]consoleConversion, 0, len(list))
+	out := make([]adminConversion, 0, len(list))
 	for i := range list {
-		out = append(out, viewConsoleConversion(&list[i]))
+		out = append(out, s.viewConversion(&list[i]))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"success":     true,
@@ -132,7 +147,7 @@ func (s *Server) adminConversion(ctx *fasthttp.RequestCtx, id string) {
 		adminNotFound(ctx, "Conversion")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": viewConsoleConversion(&list[0])})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": s.viewConversion(&list[0])})
 }
 
 // patchConversionAdmin serves PATCH /v2/conversions/{id}.
@@ -153,41 +168,7 @@ func (s *Server) patchConversionAdmin(ctx *fasthttp.RequestCtx, id string) {
 	if answered {
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": adminConversionOf(&res.Conversion)})
-}
-
-// adminConversionView is a conversion as the admin API shows it.
-type adminConversionView struct {
-	ID             string  `json:"id"`
-	Version        uint32  `json:"version"`
-	Status         string  `json:"status"`
-	PreviousStatus string  `json:"previous_status"`
-	ClickID        string  `json:"click_id"`
-	OfferID        string  `json:"offer_id"`
-	AffiliateID    string  `json:"affiliate_id"`
-	AdvertiserID   string  `json:"advertiser_id"`
-	TxID           string  `json:"txid"`
-	CustomerID     string  `json:"customer_id"`
-	Goal           string  `json:"goal"`
-	Currency       string  `json:"currency"`
-	Amount         float64 `json:"amount"`
-	Payout         float64 `json:"payout"`
-	PayoutType     string  `json:"payout_type"`
-	Country        string  `json:"country"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
-}
-
-func adminConversionOf(c *model.Conversion) adminConversionView {
-	return adminConversionView{
-		ID: c.ID, Version: c.Version, Status: c.Status, PreviousStatus: c.PrevStatus,
-		ClickID: c.ClickID, OfferID: c.OfferID, AffiliateID: c.AffiliateID, AdvertiserID: c.AdvertiserID,
-		TxID: c.TxID, CustomerID: c.CustomerID, Goal: c.Goal, Currency: c.Currency,
-		Amount: model.MicrosToUnits(c.AmountMicros), Payout: model.MicrosToUnits(c.PayoutMicros), PayoutType: c.PayoutType,
-		Country:   c.Country,
-		CreatedAt: model.FormatTime(time.UnixMilli(c.Time).UTC(), model.APITimeLayout),
-		UpdatedAt: model.FormatTime(time.UnixMilli(c.UpdatedTime).UTC(), model.APITimeLayout),
-	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "conversion": s.viewConversion(&res.Conversion)})
 }
 
 // adminStatusCodes are the admin API's answers to a refused status change.

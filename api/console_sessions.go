@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ var signInLimit = redis.Window{Name: "signin", Limit: 30, Period: time.Minute}
 
 // csrfHeader carries a cookie session's CSRF token on writes.
 const csrfHeader = "X-CSRF-Token"
+
+// msgCSRFFailed answers a console write without its session's CSRF token.
+const msgCSRFFailed = "A console write must carry the session's X-CSRF-Token header; reload the console."
 
 // cookieState is what a request's session cookie allows.
 type cookieState uint8
@@ -113,7 +117,7 @@ func (s *Server) cookieAuth(ctx *fasthttp.RequestCtx, want string) (console.Sess
 func (s *Server) denyAdmin(ctx *fasthttp.RequestCtx) {
 	if presentedKey(ctx, "X-Api-Key", "X-Eflow-API-Key") == "" {
 		if _, state := s.cookieAuth(ctx, console.KindAdmin); state == cookieNoCSRF {
-			envelopeError(ctx, fasthttp.StatusForbidden, "csrf_failed", "A console write must carry the session's X-CSRF-Token header; reload the console.")
+			envelopeError(ctx, fasthttp.StatusForbidden, "csrf_failed", msgCSRFFailed)
 			return
 		}
 	}
@@ -138,6 +142,9 @@ const adminSessionID = "admin"
 // affiliate's key.
 func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 	consoleHeaders(ctx)
+	if !s.sameOriginJSON(ctx) {
+		return
+	}
 	if counts, ok := s.countRequest("signin:"+s.clientIP(ctx).String(), signInLimit); ok && counts[0].Exceeded() {
 		ctx.Response.Header.Set("Retry-After", retryAfter(counts[0].Reset))
 		envelopeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
@@ -180,6 +187,58 @@ func (s *Server) signIn(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, s.viewSession(sess, token, name))
 }
 
+// sameOriginJSON refuses a sign-in a cross-site page could make (login
+// CSRF: a form that signs the visitor into the attacker's account). A form
+// can only send text/plain, urlencoded or multipart bodies, so the body
+// must be application/json; and a browser says where a request comes
+// from, so Sec-Fetch-Site must be same-origin when sent, else Origin must
+// be this server's own (or CLICKRELAY_PUBLIC_URL's). A request with
+// neither header is no browser's (curl, a script) and is accepted: it
+// cannot carry a visitor's browser along. README, Web console.
+func (s *Server) sameOriginJSON(ctx *fasthttp.RequestCtx) bool {
+	if mt, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+		envelopeError(ctx, fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Sign in with a JSON body, Content-Type: application/json: {\"key\": \"<admin or affiliate key>\"}.")
+		return false
+	}
+	site := string(ctx.Request.Header.Peek("Sec-Fetch-Site"))
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	switch {
+	case site != "":
+		if site == "same-origin" {
+			return true
+		}
+	case origin != "":
+		if s.ownOrigin(ctx, origin) {
+			return true
+		}
+	default:
+		return true
+	}
+	s.sampledLog.Info().Str("client", s.clientIP(ctx).String()).Str("origin", origin).Str("sec_fetch_site", site).
+		Msg("console sign-in refused: from another site")
+	envelopeError(ctx, fasthttp.StatusForbidden, "cross_origin",
+		"Sign in from the console's own page: a sign-in sent by another site is refused.")
+	return false
+}
+
+// ownOrigin reports whether origin (scheme://host[:port]) is this
+// server's: the scheme and Host the request reached, or PublicURL's.
+func (s *Server) ownOrigin(ctx *fasthttp.RequestCtx, origin string) bool {
+	scheme := "http://"
+	if s.overTLS(ctx) {
+		scheme = "https://"
+	}
+	if host := string(ctx.Host()); host != "" && strings.EqualFold(origin, scheme+host) {
+		return true
+	}
+	if s.config.PublicURL == "" {
+		return false
+	}
+	u, err := url.Parse(s.config.PublicURL)
+	return err == nil && u.Host != "" && strings.EqualFold(origin, u.Scheme+"://"+u.Host)
+}
+
 // currentSession answers who is signed in, with the CSRF token the
 // console's writes repeat.
 func (s *Server) currentSession(ctx *fasthttp.RequestCtx) {
@@ -201,10 +260,16 @@ func (s *Server) currentSession(ctx *fasthttp.RequestCtx) {
 
 // signOut ends the session: its token is refused by every process from
 // now on (a copy of the cookie included), and the browser's cookie is
-// cleared.
+// cleared. Like every console write it must repeat the session's CSRF
+// token; without a valid session it only clears the cookie.
 func (s *Server) signOut(ctx *fasthttp.RequestCtx) {
 	consoleHeaders(ctx)
-	if sess, token, ok := s.openSession(ctx); ok && s.deps.SignedOut != nil {
+	sess, token, ok := s.openSession(ctx)
+	if ok && !s.sealer.CheckCSRF(token, string(ctx.Request.Header.Peek(csrfHeader))) {
+		envelopeError(ctx, fasthttp.StatusForbidden, "csrf_failed", msgCSRFFailed)
+		return
+	}
+	if ok && s.deps.SignedOut != nil {
 		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := s.deps.SignedOut.RevokeSession(rctx, sessionID(token), time.Unix(sess.Expires, 0)); err != nil {

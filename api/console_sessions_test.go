@@ -10,11 +10,14 @@ import (
 	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
+// jsonBody is the header the console's sign-in sends its body with.
+var jsonBody = map[string]string{"Content-Type": "application/json"}
+
 // signInCookie signs in with key and returns the Cookie header and the
 // CSRF token of the session.
 func signInCookie(t *testing.T, s *Server, key string) (map[string]string, string) {
 	t.Helper()
-	r := do(s, "POST", "/console/session", nil, `{"key":"`+key+`"}`)
+	r := do(s, "POST", "/console/session", jsonBody, `{"key":"`+key+`"}`)
 	if r.StatusCode() != 200 {
 		t.Fatalf("sign in: %d %s", r.StatusCode(), r.Body())
 	}
@@ -116,7 +119,7 @@ func TestConsoleSignInRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := do(s, "POST", "/console/session", nil, c.body)
+			r := do(s, "POST", "/console/session", jsonBody, c.body)
 			if r.StatusCode() != c.want || !strings.Contains(string(r.Body()), `"`+c.code+`"`) {
 				t.Fatalf("%d %s, want %d %s", r.StatusCode(), r.Body(), c.want, c.code)
 			}
@@ -128,7 +131,7 @@ func TestConsoleSignInRefusals(t *testing.T) {
 	t.Run("attempts past the limit are refused", func(t *testing.T) {
 		var last *fasthttp.Response
 		for i := 0; i <= int(signInLimit.Limit); i++ {
-			last = do(s, "POST", "/console/session", nil, `{"key":"guess"}`)
+			last = do(s, "POST", "/console/session", jsonBody, `{"key":"guess"}`)
 		}
 		if last.StatusCode() != 429 || len(last.Header.Peek("Retry-After")) == 0 {
 			t.Fatalf("attempt %d: %d %s", signInLimit.Limit+1, last.StatusCode(), last.Body())
@@ -170,7 +173,7 @@ func TestConsolePageAndAssets(t *testing.T) {
 func TestSessionCookieSecureBehindATLSProxy(t *testing.T) {
 	s, _, _ := newTestServer(t, nil)
 	s.deps.Clicks = trustingClicks{}
-	r := do(s, "POST", "/console/session", map[string]string{"X-Forwarded-Proto": "https"}, `{"key":"`+testAdminKey+`"}`)
+	r := do(s, "POST", "/console/session", withHeader(jsonBody, "X-Forwarded-Proto", "https"), `{"key":"`+testAdminKey+`"}`)
 	if !strings.Contains(string(r.Header.Peek("Set-Cookie")), "secure") {
 		t.Fatalf("Set-Cookie %q lacks Secure", r.Header.Peek("Set-Cookie"))
 	}
@@ -189,10 +192,10 @@ func TestConsoleSignOutEndsTheSession(t *testing.T) {
 	other, _, _ := newTestServerOn(t, rd, nil, DefaultConfiguration()) // a second process
 	aff := createAccount(t, s, "affiliates", `{"name":"Jane Media"}`)
 	kept, _ := signInCookie(t, s, aff.Get("api_key").String())
-	ended, _ := signInCookie(t, s, aff.Get("api_key").String())
+	ended, endedCSRF := signInCookie(t, s, aff.Get("api_key").String())
 	admin, _ := signInCookie(t, s, testAdminKey)
 
-	r := do(s, "DELETE", "/console/session", ended, "")
+	r := do(s, "DELETE", "/console/session", withHeader(ended, "X-CSRF-Token", endedCSRF), "")
 	if r.StatusCode() != 200 || !strings.Contains(string(r.Header.Peek("Set-Cookie")), "cr_session=;") {
 		t.Fatalf("sign out: %d %s, Set-Cookie %q", r.StatusCode(), r.Body(), r.Header.Peek("Set-Cookie"))
 	}
@@ -219,4 +222,70 @@ func TestConsoleSignOutEndsTheSession(t *testing.T) {
 			t.Errorf("sign out again: %d %s", r.StatusCode(), r.Body())
 		}
 	}
+}
+
+// Signing in takes only the console's own JSON request: a page of another
+// site that submits a form to POST /console/session (login CSRF) makes no
+// session, and signing out needs the session's CSRF token.
+func TestConsoleSessionWritesOnlyFromTheConsole(t *testing.T) {
+	s, _, _ := newTestServer(t, nil)
+	s.config.PublicURL = "https://trk.example.com"
+	key := `{"key":"` + testAdminKey + `"}`
+	// The body a cross-site <form enctype="text/plain"> sends: valid JSON.
+	formJSON := `{"key":"` + testAdminKey + `","x":"="}`
+	host := map[string]string{"Host": "console.example"}
+	cases := []struct {
+		name    string
+		headers map[string]string
+		body    string
+		status  int
+		code    string
+	}{
+		{"a cross-site text/plain form", withHeader(withHeader(host, "Content-Type", "text/plain"), "Origin", "https://evil.example"), formJSON, 415, "unsupported_media_type"},
+		{"an urlencoded form", withHeader(host, "Content-Type", "application/x-www-form-urlencoded"), "key=" + testAdminKey, 415, "unsupported_media_type"},
+		{"text/plain without Origin", withHeader(host, "Content-Type", "text/plain"), formJSON, 415, "unsupported_media_type"},
+		{"JSON from another site (Sec-Fetch-Site)", withHeader(withHeader(jsonBody, "Host", "console.example"), "Sec-Fetch-Site", "cross-site"), key, 403, "cross_origin"},
+		{"JSON from a sibling site (Sec-Fetch-Site)", withHeader(withHeader(jsonBody, "Host", "console.example"), "Sec-Fetch-Site", "same-site"), key, 403, "cross_origin"},
+		{"JSON from a foreign Origin", withHeader(withHeader(jsonBody, "Host", "console.example"), "Origin", "https://evil.example"), key, 403, "cross_origin"},
+		{"JSON from an opaque Origin", withHeader(withHeader(jsonBody, "Host", "console.example"), "Origin", "null"), key, 403, "cross_origin"},
+		{"JSON from the same host over another scheme", withHeader(withHeader(jsonBody, "Host", "console.example"), "Origin", "https://console.example"), key, 403, "cross_origin"},
+		{"the console's own request", withHeader(withHeader(withHeader(jsonBody, "Host", "console.example"), "Origin", "http://console.example"), "Sec-Fetch-Site", "same-origin"), key, 200, ""},
+		{"the console's own Origin, no Sec-Fetch-Site", withHeader(withHeader(jsonBody, "Host", "console.example"), "Origin", "http://console.example"), key, 200, ""},
+		{"the public URL's Origin", withHeader(withHeader(jsonBody, "Host", "10.0.0.7:8080"), "Origin", "https://trk.example.com"), key, 200, ""},
+		{"JSON with a charset", withHeader(host, "Content-Type", "application/json; charset=utf-8"), key, 200, ""},
+		{"curl: JSON, neither header", jsonBody, key, 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := do(s, "POST", "/console/session", c.headers, c.body)
+			body := testkit.JSON(t, r.Body())
+			if r.StatusCode() != c.status || c.code != "" && (errorCode(t, r.Body()) != c.code || body.Get("error", "message").String() == "") {
+				t.Fatalf("%d %s, want %d %s", r.StatusCode(), r.Body(), c.status, c.code)
+			}
+			if set := len(r.Header.Peek("Set-Cookie")) != 0; set != (c.status == 200) {
+				t.Fatalf("status %d, a cookie set: %v", r.StatusCode(), set)
+			}
+		})
+	}
+
+	t.Run("signing out needs the CSRF token", func(t *testing.T) {
+		cookie, csrf := signInCookie(t, s, testAdminKey)
+		for name, h := range map[string]map[string]string{
+			"without a token": cookie, "with another token": withHeader(cookie, "X-CSRF-Token", "forged"),
+		} {
+			r := do(s, "DELETE", "/console/session", h, "")
+			if r.StatusCode() != 403 || errorCode(t, r.Body()) != "csrf_failed" || len(r.Header.Peek("Set-Cookie")) != 0 {
+				t.Fatalf("%s: %d %s", name, r.StatusCode(), r.Body())
+			}
+			if r := do(s, "GET", "/console/session", cookie, ""); r.StatusCode() != 200 {
+				t.Fatalf("%s: the session ended: %d", name, r.StatusCode())
+			}
+		}
+		if r := do(s, "DELETE", "/console/session", withHeader(cookie, "X-CSRF-Token", csrf), ""); r.StatusCode() != 200 {
+			t.Fatalf("with its token: %d %s", r.StatusCode(), r.Body())
+		}
+		if r := do(s, "GET", "/console/session", cookie, ""); r.StatusCode() != 401 {
+			t.Fatalf("after signing out: %d", r.StatusCode())
+		}
+	})
 }

@@ -231,3 +231,37 @@ func TestContractCheckRejects(t *testing.T) {
 		})
 	}
 }
+
+// The console's tests check every field it reads against the document
+// (contract.Declares): a field is declared only where the answer's schema
+// names it, through $ref and allOf, item by item in arrays.
+func TestOpenAPIDeclaresTheFieldsItNames(t *testing.T) {
+	v := openAPIContract(t)
+	cases := []struct {
+		method, path string
+		status       int
+		field        string
+		declared     bool
+	}{
+		{"GET", "/v2/stats", 200, "rows.[].offer", true},
+		{"GET", "/v2/stats", 200, "rows.[].offer_name", true},
+		{"GET", "/v2/stats", 200, "rows.[].offer_id", false}, // what the console once read
+		{"GET", "/v2/stats", 200, "totals.clicks", true},
+		{"GET", "/v2/conversions/conv_1", 200, "conversion.previous_status", true},
+		{"PATCH", "/v2/conversions/conv_1", 200, "conversion.clicked_at", true},
+		{"GET", "/v2/conversions", 200, "conversions.[].country", true},
+		{"GET", "/v2/conversions", 200, "conversions.[].conversion_id", false},
+		{"GET", "/v2/postbacks/pb_1", 200, "postback.affiliate_id", true}, // allOf
+		{"GET", "/v2/postbacks/pb_1", 200, "postback.url", true},
+		{"GET", "/v2/stats", 400, "error.message", true},
+		{"GET", "/v2/stats", 200, "rows.offer", false}, // an array is read item by item
+		{"GET", "/v2/nowhere", 200, "rows", false},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, "http://clickrelay.test"+c.path, nil)
+		err := v.Declares(req, c.status, strings.Split(c.field, "."))
+		if (err == nil) != c.declared {
+			t.Errorf("%s %s %d %s: declared %v (%v), want %v", c.method, c.path, c.status, c.field, err == nil, err, c.declared)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func (s *Server) withAffiliate(ctx *fasthttp.RequestCtx, scope string, h func(*f
 			affiliateError(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "An API key is required: send Authorization: Bearer YOUR_API_KEY.")
 			return
 		case cookieNoCSRF:
-			affiliateError(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "A console write must carry the session's X-CSRF-Token header; reload the console.")
+			affiliateError(ctx, fasthttp.StatusForbidden, "FORBIDDEN", msgCSRFFailed)
 			return
 		}
 		id, ok = sess.ID, true

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // consoleStats is GET /v2/stats's answer.
@@ -31,21 +33,29 @@ type consoleStats struct {
 	} `json:"error"`
 }
 
+// consoleConversion is the admin API's conversion (api/openapi.json,
+// Conversion), the one shape of its list, GET and PATCH.
 type consoleConversion struct {
-	ConversionID string            `json:"conversion_id"`
-	Status       string            `json:"status"`
-	Version      int               `json:"version"`
-	ClickID      string            `json:"click_id"`
-	OfferID      string            `json:"offer_id"`
-	AffiliateID  string            `json:"affiliate_id"`
-	AdvertiserID string            `json:"advertiser_id"`
-	Subs         map[string]string `json:"subs"`
-	Geo          string            `json:"geo"`
-	Device       string            `json:"device"`
-	OS           string            `json:"os"`
-	TxID         string            `json:"txid"`
-	Amount       float64           `json:"amount"`
-	Payout       float64           `json:"payout"`
+	ID             string  `json:"id"`
+	Status         string  `json:"status"`
+	PreviousStatus string  `json:"previous_status"`
+	Version        int     `json:"version"`
+	ClickID        string  `json:"click_id"`
+	ClickedAt      string  `json:"clicked_at"`
+	OfferID        string  `json:"offer_id"`
+	OfferName      string  `json:"offer_name"`
+	AffiliateID    string  `json:"affiliate_id"`
+	AffiliateName  string  `json:"affiliate_name"`
+	AdvertiserID   string  `json:"advertiser_id"`
+	AdvertiserName string  `json:"advertiser_name"`
+	Sub1           string  `json:"sub1"`
+	Sub2           string  `json:"sub2"`
+	Country        string  `json:"country"`
+	Device         string  `json:"device"`
+	OS             string  `json:"os"`
+	TxID           string  `json:"txid"`
+	Amount         float64 `json:"amount"`
+	Payout         float64 `json:"payout"`
 }
 
 type consoleConversions struct {
@@ -89,9 +99,9 @@ type liveOverview struct {
 func TestConsoleReads(t *testing.T) {
 	s := startStack(t)
 	n := s.setUp("https://shop.example.com/land?cid={click_id}")
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 	if code := s.call("POST", "/v1/postbacks", map[string]string{"Authorization": "Bearer " + n.affiliateKey},
-		fmt.Sprintf(`{"url":%q}`, receiver.srv.URL+"/pb?cid={click_id}"), nil); code != 200 {
+		fmt.Sprintf(`{"url":%q}`, receiver.URL+"/pb?cid={click_id}"), nil); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
 	// A second affiliate sends one Android click that never converts.
@@ -121,17 +131,20 @@ func TestConsoleReads(t *testing.T) {
 		convIDs = append(convIDs, conv.Data.ConversionID)
 	}
 	today := time.Now().UTC().Format("2006-01-02")
-	pollUntilEmpty(t, "the conversion in the warehouse", func() string {
+	testkit.Settle(t, "the conversion in the warehouse", stackWait, func() string {
 		if code := s.admin("GET", "/v2/conversions/"+convIDs[0], "", nil); code != 200 {
 			return fmt.Sprintf("GET conversion: %d", code)
 		}
 		return ""
 	})
-	if code := s.admin("PATCH", "/v2/conversions/"+convIDs[0], `{"status":"approved"}`, nil); code != 200 {
+	var patched struct {
+		Conversion map[string]any `json:"conversion"`
+	}
+	if code := s.admin("PATCH", "/v2/conversions/"+convIDs[0], `{"status":"approved"}`, &patched); code != 200 {
 		t.Fatalf("approve: %d", code)
 	}
 	statsPath := "/v2/stats?date_from=" + today + "&date_to=" + today
-	pollUntilEmpty(t, "every click, conversion and the approval in the stats", func() string {
+	testkit.Settle(t, "every click, conversion and the approval in the stats", stackWait, func() string {
 		var st consoleStats
 		s.admin("GET", statsPath, "", &st)
 		if st.Totals.Clicks != 4 || st.Totals.Conversions != 2 || st.Totals.Approved != 1 {
@@ -242,7 +255,7 @@ func TestConsoleReads(t *testing.T) {
 	})
 
 	t.Run("live overview", func(t *testing.T) {
-		pollUntilEmpty(t, "the live overview", func() string {
+		testkit.Settle(t, "the live overview", stackWait, func() string {
 			var live liveOverview
 			if code := s.admin("GET", "/v2/stats/live?minutes=10", "", &live); code != 200 {
 				return fmt.Sprintf("%d", code)
@@ -288,10 +301,25 @@ func TestConsoleReads(t *testing.T) {
 			t.Fatalf("GET one: %d", code)
 		}
 		c := one.Conversion
-		if c.ConversionID != convIDs[0] || c.Status != "approved" || c.Version != 2 || c.ClickID != cids[0] ||
-			c.OfferID != n.offerID || c.AffiliateID != n.affiliateID || c.AdvertiserID != n.advertiserID ||
-			c.Subs["sub1"] != "alpha" || c.Subs["sub2"] != "banner" || c.Geo != "GB" || c.TxID != "T-1" || c.Amount != 40 || c.Payout != 2.5 {
+		if c.ID != convIDs[0] || c.Status != "approved" || c.PreviousStatus != "pending" || c.Version != 2 || c.ClickID != cids[0] ||
+			c.ClickedAt == "" || c.OfferID != n.offerID || c.OfferName != "Summer Promo" || c.AffiliateID != n.affiliateID ||
+			c.AffiliateName != "Jane Media" || c.AdvertiserID != n.advertiserID || c.AdvertiserName != "Acme" ||
+			c.Sub1 != "alpha" || c.Sub2 != "banner" || c.Country != "GB" || c.TxID != "T-1" || c.Amount != 40 || c.Payout != 2.5 {
 			t.Errorf("conversion %+v", c)
+		}
+		// One shape: the PATCH answered the conversion as GET now reads it,
+		// field for field (the warehouse's copy is the changed version).
+		var read struct {
+			Conversion map[string]any `json:"conversion"`
+		}
+		s.admin("GET", "/v2/conversions/"+convIDs[0], "", &read)
+		if fmt.Sprint(read.Conversion) != fmt.Sprint(patched.Conversion) {
+			t.Errorf("PATCH answered\n%v\nGET reads\n%v", patched.Conversion, read.Conversion)
+		}
+		var listed consoleConversions
+		s.admin("GET", "/v2/conversions?status=approved", "", &listed)
+		if len(listed.Conversions) != 1 || listed.Conversions[0] != c {
+			t.Errorf("the list's conversion %+v, GET's %+v", listed.Conversions, c)
 		}
 		cases := []struct {
 			query       string
@@ -315,7 +343,7 @@ func TestConsoleReads(t *testing.T) {
 			}
 			first := ""
 			if len(list.Conversions) > 0 {
-				first = list.Conversions[0].ConversionID
+				first = list.Conversions[0].ID
 			}
 			if list.Meta.Total != cs.total || len(list.Conversions) != cs.rows || first != cs.first {
 				t.Errorf("%s: total %d, %d rows, first %q; want %d, %d, %q", cs.query, list.Meta.Total, len(list.Conversions), first, cs.total, cs.rows, cs.first)

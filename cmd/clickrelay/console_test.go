@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +15,13 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/clickrelay/clickrelay/api"
+	"github.com/clickrelay/clickrelay/internal/contract"
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
 // browser is a headless Chromium driving the console of a stack, which
@@ -26,7 +33,50 @@ type browser struct {
 
 	mu     sync.Mutex
 	errors []string
+	// reads are the fields the console read from the APIs' answers:
+	// "GET /v2/stats 200" → "rows.[].offer_name" → true.
+	reads map[string]map[string]bool
 }
+
+// readRecorder runs in every page before the console's scripts (DevTools
+// puts it there; the page's CSP does not apply): it wraps each JSON answer
+// fetch() hands the console in a Proxy that reports, through the
+// __consoleRead binding, every field the console reads from it, so that
+// the test can check each is one the OpenAPI document declares for that
+// answer (checkReads). Array indexes read as "[]"; an array's own
+// methods and length, and what every object inherits, are not fields.
+const readRecorder = `(() => {
+  const send = (call, path) => window.__consoleRead(JSON.stringify({ call, path: path.join(".") }));
+  const seen = new Set();
+  const wrap = (value, call, path) => {
+    if (value === null || typeof value !== "object") return value;
+    return new Proxy(value, {
+      get(target, prop, receiver) {
+        if (typeof prop === "symbol") return Reflect.get(target, prop, receiver);
+        if (Array.isArray(target)) {
+          if (!/^[0-9]+$/.test(prop)) return Reflect.get(target, prop, receiver);
+          return wrap(target[prop], call, path.concat("[]"));
+        }
+        if (!Object.hasOwn(target, prop) && (prop in Object.prototype || prop === "then" || prop === "toJSON")) {
+          return Reflect.get(target, prop, receiver);
+        }
+        const at = path.concat(prop);
+        const key = call + " " + at.join(".");
+        if (!seen.has(key)) { seen.add(key); send(call, at); }
+        return wrap(target[prop], call, at);
+      },
+    });
+  };
+  const fetch0 = window.fetch;
+  window.fetch = async function (input, init) {
+    const resp = await fetch0.call(this, input, init);
+    const method = ((init && init.method) || "GET").toUpperCase();
+    const call = method + " " + new URL(resp.url).pathname + " " + resp.status;
+    const json0 = resp.json.bind(resp);
+    resp.json = async () => wrap(await json0(), call, []);
+    return resp;
+  };
+})();`
 
 // newBrowser starts Debian's chromium headless with a fresh profile. Where
 // the services are required (CI), a missing chromium fails the test.
@@ -53,9 +103,21 @@ func newBrowser(t *testing.T, base string) *browser {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx, base: base}
+	b := &browser{t: t, ctx: ctx, base: base, reads: map[string]map[string]bool{}}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
+		case *runtime.EventBindingCalled:
+			if ev.Name == "__consoleRead" {
+				var r struct{ Call, Path string }
+				if err := json.Unmarshal([]byte(ev.Payload), &r); err == nil {
+					b.mu.Lock()
+					if b.reads[r.Call] == nil {
+						b.reads[r.Call] = map[string]bool{}
+					}
+					b.reads[r.Call][r.Path] = true
+					b.mu.Unlock()
+				}
+			}
 		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
 				var args []string
@@ -79,11 +141,57 @@ func newBrowser(t *testing.T, base string) *browser {
 	// given: so ctx itself, not a deadline's child, which would close the
 	// browser when it ends. A stalled start is bounded by a timer instead.
 	stall := time.AfterFunc(60*time.Second, cancel)
-	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable()); err != nil {
+	err = chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), runtime.AddBinding("__consoleRead"),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := page.AddScriptToEvaluateOnNewDocument(readRecorder).Do(ctx)
+			return err
+		}))
+	if err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	stall.Stop()
+	// Registered after the browser's own cleanup, so run before it.
+	t.Cleanup(b.checkReads)
 	return b
+}
+
+// checkReads fails the test for every field the console read from an
+// answer that the OpenAPI document does not declare for that answer: the
+// console reads what the API answers, and api/openapi.json (every answer
+// of the API tests is validated against it) is where the two meet. It
+// also fails when nothing was recorded by a test that passed otherwise,
+// so that a broken recorder is no silent pass.
+func (b *browser) checkReads() {
+	b.t.Helper()
+	contractOnce.Do(func() { contractValidator, contractErr = contract.Load(api.OpenAPIDocument()) })
+	if contractErr != nil {
+		b.t.Fatal(contractErr)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.reads) == 0 {
+		if !b.t.Failed() {
+			b.t.Fatal("the console read no field of any answer: the read recorder is broken")
+		}
+		return
+	}
+	fields := 0
+	for call, paths := range b.reads {
+		fields += len(paths)
+		var method, path string
+		var status int
+		if _, err := fmt.Sscanf(call, "%s %s %d", &method, &path, &status); err != nil {
+			b.t.Errorf("recorded call %q: %v", call, err)
+			continue
+		}
+		req, _ := http.NewRequest(method, b.base+path, nil)
+		for p := range paths {
+			if err := contractValidator.Declares(req, status, strings.Split(p, ".")); err != nil {
+				b.t.Errorf("the console reads a field its API does not answer: %v", err)
+			}
+		}
+	}
+	b.t.Logf("checked the %d fields the console read from %d kinds of answer against the OpenAPI document", fields, len(b.reads))
 }
 
 func (b *browser) record(msg string) {
@@ -133,7 +241,7 @@ func (b *browser) until(what string, within time.Duration, cond string, between 
 			b.t.Logf("the page when %q failed:\n%s", what, b.pageText())
 		}
 	}()
-	waitFor(b.t, what, within, func() bool {
+	testkit.Wait(b.t, what, within, func() bool {
 		var ok bool
 		b.run(what, 10*time.Second, chromedp.Evaluate(cond, &ok))
 		if !ok && len(between) > 0 {
@@ -144,6 +252,32 @@ func (b *browser) until(what string, within time.Duration, cond string, between 
 		}
 		return ok
 	})
+}
+
+// as makes t, a subtest, the test b fails, until the function it returns
+// gives b back to the test it had: defer b.as(t)() in each subtest.
+func (b *browser) as(t *testing.T) func() {
+	parent := b.t
+	b.t = t
+	return func() { b.t = parent }
+}
+
+// eval evaluates the JavaScript expression js into out (a promise is
+// awaited), within a deadline.
+func (b *browser) eval(what, js string, out any) {
+	b.t.Helper()
+	b.run(what, 20*time.Second, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+}
+
+// texts are the text contents of every element sel matches, trimmed, as
+// a person reads them.
+func (b *browser) texts(sel string) []string {
+	b.t.Helper()
+	var out []string
+	b.eval("read "+sel, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent.trim())`, sel), &out)
+	return out
 }
 
 // pageText is the text the page shows, for a failure's log.
@@ -167,18 +301,36 @@ func (b *browser) signIn(key, sel string) {
 // screenshot saves the page as name.png into CLICKRELAY_SCREENSHOTS, when set.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	dir := os.Getenv("CLICKRELAY_SCREENSHOTS")
-	if dir == "" {
+	if os.Getenv("CLICKRELAY_SCREENSHOTS") == "" {
 		return
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
 	}
 	var png []byte
 	b.run("screenshot "+name, 20*time.Second, chromedp.FullScreenshot(&png, 100)) // 100: PNG; less is JPEG
+	b.save(name, png)
+}
+
+// save writes a screenshot as name.png into CLICKRELAY_SCREENSHOTS.
+func (b *browser) save(name string, png []byte) {
+	b.t.Helper()
+	dir := os.Getenv("CLICKRELAY_SCREENSHOTS")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir) // tests run in cmd/clickrelay; the setting is from the repository's root
+	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// screenshotTop saves what the window shows of the page's top (a long
+// page's first screen), as screenshot does.
+func (b *browser) screenshotTop(name string) {
+	b.t.Helper()
+	if os.Getenv("CLICKRELAY_SCREENSHOTS") == "" {
+		return
+	}
+	var png []byte
+	b.run("screenshot "+name, 20*time.Second, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.CaptureScreenshot(&png))
+	b.save(name, png)
 }
 
 // viewport sets the window's size and kind (a phone is mobile, with touch).
@@ -193,13 +345,13 @@ func (b *browser) viewport(width, height int64, mobile bool) {
 func TestConsoleInABrowser(t *testing.T) {
 	s := startStack(t)
 	b := newBrowser(t, s.base)
-	receiver := newAffiliateTracker(t)
+	receiver := newReceiver(t)
 
 	// A wrong key fails, saying why.
 	b.run("open the console", 30*time.Second, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible("#signin-key"))
 	// The error watch sees what a page logs: the last check is no no-op.
 	b.run("log a probe error", 10*time.Second, chromedp.Evaluate(`console.error("probe")`, nil))
-	waitFor(t, "the probe error seen", 10*time.Second, func() bool { return len(b.consoleErrors()) > 0 })
+	testkit.Wait(t, "the probe error seen", 10*time.Second, func() bool { return len(b.consoleErrors()) > 0 })
 	b.mu.Lock()
 	b.errors = nil
 	b.mu.Unlock()
@@ -249,7 +401,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	var pb struct {
 		PostbackID string `json:"postback_id"`
 	}
-	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"event":"approved"}`, receiver.srv.URL+"/pb?cid={click_id}&payout={payout}"), &pb); code != 200 {
+	if code := s.call("POST", "/v1/postbacks", affiliate, fmt.Sprintf(`{"url":%q,"event":"approved"}`, receiver.URL+"/pb?cid={click_id}&payout={payout}"), &pb); code != 200 {
 		t.Fatalf("register postback: %d", code)
 	}
 	other := s.createAffiliate(`{"name":"Other Media"}`)
@@ -288,22 +440,37 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.open("#/conversions", "#conversion-filters")
 	b.until("the conversion in the list", 60*time.Second, fmt.Sprintf(`document.querySelector("#conversions-list").textContent.includes(%q)`, convID),
 		chromedp.Click(`#conversion-filters button[type="submit"]`))
-	b.run("open the conversion", 20*time.Second, chromedp.Click(fmt.Sprintf(`//td[@data-col="conversion_id"][text()=%q]`, convID), chromedp.BySearch),
+	b.run("open the conversion", 20*time.Second, chromedp.Click(fmt.Sprintf(`//td[@data-col="id"][text()=%q]`, convID), chromedp.BySearch),
 		chromedp.WaitVisible("#conversion-approved"))
 	if got := b.text("#conversion-status"); got != "pending" {
 		t.Fatalf("status before approval: %q", got)
 	}
+	// Its offer, affiliate and advertiser by name, the sale and the click
+	// as they were sent.
+	advertiserName := "Acme <script>alert(1)</script>"
+	wantFacts := func(sel string, want ...string) {
+		t.Helper()
+		facts := strings.Join(b.texts(sel), " | ")
+		for _, w := range want {
+			if !strings.Contains(facts, w) {
+				t.Errorf("%s reads %q, without %q", sel, facts, w)
+			}
+		}
+	}
+	wantFacts("#conversion-facts dd", "Summer Promo #"+offerID, "Jane Media #"+affiliateID, advertiserName+" #"+advertiserID, "40.00 USD", "ORDER-1", "2.50 (cpa)")
+	wantFacts("#conversion-click dd", cid, "console", "GB")
 	b.run("approve", 20*time.Second, chromedp.Click("#conversion-approved"))
 	b.until("the conversion approved", 20*time.Second, `document.querySelector("#conversion-status").textContent === "approved"`)
+	// Drawn from PATCH's answer, the same shape as GET's: nothing lost.
+	if got := b.text("#conversion-message"); got != "Marked approved." {
+		t.Errorf("after approving, the page says %q", got)
+	}
+	wantFacts("#conversion-facts dd", "pending", "Summer Promo #"+offerID, "Jane Media #"+affiliateID, advertiserName+" #"+advertiserID, "40.00 USD")
+	wantFacts("#conversion-click dd", cid, "console", "GB")
 
 	// The approved postback reaches the affiliate and shows in the log.
-	select {
-	case h := <-receiver.hits:
-		if h.query.Get("cid") != cid {
-			t.Fatalf("postback for click %q, want %q", h.query.Get("cid"), cid)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the approved postback was not delivered within 60 s")
+	if got := receiver.Await(t, 1, 60*time.Second).Query.Get("cid"); got != cid {
+		t.Fatalf("postback for click %q, want %q", got, cid)
 	}
 	b.open("#/postbacks", "#pixel-filters")
 	b.until("the approved postback in the log", 60*time.Second,
@@ -313,7 +480,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Every other admin page draws what it is about (and the browser
 	// console, checked at the end, stays clean).
 	b.open("#/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	wantFacts("#postback-facts dd", "Jane Media #"+affiliateID, "approved", receiver.URL+"/pb?cid={click_id}")
+	wantFacts("#deliveries .delivery", "approved", "delivered", "conversion "+convID)
 	b.open("#/stats", "#stats-table table")
+	// By date: today's row, its clicks and conversion, the totals above.
+	b.until("today's traffic", 30*time.Second, `document.querySelector("#stats-total-conversions .value")?.textContent === "1"`,
+		chromedp.Click(`#stats-form button[type="submit"]`))
+	wantFacts("#stats-totals .value", "1")
+	if got := b.texts(`#stats-table tbody td[data-col="clicks"]`); len(got) != 1 || got[0] != "1" {
+		t.Errorf("the stats by date read clicks %q, want one day of 1", got)
+	}
 	// Sub IDs group one affiliate's traffic: offered once one is named.
 	b.until("the sub IDs offered only with an affiliate", 10*time.Second,
 		`document.querySelector('#stats-form input[value="sub2"]').disabled && !document.querySelector("#stats-sub-hint").hidden`)
@@ -322,14 +498,34 @@ func TestConsoleInABrowser(t *testing.T) {
 		`!document.querySelector('#stats-form input[value="sub2"]').disabled && document.querySelector("#stats-sub-hint").hidden`)
 	b.run("group by sub1", 10*time.Second, chromedp.Click(`#stats-form input[value="sub1"]`), chromedp.Click(`#stats-form button[type="submit"]`))
 	b.until("the affiliate's traffic by sub1", 30*time.Second, `[...document.querySelectorAll("#stats-table th")].some(th => th.textContent === "sub1")`)
+	if got := b.texts(`#stats-table tbody td[data-col="sub1"]`); len(got) != 1 || got[0] != "console" {
+		t.Errorf("the affiliate's traffic by sub1 reads %q, want the click's sub1", got)
+	}
 	b.open("#/offers/"+offerID, "#offer-form")
+	if got := b.text("h1"); !strings.HasPrefix(got, "Summer Promo") {
+		t.Errorf("the offer page is titled %q", got)
+	}
+	wantFacts("#offer-facts", "advertiser "+advertiserName+" #"+advertiserID)
 	b.open("#/advertisers/"+advertiserID, "#endpoints")
+	if got := b.text("h1"); !strings.HasPrefix(got, advertiserName) {
+		t.Errorf("the advertiser page is titled %q", got)
+	}
+	wantFacts("#endpoints", "Nothing yet.")
 	b.open("#/affiliates/"+affiliateID, "#edit-account-form")
+	if got := b.text("h1"); !strings.HasPrefix(got, "Jane Media") {
+		t.Errorf("the affiliate page is titled %q", got)
+	}
+	b.until("the affiliate's postback", 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll('[data-col="postback_id"]')].some(td => td.textContent === %q)`, pb.PostbackID))
 
 	// The overview with its numbers, for the README.
 	b.open("#/overview", "#live-chart svg")
 	b.until("the overview's numbers", 30*time.Second, `document.querySelector("#kpi-conversions .value").textContent === "1"`)
 	adminClicks, adminConversions := b.text("#kpi-clicks .value"), b.text("#kpi-conversions .value")
+	b.until("the top offer and affiliate", 30*time.Second,
+		`document.querySelector("#tops .card:nth-child(1) tbody td")?.textContent === "Summer Promo" && document.querySelector("#tops .card:nth-child(2) tbody td")?.textContent === "Jane Media"`)
+	if got := b.text("#pb-delivered .value"); got == "0" {
+		t.Errorf("postback health reads %s delivered", got)
+	}
 	b.screenshot("console-overview")
 
 	// The affiliate signs in and sees the same numbers, its link, its
@@ -351,6 +547,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.until("the affiliate's approved conversion", 60*time.Second,
 		fmt.Sprintf(`[...document.querySelectorAll("#aff-conversions-list tbody tr")].some(r => r.textContent.includes(%q) && r.textContent.includes("approved"))`, convID),
 		chromedp.Click(`#aff-conversion-filters button[type="submit"]`))
+	wantFacts(`#aff-conversions-list td[data-col="offer_id"]`, "Summer Promo #"+offerID)
 	b.viewport(390, 844, true)
 	b.open("#/a/stats", "#aff-stats-form")
 	b.until("the phone's stats", 30*time.Second, fmt.Sprintf(`document.querySelector("#aff-conversions .value")?.textContent === %q`, adminConversions))
@@ -361,6 +558,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Its own postback's deliveries open; another affiliate's do not, nor
 	// do the admin's pages.
 	b.open("#/a/postbacks/"+pb.PostbackID, "#deliveries .delivery table")
+	wantFacts("#deliveries .delivery", "approved", "delivered", "conversion "+convID)
 	b.open("#/a/postbacks/"+otherPB.PostbackID, "#page-error")
 	if got := b.text("#page-error h1"); got != "Not found" {
 		t.Fatalf("another affiliate's postback shows %q", got)

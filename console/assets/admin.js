@@ -1,9 +1,9 @@
 // The network admin's pages. Each calls the admin API (/v2/...) and the
 // seed 004 report, exactly as any other client would.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp } from "./dom.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp, named, nameLabel } from "./dom.js";
 import { api, qs } from "./api.js";
-import { chart } from "./chart.js";
-import { onLeave, current } from "./page.js";
+import { chart, chartKey } from "./chart.js";
+import { onLeave, current, sequence } from "./page.js";
 
 export const adminNav = [
   ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
@@ -100,6 +100,22 @@ async function overview(view) {
 }
 
 // ---- shared bits ---------------------------------------------------------
+
+// pages of the entities an ID names.
+const pageOf = { offer: "#/offers/", affiliate: "#/affiliates/", advertiser: "#/advertisers/" };
+const plural = { offer: "offers", affiliate: "affiliates", advertiser: "advertisers" };
+
+// entity shows an offer's, affiliate's or advertiser's ID by its name,
+// linked to its page.
+const entity = (kind, id, name) => named(name, id, id ? pageOf[kind] + encodeURIComponent(id) : null);
+
+// namesOf maps the IDs of every offer, affiliate or advertiser (the first
+// 500, the API's largest page) to their names, for the answers that carry
+// IDs only (an offer's advertiser, a postback's affiliate).
+async function namesOf(kind) {
+  const list = (await api("GET", `/v2/${plural[kind]}?per_page=500`))[plural[kind]] || [];
+  return new Map(list.map((e) => [e.id, e.name]));
+}
 
 // keyNotice shows a key once, with a copy button.
 function keyNotice(what, key, id) {
@@ -219,14 +235,14 @@ async function accountPage(view, kind, id) {
     } }, "Rotate key"));
   const extra = h("div");
   fill(view, h("p", {}, h("a", { href: "#/" + kind }, `← ${kind === "advertisers" ? "Advertisers" : "Affiliates"}`)),
-    h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, acc.app_id ? ` · app_id ${acc.app_id}` : ""),
+    h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, kind === "affiliates" ? ` · app_id ${acc.app_id}` : ""),
     notice, actions, form, extra);
   if (kind === "advertisers") await endpointsCard(extra, id);
   else await affiliatePostbacksCard(extra, id);
 }
 
 async function endpointsCard(box, advertiserID) {
-  const d = await api("GET", "/v2/pb-endpoints" + qs({ advertiser_id: advertiserID }));
+  const [d, offers] = await Promise.all([api("GET", "/v2/pb-endpoints" + qs({ advertiser_id: advertiserID })), namesOf("offer")]);
   const origin = location.origin;
   const kindSel = h("select", { name: "kind" }, h("option", { value: "primary" }, "primary (conversions)"), h("option", { value: "secondary" }, "secondary (events)"));
   const offer = h("input", { name: "offer_id", placeholder: "any offer" });
@@ -236,22 +252,33 @@ async function endpointsCard(box, advertiserID) {
     () => endpointsCard(box, advertiserID));
   fill(box, h("div", { class: "card", id: "endpoints" }, h("h2", {}, "Postback endpoints (advertiser → clickrelay)"),
     h("p", { class: "muted" }, "The advertiser calls these with ?clickid=…&sum=…&txid=… and its key in secure= or a header."),
-    table([{ key: "id", label: "ID" }, { key: "kind", label: "Kind" }, { key: "offer_id", label: "Offer" },
+    table([{ key: "id", label: "ID" }, { key: "kind", label: "Kind" },
+      { key: "offer_id", label: "Offer", fmt: (r) => (r.offer_id ? entity("offer", r.offer_id, offers.get(r.offer_id)) : "any") },
       { key: "url", label: "URL", fmt: (r) => h("div", { class: "link-box" }, h("input", { readonly: true, value: origin + r.url }), copyButton(() => origin + r.url)) }],
     d.endpoints || []), form));
 }
 
 async function affiliatePostbacksCard(box, affiliateID) {
-  const d = await api("GET", "/v2/postbacks" + qs({ affiliate_id: affiliateID, per_page: 100 }));
-  fill(box, h("div", { class: "card" }, h("h2", {}, "Postbacks (clickrelay → affiliate)"),
-    table(postbackColumns, d.postbacks, (r) => { location.hash = "#/postbacks/" + encodeURIComponent(r.postback_id); })));
+  const [d, names] = await Promise.all([api("GET", "/v2/postbacks" + qs({ affiliate_id: affiliateID, per_page: 100 })), postbackNames()]);
+  fill(box, h("div", { class: "card" }, h("h2", {}, "Postbacks (clickrelay → affiliate)"), postbacksTable(d.postbacks, names)));
 }
 
-const postbackColumns = [
-  { key: "postback_id", label: "ID" }, { key: "affiliate_id", label: "Affiliate" }, { key: "event", label: "Event" },
-  { key: "offer_id", label: "Offer", fmt: (r) => r.offer_id || "all" }, { key: "url", label: "URL" },
-  { key: "status", label: "Status", fmt: (r) => badge(r.status) }, { key: "signed", label: "Signed", fmt: (r) => (r.signed ? "yes" : "no") },
-];
+// postbackNames are the names a postbacks table shows.
+async function postbackNames() {
+  const [affiliate, offer] = await Promise.all([namesOf("affiliate"), namesOf("offer")]);
+  return { affiliate, offer };
+}
+
+function postbacksTable(rows, names) {
+  return table([
+    { key: "postback_id", label: "ID", fmt: (r) => h("a", { href: "#/postbacks/" + encodeURIComponent(r.postback_id) }, r.postback_id) },
+    { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, names.affiliate.get(r.affiliate_id)) },
+    { key: "event", label: "Event" },
+    { key: "offer_id", label: "Offer", fmt: (r) => (r.offer_id ? entity("offer", r.offer_id, names.offer.get(r.offer_id)) : "all") },
+    { key: "url", label: "URL", clip: (r) => r.url },
+    { key: "status", label: "Status", fmt: (r) => badge(r.status) }, { key: "signed", label: "Signed", fmt: (r) => (r.signed ? "yes" : "no") },
+  ], rows, (r) => { location.hash = "#/postbacks/" + encodeURIComponent(r.postback_id); }, "No postbacks.");
+}
 
 // ---- offers ----------------------------------------------------------------
 
@@ -307,6 +334,7 @@ async function allAdvertisers() {
 
 async function offersPage(view) {
   const advertisers = await allAdvertisers();
+  const advertiserNames = new Map(advertisers.map((a) => [a.id, a.name]));
   const [form, body] = offerForm({}, advertisers, "Create offer");
   const notice = h("div");
   submitter(form, () => api("POST", "/v2/offers", body()), (d) => {
@@ -319,7 +347,8 @@ async function offersPage(view) {
   async function load(st) {
     const d = await api("GET", "/v2/offers" + qs({ q: st.q, page: st.page, per_page: 50 }));
     fill(listBox, table([
-      { key: "id", label: "ID" }, { key: "name", label: "Name" }, { key: "advertiser_id", label: "Advertiser" },
+      { key: "id", label: "ID" }, { key: "name", label: "Name" },
+      { key: "advertiser_id", label: "Advertiser", fmt: (r) => entity("advertiser", r.advertiser_id, advertiserNames.get(r.advertiser_id)) },
       { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${r.payout_type === "cps" || r.payout_type === "revshare" ? "%" : r.currency}` },
       { key: "payout_type", label: "Type" }, { key: "countries", label: "Geo", fmt: (r) => (r.countries || []).join(" ") || "all" },
       { key: "status", label: "Status", fmt: (r) => badge(r.status) },
@@ -339,13 +368,15 @@ async function offerPage(view, { id }) {
   const paused = o.status !== "active";
   fill(view, h("p", {}, h("a", { href: "#/offers" }, "← Offers")),
     h("h1", {}, o.name, " ", badge(o.status)),
-    h("p", { class: "muted" }, `ID ${o.id} · slug ${o.slug} · created ${(o.created_at || "").slice(0, 10)}`),
+    h("p", { class: "muted", id: "offer-facts" }, `ID ${o.id} · slug ${o.slug} · advertiser `,
+      entity("advertiser", o.advertiser_id, (advertisers.find((a) => a.id === o.advertiser_id) || {}).name),
+      ` · created ${(o.created_at || "").slice(0, 10)}`),
     h("div", { class: "toolbar" },
       h("button", { type: "button", id: "toggle-offer-status", class: paused ? "" : "secondary", onclick: async () => {
         await api("PATCH", "/v2/offers/" + encodeURIComponent(id), { status: paused ? "active" : "paused" });
         offerPage(view, { id });
       } }, paused ? "Activate" : "Pause"),
-      h("a", { class: "button secondary", href: "#/stats" }, "Stats")),
+      h("a", { class: "button secondary", href: "#/stats?offer_id=" + encodeURIComponent(o.id) }, "Stats")),
     h("div", { class: "card" }, h("h2", {}, "Tracking link for an affiliate"),
       h("p", { class: "muted" }, "Affiliates see their own ready link in their portal; the pattern is:"),
       h("div", { class: "link-box" }, h("input", { readonly: true, id: "offer-link", value: `${location.origin}/click/${o.id}?aff_id={aff_id}&sub1=` }))),
@@ -370,19 +401,24 @@ async function conversionsPage(view) {
     h("p", { class: "error form-error" }));
   const listBox = h("div", { id: "conversions-list" });
   let page = 1;
+  const next = sequence();
   async function load() {
     showErrors(form);
+    const latest = next();
     const params = Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value]));
     let d;
     try {
       d = await api("GET", "/v2/conversions" + qs({ ...params, page, per_page: 50 }));
-    } catch (x) { showErrors(form, x); return; }
+    } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     fill(listBox, table([
       { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) },
-      { key: "conversion_id", label: "Conversion" }, { key: "offer_id", label: "Offer" }, { key: "affiliate_id", label: "Affiliate" },
-      { key: "geo", label: "Geo" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
+      { key: "id", label: "Conversion" },
+      { key: "offer_id", label: "Offer", fmt: (r) => entity("offer", r.offer_id, r.offer_name) },
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
+      { key: "country", label: "Country" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
-    ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.conversion_id); }, "No conversions match."),
+    ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.id); }, "No conversions match."),
     pager(d.meta, (p) => { page = p; load(); }));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; load(); });
@@ -395,32 +431,36 @@ async function conversionPage(view, { id }) {
   drawConversion(view, d.conversion, "");
 }
 
-// drawConversion shows c; a change of status is drawn from the PATCH
-// answer, which is current at once (the listing catches up from the
-// warehouse within seconds).
+// drawConversion shows c, as GET and PATCH /v2/conversions/{id} both
+// answer it (one shape: a change of status is drawn from PATCH's answer,
+// current at once, while the listing catches up within seconds).
 function drawConversion(view, c, message) {
-  const id = c.conversion_id;
   const msg = h("p", { id: "conversion-message", role: "status" }, message);
   const act = (status, label, cls) => h("button", { type: "button", class: cls, id: "conversion-" + status, disabled: c.status === status, onclick: async () => {
     try {
-      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(id), { status });
-      drawConversion(view, { ...c, ...r.conversion }, `Marked ${r.conversion.status}.`);
+      const r = await api("PATCH", "/v2/conversions/" + encodeURIComponent(c.id), { status });
+      drawConversion(view, r.conversion, `Marked ${r.conversion.status}.`);
     } catch (x) { msg.textContent = x.message; msg.className = "error"; }
   } }, label);
   const kv = (pairs) => h("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === undefined || v === "" ? "—" : v)]));
-  const subs = c.subs || {};
   fill(view, h("p", {}, h("a", { href: "#/conversions" }, "← Conversions")),
-    h("h1", {}, "Conversion ", c.conversion_id, " ", h("span", { id: "conversion-status" }, badge(c.status))),
+    h("h1", {}, "Conversion ", c.id, " ", h("span", { id: "conversion-status" }, badge(c.status))),
     h("div", { class: "toolbar" }, act("approved", "Approve"), act("rejected", "Reject", "danger"), act("reversed", "Reverse", "secondary")), msg,
     h("div", { class: "grid two" },
-      h("div", { class: "card" }, h("h2", {}, "Conversion"), kv([["Status", c.status], ["Version", c.version], ["Created", c.created_at], ["Updated", c.updated_at],
-        ["Offer", c.offer_id], ["Affiliate", c.affiliate_id], ["Advertiser", c.advertiser_id], ["Goal", c.goal], ["Order (txid)", c.txid],
+      h("div", { class: "card", id: "conversion-facts" }, h("h2", {}, "Conversion"), kv([["Status", c.status], ["Previous status", c.previous_status],
+        ["Version", c.version], ["Created", stamp(c.created_at)], ["Updated", stamp(c.updated_at)],
+        ["Offer", entity("offer", c.offer_id, c.offer_name)], ["Affiliate", entity("affiliate", c.affiliate_id, c.affiliate_name)],
+        ["Advertiser", entity("advertiser", c.advertiser_id, c.advertiser_name)], ["Goal", c.goal], ["Order (txid)", c.txid],
         ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
-      h("div", { class: "card" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", c.click_time], ["Affiliate click ID", c.aff_click_id],
-        ["Country", c.geo], ["Device", c.device], ["OS", c.os], ["sub1", subs.sub1], ["sub2", subs.sub2], ["sub3", subs.sub3], ["sub4", subs.sub4], ["sub5", subs.sub5]]))));
+      h("div", { class: "card", id: "conversion-click" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", stamp(c.clicked_at)],
+        ["Affiliate click ID", c.aff_click_id], ["Country", c.country], ["Device", c.device], ["OS", c.os],
+        ["sub1", c.sub1], ["sub2", c.sub2], ["sub3", c.sub3], ["sub4", c.sub4], ["sub5", c.sub5]]))));
 }
 
 // ---- postbacks -------------------------------------------------------------
+
+// logTime is a delivery's time in the log, short: "12/6, 21:01:39".
+const logTime = { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
 
 async function postbacksPage(view) {
   const f = {
@@ -443,28 +483,34 @@ async function postbacksPage(view) {
     h("button", { type: "button", class: "secondary", id: "pixels-csv", onclick: async () => {
       try { download(await api("POST", "/v1/networks/reporting/affiliate/pixels/export", request("csv"), { raw: true }), "postbacks.csv"); } catch (x) { showErrors(form, x); }
     } }, "Export CSV"), h("p", { class: "error form-error" }));
+  const next = sequence();
   async function loadLog() {
     showErrors(form);
+    const latest = next();
     let d;
-    try { d = await api("POST", "/v1/networks/reporting/affiliate/pixels", request()); } catch (x) { showErrors(form, x); return; }
-    fill(logBox, table([
-      { key: "timestamp", label: "Time", fmt: (r) => new Date(r.timestamp * 1000).toLocaleString() },
-      { key: "conversion_id", label: "Conversion", fmt: (r) => h("a", { href: "#/conversions/" + encodeURIComponent(r.conversion_id) }, r.conversion_id) },
+    try { d = await api("POST", "/v1/networks/reporting/affiliate/pixels", request()); } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
+    const rel = (r, k) => (r.relationship && r.relationship[k] && r.relationship[k].name) || "";
+    fill(logBox, h("p", { class: "muted", id: "pixel-count" }, `${int(d.pixels.length)} deliveries`), table([
+      { key: "timestamp", label: "Time", nowrap: true, fmt: (r) => new Date(r.timestamp * 1000).toLocaleString([], logTime) },
+      { key: "conversion_id", label: "Conversion",
+        fmt: (r) => h("a", { class: "cut", title: r.conversion_id, href: "#/conversions/" + encodeURIComponent(r.conversion_id) }, r.conversion_id) },
       { key: "pixel_type", label: "Event" },
-      { key: "affiliate_id", label: "Affiliate", fmt: (r) => (r.relationship && r.relationship.affiliate && r.relationship.affiliate.name) || r.affiliate_id },
-      { key: "network_offer_id", label: "Offer", fmt: (r) => (r.relationship && r.relationship.offer && r.relationship.offer.name) || r.network_offer_id },
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", String(r.affiliate_id), rel(r, "affiliate")) },
+      { key: "network_offer_id", label: "Offer", fmt: (r) => entity("offer", String(r.network_offer_id), rel(r, "offer")) },
       { key: "pixel_status", label: "Result", fmt: (r) => badge(r.is_success ? "delivered" : "failed") },
-      { key: "failed_attempts", label: "Failed tries", num: true },
-      { key: "pixel_id", label: "Postback", fmt: (r) => h("a", { href: "#/postbacks/pb_" + r.pixel_id }, "attempts") },
-      { key: "payload", label: "Request", fmt: (r) => h("pre", {}, r.payload) },
-      { key: "debug_information", label: "Response", fmt: (r) => h("pre", {}, r.debug_information || "") },
+      { key: "failed_attempts", label: "Fails", num: true },
+      { key: "pixel_id", label: "Postback", fmt: (r) => h("a", { href: "#/postbacks/pb_" + r.pixel_id }, "pb_" + r.pixel_id) },
+      { key: "payload", label: "Request", clip: (r) => r.payload },
+      { key: "debug_information", label: "Response", clip: (r) => r.debug_information },
     ], d.pixels, null, "No postbacks in this range."));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); loadLog(); });
   const listBox = h("div", { id: "postbacks-list" });
+  const names = postbackNames();
   async function loadList(q) {
-    const d = await api("GET", "/v2/postbacks" + qs({ q, per_page: 100 }));
-    fill(listBox, table(postbackColumns, d.postbacks, (r) => { location.hash = "#/postbacks/" + encodeURIComponent(r.postback_id); }));
+    const [d, n] = await Promise.all([api("GET", "/v2/postbacks" + qs({ q, per_page: 100 })), names]);
+    fill(listBox, postbacksTable(d.postbacks, n));
   }
   fill(view, h("h1", {}, "Postbacks"),
     h("div", { class: "card" }, h("h2", {}, "Delivery log"), form, logBox),
@@ -472,14 +518,17 @@ async function postbacksPage(view) {
   await Promise.all([loadLog(), loadList("")]);
 }
 
-// deliveriesCard lists a postback's deliveries with every attempt; base is
-// /v2/postbacks/{id} or /v1/postbacks/{id}.
-export async function deliveriesCard(box, base) {
+// deliveriesCard lists a postback's deliveries with every attempt: from
+// the admin API (/v2/postbacks/{id}, whose answer lists them under
+// "deliveries", each conversion linked to its page) or the affiliate's
+// (/v1/postbacks/{id}, under "data").
+export async function deliveriesCard(box, base, { list = "deliveries", conversionPage = "#/conversions/" } = {}) {
   const d = await api("GET", base + "/deliveries?per_page=50");
   const msg = h("p", { role: "status", id: "redrive-message" });
-  // The admin API answers deliveries, the affiliate API data.
-  const rows = (d.deliveries || d.data || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
-    h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome), h("span", { class: "muted" }, ` conversion ${dl.conversion_id} · click ${dl.click_id}`),
+  const conversion = (id) => (conversionPage ? h("a", { href: conversionPage + encodeURIComponent(id) }, id) : id);
+  const rows = (d[list] || []).map((dl) => h("div", { class: "card delivery", "data-outcome": dl.outcome },
+    h("div", { class: "toolbar" }, h("strong", {}, dl.event), " ", badge(dl.outcome),
+      h("span", { class: "muted" }, " conversion ", conversion(dl.conversion_id), ` · click ${dl.click_id}`),
       dl.dead_reason ? h("span", { class: "muted" }, ` · ${dl.dead_reason}`) : null,
       dl.outcome === "dead" ? h("button", { type: "button", class: "secondary", onclick: async () => {
         try {
@@ -491,21 +540,23 @@ export async function deliveriesCard(box, base) {
       { key: "number", label: "#" }, { key: "time", label: "Time", fmt: (a) => stamp(a.time, true) },
       { key: "status_code", label: "Status", fmt: (a) => (a.status_code ? String(a.status_code) : a.error || "no answer") },
       { key: "latency_ms", label: "Latency", num: true, fmt: (a) => `${Math.round(a.latency_ms)} ms` },
-      { key: "url", label: "Request", fmt: (a) => h("pre", {}, "GET " + a.url) },
-      { key: "response_body", label: "Response", fmt: (a) => h("pre", {}, a.response_body || a.error || "") },
+      { key: "url", label: "Request", clip: (a) => "GET " + a.url },
+      { key: "response_body", label: "Response", clip: (a) => a.response_body || a.error },
     ], dl.attempts, null, "No attempt logged yet.")));
   fill(box, h("h2", {}, `Deliveries (${int(d.meta && d.meta.total)})`), msg, rows.length ? rows : h("p", { class: "muted" }, "No deliveries yet."));
 }
 
 async function postbackPage(view, { id }) {
-  const d = await api("GET", "/v2/postbacks/" + encodeURIComponent(id));
+  const [d, names] = await Promise.all([api("GET", "/v2/postbacks/" + encodeURIComponent(id)), postbackNames()]);
   const p = d.postback;
   const box = h("div", { id: "deliveries" });
   fill(view, h("p", {}, h("a", { href: "#/postbacks" }, "← Postbacks")),
     h("h1", {}, "Postback ", p.postback_id, " ", badge(p.status)),
-    h("div", { class: "card" }, h("dl", { class: "kv" },
-      ["Affiliate", p.affiliate_id, "Event", p.event, "Offer", p.offer_id || "all", "URL", p.url, "Signed", p.signed ? "yes" : "no",
-        "Created", p.created_at, "Disabled", p.disabled_at ? `${p.disabled_at} (${p.disabled_reason})` : "—"].map((v, i) => h(i % 2 ? "dd" : "dt", {}, v))),
+    h("div", { class: "card", id: "postback-facts" }, h("dl", { class: "kv" },
+      [["Affiliate", entity("affiliate", p.affiliate_id, names.affiliate.get(p.affiliate_id))], ["Event", p.event],
+        ["Offer", p.offer_id ? entity("offer", p.offer_id, names.offer.get(p.offer_id)) : "all"], ["URL", h("pre", {}, p.url)],
+        ["Signed", p.signed ? "yes" : "no"], ["Created", stamp(p.created_at)],
+        ["Disabled", p.disabled_at ? `${stamp(p.disabled_at)} (${p.disabled_reason})` : "—"]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     p.status === "disabled" ? h("p", {}, h("button", { type: "button", onclick: async () => {
       await api("POST", `/v2/postbacks/${encodeURIComponent(id)}/enable`);
       postbackPage(view, { id });
@@ -516,18 +567,44 @@ async function postbackPage(view, { id }) {
 
 // ---- stats explorer --------------------------------------------------------
 
-const dimensions = ["date", "hour", "offer", "affiliate", "advertiser", "geo", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5"];
-const dimKey = { offer: "offer_id", affiliate: "affiliate_id", advertiser: "advertiser_id" };
+// dimensions are GET /v2/stats's group_by values with their column titles.
+// Each row carries its keys under these names, and offer_name,
+// affiliate_name, advertiser_name beside an entity's ID (README, the
+// console's reads).
+const dimensions = [
+  ["date", "Date"], ["hour", "Hour"], ["week", "Week"], ["month", "Month"], ["offer", "Offer"], ["affiliate", "Affiliate"],
+  ["advertiser", "Advertiser"], ["geo", "Country"], ["device", "Device"], ["os", "OS"],
+  ["sub1", "sub1"], ["sub2", "sub2"], ["sub3", "sub3"], ["sub4", "sub4"], ["sub5", "sub5"],
+];
+const dimensionTitle = Object.fromEntries(dimensions);
+const timeDimensions = new Set(["date", "hour", "week", "month"]);
+
+// keyText is a row's key as a person reads it: an entity's name and ID, a
+// week by its Monday, a month by its year and month, "—" for no value.
+function keyText(r, d) {
+  const v = r[d] ?? "";
+  if (pageOf[d]) return nameLabel(r[d + "_name"], v);
+  if (v === "") return "—";
+  if (d === "week") return "week of " + v;
+  if (d === "month") return v.slice(0, 7);
+  return v;
+}
+
+// keyCell is keyText in the table, an entity linked to its page.
+const keyCell = (r, d) => (pageOf[d] ? entity(d, r[d], r[d + "_name"]) : keyText(r, d));
 
 async function statsPage(view) {
+  // #/stats?offer_id=3 (an offer's Stats button) fills the filters.
+  const given = new URLSearchParams(location.hash.split("?")[1] || "");
   const f = {
     date_from: h("input", { type: "date", name: "date_from", value: isoDay(-6) }),
     date_to: h("input", { type: "date", name: "date_to", value: isoDay(0) }),
     timezone: h("input", { name: "timezone", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC", size: "16" }),
-    offer_id: h("input", { name: "offer_id", size: "8" }), affiliate_id: h("input", { name: "affiliate_id", size: "8" }),
-    advertiser_id: h("input", { name: "advertiser_id", size: "8" }),
+    offer_id: h("input", { name: "offer_id", size: "8", value: given.get("offer_id") || "" }),
+    affiliate_id: h("input", { name: "affiliate_id", size: "8", value: given.get("affiliate_id") || "" }),
+    advertiser_id: h("input", { name: "advertiser_id", size: "8", value: given.get("advertiser_id") || "" }),
   };
-  const checks = dimensions.map((d) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
+  const checks = dimensions.map(([d]) => h("input", { type: "checkbox", name: "group_by", value: d, checked: d === "date" }));
   // Sub IDs are each affiliate's own values (its campaigns, ad sets,
   // creatives), so grouping by them means something for one affiliate;
   // network-wide, crossed with countries or devices, such a breakdown has
@@ -548,30 +625,34 @@ async function statsPage(view) {
   const form = h("form", { class: "toolbar", id: "stats-form" },
     field("From", f.date_from), field("To", f.date_to), field("Time zone", f.timezone), field("Offer", f.offer_id),
     field("Affiliate", f.affiliate_id), field("Advertiser", f.advertiser_id),
-    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, c.value)), subHint),
+    h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, dimensionTitle[c.value])), subHint),
     h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
   const totals = h("div", { class: "tiles", id: "stats-totals" });
   const chartBox = h("div", { class: "card", id: "stats-chart" });
   const tableBox = h("div", { class: "card", id: "stats-table" });
+  const next = sequence();
   async function run() {
     showErrors(form);
+    const latest = next();
     const groups = checks.filter((c) => c.checked).map((c) => c.value);
     const params = { ...Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value.trim()])), group_by: groups.join(",") };
     csv.setAttribute("href", "/v2/stats" + qs({ ...params, format: "csv" }));
     let d;
-    try { d = await api("GET", "/v2/stats" + qs(params)); } catch (x) { showErrors(form, x); return; }
+    try { d = await api("GET", "/v2/stats" + qs(params)); } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     const t = d.totals || {};
-    fill(totals, tile("Clicks", int(t.clicks)), tile("Conversions", int(t.conversions)), tile("Revenue", money(t.revenue)),
-      tile("Payout", money(t.payout)), tile("Profit", money(t.profit)));
-    const keys = groups.map((g) => dimKey[g] || g);
+    fill(totals, tile("Clicks", int(t.clicks), "", "stats-total-clicks"), tile("Conversions", int(t.conversions), "", "stats-total-conversions"),
+      tile("Revenue", money(t.revenue), "", "stats-total-revenue"), tile("Payout", money(t.payout), "", "stats-total-payout"),
+      tile("Profit", money(t.profit), "", "stats-total-profit"));
     const rows = d.rows || [];
-    const label = (r) => keys.map((k) => r[k] ?? "").join(" · ") || "all";
-    const timeOnly = groups.length > 0 && groups.every((g) => g === "date" || g === "hour");
+    const label = (r) => groups.map((g) => keyText(r, g)).join(" · ") || "All traffic";
+    const timeOnly = groups.length > 0 && groups.every((g) => timeDimensions.has(g));
     const shown = rows.slice(0, timeOnly ? 1000 : 30);
     fill(chartBox, chart(shown.map(label), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
-      { kind: timeOnly ? "line" : "bar", title: "Clicks and conversions" }));
+      { kind: timeOnly ? "line" : "bar", title: "Clicks and conversions" }), chartKey(["Clicks", "Conversions"]),
+    rows.length > shown.length ? h("p", { class: "muted" }, `The chart shows the first ${shown.length} of ${int(rows.length)} rows; the table has them all.`) : null);
     fill(tableBox, table([
-      ...keys.map((k) => ({ key: k, label: k })),
+      ...groups.map((g) => ({ key: g, label: dimensionTitle[g], fmt: (r) => keyCell(r, g) })),
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) }, { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "approved", label: "Approved", num: true, fmt: (r) => int(r.approved) },
       { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },

@@ -1,10 +1,11 @@
 // The affiliate portal. Every call goes to the affiliate API (/v1/...),
 // which scopes each answer to the signed-in affiliate: the portal cannot
 // show another affiliate's data because the API never hands it over.
-import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, stamp } from "./dom.js";
-import { api, qs } from "./api.js";
-import { chart } from "./chart.js";
+import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, stamp, named, nameLabel } from "./dom.js";
+import { api, qs, ApiError } from "./api.js";
+import { chart, chartKey } from "./chart.js";
 import { deliveriesCard } from "./admin.js";
+import { sequence } from "./page.js";
 
 export const affiliateNav = [["#/a/offers", "Offers"], ["#/a/stats", "Stats"], ["#/a/conversions", "Conversions"], ["#/a/postbacks", "Postbacks"]];
 
@@ -35,6 +36,18 @@ async function offersPage(view) {
 
 const groups = ["date", "hour", "offer", "geo", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5"];
 
+// offerNames maps the affiliate's offers' IDs to their names: its stats
+// and conversions carry IDs only (seed 000's shapes). A key without
+// read:offers shows the IDs alone.
+async function offerNames() {
+  try {
+    return new Map(((await api("GET", "/v1/offers?per_page=100")).data || []).map((o) => [o.id, o.name]));
+  } catch (x) {
+    if (x instanceof ApiError && x.status === 403) return new Map();
+    throw x;
+  }
+}
+
 async function statsPage(view) {
   const from = h("input", { type: "date", name: "date_from", value: isoDay(-6) });
   const to = h("input", { type: "date", name: "date_to", value: isoDay(0) });
@@ -44,22 +57,30 @@ async function statsPage(view) {
   const totals = h("div", { class: "tiles", id: "aff-totals" });
   const chartBox = h("div", { class: "card" });
   const tableBox = h("div", { class: "card", id: "aff-stats-table" });
+  const next = sequence();
   async function run() {
     showErrors(form);
-    let d;
-    try { d = await api("GET", "/v1/stats" + qs({ date_from: from.value, date_to: to.value, group_by: group.value })); } catch (x) { showErrors(form, x); return; }
+    // The grouping asked for, not the form's when the answer comes.
+    const latest = next(), grouping = group.value;
+    let d, names;
+    try {
+      [d, names] = await Promise.all([api("GET", "/v1/stats" + qs({ date_from: from.value, date_to: to.value, group_by: grouping })), offerNames()]);
+    } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     const rows = d.data || [];
     const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
     fill(totals, tile("Clicks", int(sum("clicks")), "", "aff-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "aff-unique"),
       tile("Conversions", int(sum("conversions")), "", "aff-conversions"), tile("Earnings", money(sum("revenue")), "", "aff-revenue"),
       tile("EPC", money(sum("clicks") ? sum("revenue") / sum("clicks") : 0), "", "aff-epc"));
-    const key = group.value === "offer" ? "offer_id" : group.value;
+    const key = grouping === "offer" ? "offer_id" : grouping;
     const time = key === "date" || key === "hour";
     const shown = rows.slice(0, time ? 1000 : 30);
-    fill(chartBox, chart(shown.map((r) => r[key] || "—"), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
-      { kind: time ? "line" : "bar", title: "Clicks and conversions" }));
+    const text = (r) => (key === "offer_id" ? nameLabel(names.get(r.offer_id), r.offer_id) : r[key] || "—");
+    fill(chartBox, chart(shown.map(text), [{ name: "clicks", values: shown.map((r) => r.clicks) }, { name: "conversions", values: shown.map((r) => r.conversions) }],
+      { kind: time ? "line" : "bar", title: "Clicks and conversions" }), chartKey(["Clicks", "Conversions"]));
     fill(tableBox, table([
-      { key, label: group.value }, { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
+      { key, label: grouping, fmt: (r) => (key === "offer_id" ? named(names.get(r.offer_id), r.offer_id) : text(r)) },
+      { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
       { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) },
       { key: "revenue", label: "Earnings", num: true, fmt: (r) => money(r.revenue) }, { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
@@ -77,13 +98,19 @@ async function conversionsPage(view) {
   const form = h("form", { class: "toolbar", id: "aff-conversion-filters" }, field("From", from), field("To", to), field("Status", status),
     h("button", { type: "submit" }, "Filter"), h("p", { class: "error form-error" }));
   const box = h("div", { id: "aff-conversions-list" });
+  const next = sequence();
   async function load() {
     showErrors(form);
-    let d;
-    try { d = await api("GET", "/v1/conversions" + qs({ date_from: from.value, date_to: to.value, status: status.value, per_page: 100 })); } catch (x) { showErrors(form, x); return; }
+    const latest = next();
+    let d, names;
+    try {
+      [d, names] = await Promise.all([api("GET", "/v1/conversions" + qs({ date_from: from.value, date_to: to.value, status: status.value, per_page: 100 })), offerNames()]);
+    } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
     fill(box, table([
       { key: "created_at", label: "Time", fmt: (r) => stamp(r.created_at) }, { key: "conversion_id", label: "Conversion" },
-      { key: "click_id", label: "Click" }, { key: "offer_id", label: "Offer" }, { key: "sub1", label: "sub1" }, { key: "geo", label: "Geo" },
+      { key: "click_id", label: "Click" }, { key: "offer_id", label: "Offer", fmt: (r) => named(names.get(r.offer_id), r.offer_id) },
+      { key: "sub1", label: "sub1" }, { key: "geo", label: "Geo" },
       { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
     ], d.data, null, "No conversions in this range."));
   }
@@ -93,7 +120,7 @@ async function conversionsPage(view) {
 }
 
 async function postbacksPage(view) {
-  const d = await api("GET", "/v1/postbacks");
+  const [d, names] = await Promise.all([api("GET", "/v1/postbacks"), offerNames()]);
   const url = h("input", { name: "url", id: "pb-url", placeholder: "https://you.example/pb?click={click_id}&payout={payout}", size: "50" });
   const event = h("select", { name: "event", id: "pb-event" }, ["conversion", "approved", "rejected"].map((e) => h("option", { value: e }, e)));
   const offer = h("input", { name: "offer_id", id: "pb-offer", placeholder: "all offers", size: "8" });
@@ -114,7 +141,8 @@ async function postbacksPage(view) {
   fill(view, h("h1", {}, "Your postbacks"), result,
     h("div", { class: "card" }, table([
       { key: "postback_id", label: "ID", fmt: (p) => h("a", { href: "#/a/postbacks/" + encodeURIComponent(p.postback_id) }, p.postback_id) },
-      { key: "event", label: "Event" }, { key: "offer_id", label: "Offer", fmt: (p) => p.offer_id || "all" }, { key: "url", label: "URL" },
+      { key: "event", label: "Event" }, { key: "offer_id", label: "Offer", fmt: (p) => (p.offer_id ? named(names.get(p.offer_id), p.offer_id) : "all") },
+      { key: "url", label: "URL", clip: (p) => p.url },
       { key: "status", label: "Status", fmt: (p) => badge(p.status) },
       { key: "actions", label: "", fmt: (p) => h("div", { class: "toolbar" },
         h("button", { type: "button", class: "secondary", onclick: async () => {
@@ -136,5 +164,5 @@ async function postbacksPage(view) {
 async function postbackPage(view, { id }) {
   const box = h("div", { id: "deliveries" });
   fill(view, h("p", {}, h("a", { href: "#/a/postbacks" }, "← Your postbacks")), h("h1", {}, "Postback ", id), box);
-  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id));
+  await deliveriesCard(box, "/v1/postbacks/" + encodeURIComponent(id), { list: "data", conversionPage: null });
 }

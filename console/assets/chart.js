@@ -1,12 +1,15 @@
 // A small SVG chart: lines (a time series) or bars (a breakdown), one
 // y scale, gridlines, a few x labels, a <title> on every point. Drawn with
 // createElementNS, so no inline style and nothing parsed as markup.
-import { s } from "./dom.js";
+import { s, h } from "./dom.js";
 
 // The drawing's size in its own units; a narrow screen gets a narrower
 // drawing, so that its text stays readable once scaled to fit.
 let W = 800;
 const H = 240, L = 56, R = 12, T = 12, B = 28;
+// CHAR_W is about an axis label's character width (11px text), and
+// MIN_LABEL the narrowest room a bar's label gets, in drawing units.
+const CHAR_W = 6.5, MIN_LABEL = 70;
 
 // niceMax rounds v up to 1, 2 or 5 times a power of ten.
 function niceMax(v) {
@@ -42,11 +45,18 @@ export function chart(labels, series, { kind = "line", title = "" } = {}) {
     svg.append(s("line", { class: "axis", x1: L, x2: W - R, y1: y(v), y2: y(v) }),
       s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, short(v)));
   }
-  const every = Math.max(1, Math.ceil(n / (W < 600 ? 3 : 6)));
+  // A bar chart labels every bar that has room for a label (each label
+  // cut to its bar's width, its whole text in its title); a line chart a
+  // few points along its axis.
+  const slot = (W - L - R) / Math.max(1, n);
+  const every = kind === "bar" ? Math.max(1, Math.ceil(MIN_LABEL / slot)) : Math.max(1, Math.ceil(n / (W < 600 ? 3 : 6)));
+  const room = kind === "bar" ? Math.max(4, Math.floor((slot * every) / CHAR_W)) : 16;
   labels.forEach((lab, i) => {
-    if (i % every === 0 || i === n - 1 && n < 6) {
+    if (i % every === 0 || kind !== "bar" && i === n - 1 && n < 6) {
       const bx = kind === "bar" ? barX(i, n) + barW(n) / 2 : x(i);
-      svg.append(s("text", { x: bx, y: H - 8, "text-anchor": "middle" }, String(lab).slice(0, 16)));
+      const text = String(lab);
+      svg.append(s("text", { x: bx, y: H - 8, "text-anchor": "middle", class: "x-label" },
+        text.length > room ? text.slice(0, room - 1) + "…" : text, s("title", {}, text)));
     }
   });
   if (n === 0) {
@@ -81,3 +91,8 @@ export function chart(labels, series, { kind = "line", title = "" } = {}) {
 
 function barW(n) { return Math.max(2, ((W - L - R) / n) * 0.8); }
 function barX(i, n) { return L + ((W - L - R) / n) * i + ((W - L - R) / n) * 0.1; }
+
+// chartKey names a chart's series by their colours, in chart's order.
+export function chartKey(labels) {
+  return h("p", { class: "chart-key" }, labels.map((label, k) => h("span", {}, h("span", { class: "swatch s" + (k % 5) }), label)));
+}

@@ -54,19 +54,61 @@ export function badge(status) {
   return h("span", { class: "badge " + String(status || "") }, status || "—");
 }
 
-// table renders rows under columns [{key, label, num, fmt(row)}]; onRow
-// makes rows clickable.
+// table renders rows under columns [{key, label, num, nowrap, fmt(row),
+// clip(row)}]; onRow makes rows clickable. A click on a link, button or
+// field in a row is that control's, not the row's.
+//
+// A clip column holds a long text (a URL, a receiver's answer): its cell
+// shows one line of it, cut with an ellipsis, the whole text in its title,
+// so that a row keeps one line's height at any length. A click on it (or
+// Enter) opens a row below, the table's width, with the whole text of
+// each of the row's clip columns; another click closes it.
 export function table(columns, rows, onRow, empty = "Nothing yet.") {
   if (!rows || rows.length === 0) return h("p", { class: "muted" }, empty);
-  return h("table", {},
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.label)))),
-    h("tbody", {}, rows.map((r) => h("tr", {
+  const own = (e) => e.target.closest("a, button, input, select, details");
+  const clips = columns.filter((c) => c.clip);
+  const body = h("tbody");
+  for (const r of rows) {
+    let more = null;
+    const toggle = (e) => {
+      if (!more) {
+        more = h("tr", { class: "more" }, h("td", { colspan: String(columns.length) },
+          h("dl", { class: "kv" }, clips.flatMap((c) => [h("dt", {}, c.label), h("dd", {}, h("pre", { "data-col": c.key }, String(c.clip(r) ?? "")))]))));
+        tr.after(more);
+      } else {
+        more.hidden = !more.hidden;
+      }
+      for (const b of tr.querySelectorAll("button.clip")) b.setAttribute("aria-expanded", String(!more.hidden));
+      e.stopPropagation();
+    };
+    const cell = (c) => {
+      if (!c.clip) return c.fmt ? c.fmt(r) : (r[c.key] ?? "");
+      const text = String(c.clip(r) ?? "");
+      return text === "" ? "" : h("button", { type: "button", class: "clip", title: text, "aria-expanded": "false", onclick: toggle }, text);
+    };
+    const tr = h("tr", {
       class: onRow ? "clickable" : null,
       tabindex: onRow ? "0" : null,
-      onclick: onRow ? () => onRow(r) : null,
-      onkeydown: onRow ? (e) => { if (e.key === "Enter") onRow(r); } : null,
-    }, columns.map((c) => h("td", { class: c.num ? "num" : null, "data-col": c.key }, c.fmt ? c.fmt(r) : (r[c.key] ?? "")))))));
+      onclick: onRow ? (e) => { if (!own(e)) onRow(r); } : null,
+      onkeydown: onRow ? (e) => { if (e.key === "Enter" && !own(e)) onRow(r); } : null,
+    }, columns.map((c) => h("td", { class: [c.num ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null, "data-col": c.key }, cell(c))));
+    body.append(tr);
+  }
+  return h("table", {}, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.label)))), body);
 }
+
+// named shows an offer, affiliate or advertiser by its name, linked to its
+// page (href, when it has one), its ID beside: "Summer Promo #3". Without
+// a name (an entity no longer in the catalog) the ID alone shows.
+export function named(name, id, href) {
+  if (id === undefined || id === null || id === "") return "—";
+  const label = name || "#" + id;
+  return h("span", { class: "named" }, href ? h("a", { href }, label) : label,
+    name ? h("span", { class: "muted id" }, " #" + id) : null);
+}
+
+// nameLabel is named as plain text, for a chart's labels: "Summer Promo (#3)".
+export const nameLabel = (name, id) => (name ? `${name} (#${id})` : "#" + id);
 
 export function tile(label, value, cls, id) {
   return h("div", { class: "tile " + (cls || ""), id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));

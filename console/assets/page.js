@@ -16,3 +16,15 @@ export function leave() {
   cleanups.forEach((f) => f());
   cleanups = [];
 }
+
+// sequence numbers a page's requests of one kind (a form run again before
+// its last answer came): each call answers a check that is true while it
+// is the latest call and its page is still shown, so that a slow answer
+// never draws over a newer one.
+export function sequence() {
+  let last = 0;
+  return () => {
+    const mine = ++last, shown = current();
+    return () => mine === last && shown();
+  };
+}

@@ -114,6 +114,66 @@ func (v *Validator) HasOperation(method, template string) bool {
 	return item != nil && item.GetOperation(strings.ToUpper(method)) != nil
 }
 
+// Declares reports whether the document's answer to req with status
+// declares the field at path in its JSON body: each step a property
+// name, "[]" for an array's items. A property must be listed by name (in
+// the object or a branch of its allOf, anyOf or oneOf); only an object
+// with no listed properties at all, a map, declares any name its
+// additionalProperties allow. The console's tests check with it that
+// every field the console reads is one its API answers.
+func (v *Validator) Declares(req *http.Request, status int, path []string) error {
+	route, _, err := v.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: no such operation in the OpenAPI document (%w)", req.Method, req.URL.Path, err)
+	}
+	ref := route.Operation.Responses.Status(status)
+	if ref == nil {
+		ref = route.Operation.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("%s %s documents no %d answer", req.Method, route.Path, status)
+	}
+	media := ref.Value.Content.Get("application/json")
+	if media == nil || media.Schema == nil {
+		return fmt.Errorf("%s %s's %d answer has no JSON body", req.Method, route.Path, status)
+	}
+	schemas := []*openapi3.Schema{media.Schema.Value}
+	for i, step := range path {
+		schemas = declared(schemas, step)
+		if len(schemas) == 0 {
+			return fmt.Errorf("%s %s's %d answer does not declare %s", req.Method, route.Path, status, strings.Join(path[:i+1], "."))
+		}
+	}
+	return nil
+}
+
+// declared is what step names under any of schemas: their item schemas
+// for "[]", else the property's.
+func declared(schemas []*openapi3.Schema, step string) []*openapi3.Schema {
+	var out []*openapi3.Schema
+	for _, s := range schemas {
+		if s == nil {
+			continue
+		}
+		for _, branches := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+			for _, b := range branches {
+				out = append(out, declared([]*openapi3.Schema{b.Value}, step)...)
+			}
+		}
+		switch {
+		case step == "[]":
+			if s.Items != nil {
+				out = append(out, s.Items.Value)
+			}
+		case s.Properties[step] != nil:
+			out = append(out, s.Properties[step].Value)
+		case len(s.Properties) == 0 && s.AdditionalProperties.Schema != nil:
+			out = append(out, s.AdditionalProperties.Schema.Value)
+		}
+	}
+	return out
+}
+
 // describe flattens kin-openapi's nested errors into one readable line.
 func describe(err error) string {
 	var multi openapi3.MultiError
