@@ -48,7 +48,9 @@ type adminConversion struct {
 	Currency       string  `json:"currency"`
 	Amount         float64 `json:"amount"`
 	Payout         float64 `json:"payout"`
+	Revenue        float64 `json:"revenue"`
 	PayoutType     string  `json:"payout_type"`
+	Reason         string  `json:"reason"`
 }
 
 // viewConversion is c as the admin API answers it. A name is empty when
@@ -68,7 +70,8 @@ func (s *Server) viewConversion(c *model.Conversion) adminConversion {
 		Sub1: c.Subs[0], Sub2: c.Subs[1], Sub3: c.Subs[2], Sub4: c.Subs[3], Sub5: c.Subs[4],
 		AffClickID: c.AffClickID, Country: c.Country, Device: c.Device, OS: c.OS,
 		TxID: c.TxID, CustomerID: c.CustomerID, Goal: c.Goal, Currency: c.Currency,
-		Amount: model.MicrosToUnits(c.AmountMicros), Payout: model.MicrosToUnits(c.PayoutMicros), PayoutType: c.PayoutType,
+		Amount: model.MicrosToUnits(c.AmountMicros), Payout: model.MicrosToUnits(c.PayoutMicros),
+		Revenue: model.MicrosToUnits(c.RevenueMicros), PayoutType: c.PayoutType, Reason: c.Reason,
 	}
 }
 
