@@ -29,6 +29,9 @@ func TestContractOnTheRealBinary(t *testing.T) {
 	}
 	narrow := map[string]string{"Authorization": "Bearer " + statsOnly.Affiliate.APIKey}
 	report := `{"timezone_id":67,"from":"2026-01-01","to":"2026-01-02"`
+	// Seed 004's own example request, word for word: Los Angeles (90).
+	seedExample := `{"timezone_id": 90, "from": "2024-02-07", "to": "2024-02-08", "query":{"filters": [` +
+		`{"resource_type": "offer", "filter_id_value": "11"}, {"resource_type": "delivery_status", "filter_id_value": "success"}]}`
 
 	cases := []struct {
 		name, method, path string
@@ -48,6 +51,8 @@ func TestContractOnTheRealBinary(t *testing.T) {
 		{"offers refuse DELETE", "DELETE", "/v2/offers/" + n.offerID, admin, "", 405},
 		{"endpoint for unknown advertiser", "POST", "/v2/pb-endpoints", admin, `{"advertiser_id":"999999","kind":"primary"}`, 400},
 		{"report", "POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey}, report + `}`, 200},
+		{"seed 004's example report", "POST", "/v1/networks/reporting/affiliate/pixels", map[string]string{"X-Eflow-API-Key": s.adminKey}, seedExample + `}`, 200},
+		{"seed 004's example export", "POST", "/v1/networks/reporting/affiliate/pixels/export", map[string]string{"X-Eflow-API-Key": s.adminKey}, seedExample + `,"format": "csv"}`, 200},
 		{"report without key", "POST", "/v1/networks/reporting/affiliate/pixels", nil, report + `}`, 401},
 		{"export CSV", "POST", "/v1/networks/reporting/affiliate/pixels/export", admin, report + `,"format":"csv"}`, 200},
 		{"export NDJSON", "POST", "/v1/networks/reporting/affiliate/pixels/export", admin, report + `,"format":"json"}`, 200},
