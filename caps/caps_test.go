@@ -15,15 +15,6 @@ import (
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
-// clock is a test clock several components share.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // usage is a warehouse answering fixed usage since any time.
 type usage struct {
 	mu   sync.Mutex
@@ -71,15 +62,15 @@ func clicks(t *testing.T, rd *redis.Component, c *Caps, offer *model.Offer, now 
 func TestClickCapsAcrossProcessesAndDays(t *testing.T) {
 	rd := redis.NewForTest(t)
 	la, _ := time.LoadLocation("America/Los_Angeles")
-	clk := &clock{t: time.Date(2026, 12, 7, 7, 30, 0, 0, time.UTC)} // 23:30 on the 6th in Los Angeles
+	clk := testkit.NewClock(time.Date(2026, 12, 7, 7, 30, 0, 0, time.UTC)) // 23:30 on the 6th in Los Angeles
 	offer := &model.Offer{ID: "1", AdvertiserID: "9", Caps: []model.Cap{{Metric: model.CapClicks, Period: model.PeriodDay, Limit: 10}}}
 	if err := rd.SaveEntity(context.Background(), offer); err != nil {
 		t.Fatal(err)
 	}
 	offer = rd.Catalog().Offer("1")
 	wh := &usage{}
-	first, second := newCaps(t, rd, wh, clk.now, la), newCaps(t, rd, wh, clk.now, la)
-	now := clk.now()
+	first, second := newCaps(t, rd, wh, clk.Now, la), newCaps(t, rd, wh, clk.Now, la)
+	now := clk.Now()
 	clicks(t, rd, first, offer, now, 9)
 	if first.ClickCapped(offer, nil, now) || second.ClickCapped(offer, nil, now) {
 		t.Fatal("capped after 9 clicks of 10")
@@ -94,15 +85,15 @@ func TestClickCapsAcrossProcessesAndDays(t *testing.T) {
 		t.Errorf("used %v %v, want [10]", used, err)
 	}
 	// 00:30 on the 7th in Los Angeles: a new day.
-	clk.set(time.Date(2026, 12, 7, 8, 30, 0, 0, time.UTC))
-	if first.ClickCapped(offer, nil, clk.now()) || second.ClickCapped(offer, nil, clk.now()) {
+	clk.Set(time.Date(2026, 12, 7, 8, 30, 0, 0, time.UTC))
+	if first.ClickCapped(offer, nil, clk.Now()) || second.ClickCapped(offer, nil, clk.Now()) {
 		t.Error("the next day is capped")
 	}
 	if used, _ := first.Used(context.Background(), offer, nil); used[0] != 0 {
 		t.Errorf("the next day starts at %d", used[0])
 	}
 	// Raising the limit opens the cap again.
-	clk.set(now)
+	clk.Set(now)
 	raised := *offer
 	raised.Caps = []model.Cap{{Metric: model.CapClicks, Period: model.PeriodDay, Limit: 20}}
 	if err := rd.SaveEntity(context.Background(), &raised); err != nil {
@@ -118,7 +109,7 @@ func TestClickCapsAcrossProcessesAndDays(t *testing.T) {
 // from the warehouse, once, and hold.
 func TestCountersRebuiltFromTheWarehouse(t *testing.T) {
 	rd := redis.NewForTest(t)
-	clk := &clock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
 	offer := &model.Offer{ID: "1", AdvertiserID: "9", Caps: []model.Cap{
 		{Metric: model.CapConversions, Period: model.PeriodDay, Limit: 20},
 		{Metric: model.CapPayout, Period: model.PeriodMonth, Limit: 1000},
@@ -134,7 +125,7 @@ func TestCountersRebuiltFromTheWarehouse(t *testing.T) {
 		{OfferID: "1", AffiliateID: "7", Clicks: 300, Conversions: 12, PayoutMicros: 30_000_000, RevenueMicros: 48_000_000},
 		{OfferID: "1", AffiliateID: "8", Clicks: 100, Conversions: 8, PayoutMicros: 20_000_000, RevenueMicros: 32_000_000},
 	}}
-	c := newCaps(t, rd, wh, clk.now, time.UTC)
+	c := newCaps(t, rd, wh, clk.Now, time.UTC)
 	offer, rec = rd.Catalog().Offer("1"), rd.Catalog().OfferAffiliate("1", "7")
 	testkit.Poll(t, "the counters rebuilt", 5*time.Second, func() (bool, string) {
 		used, err := c.Used(context.Background(), offer, nil)

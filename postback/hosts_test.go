@@ -12,17 +12,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/clickrelay/clickrelay/internal/testkit"
 )
 
-// clock is a time the test moves by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func newTestTable(t *testing.T, limits hostLimits) (*hostTable, *clock) {
-	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	return newHostTable(limits, c.now, zerolog.New(zerolog.NewTestWriter(t))), c
+func newTestTable(t *testing.T, limits hostLimits) (*hostTable, *testkit.Clock) {
+	c := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	return newHostTable(limits, c.Now, zerolog.New(zerolog.NewTestWriter(t))), c
 }
 
 // timeoutErr is what the HTTP client returns when a receiver never answers.
@@ -90,32 +86,32 @@ func TestHostTableBacksOffAndProbes(t *testing.T) {
 	// whichever is shorter; while the probe is out, jobs wait for its
 	// verdict.
 	for _, backoff := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
-		ends := clock.now().Add(backoff)
+		ends := clock.Now().Add(backoff)
 		for _, want := range []time.Time{ends, ends.Add(min(probeWait, backoff)), ends.Add(min(probeWait, backoff))} {
 			_, got, retryAt := table.acquire(host)
 			if got != hostBackedOff || !retryAt.Equal(want) {
-				t.Fatalf("during a %v backoff: admission %d, retry at +%v, want +%v", backoff, got, retryAt.Sub(clock.now()), want.Sub(clock.now()))
+				t.Fatalf("during a %v backoff: admission %d, retry at +%v, want +%v", backoff, got, retryAt.Sub(clock.Now()), want.Sub(clock.Now()))
 			}
 		}
-		clock.advance(backoff - time.Millisecond)
+		clock.Advance(backoff - time.Millisecond)
 		if _, got, _ := table.acquire(host); got != hostBackedOff {
 			t.Fatalf("a millisecond before the %v backoff ends: admission %d", backoff, got)
 		}
-		clock.advance(time.Millisecond)
+		clock.Advance(time.Millisecond)
 		probe := mustAdmit(t, table, host)
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 		// While the probe is out, a job looks again when the probe has had
 		// its time or after one backoff, whichever comes first.
-		want := clock.now().Add(min(probeWait-time.Second, backoff))
+		want := clock.Now().Add(min(probeWait-time.Second, backoff))
 		if _, got, retryAt := table.acquire(host); got != hostBackedOff || !retryAt.Equal(want) {
-			t.Fatalf("while the probe is out: admission %d, retry at +%v, want +%v", got, retryAt.Sub(clock.now()), want.Sub(clock.now()))
+			t.Fatalf("while the probe is out: admission %d, retry at +%v, want +%v", got, retryAt.Sub(clock.Now()), want.Sub(clock.Now()))
 		}
 		probe.report(refusedErr)
 	}
 
 	// A probe that makes no request (its postback was deleted meanwhile)
 	// decides nothing: the next job is the probe.
-	clock.advance(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	mustAdmit(t, table, host).release()
 	probe := mustAdmit(t, table, host)
 	// A probe that gets an answer, whatever its status, ends the backoff.
@@ -143,8 +139,8 @@ func TestHostTableSpacesBusyHostsJobs(t *testing.T) {
 	host := "slow.test:80"
 	mustAdmit(t, table, host)
 	mustAdmit(t, table, host)
-	clock.advance(time.Second) // full for 1 s: a request takes at least that, 500 ms a slot
-	start := clock.now()
+	clock.Advance(time.Second) // full for 1 s: a request takes at least that, 500 ms a slot
+	start := clock.Now()
 	for _, want := range []time.Duration{200 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		_, got, retryAt := table.acquire(host)
 		if got != hostBusy || retryAt.Sub(start) != want {
@@ -157,8 +153,8 @@ func TestHostTableSpacesBusyHostsJobs(t *testing.T) {
 		mustAdmit(t, table, fast)
 	}
 	for range 3 {
-		if _, got, retryAt := table.acquire(fast); got != hostBusy || retryAt.Sub(clock.now()) != 200*time.Millisecond {
-			t.Fatalf("fast host busy: admission %d, retry at +%v, want +200ms", got, retryAt.Sub(clock.now()))
+		if _, got, retryAt := table.acquire(fast); got != hostBusy || retryAt.Sub(clock.Now()) != 200*time.Millisecond {
+			t.Fatalf("fast host busy: admission %d, retry at +%v, want +200ms", got, retryAt.Sub(clock.Now()))
 		}
 	}
 }
@@ -170,14 +166,14 @@ func TestHostTablePrunesAbandonedBackoffs(t *testing.T) {
 		busyDelay: 100 * time.Millisecond, probeWait: time.Second})
 	mustAdmit(t, table, "gone.test:80").report(refusedErr)
 	mustAdmit(t, table, "probed.test:80").report(refusedErr)
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	probe := mustAdmit(t, table, "probed.test:80")
-	clock.advance(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	table.prune()
 	if n := table.backedOffHosts(); n != 2 {
 		t.Fatalf("pruned at the longest backoff's end, not after: %d hosts backed off", n)
 	}
-	clock.advance(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	table.prune()
 	if n := table.backedOffHosts(); n != 1 {
 		t.Fatalf("%d hosts backed off, want only the one whose probe is out", n)
@@ -274,7 +270,7 @@ func TestHostTableRetakesDoNotSpaceTheHostsJobs(t *testing.T) {
 		table, clock := newTestTable(t, limits)
 		// One request of 100 ms sets the host's pace; then it is full.
 		first := mustAdmit(t, table, "slow.test:80")
-		clock.advance(100 * time.Millisecond)
+		clock.Advance(100 * time.Millisecond)
 		first.report(nil)
 		mustAdmit(t, table, "slow.test:80")
 		table.acquire("slow.test:80")
