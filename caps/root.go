@@ -6,12 +6,13 @@
 // in the script that takes its dedupe claims (ConversionCounts, and
 // storage/redis's Claim). Click caps cannot be without making the 302 wait
 // on Redis: the click path asks only this process's memory whether a cap is
-// reached (ClickCapped), each click is counted behind the 302 with the
-// Redis write that stores it (AppendClickCounts, then ClicksCounted), and a
-// counter that reaches its limit is broadcast to every process, which also
-// reads the click caps' counters every Refresh. The overshoot is what the
-// processes let through between the limit and learning of it (the README
-// states it as measured).
+// reached (ClickCapped: the total Redis last answered this process, and the
+// clicks it let through since), each click is counted behind the 302 with
+// the Redis write that stores it (AppendClickCounts, then ClicksCounted),
+// and a counter that reaches its limit is broadcast to every process, which
+// also reads the click caps' counters every Refresh. The overshoot is what
+// the other processes let through that a process had not heard of yet (the
+// README states it as measured).
 //
 // Redis is not the only copy: when Redis has lost the counters (a mark
 // kept with them is missing), the counts of every cap's current period are
@@ -112,6 +113,31 @@ type period struct {
 	reached atomic.Bool
 	// announced: this process broadcast the limit reached, once.
 	announced atomic.Bool
+	*tally    // shared by the states of one counter (a limit changed)
+}
+
+// tally is where a click cap's counter stands as this process knows it:
+// known, the total Redis last answered (a write of this process's clicks,
+// or a refresh); inFlight, the clicks this process let through since that
+// Redis has not counted yet. A process turns clicks away once the two
+// reach the limit, without waiting for Redis to say so: what the others
+// let through meanwhile is all the overshoot.
+type tally struct {
+	known, inFlight atomic.Int64
+}
+
+// full reports whether the clicks known and in flight reach the limit.
+func (p *period) full() bool { return p.known.Load()+p.inFlight.Load() >= p.limit }
+
+// learn raises known to total: a total read before this process's last
+// writes answered is lower than one they answered, never news.
+func (p *period) learn(total int64) {
+	for {
+		k := p.known.Load()
+		if total <= k || p.known.CompareAndSwap(k, total) {
+			return
+		}
+	}
 }
 
 // New prepares the caps; Start follows broadcasts and refreshes counters.
@@ -219,11 +245,12 @@ func (c *Caps) period(sc *scope, i int, now time.Time) *period {
 	}
 	cp := sc.caps[i]
 	key, end := model.PeriodKey(cp.Period, now, c.config.Location)
-	next := &period{key: c.deps.Store.CapKey(sc.advertiser, sc.name+":"+cp.Metric+":"+key), limit: cp.Units(), end: end}
+	next := &period{key: c.deps.Store.CapKey(sc.advertiser, sc.name+":"+cp.Metric+":"+key), limit: cp.Units(), end: end, tally: &tally{}}
 	if v, ok := c.periods.Load(next.key); ok {
 		next = v.(*period) // the same counter, known already (a recompiled scope)
 		if next.limit != cp.Units() {
-			next = &period{key: next.key, limit: cp.Units(), end: end} // a limit changed: judged again
+			// A limit changed: judged again, on the same count.
+			next = &period{key: next.key, limit: cp.Units(), end: end, tally: next.tally}
 		}
 	}
 	if sc.current[i].CompareAndSwap(p, next) {
@@ -259,7 +286,8 @@ func (c *Caps) scopesOf(offer *model.Offer, rec *model.OfferAffiliate) [2]*scope
 
 // ClickCapped reports whether a click cap of offer, or of the affiliate on
 // it (rec, nil when it has no record), is reached in its current period,
-// as this process knows: it never waits on Redis.
+// as this process knows (its clicks in flight included): it never waits
+// on Redis.
 func (c *Caps) ClickCapped(offer *model.Offer, rec *model.OfferAffiliate, now time.Time) bool {
 	if len(offer.Caps) == 0 && (rec == nil || len(rec.Caps) == 0) {
 		return false
@@ -269,7 +297,10 @@ func (c *Caps) ClickCapped(offer *model.Offer, rec *model.OfferAffiliate, now ti
 			continue
 		}
 		for i, cp := range sc.caps {
-			if cp.Metric == model.CapClicks && c.period(sc, i, now).reached.Load() {
+			if cp.Metric != model.CapClicks {
+				continue
+			}
+			if p := c.period(sc, i, now); p.reached.Load() || p.full() {
 				return true
 			}
 		}
@@ -278,7 +309,8 @@ func (c *Caps) ClickCapped(offer *model.Offer, rec *model.OfferAffiliate, now ti
 }
 
 // AppendClickCounts appends to dst the click caps a click on offer by the
-// affiliate with record rec counts against.
+// affiliate with record rec counts against, and takes its place in them
+// here at once (in flight, until ClicksCounted).
 func (c *Caps) AppendClickCounts(dst []redis.CapCount, offer *model.Offer, rec *model.OfferAffiliate, now time.Time) []redis.CapCount {
 	return c.appendCounts(dst, offer, rec, now, true, 0, 0)
 }
@@ -314,26 +346,28 @@ func (c *Caps) appendCounts(dst []redis.CapCount, offer *model.Offer, rec *model
 				add = max(revenue, 0)
 			}
 			p := c.period(sc, i, now)
+			if clicks {
+				p.inFlight.Add(add)
+			}
 			dst = append(dst, redis.CapCount{Key: p.key, Limit: p.limit, Add: add, TTL: ttl(p, now)})
 		}
 	}
 	return dst
 }
 
-// ClicksCounted takes what storing clicks answered for their caps: a
-// counter at its limit is reached, here at once and, broadcast, in every
-// other process.
+// ClicksCounted takes what storing clicks answered for their caps: the
+// clicks are no longer in flight but known, and a counter at its limit is
+// reached, here at once and, broadcast, in every other process.
 func (c *Caps) ClicksCounted(counts []redis.CapCount) {
 	for _, k := range counts {
-		if k.Total < k.Limit {
-			continue
-		}
 		v, ok := c.periods.Load(k.Key)
 		if !ok {
 			continue // a period that has ended meanwhile
 		}
 		p := v.(*period)
-		if p.reached.Swap(true) || !p.announced.CompareAndSwap(false, true) {
+		p.learn(k.Total)
+		p.inFlight.Add(-k.Add)
+		if k.Total < k.Limit || p.reached.Swap(true) || !p.announced.CompareAndSwap(false, true) {
 			continue
 		}
 		c.reached.Inc()
@@ -441,6 +475,7 @@ func (c *Caps) refresh(ctx context.Context) {
 	// process's own last clicks must not open a cap they closed. A limit
 	// raised, or a new period, is a new period state, judged afresh.
 	for i, p := range ps {
+		p.learn(totals[i])
 		if totals[i] >= p.limit {
 			p.reached.Store(true)
 		}

@@ -314,10 +314,13 @@ func TestAClickCapUnderLoadFromTwoProcesses(t *testing.T) {
 }
 
 // maxClickCapOvershoot is the README's bound on the clicks a click cap lets
-// through past its limit at this test's load: the clicks the processes
-// answer while the one that counted the last place writes it and tells the
-// others (a few milliseconds of traffic).
-const maxClickCapOvershoot = 50
+// through past its limit over two processes: each process stops on its
+// own clicks and the total Redis last answered it, so what passes is what
+// the other let through that it had not heard of yet. That is a few
+// milliseconds of traffic (the test logs it: tens of clicks), unless Redis
+// stalls; at worst, Redis frozen before it counted anything, the whole
+// limit, and the few clicks its handlers pass at the same instant.
+const maxClickCapOvershoot = 300 + 8
 
 // Offers that require approval, and private ones: an unapproved affiliate's
 // click is turned away (the fallback, or a 404), its offer list shows the
