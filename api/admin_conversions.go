@@ -94,7 +94,8 @@ func (s *Server) adminConversions(ctx *fasthttp.RequestCtx) {
 	var q clickhouse.ConversionQuery
 	var perr *paramError
 	if len(args.Peek("date_from")) == 0 && len(args.Peek("date_to")) == 0 {
-		today := now().Truncate(24 * time.Hour)
+		t := now().In(s.config.Location)
+		today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, s.config.Location) // the network's
 		q.From, q.To = today.AddDate(0, 0, 1-adminConversionDays), today.AddDate(0, 0, 1)
 	} else if q.From, q.To, _, perr = parseStatsRange(args, s.config.MaxStatsRange, s.config.Location); perr != nil {
 		bad(perr)

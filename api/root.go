@@ -188,6 +188,9 @@ func New(deps Dependencies, config Configuration) (*Server, error) {
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.NewSet()
 	}
+	if config.Location == nil {
+		config.Location = time.UTC
+	}
 	s := &Server{
 		config:        config,
 		deps:          deps,
