@@ -47,7 +47,7 @@ type options struct {
 }
 
 // The phases of a run, in order.
-var allPhases = []string{"throughput", "latency", "conversions", phaseCold, phaseSlowReceiver, "freshness"}
+var allPhases = []string{"throughput", "latency", "conversions", phaseCold, phaseSlowReceiver, "freshness", phaseRules}
 
 func main() {
 	var o options
@@ -382,6 +382,21 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The business rules' cost: the same links on ruled offers, with a
+	// full catalog of caps and affiliates' records.
+	if o.phases[phaseRules] {
+		if rate == 0 {
+			rate = 2 * o.conversionRate
+		}
+		step("business rules: %d capped offers and %d affiliates' records, plain and ruled links in alternation", rulesOffers, rulesRecords)
+		if r.Rules, err = runRules(ctx, cr, n, rcv, script, rate, o); err != nil {
+			return nil, fmt.Errorf("the rules phase: %w", err)
+		}
+	}
+
 	// Accounting: every 302 answered is a click stored; every conversion
 	// acknowledged is a conversion stored. The graceful stop flushes every
 	// buffer (the embedded broker drains into ClickHouse) first.
@@ -399,10 +414,10 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, fmt.Errorf("clickrelay's shutdown: %w", err)
 	}
 	r.Accounting.Answered = int64(answered)
-	for _, w := range r.Clickrelay {
+	for _, w := range slices.Concat(r.Clickrelay, r.Rules.Plain, r.Rules.Ruled) {
 		r.Accounting.SeenByWrk += w.Requests - w.NotRedir
 	}
-	r.Accounting.SeenByGenerator = lat.Redirected + r.Cold.LoadRedirected
+	r.Accounting.SeenByGenerator = lat.Redirected + r.Cold.LoadRedirected + r.Rules.Redirected
 	if r.Accounting.InRedis, err = st.redisClicks(ctx); err != nil {
 		return nil, err
 	}
@@ -416,7 +431,8 @@ func run(ctx context.Context, o options) (*report, error) {
 	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL"); err != nil {
 		return nil, err
 	}
-	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.Cold.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged
+	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.Cold.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged +
+		r.Rules.PlainConvs.Acknowledged + r.Rules.RuledConvs.Acknowledged
 	if r.Accounting.ConversionsStored, err = st.count(ctx, "SELECT count() FROM clickrelay.conversions FINAL"); err != nil {
 		return nil, err
 	}

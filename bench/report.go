@@ -40,6 +40,7 @@ type report struct {
 	SlowReceiver    slowReceiverResult `json:"postbacks_slow_receiver"`
 	Freshness       summary            `json:"stats_freshness"`
 	Cold            coldResult         `json:"cold_conversions"`
+	Rules           rulesResult        `json:"business_rules"`
 	Accounting      accounting         `json:"accounting"`
 	Backpressure    backpressure       `json:"backpressure"`
 
@@ -77,6 +78,11 @@ const (
 	conversionFloor = 1000  // per second
 	byteDaysMax     = 1100  // Redis bytes × days per click, with the defaults
 	coldP99Max      = 50.0  // ms, a conversion on a click past the hot window
+	// The business rules "within noise" of the plain path: the throughput
+	// ratio, and the slack on a p99 (whose run-to-run spread on two shared
+	// cores is about that).
+	rulesRatioFloor = 0.95
+	rulesP99Slack   = 0.5 // ms
 )
 
 // runs are the repeats of one benchmark (-repeat): the table shows each
@@ -214,6 +220,24 @@ func (rs runs) markdown() string {
 	row(fmt.Sprintf("stats freshness (click → `GET /v1/stats`), median / max of %d", r0.Freshness.Count),
 		f("%.2f", func(r *report) float64 { return r.Freshness.P50 / 1000 })+" / "+f("%.2f", func(r *report) float64 { return r.Freshness.Max / 1000 })+" s",
 		"≤ 60 s", rs.met("freshness", func(r *report) bool { return r.Freshness.Max <= 60_000 }))
+	row(fmt.Sprintf("with %d capped offers and %d affiliates' records in the catalog (loaded in %s): clicks on ruled offers (access, custom payout, blocked sub-IDs, 3 caps checked and counted) / on plain ones, in alternation (plain runs' own spread)",
+		r0.Rules.Offers, r0.Rules.Records, r0.Rules.LoadFor),
+		f("%.0f", func(r *report) float64 { return r.Rules.RuledPerSecond })+" / "+f("%.0f", func(r *report) float64 { return r.Rules.PlainPerSecond })+" clicks/s = **"+
+			f("%.3f", func(r *report) float64 { return r.Rules.Ratio })+"×** ("+f("%.1f", func(r *report) float64 { return r.Rules.Noise * 100 })+" %)",
+		fmt.Sprintf("≥ %.2f×", rulesRatioFloor), rs.met(phaseRules, func(r *report) bool { return r.Rules.Ratio >= rulesRatioFloor }))
+	row(fmt.Sprintf("the same, click latency at %s clicks/s, ruled / plain, p50 / p99", f("%.0f", func(r *report) float64 { return r.Rules.Rate })),
+		f("%.2f", func(r *report) float64 { return r.Rules.RuledLatency.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.Rules.RuledLatency.P99 })+"** ms; "+
+			f("%.2f", func(r *report) float64 { return r.Rules.PlainLatency.P50 })+" / "+f("%.2f", func(r *report) float64 { return r.Rules.PlainLatency.P99 })+" ms",
+		fmt.Sprintf("p99 ≤ plain + %.1f ms", rulesP99Slack), rs.met(phaseRules, func(r *report) bool {
+			return r.Rules.RuledLatency.P99 <= r.Rules.PlainLatency.P99+rulesP99Slack
+		}))
+	row("the same, conversions on ruled / plain offers (caps counted in the claim script), acknowledged per second; intake p99",
+		f("%.0f", func(r *report) float64 { return r.Rules.RuledConvs.PerSecond })+" / "+f("%.0f", func(r *report) float64 { return r.Rules.PlainConvs.PerSecond })+" /s; "+
+			f("%.2f", func(r *report) float64 { return r.Rules.RuledConvs.Intake.P99 })+" / "+f("%.2f", func(r *report) float64 { return r.Rules.PlainConvs.Intake.P99 })+" ms",
+		fmt.Sprintf("rate as plain, p99 ≤ plain + %.1f ms", rulesP99Slack), rs.met(phaseRules, func(r *report) bool {
+			p, q := r.Rules.PlainConvs, r.Rules.RuledConvs
+			return q.Refused == 0 && q.PerSecond >= p.PerSecond*0.98 && q.Intake.P99 <= p.Intake.P99+rulesP99Slack
+		}))
 	row("302s answered / clicks in Redis (+ evicted by the cold phase) / clicks in ClickHouse",
 		f("%.0f", func(r *report) float64 { return float64(r.Accounting.Answered) })+" / "+f("%.0f", func(r *report) float64 { return float64(r.Accounting.InRedis) })+
 			" (+ "+f("%.0f", func(r *report) float64 { return float64(r.Accounting.Evicted) })+") / "+f("%.0f", func(r *report) float64 { return float64(r.Accounting.InClickHouse) }),

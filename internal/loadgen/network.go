@@ -12,6 +12,7 @@ import (
 // Network is what a load run sets up: one advertiser's offers and
 // affiliates whose postbacks go to a receiver.
 type Network struct {
+	AdvertiserID  string
 	AdvertiserKey string
 	Offers        []string
 	Affiliates    []string
@@ -65,7 +66,7 @@ func SetUp(base, adminKey string, offers, affiliates int, postbackURL string) (N
 	if err := API(base, "POST", "/v2/advertisers", admin, map[string]any{"name": "Load Advertiser"}, &adv); err != nil {
 		return n, err
 	}
-	n.AdvertiserKey = adv.Advertiser.APIKey
+	n.AdvertiserID, n.AdvertiserKey = adv.Advertiser.ID, adv.Advertiser.APIKey
 	for i := range offers {
 		var o struct {
 			Offer struct {
