@@ -36,6 +36,8 @@ type liveMinute struct {
 	Paused    uint64 `json:"paused"`
 	Blocked   uint64 `json:"blocked"`
 	Capped    uint64 `json:"capped"`
+	Denied    uint64 `json:"denied"`
+	Unrouted  uint64 `json:"unrouted"`
 }
 
 // liveTop is one entry of a top list.
@@ -128,6 +130,7 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 			point.Clicks, point.UniqueClicks, point.Conversions = n.Clicks, n.UniqueClicks, n.Conversions
 			point.SaleAmount, point.Revenue, point.Payout, point.Profit = n.SaleAmount, n.Revenue, n.Payout, n.Profit
 			point.OffTarget, point.Paused, point.Blocked, point.Capped = n.OffTarget, n.Paused, n.Blocked, n.Capped
+			point.Denied, point.Unrouted = n.Denied, n.Unrouted
 		}
 		series = append(series, point)
 	}

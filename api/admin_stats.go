@@ -47,11 +47,14 @@ type statsNumbers struct {
 	EPC    float64 `json:"epc"`
 	// Clicks turned away (README, "Clicks turned away"): a visitor outside
 	// the offer's targeting, an offer not active, an affiliate without
-	// access or a blocked sub-ID, a click cap reached.
+	// access or a blocked sub-ID, a click cap reached, the network's
+	// traffic controls, a smart link with no offer to take the visitor.
 	OffTarget uint64 `json:"off_target"`
 	Paused    uint64 `json:"paused"`
 	Blocked   uint64 `json:"blocked"`
 	Capped    uint64 `json:"capped"`
+	Denied    uint64 `json:"denied"`
+	Unrouted  uint64 `json:"unrouted"`
 }
 
 // statsMicros are the sums behind statsNumbers.
@@ -60,6 +63,7 @@ type statsMicros struct {
 	approved, rejected                 int64
 	amount, revenue, payout            int64
 	offTarget, paused, blocked, capped uint64
+	denied, unrouted                   uint64
 }
 
 func (m *statsMicros) add(r *clickhouse.StatsRow) {
@@ -75,6 +79,8 @@ func (m *statsMicros) add(r *clickhouse.StatsRow) {
 	m.paused += r.Paused
 	m.blocked += r.Blocked
 	m.capped += r.Capped
+	m.denied += r.Denied
+	m.unrouted += r.Unrouted
 }
 
 func (m *statsMicros) numbers() statsNumbers {
@@ -86,21 +92,21 @@ func (m *statsMicros) numbers() statsNumbers {
 		Margin:    ratio(float64(m.revenue-m.payout)*100, float64(m.revenue), 2),
 		CVR:       ratio(float64(m.conversions)*100, float64(m.clicks), 2),
 		EPC:       ratio(revenue, float64(m.clicks), 4),
-		OffTarget: m.offTarget, Paused: m.paused, Blocked: m.blocked, Capped: m.capped,
+		OffTarget: m.offTarget, Paused: m.paused, Blocked: m.blocked, Capped: m.capped, Denied: m.denied, Unrouted: m.unrouted,
 	}
 }
 
 // numberColumns are the CSV columns after the group keys, in statsNumbers'
 // order.
 var numberColumns = []string{"clicks", "unique_clicks", "conversions", "approved", "rejected", "sale_amount", "revenue", "payout",
-	"profit", "margin", "cvr", "epc", "off_target", "paused", "blocked", "capped"}
+	"profit", "margin", "cvr", "epc", "off_target", "paused", "blocked", "capped", "denied", "unrouted"}
 
 func (n statsNumbers) cells() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	return []string{u(n.Clicks), u(n.UniqueClicks), u(n.Conversions), strconv.FormatInt(n.Approved, 10), strconv.FormatInt(n.Rejected, 10),
 		f(n.SaleAmount), f(n.Revenue), f(n.Payout), f(n.Profit), f(n.Margin), f(n.CVR), f(n.EPC),
-		u(n.OffTarget), u(n.Paused), u(n.Blocked), u(n.Capped)}
+		u(n.OffTarget), u(n.Paused), u(n.Blocked), u(n.Capped), u(n.Denied), u(n.Unrouted)}
 }
 
 // row is n as a JSON object, for a row beside its keys.
@@ -108,7 +114,8 @@ func (n statsNumbers) row() map[string]any {
 	return map[string]any{"clicks": n.Clicks, "unique_clicks": n.UniqueClicks, "conversions": n.Conversions,
 		"approved": n.Approved, "rejected": n.Rejected, "sale_amount": n.SaleAmount, "revenue": n.Revenue, "payout": n.Payout,
 		"profit": n.Profit, "margin": n.Margin, "cvr": n.CVR, "epc": n.EPC,
-		"off_target": n.OffTarget, "paused": n.Paused, "blocked": n.Blocked, "capped": n.Capped}
+		"off_target": n.OffTarget, "paused": n.Paused, "blocked": n.Blocked, "capped": n.Capped,
+		"denied": n.Denied, "unrouted": n.Unrouted}
 }
 
 // adminStats serves GET /v2/stats.

@@ -426,6 +426,7 @@ func (s *Service) validate(scope Scope, req Request, click *model.Click, now tim
 		CustomerID:   req.CustomerID,
 		Goal:         req.Goal,
 		Test:         click.Test,
+		SmartLinkID:  click.SmartLinkID,
 	}
 	if conv.Goal == "" {
 		conv.Goal = defaultGoal

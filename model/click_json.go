@@ -118,6 +118,8 @@ func (d *clickDecoder) field(key []byte, c *Click) error {
 		c.Unique, err = d.bool()
 	case "outcome":
 		c.Outcome, err = d.string()
+	case "smart_link_id":
+		c.SmartLinkID, err = d.string()
 	default:
 		err = errSlowPath
 	}

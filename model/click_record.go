@@ -16,7 +16,8 @@ import (
 //
 // Layout: ClickRecordV1, a flags byte (ClickFlag*), then 12 strings, each a
 // uvarint length and its bytes: offer, affiliate, advertiser, sub1..sub5,
-// aff_click_id, country, device, os. The strings are read as valid UTF-8
+// aff_click_id, country, device, os; and, for a click through a smart link
+// only, a 13th: the smart link (so a record without one is as before). The strings are read as valid UTF-8
 // (each invalid byte becomes U+FFFD, as the JSON record's encoder writes
 // it), so a click decodes to the same fields from either record: fuzz tests
 // hold them to it.
@@ -100,6 +101,16 @@ func DecodeStoredClick(id string, mintedMs int64, data []byte, c *Click) error {
 		}
 		pos += size
 		*f = validUTF8(all[pos : pos+int(n)])
+		pos += int(n)
+	}
+	if pos < len(body) { // the optional smart link
+		n, size := binary.Uvarint(body[pos:])
+		if size <= 0 || n == 0 || n > uint64(len(body)-pos-size) {
+			*c = Click{}
+			return errBadClickRecord
+		}
+		pos += size
+		c.SmartLinkID = validUTF8(all[pos : pos+int(n)])
 		pos += int(n)
 	}
 	if pos != len(body) {

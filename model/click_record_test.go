@@ -21,6 +21,9 @@ func appendClickRecord(dst []byte, c *Click) []byte {
 		c.Subs[0], c.Subs[1], c.Subs[2], c.Subs[3], c.Subs[4], c.AffClickID, c.Country, c.Device, c.OS} {
 		dst = AppendClickRecordString(dst, s)
 	}
+	if c.SmartLinkID != "" {
+		dst = AppendClickRecordString(dst, c.SmartLinkID)
+	}
 	return dst
 }
 
@@ -28,7 +31,7 @@ func appendClickRecord(dst []byte, c *Click) []byte {
 func hotFields(c Click) Click {
 	return Click{ID: c.ID, Time: c.Time, OfferID: c.OfferID, AffiliateID: c.AffiliateID, AdvertiserID: c.AdvertiserID,
 		Subs: c.Subs, AffClickID: c.AffClickID, Country: c.Country, Device: c.Device, OS: c.OS,
-		FilterBots: c.FilterBots, Test: c.Test}
+		FilterBots: c.FilterBots, Test: c.Test, SmartLinkID: c.SmartLinkID}
 }
 
 func TestHotClickRecord(t *testing.T) {
@@ -44,6 +47,7 @@ func TestHotClickRecord(t *testing.T) {
 		{"empty", Click{ID: "x", Time: 5}},
 		{"long subs", long},
 		{"a test click", Click{ID: "test_x", Time: 7, OfferID: "9", Test: true}},
+		{"through a smart link", Click{ID: "y", Time: 8, OfferID: "3", SmartLinkID: "12"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

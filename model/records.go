@@ -37,6 +37,9 @@ type Click struct {
 	// tracker turned it away (ClickOffTarget, ...). A turned-away
 	// click is stored for the stats only: it never converts.
 	Outcome string `json:"outcome,omitempty"`
+	// SmartLinkID is the smart link the click came through, which chose
+	// its offer; empty for a click on an offer's own link.
+	SmartLinkID string `json:"smart_link_id,omitempty"`
 }
 
 // Outcomes of clicks the tracker did not send to their offer: the visitor
@@ -46,6 +49,10 @@ const (
 	ClickPaused    = "paused"     // the offer is not active
 	ClickBlocked   = "blocked"    // an affiliate without access to the offer, or a sub-ID it blocks
 	ClickCapped    = "capped"     // past a click cap reached
+	ClickDenied    = "denied"     // refused by the network's traffic controls, before any offer rule
+	// ClickUnrouted: a smart link's visitor no offer of the link could
+	// take, sent to the link's fallback; the click has no offer.
+	ClickUnrouted = "unrouted"
 )
 
 // Conversion statuses (seed 002).
@@ -95,11 +102,25 @@ type Conversion struct {
 	// acknowledged to the advertiser, kept in the log, paying nothing.
 	Reason string `json:"reason,omitempty"`
 	Test   bool   `json:"test,omitempty"`
+	// SmartLinkID is its click's smart link (Click.SmartLinkID).
+	SmartLinkID string `json:"smart_link_id,omitempty"`
 }
 
-// ReasonCapReached: the conversion came past a cap of its offer, or of its
-// affiliate on the offer, that was reached.
-const ReasonCapReached = "cap_reached"
+// Reasons a conversion was taken as rejected at intake: acknowledged to
+// the advertiser as not tracked, kept in the log, paying nothing, firing
+// no postback.
+const (
+	// ReasonCapReached: it came past a cap of its offer, or of its
+	// affiliate on the offer, that was reached.
+	ReasonCapReached = "cap_reached"
+	// ReasonCTITTooShort and ReasonCTITTooLong: the time from its click
+	// was under the offer's minimum (a bot's speed) or past its maximum.
+	ReasonCTITTooShort = "ctit_too_short"
+	ReasonCTITTooLong  = "ctit_too_long"
+	// ReasonIPNotAllowed: it came from an address outside its
+	// advertiser's allow list.
+	ReasonIPNotAllowed = "ip_not_allowed"
+)
 
 // Event is a secondary, non-paying funnel step on a click (seed 002):
 // pageview, registration or lead.

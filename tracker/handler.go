@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/phuslu/iploc"
@@ -41,60 +42,87 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.Error("Not Found", fasthttp.StatusNotFound)
 		return
 	}
+	var v visitor
+	t.see(ctx, &v)
+	rec := t.catalog.OfferAffiliateBytes(offer.ID, args.Peek("aff_id"))
+	t.serve(ctx, offer, affiliate, rec, &v, t.judge(offer, rec, &v))
+}
 
-	now := t.now()
-	ip := t.clientIP(ctx)
-	country := ""
-	if ip.IsValid() {
-		country = iploc.IPCountry(ip)
+// visitor is what a click's request says of who clicked, read once per
+// request: every rule of every offer a smart link tries is judged on it.
+type visitor struct {
+	now     time.Time
+	ip      netip.Addr
+	country string
+	ua      []byte
+	agent   agent
+	subs    [5][]byte
+}
+
+// see reads the visitor of ctx's request into v.
+func (t *Tracker) see(ctx *fasthttp.RequestCtx, v *visitor) {
+	v.now = t.now()
+	v.ip = t.clientIP(ctx)
+	if v.ip.IsValid() {
+		v.country = iploc.IPCountry(v.ip)
 	}
+	v.ua = ctx.Request.Header.UserAgent()
+	v.agent = t.agents.classify(v.ua) // recorded with the click anyway: targeting costs nothing more
+	args := ctx.QueryArgs()
+	for i, name := range subParams {
+		v.subs[i] = t.param(args.Peek(name))
+	}
+}
+
+// judge is the outcome of v's click on offer by the affiliate with record
+// rec (nil: none): "" when the offer takes it, else why it is turned away
+// (model.ClickPaused, ...). It reads memory only: no Redis round trip
+// before the 302.
+func (t *Tracker) judge(offer *model.Offer, rec *model.OfferAffiliate, v *visitor) string {
+	switch {
+	case offer.Status != model.StatusActive:
+		return model.ClickPaused
+	case !targeted(offer, v.country, v.agent.os):
+		return model.ClickOffTarget
+	case !model.MayRun(offer, rec) || rec != nil && rec.BlockedSubs.Blocks(&v.subs):
+		return model.ClickBlocked
+	case t.caps != nil && t.caps.ClickCapped(offer, rec, v.now):
+		return model.ClickCapped
+	}
+	return ""
+}
+
+// serve answers v's click on offer by affiliate (its record rec) as judged
+// (outcome): a 302 to the offer with a click_id minted and recorded, or,
+// turned away, the offer's fallback.
+func (t *Tracker) serve(ctx *fasthttp.RequestCtx, offer *model.Offer, affiliate *model.Affiliate, rec *model.OfferAffiliate,
+	v *visitor, outcome string) {
+	args := ctx.QueryArgs()
 	var values macro.Values
 	values.SetString(macro.OfferID, offer.ID)
 	values.SetString(macro.AffID, affiliate.ID)
-	values.SetString(macro.Geo, country)
+	values.SetString(macro.Geo, v.country)
 	values.Set(macro.AffClickID, t.param(args.Peek("aff_click_id")))
-
-	ua := ctx.Request.Header.UserAgent()
-	agent := t.agents.classify(ua) // recorded with the click anyway: targeting costs nothing more
-	// A paused offer, or a visitor outside its countries or OS, is turned
-	// away: stored for the stats with its outcome, never convertible.
-	var subs [5][]byte
-	for i, name := range subParams {
-		subs[i] = t.param(args.Peek(name))
-	}
-	rec := t.catalog.OfferAffiliateBytes(offer.ID, args.Peek("aff_id"))
-	outcome := ""
-	switch {
-	case offer.Status != model.StatusActive:
-		outcome = model.ClickPaused
-	case !targeted(offer, country, agent.os):
-		outcome = model.ClickOffTarget
-	case !model.MayRun(offer, rec) || rec != nil && rec.BlockedSubs.Blocks(&subs):
-		outcome = model.ClickBlocked
-	case t.caps != nil && t.caps.ClickCapped(offer, rec, now):
-		outcome = model.ClickCapped
-	}
-
-	for i := range subs {
-		values.Set(subMacros[i], subs[i])
+	for i := range v.subs {
+		values.Set(subMacros[i], v.subs[i])
 	}
 	terms := model.TermsFor(offer, rec)
 	p := t.recorder.get()
-	id := t.minter.Append(p.id[:0], now)
+	id := t.minter.Append(p.id[:0], v.now)
 	var ipText [64]byte
 	fields := clickFields{
 		id:          id,
-		ms:          now.UnixMilli(),
+		ms:          v.now.UnixMilli(),
 		offerID:     offer.ID,
 		affiliateID: affiliate.ID,
 		advertiser:  offer.AdvertiserID,
 		affClickID:  values.Bytes(macro.AffClickID),
-		country:     country,
-		agent:       agent,
+		country:     v.country,
+		agent:       v.agent,
 		filterBots:  offer.FilterBots,
 		terms:       terms,
-		ip:          ip.AppendTo(ipText[:0]),
-		userAgent:   t.param(ua),
+		ip:          v.ip.AppendTo(ipText[:0]),
+		userAgent:   t.param(v.ua),
 		referrer:    t.param(ctx.Request.Header.Referer()),
 		outcome:     outcome,
 	}
@@ -111,7 +139,7 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 		p.visitor = visitorHash(fields.ip, fields.userAgent)
 	}
 	if t.caps != nil && !(fields.agent.bot && offer.FilterBots) { // a click caps count: one the stats count
-		p.caps = t.caps.AppendClickCounts(p.caps, offer, rec, now)
+		p.caps = t.caps.AppendClickCounts(p.caps, offer, rec, v.now)
 	}
 	values.Set(macro.ClickID, id)
 	// The answer is built while the click still aliases the request; the

@@ -99,7 +99,7 @@ func (c *Component) lookupClicks(batch []*clickLookup) {
 	// primary key (ts, click_id) finds granule by granule.
 	var q strings.Builder
 	q.WriteString(`SELECT click_id, toUnixTimestamp(ts), offer_id, affiliate_id, advertiser_id, sub1, sub2, sub3, sub4, sub5,
-    aff_click_id, country, device, os, payout_micros, is_test
+    aff_click_id, country, device, os, payout_micros, is_test, smart_link_id
 FROM ` + c.table("clicks") + ` WHERE (ts, click_id) IN (`)
 	args := make([]any, 0, 2*len(batch))
 	for i, r := range batch {
@@ -150,7 +150,7 @@ func (c *Component) queryClicks(query string, args []any, found map[clickKey]mod
 		var test uint8
 		if err := rows.Scan(&click.ID, &ts, &click.OfferID, &click.AffiliateID, &click.AdvertiserID,
 			&click.Subs[0], &click.Subs[1], &click.Subs[2], &click.Subs[3], &click.Subs[4],
-			&click.AffClickID, &click.Country, &click.Device, &click.OS, &click.PayoutMicros, &test); err != nil {
+			&click.AffClickID, &click.Country, &click.Device, &click.OS, &click.PayoutMicros, &test, &click.SmartLinkID); err != nil {
 			return err
 		}
 		click.Test = test == 1

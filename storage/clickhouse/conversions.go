@@ -41,7 +41,7 @@ func CursorOf(c *model.Conversion) ConversionCursor {
 // conversionColumns are read in model.Conversion's order by scanConversion.
 const conversionColumns = `conversion_id, version, ts, updated_ts, status, prev_status, click_id, click_ts,
     offer_id, affiliate_id, advertiser_id, sub1, sub2, sub3, sub4, sub5, aff_click_id, country, device, os,
-    txid, customer_id, goal, currency, amount_micros, payout_micros, revenue_micros, payout_type, reason, is_test`
+    txid, customer_id, goal, currency, amount_micros, payout_micros, revenue_micros, payout_type, reason, is_test, smart_link_id`
 
 // where builds the filters that every version of a conversion shares
 // (applied before FINAL folds versions) and those on the latest version
@@ -115,7 +115,7 @@ func (c *Component) Conversions(ctx context.Context, q ConversionQuery) ([]model
 			&conv.Subs[0], &conv.Subs[1], &conv.Subs[2], &conv.Subs[3], &conv.Subs[4],
 			&conv.AffClickID, &conv.Country, &conv.Device, &conv.OS,
 			&conv.TxID, &conv.CustomerID, &conv.Goal, &conv.Currency,
-			&conv.AmountMicros, &conv.PayoutMicros, &conv.RevenueMicros, &conv.PayoutType, &conv.Reason, &test); err != nil {
+			&conv.AmountMicros, &conv.PayoutMicros, &conv.RevenueMicros, &conv.PayoutType, &conv.Reason, &test, &conv.SmartLinkID); err != nil {
 			return nil, fmt.Errorf("conversions query: %w", err)
 		}
 		conv.Time, conv.UpdatedTime, conv.ClickTime = ts.UnixMilli(), updated.UnixMilli(), clickTS.UnixMilli()

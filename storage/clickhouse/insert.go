@@ -136,6 +136,7 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 		values("revenue_micros", func(i int) int64 { return clicks[i].RevenueMicros }),
 		values("is_test", func(i int) uint8 { return flag(clicks[i].Test) }),
 		values("outcome", func(i int) string { return clicks[i].Outcome }),
+		values("smart_link_id", func(i int) string { return clicks[i].SmartLinkID }),
 	)
 	return c.insert(ctx, "clicks", n, append(cols, offsetColumns(at)...))
 }
@@ -189,6 +190,7 @@ func (c *Component) InsertConversionsAt(ctx context.Context, convs []model.Conve
 		values("revenue_micros", func(i int) int64 { return convs[i].RevenueMicros }),
 		values("payout_type", func(i int) string { return convs[i].PayoutType }),
 		values("reason", func(i int) string { return convs[i].Reason }),
+		values("smart_link_id", func(i int) string { return convs[i].SmartLinkID }),
 		values("is_test", func(i int) uint8 { return flag(convs[i].Test) }),
 	)
 	return c.insert(ctx, "conversions", n, append(cols, offsetColumns(at)...))

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -132,8 +133,8 @@ func TestNarrowRollupsAgreeWithStatsMinute(t *testing.T) {
 			if tc.q.Location != nil {
 				loc = tc.q.Location
 			}
-			if r := tc.q.pick(loc); r.table != tc.table {
-				t.Errorf("reads %s, want %s", r.table, tc.table)
+			if r, err := tc.q.pick(loc); err != nil || r.table != tc.table {
+				t.Errorf("reads %s (%v), want %s", r.table, err, tc.table)
 			}
 			got, err := c.Stats(ctx, tc.q)
 			if err != nil {
@@ -190,6 +191,79 @@ func TestStatsCountOutcomesRevenueAndRejections(t *testing.T) {
 		got.Keys = nil
 		want := StatsRow{Clicks: 2, UniqueClicks: 1, Conversions: 3, Rejected: 2, OffTarget: 2, Paused: 1,
 			PayoutMicros: 200_000 + 2_000_000, RevenueMicros: 300_000 + 3_000_000}
-		testkit.Equal(t, fmt.Sprintf("%v (from %s)", q.GroupBy, q.pick(time.UTC).table), want, got)
+		r, _ := q.pick(time.UTC)
+		testkit.Equal(t, fmt.Sprintf("%v (from %s)", q.GroupBy, r.table), want, got)
+	}
+}
+
+// The smart links' traffic: denied and unrouted clicks are counted as
+// their outcome; by smart link, the rollup of their own answers a range of
+// whole hours and partial ones alike, and one within an hour; the other
+// rollups count a smart link's clicks under the offer chosen.
+func TestSmartLinkStatsAndTheNewOutcomes(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	at := func(h, m int) int64 { return time.Date(2026, 3, 1, h, m, 0, 0, time.UTC).UnixMilli() }
+	clicks := []model.Click{
+		{ID: "s1", Time: at(9, 50), OfferID: "1", SmartLinkID: "7", PayoutMicros: 10},
+		{ID: "s2", Time: at(10, 10), OfferID: "1", SmartLinkID: "7", PayoutMicros: 10},
+		{ID: "s3", Time: at(10, 20), OfferID: "2", SmartLinkID: "7", PayoutMicros: 10},
+		{ID: "s4", Time: at(11, 5), SmartLinkID: "7", Outcome: model.ClickUnrouted},
+		{ID: "s5", Time: at(10, 30), OfferID: "2", SmartLinkID: "8"},
+		{ID: "d1", Time: at(10, 40), OfferID: "1", Outcome: model.ClickDenied},
+		{ID: "p1", Time: at(10, 45), OfferID: "1"},
+	}
+	if err := c.InsertClicks(ctx, clicks); err != nil {
+		t.Fatal(err)
+	}
+	convs := []model.Conversion{
+		{ID: "conv_1", Version: 1, Time: at(10, 15), Status: model.ConversionPending, OfferID: "1", SmartLinkID: "7", PayoutMicros: 2_000_000, RevenueMicros: 3_000_000},
+	}
+	if err := c.InsertConversions(ctx, convs); err != nil {
+		t.Fatal(err)
+	}
+	day := StatsQuery{From: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC), To: time.Date(2026, 3, 1, 11, 30, 0, 0, time.UTC)}
+
+	byLink := day
+	byLink.GroupBy = []string{"smart_link", "offer"}
+	rows, err := c.Stats(ctx, byLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ link, offer string }
+	got := map[key]StatsRow{}
+	for _, r := range rows {
+		k := key{r.Keys[0], r.Keys[1]}
+		r.Keys = nil
+		got[k] = r
+	}
+	testkit.Equal(t, "by smart link and offer", map[key]StatsRow{
+		{"7", ""}:  {Unrouted: 1},
+		{"7", "1"}: {Clicks: 2, Conversions: 1, PayoutMicros: 20 + 2_000_000, RevenueMicros: 3_000_000},
+		{"7", "2"}: {Clicks: 1, PayoutMicros: 10},
+		{"8", "2"}: {Clicks: 1},
+	}, got)
+
+	one := day
+	one.SmartLinkID = "7"
+	one.From, one.To = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC)
+	rows, err = c.Stats(ctx, one)
+	if err != nil || len(rows) != 1 || rows[0].Clicks != 2 || rows[0].Conversions != 1 {
+		t.Errorf("smart link 7 within one hour: %+v %v, want 2 clicks and a conversion", rows, err)
+	}
+
+	all, err := c.Stats(ctx, day)
+	if err != nil || len(all) != 1 {
+		t.Fatal(all, err)
+	}
+	if a := all[0]; a.Clicks != 5 || a.Denied != 1 || a.Unrouted != 1 || a.Conversions != 1 {
+		t.Errorf("the range's totals: %+v, want 5 clicks, 1 denied, 1 unrouted and 1 conversion", a)
+	}
+
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	inKolkata := byLink
+	inKolkata.Location = kolkata
+	if _, err := c.Stats(ctx, inKolkata); !errors.Is(err, ErrSmartLinkZone) {
+		t.Errorf("by smart link in Kolkata: %v, want ErrSmartLinkZone", err)
 	}
 }

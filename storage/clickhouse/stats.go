@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,6 +16,7 @@ type StatsQuery struct {
 	AffiliateID  string    // empty: every affiliate
 	AdvertiserID string    // empty: every advertiser
 	OfferIDs     []string  // empty: every offer
+	SmartLinkID  string    // empty: every smart link, or none
 	GroupBy      []string  // names from StatsDimensions, in output order
 	// Location buckets "date" and "hour"; nil means UTC.
 	Location *time.Location
@@ -41,7 +44,7 @@ type StatsRow struct {
 	AmountMicros  int64
 	// Clicks turned away, by outcome (model.ClickOffTarget, ...): never
 	// counted in Clicks.
-	OffTarget, Paused, Capped, Blocked uint64
+	OffTarget, Paused, Capped, Blocked, Denied, Unrouted uint64
 }
 
 // statsDimensions maps each groupable dimension to its SQL expression; %s
@@ -67,6 +70,7 @@ var statsDimensions = map[string]string{
 	"sub3":       "sub3",
 	"sub4":       "sub4",
 	"sub5":       "sub5",
+	"smart_link": "smart_link_id",
 }
 
 var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
@@ -85,6 +89,10 @@ type rollup struct {
 	// columns are its key columns beside the time, which an hourly one
 	// reads alongside the raw tables' for a range's partial hours.
 	columns string
+	// smartLinks: it holds the smart links' traffic alone, so it answers
+	// exactly the queries that name a smart link (group or filter), and
+	// reads the raw tables' rows of smart links only.
+	smartLinks bool
 }
 
 func dimSet(names ...string) map[string]bool {
@@ -114,16 +122,33 @@ var rollups = []rollup{
 	{table: "stats_hour_campaign_traffic", hourly: true,
 		dims:    dimSet("offer", "affiliate", "advertiser", "sub1", "geo", "device", "os"),
 		columns: "advertiser_id, offer_id, affiliate_id, sub1, country, device, os"},
+	{table: "stats_hour_smart_links", hourly: true, smartLinks: true,
+		dims:    dimSet("smart_link", "offer", "affiliate", "advertiser"),
+		columns: "smart_link_id, advertiser_id, offer_id, affiliate_id"},
+}
+
+// ErrSmartLinkZone: a query naming a smart link in a time zone whose offset
+// is not whole hours, which the smart links' hourly rollup cannot answer.
+var ErrSmartLinkZone = errors.New("the smart links' stats are kept by the hour: they need a time zone whose offset is whole hours")
+
+// namesSmartLink reports whether q groups or filters by smart link.
+func (q *StatsQuery) namesSmartLink() bool {
+	return q.SmartLinkID != "" || slices.Contains(q.GroupBy, "smart_link")
 }
 
 // pick is the smallest rollup that answers q: one with its dimensions and
 // filters, and, if hourly, in a zone whose offset is whole hours at both
 // ends of the range (so its dates and hours are unions of UTC hours).
-func (q *StatsQuery) pick(zone *time.Location) rollup {
+func (q *StatsQuery) pick(zone *time.Location) (rollup, error) {
 	hourZone := wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
+	smartLinks := q.namesSmartLink()
+	if smartLinks && !hourZone {
+		return rollup{}, ErrSmartLinkZone
+	}
 next:
 	for _, r := range rollups {
-		if q.AffiliateID != "" && !r.dims["affiliate"] || q.AdvertiserID != "" && !r.dims["advertiser"] ||
+		if r.smartLinks != smartLinks ||
+			q.AffiliateID != "" && !r.dims["affiliate"] || q.AdvertiserID != "" && !r.dims["advertiser"] ||
 			len(q.OfferIDs) > 0 && !r.dims["offer"] || r.hourly && !hourZone {
 			continue
 		}
@@ -136,9 +161,12 @@ next:
 				continue next
 			}
 		}
-		return r
+		return r, nil
 	}
-	return rollup{table: "stats_minute"}
+	if smartLinks {
+		return rollup{}, fmt.Errorf("the smart links' stats cannot group by %s", strings.Join(q.GroupBy, ", "))
+	}
+	return rollup{table: "stats_minute"}, nil
 }
 
 func wholeHourOffset(t time.Time, zone *time.Location) bool {
@@ -152,12 +180,16 @@ func (c *Component) Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 	if q.Location != nil {
 		loc = q.Location
 	}
-	return c.statsFrom(ctx, q, q.pick(loc))
+	r, err := q.pick(loc)
+	if err != nil {
+		return nil, err
+	}
+	return c.statsFrom(ctx, q, r)
 }
 
 // statsMeasures are the summed columns every rollup has.
 const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved, rejected, payout_micros, revenue_micros, amount_micros, " +
-	"off_target, paused, capped, blocked"
+	"off_target, paused, capped, blocked, denied, unrouted"
 
 // rawMeasures are the rollup views' sums (migration 0007) as read from the
 // raw tables, row by row: what a range's partial hours add.
@@ -168,20 +200,23 @@ var rawMeasures = []struct{ table, measures, where string }{
     if(outcome = '' AND filtered = 0, payout_micros, toInt64(0)) AS payout_micros,
     if(outcome = '' AND filtered = 0, revenue_micros, toInt64(0)) AS revenue_micros, toInt64(0) AS amount_micros,
     toUInt64(outcome = 'off_target') AS off_target, toUInt64(outcome = 'paused') AS paused,
-    toUInt64(outcome = 'capped') AS capped, toUInt64(outcome = 'blocked') AS blocked`, "is_test = 0"},
+    toUInt64(outcome = 'capped') AS capped, toUInt64(outcome = 'blocked') AS blocked,
+    toUInt64(outcome = 'denied') AS denied, toUInt64(outcome = 'unrouted') AS unrouted`, "is_test = 0"},
 	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks,
     toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved, toInt64(status IN ('rejected', 'reversed')) AS rejected,
     if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros) AS payout_micros,
     if(status IN ('rejected', 'reversed'), toInt64(0), revenue_micros) AS revenue_micros,
     if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros,
-    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked`, "version = 1 AND is_test = 0"},
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked,
+    toUInt64(0) AS denied, toUInt64(0) AS unrouted`, "version = 1 AND is_test = 0"},
 	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks, toUInt64(0) AS conversions,
     toInt64(status = 'approved') - toInt64(prev_status = 'approved') AS approved,
     toInt64(status IN ('rejected', 'reversed')) - toInt64(prev_status IN ('rejected', 'reversed')) AS rejected,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros AS payout_micros,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * revenue_micros AS revenue_micros,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros,
-    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked`,
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked,
+    toUInt64(0) AS denied, toUInt64(0) AS unrouted`,
 		"version > 1 AND is_test = 0 AND status != prev_status"},
 }
 
@@ -221,9 +256,13 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		filters = append(filters, "has(?, offer_id)")
 		filterArgs = append(filterArgs, q.OfferIDs)
 	}
+	if q.SmartLinkID != "" {
+		filters = append(filters, "smart_link_id = ?")
+		filterArgs = append(filterArgs, q.SmartLinkID)
+	}
 	from, to := q.From.UTC(), q.To.UTC()
 	firstHour, lastHour := from.Add(time.Hour-time.Nanosecond).Truncate(time.Hour), to.Truncate(time.Hour)
-	if r.hourly && !firstHour.Before(lastHour) {
+	if r.hourly && !r.smartLinks && !firstHour.Before(lastHour) {
 		r = rollup{table: "stats_minute"}
 	}
 	source := c.table(r.table)
@@ -239,28 +278,40 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 				append(timeArgs, filterArgs...)
 		}
 		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
+		rawWhere := ""
+		if r.smartLinks {
+			rawWhere = " AND smart_link_id != ''"
+		}
 		// The partial hours come from the raw tables, ordered by time, with
 		// the rollup views' own expressions: stats_minute, ordered by
 		// affiliate first, would be read whole for them.
 		var edges []string
 		var edgeArgs []any
 		ceilMinute := func(t time.Time) time.Time { return t.Add(time.Minute - time.Nanosecond).Truncate(time.Minute) }
-		if from.Before(firstHour) {
-			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, ceilMinute(from), firstHour)
-		}
-		if lastHour.Before(to) {
-			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, lastHour, ceilMinute(to))
+		switch {
+		case !firstHour.Before(lastHour):
+			// The smart links' within one hour: the raw tables alone. The
+			// rollup's branch, empty, stays first, so that 18.16 takes the
+			// union's columns from a table's and not from a constant's.
+			edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, ceilMinute(from), ceilMinute(to))
+		default:
+			if from.Before(firstHour) {
+				edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, ceilMinute(from), firstHour)
+			}
+			if lastHour.Before(to) {
+				edges, edgeArgs = append(edges, "ts >= ? AND ts < ?"), append(edgeArgs, lastHour, ceilMinute(to))
+			}
 		}
 		if len(edges) > 0 {
 			for _, raw := range rawMeasures {
 				edgeSQL, ea := branch(raw.table, "toStartOfMinute(ts)", edges, edgeArgs)
-				edgeSQL = strings.Replace(edgeSQL, statsMeasures, raw.measures, 1) + " AND " + raw.where
+				edgeSQL = strings.Replace(edgeSQL, statsMeasures, raw.measures, 1) + " AND " + raw.where + rawWhere
 				sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
 			}
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
 	}
-	sums := make([]string, 0, len(keys)+13)
+	sums := make([]string, 0, len(keys)+15)
 	for _, m := range strings.Split(statsMeasures, ", ") {
 		sums = append(sums, "sum("+m+")")
 	}
@@ -292,13 +343,13 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 	var out []StatsRow
 	for rows.Next() {
 		r := StatsRow{Keys: make([]string, len(keys))}
-		dest := make([]any, 0, len(keys)+13)
+		dest := make([]any, 0, len(keys)+15)
 		for i := range r.Keys {
 			dest = append(dest, &r.Keys[i])
 		}
 		// In statsMeasures' order.
 		dest = append(dest, &r.Clicks, &r.UniqueClicks, &r.BotClicks, &r.Conversions, &r.Approved, &r.Rejected,
-			&r.PayoutMicros, &r.RevenueMicros, &r.AmountMicros, &r.OffTarget, &r.Paused, &r.Capped, &r.Blocked)
+			&r.PayoutMicros, &r.RevenueMicros, &r.AmountMicros, &r.OffTarget, &r.Paused, &r.Capped, &r.Blocked, &r.Denied, &r.Unrouted)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("stats query: %w", err)
 		}
