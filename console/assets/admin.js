@@ -4,6 +4,7 @@ import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showEr
 import { api, qs } from "./api.js";
 import { chart, chartKey } from "./chart.js";
 import { onLeave, current, sequence } from "./page.js";
+import { capBars, capsEditor, blockedEditor, blockedText, accessWords } from "./rules.js";
 
 export const adminNav = [
   ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
@@ -283,6 +284,13 @@ function postbacksTable(rows, names) {
 // ---- offers ----------------------------------------------------------------
 
 const payoutTypes = ["cpa", "cpl", "cpc", "cps", "revshare"];
+const visibilities = [["public", "public: every affiliate"], ["require_approval", "approval required"], ["private", "private: approved affiliates only see it"]];
+const visibilityTitle = { public: "public", require_approval: "approval required", private: "private" };
+
+// amountValue is an amount as a form's field shows it: with cents
+// ("2.50"), or every digit it has where it has more (never rounded, so
+// that saving the form unchanged changes nothing).
+const amountValue = (v) => (v === undefined || v === null ? "" : Number.isInteger(Math.round(v * 1e6) / 1e4) ? Number(v).toFixed(2) : String(v));
 
 // offerForm builds the create / edit form; o is the offer edited (or {}).
 function offerForm(o, advertisers, submitLabel) {
@@ -292,7 +300,14 @@ function offerForm(o, advertisers, submitLabel) {
     advertiser_id: h("select", { name: "advertiser_id", id: "offer-advertiser-id" }, h("option", { value: "" }, "— choose —"),
       advertisers.map((a) => h("option", { value: a.id, selected: a.id === o.advertiser_id }, `${a.name} (#${a.id})`))),
     tracking_url: inp("tracking_url", { value: o.tracking_url || "", placeholder: "https://advertiser.example/lp?click={click_id}" }),
-    payout: inp("payout", { type: "number", step: "0.01", min: "0", value: o.payout ?? "" }),
+    payout: inp("payout", { type: "number", step: "0.01", min: "0", value: amountValue(o.payout) }),
+    // The API answers the revenue in force, the payout's when the offer has
+    // none of its own: shown empty then, so that saving leaves it following
+    // the payout.
+    revenue: inp("revenue", { type: "number", step: "0.01", min: "0", placeholder: "same as payout",
+      value: o.revenue !== undefined && o.revenue !== o.payout ? amountValue(o.revenue) : "" }),
+    visibility: h("select", { name: "visibility", id: "offer-visibility" }, visibilities.map(([v, label]) =>
+      h("option", { value: v, selected: v === (o.visibility || "public") }, label))),
     payout_type: h("select", { name: "payout_type", id: "offer-payout-type" }, payoutTypes.map((t) => h("option", { value: t, selected: t === (o.payout_type || "cpa") }, t))),
     status: h("select", { name: "status", id: "offer-status" }, ["active", "paused"].map((t) => h("option", { value: t, selected: t === (o.status || "active") }, t))),
     currency: inp("currency", { value: o.currency || "USD", maxlength: "3" }),
@@ -304,14 +319,17 @@ function offerForm(o, advertisers, submitLabel) {
     auto_approve: inp("auto_approve", { type: "checkbox", checked: !!o.auto_approve }),
     filter_bots: inp("filter_bots", { type: "checkbox", checked: o.filter_bots ?? true }),
   };
+  const caps = capsEditor(o.caps, "offer");
   const form = h("form", { class: "card", id: "offer-form" },
     h("div", { class: "form-grid" },
       field("Name", f.name), field("Advertiser", f.advertiser_id), field("Tracking URL", f.tracking_url),
-      field("Payout", f.payout), field("Payout type", f.payout_type), field("Status", f.status),
+      field("Payout (the affiliate's)", f.payout), field("Revenue (the advertiser pays)", f.revenue), field("Payout type", f.payout_type),
+      field("Visibility", f.visibility), field("Status", f.status),
       field("Currency", f.currency), field("Countries", f.countries), field("OS", f.os),
       field("Fallback URL", f.fallback_url), field("Preview URL", f.preview_url), field("Vertical", f.vertical)),
     h("p", {}, h("label", { class: "check" }, f.auto_approve, "Approve conversions automatically"),
       h("label", { class: "check" }, f.filter_bots, "Leave bots out of stats")),
+    caps.el,
     h("p", { class: "muted" }, "Macros in the tracking URL: {click_id} {offer_id} {aff_id} {sub1}…{sub5} {geo} {aff_click_id}."),
     h("p", { class: "error form-error" }), h("button", { type: "submit", id: "offer-submit" }, submitLabel));
   const body = () => {
@@ -323,10 +341,20 @@ function offerForm(o, advertisers, submitLabel) {
     };
     if (f.advertiser_id.value) b.advertiser_id = f.advertiser_id.value;
     if (f.payout.value !== "") b.payout = Number(f.payout.value);
+    // An empty revenue follows the payout: omitted on a new offer, null
+    // on one edited (which may have had its own).
+    if (f.revenue.value !== "") b.revenue = Number(f.revenue.value);
+    else if (o.id) b.revenue = null;
+    b.visibility = f.visibility.value;
+    b.caps = caps.value();
     return b;
   };
   return [form, body];
 }
+
+// unitOf is what an offer's payout and revenue are in: a percentage of
+// the sale (cps, revshare), else its currency.
+const unitOf = (o) => (o.payout_type === "cps" || o.payout_type === "revshare" ? "%" : o.currency);
 
 async function allAdvertisers() {
   return (await api("GET", "/v2/advertisers?per_page=500")).advertisers || [];
@@ -340,6 +368,7 @@ async function offersPage(view) {
   submitter(form, () => api("POST", "/v2/offers", body()), (d) => {
     fill(notice, h("div", { class: "notice", id: "offer-created", "data-id": d.offer.id }, "Created offer ", h("a", { href: "#/offers/" + d.offer.id }, `${d.offer.name} (#${d.offer.id})`), "."));
     form.reset();
+    form.querySelectorAll(".cap-row").forEach((r) => r.remove());
     load(state);
   });
   const listBox = h("div", { id: "offers-list" });
@@ -349,8 +378,10 @@ async function offersPage(view) {
     fill(listBox, table([
       { key: "id", label: "ID" }, { key: "name", label: "Name" },
       { key: "advertiser_id", label: "Advertiser", fmt: (r) => entity("advertiser", r.advertiser_id, advertiserNames.get(r.advertiser_id)) },
-      { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${r.payout_type === "cps" || r.payout_type === "revshare" ? "%" : r.currency}` },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => `${money(r.revenue)} ${unitOf(r)}` },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${unitOf(r)}` },
       { key: "payout_type", label: "Type" }, { key: "countries", label: "Geo", fmt: (r) => (r.countries || []).join(" ") || "all" },
+      { key: "visibility", label: "Visibility", fmt: (r) => visibilityTitle[r.visibility] || r.visibility },
       { key: "status", label: "Status", fmt: (r) => badge(r.status) },
     ], d.offers, (r) => { location.hash = "#/offers/" + encodeURIComponent(r.id); }), pager(d.meta, (p) => { st.page = p; load(st); }));
   }
@@ -366,6 +397,7 @@ async function offerPage(view, { id }) {
   const notice = h("div");
   submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => offerPage(view, { id }));
   const paused = o.status !== "active";
+  const records = h("div", { class: "card", id: "offer-affiliates" });
   fill(view, h("p", {}, h("a", { href: "#/offers" }, "← Offers")),
     h("h1", {}, o.name, " ", badge(o.status)),
     h("p", { class: "muted", id: "offer-facts" }, `ID ${o.id} · slug ${o.slug} · advertiser `,
@@ -377,10 +409,131 @@ async function offerPage(view, { id }) {
         offerPage(view, { id });
       } }, paused ? "Activate" : "Pause"),
       h("a", { class: "button secondary", href: "#/stats?offer_id=" + encodeURIComponent(o.id) }, "Stats")),
+    h("div", { class: "grid two" },
+      h("div", { class: "card", id: "offer-terms" }, h("h2", {}, "Terms"), h("dl", { class: "kv" },
+        [["Revenue", `${money(o.revenue)} ${unitOf(o)} (${o.payout_type}), what the advertiser pays`],
+          ["Payout", `${money(o.payout)} ${unitOf(o)}, what an affiliate earns unless it has its own`],
+          ["Profit", `${money(o.revenue - o.payout)} ${unitOf(o)} a conversion`],
+          ["Visibility", visibilityTitle[o.visibility] || o.visibility]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+      h("div", { class: "card", id: "offer-caps" }, h("h2", {}, "Caps of the offer"), capBars(o.caps, o.currency, "No caps: edit the offer below to add some."))),
+    records,
     h("div", { class: "card" }, h("h2", {}, "Tracking link for an affiliate"),
       h("p", { class: "muted" }, "Affiliates see their own ready link in their portal; the pattern is:"),
       h("div", { class: "link-box" }, h("input", { readonly: true, id: "offer-link", value: `${location.origin}/click/${o.id}?aff_id={aff_id}&sub1=` }))),
-    notice, form);
+    notice, h("h2", {}, "Edit the offer"), form);
+  await recordsCard(records, o);
+}
+
+// ---- affiliates on an offer ------------------------------------------------
+
+const accesses = ["approved", "pending", "rejected", "blocked"];
+
+// setAccess changes only a record's access: PUT changes the fields its
+// body names and keeps the others (custom payout, caps, blocked sub-IDs).
+const setAccess = (offerID, affiliateID, access) =>
+  api("PUT", `/v2/offers/${encodeURIComponent(offerID)}/affiliates/${encodeURIComponent(affiliateID)}`, { access });
+
+// accessButtons are a record's Approve, Reject and Block, each disabled
+// where the record already stands; done runs after a change.
+function accessButtons(r, msg, done, which = ["approved", "rejected", "blocked"]) {
+  const labels = { approved: "Approve", rejected: "Reject", blocked: "Block" };
+  return which.map((access) => h("button", { type: "button", class: access === "approved" ? "" : access === "rejected" ? "secondary" : "danger",
+    "data-access": access, disabled: r.access === access, onclick: async (e) => {
+      e.currentTarget.disabled = true;
+      try {
+        const saved = (await setAccess(r.offer_id, r.affiliate_id, access)).offer_affiliate;
+        msg.textContent = `${saved.affiliate_name || "#" + saved.affiliate_id} is now ${saved.access} on ${saved.offer_name || "#" + saved.offer_id}.`;
+        msg.className = "ok";
+      } catch (x) {
+        msg.textContent = x.message;
+        msg.className = "error";
+      }
+      await done();
+    } }, labels[access]));
+}
+
+// recordsCard lists the affiliates' records on offer o, with their access
+// (changed by a button), custom payout, caps as bars and blocked sub-IDs,
+// and the form that adds or edits one.
+async function recordsCard(box, o) {
+  const base = `/v2/offers/${encodeURIComponent(o.id)}/affiliates`;
+  const filter = h("select", { name: "access", id: "records-access", "aria-label": "Access" },
+    h("option", { value: "" }, "every access"), accesses.map((a) => h("option", { value: a }, a)));
+  const listBox = h("div", { id: "records-list" });
+  const msg = h("p", { role: "status", id: "records-message" });
+  const formBox = h("div", { id: "record-form-box" });
+  // The affiliates the form offers: every one (the API's largest page).
+  const everyAffiliate = api("GET", "/v2/affiliates?per_page=500").then((d) => d.affiliates || [], () => []);
+  const next = sequence();
+  async function load() {
+    const latest = next();
+    const d = await api("GET", base + qs({ access: filter.value, per_page: 500 }));
+    if (!latest()) return;
+    const rows = d.offer_affiliates || [];
+    fill(listBox, table([
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
+      { key: "access", label: "Access", fmt: (r) => h("span", { title: accessWords[r.access] || "" }, badge(r.access)) },
+      { key: "payout", label: "Payout", num: true, nowrap: true,
+        fmt: (r) => (r.payout === null ? h("span", { class: "muted" }, `offer's (${money(r.payout_in_force)})`) : `${money(r.payout)} ${unitOf(o)}`) },
+      { key: "caps", label: "Caps", fmt: (r) => capBars(r.caps, o.currency, "the offer's only") },
+      { key: "blocked_subs", label: "Blocked sub-IDs", fmt: (r) => blockedText(r.blocked_subs) || h("span", { class: "muted" }, "none") },
+      { key: "actions", label: "", fmt: (r) => h("div", { class: "toolbar actions" },
+        accessButtons(r, msg, load),
+        h("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => editRecord(r) }, "Edit"),
+        h("button", { type: "button", class: "danger", "data-action": "delete", onclick: async () => {
+          if (!confirm(`Delete ${r.affiliate_name || r.affiliate_id}'s record? It goes back to the offer's terms and visibility.`)) return;
+          try {
+            await api("DELETE", `${base}/${encodeURIComponent(r.affiliate_id)}`);
+            msg.textContent = `${r.affiliate_name || "#" + r.affiliate_id}'s record deleted.`;
+            msg.className = "ok";
+          } catch (x) { msg.textContent = x.message; msg.className = "error"; }
+          await load();
+        } }, "Delete")) },
+    ], rows, null, filter.value ? `No ${filter.value} affiliates.` : "No affiliate has a record on this offer yet."));
+  }
+  filter.addEventListener("change", load);
+  // editRecord fills the form with r (null: a new record).
+  async function editRecord(r) {
+    const all = await everyAffiliate;
+    const rec = r || { access: "approved", payout: null, caps: [], blocked_subs: {} };
+    const taken = new Set([...listBox.querySelectorAll('[data-col="affiliate_id"] a')].map((a) => a.getAttribute("href").split("/").pop()));
+    const who = r
+      ? h("select", { name: "affiliate_id", id: "record-affiliate", disabled: true }, h("option", { value: r.affiliate_id }, nameLabel(r.affiliate_name, r.affiliate_id)))
+      : h("select", { name: "affiliate_id", id: "record-affiliate", required: true }, h("option", { value: "" }, "— choose —"),
+        all.filter((a) => !taken.has(a.id)).map((a) => h("option", { value: a.id }, nameLabel(a.name, a.id))));
+    const access = h("select", { name: "access", id: "record-access" }, accesses.map((a) => h("option", { value: a, selected: a === rec.access }, a)));
+    const payout = h("input", { name: "payout", id: "record-payout", type: "number", step: "0.01", min: "0",
+      value: amountValue(rec.payout), placeholder: `offer's (${money(o.payout)})` });
+    const caps = capsEditor(rec.caps, "record");
+    const blocked = blockedEditor(rec.blocked_subs);
+    const form = h("form", { class: "record-form", id: "record-form" },
+      h("h3", {}, r ? `Edit ${nameLabel(r.affiliate_name, r.affiliate_id)}'s record` : "Add an affiliate's record"),
+      h("div", { class: "form-grid" }, field("Affiliate", who, "affiliate_id"), field("Access", access), field("Custom payout", payout)),
+      caps.el, blocked.el,
+      h("p", { class: "error form-error" }),
+      h("div", { class: "toolbar" }, h("button", { type: "submit", id: "record-submit" }, r ? "Save record" : "Add record"),
+        h("button", { type: "button", class: "secondary", onclick: () => fill(formBox, addButton()) }, "Cancel")));
+    submitter(form, () => {
+      if (!who.value) throw Object.assign(new Error("Choose an affiliate."), { code: "missing_affiliate_id" });
+      return api("PUT", `${base}/${encodeURIComponent(who.value)}`, {
+        access: access.value, payout: payout.value === "" ? null : Number(payout.value), caps: caps.value(), blocked_subs: blocked.value(),
+      });
+    }, async (saved) => {
+      const rec = saved.offer_affiliate;
+      msg.textContent = `${rec.affiliate_name || "#" + rec.affiliate_id}'s record saved.`;
+      msg.className = "ok";
+      fill(formBox, addButton());
+      await load();
+    });
+    fill(formBox, form);
+    (r ? access : who).focus();
+  }
+  const addButton = () => h("button", { type: "button", id: "add-record", onclick: () => editRecord(null) }, "Add an affiliate");
+  fill(box, h("h2", {}, "Affiliates on this offer"),
+    h("p", { class: "muted" }, "Each affiliate's access (approve, reject or block it), its own payout and caps, and the sub-IDs whose clicks the offer turns away."),
+    h("div", { class: "toolbar" }, filter), msg, listBox, formBox);
+  fill(formBox, addButton());
+  await load();
 }
 
 // ---- conversions -----------------------------------------------------------
@@ -416,8 +569,10 @@ async function conversionsPage(view) {
       { key: "id", label: "Conversion" },
       { key: "offer_id", label: "Offer", fmt: (r) => entity("offer", r.offer_id, r.offer_name) },
       { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
-      { key: "country", label: "Country" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
-      { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
+      { key: "country", label: "Country" }, { key: "amount", label: "Sale amount", num: true, fmt: (r) => money(r.amount) },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
+      { key: "status", label: "Status", fmt: (r) => h("span", { title: r.reason === "cap_reached" ? "came past a cap" : null }, badge(r.status)) },
     ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.id); }, "No conversions match."),
     pager(d.meta, (p) => { page = p; load(); }));
   }
