@@ -24,8 +24,17 @@ export const adminRoutes = {
 // ---- live overview -------------------------------------------------------
 
 const liveMetrics = [
-  ["clicks", "Clicks"], ["unique_clicks", "Unique clicks"], ["conversions", "Conversions"], ["revenue", "Revenue"], ["payout", "Payout"],
+  ["clicks", "Clicks"], ["unique_clicks", "Unique clicks"], ["turned_away", "Turned away"], ["conversions", "Conversions"],
+  ["revenue", "Revenue"], ["payout", "Payout"], ["profit", "Profit"],
 ];
+
+// turnedAway are the clicks the click path turned away, by why (README,
+// "Clicks turned away"): never counted in clicks.
+const turnedAway = [["blocked", "Blocked"], ["capped", "Capped"], ["off_target", "Off target"], ["paused", "Paused"]];
+const turnedAwayOf = (r) => turnedAway.reduce((a, [k]) => a + Number(r[k] || 0), 0);
+
+// margin is profit per 100 of revenue, as /v2/stats answers it.
+const marginOf = (profit, revenue) => (revenue ? (profit * 100) / revenue : 0);
 
 // minuteLabel is HH:MM of a minute in the browser's time zone.
 const minuteLabel = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
@@ -39,7 +48,8 @@ function denseSeries(d) {
   const byMinute = new Map(rows.map((r) => [Math.floor(Date.parse(r.minute) / 60000), r]));
   const out = [];
   for (let m = Math.floor(from / 60000); m <= Math.floor(to / 60000); m++) {
-    out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0, revenue: 0, payout: 0 });
+    out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0,
+      sale_amount: 0, revenue: 0, payout: 0, profit: 0, blocked: 0, capped: 0, off_target: 0, paused: 0 });
   }
   return out;
 }
@@ -48,6 +58,8 @@ async function overview(view) {
   const alive = current();
   const shown = new Set(["clicks", "unique_clicks"]);
   const kpis = h("div", { class: "tiles", id: "kpis" });
+  const moneyTiles = h("div", { class: "tiles", id: "kpis-money" });
+  const queue = h("div", { class: "card", id: "pending-queue" });
   const legend = h("div", { class: "legend", id: "live-legend" });
   const chartBox = h("div", { id: "live-chart" });
   const health = h("div", { class: "tiles", id: "pb-health" });
@@ -55,7 +67,7 @@ async function overview(view) {
   const updated = h("span", { class: "muted", id: "live-updated" });
   fill(view, h("h1", {}, "Live overview"),
     h("p", { class: "muted" }, "The last 3 hours, per minute; refreshed every 10 seconds. ", updated),
-    kpis, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
+    kpis, moneyTiles, queue, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
   let last = null;
   for (const [key, label] of liveMetrics) {
     const b = h("button", { type: "button", "data-metric": key, "aria-pressed": String(shown.has(key)) }, label);
@@ -69,10 +81,15 @@ async function overview(view) {
   function draw(d) {
     const rows = denseSeries(d);
     const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
+    // Turned-away clicks beside the clicks taken: they never count in them.
     fill(kpis, tile("Clicks", int(sum("clicks")), "", "kpi-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "kpi-unique"),
-      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
-      tile("Payout", money(sum("payout")), "", "kpi-payout"));
-    const series = liveMetrics.filter(([k]) => shown.has(k)).map(([k, label]) => ({ name: k, label, values: rows.map((r) => Number(r[k] || 0)) }));
+      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"),
+      turnedAway.map(([k, label]) => tile(label, int(sum(k)), sum(k) ? "warn" : "", "kpi-" + k.replace("_", "-"))));
+    fill(moneyTiles, tile("Sale amount", money(sum("sale_amount")), "", "kpi-sale-amount"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
+      tile("Payout", money(sum("payout")), "", "kpi-payout"), tile("Profit", money(sum("profit")), "", "kpi-profit"),
+      tile("Margin", pct(marginOf(sum("profit"), sum("revenue"))), "", "kpi-margin"));
+    const value = (r, k) => (k === "turned_away" ? turnedAwayOf(r) : Number(r[k] || 0));
+    const series = liveMetrics.filter(([k]) => shown.has(k)).map(([k, label]) => ({ name: k, label, values: rows.map((r) => value(r, k)) }));
     fill(chartBox, chart(rows.map((r) => minuteLabel(r.minute)), series, { title: "Per minute, last 3 hours" }));
     const pb = d.postbacks || {};
     fill(health, tile("Delivered", int(pb.delivered), "ok", "pb-delivered"), tile("Retrying", int(pb.retrying), pb.retrying ? "warn" : "", "pb-retrying"),
@@ -90,10 +107,30 @@ async function overview(view) {
     updated.textContent = "Updated " + new Date().toLocaleTimeString();
   }
   async function load() {
-    const d = await api("GET", "/v2/stats/live?minutes=180");
+    const [d] = await Promise.all([api("GET", "/v2/stats/live?minutes=180"), loadQueue()]);
     if (!alive()) return;
     last = d;
     draw(d);
+  }
+  const queueMsg = h("p", { role: "status", id: "queue-message" });
+  const queueList = h("div", { id: "queue-list" });
+  fill(queue, h("h2", {}, "Applications waiting"), queueMsg, queueList);
+  const nextQueue = sequence();
+  // loadQueue lists the affiliates that applied to an offer requiring
+  // approval and wait for an answer, oldest first (the API lists by offer).
+  async function loadQueue() {
+    const latest = nextQueue();
+    const d = await api("GET", "/v2/offer-affiliates?access=pending&per_page=100");
+    if (!latest()) return;
+    const rows = (d.offer_affiliates || []).slice().sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
+    const more = d.meta && d.meta.total > rows.length ? h("p", { class: "muted" }, `The first ${rows.length} of ${int(d.meta.total)} applications.`) : null;
+    fill(queueList, table([
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
+      { key: "offer_id", label: "Offer", fmt: (r) => entity("offer", r.offer_id, r.offer_name) },
+      { key: "payout_in_force", label: "Payout", num: true, fmt: (r) => money(r.payout_in_force) },
+      { key: "created_at", label: "Applied", nowrap: true, fmt: (r) => stamp(r.created_at) },
+      { key: "actions", label: "", fmt: (r) => h("div", { class: "toolbar actions" }, accessButtons(r, queueMsg, loadQueue, ["approved", "rejected"])) },
+    ], rows, null, "No applications waiting."), more);
   }
   await load();
   const timer = setInterval(() => load().catch((e) => { updated.textContent = "Refresh failed: " + e.message; }), 10000);
