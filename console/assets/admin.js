@@ -643,7 +643,9 @@ function drawConversion(view, c, message) {
         ["Version", c.version], ["Created", stamp(c.created_at)], ["Updated", stamp(c.updated_at)],
         ["Offer", entity("offer", c.offer_id, c.offer_name)], ["Affiliate", entity("affiliate", c.affiliate_id, c.affiliate_name)],
         ["Advertiser", entity("advertiser", c.advertiser_id, c.advertiser_name)], ["Goal", c.goal], ["Order (txid)", c.txid],
-        ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
+        ["Customer", c.customer_id], ["Sale amount", `${money(c.amount)} ${c.currency || ""}`],
+        ["Revenue", `${money(c.revenue)} ${c.currency || ""}, what the advertiser pays`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`],
+        ...(c.reason ? [["Why rejected", c.reason === "cap_reached" ? "it came past a cap of its offer, or of its affiliate on it" : c.reason]] : [])])),
       h("div", { class: "card", id: "conversion-click" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", stamp(c.clicked_at)],
         ["Affiliate click ID", c.aff_click_id], ["Country", c.country], ["Device", c.device], ["OS", c.os],
         ["sub1", c.sub1], ["sub2", c.sub2], ["sub3", c.sub3], ["sub4", c.sub4], ["sub5", c.sub5]]))));
@@ -820,6 +822,7 @@ async function statsPage(view) {
     h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, dimensionTitle[c.value])), subHint),
     h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
   const totals = h("div", { class: "tiles", id: "stats-totals" });
+  const away = h("div", { class: "tiles", id: "stats-turned-away" });
   const chartBox = h("div", { class: "card", id: "stats-chart" });
   const tableBox = h("div", { class: "card", id: "stats-table" });
   const next = sequence();
@@ -834,8 +837,10 @@ async function statsPage(view) {
     if (!latest()) return;
     const t = d.totals || {};
     fill(totals, tile("Clicks", int(t.clicks), "", "stats-total-clicks"), tile("Conversions", int(t.conversions), "", "stats-total-conversions"),
-      tile("Revenue", money(t.revenue), "", "stats-total-revenue"), tile("Payout", money(t.payout), "", "stats-total-payout"),
-      tile("Profit", money(t.profit), "", "stats-total-profit"));
+      tile("Sale amount", money(t.sale_amount), "", "stats-total-sale-amount"), tile("Revenue", money(t.revenue), "", "stats-total-revenue"),
+      tile("Payout", money(t.payout), "", "stats-total-payout"), tile("Profit", money(t.profit), "", "stats-total-profit"),
+      tile("Margin", pct(t.margin), "", "stats-total-margin"));
+    fill(away, turnedAway.map(([k, label]) => tile(label, int(t[k]), t[k] ? "warn" : "", "stats-total-" + k.replace("_", "-"))));
     const rows = d.rows || [];
     const label = (r) => groups.map((g) => keyText(r, g)).join(" · ") || "All traffic";
     const timeOnly = groups.length > 0 && groups.every((g) => timeDimensions.has(g));
@@ -847,12 +852,16 @@ async function statsPage(view) {
       ...groups.map((g) => ({ key: g, label: dimensionTitle[g], fmt: (r) => keyCell(r, g) })),
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) }, { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "approved", label: "Approved", num: true, fmt: (r) => int(r.approved) },
+      { key: "sale_amount", label: "Sale amount", num: true, fmt: (r) => money(r.sale_amount) },
       { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
-      { key: "profit", label: "Profit", num: true, fmt: (r) => money(r.profit) }, { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) },
-      { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
+      { key: "profit", label: "Profit", num: true, fmt: (r) => money(r.profit) }, { key: "margin", label: "Margin", num: true, fmt: (r) => pct(r.margin) },
+      { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) }, { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
+      { key: "turned_away", label: "Turned away", num: true,
+        fmt: (r) => h("span", { title: turnedAway.map(([k, label]) => `${label}: ${int(r[k])}`).join(", ") }, int(turnedAwayOf(r))) },
     ], rows, null, "No traffic in this range."));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals, chartBox, tableBox);
+  fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals,
+    h("p", { class: "muted tiles-title" }, "Clicks turned away (never counted in clicks):"), away, chartBox, tableBox);
   await run();
 }
