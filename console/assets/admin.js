@@ -450,7 +450,7 @@ async function offerPage(view, { id }) {
       h("div", { class: "card", id: "offer-terms" }, h("h2", {}, "Terms"), h("dl", { class: "kv" },
         [["Revenue", `${money(o.revenue)} ${unitOf(o)} (${o.payout_type}), what the advertiser pays`],
           ["Payout", `${money(o.payout)} ${unitOf(o)}, what an affiliate earns unless it has its own`],
-          ["Profit", `${money(o.revenue - o.payout)} ${unitOf(o)} a conversion`],
+          ["Profit", `${money(o.revenue - o.payout)} ${unitOf(o)} each, revenue less payout (less where an affiliate earns more)`],
           ["Visibility", visibilityTitle[o.visibility] || o.visibility]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
       h("div", { class: "card", id: "offer-caps" }, h("h2", {}, "Caps of the offer"), capBars(o.caps, o.currency, "No caps: edit the offer below to add some."))),
     records,
