@@ -502,9 +502,10 @@ async function recordsCard(box, o) {
   // The affiliates the form offers: every one (the API's largest page).
   const everyAffiliate = api("GET", "/v2/affiliates?per_page=500").then((d) => d.affiliates || [], () => []);
   const next = sequence();
+  let page = 1;
   async function load() {
     const latest = next();
-    const d = await api("GET", base + qs({ access: filter.value, per_page: 500 }));
+    const d = await api("GET", base + qs({ access: filter.value, page, per_page: 100 }));
     if (!latest()) return;
     const rows = d.offer_affiliates || [];
     fill(listBox, table([
@@ -526,9 +527,10 @@ async function recordsCard(box, o) {
           } catch (x) { msg.textContent = x.message; msg.className = "error"; }
           await load();
         } }, "Delete")) },
-    ], rows, null, filter.value ? `No ${filter.value} affiliates.` : "No affiliate has a record on this offer yet."));
+    ], rows, null, filter.value ? `No ${filter.value} affiliates.` : "No affiliate has a record on this offer yet."),
+    pager(d.meta, (p) => { page = p; load(); }));
   }
-  filter.addEventListener("change", load);
+  filter.addEventListener("change", () => { page = 1; load(); });
   // editRecord fills the form with r (null: a new record).
   async function editRecord(r) {
     const all = await everyAffiliate;
