@@ -4,6 +4,7 @@ import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showEr
 import { api, qs } from "./api.js";
 import { chart, chartKey } from "./chart.js";
 import { onLeave, current, sequence } from "./page.js";
+import { capBars, capsEditor, blockedEditor, blockedText, accessWords } from "./rules.js";
 
 export const adminNav = [
   ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
@@ -23,8 +24,17 @@ export const adminRoutes = {
 // ---- live overview -------------------------------------------------------
 
 const liveMetrics = [
-  ["clicks", "Clicks"], ["unique_clicks", "Unique clicks"], ["conversions", "Conversions"], ["revenue", "Revenue"], ["payout", "Payout"],
+  ["clicks", "Clicks"], ["unique_clicks", "Unique clicks"], ["turned_away", "Turned away"], ["conversions", "Conversions"],
+  ["revenue", "Revenue"], ["payout", "Payout"], ["profit", "Profit"],
 ];
+
+// turnedAway are the clicks the click path turned away, by why (README,
+// "Clicks turned away"): never counted in clicks.
+const turnedAway = [["blocked", "Blocked"], ["capped", "Capped"], ["off_target", "Off target"], ["paused", "Paused"]];
+const turnedAwayOf = (r) => turnedAway.reduce((a, [k]) => a + Number(r[k] || 0), 0);
+
+// margin is profit per 100 of revenue, as /v2/stats answers it.
+const marginOf = (profit, revenue) => (revenue ? (profit * 100) / revenue : 0);
 
 // minuteLabel is HH:MM of a minute in the browser's time zone.
 const minuteLabel = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
@@ -38,7 +48,8 @@ function denseSeries(d) {
   const byMinute = new Map(rows.map((r) => [Math.floor(Date.parse(r.minute) / 60000), r]));
   const out = [];
   for (let m = Math.floor(from / 60000); m <= Math.floor(to / 60000); m++) {
-    out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0, revenue: 0, payout: 0 });
+    out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0,
+      sale_amount: 0, revenue: 0, payout: 0, profit: 0, blocked: 0, capped: 0, off_target: 0, paused: 0 });
   }
   return out;
 }
@@ -47,6 +58,8 @@ async function overview(view) {
   const alive = current();
   const shown = new Set(["clicks", "unique_clicks"]);
   const kpis = h("div", { class: "tiles", id: "kpis" });
+  const moneyTiles = h("div", { class: "tiles", id: "kpis-money" });
+  const queue = h("div", { class: "card", id: "pending-queue" });
   const legend = h("div", { class: "legend", id: "live-legend" });
   const chartBox = h("div", { id: "live-chart" });
   const health = h("div", { class: "tiles", id: "pb-health" });
@@ -54,7 +67,7 @@ async function overview(view) {
   const updated = h("span", { class: "muted", id: "live-updated" });
   fill(view, h("h1", {}, "Live overview"),
     h("p", { class: "muted" }, "The last 3 hours, per minute; refreshed every 10 seconds. ", updated),
-    kpis, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
+    kpis, moneyTiles, queue, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
   let last = null;
   for (const [key, label] of liveMetrics) {
     const b = h("button", { type: "button", "data-metric": key, "aria-pressed": String(shown.has(key)) }, label);
@@ -68,10 +81,15 @@ async function overview(view) {
   function draw(d) {
     const rows = denseSeries(d);
     const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
+    // Turned-away clicks beside the clicks taken: they never count in them.
     fill(kpis, tile("Clicks", int(sum("clicks")), "", "kpi-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "kpi-unique"),
-      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
-      tile("Payout", money(sum("payout")), "", "kpi-payout"));
-    const series = liveMetrics.filter(([k]) => shown.has(k)).map(([k, label]) => ({ name: k, label, values: rows.map((r) => Number(r[k] || 0)) }));
+      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"),
+      turnedAway.map(([k, label]) => tile(label, int(sum(k)), sum(k) ? "warn" : "", "kpi-" + k.replace("_", "-"))));
+    fill(moneyTiles, tile("Sale amount", money(sum("sale_amount")), "", "kpi-sale-amount"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
+      tile("Payout", money(sum("payout")), "", "kpi-payout"), tile("Profit", money(sum("profit")), "", "kpi-profit"),
+      tile("Margin", pct(marginOf(sum("profit"), sum("revenue"))), "", "kpi-margin"));
+    const value = (r, k) => (k === "turned_away" ? turnedAwayOf(r) : Number(r[k] || 0));
+    const series = liveMetrics.filter(([k]) => shown.has(k)).map(([k, label]) => ({ name: k, label, values: rows.map((r) => value(r, k)) }));
     fill(chartBox, chart(rows.map((r) => minuteLabel(r.minute)), series, { title: "Per minute, last 3 hours" }));
     const pb = d.postbacks || {};
     fill(health, tile("Delivered", int(pb.delivered), "ok", "pb-delivered"), tile("Retrying", int(pb.retrying), pb.retrying ? "warn" : "", "pb-retrying"),
@@ -89,10 +107,30 @@ async function overview(view) {
     updated.textContent = "Updated " + new Date().toLocaleTimeString();
   }
   async function load() {
-    const d = await api("GET", "/v2/stats/live?minutes=180");
+    const [d] = await Promise.all([api("GET", "/v2/stats/live?minutes=180"), loadQueue()]);
     if (!alive()) return;
     last = d;
     draw(d);
+  }
+  const queueMsg = h("p", { role: "status", id: "queue-message" });
+  const queueList = h("div", { id: "queue-list" });
+  fill(queue, h("h2", {}, "Applications waiting"), queueMsg, queueList);
+  const nextQueue = sequence();
+  // loadQueue lists the affiliates that applied to an offer requiring
+  // approval and wait for an answer, oldest first (the API lists by offer).
+  async function loadQueue() {
+    const latest = nextQueue();
+    const d = await api("GET", "/v2/offer-affiliates?access=pending&per_page=100");
+    if (!latest()) return;
+    const rows = (d.offer_affiliates || []).slice().sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
+    const more = d.meta && d.meta.total > rows.length ? h("p", { class: "muted" }, `The first ${rows.length} of ${int(d.meta.total)} applications.`) : null;
+    fill(queueList, table([
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
+      { key: "offer_id", label: "Offer", fmt: (r) => entity("offer", r.offer_id, r.offer_name) },
+      { key: "payout_in_force", label: "Payout", num: true, fmt: (r) => money(r.payout_in_force) },
+      { key: "created_at", label: "Applied", nowrap: true, fmt: (r) => stamp(r.created_at) },
+      { key: "actions", label: "", fmt: (r) => h("div", { class: "toolbar actions" }, accessButtons(r, queueMsg, loadQueue, ["approved", "rejected"])) },
+    ], rows, null, "No applications waiting."), more);
   }
   await load();
   const timer = setInterval(() => load().catch((e) => { updated.textContent = "Refresh failed: " + e.message; }), 10000);
@@ -283,6 +321,13 @@ function postbacksTable(rows, names) {
 // ---- offers ----------------------------------------------------------------
 
 const payoutTypes = ["cpa", "cpl", "cpc", "cps", "revshare"];
+const visibilities = [["public", "public: every affiliate"], ["require_approval", "approval required"], ["private", "private: approved affiliates only see it"]];
+const visibilityTitle = { public: "public", require_approval: "approval required", private: "private" };
+
+// amountValue is an amount as a form's field shows it: with cents
+// ("2.50"), or every digit it has where it has more (never rounded, so
+// that saving the form unchanged changes nothing).
+const amountValue = (v) => (v === undefined || v === null ? "" : Number.isInteger(Math.round(v * 1e6) / 1e4) ? Number(v).toFixed(2) : String(v));
 
 // offerForm builds the create / edit form; o is the offer edited (or {}).
 function offerForm(o, advertisers, submitLabel) {
@@ -292,7 +337,14 @@ function offerForm(o, advertisers, submitLabel) {
     advertiser_id: h("select", { name: "advertiser_id", id: "offer-advertiser-id" }, h("option", { value: "" }, "— choose —"),
       advertisers.map((a) => h("option", { value: a.id, selected: a.id === o.advertiser_id }, `${a.name} (#${a.id})`))),
     tracking_url: inp("tracking_url", { value: o.tracking_url || "", placeholder: "https://advertiser.example/lp?click={click_id}" }),
-    payout: inp("payout", { type: "number", step: "0.01", min: "0", value: o.payout ?? "" }),
+    payout: inp("payout", { type: "number", step: "0.01", min: "0", value: amountValue(o.payout) }),
+    // The API answers the revenue in force, the payout's when the offer has
+    // none of its own: shown empty then, so that saving leaves it following
+    // the payout.
+    revenue: inp("revenue", { type: "number", step: "0.01", min: "0", placeholder: "same as payout",
+      value: o.revenue !== undefined && o.revenue !== o.payout ? amountValue(o.revenue) : "" }),
+    visibility: h("select", { name: "visibility", id: "offer-visibility" }, visibilities.map(([v, label]) =>
+      h("option", { value: v, selected: v === (o.visibility || "public") }, label))),
     payout_type: h("select", { name: "payout_type", id: "offer-payout-type" }, payoutTypes.map((t) => h("option", { value: t, selected: t === (o.payout_type || "cpa") }, t))),
     status: h("select", { name: "status", id: "offer-status" }, ["active", "paused"].map((t) => h("option", { value: t, selected: t === (o.status || "active") }, t))),
     currency: inp("currency", { value: o.currency || "USD", maxlength: "3" }),
@@ -304,14 +356,17 @@ function offerForm(o, advertisers, submitLabel) {
     auto_approve: inp("auto_approve", { type: "checkbox", checked: !!o.auto_approve }),
     filter_bots: inp("filter_bots", { type: "checkbox", checked: o.filter_bots ?? true }),
   };
+  const caps = capsEditor(o.caps, "offer");
   const form = h("form", { class: "card", id: "offer-form" },
     h("div", { class: "form-grid" },
       field("Name", f.name), field("Advertiser", f.advertiser_id), field("Tracking URL", f.tracking_url),
-      field("Payout", f.payout), field("Payout type", f.payout_type), field("Status", f.status),
+      field("Payout (the affiliate's)", f.payout), field("Revenue (the advertiser pays)", f.revenue), field("Payout type", f.payout_type),
+      field("Visibility", f.visibility), field("Status", f.status),
       field("Currency", f.currency), field("Countries", f.countries), field("OS", f.os),
       field("Fallback URL", f.fallback_url), field("Preview URL", f.preview_url), field("Vertical", f.vertical)),
     h("p", {}, h("label", { class: "check" }, f.auto_approve, "Approve conversions automatically"),
       h("label", { class: "check" }, f.filter_bots, "Leave bots out of stats")),
+    caps.el,
     h("p", { class: "muted" }, "Macros in the tracking URL: {click_id} {offer_id} {aff_id} {sub1}…{sub5} {geo} {aff_click_id}."),
     h("p", { class: "error form-error" }), h("button", { type: "submit", id: "offer-submit" }, submitLabel));
   const body = () => {
@@ -323,10 +378,20 @@ function offerForm(o, advertisers, submitLabel) {
     };
     if (f.advertiser_id.value) b.advertiser_id = f.advertiser_id.value;
     if (f.payout.value !== "") b.payout = Number(f.payout.value);
+    // An empty revenue follows the payout: omitted on a new offer, null
+    // on one edited (which may have had its own).
+    if (f.revenue.value !== "") b.revenue = Number(f.revenue.value);
+    else if (o.id) b.revenue = null;
+    b.visibility = f.visibility.value;
+    b.caps = caps.value();
     return b;
   };
   return [form, body];
 }
+
+// unitOf is what an offer's payout and revenue are in: a percentage of
+// the sale (cps, revshare), else its currency.
+const unitOf = (o) => (o.payout_type === "cps" || o.payout_type === "revshare" ? "%" : o.currency);
 
 async function allAdvertisers() {
   return (await api("GET", "/v2/advertisers?per_page=500")).advertisers || [];
@@ -340,6 +405,7 @@ async function offersPage(view) {
   submitter(form, () => api("POST", "/v2/offers", body()), (d) => {
     fill(notice, h("div", { class: "notice", id: "offer-created", "data-id": d.offer.id }, "Created offer ", h("a", { href: "#/offers/" + d.offer.id }, `${d.offer.name} (#${d.offer.id})`), "."));
     form.reset();
+    form.querySelectorAll(".cap-row").forEach((r) => r.remove());
     load(state);
   });
   const listBox = h("div", { id: "offers-list" });
@@ -349,8 +415,10 @@ async function offersPage(view) {
     fill(listBox, table([
       { key: "id", label: "ID" }, { key: "name", label: "Name" },
       { key: "advertiser_id", label: "Advertiser", fmt: (r) => entity("advertiser", r.advertiser_id, advertiserNames.get(r.advertiser_id)) },
-      { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${r.payout_type === "cps" || r.payout_type === "revshare" ? "%" : r.currency}` },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => `${money(r.revenue)} ${unitOf(r)}` },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => `${money(r.payout)} ${unitOf(r)}` },
       { key: "payout_type", label: "Type" }, { key: "countries", label: "Geo", fmt: (r) => (r.countries || []).join(" ") || "all" },
+      { key: "visibility", label: "Visibility", fmt: (r) => visibilityTitle[r.visibility] || r.visibility },
       { key: "status", label: "Status", fmt: (r) => badge(r.status) },
     ], d.offers, (r) => { location.hash = "#/offers/" + encodeURIComponent(r.id); }), pager(d.meta, (p) => { st.page = p; load(st); }));
   }
@@ -366,6 +434,7 @@ async function offerPage(view, { id }) {
   const notice = h("div");
   submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => offerPage(view, { id }));
   const paused = o.status !== "active";
+  const records = h("div", { class: "card", id: "offer-affiliates" });
   fill(view, h("p", {}, h("a", { href: "#/offers" }, "← Offers")),
     h("h1", {}, o.name, " ", badge(o.status)),
     h("p", { class: "muted", id: "offer-facts" }, `ID ${o.id} · slug ${o.slug} · advertiser `,
@@ -377,10 +446,133 @@ async function offerPage(view, { id }) {
         offerPage(view, { id });
       } }, paused ? "Activate" : "Pause"),
       h("a", { class: "button secondary", href: "#/stats?offer_id=" + encodeURIComponent(o.id) }, "Stats")),
+    h("div", { class: "grid two" },
+      h("div", { class: "card", id: "offer-terms" }, h("h2", {}, "Terms"), h("dl", { class: "kv" },
+        [["Revenue", `${money(o.revenue)} ${unitOf(o)} (${o.payout_type}), what the advertiser pays`],
+          ["Payout", `${money(o.payout)} ${unitOf(o)}, what an affiliate earns unless it has its own`],
+          ["Profit", `${money(o.revenue - o.payout)} ${unitOf(o)} each, revenue less payout (less where an affiliate earns more)`],
+          ["Visibility", visibilityTitle[o.visibility] || o.visibility]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+      h("div", { class: "card", id: "offer-caps" }, h("h2", {}, "Caps of the offer"), capBars(o.caps, o.currency, "No caps: edit the offer below to add some."))),
+    records,
     h("div", { class: "card" }, h("h2", {}, "Tracking link for an affiliate"),
       h("p", { class: "muted" }, "Affiliates see their own ready link in their portal; the pattern is:"),
       h("div", { class: "link-box" }, h("input", { readonly: true, id: "offer-link", value: `${location.origin}/click/${o.id}?aff_id={aff_id}&sub1=` }))),
-    notice, form);
+    notice, h("h2", {}, "Edit the offer"), form);
+  await recordsCard(records, o);
+}
+
+// ---- affiliates on an offer ------------------------------------------------
+
+const accesses = ["approved", "pending", "rejected", "blocked"];
+
+// setAccess changes only a record's access: PUT changes the fields its
+// body names and keeps the others (custom payout, caps, blocked sub-IDs).
+const setAccess = (offerID, affiliateID, access) =>
+  api("PUT", `/v2/offers/${encodeURIComponent(offerID)}/affiliates/${encodeURIComponent(affiliateID)}`, { access });
+
+// accessButtons are a record's Approve, Reject and Block, each disabled
+// where the record already stands; done runs after a change.
+function accessButtons(r, msg, done, which = ["approved", "rejected", "blocked"]) {
+  const labels = { approved: "Approve", rejected: "Reject", blocked: "Block" };
+  return which.map((access) => h("button", { type: "button", class: access === "approved" ? "" : access === "rejected" ? "secondary" : "danger",
+    "data-access": access, disabled: r.access === access, onclick: async (e) => {
+      e.currentTarget.disabled = true;
+      try {
+        const saved = (await setAccess(r.offer_id, r.affiliate_id, access)).offer_affiliate;
+        msg.textContent = `${saved.affiliate_name || "#" + saved.affiliate_id} is now ${saved.access} on ${saved.offer_name || "#" + saved.offer_id}.`;
+        msg.className = "ok";
+      } catch (x) {
+        msg.textContent = x.message;
+        msg.className = "error";
+      }
+      await done();
+    } }, labels[access]));
+}
+
+// recordsCard lists the affiliates' records on offer o, with their access
+// (changed by a button), custom payout, caps as bars and blocked sub-IDs,
+// and the form that adds or edits one.
+async function recordsCard(box, o) {
+  const base = `/v2/offers/${encodeURIComponent(o.id)}/affiliates`;
+  const filter = h("select", { name: "access", id: "records-access", "aria-label": "Access" },
+    h("option", { value: "" }, "every access"), accesses.map((a) => h("option", { value: a }, a)));
+  const listBox = h("div", { id: "records-list" });
+  const msg = h("p", { role: "status", id: "records-message" });
+  const formBox = h("div", { id: "record-form-box" });
+  // The affiliates the form offers: every one (the API's largest page).
+  const everyAffiliate = api("GET", "/v2/affiliates?per_page=500").then((d) => d.affiliates || [], () => []);
+  const next = sequence();
+  let page = 1;
+  async function load() {
+    const latest = next();
+    const d = await api("GET", base + qs({ access: filter.value, page, per_page: 100 }));
+    if (!latest()) return;
+    const rows = d.offer_affiliates || [];
+    fill(listBox, table([
+      { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
+      { key: "access", label: "Access", fmt: (r) => h("span", { title: accessWords[r.access] || "" }, badge(r.access)) },
+      { key: "payout", label: "Payout", num: true, nowrap: true,
+        fmt: (r) => (r.payout === null ? h("span", { class: "muted" }, `offer's (${money(r.payout_in_force)})`) : `${money(r.payout)} ${unitOf(o)}`) },
+      { key: "caps", label: "Caps", fmt: (r) => capBars(r.caps, o.currency, "the offer's only") },
+      { key: "blocked_subs", label: "Blocked sub-IDs", fmt: (r) => blockedText(r.blocked_subs) || h("span", { class: "muted" }, "none") },
+      { key: "actions", label: "", fmt: (r) => h("div", { class: "toolbar actions" },
+        accessButtons(r, msg, load),
+        h("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => editRecord(r) }, "Edit"),
+        h("button", { type: "button", class: "danger", "data-action": "delete", onclick: async () => {
+          if (!confirm(`Delete ${r.affiliate_name || r.affiliate_id}'s record? It goes back to the offer's terms and visibility.`)) return;
+          try {
+            await api("DELETE", `${base}/${encodeURIComponent(r.affiliate_id)}`);
+            msg.textContent = `${r.affiliate_name || "#" + r.affiliate_id}'s record deleted.`;
+            msg.className = "ok";
+          } catch (x) { msg.textContent = x.message; msg.className = "error"; }
+          await load();
+        } }, "Delete")) },
+    ], rows, null, filter.value ? `No ${filter.value} affiliates.` : "No affiliate has a record on this offer yet."),
+    pager(d.meta, (p) => { page = p; load(); }));
+  }
+  filter.addEventListener("change", () => { page = 1; load(); });
+  // editRecord fills the form with r (null: a new record).
+  async function editRecord(r) {
+    const all = await everyAffiliate;
+    const rec = r || { access: "approved", payout: null, caps: [], blocked_subs: {} };
+    const taken = new Set([...listBox.querySelectorAll('[data-col="affiliate_id"] a')].map((a) => a.getAttribute("href").split("/").pop()));
+    const who = r
+      ? h("select", { name: "affiliate_id", id: "record-affiliate", disabled: true }, h("option", { value: r.affiliate_id }, nameLabel(r.affiliate_name, r.affiliate_id)))
+      : h("select", { name: "affiliate_id", id: "record-affiliate", required: true }, h("option", { value: "" }, "— choose —"),
+        all.filter((a) => !taken.has(a.id)).map((a) => h("option", { value: a.id }, nameLabel(a.name, a.id))));
+    const access = h("select", { name: "access", id: "record-access" }, accesses.map((a) => h("option", { value: a, selected: a === rec.access }, a)));
+    const payout = h("input", { name: "payout", id: "record-payout", type: "number", step: "0.01", min: "0",
+      value: amountValue(rec.payout), placeholder: `offer's (${money(o.payout)})` });
+    const caps = capsEditor(rec.caps, "record");
+    const blocked = blockedEditor(rec.blocked_subs);
+    const form = h("form", { class: "record-form", id: "record-form" },
+      h("h3", {}, r ? `Edit ${nameLabel(r.affiliate_name, r.affiliate_id)}'s record` : "Add an affiliate's record"),
+      h("div", { class: "form-grid" }, field("Affiliate", who, "affiliate_id"), field("Access", access), field("Custom payout", payout)),
+      caps.el, blocked.el,
+      h("p", { class: "error form-error" }),
+      h("div", { class: "toolbar" }, h("button", { type: "submit", id: "record-submit" }, r ? "Save record" : "Add record"),
+        h("button", { type: "button", class: "secondary", onclick: () => fill(formBox, addButton()) }, "Cancel")));
+    submitter(form, () => {
+      if (!who.value) throw Object.assign(new Error("Choose an affiliate."), { code: "missing_affiliate_id" });
+      return api("PUT", `${base}/${encodeURIComponent(who.value)}`, {
+        access: access.value, payout: payout.value === "" ? null : Number(payout.value), caps: caps.value(), blocked_subs: blocked.value(),
+      });
+    }, async (saved) => {
+      const rec = saved.offer_affiliate;
+      msg.textContent = `${rec.affiliate_name || "#" + rec.affiliate_id}'s record saved.`;
+      msg.className = "ok";
+      fill(formBox, addButton());
+      await load();
+    });
+    fill(formBox, form);
+    (r ? access : who).focus();
+  }
+  const addButton = () => h("button", { type: "button", id: "add-record", onclick: () => editRecord(null) }, "Add an affiliate");
+  fill(box, h("h2", {}, "Affiliates on this offer"),
+    h("p", { class: "muted" }, "Each affiliate's access (approve, reject or block it), its own payout and caps, and the sub-IDs whose clicks the offer turns away."),
+    h("div", { class: "toolbar" }, filter), msg, listBox, formBox);
+  fill(formBox, addButton());
+  await load();
 }
 
 // ---- conversions -----------------------------------------------------------
@@ -416,8 +608,10 @@ async function conversionsPage(view) {
       { key: "id", label: "Conversion" },
       { key: "offer_id", label: "Offer", fmt: (r) => entity("offer", r.offer_id, r.offer_name) },
       { key: "affiliate_id", label: "Affiliate", fmt: (r) => entity("affiliate", r.affiliate_id, r.affiliate_name) },
-      { key: "country", label: "Country" }, { key: "amount", label: "Amount", num: true, fmt: (r) => money(r.amount) },
-      { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) }, { key: "status", label: "Status", fmt: (r) => badge(r.status) },
+      { key: "country", label: "Country" }, { key: "amount", label: "Sale amount", num: true, fmt: (r) => money(r.amount) },
+      { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) },
+      { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
+      { key: "status", label: "Status", fmt: (r) => h("span", { title: r.reason === "cap_reached" ? "came past a cap" : null }, badge(r.status)) },
     ], d.conversions, (r) => { location.hash = "#/conversions/" + encodeURIComponent(r.id); }, "No conversions match."),
     pager(d.meta, (p) => { page = p; load(); }));
   }
@@ -451,7 +645,9 @@ function drawConversion(view, c, message) {
         ["Version", c.version], ["Created", stamp(c.created_at)], ["Updated", stamp(c.updated_at)],
         ["Offer", entity("offer", c.offer_id, c.offer_name)], ["Affiliate", entity("affiliate", c.affiliate_id, c.affiliate_name)],
         ["Advertiser", entity("advertiser", c.advertiser_id, c.advertiser_name)], ["Goal", c.goal], ["Order (txid)", c.txid],
-        ["Customer", c.customer_id], ["Amount", `${money(c.amount)} ${c.currency || ""}`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`]])),
+        ["Customer", c.customer_id], ["Sale amount", `${money(c.amount)} ${c.currency || ""}`],
+        ["Revenue", `${money(c.revenue)} ${c.currency || ""}, what the advertiser pays`], ["Payout", `${money(c.payout)} (${c.payout_type || ""})`],
+        ...(c.reason ? [["Why rejected", c.reason === "cap_reached" ? "it came past a cap of its offer, or of its affiliate on it" : c.reason]] : [])])),
       h("div", { class: "card", id: "conversion-click" }, h("h2", {}, "Click"), kv([["Click ID", c.click_id], ["Click time", stamp(c.clicked_at)],
         ["Affiliate click ID", c.aff_click_id], ["Country", c.country], ["Device", c.device], ["OS", c.os],
         ["sub1", c.sub1], ["sub2", c.sub2], ["sub3", c.sub3], ["sub4", c.sub4], ["sub5", c.sub5]]))));
@@ -628,6 +824,7 @@ async function statsPage(view) {
     h("fieldset", { class: "toolbar" }, h("legend", {}, "Group by"), checks.map((c) => h("label", { class: "check" }, c, dimensionTitle[c.value])), subHint),
     h("button", { type: "submit" }, "Run"), csv, h("p", { class: "error form-error" }));
   const totals = h("div", { class: "tiles", id: "stats-totals" });
+  const away = h("div", { class: "tiles", id: "stats-turned-away" });
   const chartBox = h("div", { class: "card", id: "stats-chart" });
   const tableBox = h("div", { class: "card", id: "stats-table" });
   const next = sequence();
@@ -642,8 +839,10 @@ async function statsPage(view) {
     if (!latest()) return;
     const t = d.totals || {};
     fill(totals, tile("Clicks", int(t.clicks), "", "stats-total-clicks"), tile("Conversions", int(t.conversions), "", "stats-total-conversions"),
-      tile("Revenue", money(t.revenue), "", "stats-total-revenue"), tile("Payout", money(t.payout), "", "stats-total-payout"),
-      tile("Profit", money(t.profit), "", "stats-total-profit"));
+      tile("Sale amount", money(t.sale_amount), "", "stats-total-sale-amount"), tile("Revenue", money(t.revenue), "", "stats-total-revenue"),
+      tile("Payout", money(t.payout), "", "stats-total-payout"), tile("Profit", money(t.profit), "", "stats-total-profit"),
+      tile("Margin", pct(t.margin), "", "stats-total-margin"));
+    fill(away, turnedAway.map(([k, label]) => tile(label, int(t[k]), t[k] ? "warn" : "", "stats-total-" + k.replace("_", "-"))));
     const rows = d.rows || [];
     const label = (r) => groups.map((g) => keyText(r, g)).join(" · ") || "All traffic";
     const timeOnly = groups.length > 0 && groups.every((g) => timeDimensions.has(g));
@@ -655,12 +854,16 @@ async function statsPage(view) {
       ...groups.map((g) => ({ key: g, label: dimensionTitle[g], fmt: (r) => keyCell(r, g) })),
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) }, { key: "unique_clicks", label: "Unique", num: true, fmt: (r) => int(r.unique_clicks) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) }, { key: "approved", label: "Approved", num: true, fmt: (r) => int(r.approved) },
+      { key: "sale_amount", label: "Sale amount", num: true, fmt: (r) => money(r.sale_amount) },
       { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
-      { key: "profit", label: "Profit", num: true, fmt: (r) => money(r.profit) }, { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) },
-      { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
+      { key: "profit", label: "Profit", num: true, fmt: (r) => money(r.profit) }, { key: "margin", label: "Margin", num: true, fmt: (r) => pct(r.margin) },
+      { key: "cvr", label: "CVR", num: true, fmt: (r) => pct(r.cvr) }, { key: "epc", label: "EPC", num: true, fmt: (r) => money(r.epc) },
+      { key: "turned_away", label: "Turned away", num: true,
+        fmt: (r) => h("span", { title: turnedAway.map(([k, label]) => `${label}: ${int(r[k])}`).join(", ") }, int(turnedAwayOf(r))) },
     ], rows, null, "No traffic in this range."));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals, chartBox, tableBox);
+  fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals,
+    h("p", { class: "muted tiles-title" }, "Clicks turned away (never counted in clicks):"), away, chartBox, tableBox);
   await run();
 }

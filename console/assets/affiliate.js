@@ -20,17 +20,43 @@ const subHelp = [
   ["click_id", "Ours, minted at the click: postbacks carry it as {click_id} (and {transaction_id})."],
 ];
 
+// approvalWords say where the affiliate stands on an offer (GET /v1/offers'
+// approval_status), and what it can do about it.
+const approvalWords = {
+  approved: "approved", not_applied: "needs approval: apply to run it", pending: "pending: waiting for the network's approval",
+  rejected: "rejected",
+};
+
 async function offersPage(view) {
   const d = await api("GET", "/v1/offers?per_page=100");
-  const cards = (d.data || []).map((o) => h("div", { class: "card offer", "data-offer": o.id },
-    h("h2", {}, o.name, " ", badge(o.status)),
-    h("p", { class: "muted" }, `#${o.id} · ${o.vertical || "—"} · payout ${money(o.payout)} ${String(o.payout_type).toUpperCase()} · EPC ${money(o.epc_avg)} · geo ${(o.geo || []).join(" ") || "all"}`),
-    h("div", { class: "link-box" }, h("input", { readonly: true, class: "tracking-link", value: o.tracking_link, "aria-label": "Tracking link" }), copyButton(() => o.tracking_link)),
-    o.preview_url ? h("p", {}, h("a", { href: o.preview_url, rel: "noopener noreferrer", target: "_blank" }, "Preview the landing page")) : null));
+  const card = (o) => {
+    const box = h("div", { class: "card offer", "data-offer": o.id, "data-approval": o.approval_status });
+    const msg = h("p", { class: "error", role: "alert" });
+    // The tracking link is given only where the affiliate may send traffic;
+    // elsewhere the card says why not, with Apply where it can ask.
+    const access = o.tracking_link
+      ? h("div", { class: "link-box" }, h("input", { readonly: true, class: "tracking-link", value: o.tracking_link, "aria-label": "Tracking link" }), copyButton(() => o.tracking_link))
+      : h("div", { class: "toolbar" }, h("p", { class: "approval muted" }, approvalWords[o.approval_status] || o.approval_status),
+        o.approval_status === "not_applied" ? h("button", { type: "button", class: "apply", onclick: async (e) => {
+          const button = e.currentTarget;
+          button.disabled = true;
+          try {
+            const r = await api("POST", `/v1/offers/${encodeURIComponent(o.id)}/apply`);
+            box.replaceWith(card({ ...o, approval_status: r.approval_status, tracking_link: r.tracking_link }));
+          } catch (x) { msg.textContent = x.message; button.disabled = false; }
+        } }, "Apply") : null);
+    const visibility = o.visibility === "public" ? null : h("span", { class: "badge approval-status " + o.approval_status }, o.approval_status.replace("_", " "));
+    return fill(box, h("h2", {}, o.name, " ", badge(o.status), " ", visibility),
+      h("p", { class: "muted" }, `#${o.id} · ${o.vertical || "—"} · payout ${money(o.payout)} ${String(o.payout_type).toUpperCase()} · EPC ${money(o.epc_avg)} · geo ${(o.geo || []).join(" ") || "all"}`),
+      access, msg,
+      o.preview_url ? h("p", {}, h("a", { href: o.preview_url, rel: "noopener noreferrer", target: "_blank" }, "Preview the landing page")) : null);
+  };
+  const cards = (d.data || []).map(card);
   fill(view, h("h1", {}, "Your offers"),
     h("div", { class: "card" }, h("h2", {}, "Tracking links"),
       h("p", { class: "muted" }, "Each link is ready to use. Append these parameters as you need them, e.g. &sub1=summer&sub2=banner-a:"),
-      h("dl", { class: "kv" }, subHelp.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+      h("dl", { class: "kv" }, subHelp.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      h("p", { class: "muted" }, "Offers that need the network's approval show their link once you are approved: apply on their card.")),
     cards.length ? cards : h("p", { class: "muted" }, "No offers yet."));
 }
 
