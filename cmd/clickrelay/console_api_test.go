@@ -223,9 +223,9 @@ func TestConsoleReads(t *testing.T) {
 		}
 		want := [][]string{
 			{"sub1", "clicks", "unique_clicks", "conversions", "approved", "rejected", "sale_amount", "revenue", "payout", "profit", "margin",
-				"cvr", "epc", "off_target", "paused", "blocked", "capped"},
-			{"alpha", "3", "1", "2", "1", "0", "50", "5", "5", "0", "0", "66.67", "1.6667", "0", "0", "0", "0"},
-			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
+				"cvr", "epc", "off_target", "paused", "blocked", "capped", "denied", "unrouted"},
+			{"alpha", "3", "1", "2", "1", "0", "50", "5", "5", "0", "0", "66.67", "1.6667", "0", "0", "0", "0", "0", "0"},
+			{"beta", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
 		}
 		if fmt.Sprint(records) != fmt.Sprint(want) {
 			t.Errorf("csv\n%v\nwant\n%v", records, want)
