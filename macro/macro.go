@@ -49,6 +49,9 @@ const (
 	Time     // the conversion's time of day, "15:04:05" in UTC
 	OS       // the click's operating system family
 	Device   // the click's device class: mobile, tablet, desktop, bot or unknown
+	// SmartLinkID is the smart link the click came through (empty for a
+	// click on an offer's own link).
+	SmartLinkID
 	numNames
 )
 
@@ -67,7 +70,7 @@ var names = func() map[string]Name {
 		"amount": Amount, "currency": Currency, "event": Event, "goal": Goal,
 		"status": Status, "timestamp": Timestamp,
 		"adv_id": AdvID, "datetime": DateTime, "date_only": Date, "time": Time,
-		"os": OS, "device": Device,
+		"os": OS, "device": Device, "smart_link_id": SmartLinkID,
 	}
 	for _, a := range braceAliases {
 		if _, taken := m[a.name]; taken {

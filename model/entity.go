@@ -16,10 +16,12 @@ const (
 	// KindOfferAffiliate is an affiliate's record on an offer, its ID
 	// OfferAffiliateID(offer, affiliate).
 	KindOfferAffiliate Kind = "offer_affiliate"
+	// KindSmartLink is a tracking link over several offers (SmartLink).
+	KindSmartLink Kind = "smart_link"
 )
 
 // Kinds lists every kind, in the order a catalog loads them.
-var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate}
+var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate, KindSmartLink}
 
 // Entity is what the entity store persists and every process caches.
 type Entity interface {
@@ -195,6 +197,8 @@ func NewEntity(kind Kind) Entity {
 		return &Endpoint{}
 	case KindOfferAffiliate:
 		return &OfferAffiliate{}
+	case KindSmartLink:
+		return &SmartLink{}
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func values(c *model.Conversion, event string) *macro.Values {
 	v.SetString(macro.Status, c.Status)
 	v.SetString(macro.OS, c.OS)
 	v.SetString(macro.Device, c.Device)
+	v.SetString(macro.SmartLinkID, c.SmartLinkID)
 	// The conversion's creation time, in UTC: {timestamp} in seconds as
 	// Affise and CAKE (#utcunixtime#) send it, and the calendar forms TUNE
 	// and Affise use.

@@ -27,6 +27,7 @@ var sampleConversion = model.Conversion{
 	Currency:     "EUR",
 	AmountMicros: 120_500_000,
 	PayoutMicros: 2_750_000,
+	SmartLinkID:  "4",
 }
 
 // Each platform's postback URL, written as its docs show one, expands to the
@@ -38,11 +39,11 @@ func TestExpandPlatformURLs(t *testing.T) {
 	}{
 		{"clickrelay", "https://r.example/pb?c={click_id}&tx={transaction_id}&p={payout}&a={amount}&cur={currency}&o={offer_id}&aff={aff_id}&adv={adv_id}" +
 			"&geo={geo}&s1={sub1}&s5={sub5}&ac={aff_click_id}&conv={conversion_id}&txid={txid}&ev={event}&g={goal}&st={status}&ts={timestamp}" +
-			"&dt={datetime}&d={date_only}&t={time}&os={os}&dev={device}&x={nope}", map[string]string{
+			"&dt={datetime}&d={date_only}&t={time}&os={os}&dev={device}&sl={smart_link_id}&x={nope}", map[string]string{
 			"c": "01jck0000000000000000click", "tx": "01jck0000000000000000click", "p": "2.75", "a": "120.5", "cur": "EUR",
 			"o": "12", "aff": "7", "adv": "3", "geo": "DE", "s1": "s one", "s5": "s5&x", "ac": "their-click-9",
 			"conv": "01jcv0000000000000000conv", "txid": "order-555", "ev": "approved", "g": "deposit", "st": "approved",
-			"ts": "1795321469", "dt": "2026-11-22 04:24:29", "d": "2026-11-22", "t": "04:24:29", "os": "android", "dev": "mobile", "x": "",
+			"ts": "1795321469", "dt": "2026-11-22 04:24:29", "d": "2026-11-22", "t": "04:24:29", "os": "android", "dev": "mobile", "sl": "4", "x": "",
 		}},
 		{"Everflow", "https://r.example/postback?click_id={transaction_id}&aff={affiliate_id}&offer={offer_id}&payout={payout_amount}" +
 			"&sale={sale_amount}&s1={sub1}&s2={sub2}&s3={sub3}&s4={sub4}&s5={sub5}&event={event_name}&order={order_id}&conv={conversion_id}" +

@@ -42,8 +42,10 @@ type Catalog struct {
 	// offerAffiliates holds affiliates' records on offers, by offer then
 	// affiliate: the click path finds one with two map lookups.
 	offerAffiliates map[string]map[string]*model.OfferAffiliate
+	smartLinks      map[string]*model.SmartLink
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
+	smartLinksBySlug     map[string]*model.SmartLink
 	affiliatesByAppID    map[string]*model.Affiliate
 	postbacksByAffiliate map[string][]*model.Postback // each slice replaced, never mutated
 	// keys indexes API key hashes by their first 8 bytes; the full hash is
@@ -94,7 +96,7 @@ func (cat *Catalog) empty() bool {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+
-		len(cat.offerAffiliates)+len(cat.keys) == 0
+		len(cat.offerAffiliates)+len(cat.smartLinks)+len(cat.keys) == 0
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id
@@ -113,6 +115,8 @@ func (cat *Catalog) highestID(kind model.Kind, id string) (int64, bool) {
 	case model.KindPostback:
 		ids = slices.Collect(maps.Keys(cat.postbacks))
 		id = "pb_" + id
+	case model.KindSmartLink:
+		ids = slices.Collect(maps.Keys(cat.smartLinks))
 	default:
 		return 0, false
 	}
@@ -134,7 +138,9 @@ func (cat *Catalog) reset() {
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
 	cat.offerAffiliates = map[string]map[string]*model.OfferAffiliate{}
+	cat.smartLinks = map[string]*model.SmartLink{}
 	cat.offersBySlug = map[string]*model.Offer{}
+	cat.smartLinksBySlug = map[string]*model.SmartLink{}
 	cat.affiliatesByAppID = map[string]*model.Affiliate{}
 	cat.postbacksByAffiliate = map[string][]*model.Postback{}
 	cat.keys = map[uint64][]storedKey{}
@@ -168,6 +174,31 @@ func (cat *Catalog) OfferBytes(idOrSlug []byte) *model.Offer {
 	cat.mu.RUnlock()
 	return o
 }
+
+// SmartLink returns a smart link by ID or slug.
+func (cat *Catalog) SmartLink(idOrSlug string) *model.SmartLink {
+	cat.mu.RLock()
+	l := cat.smartLinks[idOrSlug]
+	if l == nil {
+		l = cat.smartLinksBySlug[idOrSlug]
+	}
+	cat.mu.RUnlock()
+	return l
+}
+
+// SmartLinkBytes is SmartLink for the click path: it does not allocate.
+func (cat *Catalog) SmartLinkBytes(idOrSlug []byte) *model.SmartLink {
+	cat.mu.RLock()
+	l := cat.smartLinksBySlug[string(idOrSlug)]
+	if l == nil {
+		l = cat.smartLinks[string(idOrSlug)]
+	}
+	cat.mu.RUnlock()
+	return l
+}
+
+// SmartLinks returns every smart link, in ID order.
+func (cat *Catalog) SmartLinks() []*model.SmartLink { return sortedByID(cat, cat.smartLinks) }
 
 // AffiliateBytes returns an affiliate by ID without allocating.
 func (cat *Catalog) AffiliateBytes(id []byte) *model.Affiliate {
@@ -417,6 +448,11 @@ func (cat *Catalog) putLocked(e model.Entity) {
 			cat.offerAffiliates[e.OfferID] = byAffiliate
 		}
 		byAffiliate[e.AffiliateID] = e
+	case *model.SmartLink:
+		cat.smartLinks[e.ID] = e
+		if e.Slug != "" {
+			cat.smartLinksBySlug[e.Slug] = e
+		}
 	}
 }
 
@@ -446,6 +482,10 @@ func (cat *Catalog) entityLocked(kind model.Kind, id string) model.Entity {
 	case model.KindOfferAffiliate:
 		offerID, affiliateID, _ := model.SplitOfferAffiliateID(id)
 		if e := cat.offerAffiliates[offerID][affiliateID]; e != nil {
+			return e
+		}
+	case model.KindSmartLink:
+		if e := cat.smartLinks[id]; e != nil {
 			return e
 		}
 	}
@@ -487,6 +527,11 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 				delete(cat.offerAffiliates, offerID)
 			}
 		}
+	case model.KindSmartLink:
+		if old := cat.smartLinks[id]; old != nil {
+			delete(cat.smartLinksBySlug, old.Slug)
+		}
+		delete(cat.smartLinks, id)
 	}
 }
 
@@ -563,6 +608,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
 	cat.postbacks, cat.endpoints, cat.offerAffiliates = fresh.postbacks, fresh.endpoints, fresh.offerAffiliates
 	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
+	cat.smartLinks, cat.smartLinksBySlug = fresh.smartLinks, fresh.smartLinksBySlug
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
 	cat.mu.Unlock()
 	cat.reloads.Inc()

@@ -97,7 +97,9 @@ func TestStartRestoresAnEmptiedRedisFromTheJournal(t *testing.T) {
 	aff := &model.Affiliate{ID: "1", Name: "Jane", AppID: "app-1"}
 	kept := &model.Postback{ID: "pb_1", AffiliateID: "1", URL: "https://t.example/?c={click_id}"}
 	gone := &model.Postback{ID: "pb_2", AffiliateID: "1", URL: "https://t.example/2"}
-	for _, e := range []model.Entity{offer, aff, kept, gone} {
+	link := &model.SmartLink{ID: "1", Slug: "sl_kept_1", Name: "Mix", Status: model.StatusActive,
+		Offers: []model.SmartLinkOffer{{OfferID: offerID, Weight: 3, Priority: 1}}}
+	for _, e := range []model.Entity{offer, aff, kept, gone, link} {
 		if err := c.SaveEntity(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -126,6 +128,9 @@ func TestStartRestoresAnEmptiedRedisFromTheJournal(t *testing.T) {
 	if o := cat.Offer("ofr_kept_1"); o == nil || o.Name != "Kept" {
 		t.Errorf("offer not restored: %+v", o)
 	}
+	if l := cat.SmartLink("sl_kept_1"); l == nil || l.Name != "Mix" || len(l.Offers) != 1 || l.Offers[0].Weight != 3 || cat.SmartLink("1") != l {
+		t.Errorf("smart link not restored: %+v", l)
+	}
 	if a := cat.AffiliateByAppID("app-1"); a == nil {
 		t.Error("affiliate not restored")
 	}
@@ -145,7 +150,7 @@ func TestStartRestoresAnEmptiedRedisFromTheJournal(t *testing.T) {
 	for _, tc := range []struct {
 		kind model.Kind
 		want string
-	}{{model.KindOffer, "2"}, {model.KindAffiliate, "2"}, {model.KindPostback, "3"}} {
+	}{{model.KindOffer, "2"}, {model.KindAffiliate, "2"}, {model.KindPostback, "3"}, {model.KindSmartLink, "2"}} {
 		if id, err := d.NextID(ctx, tc.kind); err != nil || id != tc.want {
 			t.Errorf("NextID(%s) = %q, %v; want %q", tc.kind, id, err, tc.want)
 		}
