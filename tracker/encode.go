@@ -100,6 +100,7 @@ type clickFields struct {
 	userAgent   []byte
 	referrer    []byte
 	outcome     string // a click turned away (model.ClickOffTarget, ...)
+	smartLinkID string // the smart link the click came through, if any
 }
 
 // encodeClick writes the hot record (for Redis: attribution only, in
@@ -121,6 +122,9 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 	hot = model.AppendClickRecordString(hot, f.country)
 	hot = model.AppendClickRecordString(hot, f.agent.device)
 	hot = model.AppendClickRecordString(hot, f.agent.os)
+	if f.smartLinkID != "" { // the optional 13th string
+		hot = model.AppendClickRecordString(hot, f.smartLinkID)
+	}
 
 	full = append(full, `{"click_id":`...)
 	full = appendJSONString(full, f.id)
@@ -172,6 +176,10 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 	if f.outcome != "" {
 		full = append(full, `,"outcome":`...)
 		full = appendJSONString(full, f.outcome)
+	}
+	if f.smartLinkID != "" {
+		full = append(full, `,"smart_link_id":`...)
+		full = appendJSONString(full, f.smartLinkID)
 	}
 	return hot, append(full, '}')
 }

@@ -97,14 +97,21 @@ func (t *Tracker) judge(offer *model.Offer, rec *model.OfferAffiliate, v *visito
 // turned away, the offer's fallback.
 func (t *Tracker) serve(ctx *fasthttp.RequestCtx, offer *model.Offer, affiliate *model.Affiliate, rec *model.OfferAffiliate,
 	v *visitor, outcome string) {
-	args := ctx.QueryArgs()
+	t.serveVia(ctx, nil, offer, affiliate, rec, v, outcome)
+}
+
+// serveVia is serve for a click through smart link link (nil: the offer's
+// own link), which the click records: the hot record and the full one
+// carry it, and {smart_link_id} expands to it.
+func (t *Tracker) serveVia(ctx *fasthttp.RequestCtx, link *model.SmartLink, offer *model.Offer, affiliate *model.Affiliate,
+	rec *model.OfferAffiliate, v *visitor, outcome string) {
 	var values macro.Values
+	t.clickValues(ctx, &values, affiliate, v)
 	values.SetString(macro.OfferID, offer.ID)
-	values.SetString(macro.AffID, affiliate.ID)
-	values.SetString(macro.Geo, v.country)
-	values.Set(macro.AffClickID, t.param(args.Peek("aff_click_id")))
-	for i := range v.subs {
-		values.Set(subMacros[i], v.subs[i])
+	var smartLinkID string
+	if link != nil {
+		smartLinkID = link.ID
+		values.SetString(macro.SmartLinkID, smartLinkID)
 	}
 	terms := model.TermsFor(offer, rec)
 	p := t.recorder.get()
@@ -125,6 +132,7 @@ func (t *Tracker) serve(ctx *fasthttp.RequestCtx, offer *model.Offer, affiliate 
 		userAgent:   t.param(v.ua),
 		referrer:    t.param(ctx.Request.Header.Referer()),
 		outcome:     outcome,
+		smartLinkID: smartLinkID,
 	}
 	for i := range fields.subs {
 		fields.subs[i] = values.Bytes(subMacros[i])
@@ -132,7 +140,7 @@ func (t *Tracker) serve(ctx *fasthttp.RequestCtx, offer *model.Offer, affiliate 
 	p.hot, p.full = encodeClick(p.hot, p.full, &fields)
 	p.offerID, p.visitor = offer.ID, 0
 	if outcome != "" {
-		t.turnAway(ctx, offer, &values, p, outcome)
+		t.turnAway(ctx, offer.FallbackURL, &values, p, outcome)
 		return
 	}
 	if !fields.agent.bot {
@@ -156,15 +164,27 @@ func (t *Tracker) serve(ctx *fasthttp.RequestCtx, offer *model.Offer, affiliate 
 	t.metrics.redirects.Inc()
 }
 
-// turnAway answers a click the offer does not take: the offer's fallback
-// URL, without a click_id, or else a 404. The click goes to Kafka (and so
-// to ClickHouse, counted by its outcome), not to Redis: nothing converts
-// on it. While stopping it is not stored: the answer promised nothing.
-func (t *Tracker) turnAway(ctx *fasthttp.RequestCtx, offer *model.Offer, values *macro.Values, p *pendingClick, outcome string) {
+// clickValues sets the macros every click has from its request: the
+// affiliate, the country, aff_click_id and the subs.
+func (t *Tracker) clickValues(ctx *fasthttp.RequestCtx, values *macro.Values, affiliate *model.Affiliate, v *visitor) {
+	values.SetString(macro.AffID, affiliate.ID)
+	values.SetString(macro.Geo, v.country)
+	values.Set(macro.AffClickID, t.param(ctx.QueryArgs().Peek("aff_click_id")))
+	for i := range v.subs {
+		values.Set(subMacros[i], v.subs[i])
+	}
+}
+
+// turnAway answers a click the offer (or the smart link) does not take:
+// the fallback URL, without a click_id, or else a 404. The click goes to
+// Kafka (and so to ClickHouse, counted by its outcome), not to Redis:
+// nothing converts on it. While stopping it is not stored: the answer
+// promised nothing.
+func (t *Tracker) turnAway(ctx *fasthttp.RequestCtx, fallbackURL string, values *macro.Values, p *pendingClick, outcome string) {
 	p.hot = p.hot[:0] // for Kafka only
-	if offer.FallbackURL != "" {
+	if fallbackURL != "" {
 		t.metrics.fallbacks.Inc()
-		t.redirect(ctx, offer.FallbackURL, values, nil)
+		t.redirect(ctx, fallbackURL, values, nil)
 	} else {
 		ctx.Error("Not Found", fasthttp.StatusNotFound)
 	}

@@ -20,14 +20,17 @@ import (
 	"github.com/clickrelay/clickrelay/internal/hotlog"
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/model"
+	"github.com/clickrelay/clickrelay/smartlink"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // catalog is what the click path reads entities from.
 type catalog interface {
 	OfferBytes(idOrSlug []byte) *model.Offer
+	Offer(idOrSlug string) *model.Offer
 	AffiliateBytes(id []byte) *model.Affiliate
 	OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate
+	SmartLinkBytes(idOrSlug []byte) *model.SmartLink
 }
 
 // clickCaps knows which click caps are reached, and counts clicks against
@@ -62,6 +65,11 @@ type Dependencies struct {
 	Failer daemon.Failer
 	// Caps turns away clicks past a reached click cap; nil: no caps.
 	Caps clickCaps
+	// EPC ranks the offers of EPC-mode smart links (smartlink.Refresher);
+	// nil: they choose by weight.
+	EPC smartlink.EPCs
+	// Random draws smart links' choices; nil: math/rand/v2's.
+	Random smartlink.Random
 }
 
 // component names the click queues in the failures they report.
@@ -78,6 +86,7 @@ type Tracker struct {
 	recorder *recorder
 	metrics  *trackerMetrics
 	caps     clickCaps // nil: no caps
+	chooser  smartlink.Chooser
 }
 
 // New returns a tracker; Start starts its flushers.
@@ -120,6 +129,7 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 		failer: deps.Failer,
 	})
 	t.caps, t.recorder.caps = deps.Caps, deps.Caps
+	t.chooser = smartlink.Chooser{EPC: deps.EPC, Rand: deps.Random}
 	return t, nil
 }
 
@@ -157,6 +167,38 @@ type trackerMetrics struct {
 	retryQueue                             *atomicGauge
 	redisFull                              *atomicGauge
 	redisBatch                             *promtext.Histogram
+	smartLinkMetrics
+}
+
+// smartLinkMetrics count the smart links' clicks.
+type smartLinkMetrics struct {
+	// unrouted is clickrelay_clicks_total's: a smart link's visitor no
+	// offer could take.
+	unrouted *metrics.Counter
+	// Each smart link click by what became of it.
+	smartLinkRouted, smartLinkUnrouted, smartLinkPaused, smartLinkDenied *metrics.Counter
+}
+
+func newSmartLinkMetrics(set *metrics.Set) smartLinkMetrics {
+	return smartLinkMetrics{
+		unrouted:          set.NewCounter(`clickrelay_clicks_total{outcome="unrouted"}`),
+		smartLinkRouted:   set.NewCounter(`clickrelay_smart_link_clicks_total{result="routed"}`),
+		smartLinkUnrouted: set.NewCounter(`clickrelay_smart_link_clicks_total{result="unrouted"}`),
+		smartLinkPaused:   set.NewCounter(`clickrelay_smart_link_clicks_total{result="paused"}`),
+		smartLinkDenied:   set.NewCounter(`clickrelay_smart_link_clicks_total{result="denied"}`),
+	}
+}
+
+// smartLinkOutcome is the counter of a smart link's clicks not routed to
+// an offer, for outcome.
+func (m *smartLinkMetrics) smartLinkOutcome(outcome string) *metrics.Counter {
+	switch outcome {
+	case model.ClickPaused:
+		return m.smartLinkPaused
+	case model.ClickDenied:
+		return m.smartLinkDenied
+	}
+	return m.smartLinkUnrouted
 }
 
 func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
@@ -185,7 +227,8 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		redisRetried: set.NewCounter(`clickrelay_click_redis_retried_total`),
 		retryQueue:   newAtomicGauge(set, `clickrelay_click_redis_retry_queue`),
 		// 1 while Redis refuses click writes for want of memory.
-		redisFull: newAtomicGauge(set, `clickrelay_redis_full`),
+		redisFull:        newAtomicGauge(set, `clickrelay_redis_full`),
+		smartLinkMetrics: newSmartLinkMetrics(set),
 	}
 }
 
@@ -198,6 +241,8 @@ func (m *trackerMetrics) outcome(outcome string) *metrics.Counter {
 		return m.blocked
 	case model.ClickCapped:
 		return m.capped
+	case model.ClickUnrouted:
+		return m.unrouted
 	}
 	return m.offTarget
 }

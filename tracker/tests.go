@@ -23,9 +23,12 @@ type fakeCatalog struct {
 	offers     map[string]*model.Offer
 	affiliates map[string]*model.Affiliate
 	records    map[string]*model.OfferAffiliate // by model.OfferAffiliateID
+	smartLinks map[string]*model.SmartLink      // by ID and slug
 }
 
 func (c *fakeCatalog) OfferBytes(id []byte) *model.Offer         { return c.offers[string(id)] }
+func (c *fakeCatalog) Offer(id string) *model.Offer              { return c.offers[id] }
+func (c *fakeCatalog) SmartLinkBytes(id []byte) *model.SmartLink { return c.smartLinks[string(id)] }
 func (c *fakeCatalog) AffiliateBytes(id []byte) *model.Affiliate { return c.affiliates[string(id)] }
 func (c *fakeCatalog) OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate {
 	return c.records[model.OfferAffiliateID(offerID, string(affiliateID))]

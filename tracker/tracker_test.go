@@ -338,16 +338,17 @@ func FuzzAppendJSONString(f *testing.F) {
 // the full one in ClickHouse (the cold path), so a click converts alike on
 // either side of its hot window.
 func FuzzHotRecordMatchesFullRecord(f *testing.F) {
-	f.Add("12", "7", "summer sale", "ad \"7\"", "\xff\xfe é 日本", "vol-123", "mobile", false)
-	f.Add("", "", "", "", "", "", "", true)
-	f.Add("1", "2", "\x00\x7f\n", strings.Repeat("x", 300), "\xed\xa0\x80", "\\", "desktop", true)
-	f.Fuzz(func(t *testing.T, offer, affiliate, sub1, sub2, sub5, affClickID, device string, filterBots bool) {
+	f.Add("12", "7", "summer sale", "ad \"7\"", "\xff\xfe é 日本", "vol-123", "mobile", false, "")
+	f.Add("", "", "", "", "", "", "", true, "")
+	f.Add("1", "2", "\x00\x7f\n", strings.Repeat("x", 300), "\xed\xa0\x80", "\\", "desktop", true, "4")
+	f.Add("", "7", "", "", "", "", "", false, "sl\xff")
+	f.Fuzz(func(t *testing.T, offer, affiliate, sub1, sub2, sub5, affClickID, device string, filterBots bool, smartLink string) {
 		minter, _ := clickid.NewMinter([]byte("fuzz-secret-0123456789"))
 		now := time.UnixMilli(1795321469123)
 		id := minter.Append(nil, now)
 		fields := clickFields{id: id, ms: now.UnixMilli(), offerID: offer, affiliateID: affiliate, advertiser: "3",
 			subs: [5][]byte{[]byte(sub1), []byte(sub2), nil, []byte("x"), []byte(sub5)}, affClickID: []byte(affClickID),
-			country: "DE", agent: agent{device: device, os: "ios"}, filterBots: filterBots, ip: []byte("8.8.8.8")}
+			country: "DE", agent: agent{device: device, os: "ios"}, filterBots: filterBots, ip: []byte("8.8.8.8"), smartLinkID: smartLink}
 		hot, full := encodeClick(nil, nil, &fields)
 		var fromHot, fromFull model.Click
 		if err := model.DecodeStoredClick(string(id), now.UnixMilli(), hot, &fromHot); err != nil {
