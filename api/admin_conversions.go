@@ -51,6 +51,9 @@ type adminConversion struct {
 	Revenue        float64 `json:"revenue"`
 	PayoutType     string  `json:"payout_type"`
 	Reason         string  `json:"reason"`
+	// SmartLinkID is the smart link its click came through, which chose
+	// its offer (empty: the offer's own link).
+	SmartLinkID string `json:"smart_link_id"`
 }
 
 // viewConversion is c as the admin API answers it. A name is empty when
@@ -71,7 +74,7 @@ func (s *Server) viewConversion(c *model.Conversion) adminConversion {
 		AffClickID: c.AffClickID, Country: c.Country, Device: c.Device, OS: c.OS,
 		TxID: c.TxID, CustomerID: c.CustomerID, Goal: c.Goal, Currency: c.Currency,
 		Amount: model.MicrosToUnits(c.AmountMicros), Payout: model.MicrosToUnits(c.PayoutMicros),
-		Revenue: model.MicrosToUnits(c.RevenueMicros), PayoutType: c.PayoutType, Reason: c.Reason,
+		Revenue: model.MicrosToUnits(c.RevenueMicros), PayoutType: c.PayoutType, Reason: c.Reason, SmartLinkID: c.SmartLinkID,
 	}
 }
 

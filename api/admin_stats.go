@@ -2,6 +2,9 @@ package api
 
 import (
 	"encoding/csv"
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,9 +23,16 @@ import (
 var adminStatsDimensions = map[string]string{
 	"date": "", "hour": "", "week": "", "month": "", "offer": "", "affiliate": "", "advertiser": "",
 	"geo": "", "device": "", "os": "", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "",
+	"smart_link": "",
 }
 
-const adminStatsDimensionNames = "date, hour, week, month, offer, affiliate, advertiser, geo, device, os, sub1..sub5"
+const adminStatsDimensionNames = "date, hour, week, month, offer, affiliate, advertiser, geo, device, os, sub1..sub5, smart_link"
+
+// smartLinkDimensions are those a query naming a smart link (group_by
+// smart_link, or smart_link_id) may group by: the smart links' rollup
+// holds the traffic through each link by hour, offer chosen, affiliate and
+// advertiser.
+var smartLinkDimensions = []string{"date", "hour", "week", "month", "smart_link", "offer", "affiliate", "advertiser"}
 
 // statsNumbers are a stats group's figures as the admin reads them. Money
 // is in the offers' currency, exact to the micro-unit, so the rows add up to
@@ -149,9 +159,22 @@ func (s *Server) adminStats(ctx *fasthttp.RequestCtx) {
 		bad(perr)
 		return
 	}
+	if q.SmartLinkID, perr = s.smartLinkFilter(args, groupBy); perr != nil {
+		bad(perr)
+		return
+	}
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	rows, err := s.deps.Warehouse.Stats(rctx, q)
+	if errors.Is(err, clickhouse.ErrSmartLinkZone) {
+		_, offset := from.In(loc).Zone()
+		if offset%3600 == 0 {
+			_, offset = to.In(loc).Zone()
+		}
+		bad(badParam("timezone", "timezone %q is %s from UTC: the smart links' stats are kept by the hour, so group_by smart_link and "+
+			"smart_link_id need a time zone whose offset is whole hours (UTC, America/New_York, ...).", loc.String(), formatOffset(offset)))
+		return
+	}
 	if err != nil {
 		s.storageError(ctx, err)
 		return
@@ -230,8 +253,44 @@ func (s *Server) entityName(dimension, id string) (string, bool) {
 		if a := s.catalog.Advertiser(id); a != nil {
 			return a.Name, true
 		}
+	case "smart_link":
+		if l := s.catalog.SmartLink(id); l != nil {
+			return l.Name, true
+		}
 	}
 	return "", false
+}
+
+// smartLinkFilter reads smart_link_id (an ID or a slug; one no link has
+// filters to nothing), and checks that a query naming a smart link groups
+// only by what the smart links' rollup holds.
+func (s *Server) smartLinkFilter(args *fasthttp.Args, groupBy []string) (string, *paramError) {
+	id := strings.TrimSpace(string(args.Peek("smart_link_id")))
+	if len(id) > maxIDParamLen {
+		return "", badParam("smart_link_id", "smart_link_id must be at most %d characters.", maxIDParamLen)
+	}
+	if l := s.catalog.SmartLink(id); id != "" && l != nil {
+		id = l.ID
+	}
+	if id == "" && !slices.Contains(groupBy, "smart_link") {
+		return "", nil
+	}
+	for _, d := range groupBy {
+		if !slices.Contains(smartLinkDimensions, d) {
+			return "", badParam("group_by", "group_by %q does not go with smart links: group_by smart_link and smart_link_id combine only with %s.",
+				d, strings.Join(smartLinkDimensions, ", "))
+		}
+	}
+	return id, nil
+}
+
+// formatOffset writes a zone offset in seconds as +05:30.
+func formatOffset(seconds int) string {
+	sign := '+'
+	if seconds < 0 {
+		sign, seconds = '-', -seconds
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, seconds/3600, seconds%3600/60)
 }
 
 // entityFilters reads offer_id (an ID or slug), affiliate_id and

@@ -36,9 +36,10 @@ type routeStats struct {
 // serverStats has a routeStats per routeTable entry (by route.index), one
 // for the click path, and one for whatever matched no route.
 type serverStats struct {
-	routes []routeStats
-	click  routeStats
-	other  routeStats
+	routes    []routeStats
+	click     routeStats
+	smartLink routeStats
+	other     routeStats
 }
 
 func newServerStats(set *metrics.Set) *serverStats {
@@ -53,6 +54,7 @@ func newServerStats(set *metrics.Set) *serverStats {
 	}
 	ss := &serverStats{routes: make([]routeStats, len(routeTable))}
 	ss.click = statsOf("GET", clickRoute)
+	ss.smartLink = statsOf("GET", smartLinkRoute)
 	for i, r := range routeTable {
 		ss.routes[i] = statsOf(r.Method, r.Path)
 	}
@@ -63,6 +65,9 @@ func newServerStats(set *metrics.Set) *serverStats {
 // clickRoute is the click path's route label: /click and /click/{offer_id}
 // are one route.
 const clickRoute = "/click/{offer_id}"
+
+// smartLinkRoute is a smart link's clicks' route label.
+const smartLinkRoute = "/s/{slug}"
 
 // observe counts the request ctx has just been answered.
 func (st *routeStats) observe(ctx *fasthttp.RequestCtx) {

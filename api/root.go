@@ -48,9 +48,11 @@ type entityStore interface {
 	Catalog() *redis.Catalog
 }
 
-// clickHandler serves the redirect.
+// clickHandler serves the redirects: an offer's link (/click) and a smart
+// link (/s/).
 type clickHandler interface {
 	Handle(ctx *fasthttp.RequestCtx)
+	HandleSmartLink(ctx *fasthttp.RequestCtx)
 }
 
 // converter takes conversions and secondary events.
@@ -396,10 +398,13 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
-var clickPrefix = []byte("/click")
+var (
+	clickPrefix     = []byte("/click")
+	smartLinkPrefix = []byte("/s/")
+)
 
 // serve routes a request. The click path is tested first and alone: it is
-// most of the traffic.
+// most of the traffic; a smart link's clicks come next.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	s.handling.Add(1)
 	defer s.handling.Add(-1)
@@ -417,6 +422,16 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		}
 		stats = &s.stats.click
 		s.deps.Clicks.Handle(ctx)
+		return
+	}
+	if bytes.HasPrefix(path, smartLinkPrefix) {
+		if !ctx.IsGet() {
+			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed)
+			ctx.Response.Header.Set("Allow", "GET")
+			return
+		}
+		stats = &s.stats.smartLink
+		s.deps.Clicks.HandleSmartLink(ctx)
 		return
 	}
 	s.route(ctx, string(path), &stats)

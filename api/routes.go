@@ -31,7 +31,7 @@ type route struct {
 // Routes returns every route the server answers (the click redirect
 // included), so tests can check each is in the OpenAPI document.
 func Routes() []Route {
-	out := []Route{{"GET", "/click/{offer_id}"}, {"GET", "/click"}}
+	out := []Route{{"GET", "/click/{offer_id}"}, {"GET", "/click"}, {"GET", "/s/{slug}"}}
 	for _, r := range routeTable {
 		out = append(out, r.Route)
 	}
@@ -82,6 +82,12 @@ var routeTable = compile([]route{
 	{Route: Route{"DELETE", "/v2/offers/{id}/affiliates/{affiliate_id}"}, handle: withParams((*Server).deleteOfferAffiliate)},
 	{Route: Route{"GET", "/v2/offer-affiliates"}, handle: plain((*Server).listAllOfferAffiliates)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
+
+	// Smart links (admin_smart_links.go).
+	{Route: Route{"POST", "/v2/smart-links"}, handle: plain((*Server).createSmartLink)},
+	{Route: Route{"GET", "/v2/smart-links"}, handle: plain((*Server).listSmartLinks)},
+	{Route: Route{"GET", "/v2/smart-links/{id}"}, handle: withParam((*Server).getSmartLink)},
+	{Route: Route{"PATCH", "/v2/smart-links/{id}"}, handle: withParam((*Server).patchSmartLink)},
 	{Route: Route{"GET", "/v2/pb-endpoints"}, handle: plain((*Server).listEndpoints)},
 
 	// Stats and conversions (admin_stats.go, admin_live_stats.go, admin_conversions.go).
@@ -126,7 +132,7 @@ var routeTable = compile([]route{
 
 	// Affiliate API (seed 000): affiliate_postbacks.go, affiliate_secrets.go,
 	// affiliate_deliveries.go, affiliate_stats.go, affiliate_offers.go,
-	// affiliate_conversions.go.
+	// affiliate_conversions.go, affiliate_smart_links.go.
 	{Route: Route{"POST", "/v1/postbacks"}, handle: scoped(model.ScopeWritePostback, (*Server).createPostback)},
 	// Listing one's own postbacks needs a valid key, not write:postback.
 	{Route: Route{"GET", "/v1/postbacks"}, handle: scoped(anyScope, (*Server).listPostbacks)},
@@ -145,6 +151,7 @@ var routeTable = compile([]route{
 	{Route: Route{"GET", "/v1/offers"}, handle: scoped(model.ScopeReadOffers, (*Server).listAffiliateOffers)},
 	{Route: Route{"GET", "/v1/offers/{offer_id}"}, handle: scopedParam(model.ScopeReadOffers, (*Server).getAffiliateOffer)},
 	{Route: Route{"POST", "/v1/offers/{offer_id}/apply"}, handle: scopedParam(model.ScopeReadOffers, (*Server).applyToOffer)},
+	{Route: Route{"GET", "/v1/smart-links"}, handle: scoped(model.ScopeReadOffers, (*Server).listAffiliateSmartLinks)},
 	{Route: Route{"GET", "/v1/conversions"}, handle: scoped(model.ScopeReadConversions, (*Server).listAffiliateConversions)},
 })
 

@@ -39,13 +39,15 @@ func (f *fakeConverter) Event(context.Context, ingest.Scope, ingest.EventRequest
 type fakeWarehouse struct {
 	mu    sync.Mutex
 	stats []clickhouse.StatsQuery
+	// statsErr is what Stats answers, nil by default.
+	statsErr error
 }
 
 func (w *fakeWarehouse) Stats(_ context.Context, q clickhouse.StatsQuery) ([]clickhouse.StatsRow, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stats = append(w.stats, q)
-	return nil, nil
+	return nil, w.statsErr
 }
 
 func (w *fakeWarehouse) Conversions(context.Context, clickhouse.ConversionQuery) ([]model.Conversion, error) {
@@ -65,6 +67,12 @@ type noClicks struct{}
 // Handle answers as the tracker does for a known offer: 302 with a Location.
 func (noClicks) Handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Location", "https://landing.example/?click_id=test")
+	ctx.SetStatusCode(fasthttp.StatusFound)
+}
+
+// HandleSmartLink answers as the tracker does for a known smart link.
+func (noClicks) HandleSmartLink(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Location", "https://landing.example/?click_id=smart")
 	ctx.SetStatusCode(fasthttp.StatusFound)
 }
 
