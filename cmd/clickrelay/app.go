@@ -23,6 +23,7 @@ import (
 	"github.com/clickrelay/clickrelay/internal/promtext"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
+	"github.com/clickrelay/clickrelay/smartlink"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -274,8 +275,13 @@ func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 	if err != nil {
 		return nil, err
 	}
+	epc, err := smartlink.New(smartlink.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
+		Warehouse: a.clickhouse, Failer: a.supervisor}, a.config.SmartLinks)
+	if err != nil {
+		return nil, err
+	}
 	a.tracker, err = tracker.New(tracker.Dependencies{Logger: a.log, Metrics: a.metrics, Catalog: a.redis.Catalog(),
-		Store: a.redis, Producer: clicks, Minter: minter, Failer: a.supervisor, Caps: networkCaps}, a.config.Tracker)
+		Store: a.redis, Producer: clicks, Minter: minter, Failer: a.supervisor, Caps: networkCaps, EPC: epc}, a.config.Tracker)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +308,7 @@ func (a *app) serveSide(ctx context.Context) ([]daemon.Part, error) {
 		{Name: "producer " + conversions.Topic, Component: producer(conversions), GivesUp: unanswered},
 		{Name: "producer " + events.Topic, Component: producer(events), GivesUp: unanswered},
 		{Name: "caps", Component: networkCaps},
+		{Name: "smart link EPCs", Component: epc},
 		{Name: "click queues", Component: a.tracker, GivesUp: "clicks not stored are counted in clickrelay_clicks_lost_total"},
 		{Name: "conversion intake", Component: intake},
 		{Name: "http server", Component: server, GivesUp: "connections of requests still running were closed"},
@@ -342,7 +349,7 @@ func (a *app) debugListeners(context.Context) ([]daemon.Part, error) {
 // family left out fails TestMetricsPassPromtool.
 func metricHelp() promtext.Help {
 	return promtext.Merge(tracker.MetricHelp(), ingest.MetricHelp(), postback.MetricHelp(), sink.MetricHelp(),
-		redis.MetricHelp(), kafka.MetricHelp(), caps.MetricHelp())
+		redis.MetricHelp(), kafka.MetricHelp(), caps.MetricHelp(), smartlink.MetricHelp())
 }
 
 // clickWrites is the readiness of the click path's writes to Redis: a Redis

@@ -17,6 +17,7 @@ import (
 	"github.com/clickrelay/clickrelay/ingest"
 	"github.com/clickrelay/clickrelay/postback"
 	"github.com/clickrelay/clickrelay/sink"
+	"github.com/clickrelay/clickrelay/smartlink"
 	"github.com/clickrelay/clickrelay/storage/clickhouse"
 	"github.com/clickrelay/clickrelay/storage/kafka"
 	"github.com/clickrelay/clickrelay/storage/redis"
@@ -51,6 +52,7 @@ type Config struct {
 	Sink       sink.Configuration
 	Postback   postback.Configuration
 	Caps       caps.Configuration
+	SmartLinks smartlink.Configuration
 }
 
 // loadConfig reads the configuration from env; every error names the
@@ -70,6 +72,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		Sink:            sink.DefaultConfiguration(),
 		Postback:        postback.DefaultConfiguration(),
 		Caps:            caps.DefaultConfiguration(),
+		SmartLinks:      smartlink.DefaultConfiguration(),
 	}
 	l := &envLoader{env: env}
 	l.str("CLICKRELAY_ADDR", &c.API.Addr)
@@ -122,6 +125,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 	l.duration("CLICKRELAY_PENDING_CLICK_WINDOW", &c.Ingest.PendingClickWindow)
 	l.duration("CLICKRELAY_DEDUPE_WINDOW", &c.Redis.DedupeWindow)
 	l.duration("CLICKRELAY_UNIQUE_WINDOW", &c.Redis.UniqueWindow)
+	l.duration("CLICKRELAY_SMART_LINK_EPC_REFRESH", &c.SmartLinks.Refresh)
 
 	l.str("CLICKRELAY_KAFKA_TOPIC_PREFIX", &c.Kafka.TopicPrefix)
 	l.integer("CLICKRELAY_KAFKA_PARTITIONS", &c.Kafka.Partitions, 1)
