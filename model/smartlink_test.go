@@ -12,8 +12,8 @@ func TestApplySmartLinkFields(t *testing.T) {
 		many[i] = `{"offer_id":"` + strings.Repeat("1", i+1) + `"}`
 	}
 	cases := []struct {
-		body     string
-		code     string // "" : accepted
+		body      string
+		code      string // "" : accepted
 		inMessage string
 	}{
 		{`{"name":"Mix","offers":[{"offer_id":"1"}]}`, "", ""},
