@@ -66,6 +66,7 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 	if code := s.admin("POST", "/v2/pb-endpoints", fmt.Sprintf(`{"advertiser_id":%q,"kind":"primary"}`, n.advertiserID), &ep); code != 201 {
 		t.Fatalf("create endpoint: %d", code)
 	}
+	link := s.createSmartLink(map[string]any{"name": "Kept", "offers": []map[string]any{{"offer_id": n.offerID, "weight": 3}}})
 	click := func(s *stack) string {
 		t.Helper()
 		status, location := s.click(fmt.Sprintf("/click/%s?aff_id=%s", n.offerID, n.affiliateID))
@@ -135,6 +136,9 @@ func TestConfigurationSurvivesRedisLoss(t *testing.T) {
 
 	// Everything is back, and the old keys still work.
 	click(s)
+	if status, location := s.click("/s/" + link.Slug + "?aff_id=" + n.affiliateID); status != 302 || !strings.HasPrefix(location, "https://shop.example.com/land?") {
+		t.Errorf("the restored smart link: %d %s", status, location)
+	}
 	var postbacks struct {
 		Data []struct {
 			PostbackID string `json:"postback_id"`
