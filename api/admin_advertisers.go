@@ -31,6 +31,9 @@ func (s *Server) createAdvertiser(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	adv := &model.Advertiser{Name: name, ContactEmail: email, Status: model.StatusActive, CreatedAt: model.FormatTime(now(), model.APITimeLayout)}
+	if !f.conversionIPs(adv) {
+		return
+	}
 	s.createWithKey(ctx, adv, &adv.ID, "adv_", "advertiser")
 }
 
@@ -52,9 +55,26 @@ func (s *Server) patchAdvertiser(ctx *fasthttp.RequestCtx, current *model.Advert
 			}
 		}
 		adv.Status = f.accountStatus(adv.Status)
+		f.conversionIPs(adv)
 		if f.failed {
 			return nil, errAnswered
 		}
 		return adv, nil
 	})
+}
+
+// conversionIPs sets adv's conversion allow list when the form names it,
+// failing the form on a bad one; it reports whether the form is good.
+func (f *form) conversionIPs(adv *model.Advertiser) bool {
+	raw, present := f.fields["conversion_ips"]
+	if !present || f.failed {
+		return !f.failed
+	}
+	list, ferr := model.ParseConversionIPs(raw)
+	if ferr != nil {
+		f.fail(ferr.Code, ferr.Message)
+		return false
+	}
+	adv.ConversionIPs = list
+	return true
 }

@@ -48,9 +48,15 @@ func (s *Server) createOffer(ctx *fasthttp.RequestCtx) {
 // where it stands.
 type adminOffer struct {
 	*model.Offer
-	Revenue    float64   `json:"revenue"`
-	Visibility string    `json:"visibility"`
-	Caps       []capView `json:"caps"`
+	// Revenue is the revenue in force; RevenueFollowsPayout says it is the
+	// payout's, the offer having none of its own (a form that shows it
+	// empty keeps it so).
+	Revenue              float64   `json:"revenue"`
+	RevenueFollowsPayout bool      `json:"revenue_follows_payout"`
+	Visibility           string    `json:"visibility"`
+	Caps                 []capView `json:"caps"`
+	CTITMinSeconds       int64     `json:"ctit_min_seconds"`
+	CTITMaxSeconds       int64     `json:"ctit_max_seconds"`
 }
 
 // capView is a cap and where it stands in its current period: a count, or
@@ -67,7 +73,8 @@ func (s *Server) viewOffer(ctx *fasthttp.RequestCtx, o *model.Offer) (adminOffer
 	if visibility == "" {
 		visibility = model.VisibilityPublic
 	}
-	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), Visibility: visibility, Caps: caps}, err
+	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), RevenueFollowsPayout: o.Revenue == nil, Visibility: visibility, Caps: caps,
+		CTITMinSeconds: o.CTITMinSeconds, CTITMaxSeconds: o.CTITMaxSeconds}, err
 }
 
 // capViews shows the caps of rec (an affiliate's on offer), or of offer

@@ -57,6 +57,7 @@ func (s *Server) endpointCallback(ctx *fasthttp.RequestCtx, id string) {
 
 // convert runs a conversion and answers as seed 002 does.
 func (s *Server) convert(ctx *fasthttp.RequestCtx, scope ingest.Scope, req ingest.Request) {
+	req.SourceIP = s.clientIP(ctx) // for the advertiser's allow list
 	rctx, cancel := requestContext(ctx)
 	defer cancel()
 	res, err := s.deps.Conversions.Convert(rctx, scope, req)
@@ -74,9 +75,10 @@ func (s *Server) convert(ctx *fasthttp.RequestCtx, scope ingest.Scope, req inges
 				"currency":     res.Conversion.Currency,
 			},
 		})
-	case res.Reason == ingest.ReasonCapReached:
+	case res.Rejected():
 		// Seed 002's not-tracked answer, and the conversion as recorded
-		// (rejected) for the advertiser to reconcile against.
+		// (rejected: past a cap, a click-to-conversion bound, an address
+		// not allowed) for the advertiser to reconcile against.
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 			"success": true,
 			"tracked": false,

@@ -213,6 +213,8 @@ func TestContractCheckRejects(t *testing.T) {
 		{"wrong envelope", "POST", "/v2/offers", 400, "application/json", `{"error":{"code":"BAD","message":"x","status":400}}`, "does not validate", ""},
 		{"wrong type", "GET", "/health", 200, "application/json", `{"status":"ok","timestamp":"now"}`, "does not validate", ""},
 		{"missing required field", "POST", "/v1/postbacks", 200, "application/json", `{"status":"active","created_at":"x","url":"u","event":"conversion"}`, "does not validate", ""},
+		{"a conversion's answer with an event's fields", "GET", "/pb/ep_1", 200, "application/json", `{"success":true,"data":{"tracked":true,"conversionId":"conv_1","status":"pending","currency":"USD","event_id":"evt_1","reason":null}}`, "does not validate", ""},
+		{"a tracked answer with not-tracked fields", "POST", "/api/v1/conversions", 200, "application/json", `{"success":true,"tracked":true,"data":{"tracked":true,"conversionId":"conv_1","status":"pending","currency":"USD"}}`, "does not validate", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,6 +67,7 @@ type warehouse interface {
 	PostbackReport(ctx context.Context, q clickhouse.PostbackQuery, each func(*clickhouse.PostbackRow) error) error
 	Conversions(ctx context.Context, q clickhouse.ConversionQuery) ([]model.Conversion, error)
 	CountConversions(ctx context.Context, q clickhouse.ConversionQuery) (uint64, error)
+	CTIT(ctx context.Context, q clickhouse.CTITQuery) ([]clickhouse.CTITBucket, error)
 }
 
 // limiter counts requests against rate limits shared by every process.

@@ -90,9 +90,10 @@ var routeTable = compile([]route{
 	{Route: Route{"PATCH", "/v2/smart-links/{id}"}, handle: withParam((*Server).patchSmartLink)},
 	{Route: Route{"GET", "/v2/pb-endpoints"}, handle: plain((*Server).listEndpoints)},
 
-	// Stats and conversions (admin_stats.go, admin_live_stats.go, admin_conversions.go).
+	// Stats and conversions (admin_stats.go, admin_live_stats.go, admin_ctit.go, admin_conversions.go).
 	{Route: Route{"GET", "/v2/stats"}, handle: plain((*Server).adminStats)},
 	{Route: Route{"GET", "/v2/stats/live"}, handle: plain((*Server).liveStats)},
+	{Route: Route{"GET", "/v2/stats/ctit"}, handle: plain((*Server).adminCTIT)},
 	{Route: Route{"GET", "/v2/conversions"}, handle: plain((*Server).adminConversions)},
 	{Route: Route{"GET", "/v2/conversions/{id}"}, handle: withParam((*Server).adminConversion)},
 	{Route: Route{"PATCH", "/v2/conversions/{id}"}, handle: withParam((*Server).patchConversionAdmin)},

@@ -54,6 +54,10 @@ func (w *fakeWarehouse) Conversions(context.Context, clickhouse.ConversionQuery)
 	return nil, nil
 }
 
+func (w *fakeWarehouse) CTIT(context.Context, clickhouse.CTITQuery) ([]clickhouse.CTITBucket, error) {
+	return make([]clickhouse.CTITBucket, len(clickhouse.CTITBounds)+1), nil
+}
+
 func (w *fakeWarehouse) CountConversions(context.Context, clickhouse.ConversionQuery) (uint64, error) {
 	return 0, nil
 }

@@ -42,6 +42,8 @@ func newHarness(t *testing.T) *harness {
 		"2": {ID: "2", AdvertiserID: "3", Status: model.StatusActive, PayoutType: model.PayoutCPS, Payout: 15, Currency: "EUR", AutoApprove: true},
 		"3": {ID: "3", AdvertiserID: "3", Status: model.StatusPaused, PayoutType: model.PayoutCPA},
 		"4": {ID: "4", AdvertiserID: "9", Status: model.StatusActive, PayoutType: model.PayoutCPA},
+		"5": {ID: "5", AdvertiserID: "3", Status: model.StatusActive, PayoutType: model.PayoutCPA, Payout: 30, Currency: "USD",
+			CTITMinSeconds: 10, CTITMaxSeconds: 3600},
 	}
 	config := DefaultConfiguration()
 	config.FreshClickWait = 300 * time.Millisecond
@@ -378,5 +380,42 @@ func TestSecondaryEvents(t *testing.T) {
 	})
 	if q.ClickID != "C" || q.Type != "pageview" || q.Secure != "K" {
 		t.Errorf("query event %+v", q)
+	}
+}
+
+// An offer's click-to-conversion bounds: 2 s after the click is too soon
+// and an hour and a second too late, each acknowledged and published as
+// rejected with its reason, paying nothing; the bounds themselves pass.
+func TestClickToConversionBounds(t *testing.T) {
+	h := newHarness(t)
+	cases := []struct {
+		age    time.Duration
+		reason string
+	}{
+		{2 * time.Second, ReasonCTITTooShort},
+		{10 * time.Second, ""},
+		{time.Hour, ""},
+		{time.Hour + time.Second, ReasonCTITTooLong},
+	}
+	for i, c := range cases {
+		res, err := convert(t, h, `{"click_id":"`+h.click(t, "5", c.age)+`","txid":"B-`+string(rune('a'+i))+`"}`)
+		if err != nil {
+			t.Fatalf("%v after the click: %v", c.age, err)
+		}
+		published := h.producer.msgs[len(h.producer.msgs)-1]
+		var conv model.Conversion
+		if err := json.Unmarshal(published.Value, &conv); err != nil {
+			t.Fatal(err)
+		}
+		if c.reason == "" {
+			if !res.Tracked || conv.Reason != "" || conv.PayoutMicros != 30_000_000 {
+				t.Errorf("%v after the click: %+v, published %+v; want tracked, paying 30", c.age, res, conv)
+			}
+			continue
+		}
+		if res.Tracked || !res.Rejected() || res.Reason != c.reason || res.Message == "" ||
+			conv.Status != model.ConversionRejected || conv.Reason != c.reason || conv.PayoutMicros != 0 || conv.RevenueMicros != 0 {
+			t.Errorf("%v after the click: %+v, published %+v; want rejected for %s, paying nothing", c.age, res, conv, c.reason)
+		}
 	}
 }

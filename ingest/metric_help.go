@@ -5,7 +5,7 @@ import "github.com/clickrelay/clickrelay/internal/promtext"
 // MetricHelp describes the conversion intake's metrics for /metrics.
 func MetricHelp() promtext.Help {
 	return promtext.Help{
-		"clickrelay_conversions_total":                       "Conversions received, by result: tracked, not_tracked (a duplicate), cap_reached (recorded as rejected past a reached cap), invalid, or unavailable (answered 503).",
+		"clickrelay_conversions_total":                       "Conversions received, by result: tracked, not_tracked (a duplicate), cap_reached (recorded as rejected past a reached cap), ctit_too_short and ctit_too_long (recorded as rejected outside the offer's click-to-conversion bounds), ip_not_allowed (recorded as rejected from an address outside the advertiser's allow list), invalid, or unavailable (answered 503).",
 		"clickrelay_events_total":                            "Secondary events tracked on conversions.",
 		"clickrelay_conversion_fresh_click_waits_total":      "Conversions that waited for their click, minted moments before, to reach Redis, and found it.",
 		"clickrelay_conversion_status_changes_total":         "Conversion status changes (approve, reject, reverse) applied.",

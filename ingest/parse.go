@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type Request struct {
 	// Secure is the API key when sent in the body or query (seed 002's
 	// "secure" field).
 	Secure string
+	// SourceIP is where the request came from (behind trusted proxies),
+	// for the advertiser's allow list; set by the caller, never parsed.
+	SourceIP netip.Addr
 }
 
 // The names seed 002 accepts for each field, the canonical one first.

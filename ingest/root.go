@@ -28,6 +28,7 @@ import (
 type catalog interface {
 	Offer(idOrSlug string) *model.Offer
 	OfferAffiliate(offerID, affiliateID string) *model.OfferAffiliate
+	Advertiser(id string) *model.Advertiser
 }
 
 // conversionCaps are the caps a conversion counts against (caps.Caps).
@@ -104,7 +105,8 @@ type Service struct {
 
 	tracked, duplicates, invalid, unavailable, eventsTracked, freshWaits *metrics.Counter
 	statusChanges, republished, clickPending, clicksFromWarehouse        *metrics.Counter
-	capReached                                                           *metrics.Counter
+	// rejected counts the conversions taken as rejected, by reason.
+	rejected map[string]*metrics.Counter
 	// warehouseLookup times the cold path's ClickHouse read.
 	warehouseLookup *promtext.Histogram
 }
@@ -130,7 +132,6 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		tests:         deps.Tests,
 		tracked:       set.NewCounter(`clickrelay_conversions_total{result="tracked"}`),
 		duplicates:    set.NewCounter(`clickrelay_conversions_total{result="not_tracked"}`),
-		capReached:    set.NewCounter(`clickrelay_conversions_total{result="cap_reached"}`),
 		invalid:       set.NewCounter(`clickrelay_conversions_total{result="invalid"}`),
 		unavailable:   set.NewCounter(`clickrelay_conversions_total{result="unavailable"}`),
 		eventsTracked: set.NewCounter(`clickrelay_events_total`),
@@ -145,6 +146,10 @@ func New(deps Dependencies, config Configuration) (*Service, error) {
 		clicks:              deps.Clicks,
 		statuses:            deps.Statuses,
 		caps:                deps.Caps,
+	}
+	s.rejected = make(map[string]*metrics.Counter, len(rejectionMessages))
+	for reason := range rejectionMessages {
+		s.rejected[reason] = set.NewCounter(`clickrelay_conversions_total{result="` + reason + `"}`)
 	}
 	s.hotLog = hotlog.Sampled(s.log)
 	if s.now == nil {
@@ -172,7 +177,13 @@ const (
 	ReasonCustomerLimit   = "cpa_customer_limit"
 	ReasonClickLimit      = "cpa_click_limit"
 	ReasonCapReached      = model.ReasonCapReached
+	ReasonCTITTooShort    = model.ReasonCTITTooShort
+	ReasonCTITTooLong     = model.ReasonCTITTooLong
+	ReasonIPNotAllowed    = model.ReasonIPNotAllowed
 	msgCapReached         = "Conversion received. The offer's cap is reached: it is recorded as rejected and pays nothing."
+	msgCTITTooShort       = "Conversion received. It came sooner after its click than the offer allows: it is recorded as rejected and pays nothing."
+	msgCTITTooLong        = "Conversion received. It came later after its click than the offer allows: it is recorded as rejected and pays nothing."
+	msgIPNotAllowed       = "Conversion received. It came from an address outside the advertiser's allow list: it is recorded as rejected and pays nothing."
 	defaultGoal           = "purchase"
 	msgDuplicateTxID      = "Conversion received. A conversion with this transaction ID was already recorded."
 	msgCustomerLimit      = "Conversion received. This customer already converted under this CPA offer."
@@ -190,10 +201,25 @@ const (
 
 // Result is the answer to a conversion that passed validation.
 type Result struct {
-	Tracked    bool
-	Conversion *model.Conversion // when tracked
-	Reason     string            // when not tracked
+	Tracked bool
+	// Conversion is what was recorded: tracked, or taken as rejected with
+	// its Reason (Rejected).
+	Conversion *model.Conversion
+	Reason     string // when not tracked
 	Message    string
+}
+
+// Rejected reports whether the conversion was recorded as rejected at
+// intake (past a cap, a click-to-conversion bound, an address not allowed):
+// acknowledged, kept in the log, paying nothing.
+func (r Result) Rejected() bool {
+	return !r.Tracked && r.Conversion != nil && r.Conversion.Reason != ""
+}
+
+// rejectionMessages are what the advertiser is told of each reason a
+// conversion was taken as rejected.
+var rejectionMessages = map[string]string{
+	ReasonCapReached: msgCapReached, ReasonCTITTooShort: msgCTITTooShort, ReasonCTITTooLong: msgCTITTooLong, ReasonIPNotAllowed: msgIPNotAllowed,
 }
 
 // ErrUnavailable means the conversion could not be made durable: answer 503.
@@ -216,13 +242,16 @@ func (s *Service) Convert(ctx context.Context, scope Scope, req Request) (Result
 		return res, s.count(err)
 	case res.Tracked:
 		s.tracked.Inc()
-	case res.Reason == ReasonCapReached:
-		s.capReached.Inc()
+	case res.Rejected():
+		s.rejectedFor(res.Reason).Inc()
 	default:
 		s.duplicates.Inc()
 	}
 	return res, nil
 }
+
+// rejectedFor is the counter of conversions taken as rejected for reason.
+func (s *Service) rejectedFor(reason string) *metrics.Counter { return s.rejected[reason] }
 
 // count counts a refusal as invalid (a *FieldError) or unavailable.
 func (s *Service) count(err error) error {
@@ -272,6 +301,12 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 		return Result{}, err
 	}
 
+	// From an address its advertiser does not send from, or outside the
+	// offer's click-to-conversion bounds, it is recorded as rejected, as
+	// past a cap: acknowledged, kept in the log, paying nothing.
+	if reason := s.brokenRule(offer, click, req, now); reason != "" {
+		rejectAtIntake(conv, reason)
+	}
 	claims := dedupeClaims(offer, conv)
 	body, err := json.Marshal(conv)
 	if err != nil {
@@ -282,12 +317,12 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 	var caps []redis.CapCount
 	var capped *model.Conversion
 	var rejected []byte
-	if s.caps != nil {
+	if s.caps != nil && conv.Reason == "" {
 		caps = s.caps.ConversionCounts(offer, s.catalog.OfferAffiliate(offer.ID, conv.AffiliateID), conv.PayoutMicros, conv.RevenueMicros, now)
 	}
 	if len(caps) > 0 {
 		c := *conv
-		c.Status, c.Reason, c.PayoutMicros, c.RevenueMicros = model.ConversionRejected, model.ReasonCapReached, 0, 0
+		rejectAtIntake(&c, ReasonCapReached)
 		capped = &c
 		if rejected, err = json.Marshal(capped); err != nil {
 			return Result{}, fmt.Errorf("encoding a conversion: %w", err)
@@ -323,12 +358,27 @@ func (s *Service) convert(ctx context.Context, scope Scope, req Request) (Result
 }
 
 // resultOf answers a conversion recorded: tracked, or acknowledged and not
-// tracked past a reached cap.
+// tracked, taken as rejected (its Reason).
 func resultOf(conv *model.Conversion) Result {
-	if conv.Reason == model.ReasonCapReached {
-		return Result{Conversion: conv, Reason: ReasonCapReached, Message: msgCapReached}
+	if conv.Reason != "" {
+		return Result{Conversion: conv, Reason: conv.Reason, Message: rejectionMessages[conv.Reason]}
 	}
 	return Result{Tracked: true, Conversion: conv}
+}
+
+// rejectAtIntake makes conv a conversion taken as rejected for reason:
+// paying nothing, counted as rejected, firing no postback.
+func rejectAtIntake(conv *model.Conversion, reason string) {
+	conv.Status, conv.Reason, conv.PayoutMicros, conv.RevenueMicros = model.ConversionRejected, reason, 0, 0
+}
+
+// brokenRule is the conversion rule a conversion on click, reported by req
+// at now, breaks (ReasonIPNotAllowed, ReasonCTITTooShort, ...), or "".
+func (s *Service) brokenRule(offer *model.Offer, click *model.Click, req Request, now time.Time) string {
+	if adv := s.catalog.Advertiser(offer.AdvertiserID); adv != nil && !adv.AllowsConversionFrom(req.SourceIP) {
+		return ReasonIPNotAllowed
+	}
+	return offer.CTITReason(click.Time, now.UnixMilli())
 }
 
 // releaseCaps takes back what a conversion that was not recorded added to

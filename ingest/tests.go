@@ -20,6 +20,7 @@ type fakeCatalog map[string]*model.Offer
 
 func (c fakeCatalog) Offer(id string) *model.Offer                        { return c[id] }
 func (c fakeCatalog) OfferAffiliate(string, string) *model.OfferAffiliate { return nil }
+func (c fakeCatalog) Advertiser(string) *model.Advertiser                 { return nil }
 
 // memoryStore mimics the Redis semantics the service relies on: claims are
 // all or nothing and released only by their owner.

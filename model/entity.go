@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Kind names a class of entity. It is part of storage keys and of cache
 // invalidation messages, so its values never change.
@@ -46,6 +49,10 @@ type Advertiser struct {
 	ContactEmail string `json:"contact_email"`
 	Status       string `json:"status"`
 	CreatedAt    string `json:"created_at"`
+	// ConversionIPs are the addresses its conversions may come from (its
+	// servers'); empty, any. A conversion from elsewhere is taken as
+	// rejected (ReasonIPNotAllowed).
+	ConversionIPs []netip.Prefix `json:"conversion_ips,omitempty"`
 }
 
 // Affiliate sends traffic through tracking links and receives postbacks.

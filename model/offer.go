@@ -45,8 +45,14 @@ type Offer struct {
 	// is public), Caps what it may take per period.
 	Visibility string `json:"visibility,omitempty"`
 	Caps       []Cap  `json:"caps,omitempty"`
-	CreatedAt  string `json:"created_at"`
-	UpdatedAt  string `json:"updated_at"`
+	// CTITMinSeconds and CTITMaxSeconds bound the time from a click to its
+	// conversion (0: no bound): a conversion sooner than the minimum is a
+	// bot's, one past the maximum not the affiliate's. Either is taken as
+	// rejected (ReasonCTITTooShort, ReasonCTITTooLong).
+	CTITMinSeconds int64  `json:"ctit_min_seconds,omitempty"`
+	CTITMaxSeconds int64  `json:"ctit_max_seconds,omitempty"`
+	CreatedAt      string `json:"created_at"`
+	UpdatedAt      string `json:"updated_at"`
 }
 
 // RevenueOrPayout is what the advertiser pays per conversion (or click, or
@@ -102,6 +108,8 @@ const (
 	MaxOSVersionLen      = 64
 	// MaxPayout bounds a CPA / CPC payout so sums stay exact in micros.
 	MaxPayout = 1_000_000
+	// MaxCTITSeconds bounds a click-to-conversion bound: a year.
+	MaxCTITSeconds = 365 * 24 * 3600
 )
 
 // FieldError is a rejected field, with the error code and message of the
@@ -132,7 +140,7 @@ func invalidField(field, message string) *FieldError {
 // the one seed 003 lists first.
 var offerFieldOrder = []string{
 	"name", "tracking_url", "external_platform", "external_id", "advertiser_id",
-	"payout", "revenue", "payout_type", "visibility", "caps", "filter_bots", "status", "metadata", "countries",
+	"payout", "revenue", "payout_type", "visibility", "caps", "ctit_min_seconds", "ctit_max_seconds", "filter_bots", "status", "metadata", "countries",
 	"os", "currency", "fallback_url", "auto_approve", "preview_url", "vertical",
 	"icon", "package", "conversion_flow", "os_version",
 }
@@ -226,6 +234,20 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 			return err
 		}
 		o.Caps = caps
+	case "ctit_min_seconds", "ctit_max_seconds":
+		dst := &o.CTITMinSeconds
+		if name == "ctit_max_seconds" {
+			dst = &o.CTITMaxSeconds
+		}
+		if null {
+			*dst = 0
+			return nil
+		}
+		var n int64
+		if json.Unmarshal(raw, &n) != nil || n < 0 || n > MaxCTITSeconds {
+			return invalidField(name, fmt.Sprintf("%s must be a whole number of seconds from 0 (no bound) to %d, or null.", name, MaxCTITSeconds))
+		}
+		*dst = n
 	case "payout_type":
 		s, ok := jsonString(raw)
 		switch {
@@ -344,7 +366,24 @@ func ValidateOffer(o *Offer) *FieldError {
 	if o.IsPercentage() && o.RevenueOrPayout() > 100 {
 		return invalidField("revenue", "revenue is a percentage of the sale for cps and revshare offers and must be between 0 and 100.")
 	}
+	if o.CTITMinSeconds > 0 && o.CTITMaxSeconds > 0 && o.CTITMaxSeconds < o.CTITMinSeconds {
+		return invalidField("ctit_max_seconds", "ctit_max_seconds must not be below ctit_min_seconds.")
+	}
 	return nil
+}
+
+// CTITReason is why a conversion made at ms (Unix milliseconds) on a click
+// made at clickMs breaks the offer's click-to-conversion bounds
+// (ReasonCTITTooShort, ReasonCTITTooLong), or "" when it does not.
+func (o *Offer) CTITReason(clickMs, ms int64) string {
+	elapsed := ms - clickMs
+	switch {
+	case o.CTITMinSeconds > 0 && elapsed < o.CTITMinSeconds*1000:
+		return ReasonCTITTooShort
+	case o.CTITMaxSeconds > 0 && elapsed > o.CTITMaxSeconds*1000:
+		return ReasonCTITTooLong
+	}
+	return ""
 }
 
 // validLinkTemplate accepts an absolute http(s) URL whose scheme and host are

@@ -316,9 +316,11 @@ func events(c *model.Conversion) []string {
 // disabled one, whose delivery deliver keeps in the dead letter). Test
 // conversions fire nothing.
 func (w *Worker) match(c *model.Conversion) []*job {
-	// A conversion past a reached cap was never the affiliate's: it fires
+	// A conversion taken as rejected at intake (past a reached cap, outside
+	// its offer's click-to-conversion bounds, from an address its
+	// advertiser does not send from) was never the affiliate's: it fires
 	// nothing, whatever its status later becomes.
-	if c.Test || c.Reason == model.ReasonCapReached {
+	if c.Test || c.Reason != "" {
 		return nil
 	}
 	var jobs []*job

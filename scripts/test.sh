@@ -44,6 +44,12 @@ install_chromium
 # test of a listener that fails.
 command -v ss >/dev/null || apt_install iproute2
 
+# Redocly CLI and Spectral lint api/openapi.json in api's TestOpenAPILint:
+# npm installs them, at the versions scripts/openapi-lint/package-lock.json
+# pins, into .tools/npm (once; again when the lock file changes). They need
+# Node.js 20.19+ with npm on PATH.
+"$root/scripts/openapi-lint.sh" install
+
 export CLICKRELAY_DATA_DIR=$root/.data/test
 export REDIS_PORT=16379 CLICKHOUSE_PORT=19000 CLICKHOUSE_HTTP_PORT=18123
 rm -rf "$CLICKRELAY_DATA_DIR"

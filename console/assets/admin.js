@@ -339,10 +339,10 @@ function offerForm(o, advertisers, submitLabel) {
     tracking_url: inp("tracking_url", { value: o.tracking_url || "", placeholder: "https://advertiser.example/lp?click={click_id}" }),
     payout: inp("payout", { type: "number", step: "0.01", min: "0", value: amountValue(o.payout) }),
     // The API answers the revenue in force, the payout's when the offer has
-    // none of its own: shown empty then, so that saving leaves it following
-    // the payout.
+    // none of its own (revenue_follows_payout): shown empty then, so that
+    // saving leaves it following the payout.
     revenue: inp("revenue", { type: "number", step: "0.01", min: "0", placeholder: "same as payout",
-      value: o.revenue !== undefined && o.revenue !== o.payout ? amountValue(o.revenue) : "" }),
+      value: o.id && !o.revenue_follows_payout ? amountValue(o.revenue) : "" }),
     visibility: h("select", { name: "visibility", id: "offer-visibility" }, visibilities.map(([v, label]) =>
       h("option", { value: v, selected: v === (o.visibility || "public") }, label))),
     payout_type: h("select", { name: "payout_type", id: "offer-payout-type" }, payoutTypes.map((t) => h("option", { value: t, selected: t === (o.payout_type || "cpa") }, t))),

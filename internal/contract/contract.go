@@ -38,11 +38,28 @@ func Load(document []byte) (*Validator, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("openapi.json is not a valid OpenAPI document: %w", err)
 	}
-	router, err := legacy.NewRouter(doc)
+	router, err := legacy.NewRouter(sameOrigin(doc))
 	if err != nil {
 		return nil, fmt.Errorf("openapi.json: cannot route its paths: %w", err)
 	}
 	return &Validator{Doc: doc, router: router}, nil
+}
+
+// sameOrigin is doc as the router matches requests against it. The
+// document's one server is "/": relative to where the document is served,
+// the server under test, whatever its address. That is what a document
+// without servers means too, and kin-openapi's router matches a server's
+// URL against the request's absolute URL, so it routes on a copy without
+// them. Any other server list is kept, and routes as kin-openapi does.
+func sameOrigin(doc *openapi3.T) *openapi3.T {
+	for _, s := range doc.Servers {
+		if s == nil || s.URL != "/" {
+			return doc
+		}
+	}
+	routed := *doc
+	routed.Servers = nil
+	return &routed
 }
 
 // maxExcerpt bounds the body quoted in an error.

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -54,6 +55,48 @@ func Tool(t testing.TB, name, pkg string) string {
 	}
 	t.Skipf("%s is not installed: apt-get install %s", name, pkg)
 	return ""
+}
+
+// NodeTool returns the path of a command from the npm packages
+// scripts/openapi-lint.sh installs into .tools/npm at the module's root
+// (scripts/test.sh runs it first), such as the OpenAPI linters. Missing, or
+// without node on PATH to run it, it skips the test, or fails it under
+// CLICKRELAY_TEST_REQUIRE_SERVICES=1.
+func NodeTool(t testing.TB, name string) string {
+	t.Helper()
+	path := filepath.Join(ModuleRoot(t), ".tools", "npm", "node_modules", ".bin", name)
+	_, err := os.Stat(path)
+	if err == nil {
+		_, err = exec.LookPath("node")
+	}
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CLICKRELAY_TEST_REQUIRE_SERVICES") == "1" {
+		t.Fatalf("%s cannot run (%v): scripts/openapi-lint.sh install puts it in .tools/npm, and CLICKRELAY_TEST_REQUIRE_SERVICES=1 requires it", name, err)
+	}
+	t.Skipf("%s cannot run (%v): scripts/openapi-lint.sh install puts it in .tools/npm", name, err)
+	return ""
+}
+
+// ModuleRoot returns the directory of the module's go.mod: a test runs in
+// its package's directory, somewhere below it.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }
 
 // Token returns a random hex string, for names tests must not share.
