@@ -37,12 +37,12 @@ func (t *Tracker) HandleSmartLink(ctx *fasthttp.RequestCtx) {
 	t.see(ctx, &v)
 	switch {
 	case link.Status != model.StatusActive:
-		t.unrouted(ctx, link, affiliate, &v, model.ClickPaused)
+		t.turnAwayLink(ctx, link, affiliate, &v, model.ClickPaused)
 		return
 	// The network's traffic controls, before any offer is tried: a visitor
 	// they refuse is no offer's.
 	case t.deniedByNetwork(&v):
-		t.unrouted(ctx, link, affiliate, &v, model.ClickDenied)
+		t.turnAwayLink(ctx, link, affiliate, &v, model.ClickDenied)
 		return
 	}
 	var offers [model.MaxSmartLinkOffers]*model.Offer
@@ -57,19 +57,19 @@ func (t *Tracker) HandleSmartLink(ctx *fasthttp.RequestCtx) {
 		return t.judge(offer, rec, &v) == ""
 	})
 	if chosen < 0 {
-		t.unrouted(ctx, link, affiliate, &v, model.ClickUnrouted)
+		t.turnAwayLink(ctx, link, affiliate, &v, model.ClickUnrouted)
 		return
 	}
 	t.metrics.smartLinkRouted.Inc()
 	t.serveVia(ctx, link, offers[chosen], affiliate, recs[chosen], &v, "")
 }
 
-// unrouted answers a smart link's click that no offer takes (outcome
+// turnAwayLink answers a smart link's click that no offer takes (outcome
 // model.ClickUnrouted), or that the link itself turns away (model.ClickPaused:
 // the link is not active; model.ClickDenied: the network's traffic
 // controls): the link's fallback URL, or a 404. The click is stored for the
 // stats with the link and no offer, in Kafka only.
-func (t *Tracker) unrouted(ctx *fasthttp.RequestCtx, link *model.SmartLink, affiliate *model.Affiliate, v *visitor, outcome string) {
+func (t *Tracker) turnAwayLink(ctx *fasthttp.RequestCtx, link *model.SmartLink, affiliate *model.Affiliate, v *visitor, outcome string) {
 	var values macro.Values
 	t.clickValues(ctx, &values, affiliate, v)
 	values.SetString(macro.SmartLinkID, link.ID)
