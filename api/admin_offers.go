@@ -51,6 +51,16 @@ type adminOffer struct {
 	Revenue    float64   `json:"revenue"`
 	Visibility string    `json:"visibility"`
 	Caps       []capView `json:"caps"`
+	// Targeting is always shown: {} when the offer has none.
+	Targeting *model.Targeting `json:"targeting"`
+}
+
+// targetingView shows t, {} for none.
+func targetingView(t *model.Targeting) *model.Targeting {
+	if t == nil {
+		return &model.Targeting{}
+	}
+	return t
 }
 
 // capView is a cap and where it stands in its current period: a count, or
@@ -67,7 +77,7 @@ func (s *Server) viewOffer(ctx *fasthttp.RequestCtx, o *model.Offer) (adminOffer
 	if visibility == "" {
 		visibility = model.VisibilityPublic
 	}
-	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), Visibility: visibility, Caps: caps}, err
+	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), Visibility: visibility, Caps: caps, Targeting: targetingView(o.Targeting)}, err
 }
 
 // capViews shows the caps of rec (an affiliate's on offer), or of offer
