@@ -92,9 +92,11 @@ func (t *Tracker) see(ctx *fasthttp.RequestCtx, v *visitor) {
 }
 
 // deniedByNetwork reports whether the network's traffic controls refuse
-// v (its address or its user agent is on a block list), before any
-// offer's rules: such a click is turned away as model.ClickDenied. It
-// reads memory only.
+// v, as see read it (its address or its user agent is on a block list).
+// Every handler asks it before any offer's rules (a smart link before it
+// tries an offer): such a click is turned away as model.ClickDenied, to
+// the offer's fallback or a 404. It reads memory only, and the user
+// agent's verdict was cached with the agent.
 func (t *Tracker) deniedByNetwork(v *visitor) bool {
 	return v.network != nil && (v.uaBlocked || v.network.BlocksIP(v.ip))
 }
