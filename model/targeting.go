@@ -181,17 +181,19 @@ func (l *Lang) String() string { return string(l.tag[:l.n]) }
 
 // Targeting's compiled form.
 type compiledTargeting struct {
-	countries     countryRule
-	devices       bitRule
-	os            bitRule
-	browsers      bitRule
-	versionsIn    []versionRange
-	versionsEx    []versionRange
-	languagesIn   map[string]struct{}
-	languagesEx   map[string]struct{}
-	ipsIn, ipsEx  *IPSet
-	schedule      *WeekHours
-	rules, values int
+	countries    countryRule
+	devices      bitRule
+	os           bitRule
+	browsers     bitRule
+	versionsIn   []versionRange
+	versionsEx   []versionRange
+	languagesIn  map[string]struct{}
+	languagesEx  map[string]struct{}
+	ipsIn, ipsEx *IPSet
+	schedule     *WeekHours
+	// rules counts the include and exclude lists, and the schedule: none
+	// is no targeting.
+	rules int
 }
 
 // bitRule is an include and an exclude set of a small vocabulary.
@@ -299,15 +301,6 @@ func langMatches(set map[string]struct{}, l *Lang) bool {
 		}
 	}
 	return false
-}
-
-// Rules is how many kinds of rule (include and exclude lists, and a
-// schedule) the targeting holds, and Values how many values they list.
-func (t *Targeting) Rules() (rules, values int) {
-	if t == nil {
-		return 0, 0
-	}
-	return t.c.rules, t.c.values
 }
 
 // MarshalJSON writes the targeting as the API shows it: each kind of rule
@@ -730,7 +723,6 @@ func (t *Targeting) compile() {
 		if len(r.Exclude) > 0 {
 			c.rules++
 		}
-		c.values += len(r.Include) + len(r.Exclude)
 	}
 	for _, r := range []*ListRule{s.Countries, s.Devices, s.OS, s.Browsers, s.Languages, s.IPs} {
 		count(r)
@@ -749,7 +741,6 @@ func (t *Targeting) compile() {
 		if len(r.Exclude) > 0 {
 			c.rules++
 		}
-		c.values += len(r.Include) + len(r.Exclude)
 	}
 	if r := s.Languages; r != nil {
 		c.languagesIn, c.languagesEx = languageSet(r.Include), languageSet(r.Exclude)
@@ -759,7 +750,6 @@ func (t *Targeting) compile() {
 	}
 	if len(s.Schedule) > 0 {
 		c.rules++
-		c.values += len(s.Schedule)
 		c.schedule = &WeekHours{}
 		for _, w := range s.Schedule {
 			days, hours := w.Days, w.Hours

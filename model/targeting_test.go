@@ -224,15 +224,18 @@ func TestTargetingAdmitsDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// benchTargeting is 20 rules, every kind.
+// benchTargeting is 20 rules of every kind: 12 include or exclude lists
+// (countries, devices, OS, browsers, languages, IP ranges), 5 OS version
+// ranges and 3 schedule windows.
 const benchTargeting = `{"countries":{"include":["US","CA","GB","DE","FR","BR","PT","ES","IT","NL"],"exclude":["CN","RU"]},
 	"devices":{"include":["mobile","tablet"],"exclude":["desktop"]},
 	"os":{"include":["android","ios"],"exclude":["windows"]},
-	"os_versions":{"include":[{"os":"android","min":"10","max":"14"},{"os":"ios","min":"16"}],"exclude":[{"os":"android","max":"9"}]},
+	"os_versions":{"include":[{"os":"android","min":"10","max":"14"},{"os":"ios","min":"16"},{"os":"ios","min":"15.4","max":"15.8"}],
+		"exclude":[{"os":"android","max":"9"},{"os":"ios","max":"12"}]},
 	"browsers":{"include":["chrome","safari","samsung"],"exclude":["ie"]},
 	"languages":{"include":["pt","en","es"],"exclude":["pt-PT"]},
 	"ips":{"include":["203.0.113.0/24","198.51.100.0/24","2001:db8::/32"],"exclude":["10.0.0.0/8","203.0.113.128/25"]},
-	"schedule":[{"days":["mon","tue","wed","thu","fri"],"hours":[8,9,10,11,12,13,14,15,16,17,18,19,20]},{"days":["sat","sun"]}]}`
+	"schedule":[{"days":["mon","tue","wed","thu","fri"],"hours":[8,9,10,11,12,13,14,15,16,17,18,19,20]},{"days":["sat","sun"]},{"days":["fri"],"hours":[21,22]}]}`
 
 func BenchmarkTargetingAdmits(b *testing.B) {
 	tg := mustTargeting(b, benchTargeting)
