@@ -19,10 +19,13 @@ const (
 	// KindOfferAffiliate is an affiliate's record on an offer, its ID
 	// OfferAffiliateID(offer, affiliate).
 	KindOfferAffiliate Kind = "offer_affiliate"
+	// KindTrafficControls is the network's block lists, one entity of ID
+	// TrafficControlsID.
+	KindTrafficControls Kind = "traffic_controls"
 )
 
 // Kinds lists every kind, in the order a catalog loads them.
-var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate}
+var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate, KindTrafficControls}
 
 // Entity is what the entity store persists and every process caches.
 type Entity interface {
@@ -202,6 +205,8 @@ func NewEntity(kind Kind) Entity {
 		return &Endpoint{}
 	case KindOfferAffiliate:
 		return &OfferAffiliate{}
+	case KindTrafficControls:
+		return &TrafficControls{}
 	}
 	return nil
 }

@@ -5,8 +5,8 @@ import "github.com/clickrelay/clickrelay/internal/promtext"
 // MetricHelp describes the tracker's metrics for /metrics.
 func MetricHelp() promtext.Help {
 	return promtext.Help{
-		"clickrelay_clicks_total":                "Clicks answered, by outcome: redirected (a 302 to the offer's landing page), off_target (a visitor outside the offer's targeting) and paused (an offer not active), blocked (an affiliate without access to the offer, or a sub-ID the offer blocks from it) and capped (past a click cap reached), each sent to the fallback URL or answered 404, and not_found (no such offer or affiliate).",
-		"clickrelay_click_fallbacks_total":       "Clicks turned away (off_target, paused, blocked, capped) and sent to the offer's fallback URL.",
+		"clickrelay_clicks_total":                "Clicks answered, by outcome: redirected (a 302 to the offer's landing page), off_target (a visitor outside the offer's targeting) and paused (an offer not active), blocked (an affiliate without access to the offer, or a sub-ID the offer blocks from it), capped (past a click cap reached) and denied (an IP address or user agent on the network's traffic controls), each sent to the fallback URL or answered 404, and not_found (no such offer or affiliate).",
+		"clickrelay_click_fallbacks_total":       "Clicks turned away (off_target, paused, blocked, capped, denied) and sent to the offer's fallback URL.",
 		"clickrelay_click_redis_errors_total":    "Clicks whose Redis write failed at first (they are retried).",
 		"clickrelay_clicks_shipped_total":        "Clicks written to Kafka.",
 		"clickrelay_click_ship_errors_total":     "Kafka produce requests of clicks that failed.",

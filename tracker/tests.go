@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
@@ -23,7 +24,10 @@ type fakeCatalog struct {
 	offers     map[string]*model.Offer
 	affiliates map[string]*model.Affiliate
 	records    map[string]*model.OfferAffiliate // by model.OfferAffiliateID
+	controls   atomic.Pointer[model.TrafficControls]
 }
+
+func (c *fakeCatalog) TrafficControls() *model.TrafficControls { return c.controls.Load() }
 
 func (c *fakeCatalog) OfferBytes(id []byte) *model.Offer         { return c.offers[string(id)] }
 func (c *fakeCatalog) AffiliateBytes(id []byte) *model.Affiliate { return c.affiliates[string(id)] }

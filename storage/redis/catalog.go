@@ -42,6 +42,8 @@ type Catalog struct {
 	// offerAffiliates holds affiliates' records on offers, by offer then
 	// affiliate: the click path finds one with two map lookups.
 	offerAffiliates map[string]map[string]*model.OfferAffiliate
+	// trafficControls are the network's block lists; nil: none set.
+	trafficControls *model.TrafficControls
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
 	affiliatesByAppID    map[string]*model.Affiliate
@@ -94,7 +96,7 @@ func (cat *Catalog) empty() bool {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+
-		len(cat.offerAffiliates)+len(cat.keys) == 0
+		len(cat.offerAffiliates)+len(cat.keys) == 0 && cat.trafficControls == nil
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id
@@ -134,6 +136,7 @@ func (cat *Catalog) reset() {
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
 	cat.offerAffiliates = map[string]map[string]*model.OfferAffiliate{}
+	cat.trafficControls = nil
 	cat.offersBySlug = map[string]*model.Offer{}
 	cat.affiliatesByAppID = map[string]*model.Affiliate{}
 	cat.postbacksByAffiliate = map[string][]*model.Postback{}
@@ -256,6 +259,16 @@ func (cat *Catalog) OfferAffiliateBytes(offerID string, affiliateID []byte) *mod
 	r := cat.offerAffiliates[offerID][string(affiliateID)]
 	cat.mu.RUnlock()
 	return r
+}
+
+// TrafficControls returns the network's traffic controls, nil when none
+// were ever set. The click path reads them on every click: it does not
+// allocate.
+func (cat *Catalog) TrafficControls() *model.TrafficControls {
+	cat.mu.RLock()
+	c := cat.trafficControls
+	cat.mu.RUnlock()
+	return c
 }
 
 // OfferAffiliates returns the records of every affiliate on the offer, by
@@ -417,6 +430,8 @@ func (cat *Catalog) putLocked(e model.Entity) {
 			cat.offerAffiliates[e.OfferID] = byAffiliate
 		}
 		byAffiliate[e.AffiliateID] = e
+	case *model.TrafficControls:
+		cat.trafficControls = e
 	}
 }
 
@@ -447,6 +462,10 @@ func (cat *Catalog) entityLocked(kind model.Kind, id string) model.Entity {
 		offerID, affiliateID, _ := model.SplitOfferAffiliateID(id)
 		if e := cat.offerAffiliates[offerID][affiliateID]; e != nil {
 			return e
+		}
+	case model.KindTrafficControls:
+		if cat.trafficControls != nil {
+			return cat.trafficControls
 		}
 	}
 	return nil
@@ -487,6 +506,8 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 				delete(cat.offerAffiliates, offerID)
 			}
 		}
+	case model.KindTrafficControls:
+		cat.trafficControls = nil
 	}
 }
 
@@ -562,6 +583,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	}
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
 	cat.postbacks, cat.endpoints, cat.offerAffiliates = fresh.postbacks, fresh.endpoints, fresh.offerAffiliates
+	cat.trafficControls = fresh.trafficControls
 	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
 	cat.mu.Unlock()
