@@ -29,15 +29,17 @@ type offerAffiliateView struct {
 	PayoutInForce float64           `json:"payout_in_force"`
 	Caps          []capView         `json:"caps"`
 	BlockedSubs   model.BlockedSubs `json:"blocked_subs"`
-	CreatedAt     string            `json:"created_at"`
-	UpdatedAt     string            `json:"updated_at"`
+	// Targeting narrows the offer's for this affiliate ({}: none).
+	Targeting *model.Targeting `json:"targeting"`
+	CreatedAt string           `json:"created_at"`
+	UpdatedAt string           `json:"updated_at"`
 }
 
 func (s *Server) viewOfferAffiliate(ctx *fasthttp.RequestCtx, offer *model.Offer, rec *model.OfferAffiliate) (offerAffiliateView, error) {
 	caps, err := s.capViews(ctx, offer, rec)
 	v := offerAffiliateView{OfferID: offer.ID, OfferName: offer.Name, AffiliateID: rec.AffiliateID, Access: rec.Access,
 		Payout: rec.Payout, PayoutInForce: model.TermsFor(offer, rec).Payout, Caps: caps, BlockedSubs: rec.BlockedSubs,
-		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
+		Targeting: targetingView(rec.Targeting), CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 	if a := s.catalog.Affiliate(rec.AffiliateID); a != nil {
 		v.AffiliateName = a.Name
 	}
@@ -142,7 +144,7 @@ func (s *Server) answerOfferAffiliate(ctx *fasthttp.RequestCtx, offer *model.Off
 
 // putOfferAffiliate serves PUT /v2/offers/{id}/affiliates/{affiliate_id}:
 // creates the record, or changes the fields the body names on the record
-// as stored now (access, payout, caps, blocked_subs).
+// as stored now (access, payout, caps, blocked_subs, targeting).
 func (s *Server) putOfferAffiliate(ctx *fasthttp.RequestCtx, offerID, affiliateID string) {
 	offer, aff, ok := s.offerAndAffiliate(ctx, offerID, affiliateID)
 	if !ok {
@@ -217,6 +219,13 @@ func parseRecordFields(offer *model.Offer, fields map[string]json.RawMessage) (f
 			return nil, err
 		}
 		changes = append(changes, func(r *model.OfferAffiliate) { r.BlockedSubs = blocked })
+	}
+	if raw, ok := fields["targeting"]; ok {
+		targeting, err := model.ParseTargeting(raw)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, func(r *model.OfferAffiliate) { r.Targeting = targeting })
 	}
 	return func(r *model.OfferAffiliate) {
 		for _, c := range changes {

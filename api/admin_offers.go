@@ -57,6 +57,16 @@ type adminOffer struct {
 	Caps                 []capView `json:"caps"`
 	CTITMinSeconds       int64     `json:"ctit_min_seconds"`
 	CTITMaxSeconds       int64     `json:"ctit_max_seconds"`
+	// Targeting is always shown: {} when the offer has none.
+	Targeting *model.Targeting `json:"targeting"`
+}
+
+// targetingView shows t, {} for none.
+func targetingView(t *model.Targeting) *model.Targeting {
+	if t == nil {
+		return &model.Targeting{}
+	}
+	return t
 }
 
 // capView is a cap and where it stands in its current period: a count, or
@@ -74,7 +84,7 @@ func (s *Server) viewOffer(ctx *fasthttp.RequestCtx, o *model.Offer) (adminOffer
 		visibility = model.VisibilityPublic
 	}
 	return adminOffer{Offer: o, Revenue: o.RevenueOrPayout(), RevenueFollowsPayout: o.Revenue == nil, Visibility: visibility, Caps: caps,
-		CTITMinSeconds: o.CTITMinSeconds, CTITMaxSeconds: o.CTITMaxSeconds}, err
+		CTITMinSeconds: o.CTITMinSeconds, CTITMaxSeconds: o.CTITMaxSeconds, Targeting: targetingView(o.Targeting)}, err
 }
 
 // capViews shows the caps of rec (an affiliate's on offer), or of offer

@@ -82,6 +82,9 @@ var routeTable = compile([]route{
 	{Route: Route{"DELETE", "/v2/offers/{id}/affiliates/{affiliate_id}"}, handle: withParams((*Server).deleteOfferAffiliate)},
 	{Route: Route{"GET", "/v2/offer-affiliates"}, handle: plain((*Server).listAllOfferAffiliates)},
 	{Route: Route{"POST", "/v2/pb-endpoints"}, handle: plain((*Server).createEndpoint)},
+	// The network's traffic controls (admin_traffic_controls.go).
+	{Route: Route{"GET", "/v2/traffic-controls"}, handle: plain((*Server).getTrafficControls)},
+	{Route: Route{"PUT", "/v2/traffic-controls"}, handle: plain((*Server).putTrafficControls)},
 
 	// Smart links (admin_smart_links.go).
 	{Route: Route{"POST", "/v2/smart-links"}, handle: plain((*Server).createSmartLink)},

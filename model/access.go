@@ -55,8 +55,11 @@ type OfferAffiliate struct {
 	Payout      *float64    `json:"payout"`
 	Caps        []Cap       `json:"caps"`
 	BlockedSubs BlockedSubs `json:"blocked_subs"`
-	CreatedAt   string      `json:"created_at"`
-	UpdatedAt   string      `json:"updated_at"`
+	// Targeting narrows the offer's for this affiliate's visitors (both
+	// apply); nil: the offer's alone.
+	Targeting *Targeting `json:"targeting,omitempty"`
+	CreatedAt string     `json:"created_at"`
+	UpdatedAt string     `json:"updated_at"`
 }
 
 // BlockedSubs are the values of sub1..sub5 an offer refuses from one

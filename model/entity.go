@@ -19,12 +19,15 @@ const (
 	// KindOfferAffiliate is an affiliate's record on an offer, its ID
 	// OfferAffiliateID(offer, affiliate).
 	KindOfferAffiliate Kind = "offer_affiliate"
+	// KindTrafficControls is the network's block lists, one entity of ID
+	// TrafficControlsID.
+	KindTrafficControls Kind = "traffic_controls"
 	// KindSmartLink is a tracking link over several offers (SmartLink).
 	KindSmartLink Kind = "smart_link"
 )
 
 // Kinds lists every kind, in the order a catalog loads them.
-var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate, KindSmartLink}
+var Kinds = []Kind{KindAdvertiser, KindAffiliate, KindOffer, KindPostback, KindEndpoint, KindOfferAffiliate, KindTrafficControls, KindSmartLink}
 
 // Entity is what the entity store persists and every process caches.
 type Entity interface {
@@ -204,6 +207,8 @@ func NewEntity(kind Kind) Entity {
 		return &Endpoint{}
 	case KindOfferAffiliate:
 		return &OfferAffiliate{}
+	case KindTrafficControls:
+		return &TrafficControls{}
 	case KindSmartLink:
 		return &SmartLink{}
 	}

@@ -49,10 +49,13 @@ type Offer struct {
 	// conversion (0: no bound): a conversion sooner than the minimum is a
 	// bot's, one past the maximum not the affiliate's. Either is taken as
 	// rejected (ReasonCTITTooShort, ReasonCTITTooLong).
-	CTITMinSeconds int64  `json:"ctit_min_seconds,omitempty"`
-	CTITMaxSeconds int64  `json:"ctit_max_seconds,omitempty"`
-	CreatedAt      string `json:"created_at"`
-	UpdatedAt      string `json:"updated_at"`
+	CTITMinSeconds int64 `json:"ctit_min_seconds,omitempty"`
+	CTITMaxSeconds int64 `json:"ctit_max_seconds,omitempty"`
+	// Targeting narrows who may see the offer, beside Countries and OS
+	// (which apply too); nil: no rules.
+	Targeting *Targeting `json:"targeting,omitempty"`
+	CreatedAt string     `json:"created_at"`
+	UpdatedAt string     `json:"updated_at"`
 }
 
 // RevenueOrPayout is what the advertiser pays per conversion (or click, or
@@ -81,10 +84,11 @@ var PayoutTypes = []string{PayoutCPA, PayoutCPC, PayoutCPL, PayoutCPS, PayoutRev
 // ValidPayoutType reports whether s is one of PayoutTypes.
 func ValidPayoutType(s string) bool { return slices.Contains(PayoutTypes, s) }
 
-// Targets reports whether a visitor from country may see the offer: it
-// targets that country, or no country at all.
+// Targets reports whether a visitor from country may see the offer: its
+// countries name that country, or none, and its targeting's country rule
+// lets it through.
 func (o *Offer) Targets(country string) bool {
-	return len(o.Countries) == 0 || slices.Contains(o.Countries, country)
+	return (len(o.Countries) == 0 || slices.Contains(o.Countries, country)) && o.Targeting.AdmitsCountry(country)
 }
 
 // IsPercentage reports whether the offer's payout is a percentage of the sale.
@@ -141,7 +145,7 @@ func invalidField(field, message string) *FieldError {
 var offerFieldOrder = []string{
 	"name", "tracking_url", "external_platform", "external_id", "advertiser_id",
 	"payout", "revenue", "payout_type", "visibility", "caps", "ctit_min_seconds", "ctit_max_seconds", "filter_bots", "status", "metadata", "countries",
-	"os", "currency", "fallback_url", "auto_approve", "preview_url", "vertical",
+	"os", "targeting", "currency", "fallback_url", "auto_approve", "preview_url", "vertical",
 	"icon", "package", "conversion_flow", "os_version",
 }
 
@@ -310,6 +314,12 @@ func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 			return invalidField("os", "os must be one of android, ios, windows, macos, linux, or empty.")
 		}
 		o.OS = s
+	case "targeting":
+		t, err := ParseTargeting(raw)
+		if err != nil {
+			return err
+		}
+		o.Targeting = t
 	case "currency":
 		s, ok := jsonString(raw)
 		s = strings.ToUpper(s)

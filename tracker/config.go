@@ -38,6 +38,9 @@ type Configuration struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed. Nil
 	// trusts loopback and private addresses, where load balancers live.
 	TrustedProxies []netip.Prefix
+	// Location is the network's time zone (CLICKRELAY_TIMEZONE), where
+	// targeting's schedules tell days and hours; nil is UTC.
+	Location *time.Location
 }
 
 // DefaultConfiguration returns the documented defaults.

@@ -45,7 +45,11 @@ func (t *Tracker) Handle(ctx *fasthttp.RequestCtx) {
 	var v visitor
 	t.see(ctx, &v)
 	rec := t.catalog.OfferAffiliateBytes(offer.ID, args.Peek("aff_id"))
-	t.serve(ctx, offer, affiliate, rec, &v, t.judge(offer, rec, &v))
+	outcome := model.ClickDenied
+	if !t.deniedByNetwork(&v) {
+		outcome = t.judge(offer, rec, &v)
+	}
+	t.serve(ctx, offer, affiliate, rec, &v, outcome)
 }
 
 // visitor is what a click's request says of who clicked, read once per
@@ -57,6 +61,13 @@ type visitor struct {
 	ua      []byte
 	agent   agent
 	subs    [5][]byte
+	// visit is what targeting judges (the fields above, as bits, the
+	// preferred language and the hour of the week in the network's zone).
+	visit model.Visit
+	// network are the traffic controls the click is judged under, and
+	// uaBlocked their verdict on ua (cached with the agent).
+	network   *model.TrafficControls
+	uaBlocked bool
 }
 
 // see reads the visitor of ctx's request into v.
@@ -67,11 +78,27 @@ func (t *Tracker) see(ctx *fasthttp.RequestCtx, v *visitor) {
 		v.country = iploc.IPCountry(v.ip)
 	}
 	v.ua = ctx.Request.Header.UserAgent()
-	v.agent = t.agents.classify(v.ua) // recorded with the click anyway: targeting costs nothing more
+	v.network = t.catalog.TrafficControls()
+	// Recorded with the click anyway: targeting costs nothing more.
+	v.agent, v.uaBlocked = t.agents.classify(v.ua, v.network)
 	args := ctx.QueryArgs()
 	for i, name := range subParams {
 		v.subs[i] = t.param(args.Peek(name))
 	}
+	local := v.now.In(t.location)
+	v.visit = model.Visit{Country: v.country, Device: v.agent.deviceBit, OS: v.agent.osBit, OSVersion: v.agent.osVersion,
+		Browser: v.agent.browserBit, Lang: preferredLanguage(ctx.Request.Header.Peek("Accept-Language")), IP: v.ip,
+		Hour: uint8(int(local.Weekday())*24 + local.Hour())}
+}
+
+// deniedByNetwork reports whether the network's traffic controls refuse
+// v, as see read it (its address or its user agent is on a block list).
+// Every handler asks it before any offer's rules (a smart link before it
+// tries an offer): such a click is turned away as model.ClickDenied, to
+// the offer's fallback or a 404. It reads memory only, and the user
+// agent's verdict was cached with the agent.
+func (t *Tracker) deniedByNetwork(v *visitor) bool {
+	return v.network != nil && (v.uaBlocked || v.network.BlocksIP(v.ip))
 }
 
 // judge is the outcome of v's click on offer by the affiliate with record
@@ -82,7 +109,7 @@ func (t *Tracker) judge(offer *model.Offer, rec *model.OfferAffiliate, v *visito
 	switch {
 	case offer.Status != model.StatusActive:
 		return model.ClickPaused
-	case !targeted(offer, v.country, v.agent.os):
+	case !targeted(offer, rec, v):
 		return model.ClickOffTarget
 	case !model.MayRun(offer, rec) || rec != nil && rec.BlockedSubs.Blocks(&v.subs):
 		return model.ClickBlocked
@@ -221,10 +248,13 @@ func (t *Tracker) param(v []byte) []byte {
 	return v
 }
 
-// targeted reports whether a visitor from country on os may see offer.
-func targeted(offer *model.Offer, country, os string) bool {
-	return (len(offer.Countries) == 0 || slices.Contains(offer.Countries, country)) &&
-		(offer.OS == "" || offer.OS == os)
+// targeted reports whether v may see offer through the affiliate with
+// record rec (nil: none): the offer's countries and os (shorthands), its
+// targeting and the record's all let v through.
+func targeted(offer *model.Offer, rec *model.OfferAffiliate, v *visitor) bool {
+	return (len(offer.Countries) == 0 || slices.Contains(offer.Countries, v.country)) &&
+		(offer.OS == "" || offer.OS == v.agent.os) &&
+		offer.Targeting.Admits(&v.visit) && (rec == nil || rec.Targeting.Admits(&v.visit))
 }
 
 // ClientIP is the caller's address as the click path judges it, so other

@@ -5,8 +5,8 @@ import "github.com/clickrelay/clickrelay/internal/promtext"
 // MetricHelp describes the tracker's metrics for /metrics.
 func MetricHelp() promtext.Help {
 	return promtext.Help{
-		"clickrelay_clicks_total":                "Clicks answered, by outcome: redirected (a 302 to the offer's landing page), off_target (a visitor outside the offer's targeting) and paused (an offer or smart link not active), blocked (an affiliate without access to the offer, or a sub-ID the offer blocks from it), capped (past a click cap reached) and unrouted (a smart link's visitor no offer could take), each sent to the fallback URL or answered 404, and not_found (no such offer, smart link or affiliate).",
-		"clickrelay_click_fallbacks_total":       "Clicks turned away (off_target, paused, blocked, capped, unrouted) and sent to the offer's or the smart link's fallback URL.",
+		"clickrelay_clicks_total":                "Clicks answered, by outcome: redirected (a 302 to the offer's landing page), off_target (a visitor outside the offer's targeting) and paused (an offer or smart link not active), blocked (an affiliate without access to the offer, or a sub-ID the offer blocks from it), capped (past a click cap reached), denied (an IP address or user agent on the network's traffic controls) and unrouted (a smart link's visitor no offer could take), each sent to the fallback URL or answered 404, and not_found (no such offer, smart link or affiliate).",
+		"clickrelay_click_fallbacks_total":       "Clicks turned away (off_target, paused, blocked, capped, denied, unrouted) and sent to the offer's or the smart link's fallback URL.",
 		"clickrelay_smart_link_clicks_total":     "Clicks on smart links, by result: routed (sent to an offer of the link, also counted as redirected), unrouted (no offer could take the visitor), paused (the link is not active) and denied (the network's traffic controls).",
 		"clickrelay_click_redis_errors_total":    "Clicks whose Redis write failed at first (they are retried).",
 		"clickrelay_clicks_shipped_total":        "Clicks written to Kafka.",

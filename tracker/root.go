@@ -30,6 +30,8 @@ type catalog interface {
 	Offer(idOrSlug string) *model.Offer
 	AffiliateBytes(id []byte) *model.Affiliate
 	OfferAffiliateBytes(offerID string, affiliateID []byte) *model.OfferAffiliate
+	// TrafficControls are the network's block lists; nil: none.
+	TrafficControls() *model.TrafficControls
 	SmartLinkBytes(idOrSlug []byte) *model.SmartLink
 }
 
@@ -82,6 +84,7 @@ type Tracker struct {
 	catalog  catalog
 	minter   *clickid.Minter
 	now      func() time.Time
+	location *time.Location // the network's, for day-parting
 	agents   *agentCache
 	recorder *recorder
 	metrics  *trackerMetrics
@@ -112,6 +115,9 @@ func New(deps Dependencies, config Configuration) (*Tracker, error) {
 	}
 	if t.now == nil {
 		t.now = time.Now
+	}
+	if t.location = config.Location; t.location == nil {
+		t.location = time.UTC
 	}
 	// An outage repeats these per batch, every few milliseconds: sampled.
 	sampled := hotlog.Sampled(t.log)
@@ -160,6 +166,7 @@ func (t *Tracker) Stop(ctx context.Context) error {
 type trackerMetrics struct {
 	redirects, notFound, fallbacks         *metrics.Counter
 	offTarget, paused, blocked, capped     *metrics.Counter
+	denied                                 *metrics.Counter
 	redisErrors, shipped, shipErrors, lost *metrics.Counter
 	redisGaveUp                            *metrics.Counter
 	queueFull, shipQueueFull               *metrics.Counter
@@ -210,6 +217,7 @@ func newTrackerMetrics(set *metrics.Set) *trackerMetrics {
 		paused:      set.NewCounter(`clickrelay_clicks_total{outcome="paused"}`),
 		blocked:     set.NewCounter(`clickrelay_clicks_total{outcome="blocked"}`),
 		capped:      set.NewCounter(`clickrelay_clicks_total{outcome="capped"}`),
+		denied:      set.NewCounter(`clickrelay_clicks_total{outcome="denied"}`),
 		fallbacks:   set.NewCounter(`clickrelay_click_fallbacks_total`),
 		redisErrors: set.NewCounter(`clickrelay_click_redis_errors_total`),
 		shipped:     set.NewCounter(`clickrelay_clicks_shipped_total`),
@@ -241,6 +249,8 @@ func (m *trackerMetrics) outcome(outcome string) *metrics.Counter {
 		return m.blocked
 	case model.ClickCapped:
 		return m.capped
+	case model.ClickDenied:
+		return m.denied
 	case model.ClickUnrouted:
 		return m.unrouted
 	}

@@ -97,8 +97,3 @@ func (t *Tracker) turnAwayLink(ctx *fasthttp.RequestCtx, link *model.SmartLink, 
 	t.metrics.smartLinkOutcome(outcome).Inc()
 	t.turnAway(ctx, link.FallbackURL, &values, p, outcome)
 }
-
-// deniedByNetwork is a stub for the network's traffic controls, which the
-// targeting work defines in its own file: when both are merged, this one
-// goes. A smart link asks it before trying any offer.
-func (t *Tracker) deniedByNetwork(*visitor) bool { return false }

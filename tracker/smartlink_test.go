@@ -178,3 +178,30 @@ func BenchmarkSmartLinkClick(b *testing.B) {
 		h.tracker.HandleSmartLink(ctx)
 	}
 }
+
+// A visitor the network's traffic controls deny tries no offer of the
+// link: the link's fallback, counted denied, stored with the link.
+func TestASmartLinkVisitorTheNetworkDeniesFallsBack(t *testing.T) {
+	h := newHarness(t)
+	h.withSmartLinks(&model.SmartLink{ID: "3", Slug: "sl_d", Status: model.StatusActive, FallbackURL: "https://fallback.example.com/d",
+		Offers: []model.SmartLinkOffer{{OfferID: "12", Weight: 1}}})
+	controls := &model.TrafficControls{}
+	controls.SetIPs([]string{"203.0.113.0/24"})
+	h.tracker.catalog.(*fakeCatalog).controls.Store(controls)
+	for ip, want := range map[string]string{"203.0.113.7": "https://fallback.example.com/d", "8.8.8.8": "https://shop.example.com/land?"} {
+		ctx := newRequest("/s/sl_d?aff_id=7", iphoneUA, "", net.ParseIP(ip))
+		h.tracker.HandleSmartLink(ctx)
+		if loc := string(ctx.Response.Header.Peek("Location")); !strings.HasPrefix(loc, want) {
+			t.Errorf("from %s: %q, want %s", ip, loc, want)
+		}
+	}
+	h.stop(t)
+	outcomes := map[string]string{}
+	for _, c := range h.kafkaClicks(t) {
+		outcomes[c.IP] = c.SmartLinkID + ":" + c.OfferID + ":" + c.Outcome
+	}
+	testkit.Equal(t, "the clicks stored", map[string]string{"203.0.113.7": "3::denied", "8.8.8.8": "3:12:"}, outcomes)
+	if m := h.tracker.metrics; m.smartLinkDenied.Get() != 1 || m.smartLinkRouted.Get() != 1 || m.denied.Get() != 1 {
+		t.Errorf("denied %d, routed %d, clicks denied %d: want 1 each", m.smartLinkDenied.Get(), m.smartLinkRouted.Get(), m.denied.Get())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
@@ -23,8 +24,11 @@ type fakeCatalog struct {
 	offers     map[string]*model.Offer
 	affiliates map[string]*model.Affiliate
 	records    map[string]*model.OfferAffiliate // by model.OfferAffiliateID
-	smartLinks map[string]*model.SmartLink      // by ID and slug
+	controls   atomic.Pointer[model.TrafficControls]
+	smartLinks map[string]*model.SmartLink // by ID and slug
 }
+
+func (c *fakeCatalog) TrafficControls() *model.TrafficControls { return c.controls.Load() }
 
 func (c *fakeCatalog) OfferBytes(id []byte) *model.Offer         { return c.offers[string(id)] }
 func (c *fakeCatalog) Offer(id string) *model.Offer              { return c.offers[id] }

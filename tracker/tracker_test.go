@@ -31,9 +31,17 @@ type harness struct {
 	producer *memoryProducer
 	minter   *clickid.Minter
 	offer    *model.Offer
+	catalog  *fakeCatalog
 }
 
 func newHarness(t testing.TB) *harness {
+	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith is newHarness with its dependencies and configuration as
+// configure leaves them.
+func newHarnessWith(t testing.TB, configure func(*Dependencies, *Configuration)) *harness {
 	t.Helper()
 	minter, err := clickid.NewMinter([]byte("0123456789abcdef0123"))
 	if err != nil {
@@ -58,9 +66,14 @@ func newHarness(t testing.TB) *harness {
 			"8": {ID: "8", Status: model.StatusPaused},
 		},
 	}
+	h.catalog = cat
 	config := DefaultConfiguration()
 	config.MaxParamLen = 64
-	h.tracker, err = New(Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Minter: minter}, config)
+	deps := Dependencies{Logger: zerolog.Nop(), Catalog: cat, Store: h.store, Producer: h.producer, Minter: minter}
+	if configure != nil {
+		configure(&deps, &config)
+	}
+	h.tracker, err = New(deps, config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,22 +401,33 @@ func BenchmarkClick(b *testing.B) {
 }
 
 func TestClassifyAgents(t *testing.T) {
-	cases := []struct{ ua, device, os string }{
-		{iphoneUA, "mobile", "ios"},
-		{"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile", "android"},
-		{"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", "tablet", "ios"},
-		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "desktop", "windows"},
-		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot", "unknown"},
-		{"curl/8.5.0", "bot", "unknown"},
-		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36", "bot", "linux"},
-		{"", "bot", "unknown"},
+	cases := []struct{ ua, device, os, version, browser string }{
+		{iphoneUA, "mobile", "ios", "17.4", "safari"},
+		{"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile", "android", "14.0", "chrome"},
+		{"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36", "mobile", "android", "14.0", "samsung"},
+		{"Mozilla/5.0 (Linux; Android 4.4.2; Nexus 5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36", "mobile", "android", "4.4", "chrome"},
+		{"Mozilla/5.0 (iPad; CPU OS 16_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.2 Mobile/15E148 Safari/604.1", "tablet", "ios", "16.2", "safari"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 328.0.3.20.91", "mobile", "ios", "17.4", "instagram"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "desktop", "windows", "10.0", "chrome"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0", "desktop", "windows", "10.0", "edge"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0", "desktop", "windows", "10.0", "firefox"},
+		{"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", "desktop", "linux", "", "firefox"},
+		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot", "unknown", "", "other"},
+		{"curl/8.5.0", "bot", "unknown", "", "other"},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36", "bot", "linux", "", "other"},
+		{"", "bot", "unknown", "", "other"},
 	}
 	cache := newAgentCache(2) // small: exercises the reset
 	for _, c := range cases {
 		for range 2 { // a miss, then a hit (or a reset)
-			a := cache.classify([]byte(c.ua))
-			if a.device != c.device || a.os != c.os || (c.device == "bot") != a.bot {
-				t.Errorf("%q = %+v, want device %s os %s", c.ua, a, c.device, c.os)
+			a, blocked := cache.classify([]byte(c.ua), nil)
+			version := ""
+			if a.osVersion != 0 {
+				version = fmt.Sprintf("%d.%d", a.osVersion>>16, a.osVersion&0xffff)
+			}
+			if a.device != c.device || a.os != c.os || (c.device == "bot") != a.bot || version != c.version || blocked ||
+				a.deviceBit != model.DeviceBit(c.device) || a.osBit != model.OSBit(c.os) || a.browserBit != model.BrowserBit(c.browser) {
+				t.Errorf("%q = %+v (version %q), want device %s os %s %s browser %s", c.ua, a, version, c.device, c.os, c.version, c.browser)
 			}
 		}
 	}

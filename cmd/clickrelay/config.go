@@ -111,7 +111,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 		if err != nil || v == "Local" {
 			l.fail("CLICKRELAY_TIMEZONE", v, "an IANA time zone name such as UTC or America/New_York")
 		} else {
-			c.Caps.Location, c.API.Location = loc, loc
+			c.Caps.Location, c.API.Location, c.Tracker.Location = loc, loc, loc
 		}
 	}
 	l.str("CLICKRELAY_CLICK_SECRET", &c.ClickSecret)

@@ -64,6 +64,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		"CLICKRELAY_POSTBACK_HOST_BUSY_WAIT":   "0",
 		"CLICKRELAY_CLICK_HOT_WINDOW":          "12h",
 		"CLICKRELAY_KAFKA_CLICK_COMPRESSION":   "LZ4",
+		"CLICKRELAY_TIMEZONE":                  "America/New_York",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +84,10 @@ func TestConfigReadsSettings(t *testing.T) {
 	}
 	if d, _ := loadConfig(envOf(nil)); d.Kafka.ClickCompression != kafkago.Snappy {
 		t.Fatalf("default click compression %v, want snappy", d.Kafka.ClickCompression)
+	}
+	// The network's zone: caps' periods, reports, and targeting's schedules.
+	if c.Caps.Location.String() != "America/New_York" || c.API.Location != c.Caps.Location || c.Tracker.Location != c.Caps.Location {
+		t.Fatalf("time zones: caps %v, api %v, tracker %v", c.Caps.Location, c.API.Location, c.Tracker.Location)
 	}
 	if c.API.Addr != ":8080" {
 		t.Fatalf("default address %q", c.API.Addr)

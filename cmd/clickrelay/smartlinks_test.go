@@ -191,7 +191,8 @@ func TestASmartLinkSplitsTrafficByItsWeights(t *testing.T) {
 // first: a capped offer, and one off target, are skipped; a paused one too
 // until it is active again; with none left the visitor goes to the link's
 // fallback, counted unrouted, and a paused link sends every visitor there,
-// counted paused. An unknown link or affiliate is a 404.
+// counted paused, as do the network's traffic controls the visitors they
+// deny (denied). An unknown link or affiliate is a 404.
 func TestASmartLinkSkipsOffersThatCannotTakeTheVisitor(t *testing.T) {
 	s := startStack(t)
 	n := s.setUp("https://shop.example.com/?cid={click_id}")
@@ -241,6 +242,13 @@ func TestASmartLinkSkipsOffersThatCannotTakeTheVisitor(t *testing.T) {
 	s.patch("/v2/offers/"+steady, `{"status":"active"}`)
 	s.patch("/v2/smart-links/"+link.ID, `{"status":"paused"}`)
 	landsOn("https://fallback.example.com/sl?s=x&l="+link.ID, 1)
+	// A visitor the network's traffic controls deny: the fallback, before
+	// any offer is tried.
+	s.patch("/v2/smart-links/"+link.ID, `{"status":"active"}`)
+	if code := s.admin("PUT", "/v2/traffic-controls", `{"ips":["81.2.69.142"]}`, nil); code != 200 {
+		t.Fatalf("traffic controls: %d", code)
+	}
+	landsOn("https://fallback.example.com/sl?s=x&l="+link.ID, 1)
 	// Unknown link, unknown affiliate.
 	for _, p := range []string{"/s/sl_nope?aff_id=" + n.affiliateID, "/s/" + link.Slug + "?aff_id=999"} {
 		if status, _ := s.click(p); status != 404 {
@@ -248,18 +256,19 @@ func TestASmartLinkSkipsOffersThatCannotTakeTheVisitor(t *testing.T) {
 		}
 	}
 
-	// The stats: 7 clicks sent to offers, 3 unrouted, 1 paused; by offer,
-	// the turned-away ones on no offer.
+	// The stats: 7 clicks sent to offers, 3 unrouted, 1 paused, 1 denied;
+	// by offer, the turned-away ones on no offer.
 	testkit.Poll(t, "the smart link's stats", stackWait, func() (bool, string) {
 		_, tot := s.statsRows("smart_link_id=" + link.ID)
-		return tot.Get("clicks").Int() == 7 && tot.Get("unrouted").Int() == 3 && tot.Get("paused").Int() == 1, tot.Text()
+		return tot.Get("clicks").Int() == 7 && tot.Get("unrouted").Int() == 3 && tot.Get("paused").Int() == 1 &&
+			tot.Get("denied").Int() == 1, tot.Text()
 	})
 	rows, _ := s.statsRows("group_by=offer&smart_link_id=" + link.ID)
 	got := map[string]string{}
 	for _, r := range rows {
-		got[r["offer"].(string)] = fmt.Sprintf("%v/%v/%v", r["clicks"], r["unrouted"], r["paused"])
+		got[r["offer"].(string)] = fmt.Sprintf("%v/%v/%v/%v", r["clicks"], r["unrouted"], r["paused"], r["denied"])
 	}
-	testkit.Equal(t, "clicks/unrouted/paused by offer", map[string]string{capped: "3/0/0", steady: "3/0/0", paused: "1/0/0", "": "0/3/1"}, got)
+	testkit.Equal(t, "clicks/unrouted/paused/denied by offer", map[string]string{capped: "3/0/0/0", steady: "3/0/0/0", paused: "1/0/0/0", "": "0/3/1/1"}, got)
 	// The network's stats count them too, beside the others.
 	// (Another rollup: the sink's insert may not have reached it yet.)
 	testkit.Poll(t, "the network's totals", stackWait, func() (bool, string) {

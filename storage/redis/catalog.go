@@ -42,6 +42,8 @@ type Catalog struct {
 	// offerAffiliates holds affiliates' records on offers, by offer then
 	// affiliate: the click path finds one with two map lookups.
 	offerAffiliates map[string]map[string]*model.OfferAffiliate
+	// trafficControls are the network's block lists; nil: none set.
+	trafficControls *model.TrafficControls
 	smartLinks      map[string]*model.SmartLink
 	// Secondary indexes, kept in step with the maps above.
 	offersBySlug         map[string]*model.Offer
@@ -96,7 +98,7 @@ func (cat *Catalog) empty() bool {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+
-		len(cat.offerAffiliates)+len(cat.smartLinks)+len(cat.keys) == 0
+		len(cat.offerAffiliates)+len(cat.smartLinks)+len(cat.keys) == 0 && cat.trafficControls == nil
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id
@@ -138,6 +140,7 @@ func (cat *Catalog) reset() {
 	cat.postbacks = map[string]*model.Postback{}
 	cat.endpoints = map[string]*model.Endpoint{}
 	cat.offerAffiliates = map[string]map[string]*model.OfferAffiliate{}
+	cat.trafficControls = nil
 	cat.smartLinks = map[string]*model.SmartLink{}
 	cat.offersBySlug = map[string]*model.Offer{}
 	cat.smartLinksBySlug = map[string]*model.SmartLink{}
@@ -287,6 +290,16 @@ func (cat *Catalog) OfferAffiliateBytes(offerID string, affiliateID []byte) *mod
 	r := cat.offerAffiliates[offerID][string(affiliateID)]
 	cat.mu.RUnlock()
 	return r
+}
+
+// TrafficControls returns the network's traffic controls, nil when none
+// were ever set. The click path reads them on every click: it does not
+// allocate.
+func (cat *Catalog) TrafficControls() *model.TrafficControls {
+	cat.mu.RLock()
+	c := cat.trafficControls
+	cat.mu.RUnlock()
+	return c
 }
 
 // OfferAffiliates returns the records of every affiliate on the offer, by
@@ -448,6 +461,8 @@ func (cat *Catalog) putLocked(e model.Entity) {
 			cat.offerAffiliates[e.OfferID] = byAffiliate
 		}
 		byAffiliate[e.AffiliateID] = e
+	case *model.TrafficControls:
+		cat.trafficControls = e
 	case *model.SmartLink:
 		cat.smartLinks[e.ID] = e
 		if e.Slug != "" {
@@ -483,6 +498,10 @@ func (cat *Catalog) entityLocked(kind model.Kind, id string) model.Entity {
 		offerID, affiliateID, _ := model.SplitOfferAffiliateID(id)
 		if e := cat.offerAffiliates[offerID][affiliateID]; e != nil {
 			return e
+		}
+	case model.KindTrafficControls:
+		if cat.trafficControls != nil {
+			return cat.trafficControls
 		}
 	case model.KindSmartLink:
 		if e := cat.smartLinks[id]; e != nil {
@@ -527,6 +546,8 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 				delete(cat.offerAffiliates, offerID)
 			}
 		}
+	case model.KindTrafficControls:
+		cat.trafficControls = nil
 	case model.KindSmartLink:
 		if old := cat.smartLinks[id]; old != nil {
 			delete(cat.smartLinksBySlug, old.Slug)
@@ -607,6 +628,7 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	}
 	cat.advertisers, cat.affiliates, cat.offers = fresh.advertisers, fresh.affiliates, fresh.offers
 	cat.postbacks, cat.endpoints, cat.offerAffiliates = fresh.postbacks, fresh.endpoints, fresh.offerAffiliates
+	cat.trafficControls = fresh.trafficControls
 	cat.offersBySlug, cat.affiliatesByAppID = fresh.offersBySlug, fresh.affiliatesByAppID
 	cat.smartLinks, cat.smartLinksBySlug = fresh.smartLinks, fresh.smartLinksBySlug
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -65,8 +67,16 @@ var ErrNoEntity = errors.New("no such entity")
 var ErrNoChange = errors.New("no change")
 
 // maxUpdateTries bounds UpdateEntity's reads and writes when other writes
-// keep coming in between: each try loses only to a write that succeeded.
-const maxUpdateTries = 20
+// keep coming in between: each try loses only to a write that succeeded,
+// and a lost try waits a little (updateBackoff), so a crowd of writers on
+// one entity spreads out instead of colliding again at once.
+const maxUpdateTries = 50
+
+// updateBackoff is how long UpdateEntity waits after its try-th lost try: a
+// random time up to a millisecond doubled each try, at most 64 ms.
+func updateBackoff(try int) time.Duration {
+	return time.Duration(rand.Int64N(int64(time.Millisecond) << min(try, 6)))
+}
 
 // updateScript replaces the body of entity ARGV[1] with ARGV[3] only if it
 // is still ARGV[2], the body the change was computed from ("" when there
@@ -104,7 +114,14 @@ func (c *Component) UpsertEntity(ctx context.Context, kind model.Kind, id string
 
 func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string, create bool, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
 	key := c.keys.entities(kind)
-	for range maxUpdateTries {
+	for try := range maxUpdateTries {
+		if try > 0 {
+			select {
+			case <-time.After(updateBackoff(try)):
+			case <-ctx.Done():
+				return nil, fmt.Errorf("updating %s %s: %w", kind, id, ctx.Err())
+			}
+		}
 		old, err := c.client.HGet(ctx, key, id).Result()
 		absent := isNil(err)
 		switch {
