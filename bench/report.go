@@ -83,6 +83,8 @@ const (
 	// cores is about that).
 	rulesRatioFloor = 0.95
 	rulesP99Slack   = 0.5 // ms
+	// Smart links and targeting within 10 percent of plain clicks.
+	trafficRatioFloor = 0.9
 )
 
 // runs are the repeats of one benchmark (-repeat): the table shows each
@@ -225,6 +227,15 @@ func (rs runs) markdown() string {
 		f("%.0f", func(r *report) float64 { return r.Rules.RuledPerSecond })+" / "+f("%.0f", func(r *report) float64 { return r.Rules.PlainPerSecond })+" clicks/s = **"+
 			f("%.3f", func(r *report) float64 { return r.Rules.Ratio })+"×** ("+f("%.1f", func(r *report) float64 { return r.Rules.Noise * 100 })+" %)",
 		fmt.Sprintf("≥ %.2f×", rulesRatioFloor), rs.met(phaseRules, func(r *report) bool { return r.Rules.Ratio >= rulesRatioFloor }))
+	row("the same run: clicks through a smart link over three offers / plain clicks; clicks on an offer with 20 targeting rules under network block lists of 10,000 IP ranges and 1,000 user agents / plain",
+		f("%.0f", func(r *report) float64 { return r.Rules.SmartPerSecond })+" / "+f("%.0f", func(r *report) float64 { return r.Rules.PlainPerSecond })+" = **"+
+			f("%.3f", func(r *report) float64 { return r.Rules.SmartRatio })+"×**; "+
+			f("%.0f", func(r *report) float64 { return r.Rules.TargetedPerSec })+" / "+f("%.0f", func(r *report) float64 { return r.Rules.PlainPerSecond })+" = **"+
+			f("%.3f", func(r *report) float64 { return r.Rules.TargetedRatio })+"×**; p99 at the same rate "+
+			f("%.2f", func(r *report) float64 { return r.Rules.SmartLatency.P99 })+" / "+f("%.2f", func(r *report) float64 { return r.Rules.TargetedLatency.P99 })+" ms",
+		fmt.Sprintf("each ≥ %.2f×", trafficRatioFloor), rs.met(phaseRules, func(r *report) bool {
+			return r.Rules.SmartRatio >= trafficRatioFloor && r.Rules.TargetedRatio >= trafficRatioFloor
+		}))
 	row(fmt.Sprintf("the same, click latency at %s clicks/s, ruled / plain, p50 / p99", f("%.0f", func(r *report) float64 { return r.Rules.Rate })),
 		f("%.2f", func(r *report) float64 { return r.Rules.RuledLatency.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.Rules.RuledLatency.P99 })+"** ms; "+
 			f("%.2f", func(r *report) float64 { return r.Rules.PlainLatency.P50 })+" / "+f("%.2f", func(r *report) float64 { return r.Rules.PlainLatency.P99 })+" ms",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -35,21 +36,32 @@ type rulesResult struct {
 	Offers  int    `json:"offers_with_caps"`
 	Records int    `json:"affiliate_records"`
 	LoadFor string `json:"catalog_loaded_in"`
-	// Throughput, in alternation: the plain offers, then the ruled ones.
+	// Throughput, in alternation each round: the plain offers, the ruled
+	// ones (caps and records), a smart link over three plain offers, and
+	// an offer with 20 targeting rules while the network blocks 10,000 IP
+	// ranges and 1,000 user agents (none of the visitors').
 	Plain          []wrkResult `json:"plain_runs"`
 	Ruled          []wrkResult `json:"ruled_runs"`
+	Smart          []wrkResult `json:"smart_link_runs"`
+	Targeted       []wrkResult `json:"targeted_runs"`
 	PlainPerSecond float64     `json:"plain_per_second"`
 	RuledPerSecond float64     `json:"ruled_per_second"`
-	Ratio          float64     `json:"ratio"`
+	SmartPerSecond float64     `json:"smart_link_per_second"`
+	TargetedPerSec float64     `json:"targeted_per_second"`
+	Ratio          float64     `json:"ratio"` // ruled / plain
+	SmartRatio     float64     `json:"smart_link_ratio"`
+	TargetedRatio  float64     `json:"targeted_ratio"`
 	// Noise is the plain runs' own spread, (max - min) / mean: what a
-	// difference between the two must exceed to be one.
+	// difference between the sets must exceed to be one.
 	Noise float64 `json:"plain_noise"`
 	// Latency at the main run's fixed rate, each.
-	Rate         float64          `json:"latency_rate"`
-	PlainLatency summary          `json:"plain_click_latency"`
-	RuledLatency summary          `json:"ruled_click_latency"`
-	PlainConvs   conversionResult `json:"plain_conversions"`
-	RuledConvs   conversionResult `json:"ruled_conversions"`
+	Rate            float64          `json:"latency_rate"`
+	PlainLatency    summary          `json:"plain_click_latency"`
+	RuledLatency    summary          `json:"ruled_click_latency"`
+	SmartLatency    summary          `json:"smart_link_click_latency"`
+	TargetedLatency summary          `json:"targeted_click_latency"`
+	PlainConvs      conversionResult `json:"plain_conversions"`
+	RuledConvs      conversionResult `json:"ruled_conversions"`
 	// Redirected is what the fixed-rate runs saw redirected, for the
 	// accounting.
 	Redirected int64 `json:"redirected_by_generator"`
@@ -139,9 +151,79 @@ func inParallel(ctx context.Context, count int, do func(i int) error) error {
 	return first
 }
 
-// runRules loads the catalog, then measures the plain offers' links
-// (plainScript, n.Offers) and the ruled offers' in alternation: wrk
-// throughput, latency at rate, and conversions at o.conversionRate.
+// benchTargeting is 18 targeting rules (10 include or exclude lists, 5 OS
+// version ranges, 3 schedule windows) that every visitor of the links
+// passes, so each rule is judged on every click; the affiliates' records
+// on the offer hold 2 more.
+const benchTargeting = `{"countries":{"exclude":["AQ","VA","SM","MC","LI","AD","GL","FK","PN","NU"]},
+	"devices":{"include":["desktop","mobile","tablet"]},
+	"os":{"include":["android","ios","windows","macos"],"exclude":["linux"]},
+	"os_versions":{"include":[{"os":"android","min":"10","max":"15"},{"os":"ios","min":"15"},{"os":"windows","min":"10"},{"os":"macos","min":"10"}],
+		"exclude":[{"os":"android","max":"9"}]},
+	"browsers":{"include":["chrome","safari","samsung"],"exclude":["ie","opera"]},
+	"languages":{"include":["en","pt","de","es"],"exclude":["fr"]},
+	"ips":{"include":["0.0.0.0/0"],"exclude":["10.0.0.0/8","100.64.0.0/10"]},
+	"schedule":[{"days":["mon","tue","wed","thu","fri"]},{"days":["sat"]},{"days":["sun"]}]}`
+
+// setBlockLists sets the network's traffic controls: 10,000 IP ranges and
+// 1,000 user agents none of the links' visitors match, or, on is false,
+// none.
+func setBlockLists(cr *clickrelay, on bool) error {
+	ips, agents := []string{}, []string{}
+	if on {
+		for i := range 10_000 {
+			ips = append(ips, fmt.Sprintf("240.%d.%d.0/24", i/256, i%256))
+		}
+		for i := range 1000 {
+			agents = append(agents, fmt.Sprintf("crawler-%d/", i))
+		}
+	}
+	return cr.api("PUT", "/v2/traffic-controls", map[string]string{"Authorization": "Bearer " + adminKey},
+		map[string]any{"ips": ips, "user_agents": agents}, nil)
+}
+
+// loadTraffic makes the smart link (over three of n's offers) and the
+// targeted offer, each for n's affiliates; it returns the link's slug and
+// the offer's ID.
+func loadTraffic(cr *clickrelay, n network) (slug, targeted string, err error) {
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	var link struct {
+		SmartLink struct {
+			Slug string `json:"slug"`
+		} `json:"smart_link"`
+	}
+	if err := cr.api("POST", "/v2/smart-links", admin, map[string]any{"name": "Bench mix", "fallback_url": "https://shop.example.com/sorry",
+		"offers": []map[string]any{{"offer_id": n.Offers[0], "weight": 50}, {"offer_id": n.Offers[1], "weight": 30}, {"offer_id": n.Offers[2], "weight": 20}},
+	}, &link); err != nil {
+		return "", "", fmt.Errorf("creating the smart link: %w", err)
+	}
+	var o struct {
+		Offer struct {
+			ID string `json:"id"`
+		} `json:"offer"`
+	}
+	if err := cr.api("POST", "/v2/offers", admin, map[string]any{
+		"name": "Targeted offer", "advertiser_id": n.AdvertiserID, "payout": 2.5, "payout_type": "cpa",
+		"tracking_url": "https://shop.example.com/landing?cid={click_id}&aff={aff_id}&s1={sub1}&s2={sub2}&geo={geo}",
+		"targeting":    json.RawMessage(benchTargeting),
+	}, &o); err != nil {
+		return "", "", fmt.Errorf("creating the targeted offer: %w", err)
+	}
+	for _, a := range n.Affiliates {
+		if err := cr.api("PUT", "/v2/offers/"+o.Offer.ID+"/affiliates/"+a, admin, map[string]any{
+			"targeting": json.RawMessage(`{"countries":{"exclude":["KP"]},"os":{"exclude":["chromeos"]}}`),
+		}, nil); err != nil {
+			return "", "", fmt.Errorf("the targeted offer's records: %w", err)
+		}
+	}
+	return link.SmartLink.Slug, o.Offer.ID, nil
+}
+
+// runRules loads the catalog, then measures four sets of links in
+// alternation: the plain offers' (plainScript, n.Offers), the ruled
+// offers', the smart link's and the targeted offer's (under the block
+// lists): wrk throughput and latency at rate; and conversions at
+// o.conversionRate on the plain and the ruled offers.
 func runRules(ctx context.Context, cr *clickrelay, n network, rcv *receiver, plainScript string, rate float64, o options) (rulesResult, error) {
 	res := rulesResult{Offers: rulesOffers, Records: rulesRecords, Rate: rate}
 	start := time.Now()
@@ -149,42 +231,92 @@ func runRules(ctx context.Context, cr *clickrelay, n network, rcv *receiver, pla
 	if err != nil {
 		return res, err
 	}
-	res.LoadFor = time.Since(start).Round(time.Millisecond).String()
-	ruledScript := filepath.Join(o.dataDir, "ruled-links.lua")
-	if err := writeLinksLua(ruledScript, ruled, n.Affiliates); err != nil {
+	slug, targeted, err := loadTraffic(cr, n)
+	if err != nil {
 		return res, err
 	}
-	for _, script := range []string{plainScript, ruledScript} { // warm both
-		if _, err := runWrk(ctx, cr.Base, script, o.threads, o.connections, 2*time.Second); err != nil {
+	res.LoadFor = time.Since(start).Round(time.Millisecond).String()
+	type set struct {
+		script   string
+		link     loadgen.Link
+		blocking bool
+		runs     *[]wrkResult
+		latency  *summary
+	}
+	sets := []*set{
+		{script: plainScript, link: loadgen.RealisticLink(n.Offers, n.Affiliates), runs: &res.Plain, latency: &res.PlainLatency},
+		{script: filepath.Join(o.dataDir, "ruled-links.lua"), link: loadgen.RealisticLink(ruled, n.Affiliates), runs: &res.Ruled, latency: &res.RuledLatency},
+		{script: filepath.Join(o.dataDir, "smart-links.lua"), link: loadgen.RealisticLinkAt("/s/", []string{slug}, n.Affiliates), runs: &res.Smart, latency: &res.SmartLatency},
+		{script: filepath.Join(o.dataDir, "targeted-links.lua"), link: loadgen.RealisticLink([]string{targeted}, n.Affiliates), blocking: true,
+			runs: &res.Targeted, latency: &res.TargetedLatency},
+	}
+	for _, w := range []struct {
+		script, prefix string
+		targets        []string
+	}{{sets[1].script, "/click/", ruled}, {sets[2].script, "/s/", []string{slug}}, {sets[3].script, "/click/", []string{targeted}}} {
+		if err := writeLinksLuaAt(w.script, w.prefix, w.targets, n.Affiliates); err != nil {
+			return res, err
+		}
+	}
+	blocking := false
+	block := func(on bool) error {
+		if on == blocking {
+			return nil
+		}
+		blocking = on
+		return setBlockLists(cr, on)
+	}
+	for _, st := range sets { // warm each
+		if err := block(st.blocking); err != nil {
+			return res, err
+		}
+		if _, err := runWrk(ctx, cr.Base, st.script, o.threads, o.connections, 2*time.Second); err != nil {
 			return res, err
 		}
 	}
 	for range rulesThroughputRounds {
-		w, err := runWrk(ctx, cr.Base, plainScript, o.threads, o.connections, o.duration)
-		if err != nil {
-			return res, err
+		for _, st := range sets {
+			if err := block(st.blocking); err != nil {
+				return res, err
+			}
+			w, err := runWrk(ctx, cr.Base, st.script, o.threads, o.connections, o.duration)
+			if err != nil {
+				return res, err
+			}
+			if w.NotRedir > 0 {
+				return res, fmt.Errorf("%s: %d answers were not redirects", st.script, w.NotRedir)
+			}
+			*st.runs = append(*st.runs, w)
 		}
-		res.Plain = append(res.Plain, w)
-		if w, err = runWrk(ctx, cr.Base, ruledScript, o.threads, o.connections, o.duration); err != nil {
-			return res, err
-		}
-		res.Ruled = append(res.Ruled, w)
 	}
 	res.PlainPerSecond, res.RuledPerSecond = meanRate(res.Plain), meanRate(res.Ruled)
-	res.Ratio = res.RuledPerSecond / max(res.PlainPerSecond, 1)
+	res.SmartPerSecond, res.TargetedPerSec = meanRate(res.Smart), meanRate(res.Targeted)
+	plain := max(res.PlainPerSecond, 1)
+	res.Ratio, res.SmartRatio, res.TargetedRatio = res.RuledPerSecond/plain, res.SmartPerSecond/plain, res.TargetedPerSec/plain
 	res.Noise = spreadRatio(res.Plain)
 
 	addr, _ := url.Parse(cr.Base)
 	keep := int(o.conversionRate * o.conversionDuration.Seconds())
-	plainLat := newFixedRate(addr.Host, rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(n.Offers, n.Affiliates), keep)
-	ruledLat := newFixedRate(addr.Host, rate, 64).run(ctx, o.latencyDuration, loadgen.RealisticLink(ruled, n.Affiliates), keep)
-	res.PlainLatency, res.RuledLatency = plainLat.Latency.summary(), ruledLat.Latency.summary()
-	res.Redirected = plainLat.Redirected + ruledLat.Redirected
-	if ruledLat.Redirected != ruledLat.Sent {
-		return res, fmt.Errorf("ruled links: %d of %d clicks redirected (a rule turned some away)", ruledLat.Redirected, ruledLat.Sent)
+	var clickIDs [2][]string // the plain and the ruled offers'
+	for i, st := range sets {
+		if err := block(st.blocking); err != nil {
+			return res, err
+		}
+		lat := newFixedRate(addr.Host, rate, 64).run(ctx, o.latencyDuration, st.link, keep)
+		*st.latency = lat.Latency.summary()
+		res.Redirected += lat.Redirected
+		if lat.Redirected != lat.Sent {
+			return res, fmt.Errorf("%s: %d of %d clicks redirected", st.script, lat.Redirected, lat.Sent)
+		}
+		if i < len(clickIDs) {
+			clickIDs[i] = lat.ClickIDs
+		}
 	}
-	res.PlainConvs = driveConversions(ctx, addr.Host, n.AdvertiserKey, plainLat.ClickIDs, o.conversionRate, rcv, nil)
-	res.RuledConvs = driveConversions(ctx, addr.Host, n.AdvertiserKey, ruledLat.ClickIDs, o.conversionRate, rcv, nil)
+	if err := block(false); err != nil {
+		return res, err
+	}
+	res.PlainConvs = driveConversions(ctx, addr.Host, n.AdvertiserKey, clickIDs[0], o.conversionRate, rcv, nil)
+	res.RuledConvs = driveConversions(ctx, addr.Host, n.AdvertiserKey, clickIDs[1], o.conversionRate, rcv, nil)
 	return res, ctx.Err()
 }
 

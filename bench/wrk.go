@@ -36,13 +36,17 @@ local affiliates = { {{range .Affiliates}}"{{.}}", {{end}} }
 local agents = {
 {{range .Agents}}  "{{.}}",
 {{end}}}
+local languages = {
+{{range .Languages}}  "{{.}}",
+{{end}}}
 local n = 0
 request = function()
   n = n + 1
-  local path = string.format("/click/%s?aff_id=%s&sub1=c%d&sub2=adset-%d&sub3=ad-%d&sub4=%d&sub5=pl%d&aff_click_id=ext%d",
+  local path = string.format("{{.Prefix}}%s?aff_id=%s&sub1=c%d&sub2=adset-%d&sub3=ad-%d&sub4=%d&sub5=pl%d&aff_click_id=ext%d",
     offers[(n % #offers) + 1], affiliates[(n % #affiliates) + 1], n % 97, n % 13, n % 251, n, n % 7, n)
   return wrk.format("GET", path, {
     ["User-Agent"] = agents[(n % #agents) + 1],
+    ["Accept-Language"] = languages[(n % #agents) % #languages + 1],
     ["X-Forwarded-For"] = string.format("%d.%d.%d.%d", 20 + n % 180, (n * 7) % 256, (n * 13) % 256, 1 + n % 250),
   })
 end
@@ -53,8 +57,15 @@ var userAgents = loadgen.UserAgents
 
 // writeLinksLua writes the wrk script for the given offers and affiliates.
 func writeLinksLua(path string, offers, affiliates []string) error {
+	return writeLinksLuaAt(path, "/click/", offers, affiliates)
+}
+
+// writeLinksLuaAt writes the wrk script for links under prefix ("/s/" and
+// smart links' slugs for offers).
+func writeLinksLuaAt(path, prefix string, offers, affiliates []string) error {
 	var b bytes.Buffer
-	if err := linksLua.Execute(&b, map[string]any{"Offers": offers, "Affiliates": affiliates, "Agents": userAgents}); err != nil {
+	if err := linksLua.Execute(&b, map[string]any{"Prefix": prefix, "Offers": offers, "Affiliates": affiliates,
+		"Agents": userAgents, "Languages": loadgen.Languages}); err != nil {
 		return err
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)

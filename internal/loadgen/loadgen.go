@@ -57,6 +57,10 @@ func (w *Conn) Get(path, agent, ip string) (int, string, error) {
 	b = append(b, agent...)
 	b = append(b, "\r\nX-Forwarded-For: "...)
 	b = append(b, ip...)
+	if lang := agentLanguages[agent]; lang != "" {
+		b = append(b, "\r\nAccept-Language: "...)
+		b = append(b, lang...)
+	}
 	b = append(b, "\r\n\r\n"...)
 	w.buf = b
 	_ = w.conn.SetDeadline(time.Now().Add(w.Timeout))
@@ -115,10 +119,14 @@ type Link func(i int64) (path, agent, ip string)
 
 // RealisticLink builds the i-th tracking link over offers and affiliates,
 // with varied subs, agents and client addresses.
-func RealisticLink(offers, affiliates []string) Link {
+func RealisticLink(offers, affiliates []string) Link { return RealisticLinkAt("/click/", offers, affiliates) }
+
+// RealisticLinkAt is RealisticLink on another path: "/s/" and smart links'
+// slugs for offers.
+func RealisticLinkAt(prefix string, offers, affiliates []string) Link {
 	return func(i int64) (string, string, string) {
 		b := make([]byte, 0, 160)
-		b = append(b, "/click/"...)
+		b = append(b, prefix...)
 		b = append(b, offers[i%int64(len(offers))]...)
 		b = append(b, "?aff_id="...)
 		b = append(b, affiliates[i%int64(len(affiliates))]...)
@@ -146,6 +154,20 @@ var UserAgents = []string{
 	"Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
 	"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
 }
+
+// Languages are the Accept-Language of each of UserAgents' browsers, in
+// its order.
+var Languages = []string{"en-US,en;q=0.9", "pt-BR,pt;q=0.9,en;q=0.7", "en-GB,en;q=0.9", "de-DE,de;q=0.9,en;q=0.8",
+	"es-ES,es;q=0.9", "en-US"}
+
+// agentLanguages is each agent's language, for Conn.Get.
+var agentLanguages = func() map[string]string {
+	m := make(map[string]string, len(UserAgents))
+	for i, a := range UserAgents {
+		m[a] = Languages[i%len(Languages)]
+	}
+	return m
+}()
 
 // ClickID is the click ID a redirect's Location carries as cid, or "" when
 // it has none.
