@@ -392,7 +392,7 @@ func run(ctx context.Context, o options) (*report, error) {
 			rate = 2 * o.conversionRate
 		}
 		step("business rules: %d capped offers and %d affiliates' records, plain and ruled links in alternation", rulesOffers, rulesRecords)
-		if r.Rules, err = runRules(ctx, cr, n, rcv, script, rate, o); err != nil {
+		if r.Rules, err = runRules(ctx, cr, st, n, rcv, script, rate, o); err != nil {
 			return nil, fmt.Errorf("the rules phase: %w", err)
 		}
 	}
@@ -428,11 +428,13 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	r.Accounting.Evicted = r.Cold.Evicted - back
-	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL"); err != nil {
+	// The clicks sent to their offer: a turned-away one (a visitor the
+	// targeted offer's rules do not take) is stored for the stats too.
+	if r.Accounting.InClickHouse, err = st.count(ctx, "SELECT count() FROM clickrelay.clicks FINAL WHERE outcome = ''"); err != nil {
 		return nil, err
 	}
 	r.Accounting.ConversionsAcknowledged = r.Conversions.Acknowledged + r.Cold.Conversions.Acknowledged + r.SlowReceiver.Conversions.Acknowledged +
-		r.Rules.PlainConvs.Acknowledged + r.Rules.RuledConvs.Acknowledged
+		r.Rules.PlainConvs.Acknowledged + r.Rules.RuledConvs.Acknowledged + r.Rules.PlainConvsAgain.Acknowledged
 	if r.Accounting.ConversionsStored, err = st.count(ctx, "SELECT count() FROM clickrelay.conversions FINAL"); err != nil {
 		return nil, err
 	}
