@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clickrelay/clickrelay/internal/testkit"
+	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
 // The stack tests of a network's business rules: revenue and payout,
@@ -445,12 +446,7 @@ func TestCapsCountsComeBackFromClickHouse(t *testing.T) {
 		return err == nil && count == 5, fmt.Sprint(count, err)
 	})
 	// Every key of the network, as a Redis restarted without its data.
-	iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	for _, k := range keys { // one by one: on a Redis Cluster they live in different slots
+	for _, k := range redis.KeysForTest(t, client, prefix+"*") { // one by one: on a Redis Cluster they live in different slots
 		if err := client.Del(ctx, k).Err(); err != nil {
 			t.Fatal(err)
 		}

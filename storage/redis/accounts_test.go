@@ -69,7 +69,13 @@ func TestReplaceAPIKeysRevokesTheOldKeyEverywhere(t *testing.T) {
 	if err := a.SaveAPIKey(ctx, "others-key-0123456789", other); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Wait(t, "the other process knows the key", 5*time.Second, func() bool { _, ok := b.Catalog().Principal("old-key-0123456789"); return ok })
+	// On a Redis Cluster two invalidations may arrive out of order (each
+	// PUBLISH goes through a node of its own): wait for both keys.
+	testkit.Wait(t, "the other process knows both keys", 5*time.Second, func() bool {
+		_, oldOK := b.Catalog().Principal("old-key-0123456789")
+		_, otherOK := b.Catalog().Principal("others-key-0123456789")
+		return oldOK && otherOK
+	})
 	if err := a.ReplaceAPIKeys(ctx, "new-key-0123456789", p); err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +92,44 @@ func TestReplaceAPIKeysRevokesTheOldKeyEverywhere(t *testing.T) {
 	})
 	if got, ok := b.Catalog().Principal("others-key-0123456789"); !ok || got != other {
 		t.Fatal("rotating one account's key revoked another's")
+	}
+}
+
+// A full reload reads Redis without the catalog's lock. One that read the
+// keys just before a rotation, and swaps them in after it, must not bring
+// the revoked key back nor drop the new one (as a late subscription's
+// reload once did on a Redis Cluster).
+func TestAReloadReadBeforeARotationKeepsIt(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	p := model.Principal{Kind: model.KindAdvertiser, ID: "4"}
+	if err := c.SaveAPIKey(ctx, "adv-old-0123456789", p); err != nil {
+		t.Fatal(err)
+	}
+	cat := c.Catalog()
+	mark := cat.writeMark()
+	stale, err := cat.read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReplaceAPIKeys(ctx, "adv-new-0123456789", p); err != nil {
+		t.Fatal(err)
+	}
+	cat.install(stale, mark)
+	if _, ok := cat.Principal("adv-old-0123456789"); ok {
+		t.Error("the rotated key works again after a reload that read Redis before the rotation")
+	}
+	if got, ok := cat.Principal("adv-new-0123456789"); !ok || got != p {
+		t.Errorf("the new key after that reload: %+v %v", got, ok)
+	}
+	// A reload that read after the rotation applies as it is.
+	if err := cat.reloadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cat.Principal("adv-old-0123456789"); ok {
+		t.Error("the rotated key works after a fresh reload")
+	}
+	if _, ok := cat.Principal("adv-new-0123456789"); !ok {
+		t.Error("the new key is gone after a fresh reload")
 	}
 }

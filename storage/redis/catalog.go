@@ -54,8 +54,8 @@ type Catalog struct {
 	// then compared in constant time.
 	keys map[uint64][]storedKey
 
-	// writes counts this process's own entity writes, and lastWrite holds
-	// each entity's ("kind:id") latest. A reload reads Redis without the
+	// writes counts this process's own entity and API key writes, and
+	// lastWrite holds each one's ("kind:id", "key:hash") latest. A reload reads Redis without the
 	// lock, so a write of ours may land in between: what the reload read of
 	// that entity is older than the catalog's, and is not applied (the
 	// write's own invalidation follows and reloads it).
@@ -63,8 +63,8 @@ type Catalog struct {
 	lastWrite map[string]uint64
 
 	reloads *metrics.Counter
-	// emptyReloads counts full reloads that found Redis empty while the
-	// catalog held entities, and kept the catalog.
+	// emptyReloads counts full reloads that found Redis lacking what the
+	// catalog held and is never all removed (lostIn), and kept the catalog.
 	emptyReloads *metrics.Counter
 	// emptyLog is sampled: an emptied Redis is seen at every resync of
 	// every process until it is restored.
@@ -93,12 +93,29 @@ func newCatalog(c *Component, set *metrics.Set) *Catalog {
 // catalog instead.
 func (cat *Catalog) EmptyReloads() uint64 { return cat.emptyReloads.Get() }
 
-// empty reports whether the catalog holds no entity and no key.
-func (cat *Catalog) empty() bool {
+// lostIn names what the catalog holds and fresh, read from Redis, has none
+// of, among what is never all removed: API keys (a key is only replaced),
+// advertisers, affiliates and offers (none can be deleted). Each lives in a
+// hash of its own, so on a Redis Cluster one master restarted empty loses
+// some and keeps the others.
+func (cat *Catalog) lostIn(fresh *Catalog) []string {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
-	return len(cat.advertisers)+len(cat.affiliates)+len(cat.offers)+len(cat.postbacks)+len(cat.endpoints)+
-		len(cat.offerAffiliates)+len(cat.smartLinks)+len(cat.keys) == 0 && cat.trafficControls == nil
+	var lost []string
+	for _, set := range []struct {
+		name      string
+		had, read int
+	}{
+		{"api keys", len(cat.keys), len(fresh.keys)},
+		{"advertisers", len(cat.advertisers), len(fresh.advertisers)},
+		{"affiliates", len(cat.affiliates), len(fresh.affiliates)},
+		{"offers", len(cat.offers), len(fresh.offers)},
+	} {
+		if set.had > 0 && set.read == 0 {
+			lost = append(lost, set.name)
+		}
+	}
+	return lost
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id
@@ -556,15 +573,51 @@ func (cat *Catalog) removeLocked(kind model.Kind, id string) {
 	}
 }
 
-func (cat *Catalog) putKey(hash [32]byte, p model.Principal) {
+// writeKey applies an API key this process has just saved (nil p:
+// removed), marked as its own write as entities are, so that a reload
+// which read Redis before the write does not undo it.
+func (cat *Catalog) writeKey(hash [32]byte, p *model.Principal) {
 	cat.mu.Lock()
 	defer cat.mu.Unlock()
-	cat.putKeyLocked(hash, p)
+	cat.writes++
+	cat.lastWrite[keyWriteName(hash)] = cat.writes
+	if p == nil {
+		cat.removeKeyLocked(hash)
+	} else {
+		cat.putKeyLocked(hash, *p)
+	}
 }
 
-func (cat *Catalog) removeKey(hash [32]byte) {
+// keyWriteName is an API key's name in lastWrite, as its invalidation
+// names it.
+func keyWriteName(hash [32]byte) string { return "key:" + hex.EncodeToString(hash[:]) }
+
+// applyKey applies what a reload read of one key, unless this process
+// wrote that key after mark.
+func (cat *Catalog) applyKey(hash [32]byte, p *model.Principal, mark uint64) {
 	cat.mu.Lock()
 	defer cat.mu.Unlock()
+	if cat.lastWrite[keyWriteName(hash)] > mark {
+		return
+	}
+	if p == nil {
+		cat.removeKeyLocked(hash)
+	} else {
+		cat.putKeyLocked(hash, *p)
+	}
+}
+
+// keyLocked is the principal of exactly this hash, if the catalog has it.
+func (cat *Catalog) keyLocked(hash [32]byte) (model.Principal, bool) {
+	for _, k := range cat.keys[keyIndex(hash)] {
+		if k.hash == hash {
+			return k.principal, true
+		}
+	}
+	return model.Principal{}, false
+}
+
+func (cat *Catalog) removeKeyLocked(hash [32]byte) {
 	i := keyIndex(hash)
 	list := slices.DeleteFunc(slices.Clone(cat.keys[i]), func(k storedKey) bool { return k.hash == hash })
 	if len(list) == 0 {
@@ -581,46 +634,62 @@ func (cat *Catalog) putKeyLocked(hash [32]byte, p model.Principal) {
 }
 
 // reloadAll replaces the catalog with what Redis holds now, except that a
-// Redis holding nothing never empties a populated catalog: entities are
-// never all deleted (advertisers, affiliates and offers cannot be), so that
-// Redis has lost its data, and swapping would make every click answer 404.
-// The catalog is kept, the event counted and logged, and, with a journal,
-// Redis is restored and read again.
+// Redis lacking what is never all removed (lostIn) never empties the
+// catalog of it: Redis, or one master of a cluster, has lost its data, and
+// swapping would make every click answer 404 or every key 401. The catalog
+// is kept, the event counted and logged, and, with a journal, Redis is
+// restored and read again.
 func (cat *Catalog) reloadAll(ctx context.Context) error {
 	mark := cat.writeMark()
 	fresh, err := cat.read(ctx)
 	if err != nil {
 		return err
 	}
-	if fresh.empty() && !cat.empty() {
+	if lost := cat.lostIn(fresh); len(lost) > 0 {
 		cat.emptyReloads.Inc()
 		if cat.c.journalStore == nil {
-			cat.emptyLog.Error().Msg("Redis holds no entity while this process's catalog does: Redis lost its data. " +
-				"The catalog is kept, so clicks still redirect, but entities exist only in process memory: restore Redis")
+			cat.emptyLog.Error().Strs("lost", lost).Msg("Redis lacks what this process's catalog holds and is never all removed: Redis (or, on a cluster, one of its masters) lost its data. " +
+				"The catalog is kept, so clicks still redirect, but these entities exist only in process memory: restore Redis")
 			return nil
 		}
 		report, err := cat.c.Restore(ctx)
 		if err != nil {
-			cat.emptyLog.Error().Err(err).Msg("Redis holds no entity while this process's catalog does: Redis lost its data, " +
+			cat.emptyLog.Error().Err(err).Strs("lost", lost).Msg("Redis lacks what this process's catalog holds: Redis lost its data, " +
 				"and restoring it from the entity journal failed; the catalog is kept")
 			return nil
 		}
-		cat.emptyLog.Error().Int("restored", report.Total()).Interface("by_kind", report.Restored).
-			Msg("Redis holds no entity while this process's catalog does: Redis lost its data; the catalog was kept and Redis restored from the entity journal")
+		cat.emptyLog.Error().Strs("lost", lost).Int("restored", report.Total()).Interface("by_kind", report.Restored).
+			Msg("Redis lacked what this process's catalog holds: Redis lost its data; the catalog was kept and Redis restored from the entity journal")
 		if fresh, err = cat.read(ctx); err != nil {
 			return err
 		}
-		if fresh.empty() {
+		if len(cat.lostIn(fresh)) > 0 {
 			return nil
 		}
 	}
+	cat.install(fresh, mark)
+	return nil
+}
+
+// install swaps in what a reload read, keeping every entity and API key
+// this process wrote after mark: the read may have seen Redis before it.
+func (cat *Catalog) install(fresh *Catalog, mark uint64) {
 	cat.mu.Lock()
-	// What this process wrote during the read is newer than what was read.
 	for k, at := range cat.lastWrite {
 		if at <= mark {
 			continue
 		}
 		kind, id, _ := strings.Cut(k, ":")
+		if kind == "key" {
+			if raw, err := hex.DecodeString(id); err == nil && len(raw) == 32 {
+				hash := [32]byte(raw)
+				fresh.removeKeyLocked(hash)
+				if p, ok := cat.keyLocked(hash); ok {
+					fresh.putKeyLocked(hash, p)
+				}
+			}
+			continue
+		}
 		fresh.removeLocked(model.Kind(kind), id)
 		if e := cat.entityLocked(model.Kind(kind), id); e != nil {
 			fresh.putLocked(e)
@@ -634,7 +703,6 @@ func (cat *Catalog) reloadAll(ctx context.Context) error {
 	cat.postbacksByAffiliate, cat.keys = fresh.postbacksByAffiliate, fresh.keys
 	cat.mu.Unlock()
 	cat.reloads.Inc()
-	return nil
 }
 
 // read loads everything Redis holds into a catalog of its own.
@@ -697,6 +765,7 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 		return fmt.Errorf("malformed invalidation %q", msg)
 	}
 	if kind == "key" {
+		mark := cat.writeMark()
 		body, err := cat.c.client.HGet(ctx, cat.c.keys.apiKeys(), id).Result()
 		if isNil(err) { // a rotated key: gone
 			body = "{}"
@@ -706,14 +775,14 @@ func (cat *Catalog) reloadOne(ctx context.Context, msg string) error {
 			return err
 		}
 		hash, p, err := decodeKey(id, body)
-		if err == nil && p == (model.Principal{}) {
-			cat.removeKey(hash)
-			return nil
-		}
 		if err != nil {
 			return err
 		}
-		cat.putKey(hash, p)
+		if p == (model.Principal{}) {
+			cat.applyKey(hash, nil, mark)
+		} else {
+			cat.applyKey(hash, &p, mark)
+		}
 		return nil
 	}
 	mark := cat.writeMark()

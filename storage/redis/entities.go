@@ -192,7 +192,7 @@ func (c *Component) SaveAPIKey(ctx context.Context, key string, p model.Principa
 	if err := c.client.HSet(ctx, c.keys.apiKeys(), h, body).Err(); err != nil {
 		return fmt.Errorf("saving an API key: %w", err)
 	}
-	c.catalog.putKey(hash, p)
+	c.catalog.writeKey(hash, &p)
 	c.publish(ctx, "key:"+h)
 	return nil
 }
@@ -240,11 +240,11 @@ func (c *Component) ReplaceAPIKeys(ctx context.Context, key string, p model.Prin
 	}
 	for _, o := range old {
 		if raw, err := hex.DecodeString(o); err == nil && len(raw) == len(hash) {
-			c.catalog.removeKey([32]byte(raw))
+			c.catalog.writeKey([32]byte(raw), nil)
 		}
 		c.publish(ctx, "key:"+o)
 	}
-	c.catalog.putKey(hash, p)
+	c.catalog.writeKey(hash, &p)
 	c.publish(ctx, "key:"+h)
 	return nil
 }

@@ -152,11 +152,31 @@ func isEntityKind(kind model.Kind) bool {
 // process reload its whole catalog (after a restore).
 const reloadAllMessage = "*"
 
-// holdsEntities reports whether Redis holds any entity or API key.
-func (c *Component) holdsEntities(ctx context.Context) (bool, error) {
+// lostHashes names the hashes Redis lacks although the journal holds live
+// records of them, when they can only have been lost: every hash at once
+// (Redis restarted empty), or one of those never all removed (API keys,
+// advertisers, affiliates, offers), as when one master of a Redis Cluster
+// restarted empty and the others did not.
+func (c *Component) lostHashes(ctx context.Context, records []model.JournalRecord) ([]string, error) {
+	live := map[string]int{}
+	for _, r := range records {
+		if r.Deleted || r.Kind == model.JournalSecret {
+			continue
+		}
+		if r.Kind == model.JournalAPIKey {
+			live[c.keys.apiKeys()]++
+		} else {
+			live[c.keys.entities(model.Kind(r.Kind))]++
+		}
+	}
 	names := []string{c.keys.apiKeys()}
+	neverEmptied := map[string]bool{c.keys.apiKeys(): true}
 	for _, kind := range model.Kinds {
 		names = append(names, c.keys.entities(kind))
+		switch kind {
+		case model.KindAdvertiser, model.KindAffiliate, model.KindOffer:
+			neverEmptied[c.keys.entities(kind)] = true
+		}
 	}
 	// One EXISTS per key: on a Redis Cluster they live in different slots.
 	pipe := c.client.Pipeline()
@@ -165,46 +185,49 @@ func (c *Component) holdsEntities(ctx context.Context) (bool, error) {
 		found[i] = pipe.Exists(ctx, name)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return false, fmt.Errorf("checking Redis for entities: %w", err)
+		return nil, fmt.Errorf("checking Redis for entities: %w", err)
 	}
-	for _, f := range found {
-		if f.Val() > 0 {
-			return true, nil
+	var missing, lost []string
+	holdsAny := false
+	for i, name := range names {
+		if found[i].Val() > 0 {
+			holdsAny = true
+			continue
+		}
+		if live[name] > 0 {
+			missing = append(missing, name)
+			if neverEmptied[name] {
+				lost = append(lost, name)
+			}
 		}
 	}
-	return false, nil
+	if !holdsAny {
+		return missing, nil
+	}
+	return lost, nil
 }
 
-// reconcileJournal runs at start. Redis empty of entities while the journal
-// has live ones means Redis lost its data: it is restored, loudly. Otherwise
-// whatever Redis holds that the journal has never seen (entities written
-// before the journal existed) is appended to the journal, so the journal
-// becomes a full copy.
+// reconcileJournal runs at start. Redis lacking what the journal holds and
+// is never all removed (lostHashes) means Redis lost its data: it is
+// restored, loudly. Otherwise whatever Redis holds that the journal has
+// never seen (entities written before the journal existed) is appended to
+// the journal, so the journal becomes a full copy.
 func (c *Component) reconcileJournal(ctx context.Context) error {
 	records, err := c.journalStore.LoadJournal(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the entity journal at start: %w", err)
 	}
-	holds, err := c.holdsEntities(ctx)
+	lost, err := c.lostHashes(ctx, records)
 	if err != nil {
 		return err
 	}
-	if !holds {
-		live := 0
-		for _, r := range records {
-			if !r.Deleted && r.Kind != model.JournalSecret {
-				live++
-			}
-		}
-		if live == 0 {
-			return nil
-		}
+	if len(lost) > 0 {
 		report, err := c.Restore(ctx)
 		if err != nil {
 			return err
 		}
-		c.log.Error().Int("restored", report.Total()).Interface("by_kind", report.Restored).
-			Msg("Redis held no entity while the entity journal holds some: Redis lost its data (restarted without an append-only file, flushed, or replaced). " +
+		c.log.Error().Strs("lost", lost).Int("restored", report.Total()).Interface("by_kind", report.Restored).
+			Msg("Redis lacked what the entity journal holds: Redis (or one master of a cluster) lost its data (restarted without an append-only file, flushed, or replaced). " +
 				"Advertisers, affiliates, offers, keys, postbacks and secrets were restored from the journal; clicks, dedupe claims and postback retries that lived only in Redis are gone")
 		return nil
 	}

@@ -3,6 +3,7 @@ package redis
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"sync"
 	"testing"
@@ -287,5 +288,64 @@ func TestNextIDSkipsIDsInUse(t *testing.T) {
 	}
 	if id, err := c.NextID(ctx, model.KindAdvertiser); err != nil || id != "3" {
 		t.Fatalf("NextID = %q, %v; want 3", id, err)
+	}
+}
+
+// On a Redis Cluster each hash lives on one master: a master restarted
+// empty loses the API keys (or the offers) while the other entities stay.
+// A reload keeps what the catalog held of them, a starting process finds
+// them gone, and both restore them from the journal.
+func TestOneLostHashIsRestored(t *testing.T) {
+	for _, tc := range []struct{ lost string }{{"api keys"}, {"offers"}} {
+		t.Run(tc.lost, func(t *testing.T) {
+			ctx := context.Background()
+			j := newMemJournal()
+			c := withJournal(t, NewForTest(t), j)
+			offer := &model.Offer{ID: "1", Slug: "ofr_one_1", Name: "One", TrackingURL: "https://x.example/", Status: model.StatusActive}
+			aff := &model.Affiliate{ID: "1", Name: "Jane", AppID: "app-1"}
+			for _, e := range []model.Entity{offer, aff} {
+				if err := c.SaveEntity(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := model.Principal{Kind: model.KindAffiliate, ID: "1"}
+			if err := c.SaveAPIKey(ctx, "aff_kept_key", p); err != nil {
+				t.Fatal(err)
+			}
+			c.cancel() // only the reload under test touches the catalog
+			c.wg.Wait()
+			lose := func() {
+				name := map[string]string{"api keys": c.keys.apiKeys(), "offers": c.keys.entities(model.KindOffer)}[tc.lost]
+				if err := c.client.Del(ctx, name).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			held := func(cat *Catalog, who string) {
+				t.Helper()
+				if got, ok := cat.Principal("aff_kept_key"); !ok || got != p {
+					t.Errorf("%s: the API key: %+v %v", who, got, ok)
+				}
+				if cat.Offer("ofr_one_1") == nil || cat.AffiliateByAppID("app-1") == nil {
+					t.Errorf("%s: the offer %v, the affiliate %v", who, cat.Offer("ofr_one_1"), cat.AffiliateByAppID("app-1"))
+				}
+			}
+			lose()
+			if err := c.catalog.reloadAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			held(c.Catalog(), "the running process after a reload")
+			if n := c.Catalog().EmptyReloads(); n != 1 {
+				t.Errorf("reloads that kept the catalog = %d, want 1", n)
+			}
+			lose()
+			held(withJournal(t, c, j).Catalog(), "a process starting on it")
+			key := HashKey("aff_kept_key")
+			if n, err := c.client.HLen(ctx, c.keys.apiKeys()).Result(); err != nil || n != 1 {
+				t.Errorf("API keys back in Redis: %d %v", n, err)
+			}
+			if ok, err := c.client.HExists(ctx, c.keys.apiKeys(), hex.EncodeToString(key[:])).Result(); err != nil || !ok {
+				t.Errorf("the key's hash back in Redis: %v %v", ok, err)
+			}
+		})
 	}
 }

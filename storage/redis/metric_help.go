@@ -6,7 +6,7 @@ import "github.com/clickrelay/clickrelay/internal/promtext"
 func MetricHelp() promtext.Help {
 	return promtext.Help{
 		"clickrelay_catalog_reloads_total":       "Full reloads of the in-process catalog of offers, affiliates and keys from Redis.",
-		"clickrelay_catalog_empty_reloads_total": "Catalog reloads that found Redis empty while the catalog held entities, and kept the catalog (Redis lost its data: run clickrelay restore).",
+		"clickrelay_catalog_empty_reloads_total": "Catalog reloads that found Redis lacking the API keys, advertisers, affiliates or offers the catalog held, and kept the catalog (Redis, or one master of a cluster, lost its data: run clickrelay restore).",
 		"clickrelay_postback_retry_queue":        "Postbacks waiting in Redis for a retry, across every process; NaN when Redis does not answer.",
 	}
 }

@@ -7,6 +7,7 @@ package redis
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,4 +65,33 @@ func ClientForTest(t testing.TB, url string) goredis.UniversalClient {
 // in what url names (on a Redis Cluster the ID is a hash tag).
 func ClickKeyForTest(url, prefix, id string) string {
 	return keys{prefix: prefix, cluster: isClusterURL(url)}.click(id)
+}
+
+// KeysForTest lists the keys matching pattern on every master (SCAN walks
+// one server: on a Redis Cluster it would see a third of them).
+func KeysForTest(t testing.TB, client goredis.UniversalClient, pattern string) []string {
+	t.Helper()
+	var names []string
+	scan := func(ctx context.Context, node goredis.UniversalClient) error {
+		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			names = append(names, iter.Val())
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := client.(*goredis.ClusterClient); ok {
+		var mu sync.Mutex
+		err = cc.ForEachMaster(context.Background(), func(ctx context.Context, node *goredis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(ctx, node)
+		})
+	} else {
+		err = scan(context.Background(), client)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
