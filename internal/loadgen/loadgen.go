@@ -119,7 +119,9 @@ type Link func(i int64) (path, agent, ip string)
 
 // RealisticLink builds the i-th tracking link over offers and affiliates,
 // with varied subs, agents and client addresses.
-func RealisticLink(offers, affiliates []string) Link { return RealisticLinkAt("/click/", offers, affiliates) }
+func RealisticLink(offers, affiliates []string) Link {
+	return RealisticLinkAt("/click/", offers, affiliates)
+}
 
 // RealisticLinkAt is RealisticLink on another path: "/s/" and smart links'
 // slugs for offers.
