@@ -227,7 +227,7 @@ func (c *Component) reconcileJournal(ctx context.Context) error {
 			return err
 		}
 		c.log.Error().Strs("lost", lost).Int("restored", report.Total()).Interface("by_kind", report.Restored).
-			Msg("Redis lacked what the entity journal holds: Redis (or one master of a cluster) lost its data (restarted without an append-only file, flushed, or replaced). " +
+			Msg("Redis lacked what the entity journal holds: Redis lost its data (restarted without an append-only file, flushed, or replaced; on a Redis Cluster, one master may have). " +
 				"Advertisers, affiliates, offers, keys, postbacks and secrets were restored from the journal; clicks, dedupe claims and postback retries that lived only in Redis are gone")
 		return nil
 	}
