@@ -284,3 +284,46 @@ func TestTrafficControlsDenyBeforeAnyOffer(t *testing.T) {
 		t.Errorf("GET /v2/traffic-controls on the second process: %d %+v", code, read)
 	}
 }
+
+// Day-parting on the real binary reads the hour in the network's time
+// zone. Kolkata is UTC+5:30, so its hour of the week is never UTC's: a
+// schedule of Kolkata's current hour takes the visitor, one of UTC's
+// current hour does not. (A visit that straddles an hour boundary is made
+// again; tracker's TestDayPartingInTheNetworksTimezone walks the
+// boundaries with a test clock.)
+func TestDayPartingOnTheClickPath(t *testing.T) {
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, "CLICKRELAY_TIMEZONE=Asia/Kolkata")
+	n := s.setUp("https://shop.example.com/?cid={click_id}")
+	const land, away = "https://shop.example.com/", "https://fallback.example.com/"
+	if code := s.admin("PATCH", "/v2/offers/"+n.offerID, `{"fallback_url":"https://fallback.example.com/"}`, nil); code != 200 {
+		t.Fatalf("fallback: %d", code)
+	}
+	link := "/click/" + n.offerID + "?aff_id=" + n.affiliateID
+	window := func(at time.Time) string {
+		return fmt.Sprintf(`{"schedule":[{"days":[%q],"hours":[%d]}]}`, strings.ToLower(at.Weekday().String()[:3]), at.Hour())
+	}
+	for _, c := range []struct {
+		name string
+		in   *time.Location
+		want string
+	}{{"Kolkata's hour", kolkata, land}, {"UTC's hour", time.UTC, away}} {
+		for try := 0; ; try++ {
+			before := time.Now().In(c.in)
+			if code := s.admin("PATCH", "/v2/offers/"+n.offerID, `{"targeting":`+window(before)+`}`, nil); code != 200 {
+				t.Fatalf("targeting: %d", code)
+			}
+			got := s.visit(link, visitor{iPhoneUA, gbIP, ""})
+			if after := time.Now().In(c.in); after.Hour() != before.Hour() && try < 3 {
+				continue // the hour turned during the visit
+			}
+			if got != c.want {
+				t.Errorf("a schedule of %s (%s) in a network on Asia/Kolkata: went to %s, want %s", c.name, window(before), got, c.want)
+			}
+			break
+		}
+	}
+}
