@@ -990,7 +990,8 @@ async function trafficControlsPage(view) {
   const agents = h("textarea", { name: "user_agents", id: "tc-user-agents", rows: "8", placeholder: "BadBot\npython-requests", value: tc.user_agents.join("\n") });
   const updated = h("p", { class: "muted", id: "tc-updated" });
   const counts = () => {
-    updated.textContent = `${int(lines(ips.value, true).length)} addresses or ranges, ${int(lines(agents.value).length)} user agents` +
+    const n = lines(ips.value, true).length, m = lines(agents.value).length;
+    updated.textContent = `${int(n)} ${n === 1 ? "address or range" : "addresses or ranges"}, ${int(m)} ${m === 1 ? "user agent" : "user agents"}` +
       (tc.updated_at ? ` · last changed ${stamp(tc.updated_at)} UTC` : " · never set");
   };
   counts();
@@ -1016,11 +1017,13 @@ async function trafficControlsPage(view) {
     h("h2", {}, "Clicks denied"), deniedTiles, chartBox);
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const s = await api("GET", "/v2/stats" + qs({ date_from: isoDay(-6), date_to: isoDay(0), timezone: zone, group_by: "date" }));
-  const rows = s.rows || [];
-  const today = rows.find((r) => r.date === isoDay(0));
-  fill(deniedTiles, tile("Denied today", int(today ? today.denied : 0), today && today.denied ? "warn" : "", "tc-denied-today"),
+  // Every day of the seven, a day without traffic (no row) as 0.
+  const byDay = new Map((s.rows || []).map((r) => [r.date, Number(r.denied) || 0]));
+  const days = [-6, -5, -4, -3, -2, -1, 0].map((i) => isoDay(i));
+  const today = byDay.get(isoDay(0)) || 0;
+  fill(deniedTiles, tile("Denied today", int(today), today ? "warn" : "", "tc-denied-today"),
     tile("Denied, last 7 days", int(s.totals.denied), "", "tc-denied-week"));
-  fill(chartBox, chart(rows.map((r) => r.date), [{ name: "denied", values: rows.map((r) => r.denied) }], { title: "Clicks denied per day" }),
+  fill(chartBox, chart(days, [{ name: "denied", values: days.map((d) => byDay.get(d) || 0) }], { title: "Clicks denied per day" }),
     h("p", { class: "muted" }, "Per day in your time zone; ", h("a", { href: "#/stats" }, "the stats explorer"), " has them by offer, affiliate or country."));
 }
 
@@ -1185,8 +1188,10 @@ async function smartLinkStats(box, l) {
     // An unrouted or paused visitor has no offer: its row's is empty.
     const rows = d.rows || [];
     const label = (r) => (r.offer ? nameLabel(r.offer_name, r.offer) : "no offer (fallback)");
-    fill(chartBox, chart(rows.map(label), [{ name: "clicks", values: rows.map((r) => r.clicks) }, { name: "conversions", values: rows.map((r) => r.conversions) }],
-      { kind: "bar", title: "Clicks and conversions by offer" }), chartKey(["Clicks", "Conversions"]));
+    // Unrouted beside clicks: they are no offer's, and never in clicks.
+    fill(chartBox, chart(rows.map(label), [{ name: "clicks", values: rows.map((r) => r.clicks) }, { name: "conversions", values: rows.map((r) => r.conversions) },
+      { name: "unrouted", values: rows.map((r) => r.unrouted) }], { kind: "bar", title: "Clicks, conversions and unrouted visitors by offer" }),
+    chartKey(["Clicks", "Conversions", "Unrouted"]));
     fill(tableBox, table([
       { key: "offer", label: "Offer", fmt: (r) => (r.offer ? entity("offer", r.offer, r.offer_name) : h("span", { class: "muted" }, "no offer (fallback)")) },
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
