@@ -123,6 +123,10 @@ func TestConsoleTrafficRules(t *testing.T) {
 		b.run("the windows' hours", 10*time.Second, chromedp.SetValue(ed+".window-row:nth-child(1) input[name=window_hours]", "9-17"),
 			chromedp.SetValue(ed+".window-row:nth-child(2) input[name=window_hours]", nowHours))
 		b.fits()
+		// On a phone, the editor's rows wrap within the form.
+		b.viewport(390, 844, true)
+		b.fits()
+		b.viewport(1280, 900, false)
 		b.run("save", 10*time.Second, chromedp.Click("#offer-submit"))
 		b.until("the targeting in words", 10*time.Second, `document.querySelector("#offer-targeting dl") !== null`)
 
@@ -339,11 +343,17 @@ func TestConsoleTrafficRules(t *testing.T) {
 		if clicks != americans {
 			t.Errorf("the offers' rows add up to %v clicks", clicks)
 		}
-		if got := b.eval2(rowText("#sl-table tbody tr", "offer", "no offer (fallback)", "unrouted")); got != fmt.Sprint(british) {
-			t.Errorf("the fallback's row reads %q unrouted", got)
+		if got := b.eval2(rowText("#sl-table tbody tr", "offer", "no offer (fallback)", "turned_away")); got != fmt.Sprint(british) {
+			t.Errorf("the fallback's row reads %q turned away", got)
+		}
+		if got := b.eval2(`document.querySelector('#sl-table [data-col="turned_away"] span').title`); !strings.Contains(got, fmt.Sprintf("Unrouted: %d", british)) {
+			t.Errorf("the fallback's turned away say why: %q", got)
 		}
 		b.fits()
 		b.screenshot("console-smart-link")
+		b.viewport(390, 844, true)
+		b.fits()
+		b.viewport(1280, 900, false)
 		b.open("#/smart-links", "#smart-links-list table")
 		if got := b.eval2(rowText("#smart-links-list tbody tr", "name", "Summer mix", "mode")); got != "best EPC, 20% exploring by weight" {
 			t.Errorf("the list reads the split %q", got)

@@ -555,9 +555,9 @@ async function ctitCard(box, filter) {
       { name: "rejected at intake", values: rows.map((r) => r.rejected_at_intake) }], { kind: "bar", title: "Time from click to conversion" }),
     chartKey(["Conversions", "Rejected on arrival"]));
     fill(tableBox, table([
-      { key: "bucket", label: "From click to conversion", fmt: (r) => ctitLabel[r.bucket] || r.bucket },
-      { key: "conversions", label: "Conversions", num: true, fmt: (r) => int(r.conversions) },
-      { key: "rejected_at_intake", label: "Rejected on arrival", num: true, fmt: (r) => int(r.rejected_at_intake) },
+      { key: "bucket", label: "After the click", fmt: (r) => ctitLabel[r.bucket] || r.bucket },
+      { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) },
+      { key: "rejected_at_intake", label: "Rejected", num: true, fmt: (r) => int(r.rejected_at_intake) },
       { key: "share", label: "Share", num: true, fmt: (r) => pct(d.total ? (r.conversions * 100) / d.total : 0) },
     ], rows));
   }
@@ -1153,8 +1153,8 @@ async function smartLinkPage(view, { id }) {
     h("div", { class: "card", id: "sl-split" }, h("h2", {}, "Split"),
       l.mode === "epc" ? h("p", { class: "muted" }, `The offer with the best EPC of the last 24 hours takes ${100 - l.explore_percent}% of the visitors; the other ${l.explore_percent}% go to the others by their shares below.`) : null,
       table([
-        { key: "offer_id", label: "Offer", fmt: (o) => entity("offer", o.offer_id, o.offer_name) },
-        { key: "offer_status", label: "Offer status", fmt: (o) => badge(o.offer_status) },
+        // An offer not active takes no visitor: its status beside it says so.
+        { key: "offer_id", label: "Offer", fmt: (o) => [entity("offer", o.offer_id, o.offer_name), o.offer_status === "active" ? null : [" ", badge(o.offer_status)]] },
         { key: "priority", label: "Priority", num: true }, { key: "weight", label: "Weight", num: true },
         { key: "share", label: "Share", num: true, fmt: (o) => shareText(o.share) },
       ], l.offers.map((o, i) => ({ offer_id: o.offer_id, offer_name: o.offer_name, offer_status: o.offer_status, priority: o.priority, weight: o.weight, share: got[i] })))),
@@ -1188,6 +1188,8 @@ async function smartLinkStats(box, l) {
     // An unrouted or paused visitor has no offer: its row's is empty.
     const rows = d.rows || [];
     const label = (r) => (r.offer ? nameLabel(r.offer_name, r.offer) : "no offer (fallback)");
+    // Unrouted, paused and denied visitors reached no offer: the row
+    // without one counts them, as turned away (its title says why).
     // Unrouted beside clicks: they are no offer's, and never in clicks.
     fill(chartBox, chart(rows.map(label), [{ name: "clicks", values: rows.map((r) => r.clicks) }, { name: "conversions", values: rows.map((r) => r.conversions) },
       { name: "unrouted", values: rows.map((r) => r.unrouted) }], { kind: "bar", title: "Clicks, conversions and unrouted visitors by offer" }),
@@ -1195,13 +1197,14 @@ async function smartLinkStats(box, l) {
     fill(tableBox, table([
       { key: "offer", label: "Offer", fmt: (r) => (r.offer ? entity("offer", r.offer, r.offer_name) : h("span", { class: "muted" }, "no offer (fallback)")) },
       { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
-      { key: "share", label: "Share of clicks", num: true, fmt: (r) => pct(t.clicks ? (r.clicks * 100) / t.clicks : 0) },
+      // Revenue is in the tiles, and by offer in the stats explorer: the
+      // table keeps to what fits a phone.
+      { key: "share", label: "Share", num: true, fmt: (r) => shareText(t.clicks ? (r.clicks * 100) / t.clicks : 0) },
       { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) },
-      { key: "revenue", label: "Revenue", num: true, fmt: (r) => money(r.revenue) }, { key: "payout", label: "Payout", num: true, fmt: (r) => money(r.payout) },
-      { key: "unrouted", label: "Unrouted", num: true, fmt: (r) => int(r.unrouted) },
       { key: "turned_away", label: "Turned away", num: true,
         fmt: (r) => h("span", { title: turnedAway.map(([k, name]) => `${name}: ${int(r[k])}`).join(", ") }, int(turnedAwayOf(r))) },
-    ], rows, null, "No traffic through this link in the range."));
+    ], rows, null, "No traffic through this link in the range."),
+    h("p", { class: "muted" }, "Revenue and payout by offer, and every other figure: ", h("a", { href: "#/stats" }, "the stats explorer"), "."));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   fill(box, h("h2", {}, "Traffic through the link"), form, totals, chartBox, tableBox);
