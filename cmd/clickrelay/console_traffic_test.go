@@ -102,7 +102,7 @@ func TestConsoleTrafficRules(t *testing.T) {
 	step("the offer's targeting", func(t *testing.T) {
 		defer b.as(t)()
 		b.open(offerPage, "#offer-form")
-		const ed = "#offer-targeting "
+		const ed = "#offer-targeting-editor "
 		b.run("fill the targeting", 20*time.Second,
 			chromedp.SetValue("#offer-targeting-countries-include", "us, ca"), chromedp.SetValue("#offer-targeting-countries-exclude", "PR"),
 			chromedp.Click(ed+`#offer-targeting-devices-include input[value="mobile"]`), chromedp.Click(ed+`#offer-targeting-devices-include input[value="tablet"]`),
@@ -127,7 +127,11 @@ func TestConsoleTrafficRules(t *testing.T) {
 		b.viewport(390, 844, true)
 		b.fits()
 		b.viewport(1280, 900, false)
-		b.run("save", 10*time.Second, chromedp.Click("#offer-submit"))
+		// A version that is none: the API's message next to the targeting.
+		b.run("a bad version", 10*time.Second, chromedp.SetValue(ed+".version-row:nth-child(1) input[name=version_min]", "sixteen"), chromedp.Click("#offer-submit"))
+		b.until("the targeting's validation message", 10*time.Second,
+			`document.querySelector('#offer-targeting-editor .field-error[data-field="targeting"]').textContent.includes("os_versions.include[0].min")`)
+		b.run("save", 10*time.Second, chromedp.SetValue(ed+".version-row:nth-child(1) input[name=version_min]", "16"), chromedp.Click("#offer-submit"))
 		b.until("the targeting in words", 10*time.Second, `document.querySelector("#offer-targeting dl") !== null`)
 
 		// Read back as written, normalised (upper-case countries, a masked range).
@@ -149,8 +153,8 @@ func TestConsoleTrafficRules(t *testing.T) {
 		// The edit form shows them again.
 		var shown []string
 		b.eval("read the edit form", `["#offer-targeting-countries-include", "#offer-targeting-languages-include", "#offer-targeting-ips-exclude",
-			"#offer-targeting .window-row:nth-child(1) input[name=window_hours]"].map(s => document.querySelector(s).value)
-			.concat([...document.querySelectorAll("#offer-targeting input[type=checkbox]:checked")].map(i => i.name + "=" + i.value))`, &shown)
+			"#offer-targeting-editor .window-row:nth-child(1) input[name=window_hours]"].map(s => document.querySelector(s).value)
+			.concat([...document.querySelectorAll("#offer-targeting-editor input[type=checkbox]:checked")].map(i => i.name + "=" + i.value))`, &shown)
 		if got := strings.Join(shown, " "); got != "US, CA en, pt-BR 203.0.113.0/24 9-17 devices_include=mobile devices_include=tablet os_exclude=windows "+
 			"browsers_exclude=ie browsers_exclude=facebook window_day=mon window_day=tue window_day=wed window_day=thu window_day=fri" {
 			t.Errorf("the edit form reads %q", got)

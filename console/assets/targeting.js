@@ -173,7 +173,7 @@ export function targetingEditor(t, idPrefix) {
   };
   for (const w of t.schedule || []) addWindow(w);
 
-  const el = h("fieldset", { class: "targeting-editor", id: id() }, h("legend", {}, "Targeting"),
+  const el = h("fieldset", { class: "targeting-editor", id: id("editor") }, h("legend", {}, "Targeting"),
     h("p", { class: "muted" }, "Who may see it: a visitor must pass every kind filled in, matching one value of Only (when there is one) and none of Not, which wins. Empty: anyone."),
     listKinds.flatMap((k) => [ruleRow(k), k.key === "os" ? h("div", { class: "rule", "data-kind": "os_versions" },
       h("span", { class: "rule-name" }, "OS versions"),
