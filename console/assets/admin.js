@@ -5,9 +5,11 @@ import { api, qs } from "./api.js";
 import { chart, chartKey } from "./chart.js";
 import { onLeave, current, sequence } from "./page.js";
 import { capBars, capsEditor, blockedEditor, blockedText, accessWords } from "./rules.js";
+import { targetingEditor, targetingList, targetingText } from "./targeting.js";
 
 export const adminNav = [
   ["#/overview", "Overview"], ["#/offers", "Offers"], ["#/advertisers", "Advertisers"], ["#/affiliates", "Affiliates"],
+  ["#/smart-links", "Smart links"], ["#/traffic-controls", "Traffic controls"],
   ["#/conversions", "Conversions"], ["#/postbacks", "Postbacks"], ["#/stats", "Stats"],
 ];
 
@@ -19,6 +21,8 @@ export const adminRoutes = {
   "conversions": conversionsPage, "conversions/:id": conversionPage,
   "postbacks": postbacksPage, "postbacks/:id": postbackPage,
   "stats": statsPage,
+  "smart-links": smartLinksPage, "smart-links/:id": smartLinkPage,
+  "traffic-controls": trafficControlsPage,
 };
 
 // ---- live overview -------------------------------------------------------
@@ -29,8 +33,10 @@ const liveMetrics = [
 ];
 
 // turnedAway are the clicks the click path turned away, by why (README,
-// "Clicks turned away"): never counted in clicks.
-const turnedAway = [["blocked", "Blocked"], ["capped", "Capped"], ["off_target", "Off target"], ["paused", "Paused"]];
+// "Clicks turned away"): never counted in clicks. Denied are the network's
+// traffic controls'; unrouted a smart link's visitors no offer could take.
+const turnedAway = [["blocked", "Blocked"], ["capped", "Capped"], ["off_target", "Off target"], ["paused", "Paused"],
+  ["denied", "Denied"], ["unrouted", "Unrouted"]];
 const turnedAwayOf = (r) => turnedAway.reduce((a, [k]) => a + Number(r[k] || 0), 0);
 
 // margin is profit per 100 of revenue, as /v2/stats answers it.
@@ -49,7 +55,7 @@ function denseSeries(d) {
   const out = [];
   for (let m = Math.floor(from / 60000); m <= Math.floor(to / 60000); m++) {
     out.push(byMinute.get(m) || { minute: new Date(m * 60000).toISOString(), clicks: 0, unique_clicks: 0, conversions: 0,
-      sale_amount: 0, revenue: 0, payout: 0, profit: 0, blocked: 0, capped: 0, off_target: 0, paused: 0 });
+      sale_amount: 0, revenue: 0, payout: 0, profit: 0, blocked: 0, capped: 0, off_target: 0, paused: 0, denied: 0, unrouted: 0 });
   }
   return out;
 }
@@ -58,6 +64,7 @@ async function overview(view) {
   const alive = current();
   const shown = new Set(["clicks", "unique_clicks"]);
   const kpis = h("div", { class: "tiles", id: "kpis" });
+  const away = h("div", { class: "tiles", id: "kpis-away" });
   const moneyTiles = h("div", { class: "tiles", id: "kpis-money" });
   const queue = h("div", { class: "card", id: "pending-queue" });
   const legend = h("div", { class: "legend", id: "live-legend" });
@@ -67,7 +74,7 @@ async function overview(view) {
   const updated = h("span", { class: "muted", id: "live-updated" });
   fill(view, h("h1", {}, "Live overview"),
     h("p", { class: "muted" }, "The last 3 hours, per minute; refreshed every 10 seconds. ", updated),
-    kpis, moneyTiles, queue, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
+    kpis, h("p", { class: "muted tiles-title" }, "Clicks turned away (never counted in clicks):"), away, moneyTiles, queue, h("div", { class: "card" }, legend, chartBox), h("h2", {}, "Postback health"), health, tops);
   let last = null;
   for (const [key, label] of liveMetrics) {
     const b = h("button", { type: "button", "data-metric": key, "aria-pressed": String(shown.has(key)) }, label);
@@ -83,8 +90,8 @@ async function overview(view) {
     const sum = (k) => rows.reduce((a, r) => a + Number(r[k] || 0), 0);
     // Turned-away clicks beside the clicks taken: they never count in them.
     fill(kpis, tile("Clicks", int(sum("clicks")), "", "kpi-clicks"), tile("Unique clicks", int(sum("unique_clicks")), "", "kpi-unique"),
-      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"),
-      turnedAway.map(([k, label]) => tile(label, int(sum(k)), sum(k) ? "warn" : "", "kpi-" + k.replace("_", "-"))));
+      tile("Conversions", int(sum("conversions")), "", "kpi-conversions"));
+    fill(away, turnedAway.map(([k, label]) => tile(label, int(sum(k)), sum(k) ? "warn" : "", "kpi-" + k.replace("_", "-"))));
     fill(moneyTiles, tile("Sale amount", money(sum("sale_amount")), "", "kpi-sale-amount"), tile("Revenue", money(sum("revenue")), "", "kpi-revenue"),
       tile("Payout", money(sum("payout")), "", "kpi-payout"), tile("Profit", money(sum("profit")), "", "kpi-profit"),
       tile("Margin", pct(marginOf(sum("profit"), sum("revenue"))), "", "kpi-margin"));
@@ -244,22 +251,33 @@ async function accountPage(view, kind, id) {
   const notice = h("div");
   const name = h("input", { name: "name", value: acc.name });
   const fields = [field("Name", name)];
-  let email, tier;
+  let email, tier, ips;
   if (kind === "advertisers") {
     email = h("input", { name: "contact_email", type: "email", value: acc.contact_email || "" });
     fields.push(field("Contact email", email));
+    // Its servers: conversions from elsewhere are rejected (ip_not_allowed).
+    ips = h("textarea", { name: "conversion_ips", id: "advertiser-conversion-ips", rows: "3", placeholder: "any address",
+      value: (acc.conversion_ips || []).join("\n") });
   } else {
     tier = h("select", { name: "tier" }, ["standard", "premium"].map((t) => h("option", { value: t, selected: t === acc.tier }, t)));
     fields.push(field("Tier", tier));
   }
   const form = h("form", { class: "card", id: "edit-account-form" }, h("h2", {}, "Details"), h("div", { class: "form-grid" }, fields),
-    h("p", { class: "error form-error" }), h("button", { type: "submit" }, "Save"));
+    ips ? h("fieldset", { class: "conversion-ips" }, h("legend", {}, "Conversions only from"),
+      h("p", { class: "muted" }, "The advertiser's servers: addresses or CIDR ranges (v4 or v6), one per line, at most 100. A conversion from elsewhere is recorded as rejected (ip_not_allowed). Empty: from any address."),
+      ips, h("span", { class: "field-error", "data-field": "conversion_ips" })) : null,
+    h("p", { class: "error form-error" }), h("button", { type: "submit", id: "save-account" }, "Save"));
   submitter(form, () => {
     const body = { name: name.value };
     if (email) body.contact_email = email.value;
     if (tier) body.tier = tier.value;
+    if (ips) body.conversion_ips = ips.value.split(/[\s,]+/).filter(Boolean);
     return api("PATCH", `/v2/${kind}/${encodeURIComponent(id)}`, body);
-  }, () => { fill(notice, h("div", { class: "notice" }, "Saved.")); });
+  }, (saved) => {
+    // The API's list, masked and canonical, replaces what was typed.
+    if (ips) ips.value = (saved[one].conversion_ips || []).join("\n");
+    fill(notice, h("div", { class: "notice", id: "account-saved" }, "Saved."));
+  });
   const paused = acc.status !== "active";
   const actions = h("div", { class: "toolbar" },
     h("button", { type: "button", class: paused ? "" : "secondary", id: "toggle-status", onclick: async () => {
@@ -276,7 +294,11 @@ async function accountPage(view, kind, id) {
     h("h1", {}, acc.name, " ", badge(acc.status)), h("p", { class: "muted" }, `ID ${acc.id}`, kind === "affiliates" ? ` · app_id ${acc.app_id}` : ""),
     notice, actions, form, extra);
   if (kind === "advertisers") await endpointsCard(extra, id);
-  else await affiliatePostbacksCard(extra, id);
+  else {
+    const postbacks = h("div"), ctit = h("div", { class: "card", id: "affiliate-ctit" });
+    extra.append(postbacks, ctit);
+    await Promise.all([affiliatePostbacksCard(postbacks, id), ctitCard(ctit, { affiliate_id: id })]);
+  }
 }
 
 async function endpointsCard(box, advertiserID) {
@@ -355,8 +377,12 @@ function offerForm(o, advertisers, submitLabel) {
     vertical: inp("vertical", { value: o.vertical || "" }),
     auto_approve: inp("auto_approve", { type: "checkbox", checked: !!o.auto_approve }),
     filter_bots: inp("filter_bots", { type: "checkbox", checked: o.filter_bots ?? true }),
+    // 0 is no bound, as the API reads it: shown empty.
+    ctit_min_seconds: inp("ctit_min_seconds", { type: "number", min: "0", step: "1", value: o.ctit_min_seconds || "", placeholder: "no bound" }),
+    ctit_max_seconds: inp("ctit_max_seconds", { type: "number", min: "0", step: "1", value: o.ctit_max_seconds || "", placeholder: "no bound" }),
   };
   const caps = capsEditor(o.caps, "offer");
+  const targeting = targetingEditor(o.targeting, "offer");
   const form = h("form", { class: "card", id: "offer-form" },
     h("div", { class: "form-grid" },
       field("Name", f.name), field("Advertiser", f.advertiser_id), field("Tracking URL", f.tracking_url),
@@ -367,6 +393,10 @@ function offerForm(o, advertisers, submitLabel) {
     h("p", {}, h("label", { class: "check" }, f.auto_approve, "Approve conversions automatically"),
       h("label", { class: "check" }, f.filter_bots, "Leave bots out of stats")),
     caps.el,
+    h("fieldset", { class: "ctit-editor" }, h("legend", {}, "Click to conversion time"),
+      h("p", { class: "muted" }, "A conversion sooner or later than these, counted from its click, is recorded as rejected: it pays nothing and fires no postback."),
+      h("div", { class: "form-grid" }, field("At least (seconds)", f.ctit_min_seconds), field("At most (seconds)", f.ctit_max_seconds))),
+    targeting.el,
     h("p", { class: "muted" }, "Macros in the tracking URL: {click_id} {offer_id} {aff_id} {sub1}…{sub5} {geo} {aff_click_id}."),
     h("p", { class: "error form-error" }), h("button", { type: "submit", id: "offer-submit" }, submitLabel));
   const body = () => {
@@ -384,9 +414,31 @@ function offerForm(o, advertisers, submitLabel) {
     else if (o.id) b.revenue = null;
     b.visibility = f.visibility.value;
     b.caps = caps.value();
+    // An empty bound is none: omitted on a new offer, null on one edited.
+    for (const k of ["ctit_min_seconds", "ctit_max_seconds"]) {
+      if (f[k].value !== "") b[k] = Number(f[k].value);
+      else if (o.id) b[k] = null;
+    }
+    b.targeting = targeting.value();
     return b;
   };
+  form.addEventListener("reset", () => targeting.reset());
   return [form, body];
+}
+
+// duration is a number of seconds as a person says it: "30 days", "10 s".
+function duration(sec) {
+  const units = [[86400, "day", "days"], [3600, "h", "h"], [60, "min", "min"]];
+  for (const [n, one, many] of units) if (sec >= n && sec % n === 0) return `${sec / n} ${sec === n ? one : many}`;
+  return `${sec} s`;
+}
+
+// ctitWords are an offer's click-to-conversion bounds in words.
+function ctitWords(o) {
+  const min = Number(o.ctit_min_seconds) || 0, max = Number(o.ctit_max_seconds) || 0;
+  if (!min && !max) return "any time after the click";
+  const parts = [min ? `at least ${duration(min)}` : "", max ? `at most ${duration(max)}` : ""].filter(Boolean);
+  return parts.join(", ") + " after the click (others are rejected)";
 }
 
 // unitOf is what an offer's payout and revenue are in: a percentage of
@@ -435,6 +487,7 @@ async function offerPage(view, { id }) {
   submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => offerPage(view, { id }));
   const paused = o.status !== "active";
   const records = h("div", { class: "card", id: "offer-affiliates" });
+  const ctit = h("div", { class: "card", id: "offer-ctit" });
   fill(view, h("p", {}, h("a", { href: "#/offers" }, "← Offers")),
     h("h1", {}, o.name, " ", badge(o.status)),
     h("p", { class: "muted", id: "offer-facts" }, `ID ${o.id} · slug ${o.slug} · advertiser `,
@@ -451,14 +504,66 @@ async function offerPage(view, { id }) {
         [["Revenue", `${money(o.revenue)} ${unitOf(o)} (${o.payout_type}), what the advertiser pays`],
           ["Payout", `${money(o.payout)} ${unitOf(o)}, what an affiliate earns unless it has its own`],
           ["Profit", `${money(o.revenue - o.payout)} ${unitOf(o)} each, revenue less payout (less where an affiliate earns more)`],
-          ["Visibility", visibilityTitle[o.visibility] || o.visibility]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+          ["Visibility", visibilityTitle[o.visibility] || o.visibility], ["Converts", ctitWords(o)]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
       h("div", { class: "card", id: "offer-caps" }, h("h2", {}, "Caps of the offer"), capBars(o.caps, o.currency, "No caps: edit the offer below to add some."))),
+    h("div", { class: "card", id: "offer-targeting" }, h("h2", {}, "Targeting"),
+      targetingList(o.targeting, "Anyone: no targeting rules."),
+      (o.countries || []).length || o.os ? h("p", { class: "muted", id: "offer-shorthands" },
+        "Also, from the offer's fields: ", [(o.countries || []).length ? `countries ${o.countries.join(", ")}` : "", o.os ? `OS ${o.os}` : ""].filter(Boolean).join("; "), ".") : null),
+    ctit,
     records,
     h("div", { class: "card" }, h("h2", {}, "Tracking link for an affiliate"),
       h("p", { class: "muted" }, "Affiliates see their own ready link in their portal; the pattern is:"),
       h("div", { class: "link-box" }, h("input", { readonly: true, id: "offer-link", value: `${location.origin}/click/${o.id}?aff_id={aff_id}&sub1=` }))),
     notice, h("h2", {}, "Edit the offer"), form);
-  await recordsCard(records, o);
+  await Promise.all([recordsCard(records, o), ctitCard(ctit, { offer_id: o.id })]);
+}
+
+// ---- click to conversion time ----------------------------------------------
+
+// ctitBuckets are GET /v2/stats/ctit's buckets, each named by its span.
+const ctitBuckets = [["10s", "under 10 s"], ["1m", "10 s – 1 min"], ["10m", "1 – 10 min"], ["1h", "10 min – 1 h"],
+  ["1d", "1 h – 1 day"], ["7d", "1 – 7 days"], ["more", "7 days or more"]];
+const ctitLabel = Object.fromEntries(ctitBuckets);
+
+// ctitCard draws how long conversions came after their clicks, for the
+// conversions filter names ({offer_id} or {affiliate_id}): a bot's show
+// in seconds, a stale claim's in weeks.
+async function ctitCard(box, filter) {
+  const from = h("input", { type: "date", name: "date_from", value: isoDay(-29) });
+  const to = h("input", { type: "date", name: "date_to", value: isoDay(0) });
+  const form = h("form", { class: "toolbar", id: "ctit-form" }, field("From", from), field("To", to),
+    h("button", { type: "submit", class: "secondary" }, "Show"), h("p", { class: "error form-error" }));
+  const summary = h("p", { class: "muted", id: "ctit-total" });
+  const chartBox = h("div", { id: "ctit-chart" });
+  const tableBox = h("div", { id: "ctit-table" });
+  const next = sequence();
+  async function run() {
+    showErrors(form);
+    const latest = next();
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    let d;
+    try {
+      d = await api("GET", "/v2/stats/ctit" + qs({ ...filter, date_from: from.value, date_to: to.value, timezone: zone }));
+    } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
+    const rows = d.buckets || [];
+    const rejected = rows.reduce((a, r) => a + Number(r.rejected_at_intake || 0), 0);
+    summary.textContent = `${int(d.total)} conversions in the range, ${int(rejected)} of them rejected on arrival (past a cap, outside the offer's bounds, from an address not allowed).`;
+    const labels = rows.map((r) => ctitLabel[r.bucket] || r.bucket);
+    fill(chartBox, chart(labels, [{ name: "conversions", values: rows.map((r) => r.conversions) },
+      { name: "rejected at intake", values: rows.map((r) => r.rejected_at_intake) }], { kind: "bar", title: "Time from click to conversion" }),
+    chartKey(["Conversions", "Rejected on arrival"]));
+    fill(tableBox, table([
+      { key: "bucket", label: "After the click", fmt: (r) => ctitLabel[r.bucket] || r.bucket },
+      { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) },
+      { key: "rejected_at_intake", label: "Rejected", num: true, fmt: (r) => int(r.rejected_at_intake) },
+      { key: "share", label: "Share", num: true, fmt: (r) => pct(d.total ? (r.conversions * 100) / d.total : 0) },
+    ], rows));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  fill(box, h("h2", {}, "Time from click to conversion"), form, summary, chartBox, tableBox);
+  await run();
 }
 
 // ---- affiliates on an offer ------------------------------------------------
@@ -515,6 +620,7 @@ async function recordsCard(box, o) {
         fmt: (r) => (r.payout === null ? h("span", { class: "muted" }, `offer's (${money(r.payout_in_force)})`) : `${money(r.payout)} ${unitOf(o)}`) },
       { key: "caps", label: "Caps", fmt: (r) => capBars(r.caps, o.currency, "the offer's only") },
       { key: "blocked_subs", label: "Blocked sub-IDs", fmt: (r) => blockedText(r.blocked_subs) || h("span", { class: "muted" }, "none") },
+      { key: "targeting", label: "Targeting", fmt: (r) => targetingText(r.targeting) || h("span", { class: "muted" }, "the offer's") },
       { key: "actions", label: "", fmt: (r) => h("div", { class: "toolbar actions" },
         accessButtons(r, msg, load),
         h("button", { type: "button", class: "secondary", "data-action": "edit", onclick: () => editRecord(r) }, "Edit"),
@@ -534,7 +640,7 @@ async function recordsCard(box, o) {
   // editRecord fills the form with r (null: a new record).
   async function editRecord(r) {
     const all = await everyAffiliate;
-    const rec = r || { access: "approved", payout: null, caps: [], blocked_subs: {} };
+    const rec = r || { access: "approved", payout: null, caps: [], blocked_subs: {}, targeting: {} };
     const taken = new Set([...listBox.querySelectorAll('[data-col="affiliate_id"] a')].map((a) => a.getAttribute("href").split("/").pop()));
     const who = r
       ? h("select", { name: "affiliate_id", id: "record-affiliate", disabled: true }, h("option", { value: r.affiliate_id }, nameLabel(r.affiliate_name, r.affiliate_id)))
@@ -545,10 +651,12 @@ async function recordsCard(box, o) {
       value: amountValue(rec.payout), placeholder: `offer's (${money(o.payout)})` });
     const caps = capsEditor(rec.caps, "record");
     const blocked = blockedEditor(rec.blocked_subs);
+    const targeting = targetingEditor(rec.targeting, "record");
     const form = h("form", { class: "record-form", id: "record-form" },
       h("h3", {}, r ? `Edit ${nameLabel(r.affiliate_name, r.affiliate_id)}'s record` : "Add an affiliate's record"),
       h("div", { class: "form-grid" }, field("Affiliate", who, "affiliate_id"), field("Access", access), field("Custom payout", payout)),
-      caps.el, blocked.el,
+      caps.el, blocked.el, targeting.el,
+      h("p", { class: "muted" }, "This affiliate's targeting narrows the offer's for its visitors: both apply."),
       h("p", { class: "error form-error" }),
       h("div", { class: "toolbar" }, h("button", { type: "submit", id: "record-submit" }, r ? "Save record" : "Add record"),
         h("button", { type: "button", class: "secondary", onclick: () => fill(formBox, addButton()) }, "Cancel")));
@@ -556,6 +664,7 @@ async function recordsCard(box, o) {
       if (!who.value) throw Object.assign(new Error("Choose an affiliate."), { code: "missing_affiliate_id" });
       return api("PUT", `${base}/${encodeURIComponent(who.value)}`, {
         access: access.value, payout: payout.value === "" ? null : Number(payout.value), caps: caps.value(), blocked_subs: blocked.value(),
+        targeting: targeting.value(),
       });
     }, async (saved) => {
       const rec = saved.offer_affiliate;
@@ -865,5 +974,239 @@ async function statsPage(view) {
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   fill(view, h("h1", {}, "Stats explorer"), h("div", { class: "card" }, form), totals,
     h("p", { class: "muted tiles-title" }, "Clicks turned away (never counted in clicks):"), away, chartBox, tableBox);
+  await run();
+}
+
+// ---- traffic controls ------------------------------------------------------
+
+// lines reads a textarea's list: one entry a line (commas too for
+// addresses, which have none); blank lines dropped.
+const lines = (text, commas) => text.split(commas ? /[\n,]+/ : /\n+/).map((v) => v.trim()).filter(Boolean);
+
+async function trafficControlsPage(view) {
+  const d = await api("GET", "/v2/traffic-controls");
+  const tc = d.traffic_controls;
+  const ips = h("textarea", { name: "ips", id: "tc-ips", rows: "8", placeholder: "203.0.113.0/24\n2001:db8:bad::/48", value: tc.ips.join("\n") });
+  const agents = h("textarea", { name: "user_agents", id: "tc-user-agents", rows: "8", placeholder: "BadBot\npython-requests", value: tc.user_agents.join("\n") });
+  const updated = h("p", { class: "muted", id: "tc-updated" });
+  const counts = () => {
+    const n = lines(ips.value, true).length, m = lines(agents.value).length;
+    updated.textContent = `${int(n)} ${n === 1 ? "address or range" : "addresses or ranges"}, ${int(m)} ${m === 1 ? "user agent" : "user agents"}` +
+      (tc.updated_at ? ` · last changed ${stamp(tc.updated_at)} UTC` : " · never set");
+  };
+  counts();
+  const notice = h("div");
+  const form = h("form", { class: "card", id: "traffic-controls-form" }, h("h2", {}, "Block lists"),
+    h("p", { class: "muted" }, "Every click is checked against these before any offer's rules: a click from a listed address, or whose user agent contains a listed text (ignoring case), is turned away as denied (to the offer's fallback URL, or a 404) and never reaches an offer."),
+    h("div", { class: "grid two" },
+      h("label", {}, "IP addresses and CIDR ranges, one per line (at most 20,000)", ips, h("span", { class: "field-error", "data-field": "ips" })),
+      h("label", {}, "User agents containing, one per line (at most 1,000)", agents, h("span", { class: "field-error", "data-field": "user_agents" }))),
+    updated, h("p", { class: "error form-error" }), h("button", { type: "submit", id: "tc-save" }, "Save"));
+  submitter(form, () => api("PUT", "/v2/traffic-controls", { ips: lines(ips.value, true), user_agents: lines(agents.value) }), (r) => {
+    Object.assign(tc, r.traffic_controls);
+    // The lists as the API keeps them: masked, canonical, repeats dropped.
+    ips.value = tc.ips.join("\n");
+    agents.value = tc.user_agents.join("\n");
+    counts();
+    fill(notice, h("div", { class: "notice", id: "tc-saved" }, "Saved: every process applies them within a second."));
+  });
+  // What they turned away: /v2/stats counts it as denied, per day.
+  const deniedTiles = h("div", { class: "tiles", id: "tc-denied" });
+  const chartBox = h("div", { class: "card", id: "tc-denied-chart" });
+  fill(view, h("h1", {}, "Traffic controls"), notice, form,
+    h("h2", {}, "Clicks denied"), deniedTiles, chartBox);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const s = await api("GET", "/v2/stats" + qs({ date_from: isoDay(-6), date_to: isoDay(0), timezone: zone, group_by: "date" }));
+  // Every day of the seven, a day without traffic (no row) as 0.
+  const byDay = new Map((s.rows || []).map((r) => [r.date, Number(r.denied) || 0]));
+  const days = [-6, -5, -4, -3, -2, -1, 0].map((i) => isoDay(i));
+  const today = byDay.get(isoDay(0)) || 0;
+  fill(deniedTiles, tile("Denied today", int(today), today ? "warn" : "", "tc-denied-today"),
+    tile("Denied, last 7 days", int(s.totals.denied), "", "tc-denied-week"));
+  fill(chartBox, chart(days, [{ name: "denied", values: days.map((d) => byDay.get(d) || 0) }], { title: "Clicks denied per day" }),
+    h("p", { class: "muted" }, "Per day in your time zone; ", h("a", { href: "#/stats" }, "the stats explorer"), " has them by offer, affiliate or country."));
+}
+
+// ---- smart links -----------------------------------------------------------
+
+// shares are each offer's share of a smart link's split by weight, in
+// percent, among the offers of its priority (a higher priority is tried
+// first: its offers share the visitors it takes).
+function shares(offers) {
+  const sum = {};
+  for (const o of offers) sum[o.priority] = (sum[o.priority] || 0) + (Number(o.weight) || 0);
+  return offers.map((o) => (sum[o.priority] ? ((Number(o.weight) || 0) * 100) / sum[o.priority] : 0));
+}
+const shareText = (p) => `${Math.round(p * 10) / 10}%`;
+
+// modeWords say how a link splits its visitors.
+const modeWords = (l) => (l.mode === "epc" ? `best EPC, ${l.explore_percent}% exploring by weight` : "by weight");
+
+// smartLinkForm builds the create / edit form; l is the link (or {}),
+// offers every offer a row may choose.
+function smartLinkForm(l, offers, submitLabel) {
+  const inp = (name, attrs = {}) => h("input", { name, id: "sl-" + name.replace(/_/g, "-"), ...attrs });
+  const f = {
+    name: inp("name", { value: l.name || "", required: true }),
+    status: h("select", { name: "status", id: "sl-status" }, ["active", "paused"].map((v) => h("option", { value: v, selected: v === (l.status || "active") }, v))),
+    mode: h("select", { name: "mode", id: "sl-mode" }, [["weight", "by weight"], ["epc", "best EPC of the last 24 hours"]].map(([v, label]) =>
+      h("option", { value: v, selected: v === (l.mode || "weight") }, label))),
+    explore_percent: inp("explore_percent", { type: "number", min: "0", max: "100", step: "1", value: l.explore_percent ?? 10 }),
+    fallback_url: inp("fallback_url", { value: l.fallback_url || "", placeholder: "https://example.com/sorry?s={sub1} (empty: a 404)" }),
+  };
+  const syncMode = () => { f.explore_percent.disabled = f.mode.value !== "epc"; };
+  f.mode.addEventListener("change", syncMode);
+  syncMode();
+  const rows = h("div", { class: "rule-rows", id: "sl-offer-rows" });
+  const update = () => {
+    const rs = [...rows.querySelectorAll(".sl-offer-row")];
+    const got = shares(rs.map((r) => ({ weight: r.querySelector("[name=sl_weight]").value, priority: Number(r.querySelector("[name=sl_priority]").value) || 0 })));
+    rs.forEach((r, i) => { r.querySelector(".share").textContent = shareText(got[i]); });
+  };
+  const addRow = (o = {}) => {
+    const row = h("div", { class: "sl-offer-row" },
+      h("select", { name: "sl_offer", "aria-label": "Offer" }, h("option", { value: "" }, "— choose an offer —"),
+        offers.map((x) => h("option", { value: x.id, selected: x.id === o.offer_id }, nameLabel(x.name, x.id)))),
+      h("label", {}, "Weight", h("input", { name: "sl_weight", type: "number", min: "1", max: "10000", step: "1", value: o.weight ?? 1, oninput: update })),
+      h("label", {}, "Priority", h("input", { name: "sl_priority", type: "number", min: "0", max: "100", step: "1", value: o.priority ?? 0, oninput: update })),
+      h("span", { class: "share", "aria-label": "Share" }),
+      h("button", { type: "button", class: "secondary", onclick: () => { row.remove(); update(); } }, "Remove"));
+    rows.append(row);
+    update();
+    return row;
+  };
+  for (const o of l.offers || []) addRow(o);
+  if (!l.id) addRow();
+  const form = h("form", { class: "card", id: "smart-link-form" },
+    h("div", { class: "form-grid" }, field("Name", f.name), field("Status", f.status), field("Split", f.mode),
+      field("Exploring (percent, EPC split)", f.explore_percent), field("Fallback URL", f.fallback_url)),
+    h("fieldset", {}, h("legend", {}, "Offers"),
+      h("p", { class: "muted" }, "A higher priority is tried first: its offers that can take the visitor share it by weight; the lower ones get a visitor only when none of a higher priority can take it. Share: of its priority's visitors."),
+      rows, h("button", { type: "button", class: "secondary", id: "sl-add-offer", onclick: () => addRow().querySelector("select").focus() }, "Add an offer"),
+      h("span", { class: "field-error", "data-field": "offers" })),
+    h("p", { class: "muted" }, "Fallback URL macros: {aff_id} {sub1}…{sub5} {geo} {aff_click_id} {smart_link_id}."),
+    h("p", { class: "error form-error" }), h("button", { type: "submit", id: "sl-submit" }, submitLabel));
+  const body = () => ({
+    name: f.name.value, status: f.status.value, mode: f.mode.value, explore_percent: Number(f.explore_percent.value || 0),
+    fallback_url: f.fallback_url.value.trim(),
+    offers: [...rows.querySelectorAll(".sl-offer-row")].map((r) => ({
+      offer_id: r.querySelector("[name=sl_offer]").value,
+      weight: Number(r.querySelector("[name=sl_weight]").value || 0), priority: Number(r.querySelector("[name=sl_priority]").value || 0),
+    })),
+  });
+  return [form, body];
+}
+
+async function allOffers() {
+  return (await api("GET", "/v2/offers?per_page=500")).offers || [];
+}
+
+async function smartLinksPage(view) {
+  const offers = await allOffers();
+  const [form, body] = smartLinkForm({}, offers, "Create smart link");
+  const notice = h("div");
+  submitter(form, () => api("POST", "/v2/smart-links", body()), (d) => {
+    location.hash = "#/smart-links/" + encodeURIComponent(d.smart_link.id);
+  });
+  const listBox = h("div", { id: "smart-links-list" });
+  const state = { q: "", page: 1 };
+  async function load(st) {
+    const d = await api("GET", "/v2/smart-links" + qs({ q: st.q, page: st.page, per_page: 50 }));
+    fill(listBox, table([
+      { key: "id", label: "ID" }, { key: "name", label: "Name" }, { key: "slug", label: "Slug" },
+      { key: "mode", label: "Split", fmt: modeWords },
+      { key: "offers", label: "Offers", fmt: (r) => r.offers.map((o) => o.offer_name || "#" + o.offer_id).join(", ") },
+      { key: "status", label: "Status", fmt: (r) => badge(r.status) },
+    ], d.smart_links, (r) => { location.hash = "#/smart-links/" + encodeURIComponent(r.id); }, "No smart links yet."),
+    pager(d.meta, (p) => { st.page = p; load(st); }));
+  }
+  fill(view, h("h1", {}, "Smart links"),
+    h("p", { class: "muted" }, "One tracking link over several offers: each visitor goes to an offer of the link that can take them (active, within its targeting, the affiliate allowed, no cap reached), else to the link's fallback URL."),
+    notice, h("details", { class: "card", id: "new-smart-link" }, h("summary", {}, "New smart link"), form),
+    h("div", { class: "card" }, searchBar("Search smart links by name, slug or ID", (q) => { state.q = q; state.page = 1; load(state); }), listBox));
+  await load(state);
+}
+
+// smartLinkZone is the browser's time zone where the smart links' hourly
+// stats can answer in it (a whole-hour offset), else UTC.
+function smartLinkZone() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return new Date().getTimezoneOffset() % 60 === 0 ? zone : "UTC";
+}
+
+async function smartLinkPage(view, { id }) {
+  const [d, offers] = await Promise.all([api("GET", "/v2/smart-links/" + encodeURIComponent(id)), allOffers()]);
+  const l = d.smart_link;
+  const [form, body] = smartLinkForm(l, offers, "Save");
+  submitter(form, () => api("PATCH", "/v2/smart-links/" + encodeURIComponent(l.id), body()), () => smartLinkPage(view, { id }));
+  const got = shares(l.offers);
+  const link = `${l.url}?aff_id={aff_id}`;
+  const statsBox = h("div", { class: "card", id: "sl-stats" });
+  fill(view, h("p", {}, h("a", { href: "#/smart-links" }, "← Smart links")),
+    h("h1", {}, l.name, " ", badge(l.status)),
+    h("p", { class: "muted", id: "sl-facts" }, `ID ${l.id} · slug ${l.slug} · split ${modeWords(l)} · created ${(l.created_at || "").slice(0, 10)}`),
+    h("div", { class: "card" }, h("h2", {}, "Link"),
+      h("p", { class: "muted" }, "Affiliates read their own ready link in their portal; the pattern is:"),
+      h("div", { class: "link-box" }, h("input", { readonly: true, id: "sl-link", value: link, "aria-label": "Smart link" }), copyButton(() => link)),
+      h("dl", { class: "kv" }, [["No offer can take the visitor", l.fallback_url ? h("pre", {}, l.fallback_url) : "a 404 (no fallback URL)"]]
+        .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+    h("div", { class: "card", id: "sl-split" }, h("h2", {}, "Split"),
+      l.mode === "epc" ? h("p", { class: "muted" }, `The offer with the best EPC of the last 24 hours takes ${100 - l.explore_percent}% of the visitors; the other ${l.explore_percent}% go to the others by their shares below.`) : null,
+      table([
+        // An offer not active takes no visitor: its status beside it says so.
+        { key: "offer_id", label: "Offer", fmt: (o) => [entity("offer", o.offer_id, o.offer_name), o.offer_status === "active" ? null : [" ", badge(o.offer_status)]] },
+        { key: "priority", label: "Priority", num: true }, { key: "weight", label: "Weight", num: true },
+        { key: "share", label: "Share", num: true, fmt: (o) => shareText(o.share) },
+      ], l.offers.map((o, i) => ({ offer_id: o.offer_id, offer_name: o.offer_name, offer_status: o.offer_status, priority: o.priority, weight: o.weight, share: got[i] })))),
+    statsBox, h("h2", {}, "Edit the smart link"), form);
+  await smartLinkStats(statsBox, l);
+}
+
+// smartLinkStats shows what each offer of the link took, and what went
+// unrouted (no offer: the fallback), from /v2/stats by smart link.
+async function smartLinkStats(box, l) {
+  const from = h("input", { type: "date", name: "date_from", value: isoDay(-6) });
+  const to = h("input", { type: "date", name: "date_to", value: isoDay(0) });
+  const form = h("form", { class: "toolbar", id: "sl-stats-form" }, field("From", from), field("To", to),
+    h("button", { type: "submit", class: "secondary" }, "Show"), h("p", { class: "error form-error" }));
+  const totals = h("div", { class: "tiles", id: "sl-totals" });
+  const chartBox = h("div", { id: "sl-chart" });
+  const tableBox = h("div", { id: "sl-table" });
+  const next = sequence();
+  async function run() {
+    showErrors(form);
+    const latest = next();
+    let d;
+    try {
+      d = await api("GET", "/v2/stats" + qs({ date_from: from.value, date_to: to.value, timezone: smartLinkZone(), group_by: "offer", smart_link_id: l.id }));
+    } catch (x) { if (latest()) showErrors(form, x); return; }
+    if (!latest()) return;
+    const t = d.totals;
+    fill(totals, tile("Clicks", int(t.clicks), "", "sl-total-clicks"), tile("Conversions", int(t.conversions), "", "sl-total-conversions"),
+      tile("Revenue", money(t.revenue), "", "sl-total-revenue"), tile("Unrouted", int(t.unrouted), t.unrouted ? "warn" : "", "sl-total-unrouted"),
+      tile("Paused", int(t.paused), t.paused ? "warn" : "", "sl-total-paused"), tile("Denied", int(t.denied), t.denied ? "warn" : "", "sl-total-denied"));
+    // An unrouted or paused visitor has no offer: its row's is empty.
+    const rows = d.rows || [];
+    const label = (r) => (r.offer ? nameLabel(r.offer_name, r.offer) : "no offer (fallback)");
+    // Unrouted, paused and denied visitors reached no offer: the row
+    // without one counts them, as turned away (its title says why).
+    // Unrouted beside clicks: they are no offer's, and never in clicks.
+    fill(chartBox, chart(rows.map(label), [{ name: "clicks", values: rows.map((r) => r.clicks) }, { name: "conversions", values: rows.map((r) => r.conversions) },
+      { name: "unrouted", values: rows.map((r) => r.unrouted) }], { kind: "bar", title: "Clicks, conversions and unrouted visitors by offer" }),
+    chartKey(["Clicks", "Conversions", "Unrouted"]));
+    fill(tableBox, table([
+      { key: "offer", label: "Offer", fmt: (r) => (r.offer ? entity("offer", r.offer, r.offer_name) : h("span", { class: "muted" }, "no offer (fallback)")) },
+      { key: "clicks", label: "Clicks", num: true, fmt: (r) => int(r.clicks) },
+      // Revenue is in the tiles, and by offer in the stats explorer: the
+      // table keeps to what fits a phone.
+      { key: "share", label: "Share", num: true, fmt: (r) => shareText(t.clicks ? (r.clicks * 100) / t.clicks : 0) },
+      { key: "conversions", label: "Conv.", num: true, fmt: (r) => int(r.conversions) },
+      { key: "turned_away", label: "Turned away", num: true,
+        fmt: (r) => h("span", { title: turnedAway.map(([k, name]) => `${name}: ${int(r[k])}`).join(", ") }, int(turnedAwayOf(r))) },
+    ], rows, null, "No traffic through this link in the range."),
+    h("p", { class: "muted" }, "Revenue and payout by offer, and every other figure: ", h("a", { href: "#/stats" }, "the stats explorer"), "."));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  fill(box, h("h2", {}, "Traffic through the link"), form, totals, chartBox, tableBox);
   await run();
 }

@@ -28,7 +28,7 @@ const approvalWords = {
 };
 
 async function offersPage(view) {
-  const d = await api("GET", "/v1/offers?per_page=100");
+  const [d, links] = await Promise.all([api("GET", "/v1/offers?per_page=100"), api("GET", "/v1/smart-links?per_page=100")]);
   const card = (o) => {
     const box = h("div", { class: "card offer", "data-offer": o.id, "data-approval": o.approval_status });
     const msg = h("p", { class: "error", role: "alert" });
@@ -52,11 +52,20 @@ async function offersPage(view) {
       o.preview_url ? h("p", {}, h("a", { href: o.preview_url, rel: "noopener noreferrer", target: "_blank" }, "Preview the landing page")) : null);
   };
   const cards = (d.data || []).map(card);
+  // Smart links: one link over several offers, each visitor sent to one
+  // that can take them; which offers, and how split, is the network's.
+  const smartLinks = (links.data || []).length === 0 ? null : h("div", { class: "card", id: "aff-smart-links" }, h("h2", {}, "Smart links"),
+    h("p", { class: "muted" }, "One link over several offers: each visitor goes to an offer that can take them. The same parameters apply."),
+    links.data.map((l) => h("div", { class: "smart-link", "data-smart-link": l.id }, h("h3", {}, l.name),
+      h("div", { class: "link-box" }, h("input", { readonly: true, class: "smart-link-url", value: l.tracking_link, "aria-label": `${l.name}: tracking link` }),
+        copyButton(() => l.tracking_link)))),
+    links.meta && links.meta.total > links.data.length ? h("p", { class: "muted" }, `The first ${links.data.length} of ${int(links.meta.total)}.`) : null);
   fill(view, h("h1", {}, "Your offers"),
     h("div", { class: "card" }, h("h2", {}, "Tracking links"),
       h("p", { class: "muted" }, "Each link is ready to use. Append these parameters as you need them, e.g. &sub1=summer&sub2=banner-a:"),
       h("dl", { class: "kv" }, subHelp.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
       h("p", { class: "muted" }, "Offers that need the network's approval show their link once you are approved: apply on their card.")),
+    smartLinks,
     cards.length ? cards : h("p", { class: "muted" }, "No offers yet."));
 }
 
