@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -442,5 +443,49 @@ func TestClaimsCountCapsExactly(t *testing.T) {
 	}
 	if totals, _ := c.CapTotals(ctx, []string{payout.Key}); totals[0] != 50_000_000 {
 		t.Errorf("after a release: %v", totals)
+	}
+}
+
+// A batch's clicks on a counter are counted at once, and each click learns
+// where the counter stood once it was added, in the batch's order, as if
+// counted one by one: the click that reaches a limit knows it did.
+func TestABatchCountsItsClicksCaps(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	day, payout := c.keys.prefix+"cap:day", c.keys.prefix+"cap:payout"
+	if err := c.client.Set(ctx, day, 10, 0).Err(); err != nil { // counted before
+		t.Fatal(err)
+	}
+	var batch []ClickWrite
+	for i := range 5 {
+		w := ClickWrite{ID: []byte(fmt.Sprint("k", i)), Payload: []byte("{}"), Caps: []CapCount{{Key: day, Limit: 13, Add: 1, TTL: time.Hour}}}
+		if i%2 == 0 {
+			w.Caps = append(w.Caps, CapCount{Key: payout, Limit: 1_000_000, Add: 250_000})
+		}
+		batch = append(batch, w)
+	}
+	if err := c.SaveClicks(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range batch {
+		var totals []string
+		for _, k := range w.Caps {
+			totals = append(totals, fmt.Sprint(k.Total))
+		}
+		got = append(got, strings.Join(totals, "+"))
+	}
+	testkit.Equal(t, "each click's totals", []string{"11+250000", "12", "13+500000", "14", "15+750000"}, got)
+	if n, _ := c.client.Get(ctx, day).Int64(); n != 15 {
+		t.Errorf("the day's counter holds %d, want 15", n)
+	}
+	if n, _ := c.client.Get(ctx, payout).Int64(); n != 750_000 {
+		t.Errorf("the payout counter holds %d, want 750000", n)
+	}
+	if ttl := c.client.PTTL(ctx, day).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("the day's counter expires in %v, want within the hour its period asked", ttl)
+	}
+	if ttl := c.client.PTTL(ctx, payout).Val(); ttl != -1 {
+		t.Errorf("a total's counter expires in %v, want never", ttl)
 	}
 }
