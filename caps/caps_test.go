@@ -140,3 +140,27 @@ func TestCountersRebuiltFromTheWarehouse(t *testing.T) {
 		t.Errorf("built %v %v", built, err)
 	}
 }
+
+// A click's count asks Redis to set its counter's expiry once a minute per
+// process, not every time; the counter expires a day after its period.
+func TestClickCountsSetTheExpiryOnceAMinute(t *testing.T) {
+	rd := redis.NewForTest(t)
+	clk := testkit.NewClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+	offer := &model.Offer{ID: "1", AdvertiserID: "9", Caps: []model.Cap{
+		{Metric: model.CapClicks, Period: model.PeriodDay, Limit: 1000}, {Metric: model.CapClicks, Period: model.PeriodTotal, Limit: 5000}}}
+	c := newCaps(t, rd, &usage{}, clk.Now, time.UTC)
+	asked := func() []time.Duration {
+		var ttls []time.Duration
+		for _, k := range c.AppendClickCounts(nil, offer, nil, clk.Now()) {
+			ttls = append(ttls, k.TTL)
+		}
+		return ttls
+	}
+	untilTomorrowAndADay := 38 * time.Hour // 10:00 to midnight, and the margin
+	testkit.Equal(t, "the first click's expiries (day, total)", []time.Duration{untilTomorrowAndADay, 0}, asked())
+	testkit.Equal(t, "the next click's", []time.Duration{0, 0}, asked())
+	clk.Advance(59 * time.Second)
+	testkit.Equal(t, "59 s later", []time.Duration{0, 0}, asked())
+	clk.Advance(time.Second)
+	testkit.Equal(t, "a minute later", []time.Duration{untilTomorrowAndADay - time.Minute, 0}, asked())
+}

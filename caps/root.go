@@ -113,7 +113,10 @@ type period struct {
 	reached atomic.Bool
 	// announced: this process broadcast the limit reached, once.
 	announced atomic.Bool
-	*tally    // shared by the states of one counter (a limit changed)
+	// expiryAt is when this process last asked Redis to set the counter's
+	// expiry with a click's count (Unix nanoseconds; clickExpiry).
+	expiryAt atomic.Int64
+	*tally   // shared by the states of one counter (a limit changed)
 }
 
 // tally is where a click cap's counter stands as this process knows it:
@@ -272,6 +275,22 @@ func ttl(p *period, now time.Time) time.Duration {
 	return p.end.Sub(now) + 24*time.Hour
 }
 
+// clickExpiry is the expiry a click's count asks Redis to set on its
+// counter: at most once a minute per process and counter, not with every
+// click (a PEXPIRE per counter per click was most of a capped click's
+// Redis commands). A counter Redis recreated meanwhile (evicted, flushed)
+// gets its expiry within the minute; the period's end is a day away.
+func clickExpiry(p *period, now time.Time) time.Duration {
+	if p.end.IsZero() {
+		return 0
+	}
+	last, n := p.expiryAt.Load(), now.UnixNano()
+	if n-last < int64(time.Minute) || !p.expiryAt.CompareAndSwap(last, n) {
+		return 0
+	}
+	return ttl(p, now)
+}
+
 // scopes are offer's and, when it has a record, its affiliate's.
 func (c *Caps) scopesOf(offer *model.Offer, rec *model.OfferAffiliate) [2]*scope {
 	var out [2]*scope
@@ -349,7 +368,11 @@ func (c *Caps) appendCounts(dst []redis.CapCount, offer *model.Offer, rec *model
 			if clicks {
 				p.inFlight.Add(add)
 			}
-			dst = append(dst, redis.CapCount{Key: p.key, Limit: p.limit, Add: add, TTL: ttl(p, now)})
+			expiry := ttl(p, now)
+			if clicks {
+				expiry = clickExpiry(p, now)
+			}
+			dst = append(dst, redis.CapCount{Key: p.key, Limit: p.limit, Add: add, TTL: expiry})
 		}
 	}
 	return dst

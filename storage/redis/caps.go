@@ -27,7 +27,8 @@ type CapCount struct {
 	// or revenue in micros.
 	Limit, Add int64
 	// TTL is how long the counter lives past now: its period's end and a
-	// margin (0: a total, kept for ever).
+	// margin (0: no expiry to set: a total's counter, kept for ever, or a
+	// click cap's whose expiry this process set within the minute).
 	TTL time.Duration
 	// Total is the counter once the record was added, set by SaveClicks.
 	Total int64
