@@ -394,46 +394,60 @@ func ParseTargeting(raw []byte) (*Targeting, *FieldError) {
 // normalised by norm (which answers why it refuses one); nil when both are
 // empty.
 func parseListRule(raw json.RawMessage, field string, max int, norm func(string) (string, string)) (*ListRule, *FieldError) {
-	var parts map[string]json.RawMessage
-	if json.Unmarshal(raw, &parts) != nil || bytes.TrimSpace(raw)[0] != '{' {
-		return nil, targetingError(field, `must be an object {"include": [...], "exclude": [...]}.`)
-	}
-	rule := &ListRule{}
-	for name, list := range parts {
-		var dst *[]string
-		switch name {
-		case "include":
-			dst = &rule.Include
-		case "exclude":
-			dst = &rule.Exclude
-		default:
-			return nil, targetingError(field, "%q is neither include nor exclude.", name)
-		}
-		var values []string
-		if json.Unmarshal(list, &values) != nil {
-			return nil, targetingError(field+"."+name, "must be a list of strings.")
-		}
-		if len(values) > max {
-			return nil, targetingError(field+"."+name, "holds at most %d values, not %d.", max, len(values))
-		}
-		out := make([]string, 0, len(values))
-		for i, v := range values {
+	include, exclude, err := parseIncludeExclude(raw, field, `{"include": [...], "exclude": [...]}`, "must be a list of strings.", max, "values",
+		func(v, at string) (string, *FieldError) {
 			n, why := norm(v)
 			if why != "" {
-				return nil, targetingError(fmt.Sprintf("%s.%s[%d]", field, name, i), "%s", why)
+				return "", targetingError(at, "%s", why)
 			}
-			if !slices.Contains(out, n) {
-				out = append(out, n)
+			return n, nil
+		})
+	if err != nil || include == nil && exclude == nil {
+		return nil, err
+	}
+	return &ListRule{Include: include, Exclude: exclude}, nil
+}
+
+// parseIncludeExclude reads an object of shape {"include": [...],
+// "exclude": [...]} (either may be absent) whose lists hold at most max
+// entries of type E, each read by parse (at names it: field.include[2]);
+// repeats are dropped, and an empty list is nil.
+func parseIncludeExclude[E any, T comparable](raw json.RawMessage, field, shape, notAList string, max int, noun string,
+	parse func(entry E, at string) (T, *FieldError)) (include, exclude []T, ferr *FieldError) {
+	var parts map[string]json.RawMessage
+	if json.Unmarshal(raw, &parts) != nil || bytes.TrimSpace(raw)[0] != '{' {
+		return nil, nil, targetingError(field, "must be an object %s.", shape)
+	}
+	for name, list := range parts {
+		var dst *[]T
+		switch name {
+		case "include":
+			dst = &include
+		case "exclude":
+			dst = &exclude
+		default:
+			return nil, nil, targetingError(field, "%q is neither include nor exclude.", name)
+		}
+		var entries []E
+		if json.Unmarshal(list, &entries) != nil {
+			return nil, nil, targetingError(field+"."+name, "%s", notAList)
+		}
+		if len(entries) > max {
+			return nil, nil, targetingError(field+"."+name, "holds at most %d %s, not %d.", max, noun, len(entries))
+		}
+		var out []T
+		for i, entry := range entries {
+			v, err := parse(entry, fmt.Sprintf("%s.%s[%d]", field, name, i))
+			if err != nil {
+				return nil, nil, err
+			}
+			if !slices.Contains(out, v) {
+				out = append(out, v)
 			}
 		}
-		if len(out) > 0 {
-			*dst = out
-		}
+		*dst = out
 	}
-	if rule.Include == nil && rule.Exclude == nil {
-		return nil, nil
-	}
-	return rule, nil
+	return include, exclude, nil
 }
 
 func normaliseCountry(s string) (string, string) {
@@ -509,46 +523,13 @@ func normaliseIPRange(s string) (string, string) {
 }
 
 func parseVersionRule(raw json.RawMessage) (*OSVersionRule, *FieldError) {
-	const field = "targeting.os_versions"
-	var parts map[string]json.RawMessage
-	if json.Unmarshal(raw, &parts) != nil || bytes.TrimSpace(raw)[0] != '{' {
-		return nil, targetingError(field, `must be an object {"include": [{"os": "android", "min": "10", "max": "14"}], "exclude": [...]}.`)
+	include, exclude, err := parseIncludeExclude(raw, "targeting.os_versions",
+		`{"include": [{"os": "android", "min": "10", "max": "14"}], "exclude": [...]}`, `must be a list of {"os", "min", "max"}.`,
+		MaxTargetOSVersions, "ranges", parseVersionRange)
+	if err != nil || include == nil && exclude == nil {
+		return nil, err
 	}
-	rule := &OSVersionRule{}
-	for name, list := range parts {
-		var dst *[]OSVersionRange
-		switch name {
-		case "include":
-			dst = &rule.Include
-		case "exclude":
-			dst = &rule.Exclude
-		default:
-			return nil, targetingError(field, "%q is neither include nor exclude.", name)
-		}
-		var entries []json.RawMessage
-		if json.Unmarshal(list, &entries) != nil {
-			return nil, targetingError(field+"."+name, `must be a list of {"os", "min", "max"}.`)
-		}
-		if len(entries) > MaxTargetOSVersions {
-			return nil, targetingError(field+"."+name, "holds at most %d ranges, not %d.", MaxTargetOSVersions, len(entries))
-		}
-		var out []OSVersionRange
-		for i, entry := range entries {
-			at := fmt.Sprintf("%s.%s[%d]", field, name, i)
-			r, err := parseVersionRange(entry, at)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.Contains(out, r) {
-				out = append(out, r)
-			}
-		}
-		*dst = out
-	}
-	if rule.Include == nil && rule.Exclude == nil {
-		return nil, nil
-	}
-	return rule, nil
+	return &OSVersionRule{Include: include, Exclude: exclude}, nil
 }
 
 func parseVersionRange(raw json.RawMessage, at string) (OSVersionRange, *FieldError) {
