@@ -94,28 +94,37 @@ func newCatalog(c *Component, set *metrics.Set) *Catalog {
 func (cat *Catalog) EmptyReloads() uint64 { return cat.emptyReloads.Get() }
 
 // lostIn names what the catalog holds and fresh, read from Redis, has none
-// of, among what is never all removed: API keys (a key is only replaced),
-// advertisers, affiliates and offers (none can be deleted). Each lives in a
-// hash of its own, so on a Redis Cluster one master restarted empty loses
-// some and keeps the others.
+// of, among what is never all removed: API keys (a key is only replaced)
+// and the kinds of neverAllRemoved. Each lives in a hash of its own, so on
+// a Redis Cluster one master restarted empty loses some and keeps the
+// others.
 func (cat *Catalog) lostIn(fresh *Catalog) []string {
 	cat.mu.RLock()
 	defer cat.mu.RUnlock()
 	var lost []string
-	for _, set := range []struct {
-		name      string
-		had, read int
-	}{
-		{"api keys", len(cat.keys), len(fresh.keys)},
-		{"advertisers", len(cat.advertisers), len(fresh.advertisers)},
-		{"affiliates", len(cat.affiliates), len(fresh.affiliates)},
-		{"offers", len(cat.offers), len(fresh.offers)},
-	} {
-		if set.had > 0 && set.read == 0 {
-			lost = append(lost, set.name)
+	if len(cat.keys) > 0 && len(fresh.keys) == 0 {
+		lost = append(lost, model.JournalAPIKey)
+	}
+	for _, kind := range neverAllRemoved {
+		if cat.sizeOf(kind) > 0 && fresh.sizeOf(kind) == 0 {
+			lost = append(lost, string(kind))
 		}
 	}
 	return lost
+}
+
+// sizeOf is how many entities of kind, one of neverAllRemoved, the catalog
+// holds.
+func (cat *Catalog) sizeOf(kind model.Kind) int {
+	switch kind {
+	case model.KindAdvertiser:
+		return len(cat.advertisers)
+	case model.KindAffiliate:
+		return len(cat.affiliates)
+	case model.KindOffer:
+		return len(cat.offers)
+	}
+	panic("sizeOf(" + string(kind) + "): not a kind that is never all removed")
 }
 
 // highestID reports whether the catalog holds an entity of kind with ID id

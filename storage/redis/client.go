@@ -100,8 +100,14 @@ func newClient(raw string) (goredis.UniversalClient, bool, string, error) {
 // forEachMaster runs fn on every master of a cluster, or on the one Redis.
 // Commands whose answer is per server (SCAN, CONFIG GET) go through it.
 func (c *Component) forEachMaster(ctx context.Context, fn func(ctx context.Context, node goredis.UniversalClient) error) error {
-	if cc, ok := c.client.(*goredis.ClusterClient); ok {
+	return forEachMaster(ctx, c.client, fn)
+}
+
+// forEachMaster runs fn on every master of client's cluster (at once, one
+// goroutine each), or on client itself when it is one Redis.
+func forEachMaster(ctx context.Context, client goredis.UniversalClient, fn func(ctx context.Context, node goredis.UniversalClient) error) error {
+	if cc, ok := client.(*goredis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error { return fn(ctx, node) })
 	}
-	return fn(ctx, c.client)
+	return fn(ctx, client)
 }

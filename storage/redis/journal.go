@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -152,6 +153,11 @@ func isEntityKind(kind model.Kind) bool {
 // process reload its whole catalog (after a restore).
 const reloadAllMessage = "*"
 
+// neverAllRemoved are the kinds Redis never holds none of once it held
+// some (none can be deleted): a hash of them gone is data lost. API keys,
+// only ever replaced, are the other such hash.
+var neverAllRemoved = []model.Kind{model.KindAdvertiser, model.KindAffiliate, model.KindOffer}
+
 // lostHashes names the hashes Redis lacks although the journal holds live
 // records of them, when they can only have been lost: every hash at once
 // (Redis restarted empty), or one of those never all removed (API keys,
@@ -173,8 +179,7 @@ func (c *Component) lostHashes(ctx context.Context, records []model.JournalRecor
 	neverEmptied := map[string]bool{c.keys.apiKeys(): true}
 	for _, kind := range model.Kinds {
 		names = append(names, c.keys.entities(kind))
-		switch kind {
-		case model.KindAdvertiser, model.KindAffiliate, model.KindOffer:
+		if slices.Contains(neverAllRemoved, kind) {
 			neverEmptied[c.keys.entities(kind)] = true
 		}
 	}

@@ -71,25 +71,17 @@ func ClickKeyForTest(url, prefix, id string) string {
 // one server: on a Redis Cluster it would see a third of them).
 func KeysForTest(t testing.TB, client goredis.UniversalClient, pattern string) []string {
 	t.Helper()
+	var mu sync.Mutex // the masters are scanned at once
 	var names []string
-	scan := func(ctx context.Context, node goredis.UniversalClient) error {
+	err := forEachMaster(context.Background(), client, func(ctx context.Context, node goredis.UniversalClient) error {
 		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
+			mu.Lock()
 			names = append(names, iter.Val())
+			mu.Unlock()
 		}
 		return iter.Err()
-	}
-	var err error
-	if cc, ok := client.(*goredis.ClusterClient); ok {
-		var mu sync.Mutex
-		err = cc.ForEachMaster(context.Background(), func(ctx context.Context, node *goredis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			return scan(ctx, node)
-		})
-	} else {
-		err = scan(context.Background(), client)
-	}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
