@@ -144,16 +144,7 @@ func (s *Server) listOffers(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	all := s.catalog.Offers()
-	if search != "" {
-		found := []*model.Offer{}
-		for _, o := range all {
-			if search.matches(o.ID, o.Name, o.Slug) {
-				found = append(found, o)
-			}
-		}
-		all = found
-	}
+	all := searched(search, s.catalog.Offers(), func(o *model.Offer) []string { return []string{o.ID, o.Name, o.Slug} })
 	list := pageOf(all, page, perPage)
 	views := make([]adminOffer, len(list))
 	for i, o := range list {

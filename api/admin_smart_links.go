@@ -112,16 +112,7 @@ func (s *Server) listSmartLinks(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	all := s.catalog.SmartLinks()
-	if search != "" {
-		found := []*model.SmartLink{}
-		for _, l := range all {
-			if search.matches(l.ID, l.Name, l.Slug) {
-				found = append(found, l)
-			}
-		}
-		all = found
-	}
+	all := searched(search, s.catalog.SmartLinks(), func(l *model.SmartLink) []string { return []string{l.ID, l.Name, l.Slug} })
 	list := pageOf(all, page, perPage)
 	views := make([]adminSmartLink, len(list))
 	for i, l := range list {

@@ -218,6 +218,21 @@ func searchTerm(ctx *fasthttp.RequestCtx) (search, bool) {
 }
 
 // matches reports whether any field contains the term, ignoring case.
+// searched keeps the entries of all that q matches by their fields; all
+// of them when q is empty.
+func searched[T any](q search, all []T, fields func(T) []string) []T {
+	if q == "" {
+		return all
+	}
+	found := []T{}
+	for _, e := range all {
+		if q.matches(fields(e)...) {
+			found = append(found, e)
+		}
+	}
+	return found
+}
+
 func (q search) matches(fields ...string) bool {
 	if q == "" {
 		return true
