@@ -166,19 +166,29 @@ func ApplyOfferFields(o *Offer, fields map[string]json.RawMessage) *FieldError {
 	return nil
 }
 
+// parseName reads an entity's name: a string, not blank, of at most max
+// characters.
+func parseName(raw json.RawMessage, max int) (string, *FieldError) {
+	s, ok := jsonString(raw)
+	if !ok {
+		return "", invalidField("name", "name must be a string.")
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", ErrMissingName
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", ErrNameTooLong
+	}
+	return s, nil
+}
+
 func applyOfferField(o *Offer, name string, raw json.RawMessage) *FieldError {
 	null := bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	switch name {
 	case "name":
-		s, ok := jsonString(raw)
-		if !ok {
-			return invalidField("name", "name must be a string.")
-		}
-		if strings.TrimSpace(s) == "" {
-			return ErrMissingName
-		}
-		if utf8.RuneCountInString(s) > MaxOfferNameLen {
-			return ErrNameTooLong
+		s, err := parseName(raw, MaxOfferNameLen)
+		if err != nil {
+			return err
 		}
 		o.Name = s
 	case "tracking_url":

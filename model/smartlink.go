@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // SmartLink is one tracking link over several offers: each visitor goes to
@@ -95,15 +94,9 @@ func ApplySmartLinkFields(l *SmartLink, fields map[string]json.RawMessage) *Fiel
 func applySmartLinkField(l *SmartLink, name string, raw json.RawMessage) *FieldError {
 	switch name {
 	case "name":
-		s, ok := jsonString(raw)
-		if !ok {
-			return invalidField("name", "name must be a string.")
-		}
-		if strings.TrimSpace(s) == "" {
-			return ErrMissingName
-		}
-		if utf8.RuneCountInString(s) > MaxSmartLinkNameLen {
-			return ErrNameTooLong
+		s, err := parseName(raw, MaxSmartLinkNameLen)
+		if err != nil {
+			return err
 		}
 		l.Name = s
 	case "status":
