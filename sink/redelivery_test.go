@@ -91,9 +91,12 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 		}
 		return n
 	}
-	testkit.Poll(t, "the first worker storing the batches", 30*time.Second, func() (bool, string) {
+	// Its first batch of each topic is all it ever stores: a batch that
+	// fails is retried as it is, so how many records the first fetch
+	// brought (all 300 clicks or fewer) is up to the broker's timing.
+	testkit.Poll(t, "the first worker storing a batch of each topic", 30*time.Second, func() (bool, string) {
 		clicks, convs := count("SELECT count() FROM "+ch.Table("clicks")), count("SELECT count() FROM "+ch.Table("conversions"))
-		return clicks >= 300 && convs >= 2, fmt.Sprintf("%d clicks and %d conversions stored", clicks, convs)
+		return clicks > 0 && convs > 0, fmt.Sprintf("%d clicks and %d conversions stored", clicks, convs)
 	})
 	dead, cancel := context.WithCancel(ctx)
 	cancel() // a hard stop: nothing committed
