@@ -7,6 +7,7 @@ package clickhouse
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"testing"
 	"time"
@@ -19,6 +20,12 @@ import (
 // NewForTest starts a component on a database of the test's own, migrated,
 // and drops the database when the test ends.
 func NewForTest(t testing.TB) *Component {
+	t.Helper()
+	return newForTest(t, math.MaxUint32)
+}
+
+// newForTest is NewForTest on a database migrated up to version upTo.
+func newForTest(t testing.TB, upTo uint32) *Component {
 	t.Helper()
 	u, err := url.Parse(testenv.ClickHouseDSN(t))
 	if err != nil {
@@ -36,7 +43,7 @@ func NewForTest(t testing.TB) *Component {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Migrate(ctx); err != nil {
+	if err := c.migrate(ctx, upTo); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
