@@ -77,8 +77,8 @@ func (s *Server) liveStats(ctx *fasthttp.RequestCtx) {
 
 	// The top lists cover the window's whole hours (its start rounded down
 	// to the hour, its end up, where no clicks are yet): the hourly rollups
-	// answer those alone, where the partial hours would be read from the
-	// raw tables, a row per click.
+	// answer those alone, where the partial hours would be read from
+	// stats_minute, a row per click on a busy network.
 	queries := []clickhouse.StatsQuery{{From: from, To: to, GroupBy: []string{"minute"}, Limit: minutes}}
 	topFrom, topTo := from.Truncate(time.Hour), to.Add(time.Hour-time.Nanosecond).Truncate(time.Hour)
 	for _, d := range []string{"offer", "affiliate", "geo"} {

@@ -118,7 +118,7 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	// The per-minute rollup behind the stats APIs: a batch inserted twice
 	// (redelivered after a crash) is counted twice there, as the raw
 	// table's FINAL does not see.
-	rolled, errR := a.count(ctx, "SELECT toUInt64(sum(clicks)) FROM "+a.db+".stats_minute_totals")
+	rolled, errR := a.count(ctx, "SELECT toUInt64(sum(clicks)) FROM "+a.db+".stats_minute")
 	kept, errK := a.count(ctx, "SELECT count() FROM "+a.db+".clicks FINAL WHERE filtered = 0")
 	if errR == nil && errK == nil {
 		res.RollupClicksDoubled = rolled - kept

@@ -138,11 +138,11 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 		want  uint64
 	}{
 		{"SELECT count() FROM " + ch.Table("clicks"), 310},
-		{"SELECT sum(clicks) FROM " + ch.Table("stats_minute_totals"), 310},
+		{"SELECT sum(clicks) FROM " + ch.Table("stats_minute"), 310},
 		{"SELECT count() FROM " + ch.Table("conversions"), 3},
-		{"SELECT toUInt64(sum(approved)) FROM " + ch.Table("stats_minute_totals"), 1},
-		{"SELECT sum(conversions) FROM " + ch.Table("stats_minute_totals"), 2},
-		{"SELECT toUInt64(sum(payout_micros)) FROM " + ch.Table("stats_minute_totals"), 1_000_000},
+		{"SELECT toUInt64(sum(approved)) FROM " + ch.Table("stats_minute"), 1},
+		{"SELECT sum(conversions) FROM " + ch.Table("stats_minute"), 2},
+		{"SELECT toUInt64(sum(payout_micros)) FROM " + ch.Table("stats_minute"), 1_000_000},
 		{"SELECT toUInt64(countIf(kafka_offset < 0)) FROM " + ch.Table("clicks"), 0},
 	} {
 		if n := count(c.query); n != c.want {

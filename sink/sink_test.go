@@ -90,7 +90,7 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	if n := count("SELECT count() FROM " + ch.Table("events")); n != 1 {
 		t.Fatalf("%d events, want 1", n)
 	}
-	if n := count("SELECT sum(clicks) FROM " + ch.Table("stats_minute_totals")); n != 51 {
+	if n := count("SELECT sum(clicks) FROM " + ch.Table("stats_minute")); n != 51 {
 		t.Fatalf("rollup holds %d clicks, want 51", n)
 	}
 }

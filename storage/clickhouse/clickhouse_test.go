@@ -24,11 +24,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// clicks, conversions, events, postback_attempts, entity_journal, the
-	// migrations table, the six console rollups with three views each
-	// (0006), the smart links' rollup with its three (0009), and
-	// stats_minute_traffic with its three (0010, in place of stats_minute
-	// and its).
+	// clicks, conversions, events, postback_attempts, stats_minute, three
+	// views, entity_journal, the migrations table, the six console
+	// rollups with three views each (0006), and the smart links' rollup
+	// with its three (0009).
 	if n != 38 {
 		t.Fatalf("%d tables, want 38", n)
 	}
@@ -366,8 +365,8 @@ func TestARecordTwiceInABatchIsStoredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for q, want := range map[string]uint64{
-		"SELECT count() FROM " + c.table("clicks"):                            2,
-		"SELECT toUInt64(sum(clicks)) FROM " + c.table("stats_minute_totals"): 2,
+		"SELECT count() FROM " + c.table("clicks"):                     2,
+		"SELECT toUInt64(sum(clicks)) FROM " + c.table("stats_minute"): 2,
 	} {
 		if n, err := c.Count(ctx, q); err != nil || n != want {
 			t.Errorf("%s = %d, %v; want %d", q, n, err, want)

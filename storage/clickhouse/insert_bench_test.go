@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkInsertClicks50k is one sink batch of 50,000 clicks through every
-// materialized view (the rollups of migrations 0006, 0009 and 0010): what
+// materialized view (stats_minute's and migration 0006's rollups): what
 // each extra view costs the click path. Run it against a private
 // ClickHouse (CLICKRELAY_TEST_CLICKHOUSE_DSN), not the shared test one:
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -63,11 +62,6 @@ func stripComments(stmt string) string {
 // yet recorded. Statements are idempotent, so two processes migrating at once
 // (or one interrupted half way) end in the same schema.
 func (c *Component) Migrate(ctx context.Context) error {
-	return c.migrate(ctx, math.MaxUint32)
-}
-
-// migrate applies the migrations up to version upTo.
-func (c *Component) migrate(ctx context.Context, upTo uint32) error {
 	migrations, err := loadMigrations()
 	if err != nil {
 		return err
@@ -94,7 +88,7 @@ func (c *Component) migrate(ctx context.Context, upTo uint32) error {
 	}
 	rows.Close()
 	for _, m := range migrations {
-		if applied[m.version] || m.version > upTo {
+		if applied[m.version] {
 			continue
 		}
 		for _, stmt := range m.statements {

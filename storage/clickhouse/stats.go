@@ -78,15 +78,11 @@ var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 // timeDimensions are the dimensions read from the time column.
 var timeDimensions = map[string]bool{"minute": true, "date": true, "hour": true, "week": true, "month": true}
 
-// rollup is a table Stats reads: the per-minute and hourly rollups
-// (migrations 0006 and 0010) hold a few dimensions each; what none holds
-// is read from the raw tables (rawRollup), which have them all.
+// rollup is a table Stats reads: stats_minute has every dimension; the
+// hourly ones (migration 0006) hold a few, in far fewer rows.
 type rollup struct {
 	table  string
 	hourly bool // rows per hour (time column "hour"), else per minute ("minute")
-	// raw: the raw tables, clicks and conversions, row by row, with the
-	// rollup views' own sums (rawMeasures).
-	raw bool
 	// dims are the non-time dimensions it can group by; the entities among
 	// them ("offer", "affiliate", "advertiser") are the filters it applies.
 	dims map[string]bool
@@ -108,11 +104,10 @@ func dimSet(names ...string) map[string]bool {
 }
 
 // rollups, smallest first: Stats reads the first that can answer. On the
-// benchmark's 10-million-click day (bench/results/console-day.md) the
-// hourly ones hold about 48 thousand, 1.1 million, 1.3 million, 0.9
-// million and 2.8 million rows. What none has (sub2..sub5 with country,
-// device or OS; sub-IDs in a zone whose offset is not whole hours, or
-// within one hour) is read from the raw tables.
+// benchmark's 10-million-click day (bench/results/console-day.md) they
+// hold about 1.4 thousand, 48 thousand, 1.1 million, 1.3 million, 0.9
+// million and 2.8 million rows, stats_minute 10.1 million. What none has
+// (sub2..sub5 with country, device or OS) reads stats_minute.
 var rollups = []rollup{
 	{table: "stats_minute_totals"},
 	{table: "stats_hour_entities", hourly: true, dims: dimSet("offer", "affiliate", "advertiser"),
@@ -130,14 +125,7 @@ var rollups = []rollup{
 	{table: "stats_hour_smart_links", hourly: true, smartLinks: true,
 		dims:    dimSet("smart_link", "offer", "affiliate", "advertiser"),
 		columns: "smart_link_id, advertiser_id, offer_id, affiliate_id"},
-	// Per minute: any zone, and the ranges holding no whole hour.
-	{table: "stats_minute_traffic", dims: dimSet("offer", "affiliate", "advertiser", "geo", "device", "os"),
-		columns: "advertiser_id, offer_id, affiliate_id, country, device, os"},
 }
-
-// rawRollup answers any query but a smart link's, from the raw tables.
-var rawRollup = rollup{table: "clicks", raw: true,
-	columns: "advertiser_id, offer_id, affiliate_id, country, device, os, sub1, sub2, sub3, sub4, sub5"}
 
 // ErrSmartLinkZone: a query naming a smart link in a time zone whose offset
 // is not whole hours, which the smart links' hourly rollup cannot answer.
@@ -150,23 +138,18 @@ func (q *StatsQuery) namesSmartLink() bool {
 
 // pick is the smallest rollup that answers q: one with its dimensions and
 // filters, and, if hourly, in a zone whose offset is whole hours at both
-// ends of the range (so its dates and hours are unions of UTC hours) and
-// over a range holding a whole hour (else its partial hours, read from the
-// raw tables, would be all of it; the smart links' rollup reads them so).
+// ends of the range (so its dates and hours are unions of UTC hours).
 func (q *StatsQuery) pick(zone *time.Location) (rollup, error) {
 	hourZone := wholeHourOffset(q.From, zone) && wholeHourOffset(q.To, zone)
 	smartLinks := q.namesSmartLink()
 	if smartLinks && !hourZone {
 		return rollup{}, ErrSmartLinkZone
 	}
-	firstHour, lastHour := wholeHours(q.From, q.To)
-	wholeHour := firstHour.Before(lastHour)
 next:
 	for _, r := range rollups {
 		if r.smartLinks != smartLinks ||
 			q.AffiliateID != "" && !r.dims["affiliate"] || q.AdvertiserID != "" && !r.dims["advertiser"] ||
-			len(q.OfferIDs) > 0 && !r.dims["offer"] || r.hourly && !hourZone ||
-			r.hourly && !r.smartLinks && !wholeHour {
+			len(q.OfferIDs) > 0 && !r.dims["offer"] || r.hourly && !hourZone {
 			continue
 		}
 		for _, d := range q.GroupBy {
@@ -183,14 +166,7 @@ next:
 	if smartLinks {
 		return rollup{}, fmt.Errorf("the smart links' stats cannot group by %s", strings.Join(q.GroupBy, ", "))
 	}
-	return rawRollup, nil
-}
-
-// wholeHours bounds the whole UTC hours within [from, to): none when
-// first is not before last.
-func wholeHours(from, to time.Time) (first, last time.Time) {
-	from, to = from.UTC(), to.UTC()
-	return from.Add(time.Hour - time.Nanosecond).Truncate(time.Hour), to.Truncate(time.Hour)
+	return rollup{table: "stats_minute"}, nil
 }
 
 func wholeHourOffset(t time.Time, zone *time.Location) bool {
@@ -216,40 +192,37 @@ const statsMeasures = "clicks, unique_clicks, bot_clicks, conversions, approved,
 	"off_target, paused, capped, blocked, denied, unrouted"
 
 // rawMeasures are the rollup views' sums (migration 0007) as read from the
-// raw tables, row by row: what a range's partial hours add, and what no
-// rollup holds. Their constants are materialized: 18.16 takes a UNION's
-// columns from its first branch, and one that is constant there refuses
-// the other branches' columns.
+// raw tables, row by row: what a range's partial hours add.
 var rawMeasures = []struct{ table, measures, where string }{
 	{"clicks", `toUInt64(outcome = '' AND filtered = 0) AS clicks,
     toUInt64(outcome = '' AND is_unique = 1 AND filtered = 0) AS unique_clicks,
-    toUInt64(outcome = '' AND is_bot = 1) AS bot_clicks, materialize(toUInt64(0)) AS conversions, materialize(toInt64(0)) AS approved, materialize(toInt64(0)) AS rejected,
+    toUInt64(outcome = '' AND is_bot = 1) AS bot_clicks, toUInt64(0) AS conversions, toInt64(0) AS approved, toInt64(0) AS rejected,
     if(outcome = '' AND filtered = 0, payout_micros, toInt64(0)) AS payout_micros,
-    if(outcome = '' AND filtered = 0, revenue_micros, toInt64(0)) AS revenue_micros, materialize(toInt64(0)) AS amount_micros,
+    if(outcome = '' AND filtered = 0, revenue_micros, toInt64(0)) AS revenue_micros, toInt64(0) AS amount_micros,
     toUInt64(outcome = 'off_target') AS off_target, toUInt64(outcome = 'paused') AS paused,
     toUInt64(outcome = 'capped') AS capped, toUInt64(outcome = 'blocked') AS blocked,
     toUInt64(outcome = 'denied') AS denied, toUInt64(outcome = 'unrouted') AS unrouted`, "is_test = 0"},
-	{"conversions", `materialize(toUInt64(0)) AS clicks, materialize(toUInt64(0)) AS unique_clicks, materialize(toUInt64(0)) AS bot_clicks,
-    materialize(toUInt64(1)) AS conversions, toInt64(status = 'approved') AS approved, toInt64(status IN ('rejected', 'reversed')) AS rejected,
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks,
+    toUInt64(1) AS conversions, toInt64(status = 'approved') AS approved, toInt64(status IN ('rejected', 'reversed')) AS rejected,
     if(status IN ('rejected', 'reversed'), toInt64(0), payout_micros) AS payout_micros,
     if(status IN ('rejected', 'reversed'), toInt64(0), revenue_micros) AS revenue_micros,
     if(status IN ('rejected', 'reversed'), toInt64(0), amount_micros) AS amount_micros,
-    materialize(toUInt64(0)) AS off_target, materialize(toUInt64(0)) AS paused, materialize(toUInt64(0)) AS capped, materialize(toUInt64(0)) AS blocked,
-    materialize(toUInt64(0)) AS denied, materialize(toUInt64(0)) AS unrouted`, "version = 1 AND is_test = 0"},
-	{"conversions", `materialize(toUInt64(0)) AS clicks, materialize(toUInt64(0)) AS unique_clicks, materialize(toUInt64(0)) AS bot_clicks, materialize(toUInt64(0)) AS conversions,
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked,
+    toUInt64(0) AS denied, toUInt64(0) AS unrouted`, "version = 1 AND is_test = 0"},
+	{"conversions", `toUInt64(0) AS clicks, toUInt64(0) AS unique_clicks, toUInt64(0) AS bot_clicks, toUInt64(0) AS conversions,
     toInt64(status = 'approved') - toInt64(prev_status = 'approved') AS approved,
     toInt64(status IN ('rejected', 'reversed')) - toInt64(prev_status IN ('rejected', 'reversed')) AS rejected,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * payout_micros AS payout_micros,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * revenue_micros AS revenue_micros,
     (toInt64(status NOT IN ('rejected', 'reversed')) - toInt64(prev_status NOT IN ('rejected', 'reversed'))) * amount_micros AS amount_micros,
-    materialize(toUInt64(0)) AS off_target, materialize(toUInt64(0)) AS paused, materialize(toUInt64(0)) AS capped, materialize(toUInt64(0)) AS blocked,
-    materialize(toUInt64(0)) AS denied, materialize(toUInt64(0)) AS unrouted`,
+    toUInt64(0) AS off_target, toUInt64(0) AS paused, toUInt64(0) AS capped, toUInt64(0) AS blocked,
+    toUInt64(0) AS denied, toUInt64(0) AS unrouted`,
 		"version > 1 AND is_test = 0 AND status != prev_status"},
 }
 
 // statsFrom answers q from one rollup. An hourly one answers the range's
 // whole hours; the raw tables add the minutes before the first and after
-// the last.
+// the last (a range within one hour reads stats_minute alone).
 func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]StatsRow, error) {
 	zone := "UTC"
 	if q.Location != nil {
@@ -288,46 +261,33 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 		filterArgs = append(filterArgs, q.SmartLinkID)
 	}
 	from, to := q.From.UTC(), q.To.UTC()
-	firstHour, lastHour := wholeHours(from, to)
+	firstHour, lastHour := from.Add(time.Hour-time.Nanosecond).Truncate(time.Hour), to.Truncate(time.Hour)
+	if r.hourly && !r.smartLinks && !firstHour.Before(lastHour) {
+		r = rollup{table: "stats_minute"}
+	}
 	source := c.table(r.table)
 	where := append([]string{"minute >= ?", "minute < ?"}, filters...)
 	args := append([]any{from, to}, filterArgs...)
-	// The filters go inside each branch of a union: 18.16 does not push
-	// them down into a UNION, and each branch's key should prune with them.
-	branch := func(table, timeExpr string, times []string, timeArgs []any) (string, []any) {
-		cond := "(" + strings.Join(times, " OR ") + ")"
-		return "SELECT " + timeExpr + " AS minute, " + r.columns + ", " + statsMeasures + " FROM " + c.table(table) +
-				" WHERE " + strings.Join(append([]string{cond}, filters...), " AND "),
-			append(timeArgs, filterArgs...)
-	}
-	// rawBranches read the raw tables, ordered by time, over times (in ts),
-	// with the rollup views' own expressions, each summed per minute as
-	// the views' rows are.
-	rawBranches := func(times []string, timeArgs []any) (string, []any) {
+	if r.hourly {
+		// The filters go inside each branch: 18.16 does not push them
+		// down into a UNION, and each branch's key should prune with them.
+		branch := func(table, timeExpr string, times []string, timeArgs []any) (string, []any) {
+			cond := "(" + strings.Join(times, " OR ") + ")"
+			return "SELECT " + timeExpr + " AS minute, " + r.columns + ", " + statsMeasures + " FROM " + c.table(table) +
+					" WHERE " + strings.Join(append([]string{cond}, filters...), " AND "),
+				append(timeArgs, filterArgs...)
+		}
+		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
 		rawWhere := ""
 		if r.smartLinks {
 			rawWhere = " AND smart_link_id != ''"
 		}
-		var sql []string
-		var args []any
-		for _, raw := range rawMeasures {
-			s, a := branch(raw.table, "toStartOfMinute(ts)", times, timeArgs)
-			sql, args = append(sql, strings.Replace(s, statsMeasures, raw.measures, 1)+" AND "+raw.where+rawWhere), append(args, a...)
-		}
-		return strings.Join(sql, " UNION ALL "), args
-	}
-	ceilMinute := func(t time.Time) time.Time { return t.Add(time.Minute - time.Nanosecond).Truncate(time.Minute) }
-	switch {
-	case r.raw:
-		sql, a := rawBranches([]string{"ts >= ? AND ts < ?"}, []any{ceilMinute(from), ceilMinute(to)})
-		source, where, args = "("+sql+")", []string{"1"}, a
-	case r.hourly:
-		sql, a := branch(r.table, "hour", []string{"hour >= ? AND hour < ?"}, []any{firstHour, lastHour})
-		// The partial hours come from the raw tables, ordered by time: a
-		// per-minute rollup would hold too few dimensions, or be read
-		// whole.
+		// The partial hours come from the raw tables, ordered by time, with
+		// the rollup views' own expressions: stats_minute, ordered by
+		// affiliate first, would be read whole for them.
 		var edges []string
 		var edgeArgs []any
+		ceilMinute := func(t time.Time) time.Time { return t.Add(time.Minute - time.Nanosecond).Truncate(time.Minute) }
 		switch {
 		case !firstHour.Before(lastHour):
 			// The smart links' within one hour: the raw tables alone. The
@@ -343,8 +303,11 @@ func (c *Component) statsFrom(ctx context.Context, q StatsQuery, r rollup) ([]St
 			}
 		}
 		if len(edges) > 0 {
-			edgeSQL, ea := rawBranches(edges, edgeArgs)
-			sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+			for _, raw := range rawMeasures {
+				edgeSQL, ea := branch(raw.table, "toStartOfMinute(ts)", edges, edgeArgs)
+				edgeSQL = strings.Replace(edgeSQL, statsMeasures, raw.measures, 1) + " AND " + raw.where + rawWhere
+				sql, a = sql+" UNION ALL "+edgeSQL, append(a, ea...)
+			}
 		}
 		source, where, args = "("+sql+")", []string{"1"}, a
 	}

@@ -7,7 +7,6 @@ package clickhouse
 
 import (
 	"context"
-	"math"
 	"net/url"
 	"testing"
 	"time"
@@ -20,12 +19,6 @@ import (
 // NewForTest starts a component on a database of the test's own, migrated,
 // and drops the database when the test ends.
 func NewForTest(t testing.TB) *Component {
-	t.Helper()
-	return newForTest(t, math.MaxUint32)
-}
-
-// newForTest is NewForTest on a database migrated up to version upTo.
-func newForTest(t testing.TB, upTo uint32) *Component {
 	t.Helper()
 	u, err := url.Parse(testenv.ClickHouseDSN(t))
 	if err != nil {
@@ -43,7 +36,7 @@ func newForTest(t testing.TB, upTo uint32) *Component {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.migrate(ctx, upTo); err != nil {
+	if err := c.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
