@@ -98,11 +98,14 @@ func (l *clickLookups) run(c *Component) {
 // lookupClicks runs one query for batch and answers each lookup.
 func (c *Component) lookupClicks(batch []*clickLookup) {
 	// The rows are bound by the mint time and click_id together, which the
-	// primary key (ts, click_id) finds granule by granule.
+	// primary key (ts, click_id) finds granule by granule. PREWHERE reads
+	// those two columns first and the others for the rows found alone:
+	// left to itself, 18.16 takes outcome for its PREWHERE, and the lookup
+	// costs it a sixth more.
 	var q strings.Builder
 	q.WriteString(`SELECT click_id, toUnixTimestamp(ts), offer_id, affiliate_id, advertiser_id, sub1, sub2, sub3, sub4, sub5,
     aff_click_id, country, device, os, payout_micros, is_test, smart_link_id
-FROM ` + c.table("clicks") + ` WHERE (ts, click_id) IN (`)
+FROM ` + c.table("clicks") + ` PREWHERE (ts, click_id) IN (`)
 	args := make([]any, 0, 2*len(batch))
 	for i, r := range batch {
 		if i > 0 {
@@ -113,7 +116,7 @@ FROM ` + c.table("clicks") + ` WHERE (ts, click_id) IN (`)
 	}
 	// A click turned away (its outcome set) never converts; its ID is
 	// never handed out either.
-	q.WriteString(") AND outcome = ''")
+	q.WriteString(") WHERE outcome = ''")
 
 	found := make(map[clickKey]model.Click, len(batch))
 	err := c.queryClicks(q.String(), args, found)
