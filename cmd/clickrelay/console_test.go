@@ -214,7 +214,7 @@ func (b *browser) run(step string, within time.Duration, actions ...chromedp.Act
 	ctx, cancel := context.WithTimeout(b.ctx, within)
 	defer cancel()
 	if err := chromedp.Run(ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %v (console errors: %v)", step, err, b.consoleErrors())
+		b.t.Fatalf("%s: %v (console errors: %v); the page:\n%s", step, err, b.consoleErrors(), b.pageText())
 	}
 }
 

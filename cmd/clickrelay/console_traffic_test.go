@@ -173,8 +173,12 @@ func TestConsoleTrafficRules(t *testing.T) {
 	const recordRows = "#records-list tbody tr"
 	step("an affiliate's record's targeting", func(t *testing.T) {
 		defer b.as(t)()
-		b.open(offerPage, "#records-list")
-		b.run("add Jane's record", 10*time.Second, chromedp.Click("#add-record"), chromedp.WaitVisible("#record-form"),
+		// The list loaded (a table or its empty message), so that the card
+		// is the page's last render.
+		b.open(offerPage, "#records-list > *")
+		b.run("open the record form", 20*time.Second, chromedp.Click("#add-record"), chromedp.WaitVisible("#record-form"),
+			chromedp.WaitReady(`#record-affiliate option[value="`+jane.ID+`"]`, chromedp.ByQuery))
+		b.run("add Jane's record", 20*time.Second,
 			chromedp.SetValue("#record-affiliate", jane.ID), chromedp.SetValue("#record-access", "approved"),
 			chromedp.Click(`#record-targeting-browsers-exclude input[value="instagram"]`),
 			chromedp.SetValue("#record-targeting-ips-exclude", "198.51.100.0/24"), chromedp.Click("#record-submit"))
