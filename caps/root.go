@@ -368,9 +368,11 @@ func (c *Caps) appendCounts(dst []redis.CapCount, offer *model.Offer, rec *model
 			if clicks {
 				p.inFlight.Add(add)
 			}
-			expiry := ttl(p, now)
+			var expiry time.Duration
 			if clicks {
 				expiry = clickExpiry(p, now)
+			} else {
+				expiry = ttl(p, now)
 			}
 			dst = append(dst, redis.CapCount{Key: p.key, Limit: p.limit, Add: add, TTL: expiry})
 		}
