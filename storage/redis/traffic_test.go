@@ -35,8 +35,9 @@ func TestTrafficControlsAndTargetingReachEveryProcessCompiled(t *testing.T) {
 	}
 	// The same lists, not necessarily the same value: on a Redis Cluster a
 	// full reload (its late subscription) may have decoded them afresh.
-	if got := a.Catalog().TrafficControls(); got == nil || !slices.Equal(got.IPs, saved.(*model.TrafficControls).IPs) ||
-		!slices.Equal(got.UserAgents, saved.(*model.TrafficControls).UserAgents) || !got.BlocksIP(netip.MustParseAddr("203.0.113.9")) {
+	want := saved.(*model.TrafficControls)
+	if got := a.Catalog().TrafficControls(); got == nil || !slices.Equal(got.IPs, want.IPs) ||
+		!slices.Equal(got.UserAgents, want.UserAgents) || !got.BlocksIP(netip.MustParseAddr("203.0.113.9")) {
 		t.Fatalf("the writer's catalog: %+v", got)
 	}
 	targeting, ferr := model.ParseTargeting([]byte(`{"countries":{"exclude":["FR"]}}`))
@@ -58,7 +59,7 @@ func TestTrafficControlsAndTargetingReachEveryProcessCompiled(t *testing.T) {
 	wipe(t, a)
 	d := withJournal(t, a, j) // a process starting on the emptied Redis restores it
 	c := d.Catalog().TrafficControls()
-	if !c.BlocksIP(netip.MustParseAddr("203.0.113.9")) || c.AgentsVersion() != saved.(*model.TrafficControls).AgentsVersion() {
+	if !c.BlocksIP(netip.MustParseAddr("203.0.113.9")) || c.AgentsVersion() != want.AgentsVersion() {
 		t.Errorf("the traffic controls after the restore: %+v", c)
 	}
 	if o := d.Catalog().Offer("1"); o == nil || o.Targeting.Admits(fr) {
