@@ -217,7 +217,6 @@ func searchTerm(ctx *fasthttp.RequestCtx) (search, bool) {
 	return search(strings.ToLower(q)), true
 }
 
-// matches reports whether any field contains the term, ignoring case.
 // searched keeps the entries of all that q matches by their fields; all
 // of them when q is empty.
 func searched[T any](q search, all []T, fields func(T) []string) []T {
@@ -233,6 +232,7 @@ func searched[T any](q search, all []T, fields func(T) []string) []T {
 	return found
 }
 
+// matches reports whether any field contains the term, ignoring case.
 func (q search) matches(fields ...string) bool {
 	if q == "" {
 		return true
