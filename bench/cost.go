@@ -214,7 +214,8 @@ func (s *stores) measureRedisMemory(ctx context.Context, m redisMemory, kept int
 }
 
 // clickhouseBytes is what ClickHouse keeps on disk per click: the raw
-// clicks table, and separately the rollups built from it.
+// clicks table, and separately the rollups built from it and the table
+// the cold lookups read (click_lookup).
 type clickhouseBytes struct {
 	Clicks               int64   `json:"clicks"`
 	RawCompressed        int64   `json:"raw_compressed_bytes"`
@@ -224,31 +225,35 @@ type clickhouseBytes struct {
 	RollupOnDisk         int64   `json:"rollup_bytes_on_disk"`
 	RawPerClick          float64 `json:"raw_bytes_per_click"` // on disk
 	RollupPerClick       float64 `json:"rollup_bytes_per_click"`
+	LookupOnDisk         int64   `json:"lookup_bytes_on_disk"`
+	LookupPerClick       float64 `json:"lookup_bytes_per_click"`
 	RawCompressionFactor float64 `json:"raw_compression_factor"`
 	Parts                int64   `json:"raw_active_parts"`
 }
 
 // measureClickhouseBytes reads system.parts' active parts: the raw clicks
-// table, and the rollups (the Summing and Aggregating tables the
-// materialized views write).
+// table, the rollups (the Summing and Aggregating tables the materialized
+// views write) and click_lookup.
 func (s *stores) measureClickhouseBytes(ctx context.Context, clicks int64) (clickhouseBytes, error) {
 	b := clickhouseBytes{Clicks: clicks}
 	row := s.ch.QueryRow(ctx, `SELECT
 		sumIf(data_compressed_bytes, table = 'clicks'), sumIf(data_uncompressed_bytes, table = 'clicks'),
 		sumIf(bytes_on_disk, table = 'clicks'), countIf(table = 'clicks'),
-		sumIf(data_compressed_bytes, table != 'clicks'), sumIf(bytes_on_disk, table != 'clicks')
+		sumIf(data_compressed_bytes, table NOT IN ('clicks', 'click_lookup')), sumIf(bytes_on_disk, table NOT IN ('clicks', 'click_lookup')),
+		sumIf(bytes_on_disk, table = 'click_lookup')
 	FROM system.parts
-	WHERE active AND database = 'clickrelay' AND (table = 'clicks' OR table IN (
+	WHERE active AND database = 'clickrelay' AND (table IN ('clicks', 'click_lookup') OR table IN (
 		SELECT name FROM system.tables WHERE database = 'clickrelay' AND (engine LIKE '%Summing%' OR engine LIKE '%Aggregating%')))`)
-	var rc, ru, rd, parts, gc, gd uint64
-	if err := row.Scan(&rc, &ru, &rd, &parts, &gc, &gd); err != nil {
+	var rc, ru, rd, parts, gc, gd, ld uint64
+	if err := row.Scan(&rc, &ru, &rd, &parts, &gc, &gd, &ld); err != nil {
 		return b, fmt.Errorf("reading system.parts: %w", err)
 	}
 	b.RawCompressed, b.RawUncompressed, b.RawOnDisk, b.Parts = int64(rc), int64(ru), int64(rd), int64(parts)
-	b.RollupCompressed, b.RollupOnDisk = int64(gc), int64(gd)
+	b.RollupCompressed, b.RollupOnDisk, b.LookupOnDisk = int64(gc), int64(gd), int64(ld)
 	if clicks > 0 {
 		b.RawPerClick = round2(float64(rd) / float64(clicks))
 		b.RollupPerClick = round2(float64(gd) / float64(clicks))
+		b.LookupPerClick = round2(float64(ld) / float64(clicks))
 	}
 	if rc > 0 {
 		b.RawCompressionFactor = round2(float64(ru) / float64(rc))

@@ -158,10 +158,11 @@ func (rs runs) markdown() string {
 			f("%.0f", func(r *report) float64 { return r.RedisMemory.ByteDays })+" byte-days** (each key by its own TTL: "+
 			f("%.0f", func(r *report) float64 { return r.RedisMemory.ByteDaysByKeyTTL })+")",
 		fmt.Sprintf("≤ %d byte-days", byteDaysMax), rs.met("throughput", func(r *report) bool { return r.RedisMemory.ByteDays <= byteDaysMax }))
-	row("ClickHouse on disk per click: raw `clicks` (compression factor) / rollups",
+	row("ClickHouse on disk per click: raw `clicks` (compression factor) / rollups / `click_lookup`, the cold lookups' table",
 		f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.RawPerClick })+" B ("+
 			f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.RawCompressionFactor })+"×) / "+
-			f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.RollupPerClick })+" B", "", "")
+			f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.RollupPerClick })+" B / "+
+			f("%.1f", func(r *report) float64 { return r.ClickHouseBytes.LookupPerClick })+" B", "", "")
 	row(fmt.Sprintf("click latency at %s clicks/s (half the maximum), p50 / p99 / p99.9 / max", f("%.0f", func(r *report) float64 { return r.LatencyRate })),
 		f("%.2f", func(r *report) float64 { return r.ClickLatency.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.ClickLatency.P99 })+"** / "+
 			f("%.2f", func(r *report) float64 { return r.ClickLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.ClickLatency.Max })+" ms; "+

@@ -26,10 +26,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 	// clicks, conversions, events, postback_attempts, stats_minute, three
 	// views, entity_journal, the migrations table, the six console
-	// rollups with three views each (0006), and the smart links' rollup
-	// with its three (0009).
-	if n != 38 {
-		t.Fatalf("%d tables, want 38", n)
+	// rollups with three views each (0006), the smart links' rollup
+	// with its three (0009), and click_lookup with its view (0010).
+	if n != 40 {
+		t.Fatalf("%d tables, want 40", n)
 	}
 }
 
@@ -278,21 +278,62 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 	minted := time.Date(2026, 3, 1, 12, 0, 0, 345_000_000, time.UTC)
 	click := model.Click{ID: "01abc", Time: minted.UnixMilli(), OfferID: "5", AffiliateID: "7", AdvertiserID: "3",
 		Subs: [5]string{"a", "", "c"}, AffClickID: "ext-1", Country: "DE", Device: "mobile", OS: "android", PayoutMicros: 10}
+	// Sub IDs are whatever a link carried: the lookup's record keeps any
+	// byte, a colon and digits that read like its lengths included.
+	odd := click
+	odd.ID, odd.Subs, odd.AffClickID, odd.SmartLinkID = "01odd", [5]string{"12:", ":", "3:abc", "\x00\n\t|;", "ünï"}, "0:", "9"
+	odd.Test, odd.PayoutMicros = true, -250_000
 	other := click
 	other.ID = "01abd"
-	if err := c.InsertClicks(ctx, []model.Click{click, other}); err != nil {
+	// A click turned away is never converted on.
+	away := click
+	away.ID, away.Outcome = "01away", "off_target"
+	if err := c.InsertClicks(ctx, []model.Click{click, odd, other, away}); err != nil {
 		t.Fatal(err)
 	}
-	got, found, err := c.Click(ctx, "01abc", minted)
-	if err != nil || !found {
-		t.Fatalf("Click: %v %v", found, err)
+	for _, want := range []model.Click{click, odd} {
+		got, found, err := c.Click(ctx, want.ID, minted)
+		if err != nil || !found {
+			t.Fatalf("Click(%s): %v %v", want.ID, found, err)
+		}
+		testkit.Equal(t, "the click read back", want, got)
 	}
-	testkit.Equal(t, "the click read back", click, got)
 	if _, found, err := c.Click(ctx, "01abc", minted.Add(time.Second)); found || err != nil {
 		t.Fatalf("found at another mint time: %v %v", found, err)
 	}
 	if _, found, err := c.Click(ctx, "01xyz", minted); found || err != nil {
 		t.Fatalf("an unknown click: %v %v", found, err)
+	}
+	if _, found, err := c.Click(ctx, "01away", minted); found || err != nil {
+		t.Fatalf("a click turned away: %v %v", found, err)
+	}
+}
+
+// Clicks stored before click_lookup existed are found all the same: its
+// migration copies them in.
+func TestClicksStoredBeforeTheLookupTableAreFound(t *testing.T) {
+	ctx := context.Background()
+	c := newMigratedThrough(t, 9)
+	minted := time.Date(2026, 2, 27, 23, 59, 59, 0, time.UTC)
+	before := model.Click{ID: "01before", Time: minted.UnixMilli(), OfferID: "5", AffiliateID: "7", AdvertiserID: "3",
+		Subs: [5]string{"s1", "", "", "s4"}, AffClickID: "ext-9", Country: "FR", PayoutMicros: 1_500_000}
+	if err := c.InsertClicks(ctx, []model.Click{before}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := before
+	after.ID = "01after"
+	if err := c.InsertClicks(ctx, []model.Click{after}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []model.Click{before, after} {
+		got, found, err := c.Click(ctx, want.ID, minted)
+		if err != nil || !found {
+			t.Fatalf("Click(%s): %v %v", want.ID, found, err)
+		}
+		testkit.Equal(t, "the click read back", want, got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -62,6 +63,11 @@ func stripComments(stmt string) string {
 // yet recorded. Statements are idempotent, so two processes migrating at once
 // (or one interrupted half way) end in the same schema.
 func (c *Component) Migrate(ctx context.Context) error {
+	return c.migrateThrough(ctx, math.MaxUint32)
+}
+
+// migrateThrough is Migrate, applying the migrations up to version last.
+func (c *Component) migrateThrough(ctx context.Context, last uint32) error {
 	migrations, err := loadMigrations()
 	if err != nil {
 		return err
@@ -88,7 +94,7 @@ func (c *Component) Migrate(ctx context.Context) error {
 	}
 	rows.Close()
 	for _, m := range migrations {
-		if applied[m.version] {
+		if applied[m.version] || m.version > last {
 			continue
 		}
 		for _, stmt := range m.statements {

@@ -7,6 +7,7 @@ package clickhouse
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"testing"
 	"time"
@@ -19,6 +20,13 @@ import (
 // NewForTest starts a component on a database of the test's own, migrated,
 // and drops the database when the test ends.
 func NewForTest(t testing.TB) *Component {
+	t.Helper()
+	return newMigratedThrough(t, math.MaxUint32)
+}
+
+// newMigratedThrough is NewForTest with the migrations up to version last
+// applied only, for tests of what a migration does to the data before it.
+func newMigratedThrough(t testing.TB, last uint32) *Component {
 	t.Helper()
 	u, err := url.Parse(testenv.ClickHouseDSN(t))
 	if err != nil {
@@ -36,7 +44,7 @@ func NewForTest(t testing.TB) *Component {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Migrate(ctx); err != nil {
+	if err := c.migrateThrough(ctx, last); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
