@@ -112,6 +112,18 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 	if n == 0 {
 		return nil
 	}
+	// Their lookup rows first: a crash between the two inserts redelivers
+	// the batch, which then finds its clicks missing and writes both again
+	// (click_lookup folds the copy); the other way round, the clicks would
+	// be skipped as stored and their lookup rows never written.
+	if err := c.insertLookups(ctx, clicks); err != nil {
+		return err
+	}
+	return c.insert(ctx, "clicks", n, append(clickColumns(clicks), offsetColumns(at)...))
+}
+
+// clickColumns are the clicks table's columns of clicks.
+func clickColumns(clicks []model.Click) []column {
 	cols := []column{
 		values("click_id", func(i int) string { return clicks[i].ID }),
 		values("ts", func(i int) time.Time { return datetime(clicks[i].Time) }),
@@ -138,7 +150,30 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 		values("outcome", func(i int) string { return clicks[i].Outcome }),
 		values("smart_link_id", func(i int) string { return clicks[i].SmartLinkID }),
 	)
-	return c.insert(ctx, "clicks", n, append(cols, offsetColumns(at)...))
+	return cols
+}
+
+// insertLookups writes click_lookup's rows of the clicks sent to an offer
+// (migration 0010): a click turned away never converts.
+func (c *Component) insertLookups(ctx context.Context, clicks []model.Click) error {
+	sent := make([]*model.Click, 0, len(clicks))
+	for i := range clicks {
+		if clicks[i].Outcome == "" {
+			sent = append(sent, &clicks[i])
+		}
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	var record []byte
+	return c.insert(ctx, "click_lookup", len(sent), []column{
+		values("ts", func(i int) time.Time { return datetime(sent[i].Time) }),
+		values("click_id", func(i int) string { return sent[i].ID }),
+		values("record", func(i int) string {
+			record = appendLookupRecord(record[:0], sent[i])
+			return string(record)
+		}),
+	})
 }
 
 // InsertConversions stores conversions (any version).

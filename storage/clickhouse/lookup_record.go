@@ -9,15 +9,37 @@ import (
 )
 
 // A click_lookup record is the fields a conversion needs from its click,
-// each written as its length in bytes, a colon and its bytes, in this order
-// (the view of migration 0010 writes them). A record may carry more fields
-// after these, added by a later migration; decodeLookupRecord reads the
-// ones it knows.
+// each written as its length in bytes, a colon and its bytes, in the order
+// appendLookupRecord writes them (migration 0010's copy of older clicks
+// builds the same in SQL). A record may carry more fields after these,
+// added by a later release; decodeLookupRecord reads the ones it knows.
 
 var errLookupRecord = errors.New("malformed lookup record")
 
 // lookupRecordFields is how many fields a record holds at least.
 const lookupRecordFields = 15
+
+// appendLookupRecord appends c's record to dst.
+func appendLookupRecord(dst []byte, c *model.Click) []byte {
+	for _, f := range [...]string{c.OfferID, c.AffiliateID, c.AdvertiserID, c.Subs[0], c.Subs[1], c.Subs[2], c.Subs[3], c.Subs[4],
+		c.AffClickID, c.Country, c.Device, c.OS, c.SmartLinkID} {
+		dst = appendLookupField(dst, f)
+	}
+	var n [20]byte
+	payout := strconv.AppendInt(n[:0], c.PayoutMicros, 10)
+	dst = strconv.AppendInt(dst, int64(len(payout)), 10)
+	dst = append(append(dst, ':'), payout...)
+	if c.Test {
+		return appendLookupField(dst, "1")
+	}
+	return appendLookupField(dst, "0")
+}
+
+func appendLookupField(dst []byte, f string) []byte {
+	dst = strconv.AppendInt(dst, int64(len(f)), 10)
+	dst = append(dst, ':')
+	return append(dst, f...)
+}
 
 // decodeLookupRecord fills c from record. The strings it sets share
 // record's memory.

@@ -1,29 +1,13 @@
 package clickhouse
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clickrelay/clickrelay/model"
 )
 
-// encodeLookupRecord writes a record as migration 0010's view does, for the
-// decoder's tests (the stack tests read the view's own).
-func encodeLookupRecord(c model.Click) string {
-	test := "0"
-	if c.Test {
-		test = "1"
-	}
-	var b strings.Builder
-	for _, f := range []string{c.OfferID, c.AffiliateID, c.AdvertiserID, c.Subs[0], c.Subs[1], c.Subs[2], c.Subs[3], c.Subs[4],
-		c.AffClickID, c.Country, c.Device, c.OS, c.SmartLinkID, strconv.FormatInt(c.PayoutMicros, 10), test} {
-		b.WriteString(strconv.Itoa(len(f)))
-		b.WriteByte(':')
-		b.WriteString(f)
-	}
-	return b.String()
-}
+func encodeLookupRecord(c model.Click) string { return string(appendLookupRecord(nil, &c)) }
 
 func TestDecodeLookupRecord(t *testing.T) {
 	full := model.Click{OfferID: "5", AffiliateID: "7", AdvertiserID: "3", Subs: [5]string{"1:", "", "::", "22:x", "é"},
@@ -72,4 +56,14 @@ func FuzzDecodeLookupRecord(f *testing.F) {
 			t.Fatalf("round trip: %+v, %v; want %+v", got, err, want)
 		}
 	})
+}
+
+func BenchmarkAppendLookupRecord(b *testing.B) {
+	c := model.Click{OfferID: "5", AffiliateID: "7", AdvertiserID: "3", Subs: [5]string{"c12", "adset-3", "ad-77", "1234567", "pl3"},
+		AffClickID: "ext1234567", Country: "DE", Device: "mobile", OS: "android", PayoutMicros: 1_500_000}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendLookupRecord(buf[:0], &c)
+	}
 }
