@@ -121,6 +121,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 
 	l.duration("CLICKRELAY_ATTRIBUTION_WINDOW", &c.Redis.AttributionWindow)
 	c.Ingest.AttributionWindow = c.Redis.AttributionWindow
+	c.ClickHouse.AttributionWindow = c.Redis.AttributionWindow
 	l.duration("CLICKRELAY_CLICK_HOT_WINDOW", &c.Redis.HotWindow)
 	l.duration("CLICKRELAY_PENDING_CLICK_WINDOW", &c.Ingest.PendingClickWindow)
 	l.duration("CLICKRELAY_DEDUPE_WINDOW", &c.Redis.DedupeWindow)

@@ -70,7 +70,7 @@ func TestConfigReadsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Join(c.Kafka.Brokers, "|") != "k1:9092|k2:9092" || c.Redis.AttributionWindow != 168*time.Hour ||
-		c.Ingest.AttributionWindow != 168*time.Hour || c.Redis.HotWindow != 12*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
+		c.Ingest.AttributionWindow != 168*time.Hour || c.ClickHouse.AttributionWindow != 168*time.Hour || c.Redis.HotWindow != 12*time.Hour || !c.Postback.AllowPrivate || len(c.Tracker.TrustedProxies) != 2 {
 		t.Fatalf("config %+v", c)
 	}
 	if p := c.Postback; p.HostConcurrency != 8 || p.HostFailures != 3 || p.HostBackoff != 2*time.Second || p.HostBackoffMax != 5*time.Minute || p.HostBusyWait != 0 {

@@ -416,3 +416,46 @@ func TestARecordTwiceInABatchIsStoredOnce(t *testing.T) {
 		}
 	}
 }
+
+// click_lookup's months whose clicks are all past the attribution window
+// are dropped, the raw clicks kept; a month with a click inside it stays.
+func TestLookupMonthsPastTheAttributionWindowAreDropped(t *testing.T) {
+	ctx := context.Background()
+	c := NewForTest(t)
+	c.config.AttributionWindow = 30 * 24 * time.Hour
+	c.lookupsCheckedAt.Store(time.Now().UnixNano()) // this hour's look is done
+	january := model.Click{ID: "01jan", Time: time.Date(2025, 1, 31, 23, 0, 0, 0, time.UTC).UnixMilli(), OfferID: "5", AffiliateID: "7"}
+	march := model.Click{ID: "01mar", Time: time.Date(2025, 3, 1, 0, 30, 0, 0, time.UTC).UnixMilli(), OfferID: "5", AffiliateID: "7"}
+	if err := c.InsertClicks(ctx, []model.Click{january, march}); err != nil {
+		t.Fatal(err)
+	}
+	// April 5th: every January click is over 60 days old. March's first
+	// is past the 30 days too, but the month's later ones are not.
+	dropped, err := c.dropExpiredLookups(ctx, time.Date(2025, 4, 5, 0, 0, 0, 0, time.UTC))
+	if err != nil || dropped != 1 {
+		t.Fatalf("dropped %d: %v", dropped, err)
+	}
+	if _, found, err := c.Click(ctx, january.ID, time.UnixMilli(january.Time)); found || err != nil {
+		t.Fatalf("January's click still found: %v %v", found, err)
+	}
+	if _, found, err := c.Click(ctx, march.ID, time.UnixMilli(march.Time)); !found || err != nil {
+		t.Fatalf("March's click: %v %v", found, err)
+	}
+	if n, err := c.Count(ctx, "SELECT count() FROM "+c.table("clicks")); n != 2 || err != nil {
+		t.Fatalf("%d raw clicks (%v), want both", n, err)
+	}
+
+	// An hour later, the sink's next insert looks again, at today: March
+	// is past the window too.
+	c.lookupsCheckedAt.Store(time.Now().Add(-lookupRetentionEvery).UnixNano())
+	today := model.Click{ID: "01today", Time: time.Now().UnixMilli(), OfferID: "5", AffiliateID: "7"}
+	if err := c.InsertClicks(ctx, []model.Click{today}); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := c.Click(ctx, march.ID, time.UnixMilli(march.Time)); found || err != nil {
+		t.Fatalf("March's click still found: %v %v", found, err)
+	}
+	if _, found, err := c.Click(ctx, today.ID, time.UnixMilli(today.Time)); !found || err != nil {
+		t.Fatalf("today's click: %v %v", found, err)
+	}
+}

@@ -10,9 +10,13 @@ type Configuration struct {
 	DSN string
 	// QueryTimeout bounds every read query.
 	QueryTimeout time.Duration
+	// AttributionWindow is CLICKRELAY_ATTRIBUTION_WINDOW. No conversion may
+	// name a click older than it, so click_lookup's months whose clicks are
+	// all past it are dropped (lookup_retention.go).
+	AttributionWindow time.Duration
 }
 
 // DefaultConfiguration returns the documented defaults.
 func DefaultConfiguration() Configuration {
-	return Configuration{QueryTimeout: 30 * time.Second}
+	return Configuration{QueryTimeout: 30 * time.Second, AttributionWindow: 30 * 24 * time.Hour}
 }

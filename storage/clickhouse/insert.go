@@ -119,7 +119,11 @@ func (c *Component) InsertClicksAt(ctx context.Context, clicks []model.Click, at
 	if err := c.insertLookups(ctx, clicks); err != nil {
 		return err
 	}
-	return c.insert(ctx, "clicks", n, append(clickColumns(clicks), offsetColumns(at)...))
+	if err := c.insert(ctx, "clicks", n, append(clickColumns(clicks), offsetColumns(at)...)); err != nil {
+		return err
+	}
+	c.dropExpiredLookupsNow(ctx)
+	return nil
 }
 
 // clickColumns are the clicks table's columns of clicks.

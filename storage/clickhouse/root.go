@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -32,6 +33,10 @@ type Component struct {
 	conn     driver.Conn
 	// lookups batches the lookups of clicks by ID (clicks.go).
 	lookups clickLookups
+	// lookupsCheckedAt is when click_lookup was last looked at for months
+	// past the attribution window, in Unix nanoseconds
+	// (lookup_retention.go).
+	lookupsCheckedAt atomic.Int64
 }
 
 // New checks the configuration; Start connects.

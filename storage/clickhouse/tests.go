@@ -35,6 +35,9 @@ func newMigratedThrough(t testing.TB, last uint32) *Component {
 	u.Path = "/crtest_" + testenv.Token(t)
 	config := DefaultConfiguration()
 	config.DSN = u.String()
+	// Tests date their clicks anywhere in time; click_lookup keeps them all
+	// unless a test sets a window (lookup_retention.go).
+	config.AttributionWindow = 0
 	c, err := New(Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}, config)
 	if err != nil {
 		t.Fatal(err)
