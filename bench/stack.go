@@ -172,7 +172,12 @@ func openStores(redisPort, clickhousePort int) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stores{redis: goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", redisPort)}), ch: ch}, nil
+	// A FLUSHDB of a run's millions of keys (before the next of -repeat)
+	// takes Redis longer than go-redis's default 3 s read timeout; it is
+	// synchronous so that the next run's memory growth starts from an
+	// empty Redis rather than one still freeing the last run's keys.
+	redis := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", redisPort), ReadTimeout: time.Minute})
+	return &stores{redis: redis, ch: ch}, nil
 }
 
 func (s *stores) close() {
