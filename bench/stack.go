@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -119,8 +120,20 @@ func (c *clickrelay) clickOnce(path string) error {
 }
 
 // api calls clickrelay's JSON API and decodes the answer into out.
+//
+// A 503 is retried a few times, as an admin's client would: clickrelay
+// answers it when a storage engine did not take a write in time, having
+// changed nothing, and asks for the same request again. The rules phase's
+// thousands of writes met one on the two busy cores.
 func (c *clickrelay) api(method, path string, headers map[string]string, body any, out any) error {
-	return loadgen.API(c.Base, method, path, headers, body, out)
+	for attempt := 1; ; attempt++ {
+		err := loadgen.API(c.Base, method, path, headers, body, out)
+		var status *loadgen.StatusError
+		if attempt == 5 || !errors.As(err, &status) || status.Code != http.StatusServiceUnavailable {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+	}
 }
 
 // network is what the bench sets up: advertisers' offers and affiliates

@@ -21,6 +21,17 @@ type Network struct {
 
 var apiClient = &http.Client{Timeout: 30 * time.Second}
 
+// StatusError is an answer of the API other than a success.
+type StatusError struct {
+	Method, Path string
+	Code         int
+	Body         []byte
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Code, e.Body)
+}
+
 // API calls clickrelay's JSON API at base and decodes the answer into out.
 func API(base, method, path string, headers map[string]string, body any, out any) error {
 	var reader io.Reader
@@ -42,7 +53,7 @@ func API(base, method, path string, headers map[string]string, body any, out any
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		return &StatusError{Method: method, Path: path, Code: resp.StatusCode, Body: raw}
 	}
 	if out != nil {
 		return json.Unmarshal(raw, out)
