@@ -291,13 +291,7 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 	if err := c.InsertClicks(ctx, []model.Click{click, odd, other, away}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []model.Click{click, odd} {
-		got, found, err := c.Click(ctx, want.ID, minted)
-		if err != nil || !found {
-			t.Fatalf("Click(%s): %v %v", want.ID, found, err)
-		}
-		testkit.Equal(t, "the click read back", want, got)
-	}
+	readBack(t, c, minted, click, odd)
 	if _, found, err := c.Click(ctx, "01abc", minted.Add(time.Second)); found || err != nil {
 		t.Fatalf("found at another mint time: %v %v", found, err)
 	}
@@ -306,6 +300,19 @@ func TestClickFoundByItsIDAndMintTime(t *testing.T) {
 	}
 	if _, found, err := c.Click(ctx, "01away", minted); found || err != nil {
 		t.Fatalf("a click turned away: %v %v", found, err)
+	}
+}
+
+// readBack checks that each of clicks, minted at minted, is found as it
+// was stored.
+func readBack(t *testing.T, c *Component, minted time.Time, clicks ...model.Click) {
+	t.Helper()
+	for _, want := range clicks {
+		got, found, err := c.Click(context.Background(), want.ID, minted)
+		if err != nil || !found {
+			t.Fatalf("Click(%s): %v %v", want.ID, found, err)
+		}
+		testkit.Equal(t, "the click read back", want, got)
 	}
 }
 
@@ -330,13 +337,7 @@ func TestClicksStoredBeforeTheLookupTableAreFound(t *testing.T) {
 	if err := c.InsertClicks(ctx, []model.Click{after}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []model.Click{before, after} {
-		got, found, err := c.Click(ctx, want.ID, minted)
-		if err != nil || !found {
-			t.Fatalf("Click(%s): %v %v", want.ID, found, err)
-		}
-		testkit.Equal(t, "the click read back", want, got)
-	}
+	readBack(t, c, minted, before, after)
 }
 
 // Lookups arriving together share queries; each still gets its own click,
