@@ -16,14 +16,25 @@ import (
 
 var errLookupRecord = errors.New("malformed lookup record")
 
-// lookupRecordFields is how many fields a record holds at least.
-const lookupRecordFields = 15
+// lookupStrings are a click's string fields in their order in a record,
+// for the encoder and the decoder alike; its payout and test flag follow
+// them, as decimal text.
+func lookupStrings(c *model.Click) [lookupStringFields]*string {
+	return [...]*string{&c.OfferID, &c.AffiliateID, &c.AdvertiserID, &c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
+		&c.AffClickID, &c.Country, &c.Device, &c.OS, &c.SmartLinkID}
+}
+
+// A record holds lookupStringFields strings, then the payout and the test
+// flag: lookupRecordFields at least.
+const (
+	lookupStringFields = 13
+	lookupRecordFields = lookupStringFields + 2
+)
 
 // appendLookupRecord appends c's record to dst.
 func appendLookupRecord(dst []byte, c *model.Click) []byte {
-	for _, f := range [...]string{c.OfferID, c.AffiliateID, c.AdvertiserID, c.Subs[0], c.Subs[1], c.Subs[2], c.Subs[3], c.Subs[4],
-		c.AffClickID, c.Country, c.Device, c.OS, c.SmartLinkID} {
-		dst = appendLookupField(dst, f)
+	for _, f := range lookupStrings(c) {
+		dst = appendLookupField(dst, *f)
 	}
 	var n [20]byte
 	payout := strconv.AppendInt(n[:0], c.PayoutMicros, 10)
@@ -57,20 +68,20 @@ func decodeLookupRecord(record string, c *model.Click) error {
 		}
 		fields[i], rest = value[:n], value[n:]
 	}
-	payout, err := strconv.ParseInt(fields[13], 10, 64)
+	payout, err := strconv.ParseInt(fields[lookupStringFields], 10, 64)
 	if err != nil {
 		return errLookupRecord
 	}
-	switch fields[14] {
+	switch fields[lookupStringFields+1] {
 	case "0":
 	case "1":
 		c.Test = true
 	default:
 		return errLookupRecord
 	}
-	c.OfferID, c.AffiliateID, c.AdvertiserID = fields[0], fields[1], fields[2]
-	copy(c.Subs[:], fields[3:8])
-	c.AffClickID, c.Country, c.Device, c.OS, c.SmartLinkID = fields[8], fields[9], fields[10], fields[11], fields[12]
+	for i, f := range lookupStrings(c) {
+		*f = fields[i]
+	}
 	c.PayoutMicros = payout
 	return nil
 }
