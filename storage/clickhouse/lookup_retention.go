@@ -38,17 +38,12 @@ func (c *Component) dropExpiredLookups(ctx context.Context, now time.Time) (int,
 	if c.config.AttributionWindow <= 0 {
 		return 0, nil
 	}
-	rows, err := c.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = 'click_lookup' AND active", c.database)
+	partitions, err := c.lookupPartitions(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("listing click_lookup's partitions: %w", err)
+		return 0, err
 	}
 	var expired []string
-	for rows.Next() {
-		var partition string
-		if err := rows.Scan(&partition); err != nil {
-			rows.Close()
-			return 0, err
-		}
+	for _, partition := range partitions {
 		month, err := time.Parse("200601", partition)
 		if err != nil {
 			continue // not a month (a future schema's): left alone
@@ -56,10 +51,6 @@ func (c *Component) dropExpiredLookups(ctx context.Context, now time.Time) (int,
 		if now.Sub(month.AddDate(0, 1, 1)) > c.config.AttributionWindow {
 			expired = append(expired, partition)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
 	}
 	for i, partition := range expired {
 		// partition parsed as six digits above: safe to write as it is.
@@ -69,4 +60,22 @@ func (c *Component) dropExpiredLookups(ctx context.Context, now time.Time) (int,
 		c.log.Info().Str("partition", partition).Msg("dropped click_lookup's month past the attribution window")
 	}
 	return len(expired), nil
+}
+
+// lookupPartitions lists click_lookup's partitions that hold data.
+func (c *Component) lookupPartitions(ctx context.Context) ([]string, error) {
+	rows, err := c.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = 'click_lookup' AND active", c.database)
+	if err != nil {
+		return nil, fmt.Errorf("listing click_lookup's partitions: %w", err)
+	}
+	defer rows.Close()
+	var partitions []string
+	for rows.Next() {
+		var partition string
+		if err := rows.Scan(&partition); err != nil {
+			return nil, err
+		}
+		partitions = append(partitions, partition)
+	}
+	return partitions, rows.Err()
 }
