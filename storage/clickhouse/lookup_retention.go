@@ -38,6 +38,9 @@ func (c *Component) dropExpiredLookups(ctx context.Context, now time.Time) (int,
 	if c.config.AttributionWindow <= 0 {
 		return 0, nil
 	}
+	// Bounded as every read is: the sink's flush waits on this.
+	ctx, cancel := c.queryContext(ctx)
+	defer cancel()
 	partitions, err := c.lookupPartitions(ctx)
 	if err != nil {
 		return 0, err
