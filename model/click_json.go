@@ -8,11 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// DecodeClick decodes a click record. It reads the flat shape the tracker
-// writes without reflection, several times faster than encoding/json, which
-// it falls back to for anything else (other whitespace, unknown fields,
-// invalid UTF-8); the two always agree (a fuzz test holds them to it).
+// DecodeClick decodes a click as Kafka carries it: a click message (the
+// tracker's) or JSON (test sessions', and earlier releases'). The JSON's
+// flat shape is read without reflection, several times faster than
+// encoding/json, which it falls back to for anything else (other
+// whitespace, unknown fields, invalid UTF-8); the two always agree (a fuzz
+// test holds them to it).
 func DecodeClick(data []byte, c *Click) error {
+	if len(data) > 0 && data[0] == ClickMessageV1 {
+		return decodeClickMessage(data, c)
+	}
 	*c = Click{}
 	if fastDecodeClick(data, c) {
 		return nil

@@ -72,6 +72,16 @@ func BenchmarkDecodeClick(b *testing.B) {
 			}
 		}
 	})
+	b.Run("message", func(b *testing.B) {
+		msg := appendClickMessage(nil, &sampleClick)
+		b.ReportAllocs()
+		var c Click
+		for b.Loop() {
+			if err := DecodeClick(msg, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		var c Click

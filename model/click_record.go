@@ -87,35 +87,32 @@ func DecodeStoredClick(id string, mintedMs int64, data []byte, c *Click) error {
 	fields := [clickRecordStrings]*string{&c.OfferID, &c.AffiliateID, &c.AdvertiserID,
 		&c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
 		&c.AffClickID, &c.Country, &c.Device, &c.OS}
-	// One string for the whole record, which every field slices: one
-	// allocation per click rather than one per field. The lengths are read
-	// from the bytes, at the same offsets.
 	body := data[2:]
 	all := string(body)
-	pos := 0
+	pos, ok := readRecordStrings(body, all, 0, fields[:])
+	if ok && pos < len(body) { // the optional smart link, never empty
+		pos, ok = readRecordStrings(body, all, pos, []*string{&c.SmartLinkID})
+		ok = ok && c.SmartLinkID != ""
+	}
+	if !ok || pos != len(body) {
+		*c = Click{}
+		return errBadClickRecord
+	}
+	return nil
+}
+
+// readRecordStrings reads strings into fields, in order, from body at pos,
+// and returns where they end. all is body as one string, which every field
+// slices: one allocation per record rather than one per field.
+func readRecordStrings(body []byte, all string, pos int, fields []*string) (int, bool) {
 	for _, f := range fields {
 		n, size := binary.Uvarint(body[pos:])
 		if size <= 0 || n > uint64(len(body)-pos-size) {
-			*c = Click{}
-			return errBadClickRecord
+			return pos, false
 		}
 		pos += size
 		*f = validUTF8(all[pos : pos+int(n)])
 		pos += int(n)
 	}
-	if pos < len(body) { // the optional smart link
-		n, size := binary.Uvarint(body[pos:])
-		if size <= 0 || n == 0 || n > uint64(len(body)-pos-size) {
-			*c = Click{}
-			return errBadClickRecord
-		}
-		pos += size
-		c.SmartLinkID = validUTF8(all[pos : pos+int(n)])
-		pos += int(n)
-	}
-	if pos != len(body) {
-		*c = Click{}
-		return errBadClickRecord
-	}
-	return nil
+	return pos, true
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clickrelay/clickrelay/clickid"
 	"github.com/clickrelay/clickrelay/internal/daemon"
+	"github.com/clickrelay/clickrelay/model"
 	"github.com/clickrelay/clickrelay/storage/redis"
 )
 
@@ -216,7 +217,7 @@ func (r *recorder) flushLoop() {
 				continue
 			}
 			if err == nil && writes[w].Unique {
-				p.full = markUnique(p.full)
+				model.MarkClickMessageUnique(p.full) // written before Redis could answer
 			}
 			w++
 		}
@@ -394,12 +395,6 @@ func (r *recorder) retryLoop() {
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
-}
-
-// markUnique adds "unique":true to a full click record, whose JSON was
-// written before Redis could answer.
-func markUnique(full []byte) []byte {
-	return append(full[:len(full)-1], `,"unique":true}`...)
 }
 
 // gather appends to batch what queue holds now and, when that does not fill

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -30,7 +29,7 @@ func (h *harness) kafkaClicks(t *testing.T) []model.Click {
 	var out []model.Click
 	for _, m := range h.producer.msgs {
 		var c model.Click
-		if err := json.Unmarshal(m.Value, &c); err != nil {
+		if err := model.DecodeClick(m.Value, &c); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, c)

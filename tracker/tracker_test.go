@@ -123,7 +123,7 @@ func TestClickRedirectsAndRecords(t *testing.T) {
 		t.Fatalf("Kafka got %d messages", len(h.producer.msgs))
 	}
 	var full model.Click
-	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+	if err := model.DecodeClick(h.producer.msgs[0].Value, &full); err != nil {
 		t.Fatal(err)
 	}
 	if full.IP != "8.8.8.8" || full.UserAgent != iphoneUA[:64] || full.Browser != "Safari" || full.Subs != rec.Subs || full.Time != rec.Time {
@@ -225,7 +225,7 @@ func TestBotsAreRedirectedAndFlagged(t *testing.T) {
 	}
 	h.stop(t)
 	var full model.Click
-	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+	if err := model.DecodeClick(h.producer.msgs[0].Value, &full); err != nil {
 		t.Fatal(err)
 	}
 	if !full.Bot || full.Device != "bot" || !full.FilterBots {
@@ -289,7 +289,7 @@ func TestOversizedParamsAreTruncated(t *testing.T) {
 	h.tracker.Handle(ctx)
 	h.stop(t)
 	var full model.Click
-	if err := json.Unmarshal(h.producer.msgs[0].Value, &full); err != nil {
+	if err := model.DecodeClick(h.producer.msgs[0].Value, &full); err != nil {
 		t.Fatal(err)
 	}
 	if len(full.Subs[0]) != 64 {
@@ -322,30 +322,6 @@ func TestStopFlushesEverything(t *testing.T) {
 	}
 }
 
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("plain")
-	f.Add("quote\" backslash\\ newline\n nul\x00 del\x7f")
-	f.Add("bad utf8 \xff\xfe \xed\xa0\x80 é 日本")
-	f.Add("\xff\x80") // each invalid byte is its own U+FFFD
-	f.Fuzz(func(t *testing.T, s string) {
-		out := appendJSONString(nil, []byte(s))
-		var back string
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("%q encoded as invalid JSON %s: %v", s, out, err)
-		}
-		// encoding/json is the reference: it too replaces each invalid
-		// byte with U+FFFD.
-		ref, _ := json.Marshal(s)
-		var want string
-		if err := json.Unmarshal(ref, &want); err != nil || back != want {
-			t.Fatalf("round trip of %q gave %q, want %q", s, back, want)
-		}
-		if string(appendJSONString(nil, s)) != string(out) {
-			t.Fatalf("string and []byte encodings differ for %q", s)
-		}
-	})
-}
-
 // FuzzHotRecordMatchesFullRecord: whatever a request carries, a conversion
 // reads the same click from the hot record in Redis as the sink stores from
 // the full one in ClickHouse (the cold path), so a click converts alike on
@@ -367,12 +343,55 @@ func FuzzHotRecordMatchesFullRecord(f *testing.F) {
 		if err := model.DecodeStoredClick(string(id), now.UnixMilli(), hot, &fromHot); err != nil {
 			t.Fatalf("hot record %q: %v", hot, err)
 		}
-		if err := json.Unmarshal(full, &fromFull); err != nil {
+		if err := model.DecodeClick(full, &fromFull); err != nil {
 			t.Fatalf("full record %s: %v", full, err)
 		}
 		// What the hot record leaves out: the request's details.
 		fromFull.Browser, fromFull.Bot, fromFull.IP, fromFull.UserAgent, fromFull.Referrer = "", false, "", "", ""
 		testkit.Equal(t, "the hot record against the full one", fromFull, fromHot)
+	})
+}
+
+// FuzzClickMessageReadsAsItsJSONWould: whatever a request carries, the
+// sink reads from the click message the click that JSON carried before it
+// (encoding/json is the reference, invalid UTF-8 included), so a click
+// stores alike whichever form a producer sent.
+func FuzzClickMessageReadsAsItsJSONWould(f *testing.F) {
+	f.Add("12", "summer sale", "\xff\xfe é 日本", "vol-123", iphoneUA, "https://ref.example/?q=\"1\"", "Safari", "", "", true, false, 2.5, 4.0)
+	f.Add("", "", "", "", "", "", "", "", "", false, false, 0.0, 0.0)
+	f.Add("1", "\x00\x7f\n", strings.Repeat("x", 300), "\\", "ua\xed\xa0\x80", "", "", "off_target", "4", false, true, 0.000001, 1e6)
+	f.Fuzz(func(t *testing.T, offer, sub1, sub4, affClickID, userAgent, referrer, browser, outcome, smartLink string,
+		filterBots, bot bool, payout, revenue float64) {
+		if payout < 0 || revenue < 0 || payout > 1e9 || revenue > 1e9 {
+			t.Skip("not a price an offer can have")
+		}
+		id := []byte("01m80qz6f76yer585m39t9sars")
+		terms := model.Terms{Type: model.PayoutCPC, Payout: payout, Revenue: revenue}
+		fields := clickFields{id: id, ms: 1795321469123, offerID: offer, affiliateID: "7", advertiser: "3",
+			subs: [5][]byte{[]byte(sub1), nil, []byte("x"), []byte(sub4)}, affClickID: []byte(affClickID),
+			country: "DE", agent: agent{device: "mobile", os: "ios", browser: browser, bot: bot}, filterBots: filterBots,
+			terms: terms, ip: []byte("2001:db8::1"), userAgent: []byte(userAgent), referrer: []byte(referrer),
+			outcome: outcome, smartLinkID: smartLink}
+		_, msg := encodeClick(nil, nil, &fields)
+		model.MarkClickMessageUnique(msg)
+		var got model.Click
+		if err := model.DecodeClick(msg, &got); err != nil {
+			t.Fatalf("message %q: %v", msg, err)
+		}
+		clickPayout, clickRevenue := terms.Click()
+		sent := model.Click{ID: string(id), Time: 1795321469123, OfferID: offer, AffiliateID: "7", AdvertiserID: "3",
+			Subs: [5]string{sub1, "", "x", sub4}, AffClickID: affClickID, Country: "DE", Device: "mobile", OS: "ios",
+			FilterBots: filterBots, PayoutMicros: clickPayout, RevenueMicros: clickRevenue, Browser: browser, Bot: bot,
+			IP: "2001:db8::1", UserAgent: userAgent, Referrer: referrer, Unique: true, Outcome: outcome, SmartLinkID: smartLink}
+		asJSON, err := json.Marshal(&sent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want model.Click
+		if err := json.Unmarshal(asJSON, &want); err != nil {
+			t.Fatal(err)
+		}
+		testkit.Equal(t, "the click from its message against its JSON", want, got)
 	})
 }
 
@@ -449,7 +468,7 @@ func TestUniqueVisitors(t *testing.T) {
 	var clicks []model.Click
 	for _, m := range h.producer.msgs {
 		var c model.Click
-		if err := json.Unmarshal(m.Value, &c); err != nil {
+		if err := model.DecodeClick(m.Value, &c); err != nil {
 			t.Fatal(err)
 		}
 		clicks = append(clicks, c)
