@@ -167,6 +167,7 @@ func (s *stage) launch(name string, top topology) error {
 		"CLICKRELAY_SHUTDOWN_TIMEOUT=" + s.o.shutdownTimeout.String(),
 		"CLICKRELAY_KAFKA_PARTITIONS=4",
 		"CLICKRELAY_SINK_FLUSH_INTERVAL=250ms",
+		"CLICKRELAY_SINK_CLICK_FLUSH_INTERVAL=250ms",
 		// One advertiser key sends every conversion: limits stay on, out of reach.
 		"CLICKRELAY_RATE_LIMITS=advertiser_conversions=100000000/min,affiliate_burst=100000000/min,affiliate_standard=100000000/h,affiliate_premium=100000000/h",
 	}

@@ -74,7 +74,7 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
 	config := DefaultConfiguration()
-	config.FlushInterval = 200 * time.Millisecond
+	config.FlushInterval, config.ClickFlushInterval = 200*time.Millisecond, 200*time.Millisecond
 
 	// The first worker stores everything and dies before any commit.
 	crashing := &crashingWarehouse{Component: ch}

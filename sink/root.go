@@ -95,8 +95,8 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	if deps.Kafka == nil || deps.Warehouse == nil {
 		return nil, errors.New("sink: kafka and warehouse are required")
 	}
-	if config.BatchSize < 1 || config.FlushInterval <= 0 {
-		return nil, errors.New("sink: batch size and flush interval must be positive")
+	if config.BatchSize < 1 || config.FlushInterval <= 0 || config.ClickFlushInterval <= 0 {
+		return nil, errors.New("sink: batch size and flush intervals must be positive")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.NewSet()
@@ -115,10 +115,10 @@ func New(deps Dependencies, config Configuration) (*Sink, error) {
 	s.batchRecords = promtext.NewHistogramFamily(deps.Metrics, `clickrelay_sink_batch_records`, promtext.BatchSizes)
 	s.streams = []*stream{
 		// Clicks are most of the volume: they get the hand-written decoder.
-		newStream(s, kafka.TopicClicks, newPending(model.DecodeClick, deps.Warehouse.InsertClicksAt)),
-		newStream(s, kafka.TopicConversions, newPending(unmarshal[model.Conversion], deps.Warehouse.InsertConversionsAt)),
-		newStream(s, kafka.TopicAttempts, newPending(unmarshal[model.Attempt], deps.Warehouse.InsertAttemptsAt)),
-		newStream(s, kafka.TopicEvents, newPending(unmarshal[model.Event], deps.Warehouse.InsertEventsAt)),
+		newStream(s, kafka.TopicClicks, config.ClickFlushInterval, newPending(model.DecodeClick, deps.Warehouse.InsertClicksAt)),
+		newStream(s, kafka.TopicConversions, config.FlushInterval, newPending(unmarshal[model.Conversion], deps.Warehouse.InsertConversionsAt)),
+		newStream(s, kafka.TopicAttempts, config.FlushInterval, newPending(unmarshal[model.Attempt], deps.Warehouse.InsertAttemptsAt)),
+		newStream(s, kafka.TopicEvents, config.FlushInterval, newPending(unmarshal[model.Event], deps.Warehouse.InsertEventsAt)),
 	}
 	return s, nil
 }
@@ -222,6 +222,7 @@ func (p *typedPending[T]) reset() {
 type stream struct {
 	sink     *Sink
 	topic    string
+	interval time.Duration // the longest a batch gathers
 	consumer *kafka.Consumer
 	pending  pending
 	log      zerolog.Logger
@@ -233,13 +234,14 @@ type stream struct {
 	flushSeconds, batchRecords *promtext.Histogram
 }
 
-func newStream(s *Sink, topic string, p pending) *stream {
+func newStream(s *Sink, topic string, interval time.Duration, p pending) *stream {
 	set := s.deps.Metrics
 	consumer := s.deps.Kafka.NewConsumer(groupPrefix+topic, topic, s.deps.Kafka.Bulk())
 	kafka.RegisterLag(set, consumer)
 	return &stream{
 		sink:         s,
 		topic:        topic,
+		interval:     interval,
 		consumer:     consumer,
 		pending:      p,
 		log:          s.log.With().Str("topic", topic).Logger(),
@@ -276,7 +278,7 @@ func (st *stream) run() {
 // until the topic is caught up.
 func (st *stream) collect(msgs []kafkago.Message, stopping bool) []kafkago.Message {
 	s := st.sink
-	window := s.config.FlushInterval
+	window := st.interval
 	if stopping {
 		window = min(window, 200*time.Millisecond)
 	}

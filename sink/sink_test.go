@@ -21,6 +21,7 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	k, ch := kafka.NewForTest(t), clickhouse.NewForTest(t)
 	config := DefaultConfiguration()
 	config.FlushInterval = time.Minute // flushes by size, or at Stop
+	config.ClickFlushInterval = time.Minute
 	s, err := New(Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		Kafka: k, Warehouse: ch, Drain: true}, config)
 	if err != nil {
@@ -92,5 +93,38 @@ func TestSinkStoresEveryTopicAndDrainsOnStop(t *testing.T) {
 	}
 	if n := count("SELECT sum(clicks) FROM " + ch.Table("stats_minute")); n != 51 {
 		t.Fatalf("rollup holds %d clicks, want 51", n)
+	}
+}
+
+// Clicks gather for their own, longer interval (fewer, larger inserts);
+// conversions, attempts and events for the shorter one, which an
+// advertiser reading a conversion back waits on.
+func TestClicksGatherForTheirOwnInterval(t *testing.T) {
+	deps := Dependencies{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Kafka: kafka.NewForTest(t), Warehouse: clickhouse.NewForTest(t)}
+	config := DefaultConfiguration()
+	config.FlushInterval, config.ClickFlushInterval = 2*time.Second, 7*time.Second
+	s, err := New(deps, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	got := map[string]time.Duration{}
+	for _, st := range s.streams {
+		got[st.topic] = st.interval
+	}
+	want := map[string]time.Duration{kafka.TopicClicks: 7 * time.Second, kafka.TopicConversions: 2 * time.Second,
+		kafka.TopicAttempts: 2 * time.Second, kafka.TopicEvents: 2 * time.Second}
+	testkit.Equal(t, "each topic's flush interval", want, got)
+
+	config.ClickFlushInterval = 0
+	if _, err := New(deps, config); err == nil {
+		t.Error("a click flush interval of 0 was taken")
 	}
 }

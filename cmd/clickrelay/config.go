@@ -144,6 +144,7 @@ func loadConfig(env func(string) (string, bool)) (Config, error) {
 
 	l.integer("CLICKRELAY_SINK_BATCH_SIZE", &c.Sink.BatchSize, 1)
 	l.duration("CLICKRELAY_SINK_FLUSH_INTERVAL", &c.Sink.FlushInterval)
+	l.duration("CLICKRELAY_SINK_CLICK_FLUSH_INTERVAL", &c.Sink.ClickFlushInterval)
 
 	l.duration("CLICKRELAY_POSTBACK_TIMEOUT", &c.Postback.Timeout)
 	l.integer("CLICKRELAY_POSTBACK_MAX_ATTEMPTS", &c.Postback.MaxAttempts, 1)

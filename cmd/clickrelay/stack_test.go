@@ -122,6 +122,7 @@ func newStack(t *testing.T, extraEnv ...string) *stack {
 		"CLICKRELAY_CLICKHOUSE_DSN=" + dsn.String(),
 		"CLICKRELAY_POSTBACK_ALLOW_PRIVATE=1",
 		"CLICKRELAY_SINK_FLUSH_INTERVAL=250ms",
+		"CLICKRELAY_SINK_CLICK_FLUSH_INTERVAL=250ms",
 		"CLICKRELAY_LOG_LEVEL=warn",
 	}
 	s := prepare(t, "all", append(env, extraEnv...))
