@@ -31,14 +31,15 @@ const (
 	ClickFlagUnique = 1 << 3
 )
 
-// clickMessageFields lists the strings of a click message, in their order.
-// The tracker writes them in this order (tracker/encode.go); its tests
-// decode what it writes.
+// clickMessageFields lists the strings of a click message, in their order:
+// the hot record's 12 first, so that the tracker copies them from it in
+// one piece (tracker/encode.go; its tests decode what it writes), then the
+// message's own.
 func clickMessageFields(c *Click) [clickMessageStrings]*string {
-	return [...]*string{&c.ID, &c.OfferID, &c.AffiliateID, &c.AdvertiserID,
+	return [...]*string{&c.OfferID, &c.AffiliateID, &c.AdvertiserID,
 		&c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
-		&c.AffClickID, &c.Country, &c.Device, &c.OS, &c.Browser,
-		&c.IP, &c.UserAgent, &c.Referrer, &c.Outcome, &c.SmartLinkID}
+		&c.AffClickID, &c.Country, &c.Device, &c.OS,
+		&c.ID, &c.Browser, &c.IP, &c.UserAgent, &c.Referrer, &c.Outcome, &c.SmartLinkID}
 }
 
 const clickMessageStrings = 19

@@ -9,13 +9,7 @@ import (
 
 // appendClickMessage writes c as the tracker does, from a Click.
 func appendClickMessage(dst []byte, c *Click) []byte {
-	var flags byte
-	if c.FilterBots {
-		flags |= ClickFlagFilterBots
-	}
-	if c.Test {
-		flags |= ClickFlagTest
-	}
+	flags := recordFlags(c)
 	if c.Bot {
 		flags |= ClickFlagBot
 	}

@@ -9,14 +9,7 @@ import (
 
 // appendClickRecord writes c's hot record as the tracker does.
 func appendClickRecord(dst []byte, c *Click) []byte {
-	var flags byte
-	if c.FilterBots {
-		flags |= ClickFlagFilterBots
-	}
-	if c.Test {
-		flags |= ClickFlagTest
-	}
-	dst = append(dst, ClickRecordV1, flags)
+	dst = append(dst, ClickRecordV1, recordFlags(c))
 	for _, s := range []string{c.OfferID, c.AffiliateID, c.AdvertiserID,
 		c.Subs[0], c.Subs[1], c.Subs[2], c.Subs[3], c.Subs[4], c.AffClickID, c.Country, c.Device, c.OS} {
 		dst = AppendClickRecordString(dst, s)
@@ -25,6 +18,18 @@ func appendClickRecord(dst []byte, c *Click) []byte {
 		dst = AppendClickRecordString(dst, c.SmartLinkID)
 	}
 	return dst
+}
+
+// recordFlags are the hot record's flags of c.
+func recordFlags(c *Click) byte {
+	var flags byte
+	if c.FilterBots {
+		flags |= ClickFlagFilterBots
+	}
+	if c.Test {
+		flags |= ClickFlagTest
+	}
+	return flags
 }
 
 // hotFields is what a hot record keeps of a click.

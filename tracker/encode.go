@@ -37,6 +37,7 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 		flags |= model.ClickFlagFilterBots
 	}
 	hot = append(hot, model.ClickRecordV1, flags)
+	shared := len(hot)
 	hot = model.AppendClickRecordString(hot, f.offerID)
 	hot = model.AppendClickRecordString(hot, f.affiliateID)
 	hot = model.AppendClickRecordString(hot, f.advertiser)
@@ -47,6 +48,7 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 	hot = model.AppendClickRecordString(hot, f.country)
 	hot = model.AppendClickRecordString(hot, f.agent.device)
 	hot = model.AppendClickRecordString(hot, f.agent.os)
+	sharedEnd := len(hot)
 	if f.smartLinkID != "" { // the optional 13th string
 		hot = model.AppendClickRecordString(hot, f.smartLinkID)
 	}
@@ -56,18 +58,10 @@ func encodeClick(hot, full []byte, f *clickFields) ([]byte, []byte) {
 	}
 	payout, revenue := f.terms.Click()
 	full = model.AppendClickMessageHeader(full, flags, f.ms, payout, revenue)
-	// The strings in model's order for the message (clickMessageFields).
+	// The message starts with the hot record's 12 strings, then has its own
+	// (model's clickMessageFields order).
+	full = append(full, hot[shared:sharedEnd]...)
 	full = model.AppendClickRecordString(full, f.id)
-	full = model.AppendClickRecordString(full, f.offerID)
-	full = model.AppendClickRecordString(full, f.affiliateID)
-	full = model.AppendClickRecordString(full, f.advertiser)
-	for _, s := range f.subs {
-		full = model.AppendClickRecordString(full, s)
-	}
-	full = model.AppendClickRecordString(full, f.affClickID)
-	full = model.AppendClickRecordString(full, f.country)
-	full = model.AppendClickRecordString(full, f.agent.device)
-	full = model.AppendClickRecordString(full, f.agent.os)
 	full = model.AppendClickRecordString(full, f.agent.browser)
 	full = model.AppendClickRecordString(full, f.ip)
 	full = model.AppendClickRecordString(full, f.userAgent)
