@@ -32,9 +32,10 @@ const (
 )
 
 // clickMessageFields lists the strings of a click message, in their order:
-// the hot record's 12 first, so that the tracker copies them from it in
-// one piece (tracker/encode.go; its tests decode what it writes), then the
-// message's own.
+// the hot record's clickRecordStrings first (DecodeStoredClick reads them
+// from this list), so that the tracker copies them from it in one piece
+// (tracker/encode.go; its tests decode what it writes), then the message's
+// own.
 func clickMessageFields(c *Click) [clickMessageStrings]*string {
 	return [...]*string{&c.OfferID, &c.AffiliateID, &c.AdvertiserID,
 		&c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
@@ -64,7 +65,7 @@ func MarkClickMessageUnique(msg []byte) {
 
 func decodeClickMessage(data []byte, c *Click) error {
 	*c = Click{}
-	if len(data) < 2 || data[0] != ClickMessageV1 {
+	if len(data) < 2 { // DecodeClick has seen ClickMessageV1
 		return errBadClickMessage
 	}
 	flags := data[1]

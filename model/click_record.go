@@ -84,12 +84,11 @@ func DecodeStoredClick(id string, mintedMs int64, data []byte, c *Click) error {
 	flags := data[1]
 	c.FilterBots = flags&ClickFlagFilterBots != 0
 	c.Test = flags&ClickFlagTest != 0
-	fields := [clickRecordStrings]*string{&c.OfferID, &c.AffiliateID, &c.AdvertiserID,
-		&c.Subs[0], &c.Subs[1], &c.Subs[2], &c.Subs[3], &c.Subs[4],
-		&c.AffClickID, &c.Country, &c.Device, &c.OS}
+	// The click message's first strings, in the same order: one list.
+	fields := clickMessageFields(c)
 	body := data[2:]
 	all := string(body)
-	pos, ok := readRecordStrings(body, all, 0, fields[:])
+	pos, ok := readRecordStrings(body, all, 0, fields[:clickRecordStrings])
 	if ok && pos < len(body) { // the optional smart link, never empty
 		pos, ok = readRecordStrings(body, all, pos, []*string{&c.SmartLinkID})
 		ok = ok && c.SmartLinkID != ""
