@@ -243,11 +243,7 @@ func TestTrafficControlsDenyBeforeAnyOfferRule(t *testing.T) {
 	}
 	h.stop(t)
 	denied := 0
-	for _, m := range h.producer.msgs {
-		var c model.Click
-		if err := model.DecodeClick(m.Value, &c); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range h.kafkaClicks(t) {
 		if c.Outcome == model.ClickDenied {
 			denied++
 		}

@@ -465,14 +465,7 @@ func TestUniqueVisitors(t *testing.T) {
 		h.tracker.Handle(newRequest("/click/12?aff_id=7", c.ua, "", net.ParseIP(c.ip)))
 	}
 	h.stop(t)
-	var clicks []model.Click
-	for _, m := range h.producer.msgs {
-		var c model.Click
-		if err := model.DecodeClick(m.Value, &c); err != nil {
-			t.Fatal(err)
-		}
-		clicks = append(clicks, c)
-	}
+	clicks := h.kafkaClicks(t)
 	// Two shippers may reorder; click IDs sort in the order they were minted.
 	slices.SortFunc(clicks, func(a, b model.Click) int { return strings.Compare(a.ID, b.ID) })
 	var got []bool
@@ -536,11 +529,7 @@ func TestTurnedAwayClicksAreStoredWithTheirOutcome(t *testing.T) {
 	}
 	h.stop(t)
 	outcomes := map[string]int{}
-	for _, m := range h.producer.msgs {
-		var c model.Click
-		if err := model.DecodeClick(m.Value, &c); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range h.kafkaClicks(t) {
 		if _, inRedis := h.store.clicks[c.ID]; inRedis != (c.Outcome == "") {
 			t.Errorf("click on offer %s with outcome %q: in Redis %v", c.OfferID, c.Outcome, inRedis)
 		}
