@@ -166,22 +166,6 @@ func TestHangingReceiverNeverAnswers(t *testing.T) {
 	h.stop()
 }
 
-// The runner finds its own listener's process by the port.
-func TestPidListeningOn(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	pid, err := pidListeningOn(ln.Addr().(*net.TCPAddr).Port)
-	if err != nil || pid != os.Getpid() {
-		t.Fatalf("pidListeningOn = %d, %v; want %d", pid, err, os.Getpid())
-	}
-	if _, err := loadgen.ProcessCPU(pid); err != nil {
-		t.Fatalf("cpuTime of ourselves: %v", err)
-	}
-}
-
 func TestCPUCostSumsTheStack(t *testing.T) {
 	before := cpuSample{"clickrelay": time.Second, "redis": 0, "clickhouse": 2 * time.Second}
 	after := cpuSample{"clickrelay": 3 * time.Second, "redis": time.Second, "clickhouse": 3 * time.Second}

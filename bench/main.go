@@ -211,7 +211,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		name string
 		port int
 	}{{"redis", o.redisPort}, {"clickhouse", o.clickhousePort}} {
-		pid, err := pidListeningOn(e.port)
+		pid, err := loadgen.PIDListeningOn(e.port)
 		if err != nil {
 			return nil, fmt.Errorf("finding %s's process for its CPU time: %w", e.name, err)
 		}
