@@ -202,11 +202,7 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 	if err := db.waitMerges(ctx, time.Minute); err != nil {
 		return measurement{}, err
 	}
-	cpu0, err := loadgen.ProcessCPU(pid)
-	if err != nil {
-		return measurement{}, err
-	}
-	ev0, err := db.events(ctx)
+	before, err := db.spent(ctx, pid)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -234,11 +230,7 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 	if err := sleepUntil(ctx, time.Now().Add(o.settle)); err != nil {
 		return measurement{}, err
 	}
-	cpu1, err := loadgen.ProcessCPU(pid)
-	if err != nil {
-		return measurement{}, err
-	}
-	ev1, err := db.events(ctx)
+	after, err := db.spent(ctx, pid)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -247,8 +239,8 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 		return measurement{}, err
 	}
 	return measurement{
-		clicks: o.batches * o.batch, cpu: cpu1 - cpu0,
-		kept: int64(kept), merged: ev1["MergedRows"] - ev0["MergedRows"],
+		clicks: o.batches * o.batch, cpu: after.cpu - before.cpu,
+		kept: int64(kept), merged: int64(after.merged - before.merged),
 		wall: time.Since(start), insertDuration: inserting,
 	}, nil
 }
@@ -363,23 +355,23 @@ func (s scratch) waitMerges(ctx context.Context, within time.Duration) error {
 	}
 }
 
-// events are the server's counters of rows merged.
-func (s scratch) events(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.conn.Query(ctx, "SELECT event, value FROM system.events WHERE event = 'MergedRows'")
+// spending is what the server has spent since it started: its CPU, and
+// the rows its merges have read.
+type spending struct {
+	cpu    time.Duration
+	merged uint64
+}
+
+func (s scratch) spent(ctx context.Context, pid int) (spending, error) {
+	cpu, err := loadgen.ProcessCPU(pid)
 	if err != nil {
-		return nil, err
+		return spending{}, err
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var v uint64
-		if err := rows.Scan(&name, &v); err != nil {
-			return nil, err
-		}
-		out[name] = int64(v)
+	var merged uint64
+	if err := s.conn.QueryRow(ctx, "SELECT sum(value) FROM system.events WHERE event = 'MergedRows'").Scan(&merged); err != nil {
+		return spending{}, fmt.Errorf("reading the rows merged: %w", err)
 	}
-	return out, rows.Err()
+	return spending{cpu: cpu, merged: merged}, nil
 }
 
 // report is the results as a Markdown table, each view's cost beside the
