@@ -109,6 +109,21 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer store.Stop(context.Background())
+	// Its database is made anew: refuse one that holds clicks (clickrelay's,
+	// or a scratch one kept with -keep), which would be dropped with it.
+	var tables uint64
+	if err := admin.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'clicks'", o.database).Scan(&tables); err != nil {
+		return err
+	}
+	if tables > 0 {
+		var clicks uint64
+		if err := admin.QueryRow(ctx, "SELECT count() FROM "+o.database+".clicks").Scan(&clicks); err != nil {
+			return err
+		}
+		if clicks > 0 {
+			return fmt.Errorf("-database %s holds %d clicks: name a database of its own (it is dropped and made again)", o.database, clicks)
+		}
+	}
 	if err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+o.database); err != nil {
 		return err
 	}
