@@ -300,7 +300,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	addr, _ := url.Parse(cr.Base)
 	var lat rateResult
-	if o.phases["latency"] || o.phases["conversions"] {
+	// The conversion phases convert this run's clicks, so it runs for them
+	// too (at a rate that makes enough) when the latency phase does not.
+	if o.phases["latency"] || o.phases["conversions"] || o.phases[phaseCold] {
 		if !o.phases["latency"] || rate == 0 {
 			rate = 2 * o.conversionRate // enough clicks to convert
 		}
