@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type coldResult struct {
 // their click keys from Redis: the situation of a click past the hot
 // window, whatever that window is set to.
 func (s *stores) evictClicks(ctx context.Context, ids []string, within time.Duration) (int64, error) {
+	if len(ids) == 0 {
+		return 0, errors.New("no clicks to evict: the run before kept none")
+	}
 	quoted := make([]string, len(ids))
 	for i, id := range ids {
 		quoted[i] = "'" + strings.ReplaceAll(id, "'", "") + "'"
