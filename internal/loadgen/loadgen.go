@@ -1,8 +1,9 @@
 // Package loadgen holds the pieces the benchmark (bench/) and the fault
 // suite (faults/) both drive clickrelay with: a cheap keep-alive HTTP/1.1
 // connection, realistic tracking links, browsers' user agents, and (for
-// the bench's runners) a clickrelay process started and stopped, a
-// process's CPU time and Redis's used_memory.
+// the bench's runners) a clickrelay process started and stopped, the
+// process behind a port, its CPU time, Redis's used_memory, and clicks
+// shaped as the bench's links or bench/consoleday's campaigns make them.
 package loadgen
 
 import (
