@@ -38,6 +38,10 @@ import (
 	chstore "github.com/clickrelay/clickrelay/storage/clickhouse"
 )
 
+// throughputRate is about the clicks per second the bench's throughput run
+// reaches here, which the inserts are paced at by default.
+const throughputRate = 28_000
+
 type options struct {
 	port     int
 	database string
@@ -57,7 +61,7 @@ func main() {
 	flag.StringVar(&o.database, "database", "chcost", "the scratch database (created; dropped after unless -keep)")
 	flag.IntVar(&o.batches, "batches", 20, "inserts per measurement")
 	flag.IntVar(&o.batch, "batch", 50_000, "clicks per insert (the sink's batch at full load)")
-	flag.Float64Var(&o.rate, "rate", 28_000, "clicks per second the inserts are paced at (0: back to back)")
+	flag.Float64Var(&o.rate, "rate", throughputRate, "clicks per second the inserts are paced at (0: back to back)")
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "how long merges are counted after the last insert")
 	flag.StringVar(&o.links, "links", "bench", `the traffic: "bench" (the bench's links) or "campaigns" (bench/consoleday's)`)
 	flag.StringVar(&o.views, "views", "all,none,each", `what to measure: "all", "none", "each" (every view alone) or view names, comma-separated`)
@@ -79,12 +83,11 @@ func main() {
 
 // measurement is one configuration's cost.
 type measurement struct {
-	name           string
+	config         configuration
 	clicks         int
 	cpu            time.Duration
 	kept           int64 // rows in the tables' active parts at the end
 	merged         int64 // rows merges read (system.events MergedRows)
-	wall           time.Duration
 	insertDuration time.Duration
 }
 
@@ -162,7 +165,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
-		m.name = c.name
+		m.config = c
 		results = append(results, m)
 	}
 	for _, v := range views {
@@ -256,7 +259,7 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 	return measurement{
 		clicks: o.batches * o.batch, cpu: after.cpu - before.cpu,
 		kept: int64(kept), merged: int64(after.merged - before.merged),
-		wall: time.Since(start), insertDuration: inserting,
+		insertDuration: inserting,
 	}, nil
 }
 
@@ -265,7 +268,7 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 func batchOf(o options, b int, at time.Time) []model.Click {
 	rate := o.rate
 	if rate == 0 {
-		rate = 28_000
+		rate = throughputRate
 	}
 	from := at.Add(time.Duration(float64(b*o.batch) / rate * float64(time.Second)))
 	if o.links == "bench" {
@@ -394,7 +397,7 @@ func (s scratch) spent(ctx context.Context, pid int) (spending, error) {
 func report(o options, results []measurement) string {
 	var base *measurement
 	for i := range results {
-		if results[i].name == "no view (clicks and click_lookup)" {
+		if len(results[i].config.views) == 0 {
 			base = &results[i]
 		}
 	}
@@ -405,10 +408,10 @@ func report(o options, results []measurement) string {
 	for _, m := range results {
 		perClick := float64(m.cpu.Microseconds()) / float64(m.clicks)
 		extra := ""
-		if base != nil && m.name != base.name {
+		if base != nil && len(m.config.views) > 0 {
 			extra = fmt.Sprintf("%+.1f µs", perClick-float64(base.cpu.Microseconds())/float64(base.clicks))
 		}
-		fmt.Fprintf(&b, "| %s | %.1f µs | %s | %.2f | %.2f | %v |\n", m.name, perClick, extra,
+		fmt.Fprintf(&b, "| %s | %.1f µs | %s | %.2f | %.2f | %v |\n", m.config.name, perClick, extra,
 			float64(m.merged)/float64(m.clicks), float64(m.kept)/float64(m.clicks), m.insertDuration.Round(time.Millisecond))
 	}
 	return b.String()

@@ -50,7 +50,9 @@ func LinkClicks(first, n int, at time.Time, rate float64, offers, affiliates []s
 }
 
 // agentDevice is a user agent's device and operating system, as coarsely
-// as a rollup needs them.
+// as a rollup needs them: one pair per agent, as the tracker's classifier
+// gives, which this package cannot import (the tracker's tests build on
+// packages whose tests use this one).
 func agentDevice(agent string) (device, os string) {
 	switch {
 	case strings.Contains(agent, "iPhone"):
