@@ -178,6 +178,22 @@ func TestCPUCostSumsTheStack(t *testing.T) {
 	}
 }
 
+// The busy share holds the stolen one: both are of the cores' time between
+// the samples, and no time passed is no share rather than a division by 0.
+func TestMachineShare(t *testing.T) {
+	for _, c := range []struct {
+		before, after loadgen.MachineTimes
+		busy, steal   float64
+	}{
+		{loadgen.MachineTimes{Busy: 100, Steal: 10, Total: 1000}, loadgen.MachineTimes{Busy: 250, Steal: 30, Total: 1200}, 75, 10},
+		{loadgen.MachineTimes{Busy: 5, Steal: 0, Total: 10}, loadgen.MachineTimes{Busy: 5, Steal: 0, Total: 10}, 0, 0},
+	} {
+		if busy, steal := machineShare(c.before, c.after); busy != c.busy || steal != c.steal {
+			t.Errorf("machineShare(%+v, %+v) = %v, %v; want %v, %v", c.before, c.after, busy, steal, c.busy, c.steal)
+		}
+	}
+}
+
 func TestKeyFamily(t *testing.T) {
 	for key, want := range map[string]string{"cr:click:abc:def": "cr:click", "cr:uniq:7:f00": "cr:uniq", "cr:apikeys": "cr:apikeys"} {
 		if got := keyFamily(key); got != want {

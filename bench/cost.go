@@ -41,6 +41,10 @@ type cpuPerClick struct {
 	Window       string             `json:"window"`
 	PerProcessUS map[string]float64 `json:"per_process_us"`
 	TotalUS      float64            `json:"total_us"`
+	// StealPercent is the share of the cores' time the host gave to others
+	// over the same window: on a shared host a click's CPU time grows with
+	// the neighbours' load, so a costly run is read against it.
+	StealPercent float64 `json:"steal_percent"`
 }
 
 func cpuCost(before, after cpuSample, clicks int64, window time.Duration) cpuPerClick {
@@ -216,8 +220,19 @@ func (s *stores) measureClickhouseBytes(ctx context.Context, clicks int64) (clic
 // cpuShare is how busy a latency run kept the machine's cores, and each
 // process of the stack: a tail is read against the load the cores carried.
 type cpuShare struct {
-	MachinePercent float64            `json:"machine_percent"` // busy share of all cores
+	MachinePercent float64            `json:"machine_percent"` // busy share of all cores, steal included
+	StealPercent   float64            `json:"steal_percent"`   // share the host gave to others (cpuPerClick)
 	ProcessCores   map[string]float64 `json:"process_cores"`   // cores' worth each process used
+}
+
+// machineShare returns the busy and stolen shares of the cores' time, in
+// percent, between two samples.
+func machineShare(before, after loadgen.MachineTimes) (busy, steal float64) {
+	total := after.Total - before.Total
+	if total <= 0 {
+		return 0, 0
+	}
+	return round2(100 * float64(after.Busy-before.Busy) / float64(total)), round2(100 * float64(after.Steal-before.Steal) / float64(total))
 }
 
 // shareDuring runs run and measures the cpuShare it kept.
@@ -233,9 +248,7 @@ func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
 	}
 	wall := after.at.Sub(before.at)
 	s := cpuShare{ProcessCores: map[string]float64{}}
-	if after.total > before.total {
-		s.MachinePercent = round2(100 * float64(after.busy-before.busy) / float64(after.total-before.total))
-	}
+	s.MachinePercent, s.StealPercent = machineShare(before.machine, after.machine)
 	for name, d := range after.procs {
 		s.ProcessCores[name] = round2(float64(d-before.procs[name]) / float64(wall))
 	}
@@ -244,15 +257,15 @@ func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
 
 // shareSample is the machine's and the stack's CPU time at one moment.
 type shareSample struct {
-	at          time.Time
-	busy, total int64
-	procs       cpuSample
+	at      time.Time
+	machine loadgen.MachineTimes
+	procs   cpuSample
 }
 
 func sampleShare(stack []stackProcess) (shareSample, error) {
 	s := shareSample{at: time.Now()}
 	var err error
-	if s.busy, s.total, err = loadgen.MachineCPU(); err != nil {
+	if s.machine, err = loadgen.MachineCPU(); err != nil {
 		return s, err
 	}
 	s.procs, err = sampleCPU(stack)

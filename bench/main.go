@@ -246,6 +246,10 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	machineBefore, err := loadgen.MachineCPU()
+	if err != nil {
+		return nil, err
+	}
 	answeredBefore, err := cr.metric(`clickrelay_clicks_total{outcome="redirected"}`)
 	if err != nil {
 		return nil, err
@@ -285,7 +289,12 @@ func run(ctx context.Context, o options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
+		machineAfter, err := loadgen.MachineCPU()
+		if err != nil {
+			return nil, err
+		}
 		r.CPU = cpuCost(cpuBefore, cpuAfter, int64(answeredAfter-answeredBefore), time.Since(cpuStart))
+		_, r.CPU.StealPercent = machineShare(machineBefore, machineAfter)
 		step("measuring Redis memory per click")
 		if r.RedisMemory, err = st.measureRedisMemory(ctx, r.RedisMemory, int64(answeredAfter), 2000); err != nil {
 			return nil, err

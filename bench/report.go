@@ -151,7 +151,8 @@ func (rs runs) markdown() string {
 		f("%.1f", func(r *report) float64 { return r.CPU.TotalUS })+" µs ("+
 			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickrelay"] })+" + "+
 			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["redis"] })+" + "+
-			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickhouse"] })+")", "", "")
+			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickhouse"] })+"); the host took "+
+			f("%.1f", func(r *report) float64 { return r.CPU.StealPercent })+" % of the cores' time meanwhile (steal)", "", "")
 	row("Redis memory per live click (`used_memory` growth / clicks kept) × the click key's TTL",
 		f("%.0f", func(r *report) float64 { return r.RedisMemory.BytesPerClick })+" B × "+
 			f("%.2f", func(r *report) float64 { return r.RedisMemory.ClickTTLDays })+" days = **"+
@@ -166,7 +167,8 @@ func (rs runs) markdown() string {
 	row(fmt.Sprintf("click latency at %s clicks/s (half the maximum), p50 / p99 / p99.9 / max", f("%.0f", func(r *report) float64 { return r.LatencyRate })),
 		f("%.2f", func(r *report) float64 { return r.ClickLatency.P50 })+" / **"+f("%.2f", func(r *report) float64 { return r.ClickLatency.P99 })+"** / "+
 			f("%.2f", func(r *report) float64 { return r.ClickLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.ClickLatency.Max })+" ms; "+
-			"the cores "+f("%.0f", func(r *report) float64 { return r.ClickLatencyCPU.MachinePercent })+" % busy (cores' worth: clickrelay "+
+			"the cores "+f("%.0f", func(r *report) float64 { return r.ClickLatencyCPU.MachinePercent })+" % busy, "+
+			f("%.1f", func(r *report) float64 { return r.ClickLatencyCPU.StealPercent })+" % stolen by the host (cores' worth: clickrelay "+
 			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["clickrelay"] })+", Redis "+
 			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["redis"] })+", ClickHouse "+
 			f("%.2f", func(r *report) float64 { return r.ClickLatencyCPU.ProcessCores["clickhouse"] })+", the rest the generator and the kernel)",
@@ -174,7 +176,8 @@ func (rs runs) markdown() string {
 	row("nginx at the same rate, same generator, p50 / p99 / p99.9 / max",
 		f("%.2f", func(r *report) float64 { return r.NginxLatency.P50 })+" / "+f("%.2f", func(r *report) float64 { return r.NginxLatency.P99 })+" / "+
 			f("%.2f", func(r *report) float64 { return r.NginxLatency.P999 })+" / "+f("%.2f", func(r *report) float64 { return r.NginxLatency.Max })+" ms; "+
-			"the cores "+f("%.0f", func(r *report) float64 { return r.NginxLatencyCPU.MachinePercent })+" % busy", "the peer", "")
+			"the cores "+f("%.0f", func(r *report) float64 { return r.NginxLatencyCPU.MachinePercent })+" % busy, "+
+			f("%.1f", func(r *report) float64 { return r.NginxLatencyCPU.StealPercent })+" % stolen by the host", "the peer", "")
 	row("conversions acknowledged", f("%.0f", func(r *report) float64 { return r.Conversions.PerSecond })+" /s ("+
 		f("%.0f", func(r *report) float64 { return float64(r.Conversions.Acknowledged) })+" of "+f("%.0f", func(r *report) float64 { return float64(r.Conversions.Sent) })+" sent)",
 		fmt.Sprintf("≥ %d /s", conversionFloor), rs.met("conversions", func(r *report) bool {

@@ -48,35 +48,52 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// MachineCPU returns the time every core of the machine has spent busy (any
-// state but idle and iowait) and in all, from /proc/stat's first line, in
-// USER_HZ ticks: the busy share over an interval is the difference of two
-// samples' busy over the difference of their totals.
-func MachineCPU() (busy, total int64, err error) {
+// MachineTimes is the time every core of the machine has spent, from
+// /proc/stat's first line, in USER_HZ ticks: a share over an interval is
+// the difference of two samples' field over the difference of their totals.
+type MachineTimes struct {
+	// Busy is any state but idle and iowait, steal included: time the
+	// machine's cores were not free for another process of this machine.
+	Busy int64
+	// Steal is time the hypervisor ran something else while a core of this
+	// machine had work: on a shared host, the neighbours' load, which also
+	// slows what does run (a click's CPU time grows with it).
+	Steal int64
+	Total int64
+}
+
+// MachineCPU returns the machine's CPU times so far.
+func MachineCPU() (MachineTimes, error) {
 	raw, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the machine's CPU time: %w", err)
+		return MachineTimes{}, fmt.Errorf("reading the machine's CPU time: %w", err)
 	}
 	return parseMachineCPU(string(raw))
 }
 
 // parseMachineCPU reads the aggregate "cpu" line: user nice system idle
 // iowait irq softirq steal (guest time is already counted in user).
-func parseMachineCPU(stat string) (busy, total int64, err error) {
+func parseMachineCPU(stat string) (MachineTimes, error) {
 	line, _, _ := strings.Cut(stat, "\n")
 	fields := strings.Fields(line)
 	if len(fields) < 9 || fields[0] != "cpu" {
-		return 0, 0, fmt.Errorf("/proc/stat: first line %q is not the aggregate cpu line", line)
+		return MachineTimes{}, fmt.Errorf("/proc/stat: first line %q is not the aggregate cpu line", line)
 	}
+	var t MachineTimes
 	for i, f := range fields[1:9] {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+			return MachineTimes{}, fmt.Errorf("/proc/stat: %w", err)
 		}
-		total += n
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
+		t.Total += n
+		switch i {
+		case 3, 4: // idle, iowait
+		case 7:
+			t.Steal = n
+			t.Busy += n
+		default:
+			t.Busy += n
 		}
 	}
-	return busy, total, nil
+	return t, nil
 }

@@ -25,23 +25,23 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
-// The aggregate cpu line: busy leaves out idle (4th) and iowait (5th), and
-// guest time, already in user, is not counted twice.
+// The aggregate cpu line: busy leaves out idle (4th) and iowait (5th) and
+// holds steal (8th), and guest time, already in user, is not counted twice.
 func TestParseMachineCPU(t *testing.T) {
 	for _, c := range []struct {
-		stat        string
-		busy, total int64
-		bad         bool
+		stat string
+		want MachineTimes
+		bad  bool
 	}{
-		{"cpu  100 5 50 800 20 3 2 1 40 0\ncpu0 50 2 25 400 10 1 1 0 20 0\n", 161, 981, false},
-		{"cpu  1 2 3 4 5 6 7 8", 27, 36, false},
-		{"cpu0 1 2 3 4 5 6 7 8\n", 0, 0, true},
-		{"cpu  1 2 3", 0, 0, true},
-		{"cpu  1 2 x 4 5 6 7 8", 0, 0, true},
+		{"cpu  100 5 50 800 20 3 2 1 40 0\ncpu0 50 2 25 400 10 1 1 0 20 0\n", MachineTimes{Busy: 161, Steal: 1, Total: 981}, false},
+		{"cpu  1 2 3 4 5 6 7 8", MachineTimes{Busy: 27, Steal: 8, Total: 36}, false},
+		{"cpu0 1 2 3 4 5 6 7 8\n", MachineTimes{}, true},
+		{"cpu  1 2 3", MachineTimes{}, true},
+		{"cpu  1 2 x 4 5 6 7 8", MachineTimes{}, true},
 	} {
-		busy, total, err := parseMachineCPU(c.stat)
-		if (err != nil) != c.bad || busy != c.busy || total != c.total {
-			t.Errorf("parseMachineCPU(%q) = %d, %d, %v; want %d, %d (error: %v)", c.stat, busy, total, err, c.busy, c.total, c.bad)
+		got, err := parseMachineCPU(c.stat)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("parseMachineCPU(%q) = %+v, %v; want %+v (error: %v)", c.stat, got, err, c.want, c.bad)
 		}
 	}
 }
