@@ -167,13 +167,14 @@ func TestHangingReceiverNeverAnswers(t *testing.T) {
 }
 
 func TestCPUCostSumsTheStack(t *testing.T) {
-	before := cpuSample{"clickrelay": time.Second, "redis": 0, "clickhouse": 2 * time.Second}
-	after := cpuSample{"clickrelay": 3 * time.Second, "redis": time.Second, "clickhouse": 3 * time.Second}
-	c := cpuCost(before, after, 100_000, time.Minute)
+	at := time.Now()
+	before := shareSample{at: at, procs: cpuSample{"clickrelay": time.Second, "redis": 0, "clickhouse": 2 * time.Second}}
+	after := shareSample{at: at.Add(time.Minute), procs: cpuSample{"clickrelay": 3 * time.Second, "redis": time.Second, "clickhouse": 3 * time.Second}}
+	c := cpuCost(before, after, 100_000)
 	if c.TotalUS != 40 || c.PerProcessUS["clickrelay"] != 20 || c.PerProcessUS["redis"] != 10 || c.PerProcessUS["clickhouse"] != 10 {
 		t.Fatalf("cost %+v, want 40 µs = 20 + 10 + 10", c)
 	}
-	if cpuCost(before, after, 0, time.Minute).TotalUS != 0 {
+	if cpuCost(before, after, 0).TotalUS != 0 {
 		t.Fatal("a run without clicks has a cost per click")
 	}
 }

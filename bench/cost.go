@@ -41,19 +41,23 @@ type cpuPerClick struct {
 	Window       string             `json:"window"`
 	PerProcessUS map[string]float64 `json:"per_process_us"`
 	TotalUS      float64            `json:"total_us"`
-	// StealPercent is the share of the cores' time the host gave to others
-	// over the same window: on a shared host a click's CPU time grows with
-	// the neighbours' load, so a costly run is read against it.
+	// StealPercent is the share of the cores' time the host gave to other
+	// machines over the same window: part of what makes one run cost more
+	// than another on a shared host (what shares a physical core does not
+	// show; README, "Performance").
 	StealPercent float64 `json:"steal_percent"`
 }
 
-func cpuCost(before, after cpuSample, clicks int64, window time.Duration) cpuPerClick {
-	c := cpuPerClick{Clicks: clicks, Window: window.Round(time.Millisecond).String(), PerProcessUS: map[string]float64{}}
+// cpuCost is what the stack spent per click between two samples, and the
+// host's steal over the same window.
+func cpuCost(before, after shareSample, clicks int64) cpuPerClick {
+	c := cpuPerClick{Clicks: clicks, Window: after.at.Sub(before.at).Round(time.Millisecond).String(), PerProcessUS: map[string]float64{}}
+	_, c.StealPercent = machineShare(before.machine, after.machine)
 	if clicks <= 0 {
 		return c
 	}
-	for name, a := range after {
-		us := float64(a-before[name]) / float64(time.Microsecond) / float64(clicks)
+	for name, a := range after.procs {
+		us := float64(a-before.procs[name]) / float64(time.Microsecond) / float64(clicks)
 		c.PerProcessUS[name] = round2(us)
 		c.TotalUS += us
 	}
@@ -221,7 +225,7 @@ func (s *stores) measureClickhouseBytes(ctx context.Context, clicks int64) (clic
 // process of the stack: a tail is read against the load the cores carried.
 type cpuShare struct {
 	MachinePercent float64            `json:"machine_percent"` // busy share of all cores, steal included
-	StealPercent   float64            `json:"steal_percent"`   // share the host gave to others (cpuPerClick)
+	StealPercent   float64            `json:"steal_percent"`   // share the host gave to other machines
 	ProcessCores   map[string]float64 `json:"process_cores"`   // cores' worth each process used
 }
 

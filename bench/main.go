@@ -242,11 +242,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	// CPU per click: every process of the stack, from before the first
 	// throughput run until the stack has caught up after the last (the
 	// sink's inserts and ClickHouse's merges of those clicks included).
-	cpuBefore, err := sampleCPU(r.Stack)
-	if err != nil {
-		return nil, err
-	}
-	machineBefore, err := loadgen.MachineCPU()
+	cpuBefore, err := sampleShare(r.Stack)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +250,6 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpuStart := time.Now()
 
 	// Throughput: the same wrk settings against both, in alternation.
 	for i := range o.rounds * boolInt(o.phases["throughput"]) {
@@ -281,7 +276,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	if o.phases["throughput"] {
-		cpuAfter, err := sampleCPU(r.Stack)
+		cpuAfter, err := sampleShare(r.Stack)
 		if err != nil {
 			return nil, err
 		}
@@ -289,12 +284,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		machineAfter, err := loadgen.MachineCPU()
-		if err != nil {
-			return nil, err
-		}
-		r.CPU = cpuCost(cpuBefore, cpuAfter, int64(answeredAfter-answeredBefore), time.Since(cpuStart))
-		_, r.CPU.StealPercent = machineShare(machineBefore, machineAfter)
+		r.CPU = cpuCost(cpuBefore, cpuAfter, int64(answeredAfter-answeredBefore))
 		step("measuring Redis memory per click")
 		if r.RedisMemory, err = st.measureRedisMemory(ctx, r.RedisMemory, int64(answeredAfter), 2000); err != nil {
 			return nil, err

@@ -55,9 +55,8 @@ type MachineTimes struct {
 	// Busy is any state but idle and iowait, steal included: time the
 	// machine's cores were not free for another process of this machine.
 	Busy int64
-	// Steal is time the hypervisor ran something else while a core of this
-	// machine had work: on a shared host, the neighbours' load, which also
-	// slows what does run (a click's CPU time grows with it).
+	// Steal is time the hypervisor ran another machine while a core of
+	// this one had work.
 	Steal int64
 	Total int64
 }
@@ -86,13 +85,11 @@ func parseMachineCPU(stat string) (MachineTimes, error) {
 			return MachineTimes{}, fmt.Errorf("/proc/stat: %w", err)
 		}
 		t.Total += n
-		switch i {
-		case 3, 4: // idle, iowait
-		case 7:
+		if i != 3 && i != 4 { // idle, iowait
+			t.Busy += n
+		}
+		if i == 7 {
 			t.Steal = n
-			t.Busy += n
-		default:
-			t.Busy += n
 		}
 	}
 	return t, nil
