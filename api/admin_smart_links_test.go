@@ -111,14 +111,24 @@ func TestConcurrentSmartLinkPatchesKeepEveryChange(t *testing.T) {
 	id := testkit.JSON(t, r.Body()).Get("smart_link", "id").String()
 	for round := range 10 {
 		var wg sync.WaitGroup
+		var answers [2]string
 		wg.Go(func() {
-			do(s1, "PATCH", "/v2/smart-links/"+id, admin, fmt.Sprintf(`{"fallback_url":"https://fb.example/%d"}`, round))
+			r := do(s1, "PATCH", "/v2/smart-links/"+id, admin, fmt.Sprintf(`{"fallback_url":"https://fb.example/%d"}`, round))
+			answers[0] = fmt.Sprintf("%d %s", r.StatusCode(), r.Body())
 		})
-		wg.Go(func() { do(s2, "PATCH", "/v2/smart-links/"+id, admin, fmt.Sprintf(`{"explore_percent":%d}`, round)) })
+		wg.Go(func() {
+			r := do(s2, "PATCH", "/v2/smart-links/"+id, admin, fmt.Sprintf(`{"explore_percent":%d}`, round))
+			answers[1] = fmt.Sprintf("%d %s", r.StatusCode(), r.Body())
+		})
 		wg.Wait()
+		for _, a := range answers {
+			if !strings.HasPrefix(a, "200 ") {
+				t.Fatalf("round %d: a PATCH answered %s", round, a)
+			}
+		}
 		got := testkit.JSON(t, do(s1, "GET", "/v2/smart-links/"+id, admin, "").Body()).Get("smart_link")
 		if got.Get("fallback_url").String() != fmt.Sprintf("https://fb.example/%d", round) || got.Get("explore_percent").Int() != round {
-			t.Fatalf("round %d: %v, want both changes", round, got)
+			t.Fatalf("round %d: %v, want both changes (the PATCHes answered %q)", round, got, answers)
 		}
 	}
 }

@@ -154,12 +154,16 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 		if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Body: body}); err != nil {
 			return nil, err
 		}
+		c.saving.Lock()
 		saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
+		if err == nil && saved == 1 {
+			c.catalog.write(kind, id, next)
+		}
+		c.saving.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("saving %s %s: %w", kind, id, err)
 		}
 		if saved == 1 {
-			c.catalog.write(kind, id, next)
 			c.publish(ctx, string(kind)+":"+id)
 			return next, nil
 		}

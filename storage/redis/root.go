@@ -37,6 +37,12 @@ type Component struct {
 	config Configuration
 	log    zerolog.Logger
 	client goredis.UniversalClient
+	// saving orders this process's entity saves (UpdateEntity's compare and
+	// set) with their catalog writes: two goroutines saving one entity
+	// otherwise write the catalog in either order, and the older version can
+	// land last, where the invalidations that follow skip it as this
+	// process's own newer write.
+	saving sync.Mutex
 	// cluster: client is a Redis Cluster client, and keys carry hash tags.
 	cluster bool
 	addr    string // the Redis, or the cluster's seed nodes, for messages
