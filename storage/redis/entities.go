@@ -51,12 +51,28 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	if err := c.journal(ctx, model.JournalRecord{Kind: string(e.EntityKind()), ID: e.EntityID(), Body: body}); err != nil {
 		return err
 	}
-	if err := c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err(); err != nil {
+	if _, err := c.store(e.EntityKind(), e.EntityID(), e, func() (bool, error) {
+		return true, c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err()
+	}); err != nil {
 		return fmt.Errorf("saving %s %s: %w", e.EntityKind(), e.EntityID(), err)
 	}
-	c.catalog.write(e.EntityKind(), e.EntityID(), e)
 	c.publish(ctx, string(e.EntityKind())+":"+e.EntityID())
 	return nil
+}
+
+// store runs write, a Redis write of one entity, and if it stored puts e
+// (nil: deleted) in this process's catalog, both under c.saving: two
+// goroutines writing one entity otherwise update the catalog in either
+// order, and the older version can land last, where the invalidations that
+// follow skip it as this process's own newer write.
+func (c *Component) store(kind model.Kind, id string, e model.Entity, write func() (bool, error)) (bool, error) {
+	c.saving.Lock()
+	defer c.saving.Unlock()
+	stored, err := write()
+	if err == nil && stored {
+		c.catalog.write(kind, id, e)
+	}
+	return stored, err
 }
 
 // ErrNoEntity is UpdateEntity's answer for an entity Redis does not hold.
@@ -154,16 +170,14 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 		if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Body: body}); err != nil {
 			return nil, err
 		}
-		c.saving.Lock()
-		saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
-		if err == nil && saved == 1 {
-			c.catalog.write(kind, id, next)
-		}
-		c.saving.Unlock()
+		saved, err := c.store(kind, id, next, func() (bool, error) {
+			saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
+			return saved == 1, err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("saving %s %s: %w", kind, id, err)
 		}
-		if saved == 1 {
+		if saved {
 			c.publish(ctx, string(kind)+":"+id)
 			return next, nil
 		}
@@ -176,10 +190,11 @@ func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string
 	if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}); err != nil {
 		return err
 	}
-	if err := c.client.HDel(ctx, c.keys.entities(kind), id).Err(); err != nil {
+	if _, err := c.store(kind, id, nil, func() (bool, error) {
+		return true, c.client.HDel(ctx, c.keys.entities(kind), id).Err()
+	}); err != nil {
 		return fmt.Errorf("deleting %s %s: %w", kind, id, err)
 	}
-	c.catalog.write(kind, id, nil)
 	c.publish(ctx, string(kind)+":"+id)
 	return nil
 }

@@ -37,11 +37,8 @@ type Component struct {
 	config Configuration
 	log    zerolog.Logger
 	client goredis.UniversalClient
-	// saving orders this process's entity saves (UpdateEntity's compare and
-	// set) with their catalog writes: two goroutines saving one entity
-	// otherwise write the catalog in either order, and the older version can
-	// land last, where the invalidations that follow skip it as this
-	// process's own newer write.
+	// saving orders this process's entity writes to Redis with their
+	// catalog writes (store).
 	saving sync.Mutex
 	// cluster: client is a Redis Cluster client, and keys carry hash tags.
 	cluster bool
