@@ -168,11 +168,17 @@ func TestHangingReceiverNeverAnswers(t *testing.T) {
 
 func TestCPUCostSumsTheStack(t *testing.T) {
 	at := time.Now()
-	before := shareSample{at: at, procs: cpuSample{"clickrelay": time.Second, "redis": 0, "clickhouse": 2 * time.Second}}
-	after := shareSample{at: at.Add(time.Minute), procs: cpuSample{"clickrelay": 3 * time.Second, "redis": time.Second, "clickhouse": 3 * time.Second}}
+	use := func(cpu time.Duration, faults int64) loadgen.ProcessUsage {
+		return loadgen.ProcessUsage{CPU: cpu, PageFaults: faults}
+	}
+	before := shareSample{at: at, procs: cpuSample{"clickrelay": use(time.Second, 1000), "redis": use(0, 0), "clickhouse": use(2*time.Second, 500)}}
+	after := shareSample{at: at.Add(time.Minute), procs: cpuSample{"clickrelay": use(3*time.Second, 6000), "redis": use(time.Second, 100), "clickhouse": use(3*time.Second, 150_500)}}
 	c := cpuCost(before, after, 100_000)
 	if c.TotalUS != 40 || c.PerProcessUS["clickrelay"] != 20 || c.PerProcessUS["redis"] != 10 || c.PerProcessUS["clickhouse"] != 10 {
 		t.Fatalf("cost %+v, want 40 µs = 20 + 10 + 10", c)
+	}
+	if f := c.PageFaultsPerClick; f["clickrelay"] != 0.05 || f["redis"] != 0 || f["clickhouse"] != 1.5 {
+		t.Fatalf("page faults per click %v, want 0.05, 0 (rounded) and 1.5", f)
 	}
 	if cpuCost(before, after, 0).TotalUS != 0 {
 		t.Fatal("a run without clicks has a cost per click")

@@ -19,17 +19,18 @@ type stackProcess struct {
 	PID  int    `json:"pid"`
 }
 
-// cpuSample is the CPU every process of the stack had used at one moment.
-type cpuSample map[string]time.Duration
+// cpuSample is the CPU and page faults every process of the stack had
+// used at one moment.
+type cpuSample map[string]loadgen.ProcessUsage
 
 func sampleCPU(procs []stackProcess) (cpuSample, error) {
 	s := cpuSample{}
 	for _, p := range procs {
-		d, err := loadgen.ProcessCPU(p.PID)
+		u, err := loadgen.ReadProcessUsage(p.PID)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		s[p.Name] = d
+		s[p.Name] = u
 	}
 	return s, nil
 }
@@ -41,6 +42,10 @@ type cpuPerClick struct {
 	Window       string             `json:"window"`
 	PerProcessUS map[string]float64 `json:"per_process_us"`
 	TotalUS      float64            `json:"total_us"`
+	// PageFaultsPerClick is each process's minor page faults per click:
+	// the share of its CPU that is the kernel mapping in memory the
+	// process's allocator gave back (README, "Performance").
+	PageFaultsPerClick map[string]float64 `json:"page_faults_per_click"`
 	// StealPercent is the share of the cores' time the host gave to other
 	// machines over the same window: part of what makes one run cost more
 	// than another on a shared host (what shares a physical core does not
@@ -51,15 +56,18 @@ type cpuPerClick struct {
 // cpuCost is what the stack spent per click between two samples, and the
 // host's steal over the same window.
 func cpuCost(before, after shareSample, clicks int64) cpuPerClick {
-	c := cpuPerClick{Clicks: clicks, Window: after.at.Sub(before.at).Round(time.Millisecond).String(), PerProcessUS: map[string]float64{}}
+	c := cpuPerClick{Clicks: clicks, Window: after.at.Sub(before.at).Round(time.Millisecond).String(),
+		PerProcessUS: map[string]float64{}, PageFaultsPerClick: map[string]float64{}}
 	_, c.StealPercent = machineShare(before.machine, after.machine)
 	if clicks <= 0 {
 		return c
 	}
 	for name, a := range after.procs {
-		us := float64(a-before.procs[name]) / float64(time.Microsecond) / float64(clicks)
+		b := before.procs[name]
+		us := float64(a.CPU-b.CPU) / float64(time.Microsecond) / float64(clicks)
 		c.PerProcessUS[name] = round2(us)
 		c.TotalUS += us
+		c.PageFaultsPerClick[name] = round2(float64(a.PageFaults-b.PageFaults) / float64(clicks))
 	}
 	c.TotalUS = round2(c.TotalUS)
 	return c
@@ -253,8 +261,8 @@ func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
 	wall := after.at.Sub(before.at)
 	s := cpuShare{ProcessCores: map[string]float64{}}
 	s.MachinePercent, s.StealPercent = machineShare(before.machine, after.machine)
-	for name, d := range after.procs {
-		s.ProcessCores[name] = round2(float64(d-before.procs[name]) / float64(wall))
+	for name, u := range after.procs {
+		s.ProcessCores[name] = round2(float64(u.CPU-before.procs[name].CPU) / float64(wall))
 	}
 	return s, nil
 }

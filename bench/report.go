@@ -151,7 +151,10 @@ func (rs runs) markdown() string {
 		f("%.1f", func(r *report) float64 { return r.CPU.TotalUS })+" µs ("+
 			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickrelay"] })+" + "+
 			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["redis"] })+" + "+
-			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickhouse"] })+"); the host took "+
+			f("%.1f", func(r *report) float64 { return r.CPU.PerProcessUS["clickhouse"] })+"), with "+
+			f("%.2f", func(r *report) float64 { return r.CPU.PageFaultsPerClick["clickrelay"] })+" + "+
+			f("%.2f", func(r *report) float64 { return r.CPU.PageFaultsPerClick["redis"] })+" + "+
+			f("%.2f", func(r *report) float64 { return r.CPU.PageFaultsPerClick["clickhouse"] })+" page faults; the host took "+
 			f("%.1f", func(r *report) float64 { return r.CPU.StealPercent })+" % of the cores' time meanwhile (steal)", "", "")
 	row("Redis memory per live click (`used_memory` growth / clicks kept) × the click key's TTL",
 		f("%.0f", func(r *report) float64 { return r.RedisMemory.BytesPerClick })+" B × "+

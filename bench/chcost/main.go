@@ -86,6 +86,7 @@ type measurement struct {
 	config         configuration
 	clicks         int
 	cpu            time.Duration
+	pageFaults     int64 // the server's minor page faults (/proc)
 	kept           int64 // rows in the tables' active parts at the end
 	merged         int64 // rows merges read (system.events MergedRows)
 	insertDuration time.Duration
@@ -257,7 +258,7 @@ func measure(ctx context.Context, o options, pid int, db scratch, store *chstore
 		return measurement{}, err
 	}
 	return measurement{
-		clicks: o.batches * o.batch, cpu: after.cpu - before.cpu,
+		clicks: o.batches * o.batch, cpu: after.use.CPU - before.use.CPU, pageFaults: after.use.PageFaults - before.use.PageFaults,
 		kept: int64(kept), merged: int64(after.merged - before.merged),
 		insertDuration: inserting,
 	}, nil
@@ -373,15 +374,15 @@ func (s scratch) waitMerges(ctx context.Context, within time.Duration) error {
 	}
 }
 
-// spending is what the server has spent since it started: its CPU, and
-// the rows its merges have read.
+// spending is what the server has spent since it started: its CPU and
+// page faults, and the rows its merges have read.
 type spending struct {
-	cpu    time.Duration
+	use    loadgen.ProcessUsage
 	merged uint64
 }
 
 func (s scratch) spent(ctx context.Context, pid int) (spending, error) {
-	cpu, err := loadgen.ProcessCPU(pid)
+	use, err := loadgen.ReadProcessUsage(pid)
 	if err != nil {
 		return spending{}, err
 	}
@@ -389,7 +390,7 @@ func (s scratch) spent(ctx context.Context, pid int) (spending, error) {
 	if err := s.conn.QueryRow(ctx, "SELECT sum(value) FROM system.events WHERE event = 'MergedRows'").Scan(&merged); err != nil {
 		return spending{}, fmt.Errorf("reading the rows merged: %w", err)
 	}
-	return spending{cpu: cpu, merged: merged}, nil
+	return spending{use: use, merged: merged}, nil
 }
 
 // report is the results as a Markdown table, each view's cost beside the
@@ -402,16 +403,16 @@ func report(o options, results []measurement) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "ClickHouse's cost per click (`go run ./bench/chcost -links %s`): %d inserts of %d clicks through the sink's insert, paced at %.0f clicks/s, then %v of merges; the server's CPU from /proc, rows merged from `system.events`, rows kept from `system.parts`.\n\n",
+	fmt.Fprintf(&b, "ClickHouse's cost per click (`go run ./bench/chcost -links %s`): %d inserts of %d clicks through the sink's insert, paced at %.0f clicks/s, then %v of merges; the server's CPU and page faults from /proc, rows merged from `system.events`, rows kept from `system.parts`.\n\n",
 		o.links, o.batches, o.batch, o.rate, o.settle)
-	b.WriteString("| views on `clicks` | CPU per click | more than no view | rows merged per click | rows kept per click | inserts' wall time |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| views on `clicks` | CPU per click | more than no view | page faults per click | rows merged per click | rows kept per click | inserts' wall time |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range results {
 		perClick := float64(m.cpu.Microseconds()) / float64(m.clicks)
 		extra := ""
 		if base != nil && len(m.config.views) > 0 {
 			extra = fmt.Sprintf("%+.1f µs", perClick-float64(base.cpu.Microseconds())/float64(base.clicks))
 		}
-		fmt.Fprintf(&b, "| %s | %.1f µs | %s | %.2f | %.2f | %v |\n", m.config.name, perClick, extra,
+		fmt.Fprintf(&b, "| %s | %.1f µs | %s | %.2f | %.2f | %.2f | %v |\n", m.config.name, perClick, extra, float64(m.pageFaults)/float64(m.clicks),
 			float64(m.merged)/float64(m.clicks), float64(m.kept)/float64(m.clicks), m.insertDuration.Round(time.Millisecond))
 	}
 	return b.String()

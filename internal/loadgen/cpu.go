@@ -14,38 +14,50 @@ import (
 // shows user space, whatever its internal HZ).
 const clockTicks = 100
 
-// ProcessCPU returns the user plus system CPU a process has used, all its
+// ProcessUsage is what a process has used since it started, all its
 // threads together, from /proc/<pid>/stat.
-func ProcessCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading process %d's CPU time: %w", pid, err)
-	}
-	return parseStatCPU(string(raw))
+type ProcessUsage struct {
+	// CPU is user plus system time.
+	CPU time.Duration
+	// PageFaults is the minor faults: pages the kernel mapped in without
+	// reading a disk, which a process pays for again each time its
+	// allocator hands freed memory back to the kernel and takes it anew
+	// (README, "Performance").
+	PageFaults int64
 }
 
-// parseStatCPU reads utime and stime (fields 14 and 15) from a stat line.
-// The command name (field 2) is in parentheses and may hold spaces: the
-// fields are counted after its closing one.
-func parseStatCPU(stat string) (time.Duration, error) {
+// ReadProcessUsage returns the CPU and the page faults a process has used.
+func ReadProcessUsage(pid int) (ProcessUsage, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ProcessUsage{}, fmt.Errorf("reading process %d's CPU time: %w", pid, err)
+	}
+	return parseStat(string(raw))
+}
+
+// parseStat reads minflt (field 10), utime and stime (fields 14 and 15)
+// from a stat line. The command name (field 2) is in parentheses and may
+// hold spaces: the fields are counted after its closing one.
+func parseStat(stat string) (ProcessUsage, error) {
 	end := strings.LastIndexByte(stat, ')')
 	if end < 0 {
-		return 0, errors.New("stat line without a command name")
+		return ProcessUsage{}, errors.New("stat line without a command name")
 	}
 	fields := strings.Fields(stat[end+1:])
-	// fields[0] is field 3 (state): utime is field 14, fields[11].
+	// fields[0] is field 3 (state): minflt is field 10, fields[7]; utime
+	// field 14, fields[11].
 	if len(fields) < 13 {
-		return 0, fmt.Errorf("stat line with %d fields after the name", len(fields))
+		return ProcessUsage{}, fmt.Errorf("stat line with %d fields after the name", len(fields))
 	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
+	var n [3]int64
+	for i, f := range []string{fields[7], fields[11], fields[12]} {
+		v, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("stat line: %w", err)
+			return ProcessUsage{}, fmt.Errorf("stat line: %w", err)
 		}
-		ticks += n
+		n[i] = v
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return ProcessUsage{CPU: time.Duration(n[1]+n[2]) * time.Second / clockTicks, PageFaults: n[0]}, nil
 }
 
 // MachineTimes is the time every core of the machine has spent, from

@@ -5,22 +5,23 @@ import (
 	"time"
 )
 
-// A stat line's utime and stime, after a command name with spaces and
-// parentheses of its own.
-func TestParseStatCPU(t *testing.T) {
+// A stat line's minflt, utime and stime, after a command name with spaces
+// and parentheses of its own.
+func TestParseStat(t *testing.T) {
 	for _, c := range []struct {
 		line string
-		want time.Duration
+		want ProcessUsage
 		bad  bool
 	}{
-		{"4242 (clickhouse-serv) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 75 0 0 30 10 40 0 1 0", 3250 * time.Millisecond, false},
-		{"7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0", 30 * time.Millisecond, false},
-		{"7 (short) R 1 7", 0, true},
-		{"no name at all", 0, true},
+		{"4242 (clickhouse-serv) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 30 10 40 0 1 0", ProcessUsage{CPU: 3250 * time.Millisecond, PageFaults: 1234}, false},
+		{"7 (a (b) c) R 1 7 7 0 -1 0 5 0 0 0 1 2 0 0", ProcessUsage{CPU: 30 * time.Millisecond, PageFaults: 5}, false},
+		{"7 (short) R 1 7", ProcessUsage{}, true},
+		{"7 (bad) R 1 7 7 0 -1 0 x 0 0 0 1 2 0 0", ProcessUsage{}, true},
+		{"no name at all", ProcessUsage{}, true},
 	} {
-		got, err := parseStatCPU(c.line)
+		got, err := parseStat(c.line)
 		if (err != nil) != c.bad || got != c.want {
-			t.Errorf("parseStatCPU(%q) = %v, %v; want %v (error: %v)", c.line, got, err, c.want, c.bad)
+			t.Errorf("parseStat(%q) = %+v, %v; want %+v (error: %v)", c.line, got, err, c.want, c.bad)
 		}
 	}
 }
