@@ -171,8 +171,8 @@ func TestCPUCostSumsTheStack(t *testing.T) {
 	use := func(cpu time.Duration, faults int64) loadgen.ProcessUsage {
 		return loadgen.ProcessUsage{CPU: cpu, PageFaults: faults}
 	}
-	before := shareSample{at: at, procs: cpuSample{"clickrelay": use(time.Second, 1000), "redis": use(0, 0), "clickhouse": use(2*time.Second, 500)}}
-	after := shareSample{at: at.Add(time.Minute), procs: cpuSample{"clickrelay": use(3*time.Second, 6000), "redis": use(time.Second, 100), "clickhouse": use(3*time.Second, 150_500)}}
+	before := shareSample{at: at, procs: usageSample{"clickrelay": use(time.Second, 1000), "redis": use(0, 0), "clickhouse": use(2*time.Second, 500)}}
+	after := shareSample{at: at.Add(time.Minute), procs: usageSample{"clickrelay": use(3*time.Second, 6000), "redis": use(time.Second, 100), "clickhouse": use(3*time.Second, 150_500)}}
 	c := cpuCost(before, after, 100_000)
 	if c.TotalUS != 40 || c.PerProcessUS["clickrelay"] != 20 || c.PerProcessUS["redis"] != 10 || c.PerProcessUS["clickhouse"] != 10 {
 		t.Fatalf("cost %+v, want 40 µs = 20 + 10 + 10", c)

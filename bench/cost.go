@@ -19,12 +19,12 @@ type stackProcess struct {
 	PID  int    `json:"pid"`
 }
 
-// cpuSample is the CPU and page faults every process of the stack had
+// usageSample is the CPU and page faults every process of the stack had
 // used at one moment.
-type cpuSample map[string]loadgen.ProcessUsage
+type usageSample map[string]loadgen.ProcessUsage
 
-func sampleCPU(procs []stackProcess) (cpuSample, error) {
-	s := cpuSample{}
+func sampleUsage(procs []stackProcess) (usageSample, error) {
+	s := usageSample{}
 	for _, p := range procs {
 		u, err := loadgen.ReadProcessUsage(p.PID)
 		if err != nil {
@@ -271,7 +271,7 @@ func shareDuring(stack []stackProcess, run func()) (cpuShare, error) {
 type shareSample struct {
 	at      time.Time
 	machine loadgen.MachineTimes
-	procs   cpuSample
+	procs   usageSample
 }
 
 func sampleShare(stack []stackProcess) (shareSample, error) {
@@ -280,6 +280,6 @@ func sampleShare(stack []stackProcess) (shareSample, error) {
 	if s.machine, err = loadgen.MachineCPU(); err != nil {
 		return s, err
 	}
-	s.procs, err = sampleCPU(stack)
+	s.procs, err = sampleUsage(stack)
 	return s, err
 }

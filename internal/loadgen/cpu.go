@@ -30,7 +30,7 @@ type ProcessUsage struct {
 func ReadProcessUsage(pid int) (ProcessUsage, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return ProcessUsage{}, fmt.Errorf("reading process %d's CPU time: %w", pid, err)
+		return ProcessUsage{}, fmt.Errorf("reading process %d's /proc stat: %w", pid, err)
 	}
 	return parseStat(string(raw))
 }
