@@ -218,10 +218,13 @@ func (b *browser) run(step string, within time.Duration, actions ...chromedp.Act
 	}
 }
 
-// open goes to a hash route of the console and waits for sel.
+// open goes to a hash route of the console and waits for sel, then for
+// the page's render to end (the view is aria-busy while it draws), so that
+// nothing moves under the clicks that follow.
 func (b *browser) open(hash, sel string) {
 	b.t.Helper()
-	b.run("open "+hash, 20*time.Second, chromedp.Evaluate(fmt.Sprintf("location.hash = %q", hash), nil), chromedp.WaitVisible(sel))
+	b.run("open "+hash, 20*time.Second, chromedp.Evaluate(fmt.Sprintf("location.hash = %q", hash), nil), chromedp.WaitVisible(sel),
+		chromedp.WaitReady("#view:not([aria-busy])", chromedp.ByQuery))
 }
 
 // text is the text content of the first element sel matches ("" if none).

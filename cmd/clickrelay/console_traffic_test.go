@@ -173,10 +173,13 @@ func TestConsoleTrafficRules(t *testing.T) {
 	const recordRows = "#records-list tbody tr"
 	step("an affiliate's record's targeting", func(t *testing.T) {
 		defer b.as(t)()
-		// The list loaded (a table or its empty message), so that the card
-		// is the page's last render.
+		// The list loaded (a table or its empty message) and the page's
+		// redraw after the save above ended, so that nothing still drawing
+		// above the card (the CTIT chart) moves the button under the click.
 		b.open(offerPage, "#records-list > *")
-		b.run("open the record form", 20*time.Second, chromedp.Click("#add-record"), chromedp.WaitVisible("#record-form"),
+		// By query, not chromedp's default search, whose node cache can lag
+		// behind a card drawn again.
+		b.run("open the record form", 20*time.Second, chromedp.Click("#add-record", chromedp.ByQuery), chromedp.WaitVisible("#record-form", chromedp.ByQuery),
 			chromedp.WaitReady(`#record-affiliate option[value="`+jane.ID+`"]`, chromedp.ByQuery))
 		b.run("add Jane's record", 20*time.Second,
 			chromedp.SetValue("#record-affiliate", jane.ID), chromedp.SetValue("#record-access", "approved"),

@@ -3,7 +3,7 @@
 import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showErrors, isoDay, download, stamp, named, nameLabel } from "./dom.js";
 import { api, qs } from "./api.js";
 import { chart, chartKey } from "./chart.js";
-import { onLeave, current, sequence } from "./page.js";
+import { onLeave, current, sequence, drawing } from "./page.js";
 import { capBars, capsEditor, blockedEditor, blockedText, accessWords } from "./rules.js";
 import { targetingEditor, targetingList, targetingText } from "./targeting.js";
 
@@ -282,7 +282,7 @@ async function accountPage(view, kind, id) {
   const actions = h("div", { class: "toolbar" },
     h("button", { type: "button", class: paused ? "" : "secondary", id: "toggle-status", onclick: async () => {
       await api("PATCH", `/v2/${kind}/${encodeURIComponent(id)}`, { status: paused ? "active" : "paused" });
-      accountPage(view, kind, id);
+      drawing(view, accountPage(view, kind, id));
     } }, paused ? "Activate" : "Pause"),
     h("button", { type: "button", class: "danger", id: "rotate-key", onclick: async () => {
       if (!confirm(`Rotate ${acc.name}'s API key? The current key stops working at once.`)) return;
@@ -484,7 +484,7 @@ async function offerPage(view, { id }) {
   const o = d.offer;
   const [form, body] = offerForm(o, advertisers, "Save");
   const notice = h("div");
-  submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => offerPage(view, { id }));
+  submitter(form, () => api("PATCH", "/v2/offers/" + encodeURIComponent(id), body()), () => drawing(view, offerPage(view, { id })));
   const paused = o.status !== "active";
   const records = h("div", { class: "card", id: "offer-affiliates" });
   const ctit = h("div", { class: "card", id: "offer-ctit" });
@@ -496,7 +496,7 @@ async function offerPage(view, { id }) {
     h("div", { class: "toolbar" },
       h("button", { type: "button", id: "toggle-offer-status", class: paused ? "" : "secondary", onclick: async () => {
         await api("PATCH", "/v2/offers/" + encodeURIComponent(id), { status: paused ? "active" : "paused" });
-        offerPage(view, { id });
+        drawing(view, offerPage(view, { id }));
       } }, paused ? "Activate" : "Pause"),
       h("a", { class: "button secondary", href: "#/stats?offer_id=" + encodeURIComponent(o.id) }, "Stats")),
     h("div", { class: "grid two" },
@@ -864,7 +864,7 @@ async function postbackPage(view, { id }) {
         ["Disabled", p.disabled_at ? `${stamp(p.disabled_at)} (${p.disabled_reason})` : "—"]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     p.status === "disabled" ? h("p", {}, h("button", { type: "button", onclick: async () => {
       await api("POST", `/v2/postbacks/${encodeURIComponent(id)}/enable`);
-      postbackPage(view, { id });
+      drawing(view, postbackPage(view, { id }));
     } }, "Enable again")) : null),
     box);
   await deliveriesCard(box, "/v2/postbacks/" + encodeURIComponent(id));
@@ -1138,7 +1138,7 @@ async function smartLinkPage(view, { id }) {
   const [d, offers] = await Promise.all([api("GET", "/v2/smart-links/" + encodeURIComponent(id)), allOffers()]);
   const l = d.smart_link;
   const [form, body] = smartLinkForm(l, offers, "Save");
-  submitter(form, () => api("PATCH", "/v2/smart-links/" + encodeURIComponent(l.id), body()), () => smartLinkPage(view, { id }));
+  submitter(form, () => api("PATCH", "/v2/smart-links/" + encodeURIComponent(l.id), body()), () => drawing(view, smartLinkPage(view, { id })));
   const got = shares(l.offers);
   const link = `${l.url}?aff_id={aff_id}`;
   const statsBox = h("div", { class: "card", id: "sl-stats" });

@@ -2,7 +2,7 @@
 // the sign-in page. Pages live in admin.js and affiliate.js.
 import { h, fill } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
-import { leave } from "./page.js";
+import { leave, drawing } from "./page.js";
 import { adminRoutes, adminNav } from "./admin.js";
 import { affiliateRoutes, affiliateNav } from "./affiliate.js";
 
@@ -94,7 +94,7 @@ async function render() {
   }
   fill(view, h("p", { class: "muted" }, "Loading…"));
   try {
-    await page(view, params);
+    await drawing(view, page(view, params));
   } catch (e) {
     if (e instanceof ApiError) {
       fill(view, h("div", { class: "card", id: "page-error" },

@@ -28,3 +28,17 @@ export function sequence() {
     return () => mine === last && shown();
   };
 }
+
+// drawing marks el busy (aria-busy) while draw, a page's render, runs: a
+// screen reader then reads the page once it is whole, and a browser test
+// knows that nothing on it will still move. Renders may overlap (a save's
+// redraw while the first still loads): el stays busy until the last ends.
+export async function drawing(el, draw) {
+  el.drawing = (el.drawing || 0) + 1;
+  el.setAttribute("aria-busy", "true");
+  try {
+    return await draw;
+  } finally {
+    if (--el.drawing === 0) el.removeAttribute("aria-busy");
+  }
+}
