@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -48,31 +50,55 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	if err != nil {
 		return err
 	}
-	if err := c.journal(ctx, model.JournalRecord{Kind: string(e.EntityKind()), ID: e.EntityID(), Body: body}); err != nil {
+	kind, id := e.EntityKind(), e.EntityID()
+	if _, err := c.store(ctx, "saving", kind, id, e, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, func() (bool, error) {
+		return true, c.client.HSet(ctx, c.keys.entities(kind), id, body).Err()
+	}); err != nil {
 		return err
 	}
-	if _, err := c.store(e.EntityKind(), e.EntityID(), e, func() (bool, error) {
-		return true, c.client.HSet(ctx, c.keys.entities(e.EntityKind()), e.EntityID(), body).Err()
-	}); err != nil {
-		return fmt.Errorf("saving %s %s: %w", e.EntityKind(), e.EntityID(), err)
-	}
-	c.publish(ctx, string(e.EntityKind())+":"+e.EntityID())
+	c.publish(ctx, string(kind)+":"+id)
 	return nil
 }
 
-// store runs write, a Redis write of one entity, and if it stored puts e
-// (nil: deleted) in this process's catalog, both under c.saving: two
-// goroutines writing one entity otherwise update the catalog in either
-// order, and the older version can land last, where the invalidations that
-// follow skip it as this process's own newer write.
-func (c *Component) store(kind model.Kind, id string, e model.Entity, write func() (bool, error)) (bool, error) {
-	c.saving.Lock()
-	defer c.saving.Unlock()
+// store journals one entity's write (rec), runs write, the Redis write, and
+// if it stored puts e (nil: deleted) in this process's catalog, all under
+// the entity's lock (entityLock). Two goroutines writing one entity
+// otherwise journal, store and update the catalog each in either order: the
+// journal's latest version could be one Redis was overwritten with, which a
+// restore would bring back, and the catalog's last write an older version,
+// which the invalidations that follow skip as this process's own newer one.
+// A journal error is returned as it is (Redis was not changed); a Redis
+// error is wrapped, with verb ("saving") naming the write.
+func (c *Component) store(ctx context.Context, verb string, kind model.Kind, id string, e model.Entity, rec model.JournalRecord,
+	write func() (bool, error)) (bool, error) {
+	mu := c.entityLock(kind, id)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := c.journal(ctx, rec); err != nil {
+		return false, err
+	}
 	stored, err := write()
-	if err == nil && stored {
+	if err != nil {
+		return false, fmt.Errorf("%s %s %s: %w", verb, kind, id, err)
+	}
+	if stored {
 		c.catalog.write(kind, id, e)
 	}
-	return stored, err
+	return stored, nil
+}
+
+// entityLocks are the locks store takes, one entity's writes always on the
+// same one: it holds a journal write and a Redis round trip, so writes of
+// different entities (an admin's, the dead-letter worker's) rarely wait
+// for each other.
+const entityLocks = 64
+
+func (c *Component) entityLock(kind model.Kind, id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	return &c.saving[h.Sum32()%entityLocks]
 }
 
 // ErrNoEntity is UpdateEntity's answer for an entity Redis does not hold.
@@ -167,15 +193,12 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 		if err != nil {
 			return nil, err
 		}
-		if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Body: body}); err != nil {
-			return nil, err
-		}
-		saved, err := c.store(kind, id, next, func() (bool, error) {
+		saved, err := c.store(ctx, "saving", kind, id, next, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, func() (bool, error) {
 			saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
 			return saved == 1, err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("saving %s %s: %w", kind, id, err)
+			return nil, err
 		}
 		if saved {
 			c.publish(ctx, string(kind)+":"+id)
@@ -187,13 +210,10 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 
 // DeleteEntity removes an entity everywhere.
 func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string) error {
-	if err := c.journal(ctx, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}); err != nil {
-		return err
-	}
-	if _, err := c.store(kind, id, nil, func() (bool, error) {
+	if _, err := c.store(ctx, "deleting", kind, id, nil, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}, func() (bool, error) {
 		return true, c.client.HDel(ctx, c.keys.entities(kind), id).Err()
 	}); err != nil {
-		return fmt.Errorf("deleting %s %s: %w", kind, id, err)
+		return err
 	}
 	c.publish(ctx, string(kind)+":"+id)
 	return nil

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clickrelay/clickrelay/model"
 )
@@ -347,5 +350,70 @@ func TestOneLostHashIsRestored(t *testing.T) {
 				t.Errorf("the key's hash back in Redis: %v %v", ok, err)
 			}
 		})
+	}
+}
+
+// distantJournal is memJournal answering after a varying delay, as a
+// journal across the network does: writes of one entity in flight then
+// overtake each other there.
+type distantJournal struct{ *memJournal }
+
+func (j distantJournal) AppendJournal(ctx context.Context, records []model.JournalRecord) error {
+	time.Sleep(rand.N(200 * time.Microsecond))
+	return j.memJournal.AppendJournal(ctx, records)
+}
+
+// Concurrent writes of one entity (saves and deletes) leave the
+// journal's latest record the one Redis kept: after Redis loses its data,
+// the restore brings back what the network last served, not a version
+// Redis was overwritten with.
+func TestConcurrentWritesOfOneEntityRestoreAsRedisHeldThem(t *testing.T) {
+	ctx := context.Background()
+	j := newMemJournal()
+	c := withJournal(t, NewForTest(t), distantJournal{j})
+	const rounds, writers = 20, 8
+	for round := range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				name := fmt.Sprintf("round %d writer %d", round, w)
+				var err error
+				// (UpdateEntity's writes are not among them: one that lost to
+				// another write journals its retry anew, after it.)
+				if w == 0 && round%4 == 3 {
+					err = c.DeleteEntity(ctx, model.KindAdvertiser, "1")
+				} else {
+					err = c.SaveEntity(ctx, &model.Advertiser{ID: "1", Name: name})
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		held, err := c.client.HGet(ctx, c.keys.entities(model.KindAdvertiser), "1").Result()
+		if err != nil && !isNil(err) {
+			t.Fatal(err)
+		}
+		rec, ok := j.get(string(model.KindAdvertiser), "1")
+		switch {
+		case !ok:
+			t.Fatalf("round %d: the journal holds nothing of the advertiser", round)
+		case isNil(err) != rec.Deleted || string(rec.Body) != held:
+			t.Fatalf("round %d: Redis holds %q (deleted: %v), the journal's latest record %q (deleted: %v): a restore would bring back another version",
+				round, held, isNil(err), rec.Body, rec.Deleted)
+		}
+	}
+	// And the restore itself: a process starting on the emptied Redis.
+	want, _ := c.client.HGet(ctx, c.keys.entities(model.KindAdvertiser), "1").Result()
+	wipe(t, c)
+	d := withJournal(t, c, j)
+	if got, _ := d.client.HGet(ctx, d.keys.entities(model.KindAdvertiser), "1").Result(); got != want {
+		t.Errorf("restored %q, Redis held %q", got, want)
 	}
 }

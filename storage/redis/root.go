@@ -37,9 +37,9 @@ type Component struct {
 	config Configuration
 	log    zerolog.Logger
 	client goredis.UniversalClient
-	// saving orders this process's entity writes to Redis with their
-	// catalog writes (store).
-	saving sync.Mutex
+	// saving orders this process's writes of one entity: its journal
+	// record, its Redis write and its catalog write (store, entityLock).
+	saving [entityLocks]sync.Mutex
 	// cluster: client is a Redis Cluster client, and keys carry hash tags.
 	cluster bool
 	addr    string // the Redis, or the cluster's seed nodes, for messages
