@@ -31,7 +31,9 @@ type ClickWrite struct {
 // SaveClicks stores a batch of click records in one pipeline, each expiring
 // after the hot window (clickTTL), and in the same round trip answers each
 // one's unique-visitor question: SET NX GET leaves the first click's ID on
-// the visitor's key, so asking again about that click answers true.
+// the visitor's key, so asking again about that click answers true. A
+// question whose mark this process set is answered from its memory of the
+// marks (markMemory), without a command.
 //
 // The batch's clicks on a cap counter are counted with one INCRBY of their
 // sum (and one PEXPIRE), not one each: a busy capped offer's batch of
@@ -44,12 +46,21 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
 	var counters map[string]*batchCounter
 	var visitor [16]byte
+	// A mark set now lives at least until sent plus the window: SET NX EX
+	// starts its TTL when Redis runs it, after this.
+	sent := c.marks.now()
+	remembered := 0
 	for i := range clicks {
 		w := &clicks[i]
 		pipe.Set(ctx, c.keys.click(string(w.ID)), w.Payload, ttl)
 		if w.Visitor != 0 {
-			key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
-			marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
+			if unique, known := c.marks.answer(c.marks.key(w.OfferID, w.Visitor), w.ID, sent); known {
+				w.Unique = unique
+				remembered++
+			} else {
+				key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
+				marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
+			}
 		}
 		for _, k := range w.Caps {
 			if counters == nil {
@@ -79,13 +90,19 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 			return fmt.Errorf("saving %d clicks: %w", len(clicks), err)
 		}
 	}
+	until := sent + c.config.UniqueWindow.Milliseconds()
 	for i, cmd := range marks {
 		if cmd != nil {
+			w := &clicks[i]
 			first, err := cmd.Result()
 			// Nil: nothing was there, this click is the first.
-			clicks[i].Unique = isNil(err) || first == string(clicks[i].ID)
+			w.Unique = isNil(err) || first == string(w.ID)
+			if isNil(err) {
+				c.marks.remember(c.marks.key(w.OfferID, w.Visitor), w.ID, until)
+			}
 		}
 	}
+	c.marksRemembered.Add(remembered)
 	// From the last click back: each stands at the counter's total less
 	// what the clicks after it added.
 	for _, b := range counters {

@@ -214,6 +214,27 @@ func TestClicksAndUniqueMarks(t *testing.T) {
 	if err := c.SaveClicks(ctx, again); err != nil || !again[0].Unique {
 		t.Fatalf("the first click asked again = %v, %v", again[0].Unique, err)
 	}
+	// The visitor's next click: the marks this process set answer it
+	// without a command.
+	next := []ClickWrite{{ID: []byte("e"), Payload: []byte("{}"), OfferID: "2", Visitor: 0xbeef}}
+	if err := c.SaveClicks(ctx, next); err != nil || next[0].Unique {
+		t.Fatalf("the visitor's next click: unique %v, %v", next[0].Unique, err)
+	}
+	if n := c.marksRemembered.Get(); n != 2 {
+		t.Errorf("%d questions answered from the process's marks, want 2 (the retry and the next click)", n)
+	}
+	// Another process, which did not set the mark, asks Redis: the same
+	// answer, and it does not remember a mark it did not set.
+	other := withJournal(t, c, nil)
+	for _, id := range []string{"f", "g"} {
+		elsewhere := []ClickWrite{{ID: []byte(id), Payload: []byte("{}"), OfferID: "1", Visitor: 0xbeef}}
+		if err := other.SaveClicks(ctx, elsewhere); err != nil || elsewhere[0].Unique {
+			t.Fatalf("click %s in another process: unique %v, %v", id, elsewhere[0].Unique, err)
+		}
+	}
+	if n := other.marksRemembered.Get(); n != 0 {
+		t.Errorf("the other process answered %d questions from marks it never set", n)
+	}
 }
 
 func TestRetryQueue(t *testing.T) {

@@ -45,6 +45,10 @@ type Component struct {
 	addr    string // the Redis, or the cluster's seed nodes, for messages
 	catalog *Catalog
 	keys    keys
+	// marks remembers the unique-visitor marks this process set
+	// (SaveClicks); marksRemembered counts the questions it answered.
+	marks           *markMemory
+	marksRemembered *metrics.Counter
 	// journalStore is Dependencies.Journal (nil: no journal).
 	journalStore Journal
 	failer       daemon.Failer
@@ -70,11 +74,17 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		cluster: cluster,
 		addr:    addr,
 		keys:    keys{prefix: config.KeyPrefix, cluster: cluster},
+		marks:   newMarkMemory(),
 
 		journalStore: deps.Journal,
 		failer:       deps.Failer,
 	}
 	c.catalog = newCatalog(c, deps.Metrics)
+	set := deps.Metrics
+	if set == nil {
+		set = metrics.NewSet() // counted all the same, for tests without a registry
+	}
+	c.marksRemembered = set.NewCounter(`clickrelay_unique_marks_remembered_total`)
 	if deps.Metrics != nil {
 		// The queue is shared by every process: each reports the same
 		// number, so dashboards take the max over processes.
