@@ -38,6 +38,10 @@ func (a *accounts) close() {
 	_ = a.ch.Close()
 }
 
+// rollupSettle bounds how long account waits for the rollup to hold the
+// raw table's clicks.
+const rollupSettle = 10 * time.Second
+
 func (a *accounts) count(ctx context.Context, query string) (int64, error) {
 	var n uint64
 	err := a.ch.QueryRow(ctx, query).Scan(&n)
@@ -117,13 +121,24 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	}
 	// The per-minute rollup behind the stats APIs: a batch inserted twice
 	// (redelivered after a crash) is counted twice there, as the raw
-	// table's FINAL does not see.
-	rolled, errR := a.count(ctx, "SELECT toUInt64(sum(clicks)) FROM "+a.db+".stats_minute")
-	kept, errK := a.count(ctx, "SELECT count() FROM "+a.db+".clicks FINAL WHERE filtered = 0")
-	if errR == nil && errK == nil {
+	// table's FINAL does not see. ClickHouse writes each block of an insert
+	// to the raw table first and to its views after, so a read in between
+	// (the sink's last insert, just as the clicks were all seen) finds the
+	// rollup short: it is read again until it has caught up, for at most
+	// rollupSettle, and a shortfall left then is reported.
+	deadline := time.Now().Add(rollupSettle)
+	for {
+		kept, errK := a.count(ctx, "SELECT count() FROM "+a.db+".clicks FINAL WHERE filtered = 0")
+		rolled, errR := a.count(ctx, "SELECT toUInt64(sum(clicks)) FROM "+a.db+".stats_minute")
+		if errR != nil || errK != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("rollup: %v %v", errR, errK))
+			break
+		}
 		res.RollupClicksDoubled = rolled - kept
-	} else {
-		res.Errors = append(res.Errors, fmt.Sprintf("rollup: %v %v", errR, errK))
+		if rolled >= kept || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	missing, err := a.missingInRedis(ctx, clicks, inCH)
 	if err != nil {
