@@ -46,8 +46,8 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
 	var counters map[string]*batchCounter
 	var visitor [16]byte
-	// A mark set now lives at least until sent plus the window: SET NX EX
-	// starts its TTL when Redis runs it, after this.
+	// A mark set now lives at least until sent plus the window (SET NX EX
+	// starts its TTL when Redis runs it, after this), as markLife keeps.
 	sent := c.marks.now()
 	remembered := 0
 	for i := range clicks {
@@ -90,7 +90,7 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 			return fmt.Errorf("saving %d clicks: %w", len(clicks), err)
 		}
 	}
-	until := sent + c.config.UniqueWindow.Milliseconds()
+	until := sent + markLife(c.config.UniqueWindow).Milliseconds()
 	for i, cmd := range marks {
 		if cmd != nil {
 			w := &clicks[i]

@@ -51,7 +51,7 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 		return err
 	}
 	kind, id := e.EntityKind(), e.EntityID()
-	if _, err := c.store(ctx, "saving", kind, id, e, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, func() (bool, error) {
+	if _, err := c.store(ctx, "saving", kind, id, e, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, nil, func() (bool, error) {
 		return true, c.client.HSet(ctx, c.keys.entities(kind), id, body).Err()
 	}); err != nil {
 		return err
@@ -67,14 +67,31 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 // journal's latest version could be one Redis was overwritten with, which a
 // restore would bring back, and the catalog's last write an older version,
 // which the invalidations that follow skip as this process's own newer one.
+// still, when not nil, runs first under the lock: false (an update whose
+// entity changed since it was read) journals and writes nothing, so a lost
+// try leaves no version in the journal that Redis never held.
 // A journal error is returned as it is (Redis was not changed); a Redis
-// error is wrapped, with verb ("saving") naming the write.
+// error is wrapped, with verb ("saving") naming the write. The journal
+// write has journalTimeout of its own, so a stalled ClickHouse holds the
+// lock, and the writes of the entities that share it, no longer than that.
 func (c *Component) store(ctx context.Context, verb string, kind model.Kind, id string, e model.Entity, rec model.JournalRecord,
-	write func() (bool, error)) (bool, error) {
+	still, write func() (bool, error)) (bool, error) {
 	mu := c.entityLock(kind, id)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := c.journal(ctx, rec); err != nil {
+	if still != nil {
+		ok, err := still()
+		if err != nil {
+			return false, fmt.Errorf("%s %s %s: %w", verb, kind, id, err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	jctx, cancel := context.WithTimeout(ctx, journalTimeout)
+	err := c.journal(jctx, rec)
+	cancel()
+	if err != nil {
 		return false, err
 	}
 	stored, err := write()
@@ -86,6 +103,9 @@ func (c *Component) store(ctx context.Context, verb string, kind model.Kind, id 
 	}
 	return stored, nil
 }
+
+// journalTimeout bounds store's journal write, made under an entity's lock.
+const journalTimeout = 5 * time.Second
 
 // entityLocks are the locks store takes, one entity's writes always on the
 // same one: it holds a journal write and a Redis round trip, so writes of
@@ -139,9 +159,11 @@ return 1`)
 // the same kind and ID); ErrNoChange saves nothing and returns the current
 // entity, any other error is returned as it is. The saved entity goes
 // through the journal first, as SaveEntity's do. A try that lost to
-// another write has been journaled too; the journal then holds a version
-// Redis never did until the retry's, which follows at once (a process that
-// dies in between leaves it there, as a failed write does: see journal).
+// another write of this process journals nothing (store's check); one that
+// lost to another process's write in the instant between that check and
+// the write has been journaled, and the journal then holds a version Redis
+// never did until the retry's (or for good, when the retry ends in an
+// error: see journal).
 func (c *Component) UpdateEntity(ctx context.Context, kind model.Kind, id string, change func(model.Entity) (model.Entity, error)) (model.Entity, error) {
 	return c.updateEntity(ctx, kind, id, false, change)
 }
@@ -193,7 +215,18 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 		if err != nil {
 			return nil, err
 		}
-		saved, err := c.store(ctx, "saving", kind, id, next, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, func() (bool, error) {
+		// Whether Redis still holds what change was applied to, asked under
+		// the lock: this process's other writes of the entity wait, so only
+		// another process's can still come in before the script, which
+		// checks again.
+		unchanged := func() (bool, error) {
+			now, err := c.client.HGet(ctx, key, id).Result()
+			if isNil(err) {
+				return old == "", nil
+			}
+			return now == old, err
+		}
+		saved, err := c.store(ctx, "saving", kind, id, next, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, unchanged, func() (bool, error) {
 			saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
 			return saved == 1, err
 		})
@@ -210,7 +243,7 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 
 // DeleteEntity removes an entity everywhere.
 func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string) error {
-	if _, err := c.store(ctx, "deleting", kind, id, nil, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}, func() (bool, error) {
+	if _, err := c.store(ctx, "deleting", kind, id, nil, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}, nil, func() (bool, error) {
 		return true, c.client.HDel(ctx, c.keys.entities(kind), id).Err()
 	}); err != nil {
 		return err

@@ -363,7 +363,7 @@ func (j distantJournal) AppendJournal(ctx context.Context, records []model.Journ
 	return j.memJournal.AppendJournal(ctx, records)
 }
 
-// Concurrent writes of one entity (saves and deletes) leave the
+// Concurrent writes of one entity (saves, updates and deletes) leave the
 // journal's latest record the one Redis kept: after Redis loses its data,
 // the restore brings back what the network last served, not a version
 // Redis was overwritten with.
@@ -379,11 +379,17 @@ func TestConcurrentWritesOfOneEntityRestoreAsRedisHeldThem(t *testing.T) {
 			wg.Go(func() {
 				name := fmt.Sprintf("round %d writer %d", round, w)
 				var err error
-				// (UpdateEntity's writes are not among them: one that lost to
-				// another write journals its retry anew, after it.)
-				if w == 0 && round%4 == 3 {
+				switch {
+				case w == 0 && round%4 == 1:
 					err = c.DeleteEntity(ctx, model.KindAdvertiser, "1")
-				} else {
+				case w%3 == 1: // an update finds the advertiser deleted, or changes it
+					_, err = c.UpdateEntity(ctx, model.KindAdvertiser, "1", func(model.Entity) (model.Entity, error) {
+						return &model.Advertiser{ID: "1", Name: name}, nil
+					})
+					if errors.Is(err, ErrNoEntity) {
+						err = nil
+					}
+				default:
 					err = c.SaveEntity(ctx, &model.Advertiser{ID: "1", Name: name})
 				}
 				errs <- err
@@ -411,9 +417,46 @@ func TestConcurrentWritesOfOneEntityRestoreAsRedisHeldThem(t *testing.T) {
 	}
 	// And the restore itself: a process starting on the emptied Redis.
 	want, _ := c.client.HGet(ctx, c.keys.entities(model.KindAdvertiser), "1").Result()
+	if want == "" {
+		t.Fatal("the last round, which deletes nothing, left no advertiser")
+	}
 	wipe(t, c)
 	d := withJournal(t, c, j)
 	if got, _ := d.client.HGet(ctx, d.keys.entities(model.KindAdvertiser), "1").Result(); got != want {
 		t.Errorf("restored %q, Redis held %q", got, want)
+	}
+}
+
+// An update that loses to a delete between its read and its write (here
+// the delete runs inside its change, deterministically) journals nothing:
+// the journal's latest record stays the delete Redis holds, and a restore
+// does not bring the advertiser back.
+func TestAnUpdateLosingToADeleteJournalsNothing(t *testing.T) {
+	ctx := context.Background()
+	j := newMemJournal()
+	c := withJournal(t, NewForTest(t), j)
+	if err := c.SaveEntity(ctx, &model.Advertiser{ID: "1", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	tries := 0
+	_, err := c.UpdateEntity(ctx, model.KindAdvertiser, "1", func(e model.Entity) (model.Entity, error) {
+		tries++
+		if err := c.DeleteEntity(ctx, model.KindAdvertiser, "1"); err != nil {
+			return nil, err
+		}
+		a := *e.(*model.Advertiser)
+		a.Status = model.StatusPaused
+		return &a, nil
+	})
+	if !errors.Is(err, ErrNoEntity) || tries != 1 {
+		t.Fatalf("the update after the delete: %v after %d tries; want ErrNoEntity after 1", err, tries)
+	}
+	if rec, ok := j.get(string(model.KindAdvertiser), "1"); !ok || !rec.Deleted {
+		t.Fatalf("the journal's latest record is %q (deleted: %v), not the delete Redis holds", rec.Body, rec.Deleted)
+	}
+	wipe(t, c)
+	d := withJournal(t, c, j)
+	if a := d.Catalog().Advertiser("1"); a != nil {
+		t.Errorf("the restore brought back the deleted advertiser: %+v", a)
 	}
 }

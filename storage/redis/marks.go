@@ -20,11 +20,18 @@ const markMemoryLimit = 1 << 19
 // set the mark, stored again), and only before the mark can have expired:
 // a mark set by SET NX EX lives from that command on, so a mark this
 // process set with a command sent at t lives at least until t plus the
-// window. Marks other processes set, or set before this process started,
-// are not remembered (their age is not known) and are asked of Redis as
-// before. Redis losing a mark (a restart without the append-only file)
-// would answer "unique" again where the memory still says not: the visitor
-// did click within the window.
+// window, and is remembered a hundredth of the window less (markLife).
+// Marks other processes set, or set before this process started, are not
+// remembered (their age is not known) and are asked of Redis as before.
+// Redis losing a mark (a restart without the append-only file, an
+// eviction, a failover) would answer "unique" again where the memory
+// still says not, and so would other processes: the visitor did click
+// within the window.
+// markLife is how long a mark set now is remembered: the window less a
+// hundredth of it, so that Redis's clock running fast (it expires keys by
+// its own) never has the memory outlive the key.
+func markLife(window time.Duration) time.Duration { return window - window/100 }
+
 type markMemory struct {
 	seed  maphash.Seed
 	epoch time.Time // times are milliseconds since, on the monotonic clock

@@ -214,6 +214,12 @@ func TestClicksAndUniqueMarks(t *testing.T) {
 	if err := c.SaveClicks(ctx, again); err != nil || !again[0].Unique {
 		t.Fatalf("the first click asked again = %v, %v", again[0].Unique, err)
 	}
+	// The mark is remembered for the window less its margin, from about
+	// when it was set.
+	mark, ok := c.marks.marks[c.marks.key("1", 0xbeef)]
+	if life := markLife(c.config.UniqueWindow).Milliseconds(); !ok || mark.until > c.marks.now()+life || mark.until < c.marks.now()+life-time.Minute.Milliseconds() {
+		t.Errorf("the mark is remembered until %d (found: %v), want about now (%d) + %d ms", mark.until, ok, c.marks.now(), life)
+	}
 	// The visitor's next click: the marks this process set answer it
 	// without a command.
 	next := []ClickWrite{{ID: []byte("e"), Payload: []byte("{}"), OfferID: "2", Visitor: 0xbeef}}
