@@ -128,8 +128,11 @@ func (a *accounts) account(ctx context.Context, res *result, clicks []minted, co
 	// rollupSettle, and a shortfall left then is reported.
 	deadline := time.Now().Add(rollupSettle)
 	for {
-		kept, errK := a.count(ctx, "SELECT count() FROM "+a.db+".clicks FINAL WHERE filtered = 0")
+		// The rollup first: an insert landing between the two reads can
+		// then only make it look short, which the next read corrects, and
+		// never doubled.
 		rolled, errR := a.count(ctx, "SELECT toUInt64(sum(clicks)) FROM "+a.db+".stats_minute")
+		kept, errK := a.count(ctx, "SELECT count() FROM "+a.db+".clicks FINAL WHERE filtered = 0")
 		if errR != nil || errK != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("rollup: %v %v", errR, errK))
 			break
