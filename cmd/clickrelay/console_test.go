@@ -220,11 +220,21 @@ func (b *browser) run(step string, within time.Duration, actions ...chromedp.Act
 
 // open goes to a hash route of the console and waits for sel, then for
 // the page's render to end (the view is aria-busy while it draws), so that
-// nothing moves under the clicks that follow.
+// nothing moves under the clicks that follow. The hash is set by a promise
+// that settles once the console's own hashchange listener, registered
+// first, has begun the render (and so marked the view busy): sel cannot be
+// found on the page being left.
 func (b *browser) open(hash, sel string) {
 	b.t.Helper()
-	b.run("open "+hash, 20*time.Second, chromedp.Evaluate(fmt.Sprintf("location.hash = %q", hash), nil), chromedp.WaitVisible(sel),
-		chromedp.WaitReady("#view:not([aria-busy])", chromedp.ByQuery))
+	goTo := fmt.Sprintf(`new Promise((done) => {
+		if (location.hash === %[1]q) return done(true);
+		addEventListener("hashchange", () => done(true), { once: true });
+		location.hash = %[1]q;
+	})`, hash)
+	var moved bool
+	b.run("open "+hash, 20*time.Second,
+		chromedp.Evaluate(goTo, &moved, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		chromedp.WaitVisible(sel), chromedp.WaitReady("#view:not([aria-busy])", chromedp.ByQuery))
 }
 
 // text is the text content of the first element sel matches ("" if none).

@@ -5,7 +5,7 @@ import { h, fill, int, money, pct, badge, table, tile, copyButton, field, showEr
 import { api, qs, ApiError } from "./api.js";
 import { chart, chartKey } from "./chart.js";
 import { deliveriesCard } from "./admin.js";
-import { sequence } from "./page.js";
+import { sequence, drawing } from "./page.js";
 
 export const affiliateNav = [["#/a/offers", "Offers"], ["#/a/stats", "Stats"], ["#/a/conversions", "Conversions"], ["#/a/postbacks", "Postbacks"]];
 
@@ -168,7 +168,7 @@ async function postbacksPage(view) {
     showErrors(form);
     try {
       await api("POST", "/v1/postbacks", { url: url.value, event: event.value, ...(offer.value ? { offer_id: offer.value } : {}) });
-      await postbacksPage(view);
+      await drawing(view, postbacksPage(view));
     } catch (x) { showErrors(form, x); }
   });
   const result = h("div", { id: "pb-test-result" });
@@ -191,7 +191,7 @@ async function postbacksPage(view) {
         h("button", { type: "button", class: "danger", onclick: async () => {
           if (!confirm("Delete this postback?")) return;
           await api("DELETE", "/v1/postbacks/" + encodeURIComponent(p.postback_id));
-          postbacksPage(view);
+          drawing(view, postbacksPage(view));
         } }, "Delete")) },
     ], rows, null, "No postbacks yet: add one below.")), form);
 }
