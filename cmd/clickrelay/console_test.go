@@ -227,13 +227,12 @@ func (b *browser) run(step string, within time.Duration, actions ...chromedp.Act
 func (b *browser) open(hash, sel string) {
 	b.t.Helper()
 	goTo := fmt.Sprintf(`new Promise((done) => {
-		if (location.hash === %[1]q) return done(true);
-		addEventListener("hashchange", () => done(true), { once: true });
+		if (location.hash === %[1]q) return done();
+		addEventListener("hashchange", () => done(), { once: true });
 		location.hash = %[1]q;
 	})`, hash)
-	var moved bool
 	b.run("open "+hash, 20*time.Second,
-		chromedp.Evaluate(goTo, &moved, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		chromedp.Evaluate(goTo, nil, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
 		chromedp.WaitVisible(sel), chromedp.WaitReady("#view:not([aria-busy])", chromedp.ByQuery))
 }
 

@@ -43,7 +43,7 @@ type ClickWrite struct {
 func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 	ttl := c.clickTTL()
 	pipe := c.client.Pipeline()
-	marks := make([]*goredis.StatusCmd, len(clicks)) // SET .. GET answers the old value
+	marks := make([]askedMark, len(clicks))
 	var counters map[string]*batchCounter
 	var visitor [16]byte
 	// A mark set now lives at least until sent plus the window (SET NX EX
@@ -54,12 +54,13 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 		w := &clicks[i]
 		pipe.Set(ctx, c.keys.click(string(w.ID)), w.Payload, ttl)
 		if w.Visitor != 0 {
-			if unique, known := c.marks.answer(c.marks.key(w.OfferID, w.Visitor), w.ID, sent); known {
+			mark := c.marks.key(w.OfferID, w.Visitor)
+			if unique, known := c.marks.answer(mark, w.ID, sent); known {
 				w.Unique = unique
 				remembered++
 			} else {
 				key := c.keys.unique(w.OfferID, string(strconv.AppendUint(visitor[:0], w.Visitor, 16)))
-				marks[i] = pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})
+				marks[i] = askedMark{mark, pipe.SetArgs(ctx, key, w.ID, goredis.SetArgs{Mode: "NX", Get: true, TTL: c.config.UniqueWindow})}
 			}
 		}
 		for _, k := range w.Caps {
@@ -91,14 +92,14 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 		}
 	}
 	until := sent + markLife(c.config.UniqueWindow).Milliseconds()
-	for i, cmd := range marks {
-		if cmd != nil {
+	for i, m := range marks {
+		if m.cmd != nil {
 			w := &clicks[i]
-			first, err := cmd.Result()
+			first, err := m.cmd.Result()
 			// Nil: nothing was there, this click is the first.
 			w.Unique = isNil(err) || first == string(w.ID)
 			if isNil(err) {
-				c.marks.remember(c.marks.key(w.OfferID, w.Visitor), w.ID, until)
+				c.marks.remember(m.key, w.ID, until)
 			}
 		}
 	}
@@ -117,6 +118,13 @@ func (c *Component) SaveClicks(ctx context.Context, clicks []ClickWrite) error {
 		}
 	}
 	return nil
+}
+
+// askedMark is a click's unique-visitor question sent to Redis: its key
+// in the mark memory, and the SET NX GET that answers the old value.
+type askedMark struct {
+	key uint64
+	cmd *goredis.StatusCmd
 }
 
 // batchCounter is one cap counter as a batch of clicks counts it.

@@ -51,7 +51,7 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 		return err
 	}
 	kind, id := e.EntityKind(), e.EntityID()
-	if _, err := c.store(ctx, "saving", kind, id, e, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, nil, func() (bool, error) {
+	if _, err := c.store(ctx, kind, id, e, body, nil, func() (bool, error) {
 		return true, c.client.HSet(ctx, c.keys.entities(kind), id, body).Err()
 	}); err != nil {
 		return err
@@ -60,8 +60,8 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 	return nil
 }
 
-// store journals one entity's write (rec), runs write, the Redis write, and
-// if it stored puts e (nil: deleted) in this process's catalog, all under
+// store journals one entity's write (e as body; nil: deleted), runs write,
+// the Redis write, and if it stored puts e in this process's catalog, all under
 // the entity's lock (entityLock). Two goroutines writing one entity
 // otherwise journal, store and update the catalog each in either order: the
 // journal's latest version could be one Redis was overwritten with, which a
@@ -71,11 +71,15 @@ func (c *Component) SaveEntity(ctx context.Context, e model.Entity) error {
 // entity changed since it was read) journals and writes nothing, so a lost
 // try leaves no version in the journal that Redis never held.
 // A journal error is returned as it is (Redis was not changed); a Redis
-// error is wrapped, with verb ("saving") naming the write. The journal
+// error is wrapped, naming the write ("saving", "deleting"). The journal
 // write has journalTimeout of its own, so a stalled ClickHouse holds the
 // lock, and the writes of the entities that share it, no longer than that.
-func (c *Component) store(ctx context.Context, verb string, kind model.Kind, id string, e model.Entity, rec model.JournalRecord,
+func (c *Component) store(ctx context.Context, kind model.Kind, id string, e model.Entity, body []byte,
 	still, write func() (bool, error)) (bool, error) {
+	verb := "saving"
+	if e == nil {
+		verb = "deleting"
+	}
 	mu := c.entityLock(kind, id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -89,7 +93,7 @@ func (c *Component) store(ctx context.Context, verb string, kind model.Kind, id 
 		}
 	}
 	jctx, cancel := context.WithTimeout(ctx, journalTimeout)
-	err := c.journal(jctx, rec)
+	err := c.journal(jctx, model.JournalRecord{Kind: string(kind), ID: id, Body: body, Deleted: e == nil})
 	cancel()
 	if err != nil {
 		return false, err
@@ -226,7 +230,7 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 			}
 			return now == old, err
 		}
-		saved, err := c.store(ctx, "saving", kind, id, next, model.JournalRecord{Kind: string(kind), ID: id, Body: body}, unchanged, func() (bool, error) {
+		saved, err := c.store(ctx, kind, id, next, body, unchanged, func() (bool, error) {
 			saved, err := updateScript.Run(ctx, c.client, []string{key}, id, old, body).Int()
 			return saved == 1, err
 		})
@@ -243,7 +247,7 @@ func (c *Component) updateEntity(ctx context.Context, kind model.Kind, id string
 
 // DeleteEntity removes an entity everywhere.
 func (c *Component) DeleteEntity(ctx context.Context, kind model.Kind, id string) error {
-	if _, err := c.store(ctx, "deleting", kind, id, nil, model.JournalRecord{Kind: string(kind), ID: id, Deleted: true}, nil, func() (bool, error) {
+	if _, err := c.store(ctx, kind, id, nil, nil, nil, func() (bool, error) {
 		return true, c.client.HDel(ctx, c.keys.entities(kind), id).Err()
 	}); err != nil {
 		return err

@@ -79,11 +79,11 @@ func New(deps Dependencies, config Configuration) (*Component, error) {
 		journalStore: deps.Journal,
 		failer:       deps.Failer,
 	}
-	c.catalog = newCatalog(c, deps.Metrics)
 	set := deps.Metrics
 	if set == nil {
 		set = metrics.NewSet() // counted all the same, for tests without a registry
 	}
+	c.catalog = newCatalog(c, set)
 	c.marksRemembered = set.NewCounter(`clickrelay_unique_marks_remembered_total`)
 	if deps.Metrics != nil {
 		// The queue is shared by every process: each reports the same
