@@ -7,9 +7,10 @@
 #
 # Settings (environment): CLICKRELAY_DATA_DIR (default ./.data),
 # REDIS_PORT (6379), CLICKHOUSE_PORT (9000), CLICKHOUSE_HTTP_PORT (8123),
-# SERVICES_NICE (10), CLICKHOUSE_MERGE_THREADS (the number of cores, at
-# least 2), CLICKHOUSE_MALLOC_CONF (muzzy_decay_ms:-1; empty for
-# jemalloc's own defaults).
+# SERVICES_NICE (Redis's, 10), CLICKHOUSE_NICE (0),
+# CLICKHOUSE_MERGE_THREADS (the number of cores, at least 2),
+# CLICKHOUSE_MALLOC_CONF (muzzy_decay_ms:-1; empty for jemalloc's own
+# defaults).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,12 +18,17 @@ data=${CLICKRELAY_DATA_DIR:-$root/.data}
 redis_port=${REDIS_PORT:-6379}
 ch_port=${CLICKHOUSE_PORT:-9000}
 ch_http_port=${CLICKHOUSE_HTTP_PORT:-8123}
-# On one machine the storage engines run at a lower CPU priority than
-# clickrelay: it writes to them behind each redirect, so when there is not
-# CPU enough for all, the redirect path should get it first. ClickHouse's
+# On one machine Redis runs at a lower CPU priority than clickrelay:
+# clickrelay writes to it behind each redirect, so when there is not CPU
+# enough for both, the redirect path should get it first. ClickHouse runs
+# at clickrelay's own priority: a conversion on a click past the hot window
+# waits on a ClickHouse query, which at nice 10 waited for a core behind
+# clickrelay and its clients (the README's Performance section has the
+# figures), while the clicks' tail was no better for it. ClickHouse's
 # background merges get as many threads as there are cores (18.16's default
 # of 16 is for large servers).
 niceness=${SERVICES_NICE:-10}
+ch_niceness=${CLICKHOUSE_NICE:-0}
 merge_threads=${CLICKHOUSE_MERGE_THREADS:-$(($(nproc) > 2 ? $(nproc) : 2))}
 # ClickHouse's jemalloc gives the pages it frees to the kernel lazily
 # (MADV_FREE) and never unmaps them outright: the kernel takes them back
@@ -109,7 +115,7 @@ XML
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 XML
-	MALLOC_CONF=$ch_malloc_conf nohup nice -n "$niceness" clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	MALLOC_CONF=$ch_malloc_conf nohup nice -n "$ch_niceness" clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
 	echo $! >"$dir/clickhouse.pid"
 	wait_for clickhouse clickhouse-client --port "$ch_port" -q "SELECT 1"
 	say "clickhouse $(clickhouse-client --port "$ch_port" -q 'SELECT version()') on 127.0.0.1:$ch_port"
