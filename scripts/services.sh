@@ -27,7 +27,7 @@ ch_http_port=${CLICKHOUSE_HTTP_PORT:-8123}
 # figures), while the clicks' tail was no better for it. ClickHouse's
 # background merges get as many threads as there are cores (18.16's default
 # of 16 is for large servers).
-niceness=${SERVICES_NICE:-10}
+redis_niceness=${SERVICES_NICE:-10}
 ch_niceness=${CLICKHOUSE_NICE:-0}
 merge_threads=${CLICKHOUSE_MERGE_THREADS:-$(($(nproc) > 2 ? $(nproc) : 2))}
 # ClickHouse's jemalloc gives the pages it frees to the kernel lazily
@@ -71,7 +71,7 @@ start_redis() {
 	# has doubled and reached 1 GB: each rewrite forks and re-serializes the
 	# whole dataset, and with the default 64 MB floor a store filling from
 	# empty at full load would do that every few seconds.
-	nice -n "$niceness" redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data/redis" \
+	nice -n "$redis_niceness" redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data/redis" \
 		--appendonly yes --appendfsync everysec --save "" --auto-aof-rewrite-min-size 1gb \
 		--daemonize yes --pidfile "$data/redis/redis.pid" --logfile "$data/redis/redis.log"
 	wait_for redis redis-cli -p "$redis_port" ping

@@ -26,16 +26,17 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 		bearer := map[string]string{"Authorization": "Bearer " + n.affiliateKey}
 		// The serving node learns the new key from its catalog's feed: a
 		// key it does not know yet is refused before anything is counted,
-		// so the first request counted is the first it answers.
-		var first rawResponse
+		// so the request counted first is the first it answers, and the
+		// nodes take turns from there.
+		turns := []*stack{b, a}
+		var resp rawResponse
 		testkit.Poll(t, "the new affiliate's key known to the other node", 10*time.Second, func() (bool, string) {
-			first = b.raw("GET", "/v1/postbacks", bearer, "")
-			return first.status != 401, fmt.Sprintf("status %d", first.status)
+			resp = b.raw("GET", "/v1/postbacks", bearer, "")
+			return resp.status != 401, fmt.Sprintf("status %d", resp.status)
 		})
 		for i := range 6 {
-			resp := first
 			if i > 0 {
-				resp = nodes[(i+1)%2].raw("GET", "/v1/postbacks", bearer, "")
+				resp = turns[i%2].raw("GET", "/v1/postbacks", bearer, "")
 			}
 			if resp.status != 200 || resp.header.Get("X-RateLimit-Limit") != "10000" || // premium tier
 				resp.header.Get("X-RateLimit-Remaining") != strconv.Itoa(5-i) {
@@ -43,7 +44,7 @@ func TestLimitsAndAccountsAcrossServeProcesses(t *testing.T) {
 					resp.header.Get("X-RateLimit-Limit"), resp.header.Get("X-RateLimit-Remaining"))
 			}
 		}
-		resp := b.raw("GET", "/v1/postbacks", bearer, "")
+		resp = b.raw("GET", "/v1/postbacks", bearer, "")
 		reset, _ := strconv.ParseInt(resp.header.Get("X-RateLimit-Reset"), 10, 64)
 		if resp.status != 429 || resp.header.Get("X-RateLimit-Remaining") != "0" ||
 			reset <= time.Now().Unix() || reset > time.Now().Add(61*time.Second).Unix() ||
